@@ -1,0 +1,105 @@
+/**
+ * The semantics of every single-key write, as a pure function of the operation and the object as
+ * it is now. Every store calls `planWrite` inside its own transaction, after reading the current
+ * object, so SQLite and PostgreSQL cannot disagree on what `put_if_not_exist` or `mutate` means.
+ */
+import { applyMutations } from './mutations.js';
+import type { Limits } from './limits.js';
+import type { Condition, ExpireIn, ObjectWriteOp } from './operations.js';
+import { evaluateCondition } from './predicates.js';
+import type { Space } from './schema.js';
+import type { Attributes, Key, Value } from './types.js';
+import { defaultValue } from './types.js';
+import type { ResultCode } from './errors.js';
+
+/** The object a write finds, decoded. Absent (or expired) objects are passed as null. */
+export interface CurrentObject {
+  readonly version: number;
+  readonly expiresAt: number | null;
+  readonly attributes: Attributes;
+}
+
+export type WritePlan =
+  | { readonly kind: 'upsert'; readonly attributes: Attributes; readonly expiresAt: number | null; readonly created: boolean }
+  | { readonly kind: 'delete' }
+  | { readonly kind: 'fail'; readonly code: ResultCode; readonly message: string; readonly version: number };
+
+function failed(code: ResultCode, message: string, current: CurrentObject | null): WritePlan {
+  return { kind: 'fail', code, message, version: current?.version ?? 0 };
+}
+
+/** A complete attribute record: `given` over `base`, every declared attribute present, in schema order. */
+export function completeAttributes(space: Space, given: Attributes, base: Attributes | null): Attributes {
+  const out: Record<string, Value> = {};
+  for (const { name, type } of space.attributes) {
+    const value = given[name] ?? base?.[name];
+    out[name] = value === undefined ? defaultValue(type) : value;
+  }
+  return out;
+}
+
+function expiryOf(expireIn: ExpireIn, space: Space, current: CurrentObject | null, nowMs: number): number | null {
+  if (expireIn === null) return null;
+  const seconds = expireIn ?? space.schema.ttlSeconds;
+  if (seconds === undefined) return current?.expiresAt ?? null;
+  return nowMs + Math.round(seconds * 1000);
+}
+
+function holds(condition: Condition, space: Space, key: Key, current: CurrentObject): boolean {
+  return evaluateCondition(condition, key, space.schema.key.name, current.attributes);
+}
+
+function upsert(space: Space, given: Attributes, current: CurrentObject | null, expireIn: ExpireIn, nowMs: number): WritePlan {
+  return {
+    kind: 'upsert',
+    attributes: completeAttributes(space, given, current?.attributes ?? null),
+    expiresAt: expiryOf(expireIn, space, current, nowMs),
+    created: current === null,
+  };
+}
+
+/** Decide what `op` does to `current`. `nowMs` is the commit's clock, used for expiry. */
+export function planWrite(op: ObjectWriteOp, space: Space, current: CurrentObject | null, nowMs: number, limits: Limits): WritePlan {
+  switch (op.op) {
+    case 'put':
+    case 'get_and_put':
+      return upsert(space, op.attributes, current, op.expireIn, nowMs);
+    case 'put_if_not_exist':
+      if (current) return failed('exists', `key ${String(op.key)} already exists in space '${op.space}'`, current);
+      return upsert(space, op.attributes, null, op.expireIn, nowMs);
+    case 'cond_put':
+      if (!current) return failed('not_found', notFound(op), null);
+      if (!holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      return upsert(space, op.attributes, current, op.expireIn, nowMs);
+    case 'compare_and_swap':
+      if (!current) return failed('not_found', notFound(op), null);
+      if (current.version !== op.version) {
+        return failed('cmp_fail', `expected version ${op.version}, the object is at version ${current.version}`, current);
+      }
+      return upsert(space, op.attributes, current, op.expireIn, nowMs);
+    case 'del':
+      if (!current) return failed('not_found', notFound(op), null);
+      if (op.version !== undefined && current.version !== op.version) {
+        return failed('cmp_fail', `expected version ${op.version}, the object is at version ${current.version}`, current);
+      }
+      return { kind: 'delete' };
+    case 'cond_del':
+      if (!current) return failed('not_found', notFound(op), null);
+      if (!holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      return { kind: 'delete' };
+    case 'get_and_del':
+      if (!current) return failed('not_found', notFound(op), null);
+      return { kind: 'delete' };
+    case 'mutate': {
+      if (!current) return failed('not_found', notFound(op), null);
+      if (op.condition && !holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      const mutated = applyMutations(op.mutations, space, current.attributes, limits);
+      if (!mutated.ok) return failed(mutated.code, mutated.message, current);
+      return { kind: 'upsert', attributes: mutated.attributes, expiresAt: expiryOf(op.expireIn, space, current, nowMs), created: false };
+    }
+  }
+}
+
+function notFound(op: ObjectWriteOp): string {
+  return `no object with key ${String(op.key)} in space '${op.space}'`;
+}

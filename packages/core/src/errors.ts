@@ -1,0 +1,88 @@
+/**
+ * The one error catalogue of spacekv. Every error a user can see has a stable code listed here,
+ * with its HTTP status and a one-line meaning. Codes are never reused or renamed: clients switch
+ * on them. `docs/errors.md` is kept in step with this table by a test.
+ *
+ * Two kinds live here. *Results* (`exists`, `not_found`, `cmp_fail`, ...) are the answers of an
+ * operation whose condition did not hold: the engine returns them, it never throws them. *Faults*
+ * (`bad_request`, `overloaded`, `internal`, ...) are thrown as {@link SpacekvError}.
+ */
+export const ERRORS = {
+  bad_request: { status: 400, meaning: 'The request is malformed: invalid JSON, a missing or misshapen field.' },
+  invalid_schema: { status: 400, meaning: 'A space schema (DSL or JSON form) is invalid; the message names the position.' },
+  invalid_key: { status: 400, meaning: 'The key is of the wrong type for the space, empty, or malformed.' },
+  invalid_value: { status: 400, meaning: 'An attribute value does not fit its declared type (including ints outside 64 bits).' },
+  unknown_attribute: { status: 400, meaning: 'The request names an attribute the space does not declare.' },
+  invalid_predicate: { status: 400, meaning: 'A predicate is malformed or does not apply to the attribute type.' },
+  invalid_mutation: { status: 400, meaning: 'A mutation is unknown or does not apply to the attribute type.' },
+  unknown_space: { status: 404, meaning: 'No space of that name exists.' },
+  not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
+  no_route: { status: 404, meaning: 'No endpoint at that path.' },
+  method_not_allowed: { status: 405, meaning: 'The endpoint exists but not with that HTTP method.' },
+  space_exists: { status: 409, meaning: 'A space of that name already exists.' },
+  exists: { status: 412, meaning: 'Result: create-if-absent found the key already present.' },
+  cmp_fail: { status: 412, meaning: 'Result: a version or predicate condition did not hold; carries the current version.' },
+  too_large: { status: 413, meaning: 'A key, value, body or list is past its bound in the limits module.' },
+  unsupported_media_type: { status: 415, meaning: 'The request body is not application/json.' },
+  overflow: { status: 422, meaning: 'Result: a numeric mutation would leave the 64-bit int range or produce a non-finite float.' },
+  division_by_zero: { status: 422, meaning: 'Result: a div or mod mutation by zero.' },
+  overloaded: { status: 503, meaning: 'A queue is full; retry later with backoff. Nothing was applied.' },
+  unavailable: { status: 503, meaning: 'The store cannot be reached or failed before committing. Nothing was applied.' },
+  shutting_down: { status: 503, meaning: 'The server is draining and takes no new requests. Nothing was applied.' },
+  outcome_unknown: { status: 504, meaning: 'The request may or may not have been applied (e.g. the connection or storage failed mid-commit).' },
+  internal: { status: 500, meaning: 'A bug or an unexpected storage fault. The message says what happened.' },
+} as const satisfies Record<string, { readonly status: number; readonly meaning: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Codes that an operation returns as a result rather than throwing. */
+export const RESULT_CODES = ['not_found', 'exists', 'cmp_fail', 'overflow', 'division_by_zero'] as const;
+export type ResultCode = (typeof RESULT_CODES)[number];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return ERRORS[code].status;
+}
+
+/** Extra, code-specific facts an error carries on the wire (e.g. the current version of `cmp_fail`). */
+export interface ErrorDetails {
+  readonly version?: number;
+  readonly position?: { readonly line: number; readonly column: number; readonly offset: number };
+  readonly attribute?: string;
+  readonly limit?: string;
+}
+
+/** The wire form of an error on every front: `{"code": "...", "message": "...", ...details}`. */
+export interface WireError extends ErrorDetails {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** A fault. Thrown at the boundary (validation) or by the engine (overload, storage failure). */
+export class SpacekvError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'SpacekvError';
+    this.code = code;
+    this.details = details;
+  }
+
+  get status(): number {
+    return httpStatusOf(this.code);
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+/** Shorthand used by validators: `throw fail('invalid_value', '...')`. */
+export function fail(code: ErrorCode, message: string, details?: ErrorDetails): SpacekvError {
+  return new SpacekvError(code, message, details);
+}

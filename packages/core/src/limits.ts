@@ -1,0 +1,68 @@
+/**
+ * Every bound of spacekv, in one place, with the unit last in each name (DESIGN.md §4.7).
+ * Past a bound a request gets a typed error (`too_large`, `overloaded`), never unbounded growth.
+ * The defaults are generous; the server takes overrides from its configuration.
+ */
+export interface Limits {
+  /** UTF-8 bytes of a key (a string key; int keys are always 8 bytes). */
+  readonly keyBytesMax: number;
+  /** Bytes of an object's attributes in their JSON encoding. */
+  readonly valueBytesMax: number;
+  /** Bytes of one request body (REST) or frame (WebSocket). */
+  readonly requestBytesMax: number;
+  /** Attributes one space may declare. */
+  readonly attributesMax: number;
+  /** Characters of a space or attribute name. */
+  readonly nameLengthMax: number;
+  /** Elements of one list, set or map value. */
+  readonly collectionElementsMax: number;
+  /** Nesting depth of a `document` value. */
+  readonly documentDepthMax: number;
+  /** Mutations in one `mutate`. */
+  readonly mutationsPerOpMax: number;
+  /** Predicates (attribute conditions, counting each `or` branch) in one condition. */
+  readonly predicatesPerOpMax: number;
+  /** Characters of a schema DSL text. */
+  readonly schemaLengthMax: number;
+  /** Spaces one store may hold. */
+  readonly spacesMax: number;
+  /** Writes committed together in one group-commit batch. */
+  readonly batchWritesMax: number;
+  /** Writes waiting for a batch, across all connections; past it writes fail `overloaded`. */
+  readonly writeQueueDepthMax: number;
+  /** Requests accepted but not yet answered on one connection; past it requests fail `overloaded`. */
+  readonly inflightRequestsMax: number;
+  /** Seconds of the longest `expire_in`. */
+  readonly expireInSecondsMax: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  keyBytesMax: 1024,
+  valueBytesMax: 1024 * 1024,
+  requestBytesMax: 4 * 1024 * 1024,
+  attributesMax: 256,
+  nameLengthMax: 64,
+  collectionElementsMax: 100_000,
+  documentDepthMax: 64,
+  mutationsPerOpMax: 256,
+  predicatesPerOpMax: 256,
+  schemaLengthMax: 64 * 1024,
+  spacesMax: 10_000,
+  batchWritesMax: 512,
+  writeQueueDepthMax: 100_000,
+  inflightRequestsMax: 10_000,
+  expireInSecondsMax: 100 * 365 * 24 * 3600,
+});
+
+/** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */
+export function makeLimits(overrides: Partial<Record<string, unknown>> = {}): Limits {
+  const merged: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new RangeError(`unknown limit '${name}'`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`limit '${name}' must be a positive integer, got ${String(value)}`);
+    }
+    merged[name] = value;
+  }
+  return Object.freeze(merged) as unknown as Limits;
+}

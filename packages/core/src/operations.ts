@@ -1,0 +1,172 @@
+/**
+ * The command model (DESIGN.md §3): every front turns its input into these validated Operation
+ * objects, and the engine answers each with a Result. Names follow HyperDex, in snake_case on the
+ * wire and in the `op` tag; TypeScript fields are camelCase.
+ *
+ * A failed condition (`exists`, `not_found`, `cmp_fail`, ...) is a Result with `ok: false`, never an
+ * exception; only faults throw (see errors.ts).
+ */
+import type { ResultCode } from './errors.js';
+import type { SpaceSchema } from './schema.js';
+import type { Attributes, Key, Value } from './types.js';
+
+export const PREDICATE_OPS = [
+  'eq', 'ne', 'lt', 'lte', 'gt', 'gte', 'prefix', 'regex', 'contains', 'length_eq', 'length_lte', 'length_gte',
+] as const;
+export type PredicateOp = (typeof PREDICATE_OPS)[number];
+
+/** One test of one attribute (or of the key, named by the space's key name). */
+export interface AttributePredicate {
+  readonly kind: 'attr';
+  readonly attribute: string;
+  readonly op: PredicateOp;
+  /** Canonical operand: the attribute's type for comparisons, a string for prefix/regex, an int for length_*. */
+  readonly operand: Value;
+}
+
+/** Any one of the branches holds. */
+export interface OrPredicate {
+  readonly kind: 'or';
+  readonly branches: readonly Condition[];
+}
+
+/** A conjunction: every clause must hold. An empty condition always holds. */
+export type Condition = readonly (AttributePredicate | OrPredicate)[];
+
+export const NUMERIC_MUTATION_OPS = ['add', 'sub', 'mul', 'div', 'mod', 'and', 'or', 'xor', 'min', 'max'] as const;
+export type NumericMutationOp = (typeof NUMERIC_MUTATION_OPS)[number];
+
+export const MUTATION_OPS = [
+  'set', 'unset',
+  ...NUMERIC_MUTATION_OPS,
+  'append', 'prepend', 'lpush', 'rpush',
+  'set_add', 'set_remove', 'set_union', 'set_intersect',
+  'map_set', 'map_remove',
+  ...NUMERIC_MUTATION_OPS.map((op) => `map_${op}` as const),
+] as const;
+export type MutationOp = (typeof MUTATION_OPS)[number];
+
+/** One step of a `mutate`, already checked against the attribute's type. */
+export interface Mutation {
+  readonly op: MutationOp;
+  readonly attribute: string;
+  /** Canonical operand; its shape depends on `op` (see mutations.ts). */
+  readonly operand: Value;
+}
+
+/** `expireIn`: seconds from the commit; `null` clears an expiry; absent keeps the object's own. */
+export type ExpireIn = number | null | undefined;
+
+interface KeyedOp {
+  readonly space: string;
+  readonly key: Key;
+}
+
+export interface GetOp extends KeyedOp { readonly op: 'get' }
+export interface GetPartialOp extends KeyedOp { readonly op: 'get_partial'; readonly select: readonly string[] }
+export interface PutOp extends KeyedOp {
+  readonly op: 'put' | 'put_if_not_exist' | 'get_and_put';
+  /** The attributes to set, canonical; unnamed attributes keep their value (or default on create). */
+  readonly attributes: Attributes;
+  readonly expireIn?: ExpireIn;
+}
+export interface CondPutOp extends KeyedOp {
+  readonly op: 'cond_put';
+  readonly condition: Condition;
+  readonly attributes: Attributes;
+  readonly expireIn?: ExpireIn;
+}
+export interface CompareAndSwapOp extends KeyedOp {
+  readonly op: 'compare_and_swap';
+  readonly version: number;
+  readonly attributes: Attributes;
+  readonly expireIn?: ExpireIn;
+}
+export interface DelOp extends KeyedOp {
+  readonly op: 'del';
+  /** When given, delete only if the object is at this version (else `cmp_fail`). */
+  readonly version?: number;
+}
+export interface CondDelOp extends KeyedOp { readonly op: 'cond_del'; readonly condition: Condition }
+export interface GetAndDelOp extends KeyedOp { readonly op: 'get_and_del' }
+export interface MutateOp extends KeyedOp {
+  readonly op: 'mutate';
+  readonly mutations: readonly Mutation[];
+  readonly condition?: Condition;
+  readonly expireIn?: ExpireIn;
+}
+export interface AddSpaceOp { readonly op: 'add_space'; readonly schema: SpaceSchema }
+export interface RmSpaceOp { readonly op: 'rm_space'; readonly space: string }
+export interface ListSpacesOp { readonly op: 'list_spaces' }
+export interface DescribeSpaceOp { readonly op: 'describe_space'; readonly space: string }
+
+export type ReadOp = GetOp | GetPartialOp | ListSpacesOp | DescribeSpaceOp;
+export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondDelOp | GetAndDelOp | MutateOp;
+export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
+export type WriteOp = ObjectWriteOp | AdminWriteOp;
+export type Operation = ReadOp | WriteOp;
+export type OpName = Operation['op'];
+
+export const READ_OP_NAMES: ReadonlySet<OpName> = new Set(['get', 'get_partial', 'list_spaces', 'describe_space']);
+
+export function isReadOp(op: Operation): op is ReadOp {
+  return READ_OP_NAMES.has(op.op);
+}
+
+/** An object as stored: attributes kept as their JSON text so reads can pass them through. */
+export interface StoredObject {
+  readonly version: number;
+  /** Epoch milliseconds after which the object reads as absent; null when it never expires. */
+  readonly expiresAt: number | null;
+  readonly attributesJson: string;
+}
+
+/** A write that changed the store, as the engine's commit hook and (later) the change log see it. */
+export interface Change {
+  readonly seq: number;
+  readonly space: string;
+  readonly key: Key;
+  readonly op: OpName;
+  /** The new attributes' JSON text, or null for a deletion. */
+  readonly attributesJson: string | null;
+}
+
+export interface ObjectResult {
+  readonly ok: true;
+  readonly kind: 'object';
+  readonly key: Key;
+  readonly version: number;
+  readonly attributesJson: string;
+}
+export interface WrittenResult {
+  readonly ok: true;
+  readonly kind: 'written';
+  readonly key: Key;
+  readonly version: number;
+  readonly created: boolean;
+  /** mutate: the new attributes. */
+  readonly attributesJson?: string;
+  /** get_and_put: the object before the write (null when it was absent). */
+  readonly previous?: StoredObject | null;
+}
+export interface DeletedResult {
+  readonly ok: true;
+  readonly kind: 'deleted';
+  readonly key: Key;
+  /** The seq of the deletion. */
+  readonly version: number;
+  /** get_and_del: the object that was deleted. */
+  readonly previous?: StoredObject;
+}
+export interface SpaceResult { readonly ok: true; readonly kind: 'space'; readonly schema: SpaceSchema; readonly createdSeq: number }
+export interface SpacesResult { readonly ok: true; readonly kind: 'spaces'; readonly spaces: readonly SpaceSchema[] }
+export interface SpaceRemovedResult { readonly ok: true; readonly kind: 'space_removed'; readonly space: string }
+export interface FailedResult {
+  readonly ok: false;
+  readonly code: ResultCode;
+  readonly message: string;
+  /** The object's current version (cmp_fail, exists); 0 when absent. */
+  readonly version?: number;
+}
+
+export type Result = ObjectResult | WrittenResult | DeletedResult | SpaceResult | SpacesResult | SpaceRemovedResult | FailedResult;

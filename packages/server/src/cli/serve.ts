@@ -1,0 +1,36 @@
+/** `spacekv serve`: run a server until SIGTERM/SIGINT, then drain and exit. */
+import { Command, Option } from 'commander';
+import { DEFAULT_CONFIG, type ServerConfig } from '../config.js';
+import { startServer } from '../server.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port '${value}'`);
+  return n;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('start a spacekv server (REST/JSON under /v1) on the embedded SQLite store')
+    .addOption(new Option('--host <host>', 'address to listen on').env('SPACEKV_HOST').default(DEFAULT_CONFIG.host))
+    .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SPACEKV_PORT').default(DEFAULT_CONFIG.port).argParser(port))
+    .addOption(new Option('--data <dir>', 'directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))
+    .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
+    .addOption(
+      new Option('--log-level <level>', 'log level').env('SPACEKV_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel)
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    )
+    .action(async (options: { host: string; port: number; data: string; store: string; logLevel: string }) => {
+      const config: ServerConfig = { ...DEFAULT_CONFIG, host: options.host, port: options.port, dataDir: options.data, store: options.store, logLevel: options.logLevel };
+      const server = await startServer(config);
+      const stop = (signal: string): void => {
+        server.logger.info({ signal }, 'stopping');
+        server.close().then(() => process.exit(0), (err: unknown) => {
+          server.logger.error({ err }, 'unclean shutdown');
+          process.exit(1);
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

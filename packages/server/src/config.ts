@@ -1,0 +1,25 @@
+/**
+ * Server configuration: every setting has a CLI flag and an environment variable (DESIGN.md §6);
+ * flags win over the environment, which wins over these defaults.
+ */
+import { type Limits, DEFAULT_LIMITS } from '@spacekv/core';
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Directory of the embedded store's files. */
+  readonly dataDir: string;
+  /** `sqlite` (the embedded store in dataDir). */
+  readonly store: string;
+  readonly logLevel: string;
+  readonly limits: Limits;
+}
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 7640,
+  dataDir: './spacekv-data',
+  store: 'sqlite',
+  logLevel: 'info',
+  limits: DEFAULT_LIMITS,
+};

@@ -1,0 +1,37 @@
+/**
+ * Maps everything that can go wrong in a request to the catalogue's JSON error body and HTTP
+ * status: our own SpacekvErrors, and fastify's errors for bodies it refuses before our code runs.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
+
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+};
+
+function toSpacekvError(err: unknown): SpacekvError {
+  if (err instanceof SpacekvError) return err;
+  const fastifyError = err as Partial<FastifyError>;
+  const code = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (code) return new SpacekvError(code, fastifyError.message ?? code);
+  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
+    return new SpacekvError('bad_request', fastifyError.message ?? 'bad request');
+  }
+  return new SpacekvError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
+}
+
+export function sendError(reply: FastifyReply, err: unknown): void {
+  const error = toSpacekvError(err);
+  reply.code(httpStatusOf(error.code)).type('application/json').send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
+}
+
+export function errorHandler(this: unknown, err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toSpacekvError(err);
+  if (error.code === 'internal') request.log.error({ err }, 'request failed');
+  sendError(reply, error);
+}

@@ -1,0 +1,51 @@
+/**
+ * Prometheus metrics (served at /metrics): requests by operation, front and outcome, their
+ * latency, group-commit batch sizes and durations, and the write queue depth. Each server owns its
+ * own registry so several servers in one process (tests) do not collide.
+ */
+import client from 'prom-client';
+import type { CommitObserver } from './engine/group-commit.js';
+
+export class Metrics implements CommitObserver {
+  readonly registry = new client.Registry();
+  private readonly requests: client.Counter<'front' | 'op' | 'outcome'>;
+  private readonly latency: client.Histogram<'front' | 'op'>;
+  private readonly batchSize: client.Histogram;
+  private readonly batchSeconds: client.Histogram;
+
+  constructor(writeQueueDepth: () => number) {
+    const registers = [this.registry];
+    this.requests = new client.Counter({
+      name: 'spacekv_requests_total', help: 'Operations answered, by front, operation and outcome code', labelNames: ['front', 'op', 'outcome'], registers,
+    });
+    this.latency = new client.Histogram({
+      name: 'spacekv_request_duration_seconds', help: 'Time from a request being parsed to its reply', labelNames: ['front', 'op'], registers,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    this.batchSize = new client.Histogram({
+      name: 'spacekv_commit_batch_size', help: 'Writes per group-commit batch', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    });
+    this.batchSeconds = new client.Histogram({
+      name: 'spacekv_commit_duration_seconds', help: 'Time to commit one batch durably', registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    new client.Gauge({
+      name: 'spacekv_write_queue_depth', help: 'Writes waiting for the next batch', registers,
+      collect() {
+        this.set(writeQueueDepth());
+      },
+    });
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Count one answered request; `startedAt` is a performance.now() reading. */
+  request(front: string, op: string, outcome: string, startedAt: number): void {
+    this.requests.inc({ front, op, outcome });
+    this.latency.observe({ front, op }, (performance.now() - startedAt) / 1000);
+  }
+
+  batchCommitted(size: number, seconds: number): void {
+    this.batchSize.observe(size);
+    this.batchSeconds.observe(seconds);
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The on-disk layout of the embedded store, and its migrations.
+ *
+ * - `meta`: the format version and the store-wide `last_seq`.
+ * - `spaces`: the catalog; each space has an id that is never reused.
+ * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
+ *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
+ *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
+ *   object read as absent from then on; a sweeper deletes it later.
+ *
+ * Later features add tables beside these (a change log keyed by seq, index entry tables for
+ * set/list/map `contains`), which is why the format version is recorded from day one.
+ */
+import type Database from 'better-sqlite3';
+import type { KeyTypeName } from '@spacekv/core';
+
+export const FORMAT_VERSION = 1;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
+   INSERT INTO meta (name, value) VALUES ('last_seq', 0);
+   CREATE TABLE spaces (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     schema TEXT NOT NULL,
+     created_seq INTEGER NOT NULL
+   ) STRICT;`,
+];
+
+/** Bring the file to FORMAT_VERSION; each migration runs in its own transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`the data file has format ${current}, newer than this server's ${MIGRATIONS.length}; upgrade spacekv`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}
+
+export function spaceTable(id: number): string {
+  return `s_${id}`;
+}
+
+export function createSpaceTableSql(id: number, keyType: KeyTypeName): string {
+  const keyColumn = keyType === 'int' ? 'INTEGER' : 'TEXT';
+  return `CREATE TABLE ${spaceTable(id)} (
+    key ${keyColumn} PRIMARY KEY NOT NULL,
+    version INTEGER NOT NULL,
+    expires_at INTEGER,
+    attrs TEXT NOT NULL
+  ) STRICT, WITHOUT ROWID`;
+}

@@ -1,0 +1,50 @@
+/**
+ * Point reads on the engine's thread. A primary-key lookup in SQLite's page cache takes a few
+ * microseconds and WAL readers never wait for the writer, so it stays far below the ~1 ms the
+ * event loop may be held (DESIGN.md §4.5) while sparing a thread hop per read. Scans, which can be
+ * long, do not belong here.
+ */
+import Database from 'better-sqlite3';
+import type { Key, StoredObject } from '@spacekv/core';
+import { spaceTable } from './layout.js';
+import { configureReader } from './pragmas.js';
+
+type Row = [version: number, expiresAt: number | null, attrs: string];
+
+export class SqliteReader {
+  private readonly db: Database.Database;
+  private readonly lookups = new Map<string, Database.Statement | null>();
+  private readonly spaceId: Database.Statement;
+
+  constructor(path: string) {
+    this.db = new Database(path, { readonly: true, fileMustExist: true });
+    configureReader(this.db);
+    this.spaceId = this.db.prepare('SELECT id FROM spaces WHERE name = ?').pluck();
+  }
+
+  get(space: string, key: Key, nowMs: number): StoredObject | null {
+    const lookup = this.lookup(space);
+    if (!lookup) return null;
+    const row = lookup.get(key) as Row | undefined;
+    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
+    return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
+  }
+
+  /** Forget what is cached about a space that was added or removed. */
+  invalidate(space: string): void {
+    this.lookups.delete(space);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private lookup(space: string): Database.Statement | null {
+    const cached = this.lookups.get(space);
+    if (cached !== undefined) return cached;
+    const id = this.spaceId.get(space) as number | undefined;
+    const stmt = id === undefined ? null : this.db.prepare(`SELECT version, expires_at, attrs FROM ${spaceTable(id)} WHERE key = ?`).raw(true);
+    if (stmt) this.lookups.set(space, stmt); // a missing space is not cached: it may be created any moment
+    return stmt;
+  }
+}

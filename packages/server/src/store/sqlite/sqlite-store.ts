@@ -1,0 +1,112 @@
+/**
+ * The embedded store: one writer thread (group-commit batches, fsync off the event loop) and a
+ * reader connection on the engine's thread for point reads. Data lives in `<dir>/spacekv.db`
+ * (+ its WAL).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Key, Limits, StoredObject } from '@spacekv/core';
+import { SpacekvError } from '@spacekv/core';
+import type { BatchMember, MemberOutcome, Store, StoredSpace } from '../store.js';
+import { SqliteReader } from './reader.js';
+import type { FromWriter, ToWriter } from './writer-messages.js';
+
+interface Pending {
+  readonly resolve: (outcomes: readonly MemberOutcome[]) => void;
+  readonly reject: (err: Error) => void;
+}
+
+export class SqliteStore implements Store {
+  readonly path: string;
+  private worker: Worker | undefined;
+  private reader: SqliteReader | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: SpacekvError | undefined;
+  private closed: Promise<void> | undefined;
+
+  constructor(dataDir: string, private readonly limits: Limits) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, 'spacekv.db');
+  }
+
+  async open(): Promise<readonly StoredSpace[]> {
+    const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { path: this.path, limits: this.limits } });
+    this.worker = worker;
+    const spaces = await new Promise<readonly StoredSpace[]>((resolve, reject) => {
+      const onMessage = (message: FromWriter): void => {
+        if (message.type === 'ready') resolve(message.spaces);
+        else if (message.type === 'failed') reject(new Error(`cannot open ${this.path}: ${message.message}`));
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    worker.on('message', (message: FromWriter) => this.onMessage(message));
+    worker.on('error', (err) => this.onWorkerLost(err));
+    worker.on('exit', (code) => this.onWorkerLost(new Error(`the writer thread exited with code ${code}`)));
+    this.reader = new SqliteReader(this.path);
+    return spaces;
+  }
+
+  get(space: string, key: Key, nowMs: number): StoredObject | null {
+    if (!this.reader) throw new SpacekvError('unavailable', 'the store is not open');
+    return this.reader.get(space, key, nowMs);
+  }
+
+  commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+    const worker = this.worker;
+    if (this.failure) return Promise.reject(this.failure);
+    if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (outcomes) => {
+          this.forgetChangedSpaces(members);
+          resolve(outcomes);
+        },
+        reject,
+      });
+      worker.postMessage({ type: 'batch', id, members } satisfies ToWriter);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    const worker = this.worker;
+    if (worker && !this.failure) {
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'close' } satisfies ToWriter);
+      await exited;
+    }
+    this.reader?.close();
+  }
+
+  private onMessage(message: FromWriter): void {
+    if (message.type !== 'outcomes') return;
+    const pending = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    pending?.resolve(message.outcomes);
+  }
+
+  /** A dead writer leaves every in-flight batch with an unknown outcome; later writes fail fast. */
+  private onWorkerLost(err: Error): void {
+    if (this.closed && this.pending.size === 0) return;
+    this.failure ??= new SpacekvError('unavailable', `the writer thread is gone: ${err.message}`);
+    const unknown = new SpacekvError('outcome_unknown', `the writer thread died during the commit: ${err.message}`);
+    for (const pending of this.pending.values()) pending.reject(unknown);
+    this.pending.clear();
+  }
+
+  private forgetChangedSpaces(members: readonly BatchMember[]): void {
+    for (const { op } of members) {
+      if (op.op === 'add_space') this.reader?.invalidate(op.schema.name);
+      else if (op.op === 'rm_space') this.reader?.invalidate(op.space);
+    }
+  }
+}

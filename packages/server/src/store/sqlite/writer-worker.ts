@@ -1,0 +1,47 @@
+/**
+ * The writer thread: owns the only write connection to the data file, so fsync and long commits
+ * never run on the event loop (DESIGN.md §4.5). It answers one message at a time; the engine keeps
+ * one batch in flight and fills the next meanwhile.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import type { Limits } from '@spacekv/core';
+import type { BatchMember } from '../store.js';
+import { BatchExecutor } from './batch-executor.js';
+import { migrate } from './layout.js';
+import { configureWriter } from './pragmas.js';
+import type { ToWriter, FromWriter } from './writer-messages.js';
+
+const { path, limits } = workerData as { path: string; limits: Limits };
+const port = parentPort;
+if (!port) throw new Error('writer-worker must run in a worker thread');
+
+function post(message: FromWriter): void {
+  port?.postMessage(message);
+}
+
+let db: Database.Database;
+let executor: BatchExecutor;
+try {
+  db = new Database(path);
+  configureWriter(db);
+  migrate(db);
+  executor = new BatchExecutor(db, limits);
+  post({ type: 'ready', spaces: executor.catalog.list() });
+} catch (err) {
+  post({ type: 'failed', message: (err as Error).message });
+  process.exit(1);
+}
+
+port.on('message', (message: ToWriter) => {
+  switch (message.type) {
+    case 'batch':
+      post({ type: 'outcomes', id: message.id, outcomes: executor.run(message.members as BatchMember[]) });
+      break;
+    case 'close':
+      db.close();
+      post({ type: 'closed' });
+      port.close();
+      break;
+  }
+});
