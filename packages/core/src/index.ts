@@ -13,3 +13,4 @@ export * from './dsl.js';
 export * from './schema-json.js';
 export * from './apply.js';
 export * from './wire.js';
+export * from './protocol.js';

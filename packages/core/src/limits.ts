@@ -32,6 +32,10 @@ export interface Limits {
   readonly writeQueueDepthMax: number;
   /** Requests accepted but not yet answered on one connection; past it requests fail `overloaded`. */
   readonly inflightRequestsMax: number;
+  /** Bytes queued for sending to one WebSocket connection; past it the server stops reading its requests. */
+  readonly sendBufferBytesMax: number;
+  /** WebSocket connections one server accepts at once. */
+  readonly connectionsMax: number;
   /** Seconds of the longest `expire_in`. */
   readonly expireInSecondsMax: number;
 }
@@ -51,6 +55,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   batchWritesMax: 512,
   writeQueueDepthMax: 100_000,
   inflightRequestsMax: 10_000,
+  sendBufferBytesMax: 16 * 1024 * 1024,
+  connectionsMax: 10_000,
   expireInSecondsMax: 100 * 365 * 24 * 3600,
 });
 

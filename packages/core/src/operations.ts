@@ -22,6 +22,8 @@ export interface AttributePredicate {
   readonly op: PredicateOp;
   /** Canonical operand: the attribute's type for comparisons, a string for prefix/regex, an int for length_*. */
   readonly operand: Value;
+  /** length_* on a bytes attribute counts decoded bytes, not the characters of its base64 form. */
+  readonly unit?: 'bytes';
 }
 
 /** Any one of the branches holds. */

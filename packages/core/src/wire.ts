@@ -48,7 +48,7 @@ function isRecord(input: unknown): input is Fields {
 function checkFields(op: string, input: Fields): void {
   const allowed = ALLOWED_FIELDS[op] as readonly string[];
   for (const field of Object.keys(input)) {
-    if (field !== 'op' && !allowed.includes(field)) throw fail('bad_request', `operation '${op}' takes no field '${field}' (it takes: ${allowed.join(', ') || 'nothing'})`);
+    if (field !== 'op' && field !== 'id' && !allowed.includes(field)) throw fail('bad_request', `operation '${op}' takes no field '${field}' (it takes: ${allowed.join(', ') || 'nothing'})`);
   }
 }
 
@@ -105,7 +105,10 @@ export function parseSchema(input: unknown, limits: Limits): SpaceSchema {
   return typeof input === 'string' ? parseSchemaDsl(input, limits) : parseSchemaJson(input, limits);
 }
 
-/** Parse and validate one operation in its wire form. Throws a SpacekvError with a stable code. */
+/**
+ * Parse and validate one operation in its wire form. Throws a SpacekvError with a stable code.
+ * An `id` field is the envelope's (WebSocket request id) and is ignored here.
+ */
 export function parseOperation(input: unknown, lookup: SpaceLookup, limits: Limits): Operation {
   if (!isRecord(input)) throw fail('bad_request', 'an operation must be a JSON object with an \'op\' field');
   const op = input.op;

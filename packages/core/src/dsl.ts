@@ -1,0 +1,306 @@
+/**
+ * The HyperDex space DSL (DESIGN.md §2), and the schema rules that it shares with the JSON form.
+ *
+ *     schema    := 'space' name 'key' [keytype] name ['attributes' attribute (',' attribute)*] clause*
+ *     attribute := type name | name                 (an untyped attribute is a string, as in HyperDex)
+ *     clause    := 'ttl' seconds | 'create' N 'partitions' | 'tolerate' N 'failures'
+ *
+ * Types are read by `type-grammar.ts`. Each clause may appear once, in any order. `create` and
+ * `tolerate` are accepted so that HyperDex schemas load, and ignored: spacekv runs one node.
+ * Keywords are case-sensitive and may also serve as names where what follows leaves no doubt.
+ */
+import { fail } from './errors.js';
+import type { Limits } from './limits.js';
+import type { AttributeSchema, SpaceSchema } from './schema.js';
+import { NAME_PATTERN, RESERVED_ATTRIBUTE_NAMES } from './schema.js';
+import type { AttributeType, KeyTypeName } from './types.js';
+import { KEY_TYPE_NAMES, typeToString } from './types.js';
+import type { Token } from './type-grammar.js';
+import { ATTRIBUTE_TYPE_EXPECTED, TYPE_WORDS, TokenStream, caseHint, parseType, quote, tokenize } from './type-grammar.js';
+
+/** The type grammar alone, for the JSON form and for clients that check a type string. */
+export { parseTypeText } from './type-grammar.js';
+
+// ---------------------------------------------------------------------------------------------
+// Schema rules: one place for names, uniqueness and counts, used by the DSL and the JSON form.
+
+/** A broken schema rule, without a location: each form says where (a position or an attribute). */
+export interface SchemaProblem {
+  readonly code: 'invalid_schema' | 'too_large';
+  readonly message: string;
+  readonly attribute?: string;
+  readonly limit?: keyof Limits;
+}
+
+type NameRole = 'space' | 'key' | 'attribute';
+const ROLE_NOUNS = { space: 'a space', key: 'the key', attribute: 'an attribute' } as const satisfies Record<NameRole, string>;
+
+const NAME_RULE = "a name starts with a letter or '_' and holds only letters, digits and '_'";
+
+/** `__proto__` fits NAME_PATTERN, but as a property of a plain object it would replace the prototype. */
+const UNSAFE_NAMES: ReadonlySet<string> = new Set(['__proto__']);
+
+function invalid(message: string, attribute?: string): SchemaProblem {
+  return attribute === undefined ? { code: 'invalid_schema', message } : { code: 'invalid_schema', message, attribute };
+}
+
+function nameProblem(role: NameRole, name: string, limits: Limits): SchemaProblem | undefined {
+  const attribute = role === 'attribute' ? name : undefined;
+  if (!NAME_PATTERN.test(name)) return invalid(`${quote(name)} is not a valid ${role} name: ${NAME_RULE}`, attribute);
+  if (name.length > limits.nameLengthMax) {
+    const message = `the ${role} name ${quote(name)} is ${name.length} characters; the limit is ${limits.nameLengthMax}`;
+    return { code: 'too_large', message, limit: 'nameLengthMax', ...(attribute === undefined ? {} : { attribute }) };
+  }
+  if (UNSAFE_NAMES.has(name)) return invalid(`${quote(name)} cannot name ${ROLE_NOUNS[role]}: JavaScript objects give it a meaning`, attribute);
+  // The key is addressed like an attribute by predicates, so the wire words are barred for it too.
+  if (role !== 'space' && RESERVED_ATTRIBUTE_NAMES.has(name)) {
+    return invalid(`${quote(name)} is reserved by the wire forms and cannot name ${ROLE_NOUNS[role]}`, attribute);
+  }
+  return undefined;
+}
+
+function isKeyTypeName(kind: string): kind is KeyTypeName {
+  return (KEY_TYPE_NAMES as readonly string[]).includes(kind);
+}
+
+/** The key's type must be one a key can hold. Shared with `schema-json.ts`, not meant for other callers. */
+export function keyTypeProblem(type: AttributeType): SchemaProblem | undefined {
+  if (isKeyTypeName(type.kind)) return undefined;
+  return invalid(`the key type must be string or int, found '${typeToString(type)}'`);
+}
+
+function describeTtl(seconds: unknown): string {
+  return typeof seconds === 'number' || typeof seconds === 'bigint' ? String(seconds) : typeof seconds;
+}
+
+/**
+ * A schema under construction. Each part is checked as it arrives and a problem is returned (not
+ * thrown) so that the caller can say where it is: the DSL by position, the JSON form by attribute.
+ * Parts must come in order: name, key, attributes; the ttl at any time. Used by the two schema
+ * parsers only; other code receives finished `SpaceSchema`s.
+ */
+export class SchemaDraft {
+  private readonly limits: Limits;
+  private name = '';
+  private key: { readonly name: string; readonly type: KeyTypeName } = { name: '', type: 'string' };
+  private readonly attributes: AttributeSchema[] = [];
+  private readonly attributeNames = new Set<string>();
+  private ttlSeconds: number | undefined;
+
+  constructor(limits: Limits) {
+    this.limits = limits;
+  }
+
+  setName(name: string): SchemaProblem | undefined {
+    this.name = name;
+    return nameProblem('space', name, this.limits);
+  }
+
+  setKey(name: string, type: AttributeType): SchemaProblem | undefined {
+    const problem = nameProblem('key', name, this.limits) ?? keyTypeProblem(type);
+    if (problem === undefined && isKeyTypeName(type.kind)) this.key = { name, type: type.kind };
+    return problem;
+  }
+
+  addAttribute(name: string, type: AttributeType): SchemaProblem | undefined {
+    const problem = nameProblem('attribute', name, this.limits) ?? this.placeProblem(name);
+    if (problem === undefined) {
+      this.attributes.push({ name, type });
+      this.attributeNames.add(name);
+    }
+    return problem;
+  }
+
+  private placeProblem(name: string): SchemaProblem | undefined {
+    if (name === this.key.name) return invalid(`attribute ${quote(name)} has the name of the key`, name);
+    if (this.attributeNames.has(name)) return invalid(`attribute ${quote(name)} is declared twice`, name);
+    if (this.attributes.length >= this.limits.attributesMax) {
+      const message = `a space may declare at most ${this.limits.attributesMax} attributes; ${quote(name)} is one too many`;
+      return { code: 'too_large', message, attribute: name, limit: 'attributesMax' };
+    }
+    return undefined;
+  }
+
+  /** `seconds` is untrusted (JSON may hold anything); a valid ttl is a whole number in range. */
+  setTtl(seconds: unknown): SchemaProblem | undefined {
+    const n = typeof seconds === 'bigint' ? Number(seconds) : seconds;
+    const max = this.limits.expireInSecondsMax;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+      return invalid(`the ttl must be a whole number of seconds, at least 1; found ${describeTtl(seconds)}`);
+    }
+    if (n > max) return { code: 'too_large', message: `the ttl ${describeTtl(seconds)} is past the longest expiry, ${max} seconds`, limit: 'expireInSecondsMax' };
+    this.ttlSeconds = n;
+    return undefined;
+  }
+
+  build(): SpaceSchema {
+    const schema: SpaceSchema = { name: this.name, key: this.key, attributes: [...this.attributes] };
+    return this.ttlSeconds === undefined ? schema : { ...schema, ttlSeconds: this.ttlSeconds };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The DSL parser.
+
+const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', 'create', 'tolerate']);
+
+const UNSUPPORTED_CLAUSES: ReadonlyMap<string, string> = new Map([
+  ['subspace', 'subspaces are not supported; spacekv has no partitioning'],
+  ['index', 'index clauses are not supported yet'],
+]);
+
+/** Words that may follow a key or an attribute: a keyword there is a keyword, not a name. */
+const SECTION_WORDS: ReadonlySet<string> = new Set(['attributes', ...CLAUSE_WORDS, ...UNSUPPORTED_CLAUSES.keys()]);
+const KEYWORDS: ReadonlySet<string> = new Set(['space', 'key', 'partitions', 'failures', ...SECTION_WORDS]);
+const CLAUSES_EXPECTED = 'a clause (ttl, create, tolerate) or the end of the schema';
+
+function positionOf(token: Token): { line: number; column: number; offset: number } {
+  return { line: token.line, column: token.column, offset: token.offset };
+}
+
+function blameAt(token: Token, message: string): never {
+  throw fail('invalid_schema', `line ${token.line}, column ${token.column}: ${message}`, { position: positionOf(token) });
+}
+
+function endsKey(token: Token): boolean {
+  return token.kind === 'end' || SECTION_WORDS.has(token.text);
+}
+
+function endsAttribute(token: Token): boolean {
+  return endsKey(token) || (token.kind === 'punct' && token.text === ',');
+}
+
+class DslParser {
+  private readonly s: TokenStream;
+  private readonly draft: SchemaDraft;
+  private readonly clausesSeen = new Set<string>();
+  /** What the last section was, to say what may come next in an error. */
+  private last: 'key' | 'attributes' | 'clause' = 'key';
+
+  constructor(text: string, limits: Limits) {
+    this.s = new TokenStream(tokenize(text), blameAt);
+    this.draft = new SchemaDraft(limits);
+  }
+
+  parse(): SpaceSchema {
+    this.keyword('space');
+    const name = this.name('the space name', (t) => t.kind === 'word' && t.text === 'key');
+    this.check(name, this.draft.setName(name.text));
+    this.keyword('key', " and the key's name");
+    this.parseKey();
+    if (this.s.isWord('attributes')) this.parseAttributes();
+    this.parseClauses();
+    return this.draft.build();
+  }
+
+  private check(token: Token, problem: SchemaProblem | undefined): void {
+    if (problem === undefined) return;
+    const { code, message, ...details } = problem;
+    throw fail(code, `line ${token.line}, column ${token.column}: ${message}`, { ...details, position: positionOf(token) });
+  }
+
+  private keyword(word: string, more = ''): Token {
+    if (!this.s.isWord(word)) this.s.expected(`'${word}'${more}`, caseHint(this.s.peek(), KEYWORDS));
+    return this.s.next();
+  }
+
+  /** A name; a keyword is read as one only if the next token fits after a name (`ends`). */
+  private name(what: string, ends: (next: Token) => boolean): Token {
+    const token = this.s.peek();
+    if (token.kind !== 'word' || (KEYWORDS.has(token.text) && !ends(this.s.peek(1)))) this.s.expected(what);
+    return this.s.next();
+  }
+
+  /** `[type] name`: a type word always starts a type, so a name that is a type word needs its type. */
+  private typedName(what: string, ends: (next: Token) => boolean): { type: AttributeType; typeToken: Token; name: Token } {
+    const typeToken = this.s.peek();
+    if (typeToken.kind === 'word' && TYPE_WORDS.has(typeToken.text)) {
+      const type = parseType(this.s);
+      return { type, typeToken, name: this.name(`${what} after the type '${typeToString(type)}'`, ends) };
+    }
+    return { type: { kind: 'string' }, typeToken, name: this.name(what, ends) };
+  }
+
+  private parseKey(): void {
+    const { type, typeToken, name } = this.typedName('the key name', endsKey);
+    this.check(typeToken, keyTypeProblem(type));
+    this.check(name, this.draft.setKey(name.text, type));
+  }
+
+  private parseAttributes(): void {
+    this.s.next();
+    this.last = 'attributes';
+    this.parseAttribute();
+    while (this.s.isPunct(',')) {
+      this.s.next();
+      this.parseAttribute();
+    }
+  }
+
+  private parseAttribute(): void {
+    const first = this.s.peek();
+    const second = this.s.peek(1);
+    // `strin first`: two words where a name should end mean the first was meant as a type.
+    const mistypedType = first.kind === 'word' && !TYPE_WORDS.has(first.text) && second.kind === 'word' && !SECTION_WORDS.has(second.text);
+    if (first.kind !== 'word' || mistypedType) this.s.expected(ATTRIBUTE_TYPE_EXPECTED, caseHint(first, TYPE_WORDS));
+    const { type, name } = this.typedName('an attribute name', endsAttribute);
+    this.check(name, this.draft.addAttribute(name.text, type));
+  }
+
+  private parseClauses(): void {
+    for (let token = this.s.peek(); token.kind !== 'end'; token = this.s.peek()) {
+      const unsupported = UNSUPPORTED_CLAUSES.get(token.text);
+      if (token.kind === 'word' && CLAUSE_WORDS.has(token.text)) this.parseClause(token);
+      else if (token.kind === 'word' && unsupported !== undefined) blameAt(token, unsupported);
+      else if (token.kind === 'word' && token.text === 'attributes') blameAt(token, "the 'attributes' section comes once, right after the key");
+      else this.s.expected(this.whatMayFollow(), caseHint(token, KEYWORDS));
+    }
+  }
+
+  private whatMayFollow(): string {
+    if (this.last === 'key') return `'attributes', ${CLAUSES_EXPECTED}`;
+    if (this.last === 'attributes') return `',' and another attribute, ${CLAUSES_EXPECTED}`;
+    return CLAUSES_EXPECTED;
+  }
+
+  private parseClause(token: Token): void {
+    if (this.clausesSeen.has(token.text)) blameAt(token, `the '${token.text}' clause appears twice`);
+    this.clausesSeen.add(token.text);
+    this.last = 'clause';
+    this.s.next();
+    if (token.text === 'ttl') {
+      const seconds = this.wholeNumber('the ttl in seconds (a whole number, at least 1)');
+      this.check(seconds, this.draft.setTtl(Number(seconds.text)));
+    } else if (token.text === 'create') {
+      this.wholeNumber('the number of partitions');
+      this.keyword('partitions');
+    } else {
+      this.wholeNumber('the number of failures to tolerate');
+      this.keyword('failures');
+    }
+  }
+
+  private wholeNumber(what: string): Token {
+    const token = this.s.peek();
+    if (token.kind !== 'word' || !/^\d+$/.test(token.text)) this.s.expected(what);
+    return this.s.next();
+  }
+}
+
+/**
+ * Parse a space schema written in the HyperDex DSL. Throws `invalid_schema` with the position of
+ * the first problem (message `line L, column C: ...`), or `too_large` past a bound of `limits`.
+ *
+ * @example
+ * parseSchemaDsl('space friendlists key username attributes string first, set(string) friends', DEFAULT_LIMITS);
+ * // { name: 'friendlists', key: { name: 'username', type: 'string' },
+ * //   attributes: [{ name: 'first', type: { kind: 'string' } }, { name: 'friends', type: { kind: 'set', of: { kind: 'string' } } }] }
+ */
+export function parseSchemaDsl(text: string, limits: Limits): SpaceSchema {
+  if (text.length > limits.schemaLengthMax) {
+    throw fail('too_large', `the schema text is ${text.length} characters; the limit is ${limits.schemaLengthMax}`, {
+      limit: 'schemaLengthMax',
+    });
+  }
+  return new DslParser(text, limits).parse();
+}
