@@ -32,7 +32,7 @@ function failed(code: ResultCode, message: string, current: CurrentObject | null
 export function completeAttributes(space: Space, given: Attributes, base: Attributes | null): Attributes {
   const out: Record<string, Value> = {};
   for (const { name, type } of space.attributes) {
-    const value = given[name] ?? base?.[name];
+    const value = Object.hasOwn(given, name) ? given[name] : base?.[name];
     out[name] = value === undefined ? defaultValue(type) : value;
   }
   return out;

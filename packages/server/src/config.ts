@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** `sqlite` (the embedded store in dataDir). */
   readonly store: string;
   readonly logLevel: string;
+  /** How often WebSocket peers are pinged; one that misses a ping is dropped. */
+  readonly heartbeatIntervalMs: number;
   readonly limits: Limits;
 }
 
@@ -21,5 +23,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './spacekv-data',
   store: 'sqlite',
   logLevel: 'info',
+  heartbeatIntervalMs: 30_000,
   limits: DEFAULT_LIMITS,
 };

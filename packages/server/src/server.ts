@@ -8,6 +8,8 @@ import { SpacekvError } from '@spacekv/core';
 import type { ServerConfig } from './config.js';
 import { Engine } from './engine/engine.js';
 import { buildHttpApp } from './front/http/app.js';
+import { WsFront } from './front/ws/ws-front.js';
+import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
@@ -34,6 +36,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
   const app = buildHttpApp({ engine, metrics, logger, health: () => ({ ok: true, detail: `store ${config.store}` }) });
+  const ws = new WsFront(app.server, { engine, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -44,6 +47,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('draining');
+      await ws.close(); // answers every accepted WebSocket request, then closes with 1001
       await app.close(); // stops accepting; waits for in-flight requests to be answered
       await running.close();
       logger.info('closed');

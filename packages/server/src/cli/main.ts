@@ -1,11 +1,14 @@
 /** The `spacekv` command line. */
 import { Command } from 'commander';
+import { addClientCommands } from './client-commands.js';
 import { serveCommand } from './serve.js';
+import { SERVER_VERSION } from '../version.js';
 
 const program = new Command('spacekv')
   .description('spacekv: a typed, transactional key-value data service')
-  .version('0.1.0')
+  .version(SERVER_VERSION)
   .addCommand(serveCommand());
+addClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`spacekv: ${(err as Error).message}`);

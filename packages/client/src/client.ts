@@ -1,0 +1,274 @@
+/**
+ * The spacekv client: every operation of DESIGN.md §3 as a method returning a promise, with
+ * HyperDex's names in camelCase. Operations issued in the same tick travel in one frame; thousands
+ * may be in flight on one connection. A failed condition rejects with a typed error (`ExistsError`,
+ * `CmpFailError`, `NotFoundError`, ...), except that reads of absent objects resolve with null.
+ *
+ * @example
+ * const db = await connect('http://127.0.0.1:7640');
+ * await db.put('friendlists', 'jsmith1', { first: 'John', last: 'Smith' });
+ * const john = await db.get('friendlists', 'jsmith1'); // { key, version, attributes }
+ * await db.close();
+ */
+import type { Key } from '@spacekv/core';
+import { Completions, type Completion } from './completions.js';
+import { OperationHandle } from './handle.js';
+import { Connection, type ConnectionOptions, type ReplyBody } from './connection.js';
+import { SchemaDriftError, SpacekvError, UnknownSpaceError, errorOf } from './errors.js';
+import { type SpaceDefinition, schemaJsonOf } from './model.js';
+import {
+  type AttributeRecord, type Deleted, type Mutated, type SpaceObject, type Written, type WrittenWithPrevious, expectOk, objectOrNull,
+} from './results.js';
+import { schemaDrift } from './schema-drift.js';
+import { TypedSpace } from './typed-space.js';
+import { type WindowOptions, type WindowResult, window } from './window.js';
+
+export interface ClientOptions extends ConnectionOptions {
+  /** Completions kept for `loop()` that nobody has looped yet. Default 100,000. */
+  readonly loopBacklogMax?: number;
+}
+
+export interface WriteOptions {
+  /** Seconds until the object expires; null clears an expiry. */
+  readonly expireIn?: number | null;
+}
+
+export interface MutateOptions extends WriteOptions {
+  /** Apply only if this condition holds (else `CmpFailError`). */
+  readonly if?: Condition;
+}
+
+/** Predicates per attribute: `{ last: 'Smith', age: { gte: 18 } }`, with `or: [...]` lists. */
+export type Condition = Readonly<Record<string, unknown>>;
+/** Mutations in their wire form, applied in order: `[{ set_add: { friends: 'jj' } }, { add: { visits: 1 } }]`. */
+export type MutationList = readonly Readonly<Record<string, Readonly<Record<string, unknown>>>>[];
+/** A schema: DSL text, or the JSON form. */
+export type SchemaInput = string | Readonly<Record<string, unknown>>;
+
+export interface SpaceDescription {
+  readonly name: string;
+  readonly key: { readonly name: string; readonly type: string };
+  readonly attributes: readonly { readonly name: string; readonly type: string }[];
+  readonly ttl_seconds?: number;
+}
+
+const READ_OPS = new Set(['get', 'get_partial', 'list_spaces', 'describe_space']);
+
+export class SpacekvClient {
+  private readonly completions: Completions;
+  private outstandingOps = 0;
+  private flushWaiters: (() => void)[] = [];
+
+  /** Use `connect()`. */
+  constructor(private readonly connection: Connection, options: ClientOptions = {}) {
+    this.completions = new Completions(options.loopBacklogMax ?? 100_000);
+  }
+
+  /** Operations issued and not yet settled. */
+  get outstanding(): number {
+    return this.outstandingOps;
+  }
+
+  get(space: string, key: Key): Promise<SpaceObject | null> {
+    return this.call({ op: 'get', space, key }, objectOrNull<SpaceObject>);
+  }
+
+  getPartial(space: string, key: Key, attributes: readonly string[]): Promise<SpaceObject | null> {
+    return this.call({ op: 'get_partial', space, key, select: attributes }, objectOrNull<SpaceObject>);
+  }
+
+  /** Upsert: sets the given attributes, keeps the others. Always wins. */
+  put(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
+    return this.call({ op: 'put', space, key, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
+  /** Create only if absent; rejects with `ExistsError` otherwise. */
+  putIfNotExist(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
+    return this.call({ op: 'put_if_not_exist', space, key, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
+  /** Put only if the condition holds on the existing object (`CmpFailError`, `NotFoundError`). */
+  condPut(space: string, key: Key, condition: Condition, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
+    return this.call({ op: 'cond_put', space, key, if: condition, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
+  /** Put, answering with the object as it was before (null when absent). */
+  getAndPut(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<WrittenWithPrevious> {
+    return this.call({ op: 'get_and_put', space, key, attributes, ...expiry(options) }, expectOk<WrittenWithPrevious>);
+  }
+
+  /** Put only if the object is at `version` (`CmpFailError` carries the current version). */
+  compareAndSwap(space: string, key: Key, version: number, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
+    return this.call({ op: 'compare_and_swap', space, key, version, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
+  /** Delete (`NotFoundError` if absent); with `version`, only at that version. */
+  del(space: string, key: Key, options: { readonly version?: number } = {}): Promise<Deleted> {
+    return this.call({ op: 'del', space, key, ...(options.version === undefined ? {} : { version: options.version }) }, expectOk<Deleted>);
+  }
+
+  condDel(space: string, key: Key, condition: Condition): Promise<Deleted> {
+    return this.call({ op: 'cond_del', space, key, if: condition }, expectOk<Deleted>);
+  }
+
+  getAndDel(space: string, key: Key): Promise<Deleted> {
+    return this.call({ op: 'get_and_del', space, key }, expectOk<Deleted>);
+  }
+
+  /** Apply mutations atomically, in order; resolves with the new attributes and version. */
+  mutate(space: string, key: Key, mutations: MutationList, options: MutateOptions = {}): Promise<Mutated> {
+    const condition = options.if === undefined ? {} : { if: options.if };
+    return this.call({ op: 'mutate', space, key, mutations, ...condition, ...expiry(options) }, expectOk<Mutated>);
+  }
+
+  addSpace(schema: SchemaInput): Promise<SpaceDescription> {
+    return this.call({ op: 'add_space', schema }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
+  }
+
+  rmSpace(space: string): Promise<void> {
+    return this.call({ op: 'rm_space', space }, (reply) => {
+      expectOk(reply);
+    });
+  }
+
+  listSpaces(): Promise<readonly SpaceDescription[]> {
+    return this.call({ op: 'list_spaces' }, (reply) => expectOk<{ spaces: SpaceDescription[] }>(reply).spaces);
+  }
+
+  describeSpace(space: string): Promise<SpaceDescription> {
+    return this.call({ op: 'describe_space', space }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
+  }
+
+  /**
+   * A typed handle on a space declared with `defineSpace`: creates the space if it is absent, and
+   * rejects with `SchemaDriftError` if the server's space differs from the declaration.
+   */
+  async space<D extends SpaceDefinition>(definition: D): Promise<TypedSpace<D>> {
+    await this.ensureSpace(definition);
+    return new TypedSpace(this, definition);
+  }
+
+  /** Create the declared space, or check that the existing one matches it. */
+  async ensureSpace(definition: SpaceDefinition): Promise<void> {
+    let server: SpaceDescription;
+    try {
+      server = await this.describeSpace(definition.name);
+    } catch (err) {
+      if (!(err instanceof UnknownSpaceError)) throw err;
+      try {
+        server = await this.addSpace(schemaJsonOf(definition));
+      } catch (addErr) {
+        if ((addErr as SpacekvError).code !== 'space_exists') throw addErr;
+        server = await this.describeSpace(definition.name); // another client created it first
+      }
+    }
+    const drift = schemaDrift(definition, server);
+    if (drift.length > 0) {
+      throw new SchemaDriftError('invalid_schema', `space '${definition.name}' on the server differs from its declaration: ${drift.join('; ')}`);
+    }
+  }
+
+  /**
+   * Resolves with the next operation to complete (HyperDex's `loop()`), each exactly once.
+   * Operations the caller awaits (or otherwise consumes) are not handed out. Rejects with
+   * `bad_request` when nothing is outstanding and nothing is left to hand out.
+   * @example
+   * const outstanding = new Set(names.map((n) => db.get('friendlists', n)));
+   * while (outstanding.size > 0) {
+   *   const done = await db.loop();
+   *   outstanding.delete(done.handle);
+   * }
+   */
+  loop(): Promise<Completion> {
+    return this.completions.next(() => this.outstandingOps > 0);
+  }
+
+  /** Resolves once every operation issued so far has settled. */
+  flush(): Promise<void> {
+    if (this.outstandingOps === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /** Run `fn` over `items` with at most `size` operations outstanding (see window.ts). */
+  window<T>(items: Iterable<T> | AsyncIterable<T>, size: number, fn: (item: T, index: number) => Promise<unknown>, options?: WindowOptions): Promise<WindowResult<T>> {
+    return window(items, size, fn, options);
+  }
+
+  /** Wait for outstanding operations, then close the connection. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.connection.close();
+  }
+
+  /** Send a wire operation and decode its reply; every operation goes through here. */
+  protected call<T>(op: Readonly<Record<string, unknown>> & { op: string }, decode: (reply: ReplyBody) => T): Promise<T> {
+    this.outstandingOps++;
+    const { handle, resolve, reject } = OperationHandle.create<T>();
+    this.connection.request(op, !READ_OPS.has(op.op)).then(
+      (reply) => {
+        let value: T;
+        try {
+          value = decode(reply);
+        } catch (error) {
+          reject(error);
+          this.settled({ handle, ok: false, error: asSpacekvError(error) });
+          return;
+        }
+        resolve(value);
+        this.settled({ handle, ok: true, value });
+      },
+      (error: unknown) => {
+        reject(error);
+        this.settled({ handle, ok: false, error: asSpacekvError(error) });
+      },
+    );
+    return handle;
+  }
+
+  private settled(completion: Completion): void {
+    this.outstandingOps--;
+    this.completions.record(completion);
+    if (this.outstandingOps === 0) for (const wake of this.flushWaiters.splice(0)) wake();
+  }
+}
+
+/** HyperDex's per-mutation methods, each a one-mutation `mutate`: `db.setAdd('friendlists', 'jj', { friends: 'jsmith1' })`. */
+const MUTATION_METHODS = {
+  atomicAdd: 'add', atomicSub: 'sub', atomicMul: 'mul', atomicDiv: 'div', atomicMod: 'mod',
+  atomicAnd: 'and', atomicOr: 'or', atomicXor: 'xor', atomicMin: 'min', atomicMax: 'max',
+  stringAppend: 'append', stringPrepend: 'prepend', listAppend: 'append', listPrepend: 'prepend', listLpush: 'lpush', listRpush: 'rpush',
+  setAdd: 'set_add', setRemove: 'set_remove', setUnion: 'set_union', setIntersect: 'set_intersect',
+  mapSet: 'map_set', mapRemove: 'map_remove', mapAtomicAdd: 'map_add', mapAtomicSub: 'map_sub', mapAtomicMul: 'map_mul',
+  mapAtomicDiv: 'map_div', mapAtomicMod: 'map_mod', mapAtomicAnd: 'map_and', mapAtomicOr: 'map_or', mapAtomicXor: 'map_xor',
+  mapAtomicMin: 'map_min', mapAtomicMax: 'map_max',
+} as const;
+
+type MutationMethods = {
+  readonly [M in keyof typeof MUTATION_METHODS]: (space: string, key: Key, attributes: AttributeRecord, options?: MutateOptions) => Promise<Mutated>;
+};
+
+// Declaration merging gives the class the methods defined on its prototype below.
+export interface SpacekvClient extends MutationMethods {}
+
+for (const [method, mutation] of Object.entries(MUTATION_METHODS)) {
+  Object.defineProperty(SpacekvClient.prototype, method, {
+    value(this: SpacekvClient, space: string, key: Key, attributes: AttributeRecord, options?: MutateOptions) {
+      return this.mutate(space, key, [{ [mutation]: attributes }], options);
+    },
+  });
+}
+
+function expiry(options: WriteOptions): { expire_in?: number | null } {
+  return options.expireIn === undefined ? {} : { expire_in: options.expireIn };
+}
+
+function asSpacekvError(error: unknown): SpacekvError {
+  return error instanceof SpacekvError ? error : errorOf('internal', (error as Error)?.message ?? String(error));
+}
+
+/** Connect to a server (`http://host:port` or `ws://host:port/v1/ws`); resolves once it has said hello. */
+export async function connect(url: string, options: ClientOptions = {}): Promise<SpacekvClient> {
+  const connection = new Connection(url, options);
+  await connection.open();
+  return new SpacekvClient(connection, options);
+}

@@ -1,0 +1,247 @@
+/**
+ * A pipelined connection to one server (docs/protocol.md). Requests issued in the same tick leave
+ * in one frame; replies may come back in any order and are matched by id. At most the server's
+ * in-flight bound is on the wire; the rest wait here in order.
+ *
+ * When the connection drops, nothing is retried behind the caller's back: a write that was sent
+ * and not answered fails `outcome_unknown` (it may have been applied), a read that was sent fails
+ * `unavailable`. Requests not yet sent wait for the reconnection, up to `connectTimeoutMs`, and
+ * then fail `unavailable`. Reconnection uses exponential backoff with jitter.
+ */
+import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson } from '@spacekv/core';
+import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
+import { type WebSocketLike, openWebSocket } from './socket.js';
+
+export interface ConnectionOptions {
+  /** How long a request may wait for a connection before failing `unavailable`. Default 10 s. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect after the connection drops. Default true. */
+  readonly reconnect?: boolean;
+  /** First and longest pause between reconnection attempts. Defaults 50 ms and 5 s. */
+  readonly reconnectDelayMs?: number;
+  readonly reconnectDelayMaxMs?: number;
+}
+
+/** A reply as decoded from the wire. */
+export type ReplyBody = Readonly<Record<string, unknown>> & { readonly ok: boolean };
+
+interface Request {
+  readonly id: number;
+  readonly text: string;
+  readonly isWrite: boolean;
+  readonly resolve: (reply: ReplyBody) => void;
+  readonly reject: (error: SpacekvError) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+const OPEN = 1;
+
+/**
+ * Runs `fn` once the current turn of the event loop, with all its microtasks, is done: every
+ * request issued during that turn (say, by callbacks of the replies of one frame) leaves in one
+ * frame. A microtask would flush after the first of them and cost a syscall per request.
+ */
+const afterThisTurn: (fn: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ?? ((fn) => setTimeout(fn, 0));
+
+export class Connection {
+  private socket: WebSocketLike | undefined;
+  private hello: HelloFrame | undefined;
+  private readonly sent = new Map<number, Request>();
+  private waiting: Request[] = [];
+  private outbox: string[] = [];
+  private flushScheduled = false;
+  private nextId = 1;
+  private attempts = 0;
+  private closedByUser = false;
+  private opened: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  /** The last connection-level error frame, reported with the close that follows it. */
+  private lastServerError: SpacekvError | undefined;
+  private readonly url: string;
+
+  constructor(baseUrl: string, private readonly options: ConnectionOptions = {}) {
+    this.url = toWebSocketUrl(baseUrl);
+  }
+
+  /** Resolves once the server's hello arrives; rejects if the first attempt fails. */
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.opened = { resolve, reject };
+      void this.dial();
+    });
+  }
+
+  /** Requests sent and not yet answered, plus those waiting to be sent. */
+  get outstanding(): number {
+    return this.sent.size + this.waiting.length;
+  }
+
+  get serverHello(): HelloFrame | undefined {
+    return this.hello;
+  }
+
+  /** Send one operation (wire form, without id); resolves with its reply. */
+  request(op: Readonly<Record<string, unknown>>, isWrite: boolean): Promise<ReplyBody> {
+    if (this.closedByUser) return Promise.reject(errorOf('unavailable', 'the client is closed'));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      const text = stringifyJson({ id, ...op });
+      const request: Request = { id, text, isWrite, resolve, reject };
+      if (this.canSend()) this.send(request);
+      else this.wait(request);
+    });
+  }
+
+  /** Stop taking requests; requests not yet sent fail `unavailable`; the socket closes. */
+  close(): void {
+    this.closedByUser = true;
+    for (const request of this.waiting.splice(0)) this.settleWaiting(request, errorOf('unavailable', 'the client was closed before the request was sent'));
+    this.socket?.close(1000, 'client closing');
+  }
+
+  private canSend(): boolean {
+    const limit = this.hello?.limits.inflightRequestsMax ?? 0;
+    return this.socket?.readyState === OPEN && this.hello !== undefined && this.sent.size < limit && this.waiting.length === 0;
+  }
+
+  private send(request: Request): void {
+    this.sent.set(request.id, request);
+    this.outbox.push(request.text);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    afterThisTurn(() => this.flush());
+  }
+
+  private wait(request: Request): void {
+    if (this.socket?.readyState !== OPEN || !this.hello) this.armTimeout(request);
+    this.waiting.push(request);
+  }
+
+  /** A request waiting for a connection fails `unavailable` if none comes in time. */
+  private armTimeout(request: Request): void {
+    if (request.timer) return;
+    const timeout = this.options.connectTimeoutMs ?? 10_000;
+    request.timer = setTimeout(() => {
+      this.waiting = this.waiting.filter((r) => r !== request);
+      request.reject(errorOf('unavailable', `no connection to ${this.url} within ${timeout} ms`));
+    }, timeout);
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const frame = this.outbox.length === 1 ? (this.outbox[0] as string) : `[${this.outbox.join(',')}]`;
+    this.outbox = [];
+    this.socket?.send(frame);
+  }
+
+  /** Move waiting requests onto the wire while the server's in-flight bound allows. */
+  private pump(): void {
+    const limit = this.hello?.limits.inflightRequestsMax ?? 0;
+    let moved = 0;
+    while (moved < this.waiting.length && this.sent.size < limit) {
+      const request = this.waiting[moved++] as Request;
+      if (request.timer) clearTimeout(request.timer);
+      this.send(request);
+    }
+    if (moved > 0) this.waiting = this.waiting.slice(moved);
+  }
+
+  private async dial(): Promise<void> {
+    let socket: WebSocketLike;
+    try {
+      socket = await openWebSocket(this.url, [...SUBPROTOCOLS]);
+    } catch (err) {
+      this.onDown(`cannot open a WebSocket: ${(err as Error).message}`);
+      return;
+    }
+    this.socket = socket;
+    socket.onmessage = (event) => this.onFrame(String(event.data));
+    socket.onclose = (event) => {
+      if (this.socket === socket) this.onDown(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
+    };
+    socket.onerror = () => {}; // a close event always follows, and carries what we act on
+  }
+
+  private onFrame(text: string): void {
+    let frame: unknown;
+    try {
+      frame = parseJson(text);
+    } catch {
+      this.socket?.close(1007, 'unparsable frame');
+      return;
+    }
+    if (Array.isArray(frame)) {
+      for (const reply of frame) this.onReply(reply as ReplyBody & { id: number });
+    } else if ((frame as { type?: string }).type === 'hello') {
+      this.onHello(frame as HelloFrame);
+    } else if ((frame as { type?: string }).type === 'error') {
+      this.lastServerError = errorFromWire((frame as { error: unknown }).error);
+    } else {
+      this.onReply(frame as ReplyBody & { id: number });
+    }
+    this.pump();
+  }
+
+  private onHello(hello: HelloFrame): void {
+    this.hello = hello;
+    this.attempts = 0;
+    this.opened?.resolve();
+    this.opened = undefined;
+  }
+
+  private onReply(reply: ReplyBody & { id: number }): void {
+    const request = this.sent.get(reply.id);
+    if (!request) return;
+    this.sent.delete(reply.id);
+    request.resolve(reply);
+  }
+
+  private onDown(reason: string): void {
+    this.socket = undefined;
+    this.hello = undefined;
+    const detail = this.lastServerError ? `${reason}; the server said: ${this.lastServerError.message}` : reason;
+    this.lastServerError = undefined;
+    for (const request of this.sent.values()) {
+      request.reject(request.isWrite
+        ? errorOf('outcome_unknown', `the connection dropped after the write was sent; it may or may not have been applied (${detail})`)
+        : errorOf('unavailable', `the connection dropped before the reply (${detail})`));
+    }
+    this.sent.clear();
+    this.outbox = [];
+    if (this.opened) {
+      this.opened.reject(errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
+      this.opened = undefined;
+      this.closedByUser = true;
+      return;
+    }
+    if (this.closedByUser || this.options.reconnect === false) {
+      for (const request of this.waiting.splice(0)) this.settleWaiting(request, errorOf('unavailable', detail));
+      return;
+    }
+    for (const request of this.waiting) this.armTimeout(request);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const base = this.options.reconnectDelayMs ?? 50;
+    const max = this.options.reconnectDelayMaxMs ?? 5_000;
+    const delay = Math.min(max, base * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
+    const timer = setTimeout(() => void this.dial(), delay);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  private settleWaiting(request: Request, error: SpacekvError): void {
+    if (request.timer) clearTimeout(request.timer);
+    request.reject(error);
+  }
+}
+
+/** `http://host:port` (or ws://) → `ws://host:port/v1/ws`. */
+export function toWebSocketUrl(base: string): string {
+  const url = new URL(base);
+  if (url.protocol === 'http:') url.protocol = 'ws:';
+  else if (url.protocol === 'https:') url.protocol = 'wss:';
+  if (url.pathname === '/' || url.pathname === '') url.pathname = WS_PATH;
+  return url.toString();
+}

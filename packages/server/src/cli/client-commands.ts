@@ -1,0 +1,125 @@
+/**
+ * `spacekv get|put|del|mutate|add-space|rm-space|spaces|describe`: the client library on the
+ * command line. Output is JSON on stdout; errors are JSON on stderr; the exit code tells scripts
+ * what happened (see EXIT_CODES).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
+import { type ErrorCode, parseJson, stringifyJson } from '@spacekv/core';
+
+export const EXIT_CODES = { ok: 0, invalid: 1, notFound: 2, conditionFailed: 3, unavailable: 4, failed: 5 } as const;
+
+const EXIT_HELP = `
+Exit codes: 0 done; 1 invalid input or usage; 2 not found (object or space); 3 condition failed
+(exists, cmp_fail); 4 server unreachable, overloaded or outcome unknown; 5 any other error.`;
+
+function exitCodeOf(code: ErrorCode): number {
+  switch (code) {
+    case 'not_found':
+    case 'unknown_space':
+      return EXIT_CODES.notFound;
+    case 'exists':
+    case 'cmp_fail':
+      return EXIT_CODES.conditionFailed;
+    case 'unavailable':
+    case 'overloaded':
+    case 'shutting_down':
+    case 'outcome_unknown':
+      return EXIT_CODES.unavailable;
+    case 'internal':
+    case 'overflow':
+    case 'division_by_zero':
+      return EXIT_CODES.failed;
+    default:
+      return EXIT_CODES.invalid;
+  }
+}
+
+/** A JSON argument, or `@file` to read it from a file. */
+function jsonArgument(text: string, what: string): unknown {
+  const source = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  try {
+    return parseJson(source);
+  } catch {
+    throw new SpacekvError('bad_request', `${what} must be JSON (or @file), got: ${text.slice(0, 60)}`);
+  }
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new SpacekvError('bad_request', `expected a non-negative integer, got '${value}'`);
+  return n;
+}
+
+type Action = (client: SpacekvClient, ...args: never[]) => Promise<unknown>;
+
+/** Connect, run, print, exit with the code of the outcome. */
+function run(program: Command, action: Action) {
+  return async (...args: unknown[]): Promise<void> => {
+    const { url } = program.opts<{ url: string }>();
+    let client: SpacekvClient | undefined;
+    try {
+      client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
+      const result = await action(client, ...(args as never[]));
+      process.stdout.write(`${stringifyJson(result ?? null)}\n`);
+      process.exitCode = result === null ? EXIT_CODES.notFound : EXIT_CODES.ok;
+    } catch (err) {
+      const error = err instanceof SpacekvError ? err : new SpacekvError('internal', (err as Error).message);
+      process.stderr.write(`${stringifyJson({ error: error.toWire() })}\n`);
+      process.exitCode = exitCodeOf(error.code);
+    } finally {
+      await client?.close();
+    }
+  };
+}
+
+export function addClientCommands(program: Command): void {
+  program.addOption(new Option('--url <url>', 'server to talk to (client commands)').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
+  program.addHelpText('after', EXIT_HELP);
+
+  program.command('get').description('read an object (prints {key, version, attributes}; exit 2 if absent)')
+    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)')
+    .option('--select <attributes>', 'comma-separated attributes to read (get_partial)')
+    .action(run(program, (c, space: string, key: string, options: { select?: string }) =>
+      options.select ? c.getPartial(space, key, options.select.split(',')) : c.get(space, key)));
+
+  program.command('put').description('write attributes (upsert; --if-not-exist creates only; --version compares and swaps)')
+    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<attributes>', 'JSON object of attributes, or @file')
+    .option('--if-not-exist', 'fail (exit 3) if the key exists')
+    .option('--version <version>', 'write only if the object is at this version (exit 3 otherwise)', nonNegativeInt)
+    .option('--expire-in <seconds>', 'seconds until the object expires', Number)
+    .action(run(program, (c, space: string, key: string, text: string, options: { ifNotExist?: boolean; version?: number; expireIn?: number }) => {
+      const attributes = jsonArgument(text, 'attributes') as Record<string, unknown>;
+      const write = options.expireIn === undefined ? {} : { expireIn: options.expireIn };
+      if (options.ifNotExist) return c.putIfNotExist(space, key, attributes, write);
+      if (options.version !== undefined) return c.compareAndSwap(space, key, options.version, attributes, write);
+      return c.put(space, key, attributes, write);
+    }));
+
+  program.command('del').description('delete an object (exit 2 if absent)')
+    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)')
+    .option('--version <version>', 'delete only at this version (exit 3 otherwise)', nonNegativeInt)
+    .action(run(program, (c, space: string, key: string, options: { version?: number }) => c.del(space, key, options)));
+
+  program.command('mutate').description('apply mutations atomically, e.g. \'[{"add": {"visits": 1}}]\'')
+    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<mutations>', 'JSON list of mutations, or @file')
+    .option('--if <condition>', 'JSON condition that must hold (exit 3 otherwise)')
+    .action(run(program, (c, space: string, key: string, text: string, options: { if?: string }) =>
+      c.mutate(space, key, jsonArgument(text, 'mutations') as never, options.if ? { if: jsonArgument(options.if, 'the condition') as never } : {})));
+
+  program.command('add-space').description("create a space from DSL text (or @file), e.g. 'space users key name attributes int age'")
+    .argument('<schema>')
+    .action(run(program, (c, text: string) => c.addSpace(text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text)));
+
+  program.command('rm-space').description('remove a space and every object in it').argument('<space>')
+    .action(run(program, async (c, space: string) => {
+      await c.rmSpace(space);
+      return { removed: space };
+    }));
+
+  program.command('spaces').description('list the spaces').action(run(program, (c) => c.listSpaces()));
+
+  program.command('describe').description('describe a space').argument('<space>')
+    .action(run(program, (c, space: string) => c.describeSpace(space)));
+}

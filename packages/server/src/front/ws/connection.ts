@@ -1,0 +1,134 @@
+/**
+ * One WebSocket client: reads frames of requests, runs each through its own engine session (so
+ * effects follow the order sent, DESIGN.md §4.3), and writes the replies completed in the same
+ * turn of the event loop as one frame. Backpressure: when the client has too many requests in
+ * flight, or does not read its replies, the server stops reading its socket (TCP pushes back);
+ * requests past the in-flight bound are answered `overloaded`.
+ */
+import type { WebSocket } from 'ws';
+import {
+  CLOSE_CODES, type Limits, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
+  parseOperation,
+} from '@spacekv/core';
+import type { Engine } from '../../engine/engine.js';
+import type { Session } from '../../engine/session.js';
+import type { Metrics } from '../../metrics.js';
+
+type Item = Readonly<Record<string, unknown>>;
+
+export class WsConnection {
+  private readonly session: Session;
+  private readonly limits: Limits;
+  private readonly lookup: SpaceLookup;
+  private replies: string[] = [];
+  private flushScheduled = false;
+  private paused = false;
+  private alive = true;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly metrics: Metrics) {
+    this.session = engine.session();
+    this.limits = engine.limits;
+    this.lookup = (name) => engine.space(name);
+    ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+  }
+
+  /** Called by the heartbeat: false when the client did not answer the last ping. */
+  checkAlive(): boolean {
+    const wasAlive = this.alive;
+    this.alive = false;
+    if (wasAlive) this.ws.ping();
+    return wasAlive;
+  }
+
+  /** Stop reading; resolves once every accepted request is answered and flushed. */
+  drain(): Promise<void> {
+    this.ws.pause();
+    this.paused = true;
+    if (this.session.inflight === 0 && this.replies.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.closeWith(CLOSE_CODES.unsupportedData, 'bad_request', 'frames are JSON text; binary frames are not part of protocol v1');
+    let parsed: unknown;
+    try {
+      parsed = parseJson(data.toString('utf8'));
+    } catch (err) {
+      return this.closeWith(CLOSE_CODES.invalidPayload, 'bad_request', (err as Error).message);
+    }
+    const items = Array.isArray(parsed) ? parsed : [parsed];
+    for (const item of items) {
+      if (typeof item !== 'object' || item === null || !isRequestId((item as Item).id)) {
+        return this.closeWith(CLOSE_CODES.policyViolation, 'bad_request', 'every request needs an "id": a non-negative integer');
+      }
+      this.handle(item as Item, (item as Item).id as number);
+    }
+    this.applyBackpressure();
+  }
+
+  private handle(item: Item, id: number): void {
+    const startedAt = performance.now();
+    const opName = typeof item.op === 'string' ? item.op : 'invalid';
+    let promise;
+    try {
+      promise = this.session.execute(parseOperation(item, this.lookup, this.limits));
+    } catch (err) {
+      this.fail(id, opName, err, startedAt);
+      return;
+    }
+    promise.then(
+      (result) => {
+        this.metrics.request('ws', opName, result.ok ? 'ok' : result.code, startedAt);
+        this.reply(id, encodeResult(result));
+      },
+      (err: unknown) => this.fail(id, opName, err, startedAt),
+    );
+  }
+
+  private fail(id: number, opName: string, err: unknown, startedAt: number): void {
+    const error: WireError = err instanceof SpacekvError ? err.toWire() : { code: 'internal', message: `internal error: ${(err as Error).message}` };
+    this.metrics.request('ws', opName, error.code, startedAt);
+    this.reply(id, `{"ok":false,"error":${errorJson(error)}}`);
+  }
+
+  /** Queue a reply (`{"ok":...}` JSON) under its id; all replies of one turn leave in one frame. */
+  private reply(id: number, body: string): void {
+    this.replies.push(`{"id":${id},${body.slice(1)}`);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frame = `[${this.replies.join(',')}]`;
+    this.replies = [];
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, () => this.applyBackpressure());
+    this.applyBackpressure();
+  }
+
+  /** Pause reading while the client has too much in flight or leaves its replies unread. */
+  private applyBackpressure(): void {
+    const busy = this.session.inflight >= this.limits.inflightRequestsMax / 2 || this.ws.bufferedAmount > this.limits.sendBufferBytesMax;
+    if (busy && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    } else if (!busy && this.paused && this.idleWaiters.length === 0) {
+      this.paused = false;
+      this.ws.resume();
+    }
+    if (this.idleWaiters.length > 0 && this.session.inflight === 0 && this.replies.length === 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  private closeWith(code: number, errorCode: 'bad_request', message: string): void {
+    const frame = `{"type":"error","error":${errorJson({ code: errorCode, message })}}`;
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
+    this.ws.close(code, message.slice(0, 120));
+  }
+}

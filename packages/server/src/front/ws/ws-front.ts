@@ -1,0 +1,94 @@
+/**
+ * The WebSocket front at /v1/ws (docs/protocol.md), on the `ws` library, sharing the HTTP server's
+ * port. Every bound comes from the limits module: frame size (`maxPayload`, whose default in `ws`
+ * is 100 MiB), connections, in-flight requests and unread replies per connection. A heartbeat
+ * ping finds dead peers so their sessions do not linger.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, WS_PATH, errorJson } from '@spacekv/core';
+import type { Engine } from '../../engine/engine.js';
+import type { Metrics } from '../../metrics.js';
+import { WsConnection } from './connection.js';
+
+export interface WsFrontOptions {
+  readonly engine: Engine;
+  readonly metrics: Metrics;
+  readonly serverVersion: string;
+  readonly heartbeatIntervalMs: number;
+}
+
+export class WsFront {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<WebSocket, WsConnection>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private accepting = true;
+
+  constructor(server: Server, private readonly options: WsFrontOptions) {
+    const { limits } = options.engine;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.requestBytesMax,
+      perMessageDeflate: false, // compression costs more CPU than loopback/LAN bandwidth saves
+      handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    });
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Stop accepting; answer every accepted request; close each connection with 1001. */
+  async close(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    await Promise.all([...this.connections.values()].map((c) => c.drain()));
+    for (const ws of this.connections.keys()) ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+    this.wss.close();
+  }
+
+  private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (request.url ?? '').split('?')[0];
+    if (path !== WS_PATH) return refuse(socket, 404, 'no_route', `no WebSocket endpoint at ${path}; use ${WS_PATH}`);
+    if (!this.accepting) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
+    if (this.connections.size >= this.options.engine.limits.connectionsMax) {
+      return refuse(socket, 503, 'overloaded', `the server holds ${this.connections.size} connections; the limit is connectionsMax`);
+    }
+    const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!SUBPROTOCOLS.some((p) => offered.includes(p))) {
+      return refuse(socket, 400, 'bad_request', `offer a supported subprotocol in Sec-WebSocket-Protocol: ${SUBPROTOCOLS.join(', ')}`);
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws));
+  }
+
+  private onConnection(ws: WebSocket): void {
+    const { engine, metrics, serverVersion } = this.options;
+    this.connections.set(ws, new WsConnection(ws, engine, metrics));
+    ws.on('close', () => this.connections.delete(ws));
+    ws.on('error', () => ws.terminate());
+    const hello: HelloFrame = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      server: serverVersion,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      limits: { inflightRequestsMax: engine.limits.inflightRequestsMax, requestBytesMax: engine.limits.requestBytesMax },
+    };
+    ws.send(JSON.stringify(hello));
+  }
+
+  private beat(): void {
+    for (const [ws, connection] of this.connections) {
+      if (!connection.checkAlive()) ws.terminate();
+    }
+  }
+}
+
+function refuse(socket: Duplex, status: number, code: 'no_route' | 'shutting_down' | 'overloaded' | 'bad_request', message: string): void {
+  const body = `{"ok":false,"error":${errorJson({ code, message })}}`;
+  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
