@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  CLOSE_CODES, type Limits, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
+  CLOSE_CODES, type Limits, OPERATION_NAMES, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
   parseOperation,
 } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
@@ -72,7 +72,8 @@ export class WsConnection {
 
   private handle(item: Item, id: number): void {
     const startedAt = performance.now();
-    const opName = typeof item.op === 'string' ? item.op : 'invalid';
+    // Only known names become metric labels: arbitrary client strings would grow the series without bound.
+    const opName = typeof item.op === 'string' && OPERATION_NAMES.includes(item.op) ? item.op : 'invalid';
     let promise;
     try {
       promise = this.session.execute(parseOperation(item, this.lookup, this.limits));

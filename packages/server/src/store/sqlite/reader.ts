@@ -3,6 +3,12 @@
  * microseconds and WAL readers never wait for the writer, so it stays far below the ~1 ms the
  * event loop may be held (DESIGN.md §4.5) while sparing a thread hop per read. Scans, which can be
  * long, do not belong here.
+ *
+ * Reads share one snapshot per turn of the event loop: starting a read transaction takes file
+ * locks on the WAL index (several syscalls, ~8 µs), against ~1.5 µs for a lookup inside an open
+ * one. The snapshot ends at the end of the turn, and before any commit outcome is delivered
+ * (`endSnapshot`, called by the store), so no read that starts after a write is acknowledged can
+ * miss it: reads stay linearizable and per-connection order holds.
  */
 import Database from 'better-sqlite3';
 import type { Key, StoredObject } from '@spacekv/core';
@@ -15,19 +21,39 @@ export class SqliteReader {
   private readonly db: Database.Database;
   private readonly lookups = new Map<string, Database.Statement | null>();
   private readonly spaceId: Database.Statement;
+  private readonly begin: Database.Statement;
+  private readonly end: Database.Statement;
+  private inSnapshot = false;
 
   constructor(path: string) {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
     configureReader(this.db);
     this.spaceId = this.db.prepare('SELECT id FROM spaces WHERE name = ?').pluck();
+    this.begin = this.db.prepare('BEGIN');
+    this.end = this.db.prepare('COMMIT');
   }
 
   get(space: string, key: Key, nowMs: number): StoredObject | null {
+    this.startSnapshot();
     const lookup = this.lookup(space);
     if (!lookup) return null;
     const row = lookup.get(key) as Row | undefined;
     if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
     return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
+  }
+
+  /** End the current snapshot, so the next read sees every commit acknowledged so far. */
+  endSnapshot(): void {
+    if (!this.inSnapshot) return;
+    this.inSnapshot = false;
+    this.end.run();
+  }
+
+  private startSnapshot(): void {
+    if (this.inSnapshot) return;
+    this.begin.run();
+    this.inSnapshot = true;
+    setImmediate(() => this.endSnapshot());
   }
 
   /** Forget what is cached about a space that was added or removed. */
@@ -36,6 +62,7 @@ export class SqliteReader {
   }
 
   close(): void {
+    this.endSnapshot();
     this.db.close();
   }
 

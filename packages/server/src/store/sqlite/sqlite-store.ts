@@ -89,6 +89,7 @@ export class SqliteStore implements Store {
 
   private onMessage(message: FromWriter): void {
     if (message.type !== 'outcomes') return;
+    this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
     const pending = this.pending.get(message.id);
     this.pending.delete(message.id);
     pending?.resolve(message.outcomes);
