@@ -20,12 +20,18 @@ type NamesOf<D extends SpaceDefinition, Kinds extends string> = {
   [A in keyof Specs<D>]: Specs<D>[A] extends TypeSpec<infer K> ? (K extends Kinds ? A : never) : never;
 }[keyof Specs<D>];
 type ElementOf<V> = V extends readonly (infer E)[] ? E : V extends Record<string, infer E> ? E : never;
-type Operands<D extends SpaceDefinition, Kinds extends string, Operand extends 'value' | 'element' | 'elements' | 'keys'> = {
-  [A in NamesOf<D, Kinds>]?: Operand extends 'value' ? Values<D>[A]
-    : Operand extends 'element' ? ElementOf<Values<D>[A]>
-    : Operand extends 'elements' ? Values<D>[A]
-    : string | readonly string[];
-};
+/**
+ * The operand object of a mutation over the attributes of the given kinds. When the space has no
+ * such attribute it is `Record<string, never>`, not `{}`: an empty mapped type would accept any
+ * object and let `{ add: { name: 1 } }` compile on a space without numbers.
+ */
+type Operands<D extends SpaceDefinition, Kinds extends string, Operand extends 'value' | 'element' | 'elements' | 'keys'> =
+  [NamesOf<D, Kinds>] extends [never] ? Readonly<Record<string, never>> : {
+    readonly [A in NamesOf<D, Kinds>]?: Operand extends 'value' ? Values<D>[A]
+      : Operand extends 'element' ? ElementOf<Values<D>[A]>
+      : Operand extends 'elements' ? Values<D>[A]
+      : string | readonly string[];
+  };
 
 type NumericOp = 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'min' | 'max';
 type BitwiseOp = 'and' | 'or' | 'xor';

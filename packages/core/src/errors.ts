@@ -77,6 +77,11 @@ export class SpacekvError extends Error {
     return httpStatusOf(this.code);
   }
 
+  /** The object's current version, where the error carries one (`cmp_fail`, `exists`). */
+  get version(): number | undefined {
+    return this.details.version;
+  }
+
   toWire(): WireError {
     return { code: this.code, message: this.message, ...this.details };
   }
