@@ -6,7 +6,7 @@
  * when the text holds a run of 16 or more digits (the shortest unsafe integer has 16). A string
  * that merely contains such digits takes the slow path too, which is correct, just slower.
  */
-import { isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
+import { LosslessNumber, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { fail } from './errors.js';
 import type { Json } from './types.js';
 
@@ -30,14 +30,20 @@ export function parseJson(text: string): Json {
   }
 }
 
-/** Serialize a value; `bigint`s are written as plain JSON numbers. */
+/**
+ * Serialize a value. `bigint`s are written as plain JSON numbers. A `number` that is integral but
+ * past 2^53 can only be a float (canonical ints there are bigints), so it is written in exponent
+ * form, which `parseJson` reads back as a number rather than a bigint.
+ */
 export function stringifyJson(value: unknown): string {
   try {
-    return JSON.stringify(value);
+    const text = JSON.stringify(value);
+    if (text === undefined || !LONG_DIGIT_RUN.test(text)) return text;
   } catch (err) {
     if (!(err instanceof TypeError) || !String(err.message).includes('BigInt')) throw err;
-    const text = losslessStringify(value as never);
-    if (text === undefined) throw new TypeError('value has no JSON form');
-    return text;
   }
+  const text = losslessStringify(value as never, (_key: string, v: unknown) =>
+    typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? new LosslessNumber(v.toExponential()) : v);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return text;
 }

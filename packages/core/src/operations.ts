@@ -62,6 +62,11 @@ export type ExpireIn = number | null | undefined;
 interface KeyedOp {
   readonly space: string;
   readonly key: Key;
+  /**
+   * The incarnation of the space the operation was validated against (`Space.createdSeq`): a write
+   * validated against a space that was since removed and re-created must not land in the new one.
+   */
+  readonly spaceCreatedSeq?: number;
 }
 
 export interface GetOp extends KeyedOp { readonly op: 'get' }

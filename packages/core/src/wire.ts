@@ -132,7 +132,7 @@ export function parseOperation(input: unknown, lookup: SpaceLookup, limits: Limi
 function parseObjectOperation(op: string, input: Fields, lookup: SpaceLookup, limits: Limits): Operation {
   const space = requireSpace(lookup, parseSpaceName(input.space));
   const key = coerceKey(space.schema.key.type, input.key, limits);
-  const base = { space: space.name, key };
+  const base = { space: space.name, key, spaceCreatedSeq: space.createdSeq };
   const expireIn = () => parseExpireIn(input.expire_in, limits);
   const attributes = () => parseAttributes(input.attributes ?? {}, space, limits);
   const condition = () => parseCondition(input.if ?? {}, space, limits);

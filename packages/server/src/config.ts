@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** `sqlite` (the embedded store in dataDir). */
   readonly store: string;
   readonly logLevel: string;
+  /** How long a shutdown waits for in-flight requests before closing their connections. */
+  readonly drainTimeoutMs: number;
   /** How often WebSocket peers are pinged; one that misses a ping is dropped. */
   readonly heartbeatIntervalMs: number;
   readonly limits: Limits;
@@ -24,5 +26,6 @@ export const DEFAULT_CONFIG: ServerConfig = {
   store: 'sqlite',
   logLevel: 'info',
   heartbeatIntervalMs: 30_000,
+  drainTimeoutMs: 5_000,
   limits: DEFAULT_LIMITS,
 };

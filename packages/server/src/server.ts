@@ -35,7 +35,7 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
-  const app = buildHttpApp({ engine, metrics, logger, health: () => ({ ok: true, detail: `store ${config.store}` }) });
+  const { app, stopAccepting } = buildHttpApp({ engine, metrics, logger, health: () => ({ ok: true, detail: `store ${config.store}` }) });
   const ws = new WsFront(app.server, { engine, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
@@ -47,8 +47,15 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       logger.info('draining');
+      stopAccepting();
+      // A client that stalls mid-request must not hold the process forever.
+      const deadline = setTimeout(() => {
+        logger.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'drain deadline passed; closing the remaining connections');
+        app.server.closeAllConnections();
+      }, config.drainTimeoutMs);
       await ws.close(); // answers every accepted WebSocket request, then closes with 1001
-      await app.close(); // stops accepting; waits for in-flight requests to be answered
+      await app.close(); // waits for in-flight requests to be answered
+      clearTimeout(deadline);
       await running.close();
       logger.info('closed');
     })();

@@ -36,6 +36,9 @@ export class Engine implements OperationRunner {
   private readonly listeners = new Set<CommitListener>();
   private readonly logger: ErrorLogger;
   private accepting = false;
+  /** Operations admitted by sessions and not yet answered. */
+  private inflight = 0;
+  private readonly drainWaiters: (() => void)[] = [];
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -73,28 +76,39 @@ export class Engine implements OperationRunner {
     return () => this.listeners.delete(listener);
   }
 
+  /** A session accepts an operation: refused once the engine is closing. */
+  admit(): void {
+    if (!this.accepting) throw new SpacekvError('shutting_down', 'the server is shutting down');
+    this.inflight++;
+  }
+
+  /** An admitted operation was answered (or given up). */
+  done(): void {
+    this.inflight--;
+    if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
   read(op: Operation): Result | Promise<Result> {
-    this.assertAccepting();
     return this.runRead(op as ReadOp);
   }
 
   async write(op: Operation): Promise<Result> {
-    this.assertAccepting();
     const write = op as WriteOp;
     let spaceCreatedSeq: number | undefined;
     if (write.op !== 'add_space') {
       const space = this.spaces.get(write.space);
       if (!space) throw new SpacekvError('unknown_space', `no space named '${write.space}'`);
-      spaceCreatedSeq = space.createdSeq;
+      spaceCreatedSeq = ('key' in write ? write.spaceCreatedSeq : undefined) ?? space.createdSeq;
     }
     const outcome = await this.committer.submit({ op: write, ...(spaceCreatedSeq === undefined ? {} : { spaceCreatedSeq }) });
     if ('fault' in outcome) throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
     return outcome.result;
   }
 
-  /** Stop taking operations, finish the ones in flight, close the store. */
+  /** Stop taking operations, answer every one already accepted, close the store. */
   async close(): Promise<void> {
     this.accepting = false;
+    if (this.inflight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     await this.committer.idle();
     await this.store.close();
   }
@@ -120,10 +134,6 @@ export class Engine implements OperationRunner {
     const space = this.spaces.get(name);
     if (!space) throw new SpacekvError('unknown_space', `no space named '${name}'`);
     return space;
-  }
-
-  private assertAccepting(): void {
-    if (!this.accepting) throw new SpacekvError('shutting_down', 'the server is shutting down');
   }
 
   private afterBatch(outcomes: readonly MemberOutcome[]): void {

@@ -4,26 +4,46 @@
  * may follow another write at once. A read must wait for the writes sent before it, and a write for
  * the (asynchronous) reads sent before it; everything else runs immediately.
  *
+ * A front that learns of a request before it can build its operation (HTTP reads a body after the
+ * request line) `reserve`s the request's place first, in arrival order, and fills it later.
+ *
  * A session also bounds what one connection may have accepted but not answered, so one client
  * cannot queue without limit (`overloaded`).
  */
 import { type Operation, type Result, SpacekvError, isReadOp } from '@spacekv/core';
 
 export interface OperationRunner {
+  /** Account for an accepted operation; throws (e.g. `shutting_down`) to refuse it. */
+  admit(): void;
+  /** An admitted operation was answered or given up. */
+  done(): void;
   /** Run a read; stores that answer synchronously return the result itself. */
   read(op: Operation): Result | Promise<Result>;
   write(op: Operation): Promise<Result>;
 }
 
-interface Job {
-  readonly op: Operation;
-  readonly isRead: boolean;
-  readonly resolve: (result: Result) => void;
-  readonly reject: (err: unknown) => void;
+/** A place in the session's order, taken before the operation is known. */
+export interface Ticket {
+  /** Fill the place with its operation; it runs once everything before it allows. */
+  run(op: Operation): Promise<Result>;
+  /** Give the place up (the request failed before it had an operation). No-op once run. */
+  cancel(): void;
+  /** Whether `run` was called. */
+  readonly used: boolean;
 }
 
+interface Slot {
+  op?: Operation;
+  isRead: boolean;
+  cancelled: boolean;
+  resolve: (result: Result) => void;
+  reject: (err: unknown) => void;
+}
+
+const NOOP = (): void => {};
+
 export class Session {
-  private readonly waiting: Job[] = [];
+  private waiting: Slot[] = [];
   private waitingHead = 0;
   private readsInFlight = 0;
   private writesInFlight = 0;
@@ -37,69 +57,107 @@ export class Session {
   }
 
   execute(op: Operation): Promise<Result> {
-    if (this.accepted >= this.inflightMax) {
-      return Promise.reject(new SpacekvError('overloaded', `this connection has ${this.accepted} requests in flight; the limit is ${this.inflightMax}`, { limit: 'inflightRequestsMax' }));
+    let ticket: Ticket;
+    try {
+      ticket = this.reserve();
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return ticket.run(op);
+  }
+
+  /** Take the next place in order; throws `overloaded` past the in-flight bound. */
+  reserve(): Ticket {
+    if (this.accepted >= this.inflightMax) {
+      throw new SpacekvError('overloaded', `this connection has ${this.accepted} requests in flight; the limit is ${this.inflightMax}`, { limit: 'inflightRequestsMax' });
+    }
+    this.runner.admit();
     this.accepted++;
+    const slot: Slot = { isRead: false, cancelled: false, resolve: NOOP, reject: NOOP };
+    this.waiting.push(slot);
+    return {
+      run: (op) => this.fill(slot, op),
+      get used() {
+        return slot.op !== undefined;
+      },
+      cancel: () => {
+        if (slot.op || slot.cancelled) return;
+        slot.cancelled = true;
+        this.accepted--;
+        this.runner.done();
+        this.drain();
+      },
+    };
+  }
+
+  private fill(slot: Slot, op: Operation): Promise<Result> {
+    if (slot.op || slot.cancelled) return Promise.reject(new SpacekvError('internal', 'a session ticket was used twice'));
     return new Promise<Result>((resolve, reject) => {
-      const job: Job = { op, isRead: isReadOp(op), resolve, reject };
-      if (this.waitingHead === this.waiting.length && this.canStart(job)) this.start(job);
-      else this.waiting.push(job);
+      slot.op = op;
+      slot.isRead = isReadOp(op);
+      slot.resolve = resolve;
+      slot.reject = reject;
+      this.drain();
     });
   }
 
-  private canStart(job: Job): boolean {
-    return job.isRead ? this.writesInFlight === 0 : this.readsInFlight === 0;
+  private canStart(slot: Slot): boolean {
+    if (!slot.op) return false;
+    return slot.isRead ? this.writesInFlight === 0 : this.readsInFlight === 0;
   }
 
-  private start(job: Job): void {
-    if (job.isRead) {
+  private start(slot: Slot): void {
+    const op = slot.op as Operation;
+    if (slot.isRead) {
       let result: Result | Promise<Result>;
       try {
-        result = this.runner.read(job.op);
+        result = this.runner.read(op);
       } catch (err) {
-        this.settle(job, err, true);
-        this.drain();
+        this.settle(slot, err, true);
         return;
       }
       if (!(result instanceof Promise)) {
-        this.accepted--;
-        job.resolve(result);
+        this.settle(slot, result, false);
         return;
       }
       this.readsInFlight++;
-      result.then((r) => this.finish(job, r), (err: unknown) => this.finish(job, err, true));
+      result.then((r) => this.finish(slot, r), (err: unknown) => this.finish(slot, err, true));
       return;
     }
     this.writesInFlight++;
-    this.runner.write(job.op).then((r) => this.finish(job, r), (err: unknown) => this.finish(job, err, true));
+    this.runner.write(op).then((r) => this.finish(slot, r), (err: unknown) => this.finish(slot, err, true));
   }
 
-  private finish(job: Job, outcome: unknown, failed = false): void {
-    if (job.isRead) this.readsInFlight--;
+  private finish(slot: Slot, outcome: unknown, failed = false): void {
+    if (slot.isRead) this.readsInFlight--;
     else this.writesInFlight--;
-    this.settle(job, outcome, failed);
+    this.settle(slot, outcome, failed);
     this.drain();
   }
 
-  private settle(job: Job, outcome: unknown, failed: boolean): void {
+  private settle(slot: Slot, outcome: unknown, failed: boolean): void {
     this.accepted--;
-    if (failed) job.reject(outcome);
-    else job.resolve(outcome as Result);
+    this.runner.done();
+    if (failed) slot.reject(outcome);
+    else slot.resolve(outcome as Result);
   }
 
+  /** Start every slot at the head that may start, in order; stop at the first that may not. */
   private drain(): void {
     while (this.waitingHead < this.waiting.length) {
-      const job = this.waiting[this.waitingHead] as Job;
-      if (!this.canStart(job)) return;
-      this.waitingHead++;
-      this.start(job);
-      if (this.waitingHead >= 1024 && this.waitingHead * 2 >= this.waiting.length) {
-        this.waiting.splice(0, this.waitingHead); // keep a long-lived pipeline's queue from growing
-        this.waitingHead = 0;
+      const slot = this.waiting[this.waitingHead] as Slot;
+      if (!slot.cancelled) {
+        if (!this.canStart(slot)) break;
+        this.start(slot);
       }
+      this.waitingHead++;
     }
-    this.waiting.length = 0;
-    this.waitingHead = 0;
+    if (this.waitingHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    } else if (this.waitingHead >= 1024 && this.waitingHead * 2 >= this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead); // keep a long-lived pipeline's queue from growing
+      this.waitingHead = 0;
+    }
   }
 }

@@ -8,7 +8,8 @@ import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
-import { errorHandler, sendError } from './errors.js';
+import { sendError, toSpacekvError } from './errors.js';
+import { RouteMethods } from './method-check.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { registerOpsRoute } from './ops-route.js';
@@ -22,15 +23,24 @@ export interface HttpAppOptions {
   readonly health: () => { readonly ok: boolean; readonly detail: string };
 }
 
-export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
+export interface HttpApp {
+  readonly app: FastifyInstance;
+  /** From now on refuse new requests with `shutting_down`; those already admitted finish. */
+  stopAccepting(): void;
+}
+
+export function buildHttpApp(options: HttpAppOptions): HttpApp {
   const { engine, metrics } = options;
+  const routes = new RouteMethods();
+  let accepting = true;
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
     bodyLimit: engine.limits.requestBytesMax,
-    return503OnClosing: true,
+    return503OnClosing: false, // we answer with our own shutting_down error instead
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
+    frameworkErrors: (err, _request, reply) => sendError(reply, err),
   });
 
   app.removeAllContentTypeParsers();
@@ -41,14 +51,50 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
       done(err as SpacekvError, undefined);
     }
   });
+  // DSL text for POST /v1/spaces; every other route refuses string bodies (see jsonBody).
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) => {
-    sendError(reply, new SpacekvError('no_route', `no endpoint ${request.method} ${request.url.split('?')[0]}`));
+  const ctx = new HttpContext(engine, metrics);
+  app.decorateRequest('ticket', null);
+  app.decorateRequest('arrivedAt', 0);
+  app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!accepting) {
+      reply.header('connection', 'close');
+      return sendError(reply, new SpacekvError('shutting_down', 'the server is shutting down'));
+    }
+    try {
+      ctx.admit(request);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+    done();
+  });
+  app.addHook('onResponse', (request, _reply, done) => {
+    ctx.release(request);
+    done();
+  });
+  app.addHook('onRequestAbort', (request, done) => {
+    ctx.release(request);
+    done();
   });
 
-  const ctx = new HttpContext(engine, metrics);
+  app.setErrorHandler((err, request, reply) => {
+    const error = toSpacekvError(err);
+    if (error.code === 'internal') request.log.error({ err }, 'request failed');
+    if (!request.ticket?.used) ctx.countInvalid(request, error.code); // failures of run operations are counted by run
+    sendError(reply, error);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routes.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendError(reply, new SpacekvError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}`));
+    }
+    sendError(reply, new SpacekvError('no_route', `no endpoint ${request.method} ${path}`));
+  });
+
   registerSpaceRoutes(app, ctx);
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
@@ -63,5 +109,5 @@ export function buildHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/v1/openapi.json', async (_request, reply) => {
     reply.send(OPENAPI_DOCUMENT);
   });
-  return app;
+  return { app, stopAccepting: () => { accepting = false; } };
 }

@@ -2,7 +2,7 @@
  * Maps everything that can go wrong in a request to the catalogue's JSON error body and HTTP
  * status: our own SpacekvErrors, and fastify's errors for bodies it refuses before our code runs.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
@@ -12,12 +12,18 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'bad_request',
+  // A path parameter past the router's bound: only a key can be that long.
+  FST_ERR_MAX_PARAM_LENGTH: 'too_large',
 };
 
-function toSpacekvError(err: unknown): SpacekvError {
+export function toSpacekvError(err: unknown): SpacekvError {
   if (err instanceof SpacekvError) return err;
   const fastifyError = err as Partial<FastifyError>;
   const code = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (code === 'too_large' && fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new SpacekvError(code, 'the key in the path is past the key size limit', { limit: 'keyBytesMax' });
+  }
   if (code) return new SpacekvError(code, fastifyError.message ?? code);
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new SpacekvError('bad_request', fastifyError.message ?? 'bad request');
@@ -30,8 +36,8 @@ export function sendError(reply: FastifyReply, err: unknown): void {
   reply.code(httpStatusOf(error.code)).type('application/json').send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
 }
 
-export function errorHandler(this: unknown, err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const error = toSpacekvError(err);
-  if (error.code === 'internal') request.log.error({ err }, 'request failed');
-  sendError(reply, error);
+/** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */
+export function jsonBody(body: unknown): unknown {
+  if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', 'this endpoint takes application/json');
+  return body;
 }

@@ -8,17 +8,20 @@ import {
   parseVersion, requireSpace,
 } from '@spacekv/core';
 import type { HttpContext } from './context.js';
+import { jsonBody } from './errors.js';
 
 type ObjectRequest = FastifyRequest<{ Params: { space: string; key: string }; Querystring: Record<string, string | undefined> }>;
 
 interface Target {
   readonly space: Space;
-  readonly key: Key;
+  /** The fields every object operation starts with. */
+  readonly base: { readonly space: string; readonly key: Key; readonly spaceCreatedSeq: number };
 }
 
 function target(ctx: HttpContext, request: ObjectRequest): Target {
   const space = requireSpace(ctx.lookup, request.params.space);
-  return { space, key: coerceKey(space.schema.key.type, request.params.key, ctx.limits) };
+  const key = coerceKey(space.schema.key.type, request.params.key, ctx.limits);
+  return { space, base: { space: space.name, key, spaceCreatedSeq: space.createdSeq } };
 }
 
 /** `If-Match: "12"` (or `12`): the version a conditional write expects. Weak tags never match. */
@@ -51,10 +54,10 @@ function wantsPrevious(request: ObjectRequest): boolean {
 }
 
 function putOperation(ctx: HttpContext, request: ObjectRequest): Operation {
-  const { space, key } = target(ctx, request);
-  const attributes = parseAttributes(request.body ?? {}, space, ctx.limits);
+  const { space, base: keyed } = target(ctx, request);
+  const attributes = parseAttributes(jsonBody(request.body) ?? {}, space, ctx.limits);
   const expireIn = expireInQuery(ctx, request);
-  const base = { space: space.name, key, attributes, expireIn };
+  const base = { ...keyed, attributes, expireIn };
   const version = ifMatchVersion(request);
   const createOnly = ifNoneMatchAny(request);
   const previous = wantsPrevious(request);
@@ -67,14 +70,14 @@ function putOperation(ctx: HttpContext, request: ObjectRequest): Operation {
 }
 
 function patchOperation(ctx: HttpContext, request: ObjectRequest): Operation {
-  const { space, key } = target(ctx, request);
-  const body = request.body;
+  const { space, base } = target(ctx, request);
+  const body = jsonBody(request.body);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw fail('bad_request', 'PATCH takes {"mutations": [...], "if": {...}}');
   const { mutations, if: condition, expire_in: expireIn, ...rest } = body as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw fail('bad_request', `PATCH takes no field '${extra[0]}' (it takes mutations, if, expire_in)`);
   return {
-    op: 'mutate', space: space.name, key,
+    op: 'mutate', ...base,
     mutations: parseMutations(mutations, space, ctx.limits),
     ...(condition === undefined ? {} : { condition: parseCondition(condition, space, ctx.limits) }),
     expireIn: parseExpireIn(expireIn, ctx.limits),
@@ -82,24 +85,24 @@ function patchOperation(ctx: HttpContext, request: ObjectRequest): Operation {
 }
 
 function deleteOperation(ctx: HttpContext, request: ObjectRequest): Operation {
-  const { space, key } = target(ctx, request);
+  const { base } = target(ctx, request);
   const version = ifMatchVersion(request);
   if (wantsPrevious(request)) {
     if (version !== undefined) throw fail('bad_request', 'If-Match and return=previous cannot be combined');
-    return { op: 'get_and_del', space: space.name, key };
+    return { op: 'get_and_del', ...base };
   }
-  return version === undefined ? { op: 'del', space: space.name, key } : { op: 'del', space: space.name, key, version };
+  return version === undefined ? { op: 'del', ...base } : { op: 'del', ...base, version };
 }
 
 function getOperation(ctx: HttpContext, request: ObjectRequest): Operation {
-  const { space, key } = target(ctx, request);
+  const { space, base } = target(ctx, request);
   const select = request.query.select;
-  if (select === undefined) return { op: 'get', space: space.name, key };
+  if (select === undefined) return { op: 'get', ...base };
   const names = select.split(',').filter((n) => n.length > 0);
   for (const name of names) {
     if (!space.attribute(name)) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'`, { attribute: name });
   }
-  return { op: 'get_partial', space: space.name, key, select: names };
+  return { op: 'get_partial', ...base, select: names };
 }
 
 /** 201 when a write created the object, 200 when it changed one. */

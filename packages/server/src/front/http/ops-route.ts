@@ -5,11 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { parseOperation } from '@spacekv/core';
 import type { HttpContext } from './context.js';
+import { jsonBody } from './errors.js';
 import { createdStatus } from './object-routes.js';
 
 export function registerOpsRoute(app: FastifyInstance, ctx: HttpContext): void {
   app.post('/v1/ops', async (request, reply) => {
-    const op = parseOperation(request.body, ctx.lookup, ctx.limits);
+    const op = parseOperation(jsonBody(request.body), ctx.lookup, ctx.limits);
     await ctx.run(request, reply, op, op.op === 'add_space' ? () => 201 : createdStatus);
   });
 }

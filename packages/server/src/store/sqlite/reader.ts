@@ -11,15 +11,19 @@
  * miss it: reads stay linearizable and per-connection order holds.
  */
 import Database from 'better-sqlite3';
-import type { Key, StoredObject } from '@spacekv/core';
+import { type Key, SpacekvError, type StoredObject } from '@spacekv/core';
 import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
+function removed(space: string): SpacekvError {
+  return new SpacekvError('unknown_space', `no space named '${space}'`);
+}
+
 export class SqliteReader {
   private readonly db: Database.Database;
-  private readonly lookups = new Map<string, Database.Statement | null>();
+  private readonly lookups = new Map<string, Database.Statement>();
   private readonly spaceId: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
@@ -36,8 +40,15 @@ export class SqliteReader {
   get(space: string, key: Key, nowMs: number): StoredObject | null {
     this.startSnapshot();
     const lookup = this.lookup(space);
-    if (!lookup) return null;
-    const row = lookup.get(key) as Row | undefined;
+    let row: Row | undefined;
+    try {
+      row = lookup.get(key) as Row | undefined;
+    } catch (err) {
+      // The writer dropped the table and the engine has not yet heard: the space is gone.
+      if (!/no such table/.test((err as Error).message)) throw err;
+      this.invalidate(space);
+      throw removed(space);
+    }
     if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
     return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
   }
@@ -66,12 +77,13 @@ export class SqliteReader {
     this.db.close();
   }
 
-  private lookup(space: string): Database.Statement | null {
+  private lookup(space: string): Database.Statement {
     const cached = this.lookups.get(space);
-    if (cached !== undefined) return cached;
+    if (cached) return cached;
     const id = this.spaceId.get(space) as number | undefined;
-    const stmt = id === undefined ? null : this.db.prepare(`SELECT version, expires_at, attrs FROM ${spaceTable(id)} WHERE key = ?`).raw(true);
-    if (stmt) this.lookups.set(space, stmt); // a missing space is not cached: it may be created any moment
+    if (id === undefined) throw removed(space); // a missing space is not cached: it may be created any moment
+    const stmt = this.db.prepare(`SELECT version, expires_at, attrs FROM ${spaceTable(id)} WHERE key = ?`).raw(true);
+    this.lookups.set(space, stmt);
     return stmt;
   }
 }
