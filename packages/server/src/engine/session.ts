@@ -56,23 +56,47 @@ export class Session {
     return this.accepted;
   }
 
+  /** Run `op` in this session's order. */
   execute(op: Operation): Promise<Result> {
-    let ticket: Ticket;
     try {
-      ticket = this.reserve();
+      return Promise.resolve(this.submit(op));
     } catch (err) {
       return Promise.reject(err);
     }
-    return ticket.run(op);
+  }
+
+  /**
+   * `execute` for fronts on the hot path: a read that may run at once and that the store answers
+   * synchronously is answered synchronously, without a promise or a queue slot. Throws when the
+   * operation is refused (`overloaded`, `shutting_down`).
+   */
+  submit(op: Operation): Result | Promise<Result> {
+    if (this.waitingHead === this.waiting.length && this.writesInFlight === 0 && isReadOp(op)) {
+      this.admitOne();
+      let result: Result | Promise<Result>;
+      try {
+        result = this.runner.read(op);
+      } catch (err) {
+        this.release();
+        throw err;
+      }
+      if (!(result instanceof Promise)) {
+        this.release();
+        return result;
+      }
+      this.readsInFlight++;
+      return result.finally(() => {
+        this.readsInFlight--;
+        this.release();
+        this.drain();
+      });
+    }
+    return this.reserve().run(op);
   }
 
   /** Take the next place in order; throws `overloaded` past the in-flight bound. */
   reserve(): Ticket {
-    if (this.accepted >= this.inflightMax) {
-      throw new SpacekvError('overloaded', `this connection has ${this.accepted} requests in flight; the limit is ${this.inflightMax}`, { limit: 'inflightRequestsMax' });
-    }
-    this.runner.admit();
-    this.accepted++;
+    this.admitOne();
     const slot: Slot = { isRead: false, cancelled: false, resolve: NOOP, reject: NOOP };
     this.waiting.push(slot);
     return {
@@ -83,8 +107,7 @@ export class Session {
       cancel: () => {
         if (slot.op || slot.cancelled) return;
         slot.cancelled = true;
-        this.accepted--;
-        this.runner.done();
+        this.release();
         this.drain();
       },
     };
@@ -135,9 +158,21 @@ export class Session {
     this.drain();
   }
 
-  private settle(slot: Slot, outcome: unknown, failed: boolean): void {
+  private admitOne(): void {
+    if (this.accepted >= this.inflightMax) {
+      throw new SpacekvError('overloaded', `this connection has ${this.accepted} requests in flight; the limit is ${this.inflightMax}`, { limit: 'inflightRequestsMax' });
+    }
+    this.runner.admit();
+    this.accepted++;
+  }
+
+  private release(): void {
     this.accepted--;
     this.runner.done();
+  }
+
+  private settle(slot: Slot, outcome: unknown, failed: boolean): void {
+    this.release();
     if (failed) slot.reject(outcome);
     else slot.resolve(outcome as Result);
   }

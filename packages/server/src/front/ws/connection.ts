@@ -7,7 +7,7 @@
  */
 import type { WebSocket } from 'ws';
 import {
-  CLOSE_CODES, type Limits, OPERATION_NAMES, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
+  CLOSE_CODES, type Limits, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
   parseOperation,
 } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
@@ -15,6 +15,9 @@ import type { Session } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
 
 type Item = Readonly<Record<string, unknown>>;
+
+/** Replies per frame at most; see reply(). */
+const REPLY_CHUNK = 256;
 
 export class WsConnection {
   private readonly session: Session;
@@ -74,20 +77,23 @@ export class WsConnection {
     const startedAt = performance.now();
     // Only known names become metric labels: arbitrary client strings would grow the series without bound.
     const opName = typeof item.op === 'string' && OPERATION_NAMES.includes(item.op) ? item.op : 'invalid';
-    let promise;
+    let outcome: Result | Promise<Result>;
     try {
-      promise = this.session.execute(parseOperation(item, this.lookup, this.limits));
+      outcome = this.session.submit(parseOperation(item, this.lookup, this.limits));
     } catch (err) {
       this.fail(id, opName, err, startedAt);
       return;
     }
-    promise.then(
-      (result) => {
-        this.metrics.request('ws', opName, result.ok ? 'ok' : result.code, startedAt);
-        this.reply(id, encodeResult(result));
-      },
-      (err: unknown) => this.fail(id, opName, err, startedAt),
-    );
+    if (outcome instanceof Promise) {
+      outcome.then((result) => this.succeed(id, opName, result, startedAt), (err: unknown) => this.fail(id, opName, err, startedAt));
+    } else {
+      this.succeed(id, opName, outcome, startedAt);
+    }
+  }
+
+  private succeed(id: number, opName: string, result: Result, startedAt: number): void {
+    this.metrics.request('ws', opName, result.ok ? 'ok' : result.code, startedAt);
+    this.reply(id, encodeResult(result));
   }
 
   private fail(id: number, opName: string, err: unknown, startedAt: number): void {
@@ -99,13 +105,19 @@ export class WsConnection {
   /** Queue a reply (`{"ok":...}` JSON) under its id; all replies of one turn leave in one frame. */
   private reply(id: number, body: string): void {
     this.replies.push(`{"id":${id},${body.slice(1)}`);
+    // A long frame's replies leave in chunks, so the client works on the first while we work on the
+    // rest: client and server then use both cores instead of taking turns.
+    if (this.replies.length >= REPLY_CHUNK) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {
-    this.flushScheduled = false;
+    if (this.replies.length === 0) return;
     const frame = `[${this.replies.join(',')}]`;
     this.replies = [];
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, () => this.applyBackpressure());
