@@ -8,7 +8,7 @@
  * `unavailable`. Requests not yet sent wait for the reconnection, up to `connectTimeoutMs`, and
  * then fail `unavailable`. Reconnection uses exponential backoff with jitter.
  */
-import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson } from '@spacekv/core';
+import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson, utf8Length } from '@spacekv/core';
 import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
 import { type WebSocketLike, openWebSocket } from './socket.js';
 
@@ -28,6 +28,8 @@ export type ReplyBody = Readonly<Record<string, unknown>> & { readonly ok: boole
 interface Request {
   readonly id: number;
   readonly text: string;
+  /** An upper bound of the text's UTF-8 size (3 bytes per UTF-16 unit), cheap to compute. */
+  readonly bytesMax: number;
   readonly isWrite: boolean;
   readonly resolve: (reply: ReplyBody) => void;
   readonly reject: (error: SpacekvError) => void;
@@ -54,7 +56,7 @@ export class Connection {
   private nextId = 1;
   private attempts = 0;
   private closedByUser = false;
-  private opened: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  private opened: { resolve: () => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> } | undefined;
   /** The last connection-level error frame, reported with the close that follows it. */
   private lastServerError: SpacekvError | undefined;
   private readonly url: string;
@@ -63,10 +65,15 @@ export class Connection {
     this.url = toWebSocketUrl(baseUrl);
   }
 
-  /** Resolves once the server's hello arrives; rejects if the first attempt fails. */
+  /** Resolves once the server's hello arrives; rejects if the first attempt fails or takes too long. */
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.opened = { resolve, reject };
+      const timeout = this.options.connectTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.socket?.close(1000, 'no hello in time');
+        this.onDown(`no hello from the server within ${timeout} ms`);
+      }, timeout);
+      this.opened = { resolve, reject, timer };
       void this.dial();
     });
   }
@@ -86,8 +93,8 @@ export class Connection {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const text = stringifyJson({ id, ...op });
-      const request: Request = { id, text, isWrite, resolve, reject };
-      if (this.canSend()) this.send(request);
+      const request: Request = { id, text, bytesMax: text.length * 3, isWrite, resolve, reject };
+      if (this.canSend()) this.sendChecked(request);
       else this.wait(request);
     });
   }
@@ -102,6 +109,16 @@ export class Connection {
   private canSend(): boolean {
     const limit = this.hello?.limits.inflightRequestsMax ?? 0;
     return this.socket?.readyState === OPEN && this.hello !== undefined && this.sent.size < limit && this.waiting.length === 0;
+  }
+
+  /** Send, unless the request alone is past the server's frame bound (it would close the connection). */
+  private sendChecked(request: Request): void {
+    const limit = this.hello?.limits.requestBytesMax ?? Infinity;
+    if (request.bytesMax + 2 > limit && utf8Length(request.text) + 2 > limit) {
+      request.reject(errorOf('too_large', `the request is ${utf8Length(request.text)} bytes; the server takes frames of at most ${limit}`, { limit: 'requestBytesMax' }));
+      return;
+    }
+    this.send(request);
   }
 
   private send(request: Request): void {
@@ -127,12 +144,28 @@ export class Connection {
     }, timeout);
   }
 
+  /** Send the outbox as frames within the server's size bound (sizes counted conservatively). */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.outbox.length === 0) return;
-    const frame = this.outbox.length === 1 ? (this.outbox[0] as string) : `[${this.outbox.join(',')}]`;
+    const outbox = this.outbox;
     this.outbox = [];
-    this.socket?.send(frame);
+    const limit = this.hello?.limits.requestBytesMax ?? Infinity;
+    let start = 0;
+    let bytes = 2;
+    for (let i = 0; i < outbox.length; i++) {
+      const size = (outbox[i] as string).length * 3 + 1;
+      if (i > start && bytes + size > limit) {
+        this.sendFrame(outbox, start, i);
+        start = i;
+        bytes = 2;
+      }
+      bytes += size;
+    }
+    if (start < outbox.length) this.sendFrame(outbox, start, outbox.length);
+  }
+
+  private sendFrame(texts: readonly string[], from: number, to: number): void {
+    this.socket?.send(to - from === 1 ? (texts[from] as string) : `[${texts.slice(from, to).join(',')}]`);
   }
 
   /** Move waiting requests onto the wire while the server's in-flight bound allows. */
@@ -142,7 +175,7 @@ export class Connection {
     while (moved < this.waiting.length && this.sent.size < limit) {
       const request = this.waiting[moved++] as Request;
       if (request.timer) clearTimeout(request.timer);
-      this.send(request);
+      this.sendChecked(request);
     }
     if (moved > 0) this.waiting = this.waiting.slice(moved);
   }
@@ -186,8 +219,16 @@ export class Connection {
   private onHello(hello: HelloFrame): void {
     this.hello = hello;
     this.attempts = 0;
-    this.opened?.resolve();
-    this.opened = undefined;
+    // Connected: requests waiting for a slot are no longer waiting for a connection.
+    for (const request of this.waiting) {
+      if (request.timer) clearTimeout(request.timer);
+      request.timer = undefined;
+    }
+    if (this.opened) {
+      clearTimeout(this.opened.timer);
+      this.opened.resolve();
+      this.opened = undefined;
+    }
   }
 
   private onReply(reply: ReplyBody & { id: number }): void {
@@ -210,6 +251,7 @@ export class Connection {
     this.sent.clear();
     this.outbox = [];
     if (this.opened) {
+      clearTimeout(this.opened.timer);
       this.opened.reject(errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
       this.opened = undefined;
       this.closedByUser = true;

@@ -16,7 +16,7 @@ export type { Completion } from './completions.js';
 export type { ConnectionOptions } from './connection.js';
 export * from './errors.js';
 export { defineSpace, schemaJsonOf, t } from './model.js';
-export type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec, ValueOf } from './model.js';
+export type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec, ValueOf, WritableAttributesOf, WriteOf } from './model.js';
 export type { Deleted, Mutated, PreviousObject, SpaceObject, Written, WrittenWithPrevious } from './results.js';
 export { TypedSpace } from './typed-space.js';
 export type { PredicateOperators, TypedCondition, TypedMutateOptions, TypedMutation } from './typed-space.js';

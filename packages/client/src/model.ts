@@ -10,19 +10,23 @@
  * });
  */
 
-/** A declared attribute type; `V` is the TypeScript type of its values. */
-export interface TypeSpec<Kind extends string = string, V = unknown> {
+/**
+ * A declared attribute type: `V` is the TypeScript type of its values as read, `W` what a write
+ * may give (wider where the server accepts more forms, as epoch milliseconds for a timestamp).
+ */
+export interface TypeSpec<Kind extends string = string, V = unknown, W = V> {
   readonly kind: Kind;
   /** The DSL spelling, e.g. `set(string)`, as the server describes it. */
   readonly text: string;
-  /** Phantom: carries V for inference; never set. */
+  /** Phantoms: carry V and W for inference; never set. */
   readonly __value?: V;
+  readonly __write?: W;
 }
 
-export type ScalarSpec<V = unknown> = TypeSpec<'string' | 'int' | 'float' | 'bool' | 'bytes' | 'timestamp', V>;
-export type MapKeySpec<V = unknown> = TypeSpec<'string' | 'int' | 'float', V>;
+export type ScalarSpec<V = unknown, W = V> = TypeSpec<'string' | 'int' | 'float' | 'bool' | 'bytes' | 'timestamp', V, W>;
+export type MapKeySpec = TypeSpec<'string' | 'int' | 'float'>;
 
-function spec<Kind extends string, V>(kind: Kind, text: string = kind): TypeSpec<Kind, V> {
+function spec<Kind extends string, V, W = V>(kind: Kind, text: string = kind): TypeSpec<Kind, V, W> {
   return { kind, text };
 }
 
@@ -36,12 +40,13 @@ export const t = {
   /** Base64 text. */
   bytes: () => spec<'bytes', string>('bytes'),
   /** ISO 8601 UTC text on reads; ISO text or epoch milliseconds on writes. */
-  timestamp: () => spec<'timestamp', string>('timestamp'),
+  timestamp: () => spec<'timestamp', string, string | number>('timestamp'),
   document: <D = unknown>() => spec<'document', D>('document'),
-  list: <E>(of: ScalarSpec<E>) => spec<'list', E[]>('list', `list(${of.text})`),
-  set: <E>(of: ScalarSpec<E>) => spec<'set', E[]>('set', `set(${of.text})`),
+  list: <E, EW>(of: ScalarSpec<E, EW>) => spec<'list', E[], EW[]>('list', `list(${of.text})`),
+  set: <E, EW>(of: ScalarSpec<E, EW>) => spec<'set', E[], EW[]>('set', `set(${of.text})`),
   /** Map keys travel as JSON object keys, so they are strings on the wire whatever their type. */
-  map: <V>(key: MapKeySpec, value: ScalarSpec<V>) => spec<'map', Record<string, V>>('map', `map(${key.text}, ${value.text})`),
+  map: <V, VW>(key: MapKeySpec, value: ScalarSpec<V, VW>) =>
+    spec<'map', Record<string, V>, Record<string, VW>>('map', `map(${key.text}, ${value.text})`),
 } as const;
 
 export type AttributeSpecs = Readonly<Record<string, TypeSpec>>;
@@ -60,9 +65,12 @@ export interface SpaceDefinition<
   readonly ttlSeconds?: number;
 }
 
-/** The TypeScript type of a space's attributes. */
+/** The TypeScript type of a space's attributes, as read. */
 export type AttributesOf<D extends SpaceDefinition> = { -readonly [A in keyof D['attributes']]: ValueOf<D['attributes'][A]> };
-export type ValueOf<S> = S extends TypeSpec<string, infer V> ? V : never;
+/** What a write may give for a space's attributes. */
+export type WritableAttributesOf<D extends SpaceDefinition> = { -readonly [A in keyof D['attributes']]: WriteOf<D['attributes'][A]> };
+export type ValueOf<S> = S extends TypeSpec<string, infer V, unknown> ? V : never;
+export type WriteOf<S> = S extends TypeSpec<string, unknown, infer W> ? W : never;
 export type KeyOf<D extends SpaceDefinition> = KeyValue<D['key']['type']>;
 
 export function defineSpace<

@@ -10,11 +10,12 @@
  * const john = await friends.get('jsmith1');            // john.attributes.friends: string[]
  */
 import type { SpacekvClient, WriteOptions } from './client.js';
-import type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec } from './model.js';
+import type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec, WritableAttributesOf } from './model.js';
 import type { Deleted, Mutated, SpaceObject, Written, WrittenWithPrevious } from './results.js';
 
 type Specs<D extends SpaceDefinition> = D['attributes'];
 type Values<D extends SpaceDefinition> = AttributesOf<D>;
+type Writes<D extends SpaceDefinition> = WritableAttributesOf<D>;
 /** Attribute names of `D` whose type kind is one of `Kinds`. */
 type NamesOf<D extends SpaceDefinition, Kinds extends string> = {
   [A in keyof Specs<D>]: Specs<D>[A] extends TypeSpec<infer K> ? (K extends Kinds ? A : never) : never;
@@ -27,9 +28,9 @@ type ElementOf<V> = V extends readonly (infer E)[] ? E : V extends Record<string
  */
 type Operands<D extends SpaceDefinition, Kinds extends string, Operand extends 'value' | 'element' | 'elements' | 'keys'> =
   [NamesOf<D, Kinds>] extends [never] ? Readonly<Record<string, never>> : {
-    readonly [A in NamesOf<D, Kinds>]?: Operand extends 'value' ? Values<D>[A]
-      : Operand extends 'element' ? ElementOf<Values<D>[A]>
-      : Operand extends 'elements' ? Values<D>[A]
+    readonly [A in NamesOf<D, Kinds>]?: Operand extends 'value' ? Writes<D>[A]
+      : Operand extends 'element' ? ElementOf<Writes<D>[A]>
+      : Operand extends 'elements' ? Writes<D>[A]
       : string | readonly string[];
   };
 
@@ -38,7 +39,7 @@ type BitwiseOp = 'and' | 'or' | 'xor';
 
 /** One mutation, typed by the attributes it may touch. */
 export type TypedMutation<D extends SpaceDefinition> =
-  | { readonly set: Partial<Values<D>> }
+  | { readonly set: Partial<Writes<D>> }
   | { readonly unset: { readonly [A in keyof Specs<D>]?: true } }
   | { readonly [Op in NumericOp]: { readonly [K in Op]: Operands<D, 'int' | 'float', 'value'> } }[NumericOp]
   | { readonly [Op in BitwiseOp]: { readonly [K in Op]: Operands<D, 'int', 'value'> } }[BitwiseOp]
@@ -94,23 +95,23 @@ export class TypedSpace<D extends SpaceDefinition> {
     return this.client.getPartial(this.name, key, attributes) as Promise<SpaceObject<Pick<Values<D>, A>, KeyOf<D>> | null>;
   }
 
-  put(key: KeyOf<D>, attributes: Partial<Values<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  put(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.put(this.name, key, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  putIfNotExist(key: KeyOf<D>, attributes: Partial<Values<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  putIfNotExist(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.putIfNotExist(this.name, key, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  condPut(key: KeyOf<D>, condition: TypedCondition<D>, attributes: Partial<Values<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  condPut(key: KeyOf<D>, condition: TypedCondition<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.condPut(this.name, key, condition, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  getAndPut(key: KeyOf<D>, attributes: Partial<Values<D>>, options?: WriteOptions): Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>> {
+  getAndPut(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>> {
     return this.client.getAndPut(this.name, key, attributes, options) as Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>>;
   }
 
-  compareAndSwap(key: KeyOf<D>, version: number, attributes: Partial<Values<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  compareAndSwap(key: KeyOf<D>, version: number, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.compareAndSwap(this.name, key, version, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 

@@ -16,6 +16,8 @@ import type { Metrics } from '../../metrics.js';
 
 type Item = Readonly<Record<string, unknown>>;
 
+const SHUTTING_DOWN: WireError = { code: 'shutting_down', message: 'the server is shutting down; nothing was applied' };
+
 /** Replies per frame at most; see reply(). */
 const REPLY_CHUNK = 256;
 
@@ -28,6 +30,11 @@ export class WsConnection {
   private paused = false;
   private alive = true;
   private idleWaiters: (() => void)[] = [];
+  /** Set by drain/close: no new request is accepted. */
+  private draining = false;
+  /** Requests read but not yet run (see processBacklog). */
+  private backlog: Item[] = [];
+  private backlogHead = 0;
 
   constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly metrics: Metrics) {
     this.session = engine.session();
@@ -47,12 +54,21 @@ export class WsConnection {
     return wasAlive;
   }
 
-  /** Stop reading; resolves once every accepted request is answered and flushed. */
+  /** Take no more requests; resolves once every accepted request is answered and flushed. */
   drain(): Promise<void> {
-    this.ws.pause();
-    this.paused = true;
-    if (this.session.inflight === 0 && this.replies.length === 0) return Promise.resolve();
+    this.draining = true;
+    if (this.idle()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Close the connection. Reading resumes first: the peer's closing handshake must be read, or the
+   * socket lingers until `ws`'s close timer (30 s) ends it.
+   */
+  close(code: number, reason: string): void {
+    this.draining = true;
+    this.ws.resume();
+    this.ws.close(code, reason);
   }
 
   private onFrame(data: Buffer, isBinary: boolean): void {
@@ -64,11 +80,30 @@ export class WsConnection {
       return this.closeWith(CLOSE_CODES.invalidPayload, 'bad_request', (err as Error).message);
     }
     const items = Array.isArray(parsed) ? parsed : [parsed];
-    for (const item of items) {
-      if (typeof item !== 'object' || item === null || !isRequestId((item as Item).id)) {
-        return this.closeWith(CLOSE_CODES.policyViolation, 'bad_request', 'every request needs an "id": a non-negative integer');
-      }
-      this.handle(item as Item, (item as Item).id as number);
+    if (!items.every((item) => typeof item === 'object' && item !== null && isRequestId((item as Item).id))) {
+      return this.closeWith(CLOSE_CODES.policyViolation, 'bad_request', 'every request needs an "id": a non-negative integer');
+    }
+    if (this.backlogHead === this.backlog.length) this.backlog = items as Item[];
+    else this.backlog.push(...(items as Item[]));
+    this.processBacklog();
+  }
+
+  /**
+   * Run the requests read so far, in order, while the client keeps up with its replies. A frame can
+   * hold thousands of requests; past `sendBufferBytesMax` of unsent replies the rest wait (and the
+   * socket is not read) until the replies drain, so one frame cannot queue replies without limit.
+   */
+  private processBacklog(): void {
+    while (this.backlogHead < this.backlog.length) {
+      if (this.ws.bufferedAmount > this.limits.sendBufferBytesMax) break;
+      const item = this.backlog[this.backlogHead++] as Item;
+      const id = item.id as number;
+      if (this.draining) this.refuse(id, SHUTTING_DOWN);
+      else this.handle(item, id);
+    }
+    if (this.backlogHead === this.backlog.length) {
+      this.backlog = [];
+      this.backlogHead = 0;
     }
     this.applyBackpressure();
   }
@@ -89,6 +124,12 @@ export class WsConnection {
     } else {
       this.succeed(id, opName, outcome, startedAt);
     }
+  }
+
+  /** Answer a request without running it. */
+  private refuse(id: number, error: WireError): void {
+    this.metrics.request('ws', 'invalid', error.code, performance.now());
+    this.reply(id, `{"ok":false,"error":${errorJson(error)}}`);
   }
 
   private succeed(id: number, opName: string, result: Result, startedAt: number): void {
@@ -120,21 +161,32 @@ export class WsConnection {
     if (this.replies.length === 0) return;
     const frame = `[${this.replies.join(',')}]`;
     this.replies = [];
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, () => this.applyBackpressure());
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, () => this.onSent());
     this.applyBackpressure();
+  }
+
+  /** Replies reached the socket: run waiting requests, or resume reading. */
+  private onSent(): void {
+    if (this.backlogHead < this.backlog.length) this.processBacklog();
+    else this.applyBackpressure();
+  }
+
+  private idle(): boolean {
+    return this.session.inflight === 0 && this.replies.length === 0 && this.backlogHead === this.backlog.length;
   }
 
   /** Pause reading while the client has too much in flight or leaves its replies unread. */
   private applyBackpressure(): void {
-    const busy = this.session.inflight >= this.limits.inflightRequestsMax / 2 || this.ws.bufferedAmount > this.limits.sendBufferBytesMax;
+    const busy = this.session.inflight >= this.limits.inflightRequestsMax / 2 || this.ws.bufferedAmount > this.limits.sendBufferBytesMax ||
+      this.backlogHead < this.backlog.length;
     if (busy && !this.paused) {
       this.paused = true;
       this.ws.pause();
-    } else if (!busy && this.paused && this.idleWaiters.length === 0) {
+    } else if (!busy && this.paused && !this.draining) {
       this.paused = false;
       this.ws.resume();
     }
-    if (this.idleWaiters.length > 0 && this.session.inflight === 0 && this.replies.length === 0) {
+    if (this.idleWaiters.length > 0 && this.idle()) {
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }

@@ -47,7 +47,7 @@ export class WsFront {
     this.accepting = false;
     clearInterval(this.heartbeat);
     await Promise.all([...this.connections.values()].map((c) => c.drain()));
-    for (const ws of this.connections.keys()) ws.close(CLOSE_CODES.goingAway, 'server shutting down');
+    for (const connection of this.connections.values()) connection.close(CLOSE_CODES.goingAway, 'server shutting down');
     this.wss.close();
   }
 
