@@ -1,0 +1,97 @@
+/**
+ * The one load generator of every HTTP step: autocannon, keep-alive connections, pipelining 1, so
+ * the bare server and spacekv are measured by the same client doing the same work per request.
+ * Each connection walks its own pre-built list of requests (random keys), which costs the client
+ * nothing per request, unlike a `setupRequest` that rebuilds every request.
+ */
+import autocannon from 'autocannon';
+import { CpuMeter } from './proc-stats.js';
+import { median } from './stats.js';
+
+export interface LoadSpec {
+  readonly url: string;
+  readonly connections: number;
+  readonly durationSeconds: number;
+  /** The requests connection number `client` cycles through. */
+  readonly requestsFor: (client: number) => autocannon.Request[];
+  /** The server's pid, to measure its CPU during the run. */
+  readonly serverPid: number;
+}
+
+export interface LoadResult {
+  /** Median of the per-second request counts. */
+  readonly reqPerSec: number;
+  readonly meanReqPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly responses2xx: number;
+  readonly non2xx: number;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  /** CPU of the server and of this (load-generating) process, % of one core. */
+  readonly serverCpuPercent: number;
+  readonly loaderCpuPercent: number;
+  /**
+   * Server CPU time per response, in microseconds: what a request costs the server whatever else
+   * runs on the machine, so it still compares servers when contention skews req/s.
+   */
+  readonly serverCpuUsPerRequest: number;
+  /** CPU the rest of the machine used meanwhile (other processes, kernel work not charged to either): contention to know about. */
+  readonly otherCpuPercent: number;
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  let client = 0;
+  const server = new CpuMeter(spec.serverPid);
+  const loader = new CpuMeter(process.pid);
+  const machine = new CpuMeter();
+  const result = await autocannon({
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.durationSeconds,
+    pipelining: 1,
+    timeout: 10,
+    setupClient: (c) => c.setRequests(spec.requestsFor(client++)),
+  });
+  const serverCpuUsPerRequest = (server.seconds() * 1e6) / result.requests.total;
+  const serverCpuPercent = server.percent();
+  const loaderCpuPercent = loader.percent();
+  const otherCpuPercent = Math.max(0, machine.percent() - serverCpuPercent - loaderCpuPercent);
+  return {
+    reqPerSec: result.requests.p50,
+    meanReqPerSec: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    responses2xx: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    serverCpuPercent,
+    serverCpuUsPerRequest,
+    loaderCpuPercent,
+    otherCpuPercent,
+  };
+}
+
+/** A short unmeasured run first, so every server is measured with its code optimized and caches warm. */
+export async function warmUp(spec: LoadSpec, seconds: number): Promise<void> {
+  if (seconds > 0) await runLoad({ ...spec, durationSeconds: seconds });
+}
+
+/** One figure of several rounds: the median of each measure; counts of failures are summed, so none hides. */
+export function medianOfRounds(rounds: readonly LoadResult[]): LoadResult {
+  const mid = (pick: (r: LoadResult) => number): number => median(rounds.map(pick));
+  const sum = (pick: (r: LoadResult) => number): number => rounds.reduce((total, r) => total + pick(r), 0);
+  return {
+    reqPerSec: mid((r) => r.reqPerSec),
+    meanReqPerSec: mid((r) => r.meanReqPerSec),
+    p50Ms: mid((r) => r.p50Ms),
+    p99Ms: mid((r) => r.p99Ms),
+    responses2xx: sum((r) => r.responses2xx),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    serverCpuPercent: mid((r) => r.serverCpuPercent),
+    serverCpuUsPerRequest: mid((r) => r.serverCpuUsPerRequest),
+    loaderCpuPercent: mid((r) => r.loaderCpuPercent),
+    otherCpuPercent: mid((r) => r.otherCpuPercent),
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The data of the REST steps: one space `bench` with one string attribute, keys `k0000000`...,
+ * and values whose attributes JSON is exactly 100 bytes (the size of the bare server's body).
+ */
+import { Agent, request } from 'node:http';
+import type autocannon from 'autocannon';
+
+export const SPACE = 'bench';
+export const SCHEMA_DSL = `space ${SPACE} key k attributes string field0`;
+export const VALUE_BYTES = 100;
+
+/** `{"field0":"vvv…"}`, exactly VALUE_BYTES long. */
+export const VALUE_JSON = (() => {
+  const shell = JSON.stringify({ field0: '' });
+  return JSON.stringify({ field0: 'v'.repeat(VALUE_BYTES - shell.length) });
+})();
+
+/** Requests per connection before it starts its list over; enough that connections rarely collide on a key. */
+const REQUESTS_PER_CLIENT = 256;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export function keyName(i: number): string {
+  return `k${String(i).padStart(7, '0')}`;
+}
+
+function objectPath(i: number): string {
+  return `/v1/spaces/${SPACE}/objects/${keyName(i)}`;
+}
+
+function randomKeyIndex(keys: number): number {
+  return Math.floor(Math.random() * keys);
+}
+
+export function randomGets(keys: number): autocannon.Request[] {
+  return Array.from({ length: REQUESTS_PER_CLIENT }, () => ({ method: 'GET', path: objectPath(randomKeyIndex(keys)) }));
+}
+
+export function randomPuts(keys: number): autocannon.Request[] {
+  return Array.from({ length: REQUESTS_PER_CLIENT }, () => ({
+    method: 'PUT', path: objectPath(randomKeyIndex(keys)), headers: JSON_HEADERS, body: VALUE_JSON,
+  }));
+}
+
+export async function createSpace(url: string): Promise<void> {
+  const response = await fetch(`${url}/v1/spaces`, {
+    method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ schema: SCHEMA_DSL }),
+  });
+  if (!response.ok) throw new Error(`creating space '${SPACE}' answered ${response.status}: ${await response.text()}`);
+}
+
+/**
+ * Put keys 0..keys-1 through the REST front, `concurrency` requests at a time (so it group-commits).
+ * node:http with a keep-alive agent rather than fetch: on Node 20 fetch costs the client several
+ * times more per request, which made pre-loading take longer than the measured steps.
+ */
+export async function preload(url: string, keys: number, concurrency: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < keys) {
+      const i = next++;
+      const { status, body } = await send(agent, `${url}${objectPath(i)}`, 'PUT', VALUE_JSON);
+      if (status !== 200 && status !== 201) throw new Error(`pre-loading ${keyName(i)} answered ${status}: ${body}`);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    agent.destroy();
+  }
+}
+
+function send(agent: Agent, url: string, method: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(body)) };
+    const outgoing = request(url, { method, agent, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.once('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+      response.once('error', reject);
+    });
+    outgoing.once('error', reject);
+    outgoing.end(body);
+  });
+}
+
+export interface CommitCounters {
+  /** Writes committed so far, and the batches they were committed in. */
+  readonly writes: number;
+  readonly batches: number;
+}
+
+/**
+ * The server's own group-commit counters, from its Prometheus histogram `spacekv_commit_batch_size`
+ * (its _sum is writes, its _count batches): how many writes each durable commit carried over REST.
+ */
+export async function commitCounters(url: string): Promise<CommitCounters> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  const sample = (name: string): number => {
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`/metrics has no ${name}`);
+    return Number(match[1]);
+  };
+  return { writes: sample('spacekv_commit_batch_size_sum'), batches: sample('spacekv_commit_batch_size_count') };
+}
