@@ -24,8 +24,11 @@ export interface OperationRunner {
 
 /** A place in the session's order, taken before the operation is known. */
 export interface Ticket {
-  /** Fill the place with its operation; it runs once everything before it allows. */
-  run(op: Operation): Promise<Result>;
+  /**
+   * Fill the place with its operation; it runs once everything before it allows. A read first in
+   * line that the store answers synchronously is answered synchronously.
+   */
+  run(op: Operation): Result | Promise<Result>;
   /** Give the place up (the request failed before it had an operation). No-op once run. */
   cancel(): void;
   /** Whether `run` was called. */
@@ -73,25 +76,30 @@ export class Session {
   submit(op: Operation): Result | Promise<Result> {
     if (this.waitingHead === this.waiting.length && this.writesInFlight === 0 && isReadOp(op)) {
       this.admitOne();
-      let result: Result | Promise<Result>;
-      try {
-        result = this.runner.read(op);
-      } catch (err) {
-        this.release();
-        throw err;
-      }
-      if (!(result instanceof Promise)) {
-        this.release();
-        return result;
-      }
-      this.readsInFlight++;
-      return result.finally(() => {
-        this.readsInFlight--;
-        this.release();
-        this.drain();
-      });
+      return this.readNow(op);
     }
     return this.reserve().run(op);
+  }
+
+  /** Run an admitted read that may start now; synchronously when the store answers so. */
+  private readNow(op: Operation): Result | Promise<Result> {
+    let result: Result | Promise<Result>;
+    try {
+      result = this.runner.read(op);
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+    if (!(result instanceof Promise)) {
+      this.release();
+      return result;
+    }
+    this.readsInFlight++;
+    return result.finally(() => {
+      this.readsInFlight--;
+      this.release();
+      this.drain();
+    });
   }
 
   /** Take the next place in order; throws `overloaded` past the in-flight bound. */
@@ -113,8 +121,18 @@ export class Session {
     };
   }
 
-  private fill(slot: Slot, op: Operation): Promise<Result> {
+  private fill(slot: Slot, op: Operation): Result | Promise<Result> {
     if (slot.op || slot.cancelled) return Promise.reject(new SpacekvError('internal', 'a session ticket was used twice'));
+    if (this.waiting[this.waitingHead] === slot && this.writesInFlight === 0 && isReadOp(op)) {
+      // First in line and free to run: answer without a promise when the store can.
+      slot.op = op;
+      this.waitingHead++;
+      try {
+        return this.readNow(op);
+      } finally {
+        this.drain();
+      }
+    }
     return new Promise<Result>((resolve, reject) => {
       slot.op = op;
       slot.isRead = isReadOp(op);

@@ -1,8 +1,9 @@
 /**
  * What every REST route needs: the engine, the limits, metrics, and one engine session per TCP
  * connection, so pipelined HTTP/1.1 requests on one connection keep their order (DESIGN.md §4.3).
- * A request takes its place in that order when it arrives (`admit`, an onRequest hook), before its
- * body is read: a bodiless request sent later must not overtake one still receiving its body.
+ * A request with a body takes its place in that order when it arrives (`admit`, an onRequest hook),
+ * before its body is read: a bodiless request sent later must not overtake one still receiving its
+ * body. A bodiless request goes from arrival to handler in one turn, so it is admitted in `run`.
  */
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -38,7 +39,7 @@ export class HttpContext {
     request.ticket = this.session(request.raw.socket).reserve();
   }
 
-  /** Release the place of a request that ended without an operation (bad input, other routes). */
+  /** Release the place of a request that ended without running an operation (bad input, aborted). */
   release(request: FastifyRequest): void {
     request.ticket?.cancel();
   }
@@ -48,21 +49,33 @@ export class HttpContext {
     this.metrics.request('http', 'invalid', code, request.arrivedAt ?? performance.now());
   }
 
-  /** Run an operation in the request's connection order and send its result. */
-  async run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = () => 200): Promise<void> {
-    const ticket = request.ticket;
-    if (!ticket) throw new SpacekvError('internal', 'request was not admitted');
-    let result: Result;
+  /**
+   * Run an operation in the request's connection order and send its result. A read the store
+   * answers at once is sent at once; only operations that wait return a promise.
+   */
+  run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = () => 200): void | Promise<void> {
+    if (!request.ticket) this.admit(request);
+    const ticket = request.ticket as Ticket;
+    let outcome: Result | Promise<Result>;
     try {
-      result = await ticket.run(op);
+      outcome = ticket.run(op);
     } catch (err) {
-      this.metrics.request('http', op.op, err instanceof SpacekvError ? err.code : 'internal', request.arrivedAt);
-      throw err;
+      this.failed(request, op, err);
     }
+    if (!(outcome instanceof Promise)) return this.send(request, reply, op, outcome, okStatus);
+    return outcome.then((result) => this.send(request, reply, op, result, okStatus), (err: unknown) => this.failed(request, op, err));
+  }
+
+  private send(request: FastifyRequest, reply: FastifyReply, op: Operation, result: Result, okStatus: (result: Result) => number): void {
     this.metrics.request('http', op.op, result.ok ? 'ok' : result.code, request.arrivedAt);
     const status = result.ok ? okStatus(result) : httpStatusOf(result.code);
     if (result.ok && 'version' in result) reply.header('etag', `"${result.version}"`);
     reply.code(status).type('application/json').send(encodeResult(result));
+  }
+
+  private failed(request: FastifyRequest, op: Operation, err: unknown): never {
+    this.metrics.request('http', op.op, err instanceof SpacekvError ? err.code : 'internal', request.arrivedAt);
+    throw err;
   }
 
   private session(socket: Socket): Session {

@@ -112,16 +112,8 @@ export function createdStatus(result: Result): number {
 
 export function registerObjectRoutes(app: FastifyInstance, ctx: HttpContext): void {
   const path = '/v1/spaces/:space/objects/:key';
-  app.get(path, async (request: ObjectRequest, reply) => {
-    await ctx.run(request, reply, getOperation(ctx, request));
-  });
-  app.put(path, async (request: ObjectRequest, reply) => {
-    await ctx.run(request, reply, putOperation(ctx, request), createdStatus);
-  });
-  app.patch(path, async (request: ObjectRequest, reply) => {
-    await ctx.run(request, reply, patchOperation(ctx, request));
-  });
-  app.delete(path, async (request: ObjectRequest, reply) => {
-    await ctx.run(request, reply, deleteOperation(ctx, request));
-  });
+  app.get(path, (request: ObjectRequest, reply) => ctx.run(request, reply, getOperation(ctx, request)));
+  app.put(path, (request: ObjectRequest, reply) => ctx.run(request, reply, putOperation(ctx, request), createdStatus));
+  app.patch(path, (request: ObjectRequest, reply) => ctx.run(request, reply, patchOperation(ctx, request)));
+  app.delete(path, (request: ObjectRequest, reply) => ctx.run(request, reply, deleteOperation(ctx, request)));
 }

@@ -9,8 +9,8 @@ import { jsonBody } from './errors.js';
 import { createdStatus } from './object-routes.js';
 
 export function registerOpsRoute(app: FastifyInstance, ctx: HttpContext): void {
-  app.post('/v1/ops', async (request, reply) => {
+  app.post('/v1/ops', (request, reply) => {
     const op = parseOperation(jsonBody(request.body), ctx.lookup, ctx.limits);
-    await ctx.run(request, reply, op, op.op === 'add_space' ? () => 201 : createdStatus);
+    return ctx.run(request, reply, op, op.op === 'add_space' ? () => 201 : createdStatus);
   });
 }

@@ -17,16 +17,8 @@ function schemaOf(ctx: HttpContext, body: unknown) {
 }
 
 export function registerSpaceRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.post('/v1/spaces', async (request, reply) => {
-    await ctx.run(request, reply, { op: 'add_space', schema: schemaOf(ctx, request.body) }, () => 201);
-  });
-  app.get('/v1/spaces', async (request, reply) => {
-    await ctx.run(request, reply, { op: 'list_spaces' });
-  });
-  app.get('/v1/spaces/:space', async (request: SpaceRequest, reply) => {
-    await ctx.run(request, reply, { op: 'describe_space', space: parseSpaceName(request.params.space) });
-  });
-  app.delete('/v1/spaces/:space', async (request: SpaceRequest, reply) => {
-    await ctx.run(request, reply, { op: 'rm_space', space: parseSpaceName(request.params.space) });
-  });
+  app.post('/v1/spaces', (request, reply) => ctx.run(request, reply, { op: 'add_space', schema: schemaOf(ctx, request.body) }, () => 201));
+  app.get('/v1/spaces', (request, reply) => ctx.run(request, reply, { op: 'list_spaces' }));
+  app.get('/v1/spaces/:space', (request: SpaceRequest, reply) => ctx.run(request, reply, { op: 'describe_space', space: parseSpaceName(request.params.space) }));
+  app.delete('/v1/spaces/:space', (request: SpaceRequest, reply) => ctx.run(request, reply, { op: 'rm_space', space: parseSpaceName(request.params.space) }));
 }
