@@ -17,7 +17,7 @@ function port(value: string): number {
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('start a spacekv server (REST/JSON under /v1) on the embedded SQLite store')
+    .description('start a spacekv server (REST under /v1, WebSocket protocol at /v1/ws) on the embedded SQLite store')
     .addOption(new Option('--host <host>', 'address to listen on').env('SPACEKV_HOST').default(DEFAULT_CONFIG.host))
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SPACEKV_PORT').default(DEFAULT_CONFIG.port).argParser(port))
     .addOption(new Option('--data <dir>', 'directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))
