@@ -84,23 +84,24 @@ export function addClientCommands(program: Command): void {
     .action(run(program, (c, space: string, key: string, options: { select?: string }) =>
       options.select ? c.getPartial(space, key, options.select.split(',')) : c.get(space, key)));
 
-  program.command('put').description('write attributes (upsert; --if-not-exist creates only; --version compares and swaps)')
+  program.command('put').description('write attributes (upsert; --if-not-exist creates only; --if-version compares and swaps)')
     .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<attributes>', 'JSON object of attributes, or @file')
     .option('--if-not-exist', 'fail (exit 3) if the key exists')
-    .option('--version <version>', 'write only if the object is at this version (exit 3 otherwise)', nonNegativeInt)
+    .option('--if-version <version>', 'write only if the object is at this version (compare-and-swap; exit 3 otherwise)', nonNegativeInt)
     .option('--expire-in <seconds>', 'seconds until the object expires', Number)
-    .action(run(program, (c, space: string, key: string, text: string, options: { ifNotExist?: boolean; version?: number; expireIn?: number }) => {
+    .action(run(program, (c, space: string, key: string, text: string, options: { ifNotExist?: boolean; ifVersion?: number; expireIn?: number }) => {
       const attributes = jsonArgument(text, 'attributes') as Record<string, unknown>;
       const write = options.expireIn === undefined ? {} : { expireIn: options.expireIn };
       if (options.ifNotExist) return c.putIfNotExist(space, key, attributes, write);
-      if (options.version !== undefined) return c.compareAndSwap(space, key, options.version, attributes, write);
+      if (options.ifVersion !== undefined) return c.compareAndSwap(space, key, options.ifVersion, attributes, write);
       return c.put(space, key, attributes, write);
     }));
 
   program.command('del').description('delete an object (exit 2 if absent)')
     .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)')
-    .option('--version <version>', 'delete only at this version (exit 3 otherwise)', nonNegativeInt)
-    .action(run(program, (c, space: string, key: string, options: { version?: number }) => c.del(space, key, options)));
+    .option('--if-version <version>', 'delete only at this version (exit 3 otherwise)', nonNegativeInt)
+    .action(run(program, (c, space: string, key: string, options: { ifVersion?: number }) =>
+      c.del(space, key, options.ifVersion === undefined ? {} : { version: options.ifVersion })));
 
   program.command('mutate').description('apply mutations atomically, e.g. \'[{"add": {"visits": 1}}]\'')
     .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<mutations>', 'JSON list of mutations, or @file')
