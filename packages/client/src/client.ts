@@ -204,24 +204,19 @@ export class SpacekvClient {
   protected call<T>(op: Readonly<Record<string, unknown>> & { op: string }, decode: (reply: ReplyBody) => T): Promise<T> {
     this.outstandingOps++;
     const { handle, resolve, reject } = OperationHandle.create<T>();
-    this.connection.request(op, !READ_OPS.has(op.op)).then(
-      (reply) => {
-        let value: T;
-        try {
-          value = decode(reply);
-        } catch (error) {
-          reject(error);
-          this.settled({ handle, ok: false, error: asSpacekvError(error) });
-          return;
-        }
-        resolve(value);
-        this.settled({ handle, ok: true, value });
-      },
-      (error: unknown) => {
-        reject(error);
-        this.settled({ handle, ok: false, error: asSpacekvError(error) });
-      },
-    );
+    this.connection.request(op, !READ_OPS.has(op.op), (error, reply) => {
+      let value: T;
+      try {
+        if (error) throw error;
+        value = decode(reply as ReplyBody);
+      } catch (failure) {
+        reject(failure);
+        this.settled({ handle, ok: false, error: asSpacekvError(failure) });
+        return;
+      }
+      resolve(value);
+      this.settled({ handle, ok: true, value });
+    });
     return handle;
   }
 

@@ -25,14 +25,17 @@ export interface ConnectionOptions {
 /** A reply as decoded from the wire. */
 export type ReplyBody = Readonly<Record<string, unknown>> & { readonly ok: boolean };
 
+/** How a request ends: a reply, or an error (and no reply). A callback, not a promise: it is per operation on the hot path. */
+export type Settle = (error: SpacekvError | null, reply?: ReplyBody) => void;
+
 interface Request {
   readonly id: number;
   readonly text: string;
   /** An upper bound of the text's UTF-8 size (3 bytes per UTF-16 unit), cheap to compute. */
   readonly bytesMax: number;
   readonly isWrite: boolean;
-  readonly resolve: (reply: ReplyBody) => void;
-  readonly reject: (error: SpacekvError) => void;
+  /** Called once, with the reply or with the error that ended the request. */
+  readonly settle: Settle;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -87,16 +90,14 @@ export class Connection {
     return this.hello;
   }
 
-  /** Send one operation (wire form, without id); resolves with its reply. */
-  request(op: Readonly<Record<string, unknown>>, isWrite: boolean): Promise<ReplyBody> {
-    if (this.closedByUser) return Promise.reject(errorOf('unavailable', 'the client is closed'));
-    return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      const text = stringifyJson({ id, ...op });
-      const request: Request = { id, text, bytesMax: text.length * 3, isWrite, resolve, reject };
-      if (this.canSend()) this.sendChecked(request);
-      else this.wait(request);
-    });
+  /** Send one operation (wire form, without id); `settle` gets its reply or its error. */
+  request(op: Readonly<Record<string, unknown>>, isWrite: boolean, settle: Settle): void {
+    if (this.closedByUser) return settle(errorOf('unavailable', 'the client is closed'));
+    const id = this.nextId++;
+    const text = stringifyJson({ id, ...op });
+    const request: Request = { id, text, bytesMax: text.length * 3, isWrite, settle };
+    if (this.canSend()) this.sendChecked(request);
+    else this.wait(request);
   }
 
   /** Stop taking requests; requests not yet sent fail `unavailable`; the socket closes. */
@@ -115,7 +116,7 @@ export class Connection {
   private sendChecked(request: Request): void {
     const limit = this.hello?.limits.requestBytesMax ?? Infinity;
     if (request.bytesMax + 2 > limit && utf8Length(request.text) + 2 > limit) {
-      request.reject(errorOf('too_large', `the request is ${utf8Length(request.text)} bytes; the server takes frames of at most ${limit}`, { limit: 'requestBytesMax' }));
+      request.settle(errorOf('too_large', `the request is ${utf8Length(request.text)} bytes; the server takes frames of at most ${limit}`, { limit: 'requestBytesMax' }));
       return;
     }
     this.send(request);
@@ -140,7 +141,7 @@ export class Connection {
     const timeout = this.options.connectTimeoutMs ?? 10_000;
     request.timer = setTimeout(() => {
       this.waiting = this.waiting.filter((r) => r !== request);
-      request.reject(errorOf('unavailable', `no connection to ${this.url} within ${timeout} ms`));
+      request.settle(errorOf('unavailable', `no connection to ${this.url} within ${timeout} ms`));
     }, timeout);
   }
 
@@ -235,7 +236,7 @@ export class Connection {
     const request = this.sent.get(reply.id);
     if (!request) return;
     this.sent.delete(reply.id);
-    request.resolve(reply);
+    request.settle(null, reply);
   }
 
   private onDown(reason: string): void {
@@ -244,7 +245,7 @@ export class Connection {
     const detail = this.lastServerError ? `${reason}; the server said: ${this.lastServerError.message}` : reason;
     this.lastServerError = undefined;
     for (const request of this.sent.values()) {
-      request.reject(request.isWrite
+      request.settle(request.isWrite
         ? errorOf('outcome_unknown', `the connection dropped after the write was sent; it may or may not have been applied (${detail})`)
         : errorOf('unavailable', `the connection dropped before the reply (${detail})`));
     }
@@ -275,7 +276,7 @@ export class Connection {
 
   private settleWaiting(request: Request, error: SpacekvError): void {
     if (request.timer) clearTimeout(request.timer);
-    request.reject(error);
+    request.settle(error);
   }
 }
 

@@ -3,6 +3,8 @@
  * HyperDex's `loop()` needs: it knows whether the caller has consumed it (`then`, `await`,
  * `Promise.all`), so `loop()` hands out only the operations nobody is awaiting otherwise.
  */
+const NOOP = (): void => {};
+
 export class OperationHandle<T> extends Promise<T> {
   /** True once the caller attached a handler; `loop()` then skips this operation. */
   consumed = false;
@@ -23,14 +25,18 @@ export class OperationHandle<T> extends Promise<T> {
   /** A handle with its settle functions, so the client can settle it without consuming it. */
   static create<T>(): { handle: OperationHandle<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
     let resolve!: (value: T) => void;
-    let reject!: (error: unknown) => void;
+    let settleRejected!: (error: unknown) => void;
     const handle = new OperationHandle<T>((res, rej) => {
       resolve = res;
-      reject = rej;
+      settleRejected = rej;
     });
-    // Failures reach the caller through await or loop(); an operation consumed by neither must not
-    // crash the process as an unhandled rejection (HyperDex: unwaited operations promise nothing).
-    Promise.prototype.then.call(handle, undefined, () => {});
+    const reject = (error: unknown): void => {
+      // Failures reach the caller through await or loop(); an operation consumed by neither must
+      // not crash the process as an unhandled rejection (HyperDex: unwaited operations promise
+      // nothing). The guard is attached only on failure, sparing a promise per successful operation.
+      Promise.prototype.then.call(handle, undefined, NOOP);
+      settleRejected(error);
+    };
     return { handle, resolve, reject };
   }
 }

@@ -5,28 +5,17 @@
  */
 import client from 'prom-client';
 import type { CommitObserver } from './engine/group-commit.js';
-
-interface RequestSeries {
-  record(seconds: number): void;
-}
+import { RequestMetrics } from './request-metrics.js';
 
 export class Metrics implements CommitObserver {
   readonly registry = new client.Registry();
-  private readonly requests: client.Counter<'front' | 'op' | 'outcome'>;
-  private readonly latency: client.Histogram<'front' | 'op'>;
+  private readonly requests: RequestMetrics;
   private readonly batchSize: client.Histogram;
   private readonly batchSeconds: client.Histogram;
-  private readonly series = new Map<string, RequestSeries>();
 
   constructor(writeQueueDepth: () => number) {
     const registers = [this.registry];
-    this.requests = new client.Counter({
-      name: 'spacekv_requests_total', help: 'Operations answered, by front, operation and outcome code', labelNames: ['front', 'op', 'outcome'], registers,
-    });
-    this.latency = new client.Histogram({
-      name: 'spacekv_request_duration_seconds', help: 'Time from a request being parsed to its reply', labelNames: ['front', 'op'], registers,
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    });
+    this.requests = new RequestMetrics(this.registry);
     this.batchSize = new client.Histogram({
       name: 'spacekv_commit_batch_size', help: 'Writes per group-commit batch', registers, buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
     });
@@ -47,26 +36,7 @@ export class Metrics implements CommitObserver {
 
   /** Count one answered request; `startedAt` is a performance.now() reading. */
   request(front: string, op: string, outcome: string, startedAt: number): void {
-    this.child(front, op, outcome).record((performance.now() - startedAt) / 1000);
-  }
-
-  /**
-   * prom-client hashes the label set on every inc/observe; on the hot path that costs more than
-   * the rest of the bookkeeping, so the bound children are kept per label set.
-   */
-  private child(front: string, op: string, outcome: string): RequestSeries {
-    const id = `${front}\0${op}\0${outcome}`;
-    let series = this.series.get(id);
-    if (!series) {
-      const counter = this.requests.labels(front, op, outcome);
-      const histogram = this.latency.labels(front, op);
-      series = { record: (seconds) => {
-        counter.inc();
-        histogram.observe(seconds);
-      } };
-      this.series.set(id, series);
-    }
-    return series;
+    this.requests.record(front, op, outcome, (performance.now() - startedAt) / 1000);
   }
 
   batchCommitted(size: number, seconds: number): void {
