@@ -6,7 +6,10 @@
  *  3. spacekv REST durable put of random keys;
  *  4. in process: Engine + SqliteStore durable puts, group commit vs one commit per write, beside
  *     raw better-sqlite3 doing the same upserts one transaction per write and batched;
- *  5. an idle spacekv server: RSS and CPU.
+ *  5. an idle spacekv server: RSS and CPU;
+ *  6. @spacekv/client over WebSocket, point get and durable put with 1, 64 and 1024 operations in
+ *     flight from one process, beside Redis (ioredis) GET, SET, and SET with appendfsync always;
+ *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr.
  *
  * Steps 1-3 use one load generator with one configuration. The run prints figures and verdicts and
  * exits 0 even when a target is missed (it is a report); it exits non-zero only when something broke.
@@ -17,10 +20,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
 import { type ChildServer, killAllChildren, startBareServer, startSpacekvServer } from './lib/child-server.js';
+import { clientVsRedis, printClientVsRedis } from './lib/client-vs-redis.js';
+import { printCodec, runCodec } from './lib/codec.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
 import { type IdleSample, sampleIdle } from './lib/proc-stats.js';
-import { out, printHttpStep, printIdle, printLoad, printMachine, printTable, printWriteStep } from './lib/report.js';
+import { killRedisChildren } from './lib/redis-peer.js';
+import { out, printHttpStep, printIdle, printLoad, printMachine, printTable, printWriteStep, writeReport } from './lib/report.js';
 import { commitCounters, createSpace, preload, randomGets, randomPuts } from './lib/rest-fixtures.js';
 import { median } from './lib/stats.js';
 import { type EngineFigures, type RawFigures, engineWorkloads, rawSqliteWorkloads } from './lib/store-workloads.js';
@@ -32,6 +38,7 @@ const root = mkdtempSync(join(tmpdir(), 'spacekv-bench-'));
 // Whatever ends the run, no server outlives it and no data is left behind.
 function cleanUp(): void {
   killAllChildren();
+  killRedisChildren();
   rmSync(root, { recursive: true, force: true });
 }
 process.on('exit', cleanUp);
@@ -161,19 +168,33 @@ async function main(): Promise<number> {
     + `${o.durationSeconds} s per HTTP step after ${o.warmupSeconds} s warm-up`);
   printMachine(tmpdir());
   out();
-  const http = await httpSteps(o);
-  printHttpFigures(http, o);
-  const inProcess = await inProcessSteps(o);
-  const idle = await idleStep(o, http.afterLoad);
+  if (o.only === undefined) {
+    const http = await httpSteps(o);
+    printHttpFigures(http, o);
+    const inProcess = await inProcessSteps(o);
+    const idle = await idleStep(o, http.afterLoad);
 
-  const table = { ...http, ...inProcess, idle };
-  printTable(table, verdicts(table));
-  printLoad('after');
-  if (problems.length === 0) return 0;
+    const table = { ...http, ...inProcess, idle };
+    printTable(table, verdicts(table));
+  }
+  if (o.only === undefined || o.only.has(6)) {
+    if (o.only === undefined) out();
+    printClientVsRedis(await clientVsRedis(root, o.clientVsRedis, problems, o.serverCpuProfDir));
+  }
+  if (o.only === undefined || o.only.has(7)) {
+    out();
+    printCodec(runCodec(o.codec), o.codec, '[7] codec: JSON text frames vs msgpackr (docs/protocol.md "Why JSON text frames"; alone: node bench/dist/codec.js)');
+  }
   out();
-  out('BROKEN: these figures cannot be trusted:');
-  for (const problem of problems) out(`  - ${problem}`);
-  return 1;
+  printLoad('after');
+  const code = problems.length === 0 ? 0 : 1;
+  if (code !== 0) {
+    out();
+    out('BROKEN: these figures cannot be trusted:');
+    for (const problem of problems) out(`  - ${problem}`);
+  }
+  if (o.reportPath !== undefined) writeReport(o.reportPath, `spacekv bench${o.tiny ? ' (tiny)' : ''}, ${new Date().toISOString()}`);
+  return code;
 }
 
 main().then(

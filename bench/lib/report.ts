@@ -2,7 +2,7 @@
  * What the benchmark prints: the machine first (figures mean nothing without it), one line per
  * step as it finishes, then one table of every figure and the targets with their verdicts.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import type { LoadResult } from './load.js';
 import type { IdleSample } from './proc-stats.js';
@@ -13,13 +13,25 @@ const LOADER_SATURATED_PERCENT = 90;
 /** CPU (% of one core) the rest of the machine may use during a step before its figure is flagged as disturbed. */
 const CONTENDED_PERCENT = 25;
 
+/** Every line printed, for `--report`. */
+const printed: string[] = [];
+let machineLine = '';
+
 export function out(line = ''): void {
+  printed.push(line);
   process.stdout.write(`${line}\n`);
+}
+
+/** `--report <path>`: the machine, then everything the run printed (every table) in one fenced block. */
+export function writeReport(path: string, title: string): void {
+  const text = `# ${title}\n\n${machineLine}\n\n\`\`\`text\n${printed.join('\n').trimEnd()}\n\`\`\`\n`;
+  writeFileSync(path, text);
 }
 
 export function printMachine(dataRoot: string): void {
   const cores = cpus();
-  out(`machine: ${cores[0]?.model.trim() ?? 'unknown cpu'}, ${cores.length} cores, node ${process.version}, linux ${release()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
+  machineLine = `machine: ${cores[0]?.model.trim() ?? 'unknown cpu'}, ${cores.length} cores, node ${process.version}, linux ${release()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
+  out(machineLine);
   const fs = filesystemOf(dataRoot);
   // fsync on tmpfs costs nothing, which would flatter every durable figure below.
   const warning = fs === 'tmpfs' ? ' (WARNING: tmpfs, durable writes are not really durable here)' : '';
@@ -118,7 +130,7 @@ function writeRow(label: string, f: WriteFigure): string[] {
 }
 
 /** First column left-aligned, the figures right-aligned. */
-function printColumns(rows: readonly (readonly string[])[]): void {
+export function printColumns(rows: readonly (readonly string[])[]): void {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   for (const row of rows) {
@@ -126,7 +138,7 @@ function printColumns(rows: readonly (readonly string[])[]): void {
   }
 }
 
-function int(n: number): string {
+export function int(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a';
 }
 

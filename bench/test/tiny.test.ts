@@ -3,7 +3,7 @@
 // timing: how fast spacekv is belongs to `npm run bench`, not to the test suite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const RUN = fileURLToPath(new URL('../run.js', import.meta.url));
@@ -25,6 +25,16 @@ function runTiny(): Promise<Finished> {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Whether redis-server can be started here: if so, step 6 must run both Redis peers, never skip one. */
+function redisServerOnPath(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The lines of the section headed `[n]`, up to the next section or the blank line before the table. */
@@ -55,4 +65,42 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     assert.match(stdout, new RegExp(`^${target}.*\\s(PASS|MISS)$`, 'm'), `no verdict for '${target}'`);
   }
   assert.doesNotMatch(stdout, /n\/a|NaN/, 'a figure came out as n/a or NaN');
+
+  // Step 6: spacekv's client at every in-flight level, each Redis peer measured (or skipped with its reason), a table and three verdicts.
+  const vsRedis = section(stdout, 6);
+  for (const level of [1, 64, 1024]) {
+    for (const op of ['get', 'put']) {
+      assert.match(vsRedis, new RegExp(`^    ${op}, ${level} in flight \\([\\d,]+ ops per round\\): spacekv ${FIGURE.source} ops/s, p50 ${FIGURE.source} µs, p99 ${FIGURE.source} µs`, 'm'),
+        `section [6] lacks spacekv ${op} at ${level} in flight:\n${vsRedis}`);
+    }
+    for (const peer of ['Redis GET', 'Redis SET \\(no persistence\\)', 'Redis SET \\(appendfsync always\\)']) {
+      assert.match(vsRedis, new RegExp(`^    ${peer}, ${level} in flight(, ioredis plain: ${FIGURE.source} ops/s|: SKIPPED \\(.+\\))`, 'm'),
+        `section [6] lacks ${peer} at ${level} in flight:\n${vsRedis}`);
+    }
+  }
+  if (redisServerOnPath()) {
+    // Both peers can run here (the bench starts its own redis-server if no Redis answers at :6379): none may be skipped.
+    assert.doesNotMatch(vsRedis, /SKIPPED/, `redis-server is on PATH, yet a Redis peer was skipped:\n${vsRedis}`);
+    assert.match(vsRedis, /durable peer \(SET\): +redis-server .*appendonly yes, appendfsync always/);
+  } else {
+    assert.match(vsRedis, /durable peer \(SET\): +SKIPPED: redis-server is not on PATH/);
+  }
+  for (const row of ['get vs Redis GET', 'put vs Redis SET \\(no persistence\\)', 'put vs Redis SET \\(appendfsync always\\)']) {
+    for (const level of [1, 64, 1024]) {
+      assert.match(stdout, new RegExp(`^${row} +${level} +${FIGURE.source} +(${FIGURE.source}|skipped) `, 'm'), `no table row '${row}' at ${level}`);
+    }
+  }
+  for (const target of ['get at 1024 in flight vs Redis GET', 'durable put at 1024 in flight vs Redis SET appendfsync always', 'get p50 latency at 1 in flight']) {
+    assert.match(stdout, new RegExp(`^${target} .*\\s(PASS|MISS|SKIPPED \\(.+\\))$`, 'm'), `no verdict for '${target}'`);
+  }
+
+  // Step 7: the codec table of docs/protocol.md, every cell a figure.
+  const codec = section(stdout, 7);
+  assert.match(codec, /msgpackr Packr \{ useRecords: false, int64AsType: 'bigint' \}/);
+  for (const step of ['server: decode a frame of `get` requests', 'server: encode replies', 'client: encode requests', 'client: decode replies']) {
+    const unit = step.includes('request') ? 'request' : 'reply';
+    assert.match(stdout, new RegExp(`^${step} +${FIGURE.source} ns/${unit} +${FIGURE.source} ns/${unit} +${FIGURE.source}x$`, 'm'), `codec table lacks '${step}'`);
+  }
+  assert.match(stdout, new RegExp(`^bytes per 100 replies +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}x$`, 'm'));
+  assert.doesNotMatch(stdout, /BROKEN/);
 });
