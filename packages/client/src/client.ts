@@ -20,6 +20,7 @@ import {
   type AttributeRecord, type Deleted, type Mutated, type SpaceObject, type Written, type WrittenWithPrevious, expectOk, objectOrNull,
 } from './results.js';
 import { schemaDrift } from './schema-drift.js';
+import { type Transaction, type TransactionOptions, runTransaction } from './transaction.js';
 import { TypedSpace } from './typed-space.js';
 import { type WindowOptions, type WindowResult, window } from './window.js';
 
@@ -44,6 +45,18 @@ export type Condition = Readonly<Record<string, unknown>>;
 export type MutationList = readonly Readonly<Record<string, Readonly<Record<string, unknown>>>>[];
 /** A schema: DSL text, or the JSON form. */
 export type SchemaInput = string | Readonly<Record<string, unknown>>;
+
+/** A check of a `tx`: the object exists or not, is at a version (0: absent), or satisfies a condition. */
+export type TxCheckInput =
+  | { readonly space: string; readonly key: Key; readonly exists: boolean }
+  | { readonly space: string; readonly key: Key; readonly version: number }
+  | { readonly space: string; readonly key: Key; readonly if: Condition };
+
+/** What a committed `tx` answers: its seq (null if it wrote nothing) and each operation's result. */
+export interface TxOutcome {
+  readonly seq: number | null;
+  readonly results: readonly Readonly<Record<string, unknown>>[];
+}
 
 export interface SpaceDescription {
   readonly name: string;
@@ -137,6 +150,23 @@ export class SpacekvClient {
 
   describeSpace(space: string): Promise<SpaceDescription> {
     return this.call({ op: 'describe_space', space }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
+  }
+
+  /**
+   * The server's atomic `tx`: every check holds and every operation applies at one seq, or nothing
+   * changes and the call rejects with `TxFailedError`, whose `failures` say which check or
+   * operation failed (docs/transactions.md).
+   */
+  tx(request: { readonly checks?: readonly TxCheckInput[]; readonly ops?: readonly Readonly<Record<string, unknown>>[] }): Promise<TxOutcome> {
+    return this.call({ op: 'tx', checks: request.checks ?? [], ops: request.ops ?? [] }, expectOk<TxOutcome>);
+  }
+
+  /**
+   * Run `fn` as an optimistic read-modify-write transaction, retried on conflict (see
+   * transaction.ts). `fn` must have no side effects other than through `tx`: it may run again.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return runTransaction(this, fn, options);
   }
 
   /**

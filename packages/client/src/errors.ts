@@ -18,6 +18,10 @@ export class OutcomeUnknownError extends SpacekvError {}
 export class UnknownSpaceError extends SpacekvError {}
 /** A space declared in TypeScript does not match the space on the server. */
 export class SchemaDriftError extends SpacekvError {}
+/** A `tx` check or operation failed; nothing was applied. `details.failures` says which. */
+export class TxFailedError extends SpacekvError {}
+/** An optimistic transaction kept losing races and gave up. */
+export class ConflictError extends SpacekvError {}
 
 const CLASSES: Partial<Record<ErrorCode, typeof SpacekvError>> = {
   exists: ExistsError,
@@ -28,6 +32,8 @@ const CLASSES: Partial<Record<ErrorCode, typeof SpacekvError>> = {
   shutting_down: UnavailableError,
   outcome_unknown: OutcomeUnknownError,
   unknown_space: UnknownSpaceError,
+  tx_failed: TxFailedError,
+  conflict: ConflictError,
 };
 
 export function errorOf(code: ErrorCode, message: string, details: Omit<WireError, 'code' | 'message'> = {}): SpacekvError {

@@ -11,7 +11,11 @@
  * await friendlists.put('jsmith1', { first: 'John', last: 'Smith' });
  */
 export { connect, SpacekvClient } from './client.js';
-export type { ClientOptions, Condition, MutateOptions, MutationList, SchemaInput, SpaceDescription, WriteOptions } from './client.js';
+export type {
+  ClientOptions, Condition, MutateOptions, MutationList, SchemaInput, SpaceDescription, TxCheckInput, TxOutcome, WriteOptions,
+} from './client.js';
+export { Transaction, TypedTransactionSpace, isConflict } from './transaction.js';
+export type { TransactionOptions, TxFailure } from './transaction.js';
 export type { Completion } from './completions.js';
 export type { ConnectionOptions } from './connection.js';
 export * from './errors.js';

@@ -1,16 +1,18 @@
 /**
- * The semantics of every single-key write, as a pure function of the operation and the object as
- * it is now. Every store calls `planWrite` inside its own transaction, after reading the current
- * object, so SQLite and PostgreSQL cannot disagree on what `put_if_not_exist` or `mutate` means.
+ * The semantics of every single-key operation, as a pure function of the operation and the object
+ * as it is now. Every store calls `planWrite` inside its own transaction, after reading the current
+ * object, so SQLite and PostgreSQL cannot disagree on what `put_if_not_exist` or `mutate` means;
+ * `readResult` answers `get` and `get_partial` the same way for the engine's reads and a tx's.
  */
+import { parseJson, stringifyJson } from './json.js';
 import { applyMutations } from './mutations.js';
 import type { Limits } from './limits.js';
-import type { Condition, ExpireIn, ObjectWriteOp } from './operations.js';
+import type { Condition, ExpireIn, FailedResult, GetOp, GetPartialOp, ObjectResult, ObjectWriteOp, StoredObject } from './operations.js';
 import { evaluateCondition } from './predicates.js';
 import type { Space } from './schema.js';
 import type { Attributes, Key, Value } from './types.js';
 import { defaultValue } from './types.js';
-import type { ResultCode } from './errors.js';
+import type { OpResultCode } from './errors.js';
 
 /** The object a write finds, decoded. Absent (or expired) objects are passed as null. */
 export interface CurrentObject {
@@ -22,9 +24,9 @@ export interface CurrentObject {
 export type WritePlan =
   | { readonly kind: 'upsert'; readonly attributes: Attributes; readonly expiresAt: number | null; readonly created: boolean }
   | { readonly kind: 'delete' }
-  | { readonly kind: 'fail'; readonly code: ResultCode; readonly message: string; readonly version: number };
+  | { readonly kind: 'fail'; readonly code: OpResultCode; readonly message: string; readonly version: number };
 
-function failed(code: ResultCode, message: string, current: CurrentObject | null): WritePlan {
+function failed(code: OpResultCode, message: string, current: CurrentObject | null): WritePlan {
   return { kind: 'fail', code, message, version: current?.version ?? 0 };
 }
 
@@ -100,6 +102,20 @@ export function planWrite(op: ObjectWriteOp, space: Space, current: CurrentObjec
   }
 }
 
-function notFound(op: ObjectWriteOp): string {
+function notFound(op: ObjectWriteOp | GetOp | GetPartialOp): string {
   return `no object with key ${String(op.key)} in space '${op.space}'`;
+}
+
+/** The answer of a `get` or `get_partial` that found `stored` (null: absent or expired). */
+export function readResult(op: GetOp | GetPartialOp, stored: StoredObject | null): ObjectResult | FailedResult {
+  if (!stored) return { ok: false, code: 'not_found', message: notFound(op), version: 0 };
+  const attributesJson = op.op === 'get' ? stored.attributesJson : pick(stored.attributesJson, op.select);
+  return { ok: true, kind: 'object', key: op.key, version: stored.version, attributesJson };
+}
+
+function pick(attributesJson: string, select: readonly string[]): string {
+  const all = parseJson(attributesJson) as Record<string, unknown>;
+  const chosen: Record<string, unknown> = {};
+  for (const name of select) chosen[name] = all[name];
+  return stringifyJson(chosen);
 }

@@ -20,6 +20,8 @@ export const ERRORS = {
   no_route: { status: 404, meaning: 'No endpoint at that path.' },
   method_not_allowed: { status: 405, meaning: 'The endpoint exists but not with that HTTP method.' },
   space_exists: { status: 409, meaning: 'A space of that name already exists.' },
+  tx_failed: { status: 409, meaning: 'Result: a check or operation of a tx failed; nothing was applied; `failures` says which.' },
+  conflict: { status: 409, meaning: 'A client transaction kept conflicting with concurrent writes and gave up after its attempts; nothing was applied.' },
   exists: { status: 412, meaning: 'Result: create-if-absent found the key already present.' },
   cmp_fail: { status: 412, meaning: 'Result: a version or predicate condition did not hold; carries the current version.' },
   too_large: { status: 413, meaning: 'A key, value, body or list is past its bound in the limits module.' },
@@ -36,8 +38,10 @@ export const ERRORS = {
 export type ErrorCode = keyof typeof ERRORS;
 
 /** Codes that an operation returns as a result rather than throwing. */
-export const RESULT_CODES = ['not_found', 'exists', 'cmp_fail', 'overflow', 'division_by_zero'] as const;
+export const RESULT_CODES = ['not_found', 'exists', 'cmp_fail', 'overflow', 'division_by_zero', 'tx_failed'] as const;
 export type ResultCode = (typeof RESULT_CODES)[number];
+/** The result codes of one single-key operation or check: every result code but the tx's own. */
+export type OpResultCode = Exclude<ResultCode, 'tx_failed'>;
 
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERRORS, code);
@@ -47,12 +51,27 @@ export function httpStatusOf(code: ErrorCode): number {
   return ERRORS[code].status;
 }
 
+/**
+ * Why a `tx` failed: one failing check (every failing check is listed) or the first failing
+ * operation, by its index in the tx's `checks` or `ops`, with that check's or operation's own
+ * result code and the object's current version (0 when absent).
+ */
+export interface TxFailure {
+  readonly at: 'check' | 'op';
+  readonly index: number;
+  readonly code: OpResultCode;
+  readonly message: string;
+  readonly version: number;
+}
+
 /** Extra, code-specific facts an error carries on the wire (e.g. the current version of `cmp_fail`). */
 export interface ErrorDetails {
   readonly version?: number;
   readonly position?: { readonly line: number; readonly column: number; readonly offset: number };
   readonly attribute?: string;
   readonly limit?: string;
+  /** `tx_failed`: which checks and which operation failed. */
+  readonly failures?: readonly TxFailure[];
 }
 
 /** The wire form of an error on every front: `{"code": "...", "message": "...", ...details}`. */

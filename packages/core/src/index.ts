@@ -12,5 +12,7 @@ export * from './mutations.js';
 export * from './dsl.js';
 export * from './schema-json.js';
 export * from './apply.js';
+export * from './fields.js';
+export * from './tx.js';
 export * from './wire.js';
 export * from './protocol.js';

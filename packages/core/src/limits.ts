@@ -20,6 +20,8 @@ export interface Limits {
   readonly documentDepthMax: number;
   /** Mutations in one `mutate`. */
   readonly mutationsPerOpMax: number;
+  /** Checks and operations, counted together, in one `tx`. */
+  readonly txOpsMax: number;
   /** Predicates (attribute conditions, counting each `or` branch) in one condition. */
   readonly predicatesPerOpMax: number;
   /** Characters of a schema DSL text. */
@@ -49,6 +51,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   collectionElementsMax: 100_000,
   documentDepthMax: 64,
   mutationsPerOpMax: 256,
+  txOpsMax: 10_000,
   predicatesPerOpMax: 256,
   schemaLengthMax: 64 * 1024,
   spacesMax: 10_000,

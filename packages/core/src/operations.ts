@@ -6,7 +6,7 @@
  * A failed condition (`exists`, `not_found`, `cmp_fail`, ...) is a Result with `ok: false`, never an
  * exception; only faults throw (see errors.ts).
  */
-import type { ResultCode } from './errors.js';
+import type { OpResultCode, TxFailure } from './errors.js';
 import type { SpaceSchema } from './schema.js';
 import type { Attributes, Key, Value } from './types.js';
 
@@ -59,7 +59,8 @@ export interface Mutation {
 /** `expireIn`: seconds from the commit; `null` clears an expiry; absent keeps the object's own. */
 export type ExpireIn = number | null | undefined;
 
-interface KeyedOp {
+/** The object an operation or a tx check is about. */
+export interface KeyedOp {
   readonly space: string;
   readonly key: Key;
   /**
@@ -102,6 +103,26 @@ export interface MutateOp extends KeyedOp {
   readonly condition?: Condition;
   readonly expireIn?: ExpireIn;
 }
+
+/** A check of a `tx` (see tx.ts): the object must exist (or not), be at a version, or satisfy a condition. */
+export interface ExistsCheck extends KeyedOp { readonly check: 'exists'; readonly exists: boolean }
+/** The object is at exactly `version`; 0 means absent. */
+export interface VersionCheck extends KeyedOp { readonly check: 'version'; readonly version: number }
+/** The object exists and satisfies `condition`, as for `cond_put`. */
+export interface ConditionCheck extends KeyedOp { readonly check: 'if'; readonly condition: Condition }
+export type TxCheck = ExistsCheck | VersionCheck | ConditionCheck;
+
+/**
+ * Checks and single-key operations over several keys and spaces, all or nothing, at one instant:
+ * every check holds and every operation succeeds, and the writes commit together at one seq; or
+ * nothing changes and the result is `tx_failed`.
+ */
+export interface TxOp {
+  readonly op: 'tx';
+  readonly checks: readonly TxCheck[];
+  readonly ops: readonly ObjectOp[];
+}
+
 export interface AddSpaceOp { readonly op: 'add_space'; readonly schema: SpaceSchema }
 export interface RmSpaceOp { readonly op: 'rm_space'; readonly space: string }
 export interface ListSpacesOp { readonly op: 'list_spaces' }
@@ -109,12 +130,20 @@ export interface DescribeSpaceOp { readonly op: 'describe_space'; readonly space
 
 export type ReadOp = GetOp | GetPartialOp | ListSpacesOp | DescribeSpaceOp;
 export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondDelOp | GetAndDelOp | MutateOp;
+/** An operation on one object: what a `tx` may hold. */
+export type ObjectOp = GetOp | GetPartialOp | ObjectWriteOp;
 export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
-export type WriteOp = ObjectWriteOp | AdminWriteOp;
+/** Everything that goes through group commit; a `tx` does, even one that only reads. */
+export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp;
 export type Operation = ReadOp | WriteOp;
 export type OpName = Operation['op'];
 
 export const READ_OP_NAMES: ReadonlySet<OpName> = new Set(['get', 'get_partial', 'list_spaces', 'describe_space']);
+
+/** The single-key operations: those a `tx` may hold. */
+export const OBJECT_OP_NAMES: ReadonlySet<string> = new Set<ObjectOp['op']>([
+  'get', 'get_partial', 'put', 'put_if_not_exist', 'get_and_put', 'cond_put', 'compare_and_swap', 'del', 'cond_del', 'get_and_del', 'mutate',
+]);
 
 export function isReadOp(op: Operation): op is ReadOp {
   return READ_OP_NAMES.has(op.op);
@@ -165,15 +194,33 @@ export interface DeletedResult {
   /** get_and_del: the object that was deleted. */
   readonly previous?: StoredObject;
 }
+/** What one operation of a successful tx answered. */
+export type ObjectOpResult = ObjectResult | WrittenResult | DeletedResult;
+export interface TxResult {
+  readonly ok: true;
+  readonly kind: 'tx';
+  /** The seq every write of the tx got (each object it wrote is at this version); null when it wrote nothing. */
+  readonly seq: number | null;
+  /** One result per operation, in order, each as that operation alone would answer. */
+  readonly results: readonly ObjectOpResult[];
+}
 export interface SpaceResult { readonly ok: true; readonly kind: 'space'; readonly schema: SpaceSchema; readonly createdSeq: number }
 export interface SpacesResult { readonly ok: true; readonly kind: 'spaces'; readonly spaces: readonly SpaceSchema[] }
 export interface SpaceRemovedResult { readonly ok: true; readonly kind: 'space_removed'; readonly space: string }
 export interface FailedResult {
   readonly ok: false;
-  readonly code: ResultCode;
+  readonly code: OpResultCode;
   readonly message: string;
   /** The object's current version (cmp_fail, exists); 0 when absent. */
   readonly version?: number;
 }
+/** A tx whose checks or operations did not all hold: nothing was applied. */
+export interface TxFailedResult {
+  readonly ok: false;
+  readonly code: 'tx_failed';
+  readonly message: string;
+  readonly failures: readonly TxFailure[];
+}
 
-export type Result = ObjectResult | WrittenResult | DeletedResult | SpaceResult | SpacesResult | SpaceRemovedResult | FailedResult;
+export type Result =
+  | ObjectResult | WrittenResult | DeletedResult | TxResult | SpaceResult | SpacesResult | SpaceRemovedResult | FailedResult | TxFailedResult;

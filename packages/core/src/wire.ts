@@ -5,21 +5,20 @@
  */
 import { fail } from './errors.js';
 import type { WireError } from './errors.js';
+import {
+  type Fields, type SpaceLookup, isFields, parseAttributes, parseExpireIn, parseSchema, parseSelect, parseSpaceName, parseTarget,
+  parseVersion,
+} from './fields.js';
 import type { Limits } from './limits.js';
 import { parseMutations } from './mutations.js';
-import type { ExpireIn, Operation, Result, StoredObject } from './operations.js';
+import {
+  type FailedResult, OBJECT_OP_NAMES, type ObjectOp, type Operation, type Result, type StoredObject, type TxFailedResult,
+} from './operations.js';
 import { parseCondition } from './predicates.js';
-import { parseSchemaDsl } from './dsl.js';
-import { parseSchemaJson, schemaToJson } from './schema-json.js';
-import type { Space, SpaceSchema } from './schema.js';
-import type { Attributes, Key, Value } from './types.js';
-import { coerceKey, coerceValue } from './values.js';
+import { schemaToJson } from './schema-json.js';
+import type { Key } from './types.js';
 import { stringifyJson } from './json.js';
-
-/** How the codec finds the space an operation names. */
-export type SpaceLookup = (name: string) => Space | undefined;
-
-type Fields = Readonly<Record<string, unknown>>;
+import { parseTx } from './tx.js';
 
 const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   get: ['space', 'key'],
@@ -37,13 +36,10 @@ const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   rm_space: ['space'],
   list_spaces: [],
   describe_space: ['space'],
+  tx: ['checks', 'ops'],
 };
 
 export const OPERATION_NAMES: readonly string[] = Object.keys(ALLOWED_FIELDS);
-
-function isRecord(input: unknown): input is Fields {
-  return typeof input === 'object' && input !== null && !Array.isArray(input);
-}
 
 function checkFields(op: string, input: Fields): void {
   const allowed = ALLOWED_FIELDS[op] as readonly string[];
@@ -52,57 +48,15 @@ function checkFields(op: string, input: Fields): void {
   }
 }
 
-export function parseSpaceName(input: unknown): string {
-  if (typeof input !== 'string' || input.length === 0) throw fail('bad_request', 'the field \'space\' must be a non-empty string');
-  return input;
-}
-
-export function requireSpace(lookup: SpaceLookup, name: string): Space {
-  const space = lookup(name);
-  if (!space) throw fail('unknown_space', `no space named '${name}'`);
-  return space;
-}
-
-/** Validate the attributes of a put: every name declared, every value of its type. */
-export function parseAttributes(input: unknown, space: Space, limits: Limits): Attributes {
-  if (!isRecord(input)) throw fail('bad_request', 'attributes must be a JSON object mapping attribute names to values');
-  const out: Record<string, Value> = {};
-  for (const [name, value] of Object.entries(input)) {
-    const attribute = space.attribute(name);
-    if (!attribute) {
-      const hint = name === space.schema.key.name ? ' (it is the key; it goes in the path or the key field)' : '';
-      throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'${hint}`, { attribute: name });
-    }
-    out[name] = coerceValue(name, attribute.type, value, limits);
+/** The `op` of an operation's wire form, checked to be known and to come with only its own fields. */
+function operationName(input: unknown): { readonly op: string; readonly fields: Fields } {
+  if (!isFields(input)) throw fail('bad_request', 'an operation must be a JSON object with an \'op\' field');
+  const op = input.op;
+  if (typeof op !== 'string' || !Object.hasOwn(ALLOWED_FIELDS, op)) {
+    throw fail('bad_request', `unknown operation ${JSON.stringify(op)}; expected one of ${OPERATION_NAMES.join(', ')}`);
   }
-  return out;
-}
-
-export function parseExpireIn(input: unknown, limits: Limits): ExpireIn {
-  if (input === undefined || input === null) return input;
-  if (typeof input !== 'number' || !(input > 0) || input > limits.expireInSecondsMax) {
-    throw fail('bad_request', `expire_in must be a number of seconds above 0 and at most ${limits.expireInSecondsMax}, or null`);
-  }
-  return input;
-}
-
-export function parseVersion(input: unknown): number {
-  if (typeof input === 'string' && /^\d+$/.test(input)) input = Number(input);
-  if (typeof input !== 'number' || !Number.isSafeInteger(input) || input < 0) throw fail('bad_request', 'version must be a non-negative integer');
-  return input;
-}
-
-function parseSelect(input: unknown, space: Space): string[] {
-  if (!Array.isArray(input) || input.some((n) => typeof n !== 'string')) throw fail('bad_request', 'select must be a list of attribute names');
-  for (const name of input as string[]) {
-    if (!space.attribute(name)) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'`, { attribute: name });
-  }
-  return input as string[];
-}
-
-/** The schema of `add_space`: DSL text or the JSON form. */
-export function parseSchema(input: unknown, limits: Limits): SpaceSchema {
-  return typeof input === 'string' ? parseSchemaDsl(input, limits) : parseSchemaJson(input, limits);
+  checkFields(op, input);
+  return { op, fields: input };
 }
 
 /**
@@ -110,29 +64,32 @@ export function parseSchema(input: unknown, limits: Limits): SpaceSchema {
  * An `id` field is the envelope's (WebSocket request id) and is ignored here.
  */
 export function parseOperation(input: unknown, lookup: SpaceLookup, limits: Limits): Operation {
-  if (!isRecord(input)) throw fail('bad_request', 'an operation must be a JSON object with an \'op\' field');
-  const op = input.op;
-  if (typeof op !== 'string' || !Object.hasOwn(ALLOWED_FIELDS, op)) {
-    throw fail('bad_request', `unknown operation ${JSON.stringify(op)}; expected one of ${OPERATION_NAMES.join(', ')}`);
-  }
-  checkFields(op, input);
+  const { op, fields } = operationName(input);
   switch (op) {
     case 'add_space':
-      return { op, schema: parseSchema(input.schema, limits) };
+      return { op, schema: parseSchema(fields.schema, limits) };
     case 'list_spaces':
       return { op };
     case 'rm_space':
     case 'describe_space':
-      return { op, space: parseSpaceName(input.space) };
+      return { op, space: parseSpaceName(fields.space) };
+    case 'tx':
+      return parseTx(fields, lookup, limits, (step) => parseTxStep(step, lookup, limits));
     default:
-      return parseObjectOperation(op, input, lookup, limits);
+      return parseObjectOperation(op, fields, lookup, limits);
   }
 }
 
-function parseObjectOperation(op: string, input: Fields, lookup: SpaceLookup, limits: Limits): Operation {
-  const space = requireSpace(lookup, parseSpaceName(input.space));
-  const key = coerceKey(space.schema.key.type, input.key, limits);
-  const base = { space: space.name, key, spaceCreatedSeq: space.createdSeq };
+/** One operation of a tx: a single-key operation, parsed exactly as it is outside a tx. */
+function parseTxStep(input: unknown, lookup: SpaceLookup, limits: Limits): ObjectOp {
+  const { op, fields } = operationName(input);
+  if (!OBJECT_OP_NAMES.has(op)) throw fail('bad_request', `a tx holds single-key operations only, not '${op}'`);
+  if (Object.hasOwn(fields, 'id')) throw fail('bad_request', 'an operation inside a tx takes no id (the tx is one request)');
+  return parseObjectOperation(op, fields, lookup, limits);
+}
+
+function parseObjectOperation(op: string, input: Fields, lookup: SpaceLookup, limits: Limits): ObjectOp {
+  const { space, keyed: base } = parseTarget(input, lookup, limits);
   const expireIn = () => parseExpireIn(input.expire_in, limits);
   const attributes = () => parseAttributes(input.attributes ?? {}, space, limits);
   const condition = () => parseCondition(input.if ?? {}, space, limits);
@@ -184,10 +141,7 @@ export function errorJson(error: WireError): string {
  * never decodes and re-encodes the object.
  */
 export function encodeResult(result: Result): string {
-  if (!result.ok) {
-    const { code, message, version } = result;
-    return `{"ok":false,"error":${errorJson(version === undefined ? { code, message } : { code, message, version })}}`;
-  }
+  if (!result.ok) return `{"ok":false,"error":${errorJson(resultError(result))}}`;
   switch (result.kind) {
     case 'object':
       return `{"ok":true,"key":${keyJson(result.key)},"version":${result.version},"attributes":${result.attributesJson}}`;
@@ -205,5 +159,14 @@ export function encodeResult(result: Result): string {
       return `{"ok":true,"spaces":${stringifyJson(result.spaces.map(schemaToJson))}}`;
     case 'space_removed':
       return `{"ok":true,"space":${JSON.stringify(result.space)},"removed":true}`;
+    case 'tx':
+      return `{"ok":true,"seq":${result.seq ?? 'null'},"results":[${result.results.map(encodeResult).join(',')}]}`;
   }
+}
+
+/** The `error` member of a failed result: its code, message and the details of that code. */
+function resultError(result: FailedResult | TxFailedResult): WireError {
+  if (result.code === 'tx_failed') return { code: result.code, message: result.message, failures: result.failures };
+  const { code, message, version } = result;
+  return version === undefined ? { code, message } : { code, message, version };
 }

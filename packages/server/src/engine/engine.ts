@@ -4,11 +4,10 @@
  * hook through which later features (change events, AMQP relay) learn of durable changes.
  */
 import {
-  type Change, type GetOp, type GetPartialOp, type Key, type Limits, type Operation, type ReadOp, type Result,
-  type StoredObject, type WriteOp,
-  Space, SpacekvError, parseJson, stringifyJson,
+  type Change, type KeyedOp, type Limits, type Operation, type ReadOp, type Result, type TxOp, type WriteOp,
+  Space, SpacekvError, readResult,
 } from '@spacekv/core';
-import type { MemberOutcome, Store } from '../store/store.js';
+import type { BatchMember, MemberOutcome, Store } from '../store/store.js';
 import { type CommitObserver, GroupCommitter } from './group-commit.js';
 import { type OperationRunner, Session } from './session.js';
 
@@ -93,14 +92,7 @@ export class Engine implements OperationRunner {
   }
 
   async write(op: Operation): Promise<Result> {
-    const write = op as WriteOp;
-    let spaceCreatedSeq: number | undefined;
-    if (write.op !== 'add_space') {
-      const space = this.spaces.get(write.space);
-      if (!space) throw new SpacekvError('unknown_space', `no space named '${write.space}'`);
-      spaceCreatedSeq = ('key' in write ? write.spaceCreatedSeq : undefined) ?? space.createdSeq;
-    }
-    const outcome = await this.committer.submit({ op: write, ...(spaceCreatedSeq === undefined ? {} : { spaceCreatedSeq }) });
+    const outcome = await this.committer.submit(this.batchMember(op as WriteOp));
     if ('fault' in outcome) throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
     return outcome.result;
   }
@@ -113,13 +105,45 @@ export class Engine implements OperationRunner {
     await this.store.close();
   }
 
+  /**
+   * A write as the store receives it, pinned to the incarnation of every space it names, so the
+   * writer refuses it (`unknown_space`) if a space was removed and re-created since it was validated.
+   * A space already gone fails here, before it takes a place in a batch.
+   */
+  private batchMember(write: WriteOp): BatchMember {
+    switch (write.op) {
+      case 'add_space':
+        return { op: write };
+      case 'rm_space':
+        return { op: write, spaceCreatedSeq: this.requireSpace(write.space).createdSeq };
+      case 'tx':
+        return { op: this.pinTx(write) };
+      default:
+        return { op: write, spaceCreatedSeq: this.incarnation(write) };
+    }
+  }
+
+  private pinTx(tx: TxOp): TxOp {
+    return {
+      op: 'tx',
+      checks: tx.checks.map((check) => ({ ...check, spaceCreatedSeq: this.incarnation(check) })),
+      ops: tx.ops.map((op) => ({ ...op, spaceCreatedSeq: this.incarnation(op) })),
+    };
+  }
+
+  /** The incarnation of its space `target` was validated against: its own (set by the parser), else the current one. */
+  private incarnation(target: KeyedOp): number {
+    const space = this.requireSpace(target.space);
+    return target.spaceCreatedSeq ?? space.createdSeq;
+  }
+
   private runRead(op: ReadOp): Result | Promise<Result> {
     switch (op.op) {
       case 'get':
       case 'get_partial': {
         this.requireSpace(op.space);
         const stored = this.store.get(op.space, op.key, Date.now());
-        return stored instanceof Promise ? stored.then((s) => objectResult(op, s)) : objectResult(op, stored);
+        return stored instanceof Promise ? stored.then((s) => readResult(op, s)) : readResult(op, stored);
       }
       case 'describe_space': {
         const space = this.requireSpace(op.space);
@@ -159,21 +183,4 @@ export class Engine implements OperationRunner {
     if (result.kind === 'space') this.spaces.set(result.schema.name, new Space(result.schema, result.createdSeq));
     else if (result.kind === 'space_removed') this.spaces.delete(result.space);
   }
-}
-
-function objectResult(op: GetOp | GetPartialOp, stored: StoredObject | null): Result {
-  if (!stored) return notFound(op.space, op.key);
-  const attributesJson = op.op === 'get' ? stored.attributesJson : pick(stored.attributesJson, op.select);
-  return { ok: true, kind: 'object', key: op.key, version: stored.version, attributesJson };
-}
-
-function notFound(space: string, key: Key): Result {
-  return { ok: false, code: 'not_found', message: `no object with key ${String(key)} in space '${space}'`, version: 0 };
-}
-
-function pick(attributesJson: string, select: readonly string[]): string {
-  const all = parseJson(attributesJson) as Record<string, unknown>;
-  const chosen: Record<string, unknown> = {};
-  for (const name of select) chosen[name] = all[name];
-  return stringifyJson(chosen);
 }

@@ -11,7 +11,11 @@ export interface StoredSpace {
   readonly createdSeq: number;
 }
 
-/** One write of a batch. `spaceCreatedSeq` is the incarnation the op was validated against. */
+/**
+ * One write of a batch. `spaceCreatedSeq` is the incarnation the op was validated against; a `tx`
+ * names several spaces, so each of its checks and operations carries its own instead. A store
+ * refuses a member (`unknown_space`) whose space is no longer that incarnation.
+ */
 export interface BatchMember {
   readonly op: WriteOp;
   readonly spaceCreatedSeq?: number;

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Result } from '@spacekv/core';
-import { conformanceCase, expectResult, type Fixture, type SuiteContext, type Wire } from './fixture.js';
+import { conformanceCase, expectResult, type Fixture, random, seedFromEnv, type SuiteContext, type Wire } from './fixture.js';
 
 const BURSTS = 24;
 const BURST_MAX = 24;
@@ -31,23 +31,6 @@ class Model {
   readonly objects = new Map<Key, ModelObject>();
   /** The highest version any reply has carried: every later success must carry a higher one. */
   last = 0;
-}
-
-/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function seedFromEnv(): number {
-  const text = process.env.SPACEKV_SEED;
-  return text === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(text) >>> 0;
 }
 
 function generate(rand: () => number, model: Model): ModelOp {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import {
   DEFAULT_LIMITS, SpacekvError, parseJson, parseOperation, stringifyJson,
   type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type StoredObject,
@@ -45,12 +45,14 @@ export type Wire = { readonly op: string; readonly [field: string]: unknown };
 const CASE_TIMEOUT_MS = 15_000;
 
 /** Register one case: it gets its own directory, store and engine, all torn down afterwards. */
-export function conformanceCase(ctx: SuiteContext, name: string, body: (fx: Fixture) => Promise<void>, options: CaseOptions = {}): void {
+export function conformanceCase(
+  ctx: SuiteContext, name: string, body: (fx: Fixture, t: TestContext) => Promise<void>, options: CaseOptions = {},
+): void {
   const skip = ctx.options.skips?.[name];
-  test(name, { timeout: CASE_TIMEOUT_MS, ...(skip === undefined ? {} : { skip }) }, async () => {
+  test(name, { timeout: CASE_TIMEOUT_MS, ...(skip === undefined ? {} : { skip }) }, async (t) => {
     const fx = await Fixture.open(ctx.makeStore, options.limits ?? DEFAULT_LIMITS);
     try {
-      await body(fx);
+      await body(fx, t);
     } finally {
       await fx.dispose(ctx.options.cleanup);
     }
@@ -180,19 +182,26 @@ export type ResultView = { readonly [field: string]: unknown };
 
 export function view(result: Result): ResultView {
   if (!result.ok) {
-    assert.equal(typeof result.message, 'string');
-    assert.ok(result.message.length > 0, 'a failed result carries a message');
-    const { message: _message, ...rest } = result;
-    return rest;
+    const rest = withoutMessage(result);
+    return result.code === 'tx_failed' ? { ...rest, failures: result.failures.map(withoutMessage) } : rest;
   }
   const out: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(result)) {
     if (value === undefined) continue;
     if (field === 'attributesJson') out.attributes = parseJson(value as string);
     else if (field === 'previous') out.previous = value === null ? null : storedView(value as StoredObject);
+    else if (field === 'results') out.results = (value as readonly Result[]).map(view);
     else out[field] = value;
   }
   return out;
+}
+
+/** A failure (a failed result, or one failure of a tx) without its message, which must be there. */
+function withoutMessage<T extends { readonly message: string }>(failure: T): Omit<T, 'message'> {
+  assert.equal(typeof failure.message, 'string');
+  assert.ok(failure.message.length > 0, 'a failure carries a message');
+  const { message: _message, ...rest } = failure;
+  return rest;
 }
 
 export function storedView(stored: StoredObject): ObjectView {
@@ -284,4 +293,22 @@ export async function expectRejected(outcome: PromiseSettledResult<unknown> | un
 export function expectFulfilled<T>(outcome: PromiseSettledResult<T> | undefined): T {
   if (outcome?.status !== 'fulfilled') return assert.fail(`expected a result, got ${outcome === undefined ? 'nothing' : String(outcome.reason)}`);
   return outcome.value;
+}
+
+/** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
+export function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The seed of a randomized case: SPACEKV_SEED when set, else a fresh one (print it on failure). */
+export function seedFromEnv(): number {
+  const text = process.env.SPACEKV_SEED;
+  return text === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(text) >>> 0;
 }

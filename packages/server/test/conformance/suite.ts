@@ -8,6 +8,8 @@ import { expiryCases } from './cases-expiry.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
 import { orderCases } from './cases-order.js';
+import { transferCases } from './cases-tx-transfers.js';
+import { txCases } from './cases-tx.js';
 import { writeCases } from './cases-write.js';
 import type { StoreFactory, SuiteContext, SuiteOptions } from './fixture.js';
 
@@ -29,5 +31,7 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     adminCases(ctx);
     orderCases(ctx);
     modelCases(ctx);
+    txCases(ctx);
+    transferCases(ctx);
   });
 }

@@ -29,6 +29,7 @@ const ROUTES = [
   'PATCH /v1/spaces/{space}/objects/{key}',
   'DELETE /v1/spaces/{space}/objects/{key}',
   'POST /v1/ops',
+  'POST /v1/tx',
 ].sort();
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);

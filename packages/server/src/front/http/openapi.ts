@@ -62,7 +62,35 @@ export const OPENAPI_DOCUMENT = {
       post: {
         summary: 'Any operation in its wire form (docs/protocol.md)',
         requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['op'] } } } },
-        responses: { 200: { description: 'Result' }, 201: { description: 'Created' }, 400: errorResponse, 404: errorResponse, 412: errorResponse },
+        responses: {
+          200: { description: 'Result' }, 201: { description: 'Created' }, 400: errorResponse, 404: errorResponse, 409: errorResponse, 412: errorResponse,
+        },
+      },
+    },
+    '/v1/tx': {
+      post: {
+        summary: 'tx: checks and single-key operations over several keys and spaces, all or nothing (docs/transactions.md)',
+        requestBody: {
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  op: { const: 'tx' },
+                  checks: { type: 'array', items: { $ref: '#/components/schemas/TxCheck' } },
+                  ops: { type: 'array', items: { type: 'object', required: ['op'], description: 'A single-key operation in its wire form' } },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          200: { description: 'Every check held and every operation succeeded', content: { 'application/json': { schema: { $ref: '#/components/schemas/Tx' } } } },
+          400: errorResponse,
+          404: errorResponse,
+          409: { ...errorResponse, description: 'tx_failed: nothing was applied; error.failures says which checks or operation failed' },
+          413: errorResponse,
+        },
       },
     },
     '/healthz': { get: { summary: 'Health', responses: { 200: { description: 'Serving' }, 503: { description: 'Not serving' } } } },
@@ -75,7 +103,35 @@ export const OPENAPI_DOCUMENT = {
         type: 'object',
         properties: {
           ok: { const: false },
-          error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, version: { type: 'integer' } } },
+          error: {
+            type: 'object',
+            required: ['code', 'message'],
+            properties: {
+              code: { type: 'string' }, message: { type: 'string' }, version: { type: 'integer' },
+              failures: { type: 'array', items: { $ref: '#/components/schemas/TxFailure' } },
+            },
+          },
+        },
+      },
+      TxFailure: {
+        type: 'object',
+        required: ['at', 'index', 'code', 'message', 'version'],
+        properties: {
+          at: { enum: ['check', 'op'] }, index: { type: 'integer' }, code: { type: 'string' }, message: { type: 'string' }, version: { type: 'integer' },
+        },
+      },
+      TxCheck: {
+        type: 'object',
+        required: ['space', 'key'],
+        description: 'Exactly one of exists, version, if',
+        properties: { space: { type: 'string' }, key: {}, exists: { type: 'boolean' }, version: { type: 'integer' }, if: { type: 'object' } },
+      },
+      Tx: {
+        type: 'object',
+        properties: {
+          ok: { const: true },
+          seq: { type: ['integer', 'null'], description: 'The version of every object the tx wrote; null when it wrote nothing' },
+          results: { type: 'array', description: 'One result per operation, in order' },
         },
       },
       Object: {

@@ -1,19 +1,37 @@
 /**
  * Runs one group-commit batch on the writer connection: one IMMEDIATE transaction, a savepoint per
  * member so that a failing member rolls back alone (DESIGN.md §4.4), one durable COMMIT at the end.
+ * A tx is one member: its checks and operations run in its savepoint, so its reads see its own
+ * writes and nobody else's, and a tx that fails rolls back to the savepoint, its neighbours untouched.
  * The store-wide seq is read and written inside the same transaction, so it can never run ahead of
  * the data, even if another process wrote to the file in between.
  */
 import type Database from 'better-sqlite3';
 import {
-  type AdminWriteOp, type Change, type CurrentObject, type Limits, type ObjectWriteOp, type Result,
-  type StoredObject, SpacekvError, fail, parseJson, planWrite, stringifyJson, utf8Length,
+  type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type FailedResult, type Key, type Limits, type ObjectOp,
+  type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
+  SpacekvError, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createSpaceTableSql, spaceTable } from './layout.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
+
+/** What one single-key operation did: its result and, when it wrote, the change. */
+interface Step {
+  readonly result: ObjectOpResult | FailedResult;
+  readonly change?: Change;
+}
+
+function decoded(stored: StoredObject | null): CurrentObject | null {
+  if (!stored) return null;
+  return { version: stored.version, expiresAt: stored.expiresAt, attributes: parseJson(stored.attributesJson) as CurrentObject['attributes'] };
+}
+
+function txFailed(message: string, failures: readonly TxFailure[]): MemberOutcome {
+  return { result: { ok: false, code: 'tx_failed', message: `the tx failed, nothing was applied: ${message}`, failures }, changes: [] };
+}
 
 export class BatchExecutor {
   readonly catalog: WriterCatalog;
@@ -78,32 +96,83 @@ export class BatchExecutor {
 
   private execute(member: BatchMember, nowMs: number): MemberOutcome {
     const { op } = member;
-    if (op.op === 'add_space' || op.op === 'rm_space') return this.executeAdmin(op);
-    const entry = this.catalog.get(op.space);
-    if (!entry || (member.spaceCreatedSeq !== undefined && entry.space.createdSeq !== member.spaceCreatedSeq)) {
-      throw fail('unknown_space', `no space named '${op.space}'`);
+    switch (op.op) {
+      case 'add_space':
+      case 'rm_space':
+        return this.executeAdmin(op);
+      case 'tx':
+        return this.executeTx(op, nowMs);
+      default: {
+        const seq = this.seq + 1;
+        const step = this.applyStep(op, this.entryOf(op.space, member.spaceCreatedSeq), seq, nowMs);
+        if (step.change) this.seq = seq;
+        return { result: step.result, changes: step.change ? [step.change] : [] };
+      }
     }
-    return this.executeObjectWrite(op, entry, nowMs);
   }
 
-  private executeObjectWrite(op: ObjectWriteOp, entry: CatalogEntry, nowMs: number): MemberOutcome {
-    const row = entry.select.get(op.key) as Row | undefined;
-    const stored: StoredObject | null = row && (row[1] === null || row[1] > nowMs)
-      ? { version: row[0], expiresAt: row[1], attributesJson: row[2] }
-      : null;
-    const current: CurrentObject | null = stored
-      ? { version: stored.version, expiresAt: stored.expiresAt, attributes: parseJson(stored.attributesJson) as CurrentObject['attributes'] }
-      : null;
-    const plan = planWrite(op, entry.space, current, nowMs, this.limits);
-    if (plan.kind === 'fail') {
-      return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version }, changes: [] };
+  /** The space `name`, if it is still the incarnation (`createdSeq`) the operation was validated against. */
+  private entryOf(name: string, createdSeq: number | undefined): CatalogEntry {
+    const entry = this.catalog.get(name);
+    if (!entry || (createdSeq !== undefined && entry.space.createdSeq !== createdSeq)) throw fail('unknown_space', `no space named '${name}'`);
+    return entry;
+  }
+
+  /**
+   * A tx (core's tx.ts): every check against the state before it, then, only if all hold, each
+   * operation in order at the tx's one seq, each seeing the writes before it. The seq is taken
+   * only when the tx wrote something.
+   */
+  private executeTx(tx: TxOp, nowMs: number): MemberOutcome {
+    const failures = tx.checks.flatMap((check, index): TxFailure[] => {
+      const entry = this.entryOf(check.space, check.spaceCreatedSeq);
+      const failure = checkFailure(check, entry.space, decoded(this.readStored(entry, check.key, nowMs)));
+      return failure ? [{ at: 'check', index, ...failure }] : [];
+    });
+    if (failures.length > 0) return txFailed(`${failures.length} of ${tx.checks.length} checks failed`, failures);
+    const seq = this.seq + 1;
+    const results: ObjectOpResult[] = [];
+    const changes = new TxChanges();
+    for (const [index, op] of tx.ops.entries()) {
+      const entry = this.entryOf(op.space, op.spaceCreatedSeq);
+      const { result, change } = this.applyStep(op, entry, seq, nowMs);
+      if (!result.ok) {
+        let version = result.version ?? 0;
+        if (changes.size > 0) {
+          // Undo the tx's writes (its savepoint stays open), so the failure reports the version the
+          // object is really at, not one the tx gave it and never committed.
+          this.stmts.rollbackTo.run();
+          version = this.readStored(entry, op.key, nowMs)?.version ?? 0;
+        }
+        return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
+      }
+      results.push(result);
+      if (change) changes.add(change);
     }
-    const seq = ++this.seq;
+    if (changes.size > 0) this.seq = seq;
+    return { result: { ok: true, kind: 'tx', seq: changes.size > 0 ? seq : null, results }, changes: changes.list() };
+  }
+
+  /** The object at `key` as the writer sees it now (inside the batch's transaction); null when absent or expired. */
+  private readStored(entry: CatalogEntry, key: Key, nowMs: number): StoredObject | null {
+    const row = entry.select.get(key) as Row | undefined;
+    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
+    return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
+  }
+
+  /**
+   * Run one single-key operation against the object as it is now; a write lands at `seq`. Shared by
+   * lone operations and the operations of a tx. Throws only faults (too_large).
+   */
+  private applyStep(op: ObjectOp, entry: CatalogEntry, seq: number, nowMs: number): Step {
+    const stored = this.readStored(entry, op.key, nowMs);
+    if (op.op === 'get' || op.op === 'get_partial') return { result: readResult(op, stored) };
+    const plan = planWrite(op, entry.space, decoded(stored), nowMs, this.limits);
+    if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
     if (plan.kind === 'delete') {
       entry.remove.run(op.key);
-      const change: Change = { seq, space: op.space, key: op.key, op: op.op, attributesJson: null };
-      const result: Result = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
-      return { result, changes: [change] };
+      const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
+      return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null } };
     }
     const json = stringifyJson(plan.attributes);
     const bytes = utf8Length(json);
@@ -111,8 +180,7 @@ export class BatchExecutor {
       throw fail('too_large', `the object would be ${bytes} bytes; the limit is ${this.limits.valueBytesMax}`, { limit: 'valueBytesMax' });
     }
     entry.upsert.run(op.key, seq, plan.expiresAt, json);
-    const change: Change = { seq, space: op.space, key: op.key, op: op.op, attributesJson: json };
-    const result: Result = {
+    const result: WrittenResult = {
       ok: true,
       kind: 'written',
       key: op.key,
@@ -121,7 +189,7 @@ export class BatchExecutor {
       ...(op.op === 'mutate' ? { attributesJson: json } : {}),
       ...(op.op === 'get_and_put' ? { previous: stored } : {}),
     };
-    return { result, changes: [change] };
+    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json } };
   }
 
   private executeAdmin(op: AdminWriteOp): MemberOutcome {

@@ -1,0 +1,88 @@
+/**
+ * Validators of the fields operations share (space, key, attributes, version, ...), used by the wire
+ * codec (wire.ts), the tx parser (tx.ts) and the REST routes. Each takes untrusted JSON and returns a
+ * canonical value or throws a SpacekvError with a stable code (STYLE.md §8).
+ */
+import { parseSchemaDsl } from './dsl.js';
+import { fail } from './errors.js';
+import type { Limits } from './limits.js';
+import type { ExpireIn, KeyedOp } from './operations.js';
+import { parseSchemaJson } from './schema-json.js';
+import type { Space, SpaceSchema } from './schema.js';
+import type { Attributes, Value } from './types.js';
+import { coerceKey, coerceValue } from './values.js';
+
+/** How the codec finds the space an operation names. */
+export type SpaceLookup = (name: string) => Space | undefined;
+
+/** A JSON object as received, before validation. */
+export type Fields = Readonly<Record<string, unknown>>;
+
+export function isFields(input: unknown): input is Fields {
+  return typeof input === 'object' && input !== null && !Array.isArray(input);
+}
+
+export function parseSpaceName(input: unknown): string {
+  if (typeof input !== 'string' || input.length === 0) throw fail('bad_request', 'the field \'space\' must be a non-empty string');
+  return input;
+}
+
+export function requireSpace(lookup: SpaceLookup, name: string): Space {
+  const space = lookup(name);
+  if (!space) throw fail('unknown_space', `no space named '${name}'`);
+  return space;
+}
+
+/** The object named by the `space` and `key` fields, pinned to the space's incarnation. */
+export interface Target {
+  readonly space: Space;
+  readonly keyed: KeyedOp & { readonly spaceCreatedSeq: number };
+}
+
+export function parseTarget(input: Fields, lookup: SpaceLookup, limits: Limits): Target {
+  const space = requireSpace(lookup, parseSpaceName(input.space));
+  const key = coerceKey(space.schema.key.type, input.key, limits);
+  return { space, keyed: { space: space.name, key, spaceCreatedSeq: space.createdSeq } };
+}
+
+/** Validate the attributes of a put: every name declared, every value of its type. */
+export function parseAttributes(input: unknown, space: Space, limits: Limits): Attributes {
+  if (!isFields(input)) throw fail('bad_request', 'attributes must be a JSON object mapping attribute names to values');
+  const out: Record<string, Value> = {};
+  for (const [name, value] of Object.entries(input)) {
+    const attribute = space.attribute(name);
+    if (!attribute) {
+      const hint = name === space.schema.key.name ? ' (it is the key; it goes in the path or the key field)' : '';
+      throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'${hint}`, { attribute: name });
+    }
+    out[name] = coerceValue(name, attribute.type, value, limits);
+  }
+  return out;
+}
+
+export function parseExpireIn(input: unknown, limits: Limits): ExpireIn {
+  if (input === undefined || input === null) return input;
+  if (typeof input !== 'number' || !(input > 0) || input > limits.expireInSecondsMax) {
+    throw fail('bad_request', `expire_in must be a number of seconds above 0 and at most ${limits.expireInSecondsMax}, or null`);
+  }
+  return input;
+}
+
+export function parseVersion(input: unknown): number {
+  if (typeof input === 'string' && /^\d+$/.test(input)) input = Number(input);
+  if (typeof input !== 'number' || !Number.isSafeInteger(input) || input < 0) throw fail('bad_request', 'version must be a non-negative integer');
+  return input;
+}
+
+export function parseSelect(input: unknown, space: Space): string[] {
+  if (!Array.isArray(input) || input.some((n) => typeof n !== 'string')) throw fail('bad_request', 'select must be a list of attribute names');
+  for (const name of input as string[]) {
+    if (!space.attribute(name)) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'`, { attribute: name });
+  }
+  return input as string[];
+}
+
+/** The schema of `add_space`: DSL text or the JSON form. */
+export function parseSchema(input: unknown, limits: Limits): SpaceSchema {
+  return typeof input === 'string' ? parseSchemaDsl(input, limits) : parseSchemaJson(input, limits);
+}
