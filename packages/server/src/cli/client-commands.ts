@@ -21,6 +21,8 @@ function exitCodeOf(code: ErrorCode): number {
       return EXIT_CODES.notFound;
     case 'exists':
     case 'cmp_fail':
+    case 'tx_failed':
+    case 'conflict':
       return EXIT_CODES.conditionFailed;
     case 'unavailable':
     case 'overloaded':
