@@ -40,6 +40,10 @@ export function completeAttributes(space: Space, given: Attributes, base: Attrib
   return out;
 }
 
+function namesEvery(space: Space, given: Attributes): boolean {
+  return space.attributes.every(({ name }) => Object.hasOwn(given, name));
+}
+
 function expiryOf(expireIn: ExpireIn, space: Space, current: CurrentObject | null, nowMs: number): number | null {
   if (expireIn === null) return null;
   const seconds = expireIn ?? space.schema.ttlSeconds;
@@ -54,7 +58,8 @@ function holds(condition: Condition, space: Space, key: Key, current: CurrentObj
 function upsert(space: Space, given: Attributes, current: CurrentObject | null, expireIn: ExpireIn, nowMs: number): WritePlan {
   return {
     kind: 'upsert',
-    attributes: completeAttributes(space, given, current?.attributes ?? null),
+    // A put that names every attribute does not need the old ones (nor to decode them).
+    attributes: completeAttributes(space, given, current && !namesEvery(space, given) ? current.attributes : null),
     expiresAt: expiryOf(expireIn, space, current, nowMs),
     created: current === null,
   };

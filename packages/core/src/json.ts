@@ -2,15 +2,35 @@
  * JSON text <-> values without losing 64-bit integers.
  *
  * `JSON.parse` rounds integers past 2^53 silently; DESIGN.md §2 forbids that. Parsing every body
- * with a lossless parser would cost several times `JSON.parse`, so the lossless path is taken only
- * when the text holds a run of 16 or more digits (the shortest unsafe integer has 16). A string
- * that merely contains such digits takes the slow path too, which is correct, just slower.
+ * with a lossless parser would cost several times `JSON.parse`, so the text is parsed with
+ * `JSON.parse` first, and again losslessly only when the result holds an integral number outside
+ * the safe range: every integer literal past 2^53 parses to one, so none slips through. Looking at
+ * the parsed numbers costs less than scanning the text (which reads every character of every
+ * string), and a long run of digits inside a string no longer sends a body down the slow path.
  */
 import { LosslessNumber, isSafeNumber, parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 import { fail } from './errors.js';
 import type { Json } from './types.js';
 
-const LONG_DIGIT_RUN = /\d{16}/;
+/**
+ * Whether `value` holds a bigint or an integral number outside the safe range: the values that
+ * plain JSON would lose. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+function holdsWideNumber(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'number') {
+      if (Number.isInteger(item) && !Number.isSafeInteger(item)) return true;
+    } else if (typeof item === 'bigint') {
+      return true;
+    } else if (typeof item === 'object' && item !== null) {
+      if (Array.isArray(item)) for (const element of item) pending.push(element);
+      else for (const key in item) pending.push((item as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}
 
 function parseNumber(text: string): number | bigint {
   if (isSafeNumber(text)) return Number(text);
@@ -22,8 +42,14 @@ function parseNumber(text: string): number | bigint {
 
 /** Parse JSON text; integers outside the safe range come back as `bigint`. Throws `bad_request`. */
 export function parseJson(text: string): Json {
+  let value: unknown;
   try {
-    if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text) as Json;
+    value = JSON.parse(text);
+  } catch (err) {
+    throw fail('bad_request', `malformed JSON: ${(err as Error).message}`);
+  }
+  if (!holdsWideNumber(value)) return value as Json;
+  try {
     return losslessParse(text, null, parseNumber) as Json;
   } catch (err) {
     throw fail('bad_request', `malformed JSON: ${(err as Error).message}`);
@@ -36,12 +62,7 @@ export function parseJson(text: string): Json {
  * form, which `parseJson` reads back as a number rather than a bigint.
  */
 export function stringifyJson(value: unknown): string {
-  try {
-    const text = JSON.stringify(value);
-    if (text === undefined || !LONG_DIGIT_RUN.test(text)) return text;
-  } catch (err) {
-    if (!(err instanceof TypeError) || !String(err.message).includes('BigInt')) throw err;
-  }
+  if (!holdsWideNumber(value)) return JSON.stringify(value);
   const text = losslessStringify(value as never, (_key: string, v: unknown) =>
     typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? new LosslessNumber(v.toExponential()) : v);
   if (text === undefined) throw new TypeError('value has no JSON form');

@@ -24,9 +24,18 @@ interface Step {
   readonly change?: Change;
 }
 
+/** The stored object as planWrite sees it; its attributes are parsed only if a plan reads them. */
 function decoded(stored: StoredObject | null): CurrentObject | null {
   if (!stored) return null;
-  return { version: stored.version, expiresAt: stored.expiresAt, attributes: parseJson(stored.attributesJson) as CurrentObject['attributes'] };
+  let attributes: CurrentObject['attributes'] | undefined;
+  return {
+    version: stored.version,
+    expiresAt: stored.expiresAt,
+    get attributes() {
+      attributes ??= parseJson(stored.attributesJson) as CurrentObject['attributes'];
+      return attributes;
+    },
+  };
 }
 
 function txFailed(message: string, failures: readonly TxFailure[]): MemberOutcome {
