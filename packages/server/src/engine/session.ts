@@ -74,11 +74,35 @@ export class Session {
    * operation is refused (`overloaded`, `shutting_down`).
    */
   submit(op: Operation): Result | Promise<Result> {
-    if (this.waitingHead === this.waiting.length && this.writesInFlight === 0 && isReadOp(op)) {
-      this.admitOne();
-      return this.readNow(op);
+    if (this.waitingHead === this.waiting.length) {
+      const isRead = isReadOp(op);
+      if (isRead && this.writesInFlight === 0) {
+        this.admitOne();
+        return this.readNow(op);
+      }
+      if (!isRead && this.readsInFlight === 0) {
+        this.admitOne();
+        return this.writeNow(op); // nothing waits ahead of it: no queue slot needed
+      }
     }
     return this.reserve().run(op);
+  }
+
+  /**
+   * Start an admitted write that may start now (the committer keeps write order). The bookkeeping
+   * is the first reaction on the write's promise, so operations it lets start are answered after
+   * this write, in the order sent.
+   */
+  private writeNow(op: Operation): Promise<Result> {
+    this.writesInFlight++;
+    const written = this.runner.write(op);
+    const done = (): void => {
+      this.writesInFlight--;
+      this.release();
+      this.drain();
+    };
+    written.then(done, done);
+    return written;
   }
 
   /** Run an admitted read that may start now; synchronously when the store answers so. */
