@@ -78,13 +78,15 @@ export class SqliteStore implements Store {
   }
 
   private async shutDown(): Promise<void> {
+    // The reader closes first: the last connection to close checkpoints the WAL into the database
+    // file and removes it, which only the read-write writer can do.
+    this.reader?.close();
     const worker = this.worker;
     if (worker && !this.failure) {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ type: 'close' } satisfies ToWriter);
       await exited;
     }
-    this.reader?.close();
   }
 
   private onMessage(message: FromWriter): void {
