@@ -18,6 +18,13 @@ import { createSpaceTableSql, spaceTable } from './layout.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
+/** A storage error that rolled back the batch's whole transaction. */
+class BatchAborted extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the transaction was rolled back');
+  }
+}
+
 /** What one single-key operation did: its result and, when it wrote, the change. */
 interface Step {
   readonly result: ObjectOpResult | FailedResult;
@@ -63,7 +70,10 @@ export class BatchExecutor {
     };
   }
 
-  /** Run and commit a batch. If the commit itself fails, every member fails with `unavailable`. */
+  /**
+   * Run and commit a batch. If the commit itself fails, or a storage error aborts the transaction
+   * midway, every member fails with `unavailable` and nothing is applied.
+   */
   run(batch: readonly BatchMember[]): MemberOutcome[] {
     try {
       this.stmts.begin.run();
@@ -71,32 +81,43 @@ export class BatchExecutor {
       const fault = { code: 'unavailable', message: `the store could not begin a transaction: ${(err as Error).message}` } as const;
       return batch.map(() => ({ fault }));
     }
-    this.seq = this.stmts.readSeq.get() as number;
-    const startSeq = this.seq;
-    const nowMs = Date.now();
-    const outcomes = batch.map((member) => this.runMember(member, nowMs));
     try {
+      this.seq = this.stmts.readSeq.get() as number;
+      const startSeq = this.seq;
+      const nowMs = Date.now();
+      const outcomes = batch.map((member) => this.runMember(member, nowMs));
       if (this.seq !== startSeq) this.stmts.writeSeq.run(this.seq);
       this.stmts.commit.run();
+      return outcomes;
     } catch (err) {
       if (this.db.inTransaction) this.stmts.rollback.run();
       this.catalog.reload();
-      const fault = { code: 'unavailable', message: `the commit failed, nothing was applied: ${(err as Error).message}` } as const;
+      const cause = err instanceof BatchAborted ? err.cause : err;
+      const fault = { code: 'unavailable', message: `the commit failed, nothing was applied: ${(cause as Error).message}` } as const;
       return batch.map(() => ({ fault }));
     }
-    return outcomes;
   }
 
+  /**
+   * Run one member so that its failure is its own. A lone single-key write needs no savepoint: it
+   * writes with one statement, last, and SQLite undoes a failed statement by itself; a tx or an
+   * admin operation runs several statements and gets a savepoint. Either way, an error that aborts
+   * the whole transaction (SQLite does so for some I/O and memory errors) aborts the batch.
+   */
   private runMember(member: BatchMember, nowMs: number): MemberOutcome {
     const seqBefore = this.seq;
-    this.stmts.savepoint.run();
+    const single = member.op.op !== 'tx' && member.op.op !== 'add_space' && member.op.op !== 'rm_space';
+    if (!single) this.stmts.savepoint.run();
     try {
       const outcome = this.execute(member, nowMs);
-      this.stmts.release.run();
+      if (!single) this.stmts.release.run();
       return outcome;
     } catch (err) {
-      this.stmts.rollbackTo.run();
-      this.stmts.release.run();
+      if (!this.db.inTransaction) throw new BatchAborted(err);
+      if (!single) {
+        this.stmts.rollbackTo.run();
+        this.stmts.release.run();
+      }
       this.seq = seqBefore;
       if (err instanceof SpacekvError) return { fault: err.toWire() };
       return { fault: { code: 'internal', message: `storage fault: ${(err as Error).message}` } };
