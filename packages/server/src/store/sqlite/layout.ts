@@ -14,8 +14,6 @@
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
 
-export const FORMAT_VERSION = 1;
-
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
    INSERT INTO meta (name, value) VALUES ('last_seq', 0);
@@ -27,7 +25,7 @@ const MIGRATIONS: readonly string[] = [
    ) STRICT;`,
 ];
 
-/** Bring the file to FORMAT_VERSION; each migration runs in its own transaction. */
+/** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
