@@ -1,12 +1,13 @@
 /**
  * The on-disk layout of the embedded store, and its migrations.
  *
- * - `meta`: the format version and the store-wide `last_seq`.
+ * - `PRAGMA user_version`: the format version (the number of migrations applied).
+ * - `meta`: the store-wide `last_seq`.
  * - `spaces`: the catalog; each space has an id that is never reused.
  * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
  *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
  *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
- *   object read as absent from then on; a sweeper deletes it later.
+ *   object read as absent from then on (a sweeper that deletes expired rows is still to come).
  *
  * Later features add tables beside these (a change log keyed by seq, index entry tables for
  * set/list/map `contains`), which is why the format version is recorded from day one.
