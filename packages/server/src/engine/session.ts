@@ -171,6 +171,11 @@ export class Session {
     return slot.isRead ? this.writesInFlight === 0 : this.readsInFlight === 0;
   }
 
+  /**
+   * Start a queued slot. Unlike readNow/writeNow it settles the slot's own promise inside the
+   * bookkeeping (finish), before the operations it unblocks start: forwarding their outcome would
+   * add a hop and let a later operation be answered first.
+   */
   private start(slot: Slot): void {
     const op = slot.op as Operation;
     if (slot.isRead) {
