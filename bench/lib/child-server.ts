@@ -27,7 +27,11 @@ export interface ChildExit {
 
 export interface SpawnSpec {
   readonly name: string;
+  /** The program; node (this one) unless given. */
+  readonly command?: string;
   readonly args: readonly string[];
+  /** Which stream carries the ready line (etcd logs on stderr); stdout unless given. */
+  readonly readyOn?: 'stdout' | 'stderr';
   /** Returns the URL when a parsed stdout line is the ready line. */
   readonly readyUrl: (line: Readonly<Record<string, unknown>>) => string | undefined;
   readonly startupTimeoutMs?: number;
@@ -45,7 +49,7 @@ export function killAllChildren(): void {
 
 export function startChild(spec: SpawnSpec): Promise<ChildServer> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(spec.command ?? process.execPath, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const stderrTail: string[] = [];
   const exited = new Promise<ChildExit>((resolve) => {
@@ -56,8 +60,10 @@ export function startChild(spec: SpawnSpec): Promise<ChildServer> {
     });
   });
   // Both pipes are read to the end: pino writes synchronously, so a full pipe would stall the server.
-  createInterface({ input: child.stderr }).on('line', (line) => keepTail(stderrTail, line));
-  const lines = createInterface({ input: child.stdout });
+  const errors = createInterface({ input: child.stderr });
+  errors.on('line', (line) => keepTail(stderrTail, line));
+  const lines = spec.readyOn === 'stderr' ? errors : createInterface({ input: child.stdout });
+  if (spec.readyOn === 'stderr') child.stdout.resume();
 
   return new Promise<ChildServer>((resolve, reject) => {
     const timeout = setTimeout(() => {
@@ -121,14 +127,15 @@ export function startBareServer(): Promise<ChildServer> {
 
 /**
  * `spacekv serve` on a fresh port over `dataDir`, exactly as an operator would start it; `nodeArgs`
- * go to node before the script (e.g. `--cpu-prof` to profile the server under load).
+ * go to node before the script (e.g. `--cpu-prof` to profile the server under load), `serveArgs`
+ * after `serve` (e.g. `--store <url>`).
  */
-export function startSpacekvServer(dataDir: string, nodeArgs: readonly string[] = []): Promise<ChildServer> {
+export function startSpacekvServer(dataDir: string, nodeArgs: readonly string[] = [], serveArgs: readonly string[] = []): Promise<ChildServer> {
   // The CLI sits beside the package entry point; resolving through the package keeps this independent of the checkout layout.
   const main = fileURLToPath(new URL('./cli/main.js', import.meta.resolve('spacekv')));
   return startChild({
     name: 'spacekv server',
-    args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info'],
+    args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...serveArgs],
     readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
   });
 }

@@ -20,7 +20,7 @@ import { type ChildServer, startSpacekvServer } from './child-server.js';
 import { type InFlightResult, runInFlight } from './inflight.js';
 import type { ClientVsRedisSizes, InFlightLevel } from './options.js';
 import { CpuMeter } from './proc-stats.js';
-import { type PeerOutcome, type RedisPeer, durablePeer, fastPeer, redisClient } from './redis-peer.js';
+import { type PeerOutcome, type RedisPeer, deleteKeys, durablePeer, fastPeer, redisClient } from './redis-peer.js';
 import { int, out, printColumns } from './report.js';
 import { SCHEMA_DSL, SPACE, VALUE_JSON, commitCounters, keyName } from './rest-fixtures.js';
 import { median } from './stats.js';
@@ -298,16 +298,6 @@ async function tearDown(c: Clients | undefined, server: ChildServer, fast: PeerO
     const stopped = await outcome.peer.stop();
     if (!stopped.clean) problems.push(`step 6: ${outcome.peer.label} did not shut down cleanly: ${stopped.detail}`);
   }
-}
-
-/** Remove this run's keys from the machine's Redis (and nothing else). */
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
-    cursor = next;
-    if (keys.length > 0) await redis.unlink(...keys);
-  } while (cursor !== '0');
 }
 
 /** Which ioredis mode gave the peer its figure: the faster. */

@@ -86,7 +86,7 @@ async function answersPing(host: string, port: number): Promise<string | undefin
   }
 }
 
-function redisServerPath(): string | undefined {
+export function redisServerPath(): string | undefined {
   try {
     return execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim() || undefined;
   } catch {
@@ -94,7 +94,8 @@ function redisServerPath(): string | undefined {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nothing listens on right now (it may be taken before it is used: callers retry). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -198,4 +199,14 @@ function spawnRedis(binary: string, args: readonly string[], port: number, dir: 
       reject(err);
     });
   });
+}
+
+/** Remove this run's keys from the machine's Redis (and nothing else). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 10_000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }

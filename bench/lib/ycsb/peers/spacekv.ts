@@ -1,0 +1,117 @@
+/**
+ * spacekv as a YCSB peer: `spacekv serve` in its own process (SQLite in `dir`, or the store a URL
+ * names, e.g. PostgreSQL), driven over WebSocket by @spacekv/client, one connection. A record is an
+ * object of space `usertable` with ten string attributes; update is a `put` of one attribute (put
+ * keeps the others); scan is the `list` operation (a key range), when the server has it.
+ *
+ * Both capabilities that later issues bring are detected at run time from the server's own answer,
+ * never assumed: a server that refuses `--store <url>` makes the peer "skipped", and one that
+ * answers `list` with "unknown operation" makes workload E skipped for spacekv, with its words.
+ */
+import { join } from 'node:path';
+import { type SpacekvClient, connect } from '@spacekv/client';
+import { type ChildServer, startSpacekvServer } from '../../child-server.js';
+import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
+import { FIELD_NAMES, type Fields } from '../workload.js';
+
+const SPACE = 'usertable';
+const SCHEMA = `space ${SPACE} key ycsb_key attributes ${FIELD_NAMES.map((f) => `string ${f}`).join(', ')}`;
+
+export interface SpacekvPeerOptions {
+  readonly id: string;
+  readonly name: string;
+  /** `--store` for the server; undefined = the embedded SQLite store in the peer's directory. */
+  readonly storeUrl?: string;
+  /** Run the server under node --cpu-prof, writing its profile here when it stops. */
+  readonly cpuProfDir?: string;
+  /** Collects what went wrong that makes figures untrustworthy (an unclean shutdown). */
+  readonly problems: string[];
+}
+
+/** The client's generic request path: the `list` operation has no client method yet, so the probe speaks the wire form. */
+interface WireCall {
+  call<T>(op: Readonly<Record<string, unknown>> & { op: string }, decode: (reply: Readonly<Record<string, unknown>>) => T): Promise<T>;
+}
+
+export function spacekvPeer(o: SpacekvPeerOptions): YcsbPeer {
+  const durability = o.storeUrl === undefined
+    ? 'own process, SQLite WAL synchronous=FULL, group commit; every write durable before its reply'
+    : 'own process, PostgreSQL store; every write durable before its reply';
+  return {
+    id: o.id,
+    name: o.name,
+    durability,
+    async open(dir: string) {
+      const serveArgs = o.storeUrl === undefined ? [] : ['--store', o.storeUrl];
+      const nodeArgs = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
+      let server: ChildServer;
+      try {
+        server = await startSpacekvServer(join(dir, 'data'), nodeArgs, serveArgs);
+      } catch (err) {
+        if (o.storeUrl === undefined) throw err;
+        const said = /unknown store[^\n]*|store[^\n]*/i.exec(err instanceof Error ? err.message : String(err))?.[0] ?? firstLine(err);
+        return { skipped: `this build has no PostgreSQL store (the server refused --store ${redact(o.storeUrl)}: ${said.trim()})` };
+      }
+      let client: SpacekvClient | undefined;
+      try {
+        client = await connect(server.url, { reconnect: false });
+        await client.addSpace(SCHEMA);
+        return await storeOf(client, server, o);
+      } catch (err) {
+        client?.close().catch(() => undefined);
+        await server.stop();
+        throw err;
+      }
+    },
+  };
+}
+
+async function storeOf(client: SpacekvClient, server: ChildServer, o: SpacekvPeerOptions): Promise<YcsbStore> {
+  const wire = client as unknown as WireCall;
+  const list = (start: string, limit: number): Promise<number> =>
+    wire.call({ op: 'list', space: SPACE, start, limit }, (reply) => (Array.isArray(reply.objects) ? reply.objects.length : 0));
+  const scanUnsupported = await probeList(list);
+  const health = await fetch(`${server.url}/healthz`).then((r) => r.json() as Promise<Record<string, unknown>>).catch((): Record<string, unknown> => ({}));
+  return {
+    detail: `spacekv server ${server.url} (${typeof health.detail === 'string' ? health.detail : 'store unknown'}), @spacekv/client over WebSocket, one connection`,
+    scanUnsupported,
+    serverPids: () => Promise.resolve([server.pid]),
+    async load(records) {
+      await Promise.all(records.map(([key, fields]) => client.put(SPACE, key, fields)));
+    },
+    async read(key) {
+      const found = await client.get(SPACE, key);
+      return found === null ? null : (found.attributes as Fields);
+    },
+    async update(key, field, value) {
+      await client.put(SPACE, key, { [field]: value });
+    },
+    async insert(key, fields) {
+      await client.put(SPACE, key, fields);
+    },
+    scan: list,
+    async close() {
+      await client.close();
+      const exit = await server.stop();
+      if (exit.code !== 0) o.problems.push(`${o.name}: the server did not shut down cleanly (code ${exit.code}, signal ${exit.signal})\n${exit.stderrTail}`);
+    },
+  };
+}
+
+/** Undefined when the server runs `list`; else the reason workload E is skipped, in the server's words. */
+async function probeList(list: (start: string, limit: number) => Promise<number>): Promise<string | undefined> {
+  try {
+    await list('user', 1);
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const said = `${typeof code === 'string' ? `${code}: ` : ''}${firstLine(err)}`;
+    if (/unknown operation/i.test(said)) return `this build has no list/search operation (the server answered ${said})`;
+    return `the server refused the bench's list request (${said})`;
+  }
+}
+
+/** A store URL may carry a password: the report names the host and database only. */
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
