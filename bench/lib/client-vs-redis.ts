@@ -24,6 +24,7 @@ import { type PeerOutcome, type RedisPeer, deleteKeys, durablePeer, fastPeer, re
 import { int, out, printColumns } from './report.js';
 import { SCHEMA_DSL, SPACE, VALUE_JSON, commitCounters, keyName } from './rest-fixtures.js';
 import { median } from './stats.js';
+import type { Section } from './section.js';
 import type { Verdict } from './targets.js';
 
 export const CLIENT_VS_REDIS_TARGETS = {
@@ -400,3 +401,12 @@ function clientVsRedisVerdicts(rows: readonly Row[], skipped: (peer: PeerName) =
     { name: `get p50 latency at ${bottom} in flight`, measured: `${us(p50)} µs`, target: `< ${T.getP50UsAt1Max} µs`, pass: p50Pass, verdictText: p50Pass ? 'PASS' : 'MISS' },
   ];
 }
+
+export const clientVsRedisSection: Section = {
+  id: 'client-vs-redis',
+  title: 'Step 6: @spacekv/client point get and put vs Redis',
+  byDefault: true,
+  async run(c) {
+    printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.problems, c.options.serverCpuProfDir));
+  },
+};

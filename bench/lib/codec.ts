@@ -20,6 +20,7 @@
 import { type ObjectResult, encodeResult, parseJson, stringifyJson } from '@spacekv/core';
 import { Packr, isNativeAccelerationEnabled } from 'msgpackr';
 import { int, out, printColumns } from './report.js';
+import type { Section } from './section.js';
 import { median } from './stats.js';
 
 export const FRAME_ITEMS = 100;
@@ -171,3 +172,13 @@ export function printCodec(f: CodecFigures, o: CodecOptions, heading: string): v
   out(`    informational: JSON encode replies as text, before making bytes: ${int(f.jsonEncodeTextOnlyNs)} ns/reply; `
     + `client decode replies with plain JSON.parse instead of core's parseJson (no scan for 64-bit integers): ${int(f.jsonDecodeWithJsonParseNs)} ns/reply`);
 }
+
+export const codecSection: Section = {
+  id: 'codec',
+  title: 'Step 7: codec, JSON text frames vs msgpackr',
+  byDefault: true,
+  run(c) {
+    printCodec(runCodec(c.options.codec), c.options.codec, '[7] codec: JSON text frames vs msgpackr (docs/protocol.md "Why JSON text frames"; alone: node bench/dist/codec.js)');
+    return Promise.resolve();
+  },
+};

@@ -3,7 +3,10 @@
  * step to about a second or a few hundred operations so the test suite can run the whole benchmark
  * and keep it from rotting (STYLE.md §14). Explicit flags win over either preset.
  */
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { WORKLOADS, type WorkloadName } from './ycsb/workload.js';
 
 export interface BenchOptions {
   readonly tiny: boolean;
@@ -34,12 +37,44 @@ export interface BenchOptions {
   readonly clientVsRedis: ClientVsRedisSizes;
   /** Step 7, the codec microbenchmark. */
   readonly codec: CodecSizes;
-  /** Only these of the steps added after 5 (6, 7), skipping steps 1-5 and their table; undefined runs everything. */
-  readonly only: ReadonlySet<number> | undefined;
-  /** Also write the report (everything printed) as Markdown here. */
+  /** The YCSB sections (ycsb, scaling). */
+  readonly ycsb: YcsbSizes;
+  /** Only the sections with these ids; undefined runs the default ones (and those enabled by flags). */
+  readonly only: ReadonlySet<string> | undefined;
+  /** Sections outside the default set that their own flag turned on (--scaling). */
+  readonly enabled: ReadonlySet<string>;
+  /** Also write the Markdown report here (charts beside it). */
   readonly reportPath: string | undefined;
-  /** Run step 6's spacekv server with --cpu-prof, writing its profile into this directory. */
+  /** Run the spacekv servers of step 6 and of the YCSB sections with --cpu-prof, writing profiles into this directory. */
   readonly serverCpuProfDir: string | undefined;
+}
+
+export interface YcsbSizes {
+  /** Records loaded before the workloads run. */
+  readonly records: number;
+  /** Most operations of one cell (one workload, one in-flight level, one peer). */
+  readonly operations: number;
+  /** Most seconds of one cell: whichever bound comes first ends it. */
+  readonly cellSeconds: number;
+  readonly levels: readonly number[];
+  readonly workloads: readonly WorkloadName[];
+  /** Peer ids to run; undefined = all. */
+  readonly peers: ReadonlySet<string> | undefined;
+  /** The low-load run: workload A paced at this many operations per second, one at a time... */
+  readonly pacedPerSecond: number;
+  /** ...for this many seconds. */
+  readonly pacedSeconds: number;
+  /** The scaling run: these record counts... */
+  readonly scalingRecords: readonly number[];
+  /** ...each with these workloads at this in-flight level. */
+  readonly scalingWorkloads: readonly WorkloadName[];
+  readonly scalingInFlight: number;
+  /** The PostgreSQL of the raw peer (and of spacekv's PostgreSQL store, where the build has one). */
+  readonly postgresUrl: string;
+  /** Connections of the raw PostgreSQL peer's pool. */
+  readonly postgresConnections: number;
+  /** Seed of every cell's operation sequence: the same for every peer. */
+  readonly seed: number;
 }
 
 export interface InFlightLevel {
@@ -89,23 +124,45 @@ const CLIENT_VS_REDIS_TINY: ClientVsRedisSizes = {
   warmupOps: 200,
 };
 
+const YCSB_FULL: YcsbSizes = {
+  records: 100_000, operations: 200_000, cellSeconds: 5, levels: [1, 64, 1024], workloads: WORKLOADS.map((w) => w.name), peers: undefined,
+  pacedPerSecond: 10, pacedSeconds: 15, scalingRecords: [10_000, 100_000, 1_000_000], scalingWorkloads: ['A', 'C'], scalingInFlight: 64,
+  postgresUrl: 'postgres://postgres@127.0.0.1:5432/test', postgresConnections: 4, seed: 1,
+};
+const YCSB_TINY: YcsbSizes = {
+  ...YCSB_FULL, records: 300, operations: 150, cellSeconds: 2, pacedSeconds: 1, scalingRecords: [100, 300, 1_000],
+};
+
 const FULL = {
   durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000,
-  clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 },
+  clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, ycsb: YCSB_FULL,
 };
 const TINY = {
   durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100,
-  clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 },
+  clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, ycsb: YCSB_TINY,
 };
 
-export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [--connections <n>] [--rounds <n>] [--only 6,7] [--report <path>]
-  --tiny             each step runs ~1 s or a few hundred operations (also SPACEKV_BENCH_TINY=1)
-  --duration <s>     seconds of each HTTP step (default 10, tiny 1)
-  --connections <n>  keep-alive connections of the load generator (default 64)
-  --rounds <n>       interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
-  --only <list>      run only these of steps 6 (client vs Redis) and 7 (codec), e.g. --only 6
-  --report <path>    also write the report (everything printed) to this Markdown file
-  --server-cpu-prof <dir>  run step 6's spacekv server with node --cpu-prof, profile in <dir>`;
+export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/run.js [options])
+  --tiny                 every section shrunk to a few hundred operations (also SPACEKV_BENCH_TINY=1); what npm test runs
+  --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: see SECTIONS below)
+  --report <path|auto>   write the Markdown report there, charts (SVG) beside it; auto = bench/results/<date>-<host>.md
+  --server-cpu-prof <dir> run the spacekv servers (client-vs-redis, ycsb) under node --cpu-prof, profiles in <dir>;
+                         the YCSB server cuts one profile per workload and the report summarises them
+ HTTP steps:
+  --duration <s>         seconds of each HTTP step (default 10, tiny 1)
+  --connections <n>      keep-alive connections of the load generator (default 64)
+  --rounds <n>           interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
+ YCSB:
+  --records <n>          records loaded (default 100000, tiny 300)
+  --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 150)
+  --cell-seconds <s>     most seconds per cell (default 5, tiny 2)
+  --in-flight <list>     in-flight levels (default 1,64,1024)
+  --workloads <list>     YCSB workloads (default A,B,C,D,E,F)
+  --peers <ids>          peers to run (default all): spacekv, spacekv-pg, redis, redis-aof, postgres, sqlite, denokv, etcd
+  --scaling              also run the scaling section (records 10000,100000,1000000; tiny 100,300,1000)
+  --scaling-records <list>  record counts of the scaling section
+  --pg-url <url>         PostgreSQL for the raw peer and spacekv's PostgreSQL store (default postgres://postgres@127.0.0.1:5432/test,
+                         or SPACEKV_BENCH_PG_URL)`;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   const { values } = parseArgs({
@@ -118,6 +175,15 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       only: { type: 'string' },
       report: { type: 'string' },
       'server-cpu-prof': { type: 'string' },
+      records: { type: 'string' },
+      operations: { type: 'string' },
+      'cell-seconds': { type: 'string' },
+      'in-flight': { type: 'string' },
+      workloads: { type: 'string' },
+      peers: { type: 'string' },
+      scaling: { type: 'boolean', default: false },
+      'scaling-records': { type: 'string' },
+      'pg-url': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -134,16 +200,47 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     durationSeconds: values.duration === undefined ? preset.durationSeconds : positive('--duration', values.duration, false),
     connections: values.connections === undefined ? preset.connections : positive('--connections', values.connections, true),
     rounds: values.rounds === undefined ? preset.rounds : positive('--rounds', values.rounds, true),
-    only: values.only === undefined ? undefined : onlySteps(values.only),
+    only: values.only === undefined ? undefined : new Set(list(values.only)),
+    enabled: new Set(values.scaling === true ? ['scaling'] : []),
     reportPath: values.report,
     serverCpuProfDir: values['server-cpu-prof'],
+    ycsb: ycsbSizes(preset.ycsb, values, env),
   };
 }
 
-function onlySteps(raw: string): ReadonlySet<number> {
-  const steps = raw.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7)) throw new Error(`--only takes steps 6 and/or 7 (e.g. --only 6,7), got '${raw}'\n${USAGE}`);
-  return new Set(steps);
+function ycsbSizes(preset: YcsbSizes, v: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv): YcsbSizes {
+  const str = (name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
+  const int = (name: string, fallback: number): number => {
+    const raw = str(name);
+    return raw === undefined ? fallback : positive(`--${name}`, raw, true);
+  };
+  const ints = (name: string, fallback: readonly number[]): readonly number[] => {
+    const raw = str(name);
+    return raw === undefined ? fallback : list(raw).map((x) => positive(`--${name}`, x, true));
+  };
+  const workloads = str('workloads') === undefined ? preset.workloads : list(str('workloads') as string).map((w) => {
+    const name = w.toUpperCase();
+    if (!WORKLOADS.some((known) => known.name === name)) throw new Error(`--workloads takes YCSB workloads A-F, got '${w}'\n${USAGE}`);
+    return name as WorkloadName;
+  });
+  const cellSeconds = str('cell-seconds');
+  return {
+    ...preset,
+    records: int('records', preset.records),
+    operations: int('operations', preset.operations),
+    cellSeconds: cellSeconds === undefined ? preset.cellSeconds : positive('--cell-seconds', cellSeconds, false),
+    levels: ints('in-flight', preset.levels),
+    workloads,
+    peers: str('peers') === undefined ? preset.peers : new Set(list(str('peers') as string)),
+    scalingRecords: ints('scaling-records', preset.scalingRecords),
+    postgresUrl: str('pg-url') ?? env.SPACEKV_BENCH_PG_URL ?? preset.postgresUrl,
+  };
+}
+
+function list(raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (items.length === 0) throw new Error(`expected a comma-separated list, got '${raw}'\n${USAGE}`);
+  return items;
 }
 
 function positive(flag: string, raw: string, integer: boolean): number {
@@ -152,4 +249,11 @@ function positive(flag: string, raw: string, integer: boolean): number {
     throw new Error(`${flag} takes a positive ${integer ? 'integer' : 'number'}, got '${raw}'\n${USAGE}`);
   }
   return n;
+}
+
+/** `--report auto` is bench/results/<date>-<host>.md in the source tree; any other value is a path. */
+export function reportPathOf(raw: string | undefined): string | undefined {
+  if (raw !== 'auto') return raw;
+  const results = fileURLToPath(new URL('../../results/', import.meta.url));
+  return `${results}${new Date().toISOString().slice(0, 10)}-${hostname().replace(/[^\w.-]+/g, '-')}.md`;
 }

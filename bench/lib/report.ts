@@ -2,8 +2,10 @@
  * What the benchmark prints: the machine first (figures mean nothing without it), one line per
  * step as it finishes, then one table of every figure and the targets with their verdicts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { cpus, hostname, loadavg, release, totalmem } from 'node:os';
+import { table } from './markdown.js';
 import type { LoadResult } from './load.js';
 import type { IdleSample } from './proc-stats.js';
 import type { EngineFigures, RawFigures, WriteFigure } from './store-workloads.js';
@@ -16,16 +18,60 @@ const CONTENDED_PERCENT = 25;
 /** Every line printed, for `--report`. */
 const printed: string[] = [];
 let machineLine = '';
+let dataLine = '';
 
 export function out(line = ''): void {
   printed.push(line);
   process.stdout.write(`${line}\n`);
 }
 
-/** `--report <path>`: the machine, then everything the run printed (every table) in one fenced block. */
-export function writeReport(path: string, title: string): void {
-  const text = `# ${title}\n\n${machineLine}\n\n\`\`\`text\n${printed.join('\n').trimEnd()}\n\`\`\`\n`;
-  writeFileSync(path, text);
+/** How many lines the run has printed so far. */
+export function printedCount(): number {
+  return printed.length;
+}
+
+/** The lines printed since `count` lines had been. */
+export function printedSince(count: number): string[] {
+  return printed.slice(count);
+}
+
+/**
+ * The report's head: what ran, when, where (machine, versions, load), and how to read it. Peers'
+ * own versions are in each section's peer table, as each reports them.
+ */
+export function reportHeader(startedAt: Date, endedAt: Date, argv: readonly string[], tiny: boolean): string {
+  const [one = 0, five = 0] = loadavg();
+  const minutes = ((endedAt.getTime() - startedAt.getTime()) / 60_000).toFixed(1);
+  return [
+    `# spacekv bench${tiny ? ' (tiny)' : ''}: ${startedAt.toISOString().slice(0, 10)} on ${hostname()}`,
+    '',
+    table(['', ''], [
+      ['command', `\`npm run bench --${argv.length > 0 ? ` ${argv.join(' ')}` : ''}\``],
+      ['ran', `${startedAt.toISOString()} to ${endedAt.toISOString()} (${minutes} min)`],
+      ['machine', machineLine.replace(/^machine: /, '')],
+      ['versions', `node ${process.version} (V8 ${process.versions.v8}), spacekv ${spacekvVersion()}, SQLite ${sqliteVersion()}; each peer's version is in its section's peer table`],
+      ['data', dataLine.replace(/^data: +/, '')],
+      ['load average at the end', `${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`],
+    ]),
+    '',
+    'Figures from one run on one machine; a ratio is spacekv\'s throughput over the peer\'s in the same run (above 1.00x spacekv is faster). '
+      + 'Every figure carries the CPU the rest of the machine used meanwhile where it was measured: a machine shared with other work gives lower, noisier figures.',
+  ].join('\n');
+}
+
+/** The server package's version, from its package.json beside its entry point. */
+function spacekvVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.resolve('spacekv')), 'utf8')) as { version?: string };
+  return manifest.version ?? 'unknown';
+}
+
+function sqliteVersion(): string {
+  const db = new Database(':memory:');
+  try {
+    return (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
+  } finally {
+    db.close();
+  }
 }
 
 export function printMachine(dataRoot: string): void {
@@ -35,7 +81,8 @@ export function printMachine(dataRoot: string): void {
   const fs = filesystemOf(dataRoot);
   // fsync on tmpfs costs nothing, which would flatter every durable figure below.
   const warning = fs === 'tmpfs' ? ' (WARNING: tmpfs, durable writes are not really durable here)' : '';
-  out(`data:    ${dataRoot} on ${fs}${warning}`);
+  dataLine = `data:    ${dataRoot} on ${fs}${warning}`;
+  out(dataLine);
   printLoad('before');
 }
 

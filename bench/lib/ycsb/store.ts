@@ -22,6 +22,11 @@ export interface YcsbStore {
   insert(key: string, fields: Fields): Promise<void>;
   /** Read up to `count` records in key order from `startKey` on; resolves with how many came back. */
   scan(startKey: string, count: number): Promise<number>;
+  /**
+   * Only for a peer run under a profiler: end the current profile (named for `label`, e.g. the
+   * workload just run) and start a new one, keeping the data; resolves with the profile's path.
+   */
+  cutProfile?(label: string): Promise<string>;
   /** Drop what this run created and stop what it started. */
   close(): Promise<void>;
 }

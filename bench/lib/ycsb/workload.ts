@@ -200,7 +200,7 @@ export function generate(workload: Workload, recordCount: number, insertBase: nu
     } else {
       records[i] = scrambled.next(random);
     }
-    if (kind === 'update') args[i] = random.below(FIELD_COUNT);
+    if (kind === 'update' || kind === 'rmw') args[i] = random.below(FIELD_COUNT);
     else if (kind === 'scan') args[i] = 1 + random.below(SCAN_LENGTH_MAX);
   }
   return { kinds, records, args, length: count };

@@ -4,7 +4,8 @@
  * has no partial update, so an update reads the record and sets it whole, as a program using it
  * would; a scan is a list from the key on.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { openKv } from '@deno/kv';
 import type { YcsbPeer, YcsbStore } from '../store.js';
@@ -30,7 +31,7 @@ async function open(dir: string): Promise<YcsbStore | { skipped: string }> {
   } catch (err) {
     return { skipped: `@deno/kv would not open a local database: ${(err as Error).message}` };
   }
-  const version = (createRequire(import.meta.url)('@deno/kv/package.json') as { version: string }).version;
+  const version = packageVersion();
   const read = async (key: string): Promise<Fields | null> => (await kv.get<Fields>([TABLE, key])).value;
   return {
     detail: `@deno/kv ${version}, local SQLite backend`,
@@ -62,4 +63,12 @@ async function open(dir: string): Promise<YcsbStore | { skipped: string }> {
       return Promise.resolve();
     },
   };
+}
+
+/** @deno/kv exports no package.json: read it from the package's directory. */
+function packageVersion(): string {
+  const entry = fileURLToPath(import.meta.resolve('@deno/kv'));
+  const dir = /^(.*node_modules\/@deno\/kv)\//.exec(entry)?.[1];
+  if (dir === undefined) return 'unknown';
+  return (JSON.parse(readFileSync(`${dir}/package.json`, 'utf8')) as { version?: string }).version ?? 'unknown';
 }

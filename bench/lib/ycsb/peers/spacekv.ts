@@ -8,6 +8,7 @@
  * never assumed: a server that refuses `--store <url>` makes the peer "skipped", and one that
  * answers `list` with "unknown operation" makes workload E skipped for spacekv, with its words.
  */
+import { readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from '../../child-server.js';
@@ -42,60 +43,98 @@ export function spacekvPeer(o: SpacekvPeerOptions): YcsbPeer {
     name: o.name,
     durability,
     async open(dir: string) {
-      const serveArgs = o.storeUrl === undefined ? [] : ['--store', o.storeUrl];
-      const nodeArgs = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
-      let server: ChildServer;
+      let running: Running;
       try {
-        server = await startSpacekvServer(join(dir, 'data'), nodeArgs, serveArgs);
+        running = await start(join(dir, 'data'), o);
       } catch (err) {
         if (o.storeUrl === undefined) throw err;
         const said = /unknown store[^\n]*|store[^\n]*/i.exec(err instanceof Error ? err.message : String(err))?.[0] ?? firstLine(err);
         return { skipped: `this build has no PostgreSQL store (the server refused --store ${redact(o.storeUrl)}: ${said.trim()})` };
       }
-      let client: SpacekvClient | undefined;
       try {
-        client = await connect(server.url, { reconnect: false });
-        await client.addSpace(SCHEMA);
-        return await storeOf(client, server, o);
+        await running.client.addSpace(SCHEMA);
+        return await storeOf(running, join(dir, 'data'), o);
       } catch (err) {
-        client?.close().catch(() => undefined);
-        await server.stop();
+        await stop(running, o);
         throw err;
       }
     },
   };
 }
 
-async function storeOf(client: SpacekvClient, server: ChildServer, o: SpacekvPeerOptions): Promise<YcsbStore> {
-  const wire = client as unknown as WireCall;
+interface Running {
+  readonly server: ChildServer;
+  readonly client: SpacekvClient;
+}
+
+async function start(dataDir: string, o: SpacekvPeerOptions): Promise<Running> {
+  const serveArgs = o.storeUrl === undefined ? [] : ['--store', o.storeUrl];
+  const nodeArgs = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
+  const server = await startSpacekvServer(dataDir, nodeArgs, serveArgs);
+  try {
+    return { server, client: await connect(server.url, { reconnect: false }) };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+async function stop(running: Running, o: SpacekvPeerOptions): Promise<void> {
+  await running.client.close();
+  const exit = await running.server.stop();
+  if (exit.code !== 0) o.problems.push(`${o.name}: the server did not shut down cleanly (code ${exit.code}, signal ${exit.signal})\n${exit.stderrTail}`);
+}
+
+async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): Promise<YcsbStore> {
+  // Replaced when a profile is cut (a new server process on the same data).
+  let running = first;
   const list = (start: string, limit: number): Promise<number> =>
-    wire.call({ op: 'list', space: SPACE, start, limit }, (reply) => (Array.isArray(reply.objects) ? reply.objects.length : 0));
+    (running.client as unknown as WireCall).call({ op: 'list', space: SPACE, start, limit }, listedCount);
   const scanUnsupported = await probeList(list);
-  const health = await fetch(`${server.url}/healthz`).then((r) => r.json() as Promise<Record<string, unknown>>).catch((): Record<string, unknown> => ({}));
+  const health = await fetch(`${first.server.url}/healthz`).then((r) => r.json() as Promise<Record<string, unknown>>).catch((): Record<string, unknown> => ({}));
+  const profiles = o.cpuProfDir;
   return {
-    detail: `spacekv server ${server.url} (${typeof health.detail === 'string' ? health.detail : 'store unknown'}), @spacekv/client over WebSocket, one connection`,
+    detail: `spacekv server (${typeof health.detail === 'string' ? health.detail : 'store unknown'}), @spacekv/client over WebSocket, one connection`,
     scanUnsupported,
-    serverPids: () => Promise.resolve([server.pid]),
+    serverPids: () => Promise.resolve([running.server.pid]),
     async load(records) {
+      const { client } = running;
       await Promise.all(records.map(([key, fields]) => client.put(SPACE, key, fields)));
     },
     async read(key) {
-      const found = await client.get(SPACE, key);
+      const found = await running.client.get(SPACE, key);
       return found === null ? null : (found.attributes as Fields);
     },
     async update(key, field, value) {
-      await client.put(SPACE, key, { [field]: value });
+      await running.client.put(SPACE, key, { [field]: value });
     },
     async insert(key, fields) {
-      await client.put(SPACE, key, fields);
+      await running.client.put(SPACE, key, fields);
     },
     scan: list,
-    async close() {
-      await client.close();
-      const exit = await server.stop();
-      if (exit.code !== 0) o.problems.push(`${o.name}: the server did not shut down cleanly (code ${exit.code}, signal ${exit.signal})\n${exit.stderrTail}`);
-    },
+    ...(profiles === undefined ? {} : {
+      async cutProfile(label: string) {
+        const before = new Set(readdirSync(profiles));
+        await stop(running, o);
+        const written = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+        if (written === undefined) throw new Error(`the spacekv server wrote no .cpuprofile into ${profiles}`);
+        const path = join(profiles, `${o.id}-${label}.cpuprofile`);
+        renameSync(join(profiles, written), path);
+        running = await start(dataDir, o);
+        return path;
+      },
+    }),
+    close: () => stop(running, o),
   };
+}
+
+/** How many objects a `list` reply carries; a refusal (`ok: false`) becomes an error with the server's code. */
+function listedCount(reply: Readonly<Record<string, unknown>>): number {
+  if (reply.ok === false) {
+    const error = (reply.error ?? {}) as { code?: unknown; message?: unknown };
+    throw Object.assign(new Error(String(error.message ?? 'list refused')), { code: error.code });
+  }
+  return Array.isArray(reply.objects) ? reply.objects.length : 0;
 }
 
 /** Undefined when the server runs `list`; else the reason workload E is skipped, in the server's words. */

@@ -1,0 +1,37 @@
+/** Every YCSB peer, in the order the report lists them: spacekv first, then the others. */
+import type { SectionContext } from '../section.js';
+import { denoKvPeer } from './peers/denokv.js';
+import { etcdPeer } from './peers/etcd.js';
+import { postgresPeer } from './peers/postgres.js';
+import { redisPeers } from './peers/redis.js';
+import { sqlitePeer } from './peers/sqlite.js';
+import { spacekvPeer } from './peers/spacekv.js';
+import type { YcsbPeer } from './store.js';
+
+/** The id of spacekv on its embedded store: the peer every ratio is taken against. */
+export const SPACEKV = 'spacekv';
+
+export function allPeers(c: SectionContext): YcsbPeer[] {
+  const { problems } = c;
+  const y = c.options.ycsb;
+  const profiles = c.options.serverCpuProfDir;
+  return [
+    spacekvPeer({ id: SPACEKV, name: 'spacekv (SQLite)', problems, ...(profiles === undefined ? {} : { cpuProfDir: profiles }) }),
+    spacekvPeer({ id: 'spacekv-pg', name: 'spacekv (PostgreSQL)', storeUrl: y.postgresUrl, problems }),
+    ...redisPeers(problems),
+    postgresPeer({ url: y.postgresUrl, connections: y.postgresConnections, problems }),
+    sqlitePeer(),
+    denoKvPeer(),
+    etcdPeer(problems),
+  ];
+}
+
+/** The peers --peers names (all when it names none); an unknown id is an error, not a silent omission. */
+export function selectedPeers(c: SectionContext): YcsbPeer[] {
+  const peers = allPeers(c);
+  const wanted = c.options.ycsb.peers;
+  if (wanted === undefined) return peers;
+  const unknown = [...wanted].filter((id) => !peers.some((p) => p.id === id));
+  if (unknown.length > 0) throw new Error(`--peers names no peer '${unknown.join("', '")}'; peers: ${peers.map((p) => p.id).join(', ')}`);
+  return peers.filter((p) => wanted.has(p.id));
+}

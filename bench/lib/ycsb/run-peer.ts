@@ -1,0 +1,137 @@
+/**
+ * One peer through a plan: open it (or learn why it cannot run), load the records in batches (not
+ * measured), then run each step of the plan (a workload at an in-flight level, or the paced
+ * low-load run) with a freshly generated, seeded operation sequence, and close it. Every peer gets
+ * the same plan and the same seeds, so each runs the same operations on the same keys.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { int, out } from '../report.js';
+import { type CellResult, runCell } from './driver.js';
+import { type YcsbPeer, type YcsbStore, firstLine, isSkipped } from './store.js';
+import { Keyspace, OP_KINDS, WORKLOADS, type WorkloadName, generate, recordOf } from './workload.js';
+
+export interface Step {
+  readonly workload: WorkloadName;
+  /** In-flight level; ignored when paced. */
+  readonly inFlight: number;
+  readonly pacedPerSecond?: number;
+  readonly operations: number;
+  readonly maxSeconds: number;
+}
+
+export interface StepOutcome {
+  readonly step: Step;
+  readonly result?: CellResult;
+  /** Why this step did not run on this peer (e.g. no scans). */
+  readonly skipped?: string;
+}
+
+export interface PeerOutcome {
+  readonly peer: YcsbPeer;
+  /** Set when the peer could not run at all. */
+  readonly skipped?: string;
+  readonly detail?: string;
+  readonly loadSeconds?: number;
+  readonly steps: readonly StepOutcome[];
+  /** Profiles cut per workload (spacekv under --server-cpu-prof), by workload. */
+  readonly profiles: Readonly<Partial<Record<WorkloadName, string>>>;
+}
+
+export interface PeerPlan {
+  readonly records: number;
+  readonly steps: readonly Step[];
+  readonly seed: number;
+  /** Records per load batch. */
+  readonly loadBatch: number;
+  readonly label: string;
+}
+
+const LOAD_BATCH = 1_000;
+
+export function peerPlan(label: string, records: number, steps: readonly Step[], seed: number): PeerPlan {
+  return { label, records, steps, seed, loadBatch: LOAD_BATCH };
+}
+
+export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, problems: string[]): Promise<PeerOutcome> {
+  mkdirSync(dir, { recursive: true });
+  let opened: YcsbStore | { readonly skipped: string };
+  try {
+    opened = await peer.open(dir);
+  } catch (err) {
+    problems.push(`${plan.label}, ${peer.name}: could not start: ${firstLine(err)}`);
+    return { peer, skipped: `could not start: ${firstLine(err)}`, steps: [], profiles: {} };
+  }
+  if (isSkipped(opened)) {
+    out(`    ${peer.name}: SKIPPED (${opened.skipped})`);
+    return { peer, skipped: opened.skipped, steps: [], profiles: {} };
+  }
+  const store = opened;
+  const keys = new Keyspace();
+  const steps: StepOutcome[] = [];
+  const profiles: Partial<Record<WorkloadName, string>> = {};
+  try {
+    const loadStarted = performance.now();
+    for (let n = 0; n < plan.records; n += plan.loadBatch) {
+      const batch = [];
+      for (let r = n; r < Math.min(plan.records, n + plan.loadBatch); r++) batch.push([keys.key(r), recordOf(r)] as const);
+      await store.load(batch);
+    }
+    const loadSeconds = (performance.now() - loadStarted) / 1000;
+    out(`    ${peer.name}: ${store.detail}; ${int(plan.records)} records loaded in ${loadSeconds.toFixed(1)} s`);
+    // Inserts (D, E) take fresh record numbers; the next one carries over from step to step.
+    let nextRecord = plan.records;
+    for (const [index, step] of plan.steps.entries()) {
+      const workload = WORKLOADS.find((w) => w.name === step.workload);
+      if (workload === undefined) throw new Error(`unknown workload ${step.workload}`);
+      if (workload.mix.scan !== undefined && store.scanUnsupported !== undefined) {
+        steps.push({ step, skipped: store.scanUnsupported });
+        out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${store.scanUnsupported})`);
+      } else {
+        // The seed depends on the step's place in the plan only, so every peer gets the same sequence.
+        const sequence = generate(workload, plan.records, nextRecord, step.operations, plan.seed * 1_000 + index);
+        const result = await runCell(store, keys, {
+          sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
+        });
+        nextRecord += countInserts(sequence.kinds, result.ops);
+        steps.push({ step, result });
+        out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}`);
+        if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
+        if (result.misses > 0 && workload.distribution !== 'latest') {
+          problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.misses} reads found no record`);
+        }
+      }
+      const last = plan.steps[index + 1]?.workload !== step.workload;
+      if (last && store.cutProfile !== undefined) profiles[step.workload] = await store.cutProfile(`${plan.label}-${step.workload}`.replace(/[^\w-]+/g, '-'));
+    }
+    return { peer, detail: store.detail, loadSeconds, steps, profiles };
+  } catch (err) {
+    problems.push(`${plan.label}, ${peer.name}: ${firstLine(err)}`);
+    return { peer, detail: store.detail, steps, profiles };
+  } finally {
+    await store.close().catch((err: unknown) => problems.push(`${plan.label}, ${peer.name}: close failed: ${firstLine(err)}`));
+  }
+}
+
+/** Inserts among the first `issued` operations: the record numbers they used. */
+function countInserts(kinds: Uint8Array, issued: number): number {
+  const insert = OP_KINDS.indexOf('insert');
+  let n = 0;
+  for (let i = 0; i < issued; i++) if (kinds[i] === insert) n++;
+  return n;
+}
+
+export function describeStep(step: Step): string {
+  return step.pacedPerSecond === undefined ? `${step.workload} @${step.inFlight}` : `${step.workload} paced ${step.pacedPerSecond}/s`;
+}
+
+function us(n: number): string {
+  return Number.isFinite(n) ? int(n) : '-';
+}
+
+export function describeResult(r: CellResult): string {
+  const server = Number.isFinite(r.serverCpuPercent)
+    ? `server CPU ${r.serverCpuPercent.toFixed(0)}% (${r.serverCpuUsPerOp.toFixed(0)} µs/op), RSS ${r.serverRssMb.toFixed(0)} MB`
+    : `in process (bench CPU ${r.benchCpuPercent.toFixed(0)}%)`;
+  return `${int(r.opsPerSec)} ops/s (${int(r.ops)} ops in ${r.seconds.toFixed(1)} s), p50 ${us(r.latency.p50Us)} µs, p95 ${us(r.latency.p95Us)} µs, p99 ${us(r.latency.p99Us)} µs, ${server}, rest of machine ${r.otherCpuPercent.toFixed(0)}%`;
+}

@@ -1,0 +1,63 @@
+/**
+ * The YCSB sections of the bench:
+ *  - `ycsb`: every peer loads the records, runs the low-load step (workload A paced at 10 operations
+ *    per second, one at a time), then workloads A, B, C, F, D, E (YCSB's recommended order: D and E
+ *    insert) at each in-flight level;
+ *  - `scaling` (behind --scaling): the same peers at 10k, 100k and 1M records, workloads A and C at
+ *    64 in flight, to show how throughput and latency change as the data grows.
+ * Peers run one after another (one server up at a time on a 2-core machine); each cell is bounded
+ * by an operation count and a time, whichever comes first.
+ */
+import { join } from 'node:path';
+import { out } from '../report.js';
+import type { Section, SectionContext } from '../section.js';
+import { selectedPeers } from './peers.js';
+import { type PeerOutcome, type Step, peerPlan, runPeer } from './run-peer.js';
+import { reportScaling, reportYcsb } from './tables.js';
+import type { WorkloadName } from './workload.js';
+
+/** YCSB's recommended order: the read/update workloads first, then those that insert. */
+const RUN_ORDER: readonly WorkloadName[] = ['A', 'B', 'C', 'F', 'D', 'E'];
+
+export const ycsbSection: Section = {
+  id: 'ycsb',
+  title: 'YCSB core workloads A-F against every peer, and the low-load run',
+  byDefault: true,
+  async run(c: SectionContext) {
+    const y = c.options.ycsb;
+    const paced: Step = {
+      workload: 'A', inFlight: 1, pacedPerSecond: y.pacedPerSecond, operations: Math.ceil(y.pacedPerSecond * y.pacedSeconds), maxSeconds: y.pacedSeconds + 1,
+    };
+    const steps: Step[] = [paced];
+    for (const workload of RUN_ORDER.filter((w) => y.workloads.includes(w))) {
+      for (const inFlight of y.levels) steps.push({ workload, inFlight, operations: y.operations, maxSeconds: y.cellSeconds });
+    }
+    out(`[ycsb] YCSB workloads ${y.workloads.join(', ')} at ${y.levels.join(', ')} in flight, ${y.records.toLocaleString('en-US')} records of 10 x 100 bytes, `
+      + `each cell at most ${y.operations.toLocaleString('en-US')} operations or ${y.cellSeconds} s; low load: workload A paced at ${y.pacedPerSecond}/s for ${y.pacedSeconds} s`);
+    const outcomes: PeerOutcome[] = [];
+    for (const peer of selectedPeers(c)) {
+      outcomes.push(await runPeer(peer, peerPlan('ycsb', y.records, steps, y.seed), join(c.root, 'ycsb', peer.id), c.problems));
+    }
+    reportYcsb(c, outcomes);
+  },
+};
+
+export const scalingSection: Section = {
+  id: 'scaling',
+  title: 'YCSB as the data grows (10k, 100k, 1M records)',
+  byDefault: false,
+  async run(c: SectionContext) {
+    const y = c.options.ycsb;
+    out(`[scaling] workloads ${y.scalingWorkloads.join(', ')} at ${y.scalingInFlight} in flight, at ${y.scalingRecords.map((n) => n.toLocaleString('en-US')).join(', ')} records`);
+    const runs: { records: number; outcomes: PeerOutcome[] }[] = [];
+    for (const records of y.scalingRecords) {
+      const steps: Step[] = y.scalingWorkloads.map((workload) => ({ workload, inFlight: y.scalingInFlight, operations: y.operations, maxSeconds: y.cellSeconds }));
+      const outcomes: PeerOutcome[] = [];
+      for (const peer of selectedPeers(c)) {
+        outcomes.push(await runPeer(peer, peerPlan(`scaling-${records}`, records, steps, y.seed), join(c.root, `scaling-${records}`, peer.id), c.problems));
+      }
+      runs.push({ records, outcomes });
+    }
+    reportScaling(c, runs);
+  },
+};
