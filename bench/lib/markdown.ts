@@ -66,9 +66,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** A Markdown table: first column left-aligned, the rest right-aligned. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A Markdown table: the first `textColumns` columns left-aligned, the figures after them right-aligned. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], textColumns = 1): string {
   const line = (cells: readonly string[]): string => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-  const rule = `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`;
+  const rule = `|${header.map((_, i) => (i < textColumns ? ' --- ' : ' ---: ')).join('|')}|`;
   return [line(header), rule, ...rows.map(line)].join('\n');
 }

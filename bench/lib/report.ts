@@ -52,7 +52,7 @@ export function reportHeader(startedAt: Date, endedAt: Date, argv: readonly stri
       ['versions', `node ${process.version} (V8 ${process.versions.v8}), spacekv ${spacekvVersion()}, SQLite ${sqliteVersion()}; each peer's version is in its section's peer table`],
       ['data', dataLine.replace(/^data: +/, '')],
       ['load average at the end', `${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`],
-    ]),
+    ], 2),
     '',
     'Figures from one run on one machine; a ratio is spacekv\'s throughput over the peer\'s in the same run (above 1.00x spacekv is faster). '
       + 'Every figure carries the CPU the rest of the machine used meanwhile where it was measured: a machine shared with other work gives lower, noisier figures.',

@@ -46,7 +46,7 @@ export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[]):
     + `"in process" peers run inside the bench process: their CPU is the bench's own. Peers run one after another.`);
   r.add(table(['peer', 'status', 'what', 'durability'], outcomes.map((o) => [
     o.peer.name, o.skipped === undefined ? 'measured' : `skipped: ${o.skipped}`, o.detail ?? '-', o.peer.durability,
-  ])));
+  ]), 4));
 
   for (const w of workloads) {
     const rows: string[][] = [];
@@ -133,7 +133,7 @@ function charts(c: SectionContext, outcomes: readonly PeerOutcome[]): void {
       encoding: {
         x: { field: 'inFlight', type: 'ordinal', title: 'in flight' },
         y: { field, type: 'quantitative', title, scale: log ? { type: 'log' } : { zero: true } },
-        color: { field: 'peer', type: 'nominal', title: 'peer' },
+        color: { field: 'peer', type: 'nominal', title: 'peer', legend: { labelLimit: 400 } },
       },
     },
     resolve: { scale: { y: 'shared' } },
@@ -232,7 +232,7 @@ export function reportScaling(c: SectionContext, runs: readonly { readonly recor
       encoding: {
         x: { field: 'records', type: 'quantitative', scale: { type: 'log' }, title: 'records (log)' },
         y: { field, type: 'quantitative', scale: { type: 'log' }, title },
-        color: { field: 'peer', type: 'nominal' },
+        color: { field: 'peer', type: 'nominal', legend: { labelLimit: 400 } },
       },
     },
   } as TopLevelSpec);

@@ -49,7 +49,7 @@ export function spacekvPeer(o: SpacekvPeerOptions): YcsbPeer {
       } catch (err) {
         if (o.storeUrl === undefined) throw err;
         const said = /unknown store[^\n]*|store[^\n]*/i.exec(err instanceof Error ? err.message : String(err))?.[0] ?? firstLine(err);
-        return { skipped: `this build has no PostgreSQL store (the server refused --store ${redact(o.storeUrl)}: ${said.trim()})` };
+        return { skipped: `this build has no PostgreSQL store (the server refused --store ${redact(o.storeUrl)}: ${redact(said.trim())})` };
       }
       try {
         await running.client.addSpace(SCHEMA);
@@ -144,7 +144,8 @@ async function probeList(list: (start: string, limit: number) => Promise<number>
     return undefined;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    const said = `${typeof code === 'string' ? `${code}: ` : ''}${firstLine(err)}`;
+    // The server lists every operation it knows after a ';': the reason needs only the first clause.
+    const said = `${typeof code === 'string' ? `${code}: ` : ''}${firstLine(err).split(';')[0]}`;
     if (/unknown operation/i.test(said)) return `this build has no list/search operation (the server answered ${said})`;
     return `the server refused the bench's list request (${said})`;
   }
