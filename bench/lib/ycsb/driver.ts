@@ -13,7 +13,7 @@ import * as hdr from 'hdr-histogram-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CpuMeter, memory } from '../proc-stats.js';
 import type { YcsbStore } from './store.js';
-import { type Keyspace, type OpKind, type OpSequence, FIELD_NAMES, OP_KINDS, fieldValue, recordOf } from './workload.js';
+import { type Fields, type Keyspace, type OpKind, type OpSequence, FIELD_COUNT, FIELD_NAMES, OP_KINDS, fieldValue, recordOf } from './workload.js';
 
 export interface Latency {
   readonly count: number;
@@ -32,8 +32,10 @@ export interface CellResult {
   /** Operations that failed, and the first failure's message. */
   readonly errors: number;
   readonly firstError: string | undefined;
-  /** Reads (including a read-modify-write's read) that found no record. */
+  /** Reads (including a read-modify-write's read) that found no record, and scans that found none from a key that exists. */
   readonly misses: number;
+  /** Reads that found a record without its ten fields. */
+  readonly malformed: number;
   /** CPU of the peer's server processes, % of one core; NaN for a peer in the bench process. */
   readonly serverCpuPercent: number;
   /** Server CPU µs per operation; NaN for a peer in the bench process. */
@@ -75,8 +77,13 @@ export async function runCell(store: YcsbStore, keys: Keyspace, plan: CellPlan):
   const byKind = OP_KINDS.map(() => newHistogram());
   let errors = 0;
   let misses = 0;
+  let malformed = 0;
   let firstError: string | undefined;
 
+  const check = (found: Fields | null): void => {
+    if (found === null) misses++;
+    else if (Object.keys(found).length !== FIELD_COUNT) malformed++;
+  };
   /** Operation i as the peer's calls; resolves when it is done. */
   const perform = (i: number): Promise<unknown> => {
     const kind = OP_KINDS[sequence.kinds[i] as number] as OpKind;
@@ -85,18 +92,18 @@ export async function runCell(store: YcsbStore, keys: Keyspace, plan: CellPlan):
     const arg = sequence.args[i] as number;
     switch (kind) {
       case 'read':
-        return store.read(key).then((found) => {
-          if (found === null) misses++;
-        });
+        return store.read(key).then(check);
       case 'update':
         return store.update(key, FIELD_NAMES[arg] as string, fieldValue(record, arg, i + 1));
       case 'insert':
         return store.insert(key, recordOf(record));
       case 'scan':
-        return store.scan(key, arg);
+        return store.scan(key, arg).then((count) => {
+          if (count === 0) misses++;
+        });
       case 'rmw':
         return store.read(key).then((found) => {
-          if (found === null) misses++;
+          check(found);
           return store.update(key, FIELD_NAMES[arg] as string, fieldValue(record, arg, i + 1));
         });
     }
@@ -181,6 +188,7 @@ export async function runCell(store: YcsbStore, keys: Keyspace, plan: CellPlan):
     errors,
     firstError,
     misses,
+    malformed,
     serverCpuPercent: serverPercent,
     serverCpuUsPerOp: servers.length === 0 ? Number.NaN : (serverSeconds * 1e6) / completed,
     serverRssMb: rss,
