@@ -2,7 +2,8 @@
  * Where a profiled process spent its CPU: a V8 .cpuprofile (node --cpu-prof) summarised by self
  * time, per function and per module (a spacekv source file, an npm package, node's internals, or
  * V8's own pseudo-frames such as the garbage collector). Idle time is left out: the shares are of
- * the time the process was working.
+ * the time the thread was not idle. The profiler samples a thread whether it computes or waits in a
+ * system call, so a thread blocked in fsync shows that time in the function that called it.
  */
 import { readFileSync } from 'node:fs';
 
@@ -60,7 +61,7 @@ export function summariseProfile(path: string, top = 12): ProfileSummary {
 
 /** A short module name: `server/src/engine/session.js`, an npm package name, `node:internal/...`, or V8's pseudo-frame. */
 function moduleOf(url: string): string {
-  if (url === '') return '(native: V8, GC, program)';
+  if (url === '') return '(native code, GC, V8)';
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1] as string;
   const ours = /packages\/([^/]+)\/dist\/(.+)$/.exec(url);

@@ -22,9 +22,10 @@ interface Finished {
   readonly stderr: string;
 }
 
-function runTiny(reportPath: string): Promise<Finished> {
+function runTiny(reportPath: string, profileDir: string): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [RUN, '--tiny', '--scaling', '--report', reportPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = [RUN, '--tiny', '--scaling', '--report', reportPath, '--server-cpu-prof', profileDir];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -69,7 +70,7 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   const dir = mkdtempSync(join(tmpdir(), 'spacekv-bench-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const reportPath = join(dir, 'tiny.md');
-  const { code, stdout, stderr } = await runTiny(reportPath);
+  const { code, stdout, stderr } = await runTiny(reportPath, join(dir, 'profiles'));
   assert.equal(code, 0, `bench --tiny exited ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 
   assert.match(stdout, /^machine: .+, \d+ cores, node v\d+/m);
@@ -188,6 +189,9 @@ async function ycsbAssertions(stdout: string, reportPath: string): Promise<void>
   }
   assert.match(report, /The three biggest gaps to the best peer .*\*\*[A-F] at \d+ in flight\*\*/);
   assert.match(report, /^\| machine \| .+ cores/m);
+  // --server-cpu-prof: a profiled pass of spacekv, summarised for each of the three biggest gaps, both server threads.
+  assert.equal([...report.matchAll(/^### Where spacekv's server time went in workload [A-F]: (main thread|worker thread)/gm)].length, 6, 'the closing note lacks the profile summaries');
+  assert.match(report, /^\| [^|]*server\/src\/[^|]+ \| \d+\.\d% \|$/m, 'no spacekv module in the profile summaries');
   const charts = [...report.matchAll(/!\[[^\]]+\]\(\.\/([^)]+\.svg)\)/g)].map((m) => m[1] as string);
   assert.equal(charts.length, 5, `expected 5 charts (throughput, p50, p99, scaling throughput and p99), found ${charts.join(', ')}`);
   for (const chart of charts) {

@@ -34,8 +34,8 @@ export interface PeerOutcome {
   readonly detail?: string;
   readonly loadSeconds?: number;
   readonly steps: readonly StepOutcome[];
-  /** Profiles cut per workload (spacekv under --server-cpu-prof), by workload. */
-  readonly profiles: Readonly<Partial<Record<WorkloadName, string>>>;
+  /** Profiles cut per workload (spacekv under --server-cpu-prof), one per server thread, by workload. */
+  readonly profiles: Readonly<Partial<Record<WorkloadName, readonly string[]>>>;
 }
 
 export interface PeerPlan {
@@ -69,7 +69,7 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
   const store = opened;
   const keys = new Keyspace();
   const steps: StepOutcome[] = [];
-  const profiles: Partial<Record<WorkloadName, string>> = {};
+  const profiles: Partial<Record<WorkloadName, readonly string[]>> = {};
   try {
     const loadStarted = performance.now();
     for (let n = 0; n < plan.records; n += plan.loadBatch) {
@@ -88,8 +88,9 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
         steps.push({ step, skipped: store.scanUnsupported });
         out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${store.scanUnsupported})`);
       } else {
-        // The seed depends on the step's place in the plan only, so every peer gets the same sequence.
-        const sequence = generate(workload, plan.records, nextRecord, step.operations, plan.seed * 1_000 + index);
+        // The seed depends on the step alone, so every peer (and a profiled pass) gets the same sequence.
+        const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond);
+        const sequence = generate(workload, plan.records, nextRecord, step.operations, stepSeed);
         const result = await runCell(store, keys, {
           sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
         });

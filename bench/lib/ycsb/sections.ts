@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { out } from '../report.js';
 import type { Section, SectionContext } from '../section.js';
-import { selectedPeers } from './peers.js';
+import { SPACEKV, profiledSpacekv, selectedPeers } from './peers.js';
 import { type PeerOutcome, type Step, peerPlan, runPeer } from './run-peer.js';
 import { reportScaling, reportYcsb } from './tables.js';
 import type { WorkloadName } from './workload.js';
@@ -35,10 +35,17 @@ export const ycsbSection: Section = {
     out(`[ycsb] YCSB workloads ${y.workloads.join(', ')} at ${y.levels.join(', ')} in flight, ${y.records.toLocaleString('en-US')} records of 10 x 100 bytes, `
       + `each cell at most ${y.operations.toLocaleString('en-US')} operations or ${y.cellSeconds} s; low load: workload A paced at ${y.pacedPerSecond}/s for ${y.pacedSeconds} s`);
     const outcomes: PeerOutcome[] = [];
-    for (const peer of selectedPeers(c)) {
+    const peers = selectedPeers(c);
+    for (const peer of peers) {
       outcomes.push(await runPeer(peer, peerPlan('ycsb', y.records, steps, y.seed), join(c.root, 'ycsb', peer.id), c.problems));
     }
-    reportYcsb(c, outcomes);
+    let profiled: PeerOutcome | undefined;
+    const profiles = c.options.serverCpuProfDir;
+    if (profiles !== undefined && peers.some((p) => p.id === SPACEKV)) {
+      out(`    spacekv under node --cpu-prof, the same workloads again (not in the tables), one profile per workload in ${profiles}:`);
+      profiled = await runPeer(profiledSpacekv(c, profiles), peerPlan('ycsb', y.records, steps.slice(1), y.seed), join(c.root, 'ycsb', 'spacekv-profiled'), c.problems);
+    }
+    reportYcsb(c, outcomes, profiled);
   },
 };
 

@@ -23,10 +23,11 @@ export interface YcsbStore {
   /** Read up to `count` records in key order from `startKey` on; resolves with how many came back. */
   scan(startKey: string, count: number): Promise<number>;
   /**
-   * Only for a peer run under a profiler: end the current profile (named for `label`, e.g. the
-   * workload just run) and start a new one, keeping the data; resolves with the profile's path.
+   * Only for a peer run under a profiler: end the current profiles (named for `label`, e.g. the
+   * workload just run) and start new ones, keeping the data; resolves with the profiles' paths,
+   * one per thread of the server, the main thread first.
    */
-  cutProfile?(label: string): Promise<string>;
+  cutProfile?(label: string): Promise<readonly string[]>;
   /** Drop what this run created and stop what it started. */
   close(): Promise<void>;
 }

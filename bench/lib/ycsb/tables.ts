@@ -32,7 +32,7 @@ const pct = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(0)}%` : 'i
 const mb = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
-export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[]): void {
+export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[], profiled: PeerOutcome | undefined): void {
   const y = c.options.ycsb;
   const r = c.report;
   const spacekv = outcomes.find((o) => o.peer.id === SPACEKV);
@@ -71,7 +71,7 @@ export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[]):
   ratioTable(c, outcomes, spacekv);
   lowLoad(c, outcomes);
   charts(c, outcomes);
-  closingNote(c, outcomes, spacekv);
+  closingNote(c, outcomes, spacekv, profiled);
 }
 
 /** spacekv's throughput over each peer's, per workload and level; printed too, the console's summary. */
@@ -172,7 +172,7 @@ function gaps(c: SectionContext, outcomes: readonly PeerOutcome[], spacekv: Peer
   return found;
 }
 
-function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacekv: PeerOutcome | undefined): void {
+function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacekv: PeerOutcome | undefined, profiled: PeerOutcome | undefined): void {
   if (spacekv === undefined || spacekv.skipped !== undefined) return;
   const all = gaps(c, outcomes, spacekv);
   const lines: string[] = ['## Closing note', '', 'spacekv (SQLite) over the fastest other peer, per workload and in-flight level:', ''];
@@ -188,15 +188,21 @@ function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacek
   lines.push('', `The three biggest gaps to the best peer (the worst level of each workload, then the three worst workloads): `
     + biggest.map((g) => `**${g.workload} at ${g.inFlight} in flight**, ${g.ratio.toFixed(2)}x of ${g.best}`).join('; ') + '.');
   for (const g of biggest) {
-    const path = spacekv.profiles[g.workload];
-    if (path === undefined) continue;
-    const p = summariseProfile(path, 10);
-    lines.push('', `### Where spacekv's server CPU went in workload ${g.workload} (all levels of the workload; ${(p.busyMs / 1000).toFixed(1)} s of CPU profiled)`, '',
-      table(['module (self time)', 'share'], p.modules.slice(0, 8).map((m) => [m.name, `${m.percent.toFixed(1)}%`])), '',
-      table(['function (self time)', 'share'], p.functions.slice(0, 10).map((f) => [f.name, `${f.percent.toFixed(1)}%`])));
+    const paths = profiled?.profiles[g.workload] ?? [];
+    paths.forEach((path, thread) => {
+      const p = summariseProfile(path, 10);
+      const which = thread === 0 ? 'main thread (event loop)' : `worker thread ${thread} (the store's writer)`;
+      lines.push('', `### Where spacekv's server time went in workload ${g.workload}: ${which}, ${(p.busyMs / 1000).toFixed(1)} s not idle over all levels`, '',
+        table(['module (self time)', 'share'], p.modules.slice(0, 8).map((m) => [m.name, `${m.percent.toFixed(1)}%`])), '',
+        table(['function (self time)', 'share'], p.functions.slice(0, 10).map((f) => [f.name, `${f.percent.toFixed(1)}%`])));
+    });
   }
-  if (biggest.length > 0 && biggest.every((g) => spacekv.profiles[g.workload] === undefined)) {
-    lines.push('', '(No profiles in this run: run with --server-cpu-prof <dir> for where spacekv\'s time goes in each of these workloads.)');
+  if (profiled === undefined) {
+    lines.push('', '(No profiles in this run: with --server-cpu-prof <dir> a profiled pass of spacekv follows the measured ones and this note shows where its time goes in each of these workloads.)');
+  } else {
+    lines.push('', `Profiles: a separate pass of spacekv under node --cpu-prof after the measured ones (its figures are not in the tables), one per workload and server thread, in ${c.options.serverCpuProfDir}; `
+      + 'read any one with `node bench/dist/profile.js <file>`. Shares are of the thread\'s time outside idle: a thread waiting in a system call (the writer in fsync) '
+      + 'counts that wait in the function that called it; each profile also holds the server\'s startup (module loading), since the server restarts to cut it.');
   }
   c.report.add(lines.join('\n'));
 }

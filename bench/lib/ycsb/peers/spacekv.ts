@@ -8,7 +8,7 @@
  * never assumed: a server that refuses `--store <url>` makes the peer "skipped", and one that
  * answers `list` with "unknown operation" makes workload E skipped for spacekv, with its words.
  */
-import { readdirSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from '../../child-server.js';
@@ -114,14 +114,20 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
     scan: list,
     ...(profiles === undefined ? {} : {
       async cutProfile(label: string) {
+        mkdirSync(profiles, { recursive: true });
         const before = new Set(readdirSync(profiles));
         await stop(running, o);
-        const written = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
-        if (written === undefined) throw new Error(`the spacekv server wrote no .cpuprofile into ${profiles}`);
-        const path = join(profiles, `${o.id}-${label}.cpuprofile`);
-        renameSync(join(profiles, written), path);
+        // node --cpu-prof writes one file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, the main thread's id 0.
+        const written = readdirSync(profiles).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+        if (written.length === 0) throw new Error(`the spacekv server wrote no .cpuprofile into ${profiles}`);
+        const threadOf = (file: string): number => Number(file.split('.').at(-3));
+        const paths = written.sort((a, b) => threadOf(a) - threadOf(b)).map((file) => {
+          const path = join(profiles, `${o.id}-${label}.thread${threadOf(file)}.cpuprofile`);
+          renameSync(join(profiles, file), path);
+          return path;
+        });
         running = await start(dataDir, o);
-        return path;
+        return paths;
       },
     }),
     close: () => stop(running, o),
