@@ -15,7 +15,7 @@ import { clientVsRedisSection } from './lib/client-vs-redis.js';
 import { codecSection } from './lib/codec.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
-import { parseOptions, reportPathOf } from './lib/options.js';
+import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
 import { out, printLoad, printMachine, printedCount, printedSince, reportHeader } from './lib/report.js';
 import { type Section, selectSections } from './lib/section.js';
@@ -31,6 +31,10 @@ const SECTIONS: readonly Section[] = [
 ];
 
 const options = parseOptions(process.argv.slice(2), process.env);
+if (options.help) {
+  console.log(`${USAGE}\n\nsections (--only):\n${SECTIONS.map((s) => `  ${s.id.padEnd(22)} ${s.title}${s.byDefault ? '' : ' (not by default)'}`).join('\n')}`);
+  process.exit(0);
+}
 const root = mkdtempSync(join(tmpdir(), 'spacekv-bench-'));
 
 // Whatever ends the run, no server outlives it and no data is left behind.

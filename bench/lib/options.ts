@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 import { WORKLOADS, type WorkloadName } from './ycsb/workload.js';
 
 export interface BenchOptions {
+  /** --help: print the usage and the sections, run nothing. */
+  readonly help: boolean;
   readonly tiny: boolean;
   /** Seconds of each measured HTTP step. */
   readonly durationSeconds: number;
@@ -144,10 +146,11 @@ const TINY = {
 
 export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/run.js [options])
   --tiny                 every section shrunk to a few hundred operations (also SPACEKV_BENCH_TINY=1); what npm test runs
-  --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: see SECTIONS below)
+  --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: listed below)
   --report <path|auto>   write the Markdown report there, charts (SVG) beside it; auto = bench/results/<date>-<host>.md
-  --server-cpu-prof <dir> run the spacekv servers (client-vs-redis, ycsb) under node --cpu-prof, profiles in <dir>;
-                         the YCSB server cuts one profile per workload and the report summarises them
+  --server-cpu-prof <dir> profiles in <dir> (node --cpu-prof): step 6's spacekv server runs under the profiler, and
+                         YCSB adds a profiled pass of spacekv after the measured ones, one profile per workload,
+                         summarised in the report's closing note
  HTTP steps:
   --duration <s>         seconds of each HTTP step (default 10, tiny 1)
   --connections <n>      keep-alive connections of the load generator (default 64)
@@ -188,14 +191,12 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
-  }
+
   const tiny = values.tiny === true || env.SPACEKV_BENCH_TINY === '1';
   const preset = tiny ? TINY : FULL;
   return {
     ...preset,
+    help: values.help === true,
     tiny,
     durationSeconds: values.duration === undefined ? preset.durationSeconds : positive('--duration', values.duration, false),
     connections: values.connections === undefined ? preset.connections : positive('--connections', values.connections, true),
