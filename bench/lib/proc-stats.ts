@@ -31,6 +31,16 @@ export function cpuSeconds(pid: number): number {
   return (utime + stime) / clockTicksPerSecond();
 }
 
+/** Whether /proc shows the process: a server in another container or VM answers on its port but is not visible here. */
+export function visible(pid: number): boolean {
+  try {
+    cpuSeconds(pid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** CPU seconds every core of the machine has spent busy (not idle, not waiting for I/O), from /proc/stat. */
 export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';

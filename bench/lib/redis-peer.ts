@@ -12,7 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { Redis, type RedisOptions } from 'ioredis';
-import { cpuSeconds } from './proc-stats.js';
+import { visible } from './proc-stats.js';
 
 export interface RedisPeer {
   /** How the table and lines name it, e.g. "Redis 7.0.15 at :6379 (appendonly no, save '')". */
@@ -60,16 +60,6 @@ async function describe(host: string, port: number): Promise<{ version: string; 
     return { version: field('redis_version') ?? 'unknown', pid: Number.isSafeInteger(pid) && pid > 0 && visible(pid) ? pid : undefined, persistence };
   } finally {
     redis.disconnect();
-  }
-}
-
-/** Whether /proc shows the process (a Redis in another container or VM answers but is not visible). */
-function visible(pid: number): boolean {
-  try {
-    cpuSeconds(pid);
-    return true;
-  } catch {
-    return false;
   }
 }
 

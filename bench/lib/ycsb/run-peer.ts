@@ -53,6 +53,13 @@ export function peerPlan(label: string, records: number, steps: readonly Step[],
   return { label, records, steps, seed, loadBatch: LOAD_BATCH };
 }
 
+/** Every peer through the same plan, one after another (one server up at a time), each in its own directory under `dir`. */
+export async function runPeers(peers: readonly YcsbPeer[], plan: PeerPlan, dir: string, problems: string[]): Promise<PeerOutcome[]> {
+  const outcomes: PeerOutcome[] = [];
+  for (const peer of peers) outcomes.push(await runPeer(peer, plan, join(dir, peer.id), problems));
+  return outcomes;
+}
+
 export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, problems: string[]): Promise<PeerOutcome> {
   mkdirSync(dir, { recursive: true });
   let opened: YcsbStore | { readonly skipped: string };

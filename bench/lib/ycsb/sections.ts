@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { out } from '../report.js';
 import type { Section, SectionContext } from '../section.js';
 import { SPACEKV, profiledSpacekv, selectedPeers } from './peers.js';
-import { type PeerOutcome, type Step, peerPlan, runPeer } from './run-peer.js';
+import { type PeerOutcome, type Step, peerPlan, runPeer, runPeers } from './run-peer.js';
 import { reportScaling, reportYcsb } from './tables.js';
 import type { WorkloadName } from './workload.js';
 
@@ -34,11 +34,8 @@ export const ycsbSection: Section = {
     }
     out(`[ycsb] YCSB workloads ${y.workloads.join(', ')} at ${y.levels.join(', ')} in flight, ${y.records.toLocaleString('en-US')} records of 10 x 100 bytes, `
       + `each cell at most ${y.operations.toLocaleString('en-US')} operations or ${y.cellSeconds} s; low load: workload A paced at ${y.pacedPerSecond}/s for ${y.pacedSeconds} s`);
-    const outcomes: PeerOutcome[] = [];
     const peers = selectedPeers(c);
-    for (const peer of peers) {
-      outcomes.push(await runPeer(peer, peerPlan('ycsb', y.records, steps, y.seed), join(c.root, 'ycsb', peer.id), c.problems));
-    }
+    const outcomes = await runPeers(peers, peerPlan('ycsb', y.records, steps, y.seed), join(c.root, 'ycsb'), c.problems);
     let profiled: PeerOutcome | undefined;
     const profiles = c.options.serverCpuProfDir;
     if (profiles !== undefined && peers.some((p) => p.id === SPACEKV)) {
@@ -59,11 +56,7 @@ export const scalingSection: Section = {
     const runs: { records: number; outcomes: PeerOutcome[] }[] = [];
     for (const records of y.scalingRecords) {
       const steps: Step[] = y.scalingWorkloads.map((workload) => ({ workload, inFlight: y.scalingInFlight, operations: y.operations, maxSeconds: y.cellSeconds }));
-      const outcomes: PeerOutcome[] = [];
-      for (const peer of selectedPeers(c)) {
-        outcomes.push(await runPeer(peer, peerPlan(`scaling-${records}`, records, steps, y.seed), join(c.root, `scaling-${records}`, peer.id), c.problems));
-      }
-      runs.push({ records, outcomes });
+      runs.push({ records, outcomes: await runPeers(selectedPeers(c), peerPlan(`scaling-${records}`, records, steps, y.seed), join(c.root, `scaling-${records}`), c.problems) });
     }
     reportScaling(c, runs);
   },

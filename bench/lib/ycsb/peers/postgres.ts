@@ -7,7 +7,7 @@
  * application_name in pg_stat_activity and read from /proc.
  */
 import postgres from 'postgres';
-import { cpuSeconds } from '../../proc-stats.js';
+import { visible } from '../../proc-stats.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
 
@@ -50,6 +50,7 @@ async function open(o: PostgresPeerOptions): Promise<YcsbStore | { skipped: stri
     scanUnsupported: undefined,
     async serverPids() {
       const rows = await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${application}`;
+      // A PostgreSQL in another container answers, but its backends are not ours to see.
       return rows.map((r) => r.pid).filter(visible);
     },
     async load(records) {
@@ -81,14 +82,4 @@ async function open(o: PostgresPeerOptions): Promise<YcsbStore | { skipped: stri
       }
     },
   };
-}
-
-/** A PostgreSQL in another container answers but its processes are not ours to see. */
-function visible(pid: number): boolean {
-  try {
-    cpuSeconds(pid);
-    return true;
-  } catch {
-    return false;
-  }
 }
