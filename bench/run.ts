@@ -71,7 +71,7 @@ async function main(): Promise<number> {
     for (const problem of problems) out(`  - ${problem}`);
     report.add(`## BROKEN\n\nThese figures cannot be trusted:\n\n${problems.map((p) => `- ${p.split('\n')[0]}`).join('\n')}`);
   }
-  report.prepend(reportHeader(startedAt, new Date(), process.argv.slice(2), options.tiny));
+  report.prepend(reportHeader(startedAt, new Date(), process.argv.slice(2), options.tiny, options.note));
   for (const file of await report.write()) out(`report: ${file}`);
   return problems.length === 0 ? 0 : 1;
 }

@@ -47,6 +47,8 @@ export interface BenchOptions {
   readonly enabled: ReadonlySet<string>;
   /** Also write the Markdown report here (charts beside it). */
   readonly reportPath: string | undefined;
+  /** A sentence for the report's head: what the figures should be read with (e.g. "the machine was shared"). */
+  readonly note: string | undefined;
   /** Run the spacekv servers of step 6 and of the YCSB sections with --cpu-prof, writing profiles into this directory. */
   readonly serverCpuProfDir: string | undefined;
 }
@@ -148,6 +150,7 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --tiny                 every section shrunk to a few hundred operations (also SPACEKV_BENCH_TINY=1); what npm test runs
   --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: listed below)
   --report <path|auto>   write the Markdown report there, charts (SVG) beside it; auto = bench/results/<date>-<host>.md
+  --note <text>          a note for the report's head, e.g. --note "the machine was shared with other work"
   --server-cpu-prof <dir> profiles in <dir> (node --cpu-prof): step 6's spacekv server runs under the profiler, and
                          YCSB adds a profiled pass of spacekv after the measured ones, one profile per workload,
                          summarised in the report's closing note
@@ -177,6 +180,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       rounds: { type: 'string' },
       only: { type: 'string' },
       report: { type: 'string' },
+      note: { type: 'string' },
       'server-cpu-prof': { type: 'string' },
       records: { type: 'string' },
       operations: { type: 'string' },
@@ -204,6 +208,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     only: values.only === undefined ? undefined : new Set(list(values.only)),
     enabled: new Set(values.scaling === true ? ['scaling'] : []),
     reportPath: values.report,
+    note: values.note,
     serverCpuProfDir: values['server-cpu-prof'],
     ycsb: ycsbSizes(preset.ycsb, values, env),
   };

@@ -39,20 +39,21 @@ export function printedSince(count: number): string[] {
  * The report's head: what ran, when, where (machine, versions, load), and how to read it. Peers'
  * own versions are in each section's peer table, as each reports them.
  */
-export function reportHeader(startedAt: Date, endedAt: Date, argv: readonly string[], tiny: boolean): string {
+export function reportHeader(startedAt: Date, endedAt: Date, argv: readonly string[], tiny: boolean, note: string | undefined): string {
   const [one = 0, five = 0] = loadavg();
   const minutes = ((endedAt.getTime() - startedAt.getTime()) / 60_000).toFixed(1);
   return [
     `# spacekv bench${tiny ? ' (tiny)' : ''}: ${startedAt.toISOString().slice(0, 10)} on ${hostname()}`,
     '',
     table(['', ''], [
-      ['command', `\`npm run bench --${argv.length > 0 ? ` ${argv.join(' ')}` : ''}\``],
+      ['command', `\`npm run bench --${argv.length > 0 ? ` ${argv.map(shellWord).join(' ')}` : ''}\``],
       ['ran', `${startedAt.toISOString()} to ${endedAt.toISOString()} (${minutes} min)`],
       ['machine', machineLine.replace(/^machine: /, '')],
       ['versions', `node ${process.version} (V8 ${process.versions.v8}), spacekv ${spacekvVersion()}, SQLite ${sqliteVersion()}; each peer's version is in its section's peer table`],
       ['data', dataLine.replace(/^data: +/, '')],
       ['load average at the end', `${one.toFixed(2)} (1 min), ${five.toFixed(2)} (5 min)`],
     ], 2),
+    ...(note === undefined ? [] : ['', `**Note:** ${note}`]),
     '',
     'Figures from one run on one machine; a ratio is spacekv\'s throughput over the peer\'s in the same run (above 1.00x spacekv is faster). '
       + 'Every figure carries the CPU the rest of the machine used meanwhile where it was measured: a machine shared with other work gives lower, noisier figures.',
@@ -63,6 +64,11 @@ export function reportHeader(startedAt: Date, endedAt: Date, argv: readonly stri
 function spacekvVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.resolve('spacekv')), 'utf8')) as { version?: string };
   return manifest.version ?? 'unknown';
+}
+
+/** An argument as a shell would need it quoted. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
 }
 
 function sqliteVersion(): string {
