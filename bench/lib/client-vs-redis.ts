@@ -93,7 +93,7 @@ function keyWalk(keys: number, length: number): Uint32Array {
   return walk;
 }
 
-export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, problems: string[], serverCpuProfDir?: string): Promise<ClientVsRedisFigures> {
+export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, problems: string[]): Promise<ClientVsRedisFigures> {
   const levels = sizes.levels.map((l) => l.inFlight).join(', ');
   out(`[6] @spacekv/client over WebSocket vs Redis via ioredis, ${levels} operations in flight from one process, ${VALUE_JSON.length}-byte values, `
     + `${sizes.rounds} interleaved round${sizes.rounds === 1 ? '' : 's'} (figures are medians)`);
@@ -102,8 +102,7 @@ export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, pro
   out(`    fast peer (GET, SET): ${'peer' in fast ? fast.peer.label : `SKIPPED: ${fast.skipped}`}`);
   out(`    durable peer (SET):   ${'peer' in durable ? durable.peer.label : `SKIPPED: ${durable.skipped}`}`);
   const prefix = `spacekv-bench:${process.pid}:`;
-  const nodeArgs = serverCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir];
-  const server = await startSpacekvServer(join(root, 'ws'), nodeArgs);
+  const server = await startSpacekvServer(join(root, 'ws'));
   let clients: Clients | undefined;
   try {
     const spacekv = await connect(server.url, { reconnect: false });
@@ -407,6 +406,6 @@ export const clientVsRedisSection: Section = {
   title: 'Step 6: @spacekv/client point get and put vs Redis',
   byDefault: true,
   async run(c) {
-    printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.problems, c.options.serverCpuProfDir));
+    printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.problems));
   },
 };

@@ -49,7 +49,7 @@ export interface BenchOptions {
   readonly reportPath: string | undefined;
   /** A sentence for the report's head: what the figures should be read with (e.g. "the machine was shared"). */
   readonly note: string | undefined;
-  /** Run the spacekv servers of step 6 and of the YCSB sections with --cpu-prof, writing profiles into this directory. */
+  /** Add a profiled pass of spacekv to the YCSB section (node --cpu-prof), writing its profiles into this directory. */
   readonly serverCpuProfDir: string | undefined;
 }
 
@@ -151,9 +151,9 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: listed below)
   --report <path|auto>   write the Markdown report there, charts (SVG) beside it; auto = bench/results/<date>-<host>.md
   --note <text>          a note for the report's head, e.g. --note "the machine was shared with other work"
-  --server-cpu-prof <dir> profiles in <dir> (node --cpu-prof): step 6's spacekv server runs under the profiler, and
-                         YCSB adds a profiled pass of spacekv after the measured ones, one profile per workload,
-                         summarised in the report's closing note
+  --server-cpu-prof <dir> YCSB adds a pass of spacekv under node --cpu-prof after the measured ones (no figure in
+                         the tables is measured under the profiler), one profile per workload and server thread in
+                         <dir>, summarised in the report's closing note
  HTTP steps:
   --duration <s>         seconds of each HTTP step (default 10, tiny 1)
   --connections <n>      keep-alive connections of the load generator (default 64)
