@@ -236,7 +236,7 @@ export function reportScaling(c: SectionContext, runs: readonly { readonly recor
       width: 220, height: 220,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'records', type: 'quantitative', scale: { type: 'log' }, title: 'records (log)' },
+        x: { field: 'records', type: 'ordinal', title: 'records loaded' },
         y: { field, type: 'quantitative', scale: { type: 'log' }, title },
         color: { field: 'peer', type: 'nominal', legend: { labelLimit: 400 } },
       },
