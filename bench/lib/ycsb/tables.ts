@@ -28,7 +28,7 @@ function skippedStep(o: PeerOutcome, workload: WorkloadName): string | undefined
 }
 
 const us = (n: number): string => (Number.isFinite(n) ? int(n) : '-');
-const pct = (n: number): string => (Number.isFinite(n) ? `${n.toFixed(0)}%` : 'in process');
+const pct = (n: number, digits = 0): string => (Number.isFinite(n) ? `${n.toFixed(digits)}%` : 'in process');
 const mb = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '-');
 const ratio = (a: number, b: number): string => (Number.isFinite(a / b) && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
@@ -69,8 +69,8 @@ export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[], 
   }
 
   ratioTable(c, outcomes, spacekv);
-  lowLoad(c, outcomes);
   charts(c, outcomes);
+  lowLoad(c, outcomes);
   closingNote(c, outcomes, spacekv, profiled);
 }
 
@@ -109,7 +109,8 @@ function lowLoad(c: SectionContext, outcomes: readonly PeerOutcome[]): void {
     const p = paced(o);
     const one = cell(o, 'A', 1);
     return [o.peer.name,
-      p === undefined ? '-' : us(p.latency.p50Us), p === undefined ? '-' : us(p.latency.p99Us), p === undefined ? '-' : pct(p.serverCpuPercent),
+      // Near idle, a server's CPU is a fraction of a percent: one decimal tells them apart.
+      p === undefined ? '-' : us(p.latency.p50Us), p === undefined ? '-' : us(p.latency.p99Us), p === undefined ? '-' : pct(p.serverCpuPercent, 1),
       one === undefined ? '-' : int(one.opsPerSec), one === undefined ? '-' : us(one.latency.p50Us), one === undefined ? '-' : us(one.latency.p99Us),
       one === undefined ? '-' : pct(one.serverCpuPercent)];
   });
