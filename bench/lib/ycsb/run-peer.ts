@@ -23,6 +23,8 @@ export interface Step {
 export interface StepOutcome {
   readonly step: Step;
   readonly result?: CellResult;
+  /** Mean writes per durable commit over the cell, for a peer that reports it (spacekv's group commit). */
+  readonly writesPerCommit?: number;
   /** Why this step did not run on this peer (e.g. no scans). */
   readonly skipped?: string;
 }
@@ -98,12 +100,17 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
         // The seed depends on the step alone, so every peer (and a profiled pass) gets the same sequence.
         const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond);
         const sequence = generate(workload, plan.records, nextRecord, step.operations, stepSeed);
+        const before = await store.commitCounters?.();
         const result = await runCell(store, keys, {
           sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
         });
+        const after = await store.commitCounters?.();
+        const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
+        const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
         nextRecord += countInserts(sequence.kinds, result.ops);
-        steps.push({ step, result });
-        out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}`);
+        steps.push({ step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) });
+        const perCommit = writesPerCommit === undefined ? '' : `, ${writesPerCommit.toFixed(1)} writes per durable commit`;
+        out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}`);
         if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
         // Under "latest" a read may race the insert of its record; elsewhere every key read was loaded.
         if (result.misses > 0 && workload.distribution !== 'latest') {

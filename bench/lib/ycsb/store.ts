@@ -22,6 +22,8 @@ export interface YcsbStore {
   insert(key: string, fields: Fields): Promise<void>;
   /** Read up to `count` records in key order from `startKey` on; resolves with how many came back. */
   scan(startKey: string, count: number): Promise<number>;
+  /** Only for a peer with group commit (spacekv): writes and durable commits so far, from its metrics. */
+  commitCounters?(): Promise<{ readonly writes: number; readonly batches: number }>;
   /**
    * Only for a peer run under a profiler: end the current profiles (named for `label`, e.g. the
    * workload just run) and start new ones, keeping the data; resolves with the profiles' paths,

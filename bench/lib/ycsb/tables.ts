@@ -146,6 +146,8 @@ function charts(c: SectionContext, outcomes: readonly PeerOutcome[]): void {
 }
 
 interface Gap {
+  /** spacekv's mean writes per durable commit in this cell, when it wrote. */
+  readonly writesPerCommit: number | undefined;
   readonly workload: WorkloadName;
   readonly inFlight: number;
   readonly ratio: number;
@@ -167,7 +169,8 @@ function gaps(c: SectionContext, outcomes: readonly PeerOutcome[], spacekv: Peer
         const m = cell(o, w, level);
         if (m !== undefined && (best === undefined || m.opsPerSec > best.ops)) best = { name: o.peer.name, ops: m.opsPerSec };
       }
-      if (best !== undefined) found.push({ workload: w, inFlight: level, ratio: base.opsPerSec / best.ops, best: best.name, spacekvOps: base.opsPerSec, bestOps: best.ops });
+      const writesPerCommit = spacekv.steps.find((s) => s.step.workload === w && s.step.inFlight === level && s.step.pacedPerSecond === undefined)?.writesPerCommit;
+      if (best !== undefined) found.push({ workload: w, inFlight: level, ratio: base.opsPerSec / best.ops, best: best.name, spacekvOps: base.opsPerSec, bestOps: best.ops, writesPerCommit });
     }
   }
   return found;
@@ -177,8 +180,8 @@ function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacek
   if (spacekv === undefined || spacekv.skipped !== undefined) return;
   const all = gaps(c, outcomes, spacekv);
   const lines: string[] = ['## Closing note', '', 'spacekv (SQLite) over the fastest other peer, per workload and in-flight level:', ''];
-  lines.push(table(['workload', 'in flight', 'spacekv ops/s', 'fastest peer', 'its ops/s', 'spacekv ÷ fastest'],
-    all.map((g) => [g.workload, String(g.inFlight), int(g.spacekvOps), g.best, int(g.bestOps), `${g.ratio.toFixed(2)}x`])));
+  lines.push(table(['workload', 'in flight', 'spacekv ops/s', 'fastest peer', 'its ops/s', 'spacekv ÷ fastest', 'spacekv writes per durable commit'],
+    all.map((g) => [g.workload, String(g.inFlight), int(g.spacekvOps), g.best, int(g.bestOps), `${g.ratio.toFixed(2)}x`, g.writesPerCommit === undefined ? '-' : g.writesPerCommit.toFixed(1)])));
   // The three biggest gaps: the lowest ratio of each workload, then the three lowest of those.
   const worstPerWorkload = new Map<WorkloadName, Gap>();
   for (const g of all) {

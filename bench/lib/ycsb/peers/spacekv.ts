@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from '../../child-server.js';
+import { commitCounters } from '../../rest-fixtures.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
 
@@ -112,6 +113,7 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
       await running.client.put(SPACE, key, fields);
     },
     scan: list,
+    commitCounters: () => commitCounters(running.server.url),
     ...(profiles === undefined ? {} : {
       async cutProfile(label: string) {
         mkdirSync(profiles, { recursive: true });
