@@ -1,18 +1,24 @@
 /**
- * Assembles one server process: store, engine, fronts, metrics; and takes it down in order
- * (stop accepting, finish in-flight operations, commit, close) so SIGTERM loses nothing.
+ * Assembles one server process: store, engine, change feed, fronts (REST, WebSocket, AMQP),
+ * background tasks and metrics, all in one event loop; and takes it down in order (stop accepting,
+ * finish in-flight operations, stop the tasks, commit, close) so SIGTERM loses nothing.
  */
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SpacekvError } from '@spacekv/core';
 import type { ServerConfig } from './config.js';
 import { Engine } from './engine/engine.js';
+import { ChangeFeed } from './events/change-feed.js';
 import { buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
 import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { BackgroundTask } from './tasks/task.js';
+import { TaskSet } from './tasks/task-set.js';
+import { logRetention } from './tasks/log-retention.js';
+import { ttlSweeper } from './tasks/ttl-sweeper.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7640 */
@@ -24,9 +30,27 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Expired objects deleted per sweeper batch, and changes removed per retention step. */
+const SWEEP_BATCH_MAX = 256;
+const PRUNE_BATCH_MAX = 4096;
+
 export function openStore(config: ServerConfig): Store {
   if (config.store === 'sqlite') return new SqliteStore(config.dataDir, config.limits);
   throw new SpacekvError('bad_request', `unknown store '${config.store}': this build supports 'sqlite' (the embedded store)`);
+}
+
+function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, logger: Logger, metrics: Metrics): TaskSet {
+  const tasks = [
+    new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
+    new BackgroundTask('log_retention', logRetention(store, {
+      intervalMs: config.retentionIntervalMs,
+      ...(config.logRetentionMs > 0 ? { maxAgeMs: config.logRetentionMs } : {}),
+      ...(config.logRetentionSeqs > 0 ? { keepSeqs: config.logRetentionSeqs } : {}),
+      cursors: [],
+      batchMax: PRUNE_BATCH_MAX,
+    }), logger),
+  ];
+  return new TaskSet(tasks, metrics.registry);
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -35,14 +59,23 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, logger, health: () => ({ ok: true, detail: `store ${config.store}` }) });
-  const ws = new WsFront(app.server, { engine, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
+  const running = engine;
+  const feed = new ChangeFeed(store, config.limits, logger);
+  await feed.start((listener) => running.onCommit(listener));
+  const tasks = backgroundTasks(config, store, running, logger, metrics);
+  const health = () => ({
+    ok: true,
+    detail: tasks.degraded ? `store ${config.store}; degraded: see parts` : `store ${config.store}`,
+    parts: { tasks: tasks.health(), watchers: feed.watchers },
+  });
+  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
+  const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
+  tasks.start();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, store: config.store, dataDir: config.dataDir }, 'spacekv serving');
 
-  const running = engine;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -53,9 +86,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         logger.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'drain deadline passed; closing the remaining connections');
         app.server.closeAllConnections();
       }, config.drainTimeoutMs);
+      feed.close({ code: 'shutting_down', message: 'the server is shutting down; resume from the last seq you saw' });
       await ws.close(); // answers every accepted WebSocket request, then closes with 1001
       await app.close(); // waits for in-flight requests to be answered
       clearTimeout(deadline);
+      await tasks.stop(); // their last writes commit before the engine closes
       await running.close();
       logger.info('closed');
     })();
