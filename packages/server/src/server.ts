@@ -9,8 +9,11 @@ import { SpacekvError } from '@spacekv/core';
 import type { ServerConfig } from './config.js';
 import { Engine } from './engine/engine.js';
 import { ChangeFeed } from './events/change-feed.js';
-import { buildHttpApp } from './front/http/app.js';
+import { type Health, buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
+import { RELAY_CURSOR, amqpRelay } from './front/amqp/relay.js';
+import { amqpRpc } from './front/amqp/rpc.js';
+import { redactUrl } from './front/amqp/broker.js';
 import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
@@ -39,18 +42,40 @@ export function openStore(config: ServerConfig): Store {
   throw new SpacekvError('bad_request', `unknown store '${config.store}': this build supports 'sqlite' (the embedded store)`);
 }
 
+/**
+ * The background tasks, in the order a drain stops them: the AMQP RPC consumer first (it takes
+ * requests), the relay last (it publishes what the sweeper's last deletions logged).
+ */
 function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, logger: Logger, metrics: Metrics): TaskSet {
+  const amqpUrl = config.amqpUrl;
   const tasks = [
+    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, { url: amqpUrl, queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch }), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
     new BackgroundTask('log_retention', logRetention(store, {
       intervalMs: config.retentionIntervalMs,
       ...(config.logRetentionMs > 0 ? { maxAgeMs: config.logRetentionMs } : {}),
       ...(config.logRetentionSeqs > 0 ? { keepSeqs: config.logRetentionSeqs } : {}),
-      cursors: [],
+      cursors: amqpUrl ? [RELAY_CURSOR] : [],
       batchMax: PRUNE_BATCH_MAX,
     }), logger),
+    ...(amqpUrl
+      ? [new BackgroundTask('amqp_relay', amqpRelay(store, (listener) => engine.onCommit(listener), { url: amqpUrl, exchange: config.amqpExchange }), logger)]
+      : []),
   ];
   return new TaskSet(tasks, metrics.registry);
+}
+
+/** /healthz: the server serves while its store does; a failing task or an unreachable broker shows as degraded. */
+function healthOf(config: ServerConfig, tasks: TaskSet, feed: ChangeFeed): Health {
+  const states = tasks.health();
+  const amqp = config.amqpUrl === undefined ? 'off'
+    : [states.amqp_rpc, states.amqp_relay].every((s) => s?.state === 'running') ? 'ok' : 'degraded';
+  const degraded = tasks.degraded;
+  return {
+    ok: true,
+    detail: degraded ? `store ${config.store}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : `store ${config.store}`,
+    parts: { amqp, tasks: states, watchers: feed.watchers },
+  };
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -63,18 +88,14 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const feed = new ChangeFeed(store, config.limits, logger);
   await feed.start((listener) => running.onCommit(listener));
   const tasks = backgroundTasks(config, store, running, logger, metrics);
-  const health = () => ({
-    ok: true,
-    detail: tasks.degraded ? `store ${config.store}; degraded: see parts` : `store ${config.store}`,
-    parts: { tasks: tasks.health(), watchers: feed.watchers },
-  });
+  const health = () => healthOf(config, tasks, feed);
   const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
   const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: config.store, dataDir: config.dataDir }, 'spacekv serving');
+  logger.info({ url, store: config.store, dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

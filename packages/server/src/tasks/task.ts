@@ -19,7 +19,8 @@ export interface TaskContext {
 export type TaskBody = (ctx: TaskContext) => Promise<void>;
 
 export interface TaskStatus {
-  readonly state: 'running' | 'degraded' | 'backoff' | 'stopped';
+  /** `starting` until the body first reports itself healthy (an AMQP task: until it is connected). */
+  readonly state: 'starting' | 'running' | 'degraded' | 'backoff' | 'stopped';
   readonly detail: string;
   readonly restarts: number;
   readonly items: number;
@@ -75,8 +76,8 @@ export class BackgroundTask {
   private async supervise(signal: AbortSignal): Promise<void> {
     let failures = 0;
     while (!signal.aborted) {
-      this.state = 'running';
-      this.detail = 'running';
+      this.state = 'starting';
+      this.detail = 'starting';
       try {
         await this.body(this.context(signal, () => {
           failures = 0; // it ran well after a failure: the next one starts the backoff afresh
