@@ -74,7 +74,7 @@ function healthOf(config: ServerConfig, tasks: TaskSet, feed: ChangeFeed): Healt
   return {
     ok: true,
     detail: degraded ? `store ${config.store}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : `store ${config.store}`,
-    parts: { amqp, tasks: states, watchers: feed.watchers },
+    parts: { amqp, tasks: states, watch: { watchers: feed.watchers, fallbackPages: feed.fallbackPages } },
   };
 }
 

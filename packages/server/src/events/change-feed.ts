@@ -26,6 +26,7 @@ export class ChangeFeed implements ChangeSource {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  private logPages = 0;
 
   constructor(private readonly log: ChangeLog, private readonly limits: Limits, private readonly logger: FeedLogger) {}
 
@@ -42,6 +43,11 @@ export class ChangeFeed implements ChangeSource {
 
   get watchers(): number {
     return this.subscriptions.size;
+  }
+
+  /** Pages watchers read from the log because they had fallen behind the memory (for /healthz). */
+  get fallbackPages(): number {
+    return this.logPages;
   }
 
   /**
@@ -84,6 +90,7 @@ export class ChangeFeed implements ChangeSource {
   }
 
   async readLog(seq: number, max: number): Promise<readonly Change[]> {
+    this.logPages++;
     return (await this.log.readChanges(seq, max)).changes;
   }
 
