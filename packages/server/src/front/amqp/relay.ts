@@ -25,6 +25,11 @@ export const RELAY_CURSOR = 'amqp_relay';
 const WINDOW_MAX = 1_000;
 /** Changes read from the log per page. */
 const PAGE_MAX = 256;
+/**
+ * The cursor is saved at most this often while events flow: each save is an fsync in the writer
+ * thread, beside the group commits. A crash repeats at most this much of the stream (at least once).
+ */
+const CURSOR_SAVE_MS = 100;
 /** How often a server on standby asks for the lease again. */
 const LEASE_RETRY_MS = 1_000;
 
@@ -192,13 +197,14 @@ class RelayRun {
     this.progress.ring();
   }
 
-  /** Save the confirmed seq; one save at a time, the latest seq when the previous is done. */
+  /** Save the confirmed seq; one save at a time, then the latest seq, no sooner than CURSOR_SAVE_MS later unless stopping. */
   private save(): Promise<void> {
     this.saving ??= (async () => {
       while (this.savedSeq < this.window.confirmedSeq) {
         const seq = this.window.confirmedSeq;
         await this.log.saveCursor(RELAY_CURSOR, seq);
         this.savedSeq = seq;
+        if (!this.ctx.signal.aborted) await sleep(CURSOR_SAVE_MS, undefined, { signal: this.ctx.signal }).catch(() => {});
       }
     })().finally(() => {
       this.saving = undefined;
