@@ -48,6 +48,8 @@ export interface Limits {
   readonly watchPageChangesMax: number;
   /** Recent changes kept in memory for watchers that keep up; one further behind reads the log. */
   readonly recentChangesMax: number;
+  /** Bytes of attribute text those recent changes may hold (large objects shorten the memory). */
+  readonly recentChangeBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -73,6 +75,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   watchersMax: 10_000,
   watchPageChangesMax: 256,
   recentChangesMax: 8_192,
+  recentChangeBytesMax: 32 * 1024 * 1024,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -18,6 +18,8 @@ const RETRY_MS = 200;
 
 export class ChangeFeed implements ChangeSource {
   private recent: Change[] = [];
+  /** Attribute text held in `recent`, in UTF-16 units (a bound, not an exact byte count). */
+  private recentChars = 0;
   /** Every change after this seq, up to tailSeq, is in `recent`. */
   private memoryFloorSeq = 0;
   private tail = 0;
@@ -134,16 +136,27 @@ export class ChangeFeed implements ChangeSource {
     } while (this.again && !this.closed);
   }
 
+  /**
+   * Keep the newest changes: between recentChangesMax and twice that many (trimmed in one go, at a
+   * seq boundary: amortized O(1) per change), and never more than recentChangeBytesMax of text.
+   */
   private remember(changes: readonly Change[]): void {
-    this.recent.push(...changes);
+    for (const change of changes) {
+      this.recent.push(change);
+      this.recentChars += change.attributesJson?.length ?? 0;
+    }
     this.tail = (changes[changes.length - 1] as Change).seq;
-    const max = this.limits.recentChangesMax;
-    if (this.recent.length <= max * 2) return;
-    // Trim in one go when twice the bound, at a seq boundary: amortized O(1) per change.
-    let cut = this.recent.length - max;
+    const { recentChangesMax: max, recentChangeBytesMax: bytesMax } = this.limits;
+    if (this.recent.length <= max * 2 && this.recentChars <= bytesMax) return;
+    let cut = Math.max(0, this.recent.length - max);
+    let chars = this.recentChars;
+    for (let i = 0; i < cut; i++) chars -= this.recent[i]?.attributesJson?.length ?? 0;
+    while (cut < this.recent.length && chars > bytesMax / 2) chars -= this.recent[cut++]?.attributesJson?.length ?? 0;
+    if (cut === 0) return;
     const seqAtCut = (this.recent[cut - 1] as Change).seq;
-    while (cut < this.recent.length && (this.recent[cut] as Change).seq === seqAtCut) cut++;
+    while (cut < this.recent.length && (this.recent[cut] as Change).seq === seqAtCut) chars -= this.recent[cut++]?.attributesJson?.length ?? 0;
     this.memoryFloorSeq = seqAtCut;
     this.recent = this.recent.slice(cut);
+    this.recentChars = chars;
   }
 }
