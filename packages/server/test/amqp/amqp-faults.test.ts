@@ -5,7 +5,8 @@
 // (2) the server is killed with SIGKILL and restarted on the same data. Afterwards every
 // acknowledged write reached the events exchange at least once, each key's events in seq order
 // (after dropping repeats, as consumers do by seq), and a client watcher that reconnected across
-// both faults saw every change of the log exactly once, in order. The shared RabbitMQ is never
+// both faults saw every change of the log exactly once, in order; SIGTERM then drains and exits 0
+// with the AMQP tasks running. The shared RabbitMQ is never
 // touched. Skips with one line when RabbitMQ is not there.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
@@ -121,6 +122,9 @@ describe('AMQP and watch delivery through broker cuts and kill -9', { skip: miss
     for (let i = 1; i < watched.length; i++) assert.ok((watched[i] as ChangeEvent).seq > (watched[i - 1] as ChangeEvent).seq, `watcher order at ${i}`);
     const putSeqs = [...new Set(broker.events.filter((e) => e.body.op === 'put').map((e) => e.body.seq))].sort((a, b) => a - b);
     assert.deepEqual(watched.map((e) => e.seq), putSeqs, 'the watcher saw exactly the logged puts');
+    // SIGTERM with the AMQP front up drains and exits cleanly.
+    server.signal('SIGTERM');
+    assert.deepEqual(await withTimeout(server.exited, 15_000, 'the server to exit on SIGTERM'), { code: 0, signal: null });
     const repeats = broker.events.length - seen.size;
     console.log(`# ${acknowledged.length} acknowledged writes, ${broker.events.length} events published (${repeats} repeats after the faults), ${watched.length} watched`);
   });

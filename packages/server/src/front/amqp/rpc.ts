@@ -38,14 +38,20 @@ export function amqpRpc(engine: Engine, metrics: Metrics, options: RpcOptions): 
       await channel.prefetch(options.prefetch);
       const session = engine.session();
       const inflight = new Set<Promise<void>>();
+      let cancelled: (err: Error) => void = () => {};
+      const consumerGone = new Promise<never>((_resolve, reject) => {
+        cancelled = reject;
+      });
+      consumerGone.catch(() => {}); // acted on in the race below
       await channel.consume(options.queue, (message) => {
-        if (!message) return; // the broker cancelled the consumer (queue deleted): the channel closes next
+        // The broker cancelled the consumer (the queue was deleted): fail, so the task restarts and declares it again.
+        if (!message) return cancelled(new Error(`the broker cancelled the consumer of '${options.queue}'`));
         const answered = answer(channel, message, (input) => session.submit(parseOperation(input, lookup, engine.limits)), metrics);
         inflight.add(answered);
         void answered.finally(() => inflight.delete(answered));
       }, { noAck: false });
       ctx.report(true, `consuming ${options.queue} on ${redactUrl(options.url)}`);
-      await Promise.race([aborted(ctx.signal), link.lost]);
+      await Promise.race([aborted(ctx.signal), link.lost, consumerGone]);
       await Promise.allSettled(inflight); // a stop answers what it took
     } finally {
       await link.close();
