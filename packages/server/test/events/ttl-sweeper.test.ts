@@ -1,7 +1,7 @@
 // Proves the TTL sweeper end to end: objects written with expire_in read as absent right after
 // they expire, and the sweeper then deletes them, each deletion a logged `expire` change that a
 // watcher sees, while an object rewritten without an expiry before it ran out is left alone; the
-// sweeper's work shows in /healthz.
+// sweeper's work shows in /healthz and /metrics.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type ChangeEvent, connect } from '@spacekv/client';
@@ -44,6 +44,10 @@ test('expired objects read absent at once and are swept with expire events; a re
   assert.equal((await db.get('sessions', 's0'))?.attributes.user, 'kept');
   const health = json<{ parts: { tasks: { ttl_sweeper: { items: number } } } }>(await call(server.url, 'GET', '/healthz'));
   assert.equal(health.parts.tasks.ttl_sweeper.items, 9);
+  const metrics = (await call(server.url, 'GET', '/metrics')).text;
+  assert.match(metrics, /^spacekv_task_items\{task="ttl_sweeper"\} 9$/m);
+  assert.match(metrics, /^spacekv_task_up\{task="ttl_sweeper"\} 1$/m);
+  assert.match(metrics, /^spacekv_task_restarts\{task="log_retention"\} 0$/m);
 });
 
 /** Iterate `iterator`, failing if one step takes longer than `ms`. */
