@@ -12,7 +12,7 @@ import { amqpRelay } from '../../src/front/amqp/relay.js';
 import type { ChangeLog, Lease } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { BackgroundTask } from '../../src/tasks/task.js';
-import { BROKER_URL, TestBroker, brokerMissing, uniqueNames } from '../helpers/amqp.js';
+import { BROKER_URL, TestBroker, assertPerKeyOrder, brokerMissing, uniqueNames } from '../helpers/amqp.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 
 const missing = await brokerMissing();
@@ -96,14 +96,6 @@ test('one relay publishes; the other stands by and takes over from the cursor wh
   await Promise.all(Array.from({ length: 100 }, (_, i) => write(100 + i)));
   await until('every event', () => new Set(broker.events.map((e) => e.body.seq)).size === 201);
 
-  const newest = new Map<string, number>();
-  const seen = new Set<number>();
-  for (const event of broker.events) {
-    if (seen.has(event.body.seq)) continue;
-    seen.add(event.body.seq);
-    const key = String(event.body.key);
-    assert.ok(event.body.seq > (newest.get(key) ?? 0), `key ${key} out of order`);
-    newest.set(key, event.body.seq);
-  }
-  assert.deepEqual([...seen].sort((a, b) => a - b), Array.from({ length: 201 }, (_, i) => i + 1));
+  const distinct = assertPerKeyOrder(broker.events);
+  assert.deepEqual(distinct.sort((a, b) => a - b), Array.from({ length: 201 }, (_, i) => i + 1));
 });
