@@ -6,7 +6,7 @@
  * behind it reads the log at its own pace.
  */
 import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
-import type { ChangeLog } from '../store/store.js';
+import type { ChangeLog, ChangePage } from '../store/store.js';
 import { type ChangeSource, Subscription, type WatchSink } from './subscription.js';
 
 export interface FeedLogger {
@@ -127,13 +127,33 @@ export class ChangeFeed implements ChangeSource {
     do {
       this.again = false;
       for (;;) {
-        const { changes, headSeq } = await this.log.readChanges(this.tail, this.limits.watchPageChangesMax);
+        const { changes, headSeq } = await this.readFromTail();
         if (changes.length === 0 || this.closed) break;
         this.remember(changes);
         for (const subscription of this.subscriptions) subscription.pump();
         if (this.tail >= headSeq) break;
       }
     } while (this.again && !this.closed);
+  }
+
+  /**
+   * The next page after the tail. Should retention ever pass the tail (a feed stalled longer than
+   * the log keeps changes), the feed starts again at the head with an empty memory: watchers behind
+   * it then read the log themselves and end with `compacted`, rather than miss changes silently.
+   */
+  private async readFromTail(): Promise<ChangePage> {
+    try {
+      return await this.log.readChanges(this.tail, this.limits.watchPageChangesMax);
+    } catch (err) {
+      if (!(err instanceof SpacekvError && err.code === 'compacted')) throw err;
+      const { headSeq } = await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1);
+      this.recent = [];
+      this.recentChars = 0;
+      this.tail = headSeq;
+      this.memoryFloorSeq = headSeq;
+      for (const subscription of this.subscriptions) subscription.pump();
+      return { changes: [], headSeq };
+    }
   }
 
   /**
