@@ -53,22 +53,29 @@ export class ChangeFeed implements ChangeSource {
   }
 
   /**
-   * A new watcher from `spec.since` (or from now). Refuses a seq the store never reached (a resume
-   * against another store would silently miss changes) and more than `watchersMax` watchers.
+   * A new watcher from `spec.since` (or from now); it starts feeding its sink when the caller,
+   * having set the sink up (an SSE response's headers, a WebSocket reply), calls `pump()`. Refuses
+   * a seq the store never reached (a resume against another store would silently miss changes) and
+   * more than `watchersMax` watchers.
    */
-  subscribe(spec: WatchSpec, sink: WatchSink): Subscription {
+  async subscribe(spec: WatchSpec, sink: WatchSink): Promise<Subscription> {
+    this.admit();
+    // The feed's tail may trail the store's head (another server's commits, not yet polled).
+    if (spec.since !== undefined && spec.since > this.tail) {
+      const { headSeq } = await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1);
+      if (spec.since > headSeq) throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${headSeq}`);
+      this.admit();
+    }
+    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  private admit(): void {
     if (this.closed) throw new SpacekvError('shutting_down', 'the server is shutting down');
     if (this.subscriptions.size >= this.limits.watchersMax) {
       throw new SpacekvError('overloaded', `the server has ${this.subscriptions.size} watchers; retry later`, { limit: 'watchersMax' });
     }
-    if (spec.since !== undefined && spec.since > this.tail) {
-      throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${this.tail}`);
-    }
-    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
-    this.subscriptions.add(subscription);
-    // The first events go out after the caller has set up its sink (an SSE response's headers).
-    queueMicrotask(() => subscription.pump());
-    return subscription;
   }
 
   release(subscription: Subscription): void {

@@ -82,13 +82,14 @@ describe('ChangeFeed', () => {
     });
     const received: number[] = [];
     let room = 2; // pages the sink takes before it is full
-    const subscription = feed.subscribe({ since: 0 }, {
+    const subscription = await feed.subscribe({ since: 0 }, {
       deliver: (_events, seqs) => {
         received.push(...seqs);
         return --room > 0;
       },
       end: () => assert.fail('not ended'),
     });
+    subscription.pump();
     for (let seq = 1; seq <= 30; seq++) log.append(seq, seq % 7 === 0 ? ['a', 'b'] : ['a']);
     wake();
     await settle();
@@ -114,7 +115,7 @@ describe('ChangeFeed', () => {
     });
     const ended: WireError[] = [];
     const received: number[] = [];
-    feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (received.push(...seqs), false), end: (error) => ended.push(error) });
+    (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (received.push(...seqs), false), end: (error) => ended.push(error) })).pump();
     for (let seq = 1; seq <= 12; seq++) log.append(seq, ['a']);
     log.prune(10); // before the feed (and the paused watcher) read them
     wake();
@@ -123,7 +124,7 @@ describe('ChangeFeed', () => {
     assert.deepEqual(received, []);
     assert.deepEqual(ended.map((e) => e.code), ['compacted']);
     const fresh: number[] = [];
-    feed.subscribe({ since: 10 }, { deliver: (_e, seqs) => (fresh.push(...seqs), true), end: () => assert.fail('not ended') });
+    (await feed.subscribe({ since: 10 }, { deliver: (_e, seqs) => (fresh.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
     await settle();
     assert.deepEqual(fresh, [11, 12], 'a watcher after the floor reads the log');
   });
