@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { Space, type SpaceSchema } from '@spacekv/core';
+import { IndexEntries } from './index-entries.js';
 import { spaceTable } from './layout.js';
 
 export interface CatalogEntry {
@@ -13,6 +14,7 @@ export interface CatalogEntry {
   readonly select: Database.Statement;
   readonly upsert: Database.Statement;
   readonly remove: Database.Statement;
+  readonly indexes: IndexEntries;
 }
 
 export class WriterCatalog {
@@ -34,12 +36,14 @@ export class WriterCatalog {
 
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
     const table = spaceTable(id);
+    const space = new Space(schema, createdSeq);
     const entry: CatalogEntry = {
       id,
-      space: new Space(schema, createdSeq),
+      space,
       select: this.db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true),
       upsert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`),
       remove: this.db.prepare(`DELETE FROM ${table} WHERE key = ?`),
+      indexes: new IndexEntries(this.db, id, space),
     };
     this.entries.set(schema.name, entry);
     return entry;
