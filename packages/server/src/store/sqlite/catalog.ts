@@ -19,6 +19,11 @@ export interface CatalogEntry {
 
 export class WriterCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /**
+   * Indexes being built online, by space id: writes must keep their entries from the build's start.
+   * Kept apart from the entries so that a reload (after a failed commit) does not forget them.
+   */
+  readonly building = new Map<number, string>();
 
   constructor(private readonly db: Database.Database) {
     this.reload();
@@ -43,13 +48,15 @@ export class WriterCatalog {
       select: this.db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true),
       upsert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`),
       remove: this.db.prepare(`DELETE FROM ${table} WHERE key = ?`),
-      indexes: new IndexEntries(this.db, id, space),
+      indexes: new IndexEntries(this.db, id, space, this.building.get(id)),
     };
     this.entries.set(schema.name, entry);
     return entry;
   }
 
   delete(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry) this.building.delete(entry.id);
     this.entries.delete(name);
   }
 

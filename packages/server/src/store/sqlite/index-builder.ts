@@ -25,10 +25,10 @@ export class IndexBuilder {
   start(space: string, createdSeq: number, attribute: string): boolean {
     const entry = this.entry(space, createdSeq);
     if (entry.space.isIndexed(attribute)) return false;
-    if (entry.indexes.maintained.size > (entry.space.schema.indexes?.length ?? 0)) {
-      throw fail('overloaded', `space '${space}' is already building an index; retry when it is done`);
-    }
+    const other = this.catalog.building.get(entry.id);
+    if (other !== undefined) throw fail('overloaded', `space '${space}' is already building an index on '${other}'; retry when it is done`);
     this.db.transaction(() => entry.indexes.clear(attribute)).immediate();
+    this.catalog.building.set(entry.id, attribute);
     entry.indexes.maintained.add(attribute);
     return true;
   }
@@ -53,6 +53,7 @@ export class IndexBuilder {
     const entry = this.entry(space, createdSeq);
     const schema: SpaceSchema = { ...entry.space.schema, indexes: [...(entry.space.schema.indexes ?? []), attribute] };
     this.db.transaction(() => this.updateSchema.run(JSON.stringify(schema), entry.id)).immediate();
+    this.catalog.building.delete(entry.id);
     this.catalog.add(entry.id, schema, createdSeq);
     return schema;
   }

@@ -14,9 +14,10 @@ export class IndexEntries {
   private readonly removeKey: Database.Statement;
   private readonly removeAttribute: Database.Statement;
 
-  constructor(db: Database.Database, id: number, private readonly space: Space) {
+  constructor(db: Database.Database, id: number, private readonly space: Space, building?: string) {
     const table = indexTable(id);
     this.maintained = new Set(space.schema.indexes ?? []);
+    if (building !== undefined) this.maintained.add(building);
     this.insert = db.prepare(`INSERT OR IGNORE INTO ${table} (attr, value, key, expires_at) VALUES (?, ?, ?, ?)`);
     this.removeKey = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
     this.removeAttribute = db.prepare(`DELETE FROM ${table} WHERE attr = ?`);
