@@ -13,6 +13,10 @@ const where = { type: 'object', description: 'Condition: attribute → value or 
 const pageResponse = { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } };
 const groupResponse = { description: 'Matched and changed counts', content: { 'application/json': { schema: { $ref: '#/components/schemas/Group' } } } };
 const searchErrors = { 400: errorResponse, 404: errorResponse };
+/** A JSON request body: an object with these properties. */
+const objectBody = (properties: Record<string, unknown>, required?: readonly string[]) => ({
+  content: { 'application/json': { schema: { type: 'object', ...(required ? { required } : {}), properties } } },
+});
 const returnPrevious = { name: 'return', in: 'query', schema: { enum: ['previous'] }, description: 'Answer with the object as it was before' };
 
 export const OPENAPI_DOCUMENT = {
@@ -77,19 +81,10 @@ export const OPENAPI_DOCUMENT = {
       post: {
         summary: 'search (key order, paged by cursor) or, with sort_by, sorted_search',
         parameters: [explainParam],
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  where, select: { type: 'array', items: { type: 'string' } }, limit: { type: 'integer' }, cursor: { type: 'string' },
-                  sort_by: { type: 'string' }, order: { enum: ['asc', 'desc'] }, explain: { type: 'boolean' },
-                },
-              },
-            },
-          },
-        },
+        requestBody: objectBody({
+          where, select: { type: 'array', items: { type: 'string' } }, limit: { type: 'integer' }, cursor: { type: 'string' },
+          sort_by: { type: 'string' }, order: { enum: ['asc', 'desc'] }, explain: { type: 'boolean' },
+        }),
         responses: { 200: pageResponse, ...searchErrors },
       },
     },
@@ -98,19 +93,19 @@ export const OPENAPI_DOCUMENT = {
       post: {
         summary: 'count',
         parameters: [explainParam],
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { where, explain: { type: 'boolean' } } } } } },
+        requestBody: objectBody({ where, explain: { type: 'boolean' } }),
         responses: { 200: { description: '{"ok": true, "count": n}' }, ...searchErrors },
       },
     },
     '/v1/spaces/{space}/delete': {
       parameters: [spaceParam],
-      post: { summary: 'group_del', requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { where } } } } }, responses: { 200: groupResponse, ...searchErrors } },
+      post: { summary: 'group_del', requestBody: objectBody({ where }), responses: { 200: groupResponse, ...searchErrors } },
     },
     '/v1/spaces/{space}/mutate': {
       parameters: [spaceParam],
       post: {
         summary: 'group_mutate',
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { where, mutations: { type: 'array' } } } } } },
+        requestBody: objectBody({ where, mutations: { type: 'array' } }),
         responses: { 200: groupResponse, ...searchErrors },
       },
     },
@@ -118,7 +113,7 @@ export const OPENAPI_DOCUMENT = {
       parameters: [spaceParam],
       post: {
         summary: 'add_index: build a secondary index online; answers once it is complete and in use',
-        requestBody: { content: { 'application/json': { schema: { type: 'object', required: ['attribute'], properties: { attribute: { type: 'string' } } } } } },
+        requestBody: objectBody({ attribute: { type: 'string' } }, ['attribute']),
         responses: { 200: { description: 'The space, its indexes included' }, ...searchErrors },
       },
     },
@@ -134,20 +129,11 @@ export const OPENAPI_DOCUMENT = {
     '/v1/tx': {
       post: {
         summary: 'tx: checks and single-key operations over several keys and spaces, all or nothing (docs/transactions.md)',
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  op: { const: 'tx' },
-                  checks: { type: 'array', items: { $ref: '#/components/schemas/TxCheck' } },
-                  ops: { type: 'array', items: { type: 'object', required: ['op'], description: 'A single-key operation in its wire form' } },
-                },
-              },
-            },
-          },
-        },
+        requestBody: objectBody({
+          op: { const: 'tx' },
+          checks: { type: 'array', items: { $ref: '#/components/schemas/TxCheck' } },
+          ops: { type: 'array', items: { type: 'object', required: ['op'], description: 'A single-key operation in its wire form' } },
+        }),
         responses: {
           200: { description: 'Every check held and every operation succeeded', content: { 'application/json': { schema: { $ref: '#/components/schemas/Tx' } } } },
           400: errorResponse,
