@@ -112,14 +112,18 @@ export class Engine implements OperationRunner, SearchHost {
   private async addIndex(op: AddIndexOp): Promise<Result> {
     const space = this.requireSpace(op.space);
     const started = performance.now();
+    let loggedAt = started;
     const progress = (indexed: number): void => {
       this.observer.indexProgress?.(op.space, op.attribute, indexed);
+      // A line a second at most: a large build takes thousands of steps.
+      if (performance.now() - loggedAt < 1000) return;
+      loggedAt = performance.now();
       this.logger.info?.({ space: op.space, attribute: op.attribute, indexed }, 'building index');
     };
     const schema = await this.store.addIndex(op.space, space.createdSeq, op.attribute, progress);
     if (schema) {
       this.spaces.set(op.space, new Space(schema, space.createdSeq));
-      this.logger.info?.({ space: op.space, attribute: op.attribute, ms: Math.round(performance.now() - started) }, 'index built');
+      this.logger.info?.({ space: op.space, attribute: op.attribute, ms: Math.round(performance.now() - started), indexes: schema.indexes }, 'index built');
     }
     const current = this.requireSpace(op.space);
     return { ok: true, kind: 'space', schema: current.schema, createdSeq: current.createdSeq };
