@@ -15,7 +15,8 @@ import {
 import { asBlob } from './index-entries.js';
 import { indexTable, spaceTable } from './layout.js';
 
-type Row = [key: bigint | string, version: bigint, expiresAt: bigint | null, attrs: string];
+/** Integers arrive as bigint only in int-keyed spaces (whose keys may pass 2^53); elsewhere as numbers, which is cheaper. */
+type Row = [key: bigint | number | string, version: bigint | number, expiresAt: bigint | number | null, attrs: string];
 type Params = Record<string, unknown>;
 
 interface Match extends FoundObject {
@@ -23,7 +24,7 @@ interface Match extends FoundObject {
 }
 
 /** A key as core holds it: an int within ±2^53 is a number. */
-function keyOf(raw: bigint | string): Key {
+function keyOf(raw: bigint | number | string): Key {
   return typeof raw === 'bigint' && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
 }
 
@@ -78,7 +79,7 @@ export class SearchExecutor {
         return Number(this.prepare(`SELECT count(*) FROM ${spaceTable(id)} WHERE expires_at IS NULL OR expires_at > @now`).pluck().get(params));
       }
       let count = 0;
-      for (const row of this.candidates(plan, id, params, '')) if (this.matches(plan, space, row)) count++;
+      for (const row of this.candidates(plan, id, space, params, '')) if (this.matches(plan, space, row)) count++;
       return count;
     });
   }
@@ -111,7 +112,7 @@ export class SearchExecutor {
     const objects: FoundObject[] = [];
     let examined = 0;
     let last: Key | null = null;
-    for (const row of this.candidates(plan, id, params, `ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT @rows`)) {
+    for (const row of this.candidates(plan, id, space, params, `ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT @rows`)) {
       examined++;
       last = keyOf(row[0]);
       if (plan.keys.prefix !== undefined && !(last as string).startsWith(plan.keys.prefix)) return { objects, resumeAfter: null };
@@ -123,7 +124,7 @@ export class SearchExecutor {
   }
 
   /** Rows of the plan's candidates, key-bounded, with `tail` (ORDER BY/LIMIT) appended. */
-  private *candidates(plan: SearchPlan, id: number, params: Params, tail: string): Generator<Row> {
+  private candidates(plan: SearchPlan, id: number, space: Space, params: Params, tail: string): IterableIterator<Row> {
     const index = plan.access.index;
     const where = index ? indexWhere(index, params) : [];
     const from = index
@@ -132,7 +133,7 @@ export class SearchExecutor {
     const k = index ? 'i.key' : 'o.key';
     where.push(...this.keyWhere(plan, k, params));
     const sql = `SELECT ${k} AS k, o.version, o.expires_at, o.attrs FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${tail}`;
-    yield* this.prepare(sql).iterate(params) as IterableIterator<Row>;
+    return this.prepare(sql, space.schema.key.type === 'int').iterate(params) as IterableIterator<Row>;
   }
 
   private keyWhere(plan: SearchPlan, k: string, params: Params): string[] {
@@ -191,7 +192,7 @@ export class SearchExecutor {
     const params: Params = {};
     if (plan.access.index?.attribute === attribute) {
       const out: FoundObject[] = [];
-      for (const row of this.candidates(plan, id, params, `ORDER BY i.value ${dir}, i.key ${dir}`)) {
+      for (const row of this.candidates(plan, id, space, params, `ORDER BY i.value ${dir}, i.key ${dir}`)) {
         const found = this.matches(plan, space, row);
         if (found) out.push(strip(found));
         if (out.length === plan.limit) break;
@@ -203,7 +204,7 @@ export class SearchExecutor {
       return descending ? -c : c;
     };
     let best: Match[] = [];
-    for (const row of this.candidates(plan, id, params, '')) {
+    for (const row of this.candidates(plan, id, space, params, '')) {
       const found = this.matches(plan, space, row);
       if (!found) continue;
       best.push(found);
@@ -212,10 +213,10 @@ export class SearchExecutor {
     return best.sort(order).slice(0, plan.limit).map(strip);
   }
 
-  private prepare(sql: string): Database.Statement {
+  private prepare(sql: string, wideIntegers = true): Database.Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql).raw(true).safeIntegers(true);
+      stmt = this.db.prepare(sql).raw(true).safeIntegers(wideIntegers);
       this.statements.set(sql, stmt);
       if (this.statements.size > 256) this.statements.delete(this.statements.keys().next().value as string);
     }
