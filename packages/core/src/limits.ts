@@ -44,6 +44,8 @@ export interface Limits {
   readonly searchPageObjectsMax: number;
   /** Rows a scan examines for one page before it answers (with a cursor) even if the page is not full. */
   readonly scanRowsMax: number;
+  /** Bytes of attribute JSON in one search or list page; a page stops (with a cursor) once past it. */
+  readonly searchPageBytesMax: number;
   /** Objects indexed per writer transaction while an index is built online. */
   readonly indexBuildBatchRowsMax: number;
 }
@@ -69,6 +71,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   expireInSecondsMax: 100 * 365 * 24 * 3600,
   searchPageObjectsMax: 1000,
   scanRowsMax: 10_000,
+  searchPageBytesMax: 4 * 1024 * 1024,
   indexBuildBatchRowsMax: 2000,
 });
 

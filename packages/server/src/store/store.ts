@@ -55,7 +55,8 @@ export interface Store {
    *   within `plan.keys` (`after`: strictly past it in the order; `start` ≤ key < `end`; `prefix`)
    *   for which core's `evaluateCondition(plan.condition, …)` holds.
    * - order `key`: keys ascending (code-point order for strings: `COLLATE "C"` in PostgreSQL),
-   *   descending when `reverse`; at most `limit` objects from at most `rowsMax` rows examined;
+   *   descending when `reverse`; at most `limit` objects from at most `rowsMax` rows examined, and
+   *   no more objects once their attribute JSON passes the limit `searchPageBytesMax`;
    *   `resumeAfter` is the last key examined when the page stopped early, else null.
    * - order `attribute`: the first `limit` by (attribute value per compareScalars, then key), both
    *   reversed when `descending`; `resumeAfter` is null.

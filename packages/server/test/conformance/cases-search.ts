@@ -102,6 +102,15 @@ export function searchCases(ctx: SuiteContext): void {
       assert.deepEqual(keys, ['p06', 'p13', 'p20', 'p27', 'p34']);
     }, { limits: makeLimits({ scanRowsMax: 5 }) });
 
+    conformanceCase(ctx, 'a page stops once its objects pass searchPageBytesMax, and the cursor brings the rest', async (fx) => {
+      await fx.addSpace('space b key k attributes string s');
+      await Promise.all(Array.from({ length: 9 }, (_, i) => fx.run({ op: 'put', space: 'b', key: `k${i}`, attributes: { s: 'x'.repeat(40) } })));
+      const first = pageOf(await fx.run({ op: 'search', space: 'b', limit: 100 }));
+      assert.equal(first.keys.length, 3, 'three objects of 48 bytes pass 100 bytes');
+      assert.ok(first.cursor);
+      assert.deepEqual(await allKeys(fx, { op: 'list', space: 'b', limit: 100, reverse: true }), ['k8', 'k7', 'k6', 'k5', 'k4', 'k3', 'k2', 'k1', 'k0']);
+    }, { limits: makeLimits({ searchPageBytesMax: 100 }) });
+
     conformanceCase(ctx, 'paging under concurrent writes: no key twice, no object present throughout skipped', async (fx) => {
       await seedPeople(fx, PEOPLE_INDEXED, 40);
       const writer = fx.engine.session();

@@ -105,20 +105,24 @@ export class SearchExecutor {
     return { id: row.id, space };
   }
 
-  /** One page in key order: at most `limit` matches from at most `rowsMax` rows. */
+  /** One page in key order: at most `limit` matches from at most `rowsMax` rows, and about `searchPageBytesMax` of attributes. */
   private keyOrdered(plan: SearchPlan, id: number, space: Space): SearchPage {
     const reverse = plan.order.by === 'key' && plan.order.reverse;
     const params: Params = { rows: plan.rowsMax };
     const objects: FoundObject[] = [];
     let examined = 0;
+    let bytes = 0;
     let last: Key | null = null;
     for (const row of this.candidates(plan, id, space, params, `ORDER BY k ${reverse ? 'DESC' : 'ASC'} LIMIT @rows`)) {
       examined++;
       last = keyOf(row[0]);
       if (plan.keys.prefix !== undefined && !(last as string).startsWith(plan.keys.prefix)) return { objects, resumeAfter: null };
       const found = this.matches(plan, space, row);
-      if (found) objects.push(found);
-      if (objects.length === plan.limit) return { objects, resumeAfter: last };
+      if (found) {
+        objects.push(found);
+        bytes += found.attributesJson.length;
+      }
+      if (objects.length === plan.limit || bytes > this.limits.searchPageBytesMax) return { objects, resumeAfter: last };
     }
     return { objects, resumeAfter: examined === plan.rowsMax ? last : null };
   }
