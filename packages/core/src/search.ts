@@ -196,7 +196,9 @@ export function parseSearchOperation(op: string, input: Fields, lookup: SpaceLoo
 
 function parseIndexAttribute(input: unknown, space: Space): string {
   if (typeof input !== 'string') throw fail('bad_request', "add_index needs 'attribute': the name of the attribute to index");
-  const problem = indexProblem(input, space.schema.key.name, space.attribute(input));
-  if (problem) throw fail(problem.code === 'invalid_schema' && !space.attribute(input) && input !== space.schema.key.name ? 'unknown_attribute' : 'invalid_schema', problem.message, { attribute: input });
+  const attribute = space.attribute(input);
+  if (!attribute && input !== space.schema.key.name) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${input}'`, { attribute: input });
+  const problem = indexProblem(input, space.schema.key.name, attribute);
+  if (problem) throw fail(problem.code, problem.message, { attribute: input });
   return input;
 }

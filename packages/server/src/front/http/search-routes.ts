@@ -13,12 +13,12 @@ import { jsonBody } from './errors.js';
 
 type SpaceRequest = FastifyRequest<{ Params: { space: string }; Querystring: Record<string, string | undefined> }>;
 
-/** The body's fields (an empty body is no fields), with the space from the path. */
-function fieldsOf(request: SpaceRequest, op: string): Record<string, unknown> {
+/** The body's fields (an empty body is no fields), with the space from the path and `op` chosen by them. */
+function fieldsOf(request: SpaceRequest, opOf: (body: Readonly<Record<string, unknown>>) => string): Record<string, unknown> {
   const body = jsonBody(request.body) ?? {};
   if (!isFields(body)) throw fail('bad_request', `${request.method} ${request.routeOptions.url} takes a JSON object body`);
   if (Object.hasOwn(body, 'space') || Object.hasOwn(body, 'op')) throw fail('bad_request', "the space and operation come from the path; the body names neither 'space' nor 'op'");
-  const fields: Record<string, unknown> = { ...body, op, space: request.params.space };
+  const fields: Record<string, unknown> = { ...body, op: opOf(body), space: request.params.space };
   const explain = request.query.explain;
   if (explain !== undefined) {
     if (explain !== '1' && explain !== 'true' && explain !== '0' && explain !== 'false') throw fail('bad_request', 'explain takes 1 or 0');
@@ -40,14 +40,11 @@ function listFields(request: SpaceRequest): Record<string, unknown> {
 }
 
 export function registerSearchRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  const route = (path: string, op: (fields: Record<string, unknown>) => string) => {
-    app.post(`/v1/spaces/:space/${path}`, (request: SpaceRequest, reply) => {
-      const fields = fieldsOf(request, '');
-      fields.op = op(fields);
-      return ctx.run(request, reply, parseOperation(fields, ctx.lookup, ctx.limits));
-    });
+  const route = (path: string, opOf: (body: Readonly<Record<string, unknown>>) => string) => {
+    app.post(`/v1/spaces/:space/${path}`, (request: SpaceRequest, reply) =>
+      ctx.run(request, reply, parseOperation(fieldsOf(request, opOf), ctx.lookup, ctx.limits)));
   };
-  route('search', (fields) => (fields.sort_by === undefined ? 'search' : 'sorted_search'));
+  route('search', (body) => (body.sort_by === undefined ? 'search' : 'sorted_search'));
   route('count', () => 'count');
   route('delete', () => 'group_del');
   route('mutate', () => 'group_mutate');
