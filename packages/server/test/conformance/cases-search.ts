@@ -250,6 +250,21 @@ export function searchCases(ctx: SuiteContext): void {
       assert.deepEqual(fx.engine.space('b')?.schema.indexes, ['n']);
     }, { limits: makeLimits({ indexBuildBatchRowsMax: 7 }) });
 
+    conformanceCase(ctx, 'a space removed while its index builds fails the build; the space made anew builds it', async (fx) => {
+      const schema = 'space b key k attributes int n';
+      await fx.addSpace(schema);
+      await Promise.all(Array.from({ length: 50 }, (_, i) => fx.run({ op: 'put', space: 'b', key: `k${i}`, attributes: { n: i % 3 } })));
+      const build = fx.run({ op: 'add_index', space: 'b', attribute: 'n' });
+      const removed = fx.run({ op: 'rm_space', space: 'b' }, fx.engine.session());
+      await expectFault(build, 'unknown_space');
+      expectResult(await removed, { ok: true, kind: 'space_removed', space: 'b' });
+      await fx.addSpace(schema);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => fx.run({ op: 'put', space: 'b', key: `k${i}`, attributes: { n: i % 3 } })));
+      const rebuilt = await fx.run({ op: 'add_index', space: 'b', attribute: 'n' });
+      assert.ok(rebuilt.ok && rebuilt.kind === 'space' && rebuilt.schema.indexes?.includes('n'));
+      assert.deepEqual(pageOf(await fx.run({ op: 'search', space: 'b', where: { n: 1 } })).keys, ['k1', 'k4', 'k7']);
+    }, { limits: makeLimits({ indexBuildBatchRowsMax: 1 }) });
+
     conformanceCase(ctx, 'bad queries fail with stable codes', async (fx) => {
       await seedPeople(fx, PEOPLE, 3);
       const bad: [Wire, string][] = [

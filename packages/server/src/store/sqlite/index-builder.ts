@@ -6,6 +6,8 @@
  * 2. fill: one transaction indexes the next `indexBuildBatchRowsMax` objects in key order; a write
  *    that already indexed an object left the same entries (INSERT OR IGNORE);
  * 3. finish: the attribute joins the schema's `indexes`, and planners start to use it.
+ * A build that fails midway is aborted: writes stop maintaining the attribute and its entries go,
+ * so the space can build an index again.
  */
 import type Database from 'better-sqlite3';
 import { type Attributes, type Key, type SpaceSchema, fail, parseJson } from '@spacekv/core';
@@ -56,6 +58,15 @@ export class IndexBuilder {
     this.catalog.building.delete(entry.id);
     this.catalog.add(entry.id, schema, createdSeq);
     return schema;
+  }
+
+  /** Give up a build that failed: nothing of it stays (a space removed meanwhile has nothing to undo). */
+  abort(space: string, attribute: string): void {
+    const entry = this.catalog.get(space);
+    if (!entry || this.catalog.building.get(entry.id) !== attribute) return;
+    this.catalog.building.delete(entry.id);
+    entry.indexes.maintained.delete(attribute);
+    this.db.transaction(() => entry.indexes.clear(attribute)).immediate();
   }
 
   private entry(space: string, createdSeq: number): CatalogEntry {

@@ -88,18 +88,23 @@ export class SqliteStore implements Store {
     const step = (request: IndexStep) => this.indexStep(space, createdSeq, attribute, request);
     const started = await step({ step: 'start' });
     if (started.step !== 'start' || !started.needed) return null;
-    let after: Key | null = null;
-    let indexed = 0;
-    do {
-      const filled = await step({ step: 'fill', after });
-      if (filled.step !== 'fill') break;
-      indexed += filled.rows;
-      after = filled.last;
-      progress(indexed);
-    } while (after !== null);
-    const finished = await step({ step: 'finish' });
-    if (finished.step !== 'finish') throw new SpacekvError('internal', 'the writer answered an index step out of turn');
-    return finished.schema;
+    try {
+      let after: Key | null = null;
+      let indexed = 0;
+      do {
+        const filled = await step({ step: 'fill', after });
+        if (filled.step !== 'fill') break;
+        indexed += filled.rows;
+        after = filled.last;
+        progress(indexed);
+      } while (after !== null);
+      const finished = await step({ step: 'finish' });
+      if (finished.step !== 'finish') throw new SpacekvError('internal', 'the writer answered an index step out of turn');
+      return finished.schema;
+    } catch (err) {
+      await step({ step: 'abort' }).catch(() => undefined); // a dead writer has nothing left to undo
+      throw err;
+    }
   }
 
   private indexStep(space: string, createdSeq: number, attribute: string, request: IndexStep): Promise<IndexStepAnswer> {

@@ -6,12 +6,14 @@ import type { BatchMember, MemberOutcome, StoredSpace } from '../store.js';
 export type IndexStep =
   | { readonly step: 'start' }
   | { readonly step: 'fill'; readonly after: Key | null }
-  | { readonly step: 'finish' };
+  | { readonly step: 'finish' }
+  | { readonly step: 'abort' };
 
 export type IndexStepAnswer =
   | { readonly step: 'start'; readonly needed: boolean }
   | { readonly step: 'fill'; readonly last: Key | null; readonly rows: number }
-  | { readonly step: 'finish'; readonly schema: SpaceSchema };
+  | { readonly step: 'finish'; readonly schema: SpaceSchema }
+  | { readonly step: 'abort' };
 
 export type ToWriter =
   | { readonly type: 'batch'; readonly id: number; readonly members: readonly BatchMember[] }

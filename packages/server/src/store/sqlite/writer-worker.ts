@@ -58,7 +58,11 @@ function indexStep(message: ToWriter & { type: 'index' }): FromWriter {
     let answer: IndexStepAnswer;
     if (request.step === 'start') answer = { step: 'start', needed: builder.start(space, createdSeq, attribute) };
     else if (request.step === 'fill') answer = { step: 'fill', ...builder.fill(space, createdSeq, attribute, request.after, limits.indexBuildBatchRowsMax) };
-    else answer = { step: 'finish', schema: builder.finish(space, createdSeq, attribute) };
+    else if (request.step === 'finish') answer = { step: 'finish', schema: builder.finish(space, createdSeq, attribute) };
+    else {
+      builder.abort(space, attribute);
+      answer = { step: 'abort' };
+    }
     return { type: 'index', id, answer };
   } catch (err) {
     const fault = err instanceof SpacekvError ? err.toWire() : { code: 'unavailable' as const, message: `the index build failed: ${(err as Error).message}` };
