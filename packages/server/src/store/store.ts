@@ -76,7 +76,9 @@ export interface Store {
    * Build a secondary index on `attribute` online: from the start every write maintains it, the
    * objects already there are indexed in bounded steps between commits (`progress` after each), and
    * at the end the attribute joins the schema's `indexes`, durably. Resolves with the new schema, or
-   * null when the attribute was indexed already.
+   * null when the attribute was indexed already. A build that fails leaves nothing behind (writes
+   * stop maintaining it, its entries go); one build per space at a time (`overloaded` otherwise).
+   * Index entries are core's `indexKeysOf` bytes (index-key.ts), with the object's expiry.
    */
   addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null>;
   /** Finish in-flight work and release every resource. */
