@@ -54,7 +54,11 @@ export interface SearchPlan {
   readonly order: { readonly by: 'key'; readonly reverse: boolean } | { readonly by: 'attribute'; readonly attribute: string; readonly descending: boolean };
   /** Objects to return at most. */
   readonly limit: number;
-  /** Rows to examine at most before answering a partial page (key order only). */
+  /**
+   * Rows to examine at most before answering a partial page (key order only): rows the store tests
+   * against the condition itself; rows its query language rules out first (an SQL prefilter) do not
+   * count.
+   */
   readonly rowsMax: number;
   readonly select?: readonly string[];
   /** The clock against which objects expire. */

@@ -93,7 +93,7 @@ export function searchCases(ctx: SuiteContext): void {
       let cursor: string | undefined;
       const keys: Json[] = [];
       do {
-        const page = pageOf(await fx.run({ op: 'search', space: 'people', where: { age: 26 }, limit: 10, ...(cursor ? { cursor } : {}) }));
+        const page = pageOf(await fx.run({ op: 'search', space: 'people', where: { age: { gte: 26 } }, limit: 10, ...(cursor ? { cursor } : {}) }));
         pages.push(page.keys.length);
         keys.push(...page.keys);
         cursor = page.cursor;

@@ -47,6 +47,33 @@ function indexWhere(range: IndexRange, params: Params): string[] {
   return where;
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * SQL tests that decide some top-level `eq` predicates exactly (strings, bytes and timestamps as
+ * text, ints as 64-bit integers, bools as 1/0: json_extract gives each back exactly), so a scan
+ * hands fewer rows to JavaScript, which still checks the whole condition. Anything SQLite might read
+ * differently from core (floats, which it may round; text with surrogates, which UTF-8 cannot carry
+ * alone) is left to JavaScript alone: a pushed-down test must never drop a match.
+ */
+function pushedDown(condition: SearchPlan['condition'], space: Space, params: Params): string[] {
+  const where: string[] = [];
+  condition.forEach((clause, i) => {
+    if (clause.kind !== 'attr' || clause.op !== 'eq') return;
+    const kind = space.attribute(clause.attribute)?.type.kind;
+    const operand = clause.operand;
+    let bound: unknown;
+    if ((kind === 'string' || kind === 'bytes' || kind === 'timestamp') && typeof operand === 'string' && !SURROGATE.test(operand)) bound = operand;
+    else if (kind === 'int' && (typeof operand === 'number' || typeof operand === 'bigint')) bound = BigInt(operand);
+    else if (kind === 'bool' && typeof operand === 'boolean') bound = operand ? 1 : 0;
+    else return;
+    params[`eq${i}`] = bound;
+    // Attribute names are identifiers (NAME_PATTERN), so they need no quoting in a JSON path.
+    where.push(`json_extract(o.attrs, '$.${clause.attribute}') = @eq${i}`);
+  });
+  return where;
+}
+
 export class SearchExecutor {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly spaceRow: Database.Statement;
@@ -135,7 +162,7 @@ export class SearchExecutor {
       ? `${indexTable(id)} AS i JOIN ${spaceTable(id)} AS o ON o.key = i.key`
       : `${spaceTable(id)} AS o`;
     const k = index ? 'i.key' : 'o.key';
-    where.push(...this.keyWhere(plan, k, params));
+    where.push(...this.keyWhere(plan, k, params), ...pushedDown(plan.condition, space, params));
     const sql = `SELECT ${k} AS k, o.version, o.expires_at, o.attrs FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${tail}`;
     return this.prepare(sql, space.schema.key.type === 'int').iterate(params) as IterableIterator<Row>;
   }
