@@ -35,9 +35,9 @@ export interface BenchOptions {
   readonly clientVsRedis: ClientVsRedisSizes;
   /** Step 7, the codec microbenchmark. */
   readonly codec: CodecSizes;
-  /** Step 8, change events to a watcher and an AMQP consumer. */
+  /** Step 9, change events to a watcher and an AMQP consumer. */
   readonly events: EventsSizes;
-  /** Only these of the steps added after 5 (6, 7, 8), skipping steps 1-5 and their table; undefined runs everything. */
+  /** Only these of the steps added after 5 (6, 7, 8, 9), skipping steps 1-5 and their table; undefined runs everything. */
   readonly only: ReadonlySet<number> | undefined;
   /** Also write the report (everything printed) as Markdown here. */
   readonly reportPath: string | undefined;
@@ -106,7 +106,7 @@ export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [-
   --duration <s>     seconds of each HTTP step (default 10, tiny 1)
   --connections <n>  keep-alive connections of the load generator (default 64)
   --rounds <n>       interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
-  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec) and 8 (change events), e.g. --only 6,8
+  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec), 8 (search) and 9 (change events), e.g. --only 8,9
   --report <path>    also write the report (everything printed) to this Markdown file
   --server-cpu-prof <dir>  run step 6's spacekv server with node --cpu-prof, profile in <dir>`;
 
@@ -145,7 +145,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
 
 function onlySteps(raw: string): ReadonlySet<number> {
   const steps = raw.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7 && n !== 8)) throw new Error(`--only takes steps 6, 7 and/or 8 (e.g. --only 6,8), got '${raw}'\n${USAGE}`);
+  if (steps.length === 0 || steps.some((n) => ![6, 7, 8, 9].includes(n))) throw new Error(`--only takes steps 6, 7, 8 and/or 9 (e.g. --only 8,9), got '${raw}'\n${USAGE}`);
   return new Set(steps);
 }
 

@@ -15,6 +15,7 @@ import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { registerOpsRoute } from './ops-route.js';
+import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
 
 export interface HttpAppOptions {
@@ -111,6 +112,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed);
+  registerSearchRoutes(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
     const health = options.health();
