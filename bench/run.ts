@@ -13,10 +13,12 @@ import { join } from 'node:path';
 import { killAllChildren } from './lib/child-server.js';
 import { clientVsRedisSection } from './lib/client-vs-redis.js';
 import { codecSection } from './lib/codec.js';
+import { eventsSection } from './lib/events.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
+import { searchSection } from './lib/search.js';
 import { out, printLoad, printMachine, printedCount, printedSince, reportHeader } from './lib/report.js';
 import { type Section, selectSections } from './lib/section.js';
 import { scalingSection, ycsbSection } from './lib/ycsb/sections.js';
@@ -26,6 +28,8 @@ const SECTIONS: readonly Section[] = [
   httpSection,
   clientVsRedisSection,
   codecSection,
+  searchSection,
+  eventsSection,
   ycsbSection,
   scalingSection,
 ];

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { EventsSizes } from './events.js';
 import { WORKLOADS, type WorkloadName } from './ycsb/workload.js';
 
 export interface BenchOptions {
@@ -39,6 +40,8 @@ export interface BenchOptions {
   readonly clientVsRedis: ClientVsRedisSizes;
   /** Step 7, the codec microbenchmark. */
   readonly codec: CodecSizes;
+  /** Step 9, change events to a watcher and an AMQP consumer. */
+  readonly events: EventsSizes;
   /** The YCSB sections (ycsb, scaling). */
   readonly ycsb: YcsbSizes;
   /** Only the sections with these ids; undefined runs the default ones (and those enabled by flags). */
@@ -139,11 +142,11 @@ const YCSB_TINY: YcsbSizes = {
 
 const FULL = {
   durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000,
-  clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, ycsb: YCSB_FULL,
+  clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, events: { writes: 20_000, inFlight: 256 }, ycsb: YCSB_FULL,
 };
 const TINY = {
   durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100,
-  clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, ycsb: YCSB_TINY,
+  clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, events: { writes: 300, inFlight: 64 }, ycsb: YCSB_TINY,
 };
 
 export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/run.js [options])

@@ -1,5 +1,6 @@
 // Proves the benchmark still runs end to end (STYLE.md §14): the compiled bench in tiny mode (with
-// the scaling section and a report) exits 0 and prints every step with a figure, the summary tables
+// the scaling section and a report) exits 0 and prints every step with a figure (search and change
+// events included), the summary tables
 // and a verdict per target; every YCSB workload runs on every peer that can run here, at every
 // in-flight level (a peer or a workload it cannot run is skipped with its reason, never left out);
 // and the Markdown report holds every section with charts that exist. It asserts no timing: how
@@ -125,6 +126,19 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     assert.match(stdout, new RegExp(`^${step} +${FIGURE.source} ns/${unit} +${FIGURE.source} ns/${unit} +${FIGURE.source}x$`, 'm'), `codec table lacks '${step}'`);
   }
   assert.match(stdout, new RegExp(`^bytes per 100 replies +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}x$`, 'm'));
+
+  // Step 9: change events to a watcher, and to an AMQP consumer (or skipped with its reason).
+  const events = section(stdout, 9);
+  const SIGNED = /-?\d[\d,]*(\.\d+)?/;
+  const delivered = `${FIGURE.source} events/s \\(\\d+ events\\), ack to delivery p50 ${SIGNED.source} ms, p99 ${SIGNED.source} ms`;
+  assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [9] lacks the watcher:\n${events}`);
+  assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [9] lacks the AMQP consumer:\n${events}`);
+  // Step 8: search, each figure present, counts served from the index, and the two verdicts.
+  const search = section(stdout, 8);
+  assert.match(search, new RegExp(`indexed equality search, 100 objects.*p50 ${FIGURE.source} ms.*raw SQLite p50 ${FIGURE.source} ms.*\[target p50 < 2 ms: (PASS|MISS)\]`));
+  assert.match(search, /count of an indexed range .*served from the index: yes/);
+  assert.match(search, /count of an indexed equality: .*served from the index: yes/);
+  assert.match(search, new RegExp(`server event-loop delay p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms.*\[target p99 < 10 ms: (PASS|MISS)\]`));
   assert.doesNotMatch(stdout, /BROKEN/);
 
   await ycsbAssertions(stdout, reportPath);

@@ -12,7 +12,8 @@
  */
 export { connect, SpacekvClient } from './client.js';
 export type {
-  ClientOptions, Condition, MutateOptions, MutationList, SchemaInput, SpaceDescription, TxCheckInput, TxOutcome, WriteOptions,
+  ClientOptions, Condition, GroupOutcome, ListOptions, MutateOptions, MutationList, SchemaInput, SearchOptions, SearchPage, SearchPageOptions,
+  SearchPlan, SortedSearchOptions, SpaceDescription, TxCheckInput, TxOutcome, WriteOptions,
 } from './client.js';
 export { Transaction, TypedTransactionSpace, isConflict } from './transaction.js';
 export type { TransactionOptions, TxFailure } from './transaction.js';
@@ -25,4 +26,6 @@ export type { Deleted, Mutated, PreviousObject, SpaceObject, Written, WrittenWit
 export { TypedSpace } from './typed-space.js';
 export type { PredicateOperators, TypedCondition, TypedMutateOptions, TypedMutation } from './typed-space.js';
 export { window } from './window.js';
+export { Watch } from './watch.js';
+export type { ChangeEvent, WatchOptions } from './watch.js';
 export type { WindowFailure, WindowOptions, WindowResult } from './window.js';

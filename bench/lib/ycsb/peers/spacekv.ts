@@ -30,7 +30,7 @@ export interface SpacekvPeerOptions {
   readonly problems: string[];
 }
 
-/** The client's generic request path: the `list` operation has no client method yet, so the probe speaks the wire form. */
+/** The client's generic request path: a YCSB scan is one page of the wire `list` (the client's list() iterates every page), and the probe needs the server's own refusal. */
 interface WireCall {
   call<T>(op: Readonly<Record<string, unknown>> & { op: string }, decode: (reply: Readonly<Record<string, unknown>>) => T): Promise<T>;
 }

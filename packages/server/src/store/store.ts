@@ -3,7 +3,7 @@
  * commit and backpressure; a store only reads points and commits batches. No driver type leaks
  * through this interface, so SQLite and PostgreSQL are interchangeable behind it.
  */
-import type { Change, Key, Result, SpaceSchema, StoredObject, WireError, WriteOp } from '@spacekv/core';
+import type { Change, Key, Result, SearchPage, SearchPlan, SpaceSchema, StoredObject, WireError, WriteOp } from '@spacekv/core';
 
 /** A space as the store knows it, with the seq that created this incarnation. */
 export interface StoredSpace {
@@ -31,7 +31,94 @@ export type MemberOutcome =
 
 export type MaybePromise<T> = T | Promise<T>;
 
-export interface Store {
+/**
+ * One page of the change log (DESIGN.md §4.6), as {@link ChangeLog.readChanges} returns it.
+ */
+export interface ChangePage {
+  /**
+   * Changes with seq > afterSeq, in log order (seq ascending; the changes of one seq in the order
+   * the tx wrote them). Whole seqs only: a tx's changes share one seq and are never split.
+   */
+  readonly changes: readonly Change[];
+  /**
+   * The store's last committed seq when the page was read (its head). A reader is caught up when
+   * the page's last change is at `headSeq` (or the page is empty); it never has to ask again to
+   * learn that. (Named head rather than "last" so it cannot be mistaken for the page's last seq.)
+   */
+  readonly headSeq: number;
+}
+
+/** What log retention may remove (see {@link ChangeLog.pruneChanges}); a change goes when either rule allows it. */
+export interface RetentionRule {
+  /** Changes committed before this instant (epoch ms) may go. */
+  readonly committedBeforeMs?: number;
+  /** Changes of every seq but the newest `keepSeqs` may go. */
+  readonly keepSeqs?: number;
+  /** Never remove a change past this seq, whatever the rules say: the slowest durable cursor. */
+  readonly throughSeqMax: number;
+}
+
+/** An expired object the TTL sweeper may delete, at the version it was read at. */
+export interface ExpiredObject {
+  readonly space: string;
+  readonly key: Key;
+  readonly version: number;
+}
+
+/** Held by one server at a time (the AMQP relay's leadership); see {@link ChangeLog.acquireLease}. */
+export interface Lease {
+  /** Aborted when the lease is lost (a PostgreSQL session dies): the holder must stop at once. */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * The change log (DESIGN.md §4.6): every committed change, written by `commit` in the same
+ * transaction as the data, one row per changed object (admin operations log one change with key
+ * `''`). Watchers and the AMQP relay read it; retention trims its old end.
+ *
+ * Contract every store keeps:
+ * - Append-only in seq order: once a change at seq s is visible to `readChanges`, every change at a
+ *   seq below s is visible too (PostgreSQL must allocate the seq and commit under one lock, or a
+ *   reader could pass a seq that commits later). Seqs are increasing; a reader must not assume
+ *   they are contiguous.
+ * - Readers never block writers, and every method here answers off the event loop or within ~1 ms.
+ */
+export interface ChangeLog {
+  /**
+   * At most `limit` changes with seq > afterSeq, except that a page holds whole seqs and at least
+   * one seq when there is one (a tx larger than `limit` comes whole). Rejects with `compacted`
+   * when retention removed changes after `afterSeq`, so the reader cannot have them all.
+   */
+  readChanges(afterSeq: number, limit: number): Promise<ChangePage>;
+  /**
+   * Remove the oldest changes the rule allows, at most about `limit` (whole seqs), in one short
+   * transaction; call again until it removes nothing. Resolves with how many changes went and the
+   * log's floor: the highest seq removed so far (0 when none), below which `readChanges` fails.
+   */
+  pruneChanges(rule: RetentionRule, limit: number): Promise<{ readonly removed: number; readonly floorSeq: number }>;
+  /** The seq a durable named cursor (e.g. the AMQP relay's position) was saved at; 0 when never saved. */
+  readCursor(name: string): Promise<number>;
+  /** Durably save a cursor; resolves once it is on disk. Callers only ever move a cursor forward. */
+  saveCursor(name: string, seq: number): Promise<void>;
+  /**
+   * Try to become the one holder of `name` among every server sharing the store; null when another
+   * holds it. SQLite: always granted (one process per data directory, enforced by a lock file).
+   * PostgreSQL: an advisory lock held by a dedicated session; its loss aborts `signal`.
+   */
+  acquireLease(name: string): Promise<Lease | null>;
+  /**
+   * Up to `limit` objects whose expiry passed at `nowMs`, oldest expiry first, for the TTL sweeper,
+   * which deletes each with an `expire` write at the version read here (so a concurrent rewrite,
+   * which changes the version, is never deleted).
+   */
+  expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]>;
+}
+
+/** Told the number of objects indexed so far, after each bounded step of an online index build. */
+export type IndexBuildProgress = (indexedObjects: number) => void;
+
+export interface Store extends ChangeLog {
   /** Open (creating or migrating as needed) and return every space. */
   open(): Promise<readonly StoredSpace[]>;
   /**
@@ -44,6 +131,40 @@ export interface Store {
    * once the batch is durable. Rejects only when the outcome of the whole batch is unknown.
    */
   commit(batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]>;
+  /**
+   * Search (core's plan.ts; the planner and the semantics are core's, a store only runs the plan):
+   * - candidates: with `plan.access.index`, the objects with an index entry of `index.attribute`
+   *   whose bytes (index-key.ts) lie within `lower`/`upper` (memcmp order, e.g. SQLite BLOB or
+   *   PostgreSQL bytea); else every object. Then only live objects (`expires_at > nowMs` or none)
+   *   within `plan.keys` (`after`: strictly past it in the order; `start` ≤ key < `end`; `prefix`)
+   *   for which core's `evaluateCondition(plan.condition, …)` holds.
+   * - order `key`: keys ascending (code-point order for strings: `COLLATE "C"` in PostgreSQL),
+   *   descending when `reverse`; at most `limit` objects from at most `rowsMax` rows examined, and
+   *   no more objects once their attribute JSON passes the limit `searchPageBytesMax`;
+   *   `resumeAfter` is the last key examined when the page stopped early, else null.
+   * - order `attribute`: the first `limit` by (attribute value per compareScalars, then key), both
+   *   reversed when `descending`; `resumeAfter` is null.
+   * - `select`: return only those attributes.
+   * Reads one snapshot that includes every commit acknowledged before the call; never blocks the
+   * event loop (run it on another thread or connection). Throws `unknown_space` when the space is
+   * not the plan's incarnation.
+   */
+  search(plan: SearchPlan): Promise<SearchPage>;
+  /**
+   * The number of objects `search` would find with no limit (order, limit, rowsMax, select
+   * ignored). When `plan.access.exact`, count index entries alone (each object has at most one per
+   * value) without reading objects.
+   */
+  count(plan: SearchPlan): Promise<number>;
+  /**
+   * Build a secondary index on `attribute` online: from the start every write maintains it, the
+   * objects already there are indexed in bounded steps between commits (`progress` after each), and
+   * at the end the attribute joins the schema's `indexes`, durably. Resolves with the new schema, or
+   * null when the attribute was indexed already. A build that fails leaves nothing behind (writes
+   * stop maintaining it, its entries go); one build per space at a time (`overloaded` otherwise).
+   * Index entries are core's `indexKeysOf` bytes (index-key.ts), with the object's expiry.
+   */
+  addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null>;
   /** Finish in-flight work and release every resource. */
   close(): Promise<void>;
 }

@@ -9,11 +9,14 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   DEFAULT_LIMITS, SpacekvError, parseJson, parseOperation, stringifyJson,
-  type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type StoredObject,
+  type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type SearchPage, type SearchPlan, type SpaceSchema,
+  type StoredObject,
 } from '@spacekv/core';
 import { Engine } from '../../src/engine/engine.js';
 import type { Session } from '../../src/engine/session.js';
-import type { BatchMember, MaybePromise, MemberOutcome, Store, StoredSpace } from '../../src/store/store.js';
+import type {
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MaybePromise, MemberOutcome, RetentionRule, Store, StoredSpace,
+} from '../../src/store/store.js';
 
 /**
  * Makes a store over `dir`. Called again with the same `dir` to reopen it (restart cases), so a
@@ -81,8 +84,44 @@ export class RecordingStore implements Store {
     return this.inner.commit(batch);
   }
 
+  search(plan: SearchPlan): Promise<SearchPage> {
+    return this.inner.search(plan);
+  }
+
+  count(plan: SearchPlan): Promise<number> {
+    return this.inner.count(plan);
+  }
+
+  addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
+    return this.inner.addIndex(space, spaceCreatedSeq, attribute, progress);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
+    return this.inner.readChanges(afterSeq, limit);
+  }
+
+  pruneChanges(rule: RetentionRule, limit: number): Promise<{ readonly removed: number; readonly floorSeq: number }> {
+    return this.inner.pruneChanges(rule, limit);
+  }
+
+  readCursor(name: string): Promise<number> {
+    return this.inner.readCursor(name);
+  }
+
+  saveCursor(name: string, seq: number): Promise<void> {
+    return this.inner.saveCursor(name, seq);
+  }
+
+  acquireLease(name: string): Promise<Lease | null> {
+    return this.inner.acquireLease(name);
+  }
+
+  expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]> {
+    return this.inner.expiredObjects(nowMs, limit);
   }
 }
 

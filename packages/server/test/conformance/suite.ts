@@ -4,10 +4,13 @@
 // never a fork of a case.
 import { describe } from 'node:test';
 import { adminCases } from './cases-admin.js';
+import { changeLogCases } from './cases-change-log.js';
 import { expiryCases } from './cases-expiry.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
 import { orderCases } from './cases-order.js';
+import { searchCases } from './cases-search.js';
+import { searchPropertyCases } from './cases-search-property.js';
 import { transferCases } from './cases-tx-transfers.js';
 import { txCases } from './cases-tx.js';
 import { writeCases } from './cases-write.js';
@@ -33,5 +36,8 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     modelCases(ctx);
     txCases(ctx);
     transferCases(ctx);
+    changeLogCases(ctx);
+    searchCases(ctx);
+    searchPropertyCases(ctx);
   });
 }
