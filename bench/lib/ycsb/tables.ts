@@ -145,6 +145,16 @@ function charts(c: SectionContext, outcomes: readonly PeerOutcome[]): void {
   c.report.chart('ycsb-p99', 'YCSB p99 latency per workload and in-flight level', facet('p99', 'p99 latency, ms (log)', true));
 }
 
+/** Below this much non-idle time, a worker thread's profile is left out of the note. */
+const IDLE_THREAD_MS = 50;
+
+/** What a worker thread of the server is, told by the modules it spent its time in. */
+function threadRole(modules: readonly string[]): string {
+  if (modules.some((m) => m.includes('store/sqlite/batch-executor') || m.includes('writer-worker'))) return " (the store's writer)";
+  if (modules.some((m) => m.includes('search'))) return " (the store's searcher)";
+  return '';
+}
+
 interface Gap {
   /** spacekv's mean writes per durable commit in this cell, when it wrote. */
   readonly writesPerCommit: number | undefined;
@@ -195,7 +205,9 @@ function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacek
     const paths = profiled?.profiles[g.workload] ?? [];
     paths.forEach((path, thread) => {
       const p = summariseProfile(path, 10);
-      const which = thread === 0 ? 'main thread (event loop)' : `worker thread ${thread} (the store's writer)`;
+      // A thread that hardly ran (the searcher during point operations) has nothing to say.
+      if (thread > 0 && p.busyMs < IDLE_THREAD_MS) return;
+      const which = thread === 0 ? 'main thread (event loop)' : `worker thread ${thread}${threadRole(p.modules.map((m) => m.name))}`;
       lines.push('', `### Where spacekv's server time went in workload ${g.workload}: ${which}, ${(p.busyMs / 1000).toFixed(1)} s not idle over all levels`, '',
         table(['module (self time)', 'share'], p.modules.slice(0, 8).map((m) => [m.name, `${m.percent.toFixed(1)}%`])), '',
         table(['function (self time)', 'share'], p.functions.slice(0, 10).map((f) => [f.name, `${f.percent.toFixed(1)}%`])));
