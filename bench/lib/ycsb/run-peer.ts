@@ -87,6 +87,8 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
       await store.load(batch);
     }
     const loadSeconds = (performance.now() - loadStarted) / 1000;
+    // The load gets a profile of its own, so the first workload's holds only that workload.
+    if (store.cutProfile !== undefined) await store.cutProfile(`${plan.label}-load`.replace(/[^\w-]+/g, '-'));
     out(`    ${peer.name}: ${store.detail}; ${int(plan.records)} records loaded in ${loadSeconds.toFixed(1)} s`);
     // Inserts (D, E) take fresh record numbers; the next one carries over from step to step.
     let nextRecord = plan.records;
