@@ -67,9 +67,14 @@ function parseLine(line: string): LogLine | undefined {
   }
 }
 
-/** Start `spacekv serve` with `args` (e.g. ['--port', '0', '--data', dir]) and wait until it serves. */
-export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = childEnv()): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN_JS, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `spacekv serve` with `args` (e.g. ['--port', '0', '--data', dir]) and wait until it serves.
+ * `script` replaces the CLI with another entry that logs `spacekv serving` the same way (the
+ * reliability harness's server over a deliberately broken store); `args` then go to it alone.
+ */
+export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string): Promise<ServerProcess> {
+  const argv = script === undefined ? [MAIN_JS, 'serve', ...args] : [script, ...args];
+  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';
