@@ -15,7 +15,7 @@ import { checkLinearizable, explain } from './checker/linearizability.js';
 import { REGISTER_MODEL } from './checker/register-model.js';
 import { type Fault, startNemesis } from './harness/nemesis.js';
 import { type RegisterClient, restRegisterClient, wsRegisterClient } from './harness/register-client.js';
-import { REGISTER_SCHEMA, REGISTER_SPACE, runRegisterWorkload } from './harness/register-workload.js';
+import { registerSchema, runRegisterWorkload } from './harness/register-workload.js';
 import { ServerUnderTest } from './harness/server-under-test.js';
 import { rngOf, roundSeed, runSeed, scaled } from './harness/seed.js';
 import { recordFigures } from './harness/figures.js';
@@ -37,7 +37,7 @@ after(async () => {
 test(`register histories under kill -9, SIGSTOP and dropped connections are linearizable (seed ${SEED})`, async (t) => {
   const sut = await ServerUnderTest.launch(dataDir);
   const admin = await connect(sut.url);
-  await admin.addSpace(REGISTER_SCHEMA);
+  await admin.addSpace(registerSchema());
   await admin.close();
   const clients: RegisterClient[] = [];
   for (let i = 0; i < WS_CLIENTS; i++) clients.push(await wsRegisterClient(sut.url));

@@ -10,8 +10,8 @@ import type { RegisterClient } from './register-client.js';
 import type { Rng } from './seed.js';
 import { sleep } from '../../helpers/timeout.js';
 
-export const REGISTER_SCHEMA = 'space reg key k attributes int v';
 export const REGISTER_SPACE = 'reg';
+export const registerSchema = (space: string = REGISTER_SPACE): string => `space ${space} key k attributes int v`;
 
 export type RegisterHistory = readonly HistoryOp<RegisterInput, RegisterOutput>[];
 
