@@ -99,7 +99,7 @@ const setWithCrash: Workload = async (server, rng, run) => {
   const { admin, register: registerClients } = await clients(server);
   const space = `set${run}`;
   await admin.addSpace(registerSchema(space));
-  const adding = runSetAdds(registerClients, space, 'e', 40, rng);
+  const adding = runSetAdds({ clients: registerClients, space, prefix: 'e', addsPerClient: 40, rng });
   await sleep(5 + rng.int(20));
   server.store?.crash();
   const violations = await setViolations(registerClients[0]!, space, await adding);

@@ -38,14 +38,18 @@ export class ServerUnderTest {
     return this.proxy.url;
   }
 
-  /** kill -9, then restart on the same data directory and point the proxy at it. */
-  async crash(): Promise<void> {
+  /**
+   * kill -9, then restart on the same data directory and point the proxy at it; `whileDown` runs
+   * between the two (e.g. to check the files the dead process left).
+   */
+  async crash(whileDown?: () => void | Promise<void>): Promise<void> {
     this.server.signal('SIGKILL');
     const exit = await withTimeout(this.server.exited, 10_000, 'the killed server to exit');
     if (exit.signal !== 'SIGKILL') throw new Error(`the server died of ${JSON.stringify(exit)}, not of the SIGKILL:\n${this.server.output()}`);
     // The kernel resets the sockets of a dead process; while it is down, connections are refused.
     await this.proxy.suspend();
     this.faults.kills++;
+    await whileDown?.();
     this.server = await this.start();
     this.proxy.retarget(portOf(this.server.url));
     await this.proxy.resume();

@@ -13,12 +13,24 @@ export interface SetRun {
   readonly unknown: readonly string[];
 }
 
-export async function runSetAdds(clients: readonly RegisterClient[], space: string, prefix: string, addsPerClient: number, rng: Rng): Promise<SetRun> {
+export interface SetOptions {
+  readonly clients: readonly RegisterClient[];
+  readonly space: string;
+  /** Element keys are `<prefix>-<client>-<n>`. */
+  readonly prefix: string;
+  readonly addsPerClient: number;
+  readonly rng: Rng;
+  /** Checked before each add: true ends the run early (e.g. once the server was killed). */
+  readonly stop?: () => boolean;
+}
+
+export async function runSetAdds(options: SetOptions): Promise<SetRun> {
+  const { clients, space, prefix, rng } = options;
   const acked: string[] = [];
   const failed: string[] = [];
   const unknown: string[] = [];
   await Promise.all(clients.map(async (client, c) => {
-    for (let i = 0; i < addsPerClient; i++) {
+    for (let i = 0; i < options.addsPerClient && !options.stop?.(); i++) {
       const key = `${prefix}-${c}-${i}`;
       const done = await client.run(space, key, { f: 'put', value: i });
       if (done.outcome === 'ok') acked.push(key);
