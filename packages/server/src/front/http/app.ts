@@ -8,7 +8,7 @@ import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
-import { sendError, toSpacekvError } from './errors.js';
+import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
@@ -41,6 +41,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
+    clientErrorHandler: refuseMalformedHttp,
   });
 
   app.removeAllContentTypeParsers();
