@@ -3,6 +3,7 @@
  * (broken-stores.ts), for the fast seeded runs of the negative controls.
  */
 import { pino } from 'pino';
+import type { Limits } from '@spacekv/core';
 import { DEFAULT_CONFIG } from '../../../src/config.js';
 import { startServer, type RunningServer } from '../../../src/server.js';
 import { SqliteStore } from '../../../src/store/sqlite/sqlite-store.js';
@@ -19,10 +20,10 @@ export interface InProcessServer {
   stop(): Promise<void>;
 }
 
-export async function startInProcess(name: string, breakage?: Breakage): Promise<InProcessServer> {
+export async function startInProcess(name: string, breakage?: Breakage, limits?: Limits): Promise<InProcessServer> {
   // In memory when the machine has a tmpfs: these runs check logic, not fsync, and fsync dominates them.
   const dataDir = existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', `spacekv-${name}-`)) : makeTempDir(name);
-  const config = { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent' };
+  const config = { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', limits: limits ?? DEFAULT_CONFIG.limits };
   const real = new SqliteStore(dataDir, config.limits);
   const store = breakage ? breakStore(real, breakage) : undefined;
   const server = await startServer(config, pino({ level: 'silent' }), store ?? real);

@@ -1,0 +1,101 @@
+// Proves every bound of the limits module (packages/core/src/limits.ts) is enforced with its code.
+// Most are proven where their feature is tested; the ledger below names, for each limit, the test
+// that proves it, and a test here checks that every limit has an entry, that the named test exists
+// and that it names the limit, so a new limit cannot land unproven. The limits only core's unit tests
+// covered get their end-to-end proof here, through REST and the WebSocket client, on a server
+// configured with small bounds: nameLengthMax, attributesMax and expireInSecondsMax.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_LIMITS, type Limits, makeLimits } from '@spacekv/core';
+import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
+import { call } from '../helpers/http.js';
+import { type InProcessServer, startInProcess } from './harness/in-process.js';
+
+const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
+const HERE = 'packages/server/test/reliability/limits.test.ts';
+
+/** For each limit: the test file and a piece of the test's title that prove it enforced. */
+const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
+  keyBytesMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a key of keyBytesMax + 1' },
+  valueBytesMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'an object past valueBytesMax' },
+  requestBytesMax: { file: 'packages/client/test/protocol.test.ts', test: 'closes with 1009 on a frame larger than requestBytesMax' },
+  attributesMax: { file: HERE, test: 'a space past attributesMax' },
+  nameLengthMax: { file: HERE, test: 'a space name past nameLengthMax' },
+  collectionElementsMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a set of collectionElementsMax + 1 elements' },
+  documentDepthMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a document nested past documentDepthMax' },
+  mutationsPerOpMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'mutationsPerOpMax + 1 mutations' },
+  txOpsMax: { file: 'packages/server/test/conformance/cases-tx.ts', test: 'past txOpsMax (checks and operations together) a tx is too_large' },
+  predicatesPerOpMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a condition of predicatesPerOpMax + 1 predicates' },
+  schemaLengthMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a schema text past schemaLengthMax' },
+  spacesMax: { file: 'packages/server/test/conformance/cases-admin.ts', test: 'past spacesMax add_space is too_large and adds nothing' },
+  batchWritesMax: { file: 'packages/server/test/conformance/cases-order.ts', test: 'a batch never exceeds batchWritesMax' },
+  writeQueueDepthMax: { file: 'packages/server/test/conformance/cases-order.ts', test: 'past writeQueueDepthMax a write answers overloaded' },
+  inflightRequestsMax: { file: 'packages/client/test/protocol.test.ts', test: 'answers requests past inflightRequestsMax' },
+  sendBufferBytesMax: { file: 'packages/client/test/backpressure.test.ts', test: 'stops being read once its replies back up' },
+  connectionsMax: { file: 'packages/client/test/protocol.test.ts', test: 'refuses a connection past connectionsMax with HTTP 503 overloaded' },
+  expireInSecondsMax: { file: HERE, test: 'an expire_in past expireInSecondsMax' },
+};
+
+test('every limit of the limits module has a test that proves it, and that test names the limit', () => {
+  assert.deepEqual(Object.keys(PROOFS).sort(), Object.keys(DEFAULT_LIMITS).sort(), 'one ledger entry per limit');
+  for (const [limit, proof] of Object.entries(PROOFS)) {
+    const text = readFileSync(REPO + proof.file, 'utf8');
+    assert.ok(text.includes(proof.test), `${proof.file} has a test titled '${proof.test}' (the proof of ${limit})`);
+    assert.ok(text.includes(limit), `${proof.file} names ${limit}`);
+  }
+});
+
+const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100 });
+let server: InProcessServer;
+let db: SpacekvClient;
+
+before(async () => {
+  server = await startInProcess('limits', undefined, SMALL);
+  db = await connect(server.url);
+  await db.addSpace('space ttl key k attributes int n');
+});
+after(async () => {
+  await db?.close();
+  await server?.stop();
+});
+
+async function refused(promise: Promise<unknown>): Promise<SpacekvError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof SpacekvError) return err;
+    throw err;
+  }
+  assert.fail('the request was accepted');
+}
+
+test('a space name past nameLengthMax is too_large (REST), and one at the bound is created', async () => {
+  const long = await call(server.url, 'POST', '/v1/spaces', { body: { schema: `space ${'n'.repeat(SMALL.nameLengthMax + 1)} key k` } });
+  assert.equal(long.status, 413, long.text);
+  const { error } = JSON.parse(long.text) as { error: { code: string; limit?: string } };
+  assert.deepEqual([error.code, error.limit], ['too_large', 'nameLengthMax']);
+  const exact = await call(server.url, 'POST', '/v1/spaces', { body: { schema: `space ${'n'.repeat(SMALL.nameLengthMax)} key k` } });
+  assert.equal(exact.status, 201, exact.text);
+});
+
+test('a space past attributesMax is too_large (WebSocket), and one at the bound is created', async () => {
+  const attributes = (n: number): string => Array.from({ length: n }, (_, i) => `int a${i}`).join(', ');
+  const err = await refused(db.addSpace(`space wide key k attributes ${attributes(SMALL.attributesMax + 1)}`));
+  assert.deepEqual([err.code, err.details.limit], ['too_large', 'attributesMax']);
+  await db.addSpace(`space wide key k attributes ${attributes(SMALL.attributesMax)}`);
+  assert.equal((await db.describeSpace('wide')).attributes.length, SMALL.attributesMax);
+});
+
+test('an expire_in past expireInSecondsMax is too_large over REST and WebSocket, and writes nothing', async () => {
+  const rest = await call(server.url, 'PUT', `/v1/spaces/ttl/objects/r?expire_in=${SMALL.expireInSecondsMax + 1}`, { body: { n: 1 } });
+  assert.equal(rest.status, 413, rest.text);
+  assert.equal((JSON.parse(rest.text) as { error: { limit?: string } }).error.limit, 'expireInSecondsMax');
+  const err = await refused(db.put('ttl', 'w', { n: 1 }, { expireIn: SMALL.expireInSecondsMax + 1 }));
+  assert.deepEqual([err.code, err.details.limit], ['too_large', 'expireInSecondsMax']);
+  assert.equal(await db.get('ttl', 'r'), null);
+  assert.equal(await db.get('ttl', 'w'), null);
+  await db.put('ttl', 'w', { n: 1 }, { expireIn: SMALL.expireInSecondsMax });
+  assert.equal((await db.get('ttl', 'w'))?.attributes.n, 1);
+});
