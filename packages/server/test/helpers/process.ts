@@ -72,9 +72,12 @@ function parseLine(line: string): LogLine | undefined {
  * `script` replaces the CLI with another entry that logs `spacekv serving` the same way (the
  * reliability harness's server over a deliberately broken store); `args` then go to it alone.
  */
-export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string): Promise<ServerProcess> {
-  const argv = script === undefined ? [MAIN_JS, 'serve', ...args] : [script, ...args];
-  const child = spawn(process.execPath, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnServer(
+  args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string, launcher: readonly string[] = [],
+): Promise<ServerProcess> {
+  // `launcher` runs node under another command that execs it (e.g. unshare, to give it a small file system).
+  const argv = [...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';

@@ -16,7 +16,7 @@ export const CANARY_SCHEMA = 'space canary key k attributes string s, int n, lis
 export const FUZZ_SCHEMA = 'space fz key k attributes string s, int n, float f, bool b, document d, list(int) l, set(string) t, map(string, int) m';
 
 /** 5xx answers that are the catalogue's honest "not now" (anything else, e.g. `internal`, is a bug). */
-const ALLOWED_5XX = new Set(['overloaded', 'unavailable', 'shutting_down', 'outcome_unknown']);
+const ALLOWED_5XX = new Set(['overloaded', 'unavailable', 'shutting_down', 'storage_full', 'outcome_unknown']);
 
 /** What is wrong with an error body, or undefined: a catalogue code whose status is `status`. */
 export function errorBodyProblem(status: number, error: unknown): string | undefined {

@@ -20,7 +20,7 @@ export interface RegisterClient {
   close(): Promise<void>;
 }
 
-const NOTHING_APPLIED = new Set(['unavailable', 'overloaded', 'shutting_down']);
+const NOTHING_APPLIED = new Set(['unavailable', 'overloaded', 'shutting_down', 'storage_full']);
 const CONDITION_CODES = new Set(['not_found', 'cmp_fail', 'exists']);
 /** A request that takes longer has an unknown outcome (a paused server answers well within it). */
 const REQUEST_TIMEOUT_MS = 20_000;

@@ -21,7 +21,7 @@ export interface TxClient {
   close(): Promise<void>;
 }
 
-const NOTHING_APPLIED = new Set(['tx_failed', 'unavailable', 'overloaded', 'shutting_down']);
+const NOTHING_APPLIED = new Set(['tx_failed', 'unavailable', 'overloaded', 'shutting_down', 'storage_full']);
 const TIMEOUT_MS = 20_000;
 
 function classify(code: string, message: string): TxCompletion {
