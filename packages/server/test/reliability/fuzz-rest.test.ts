@@ -159,7 +159,7 @@ test(`REST fuzzing: ${REQUESTS} random and malformed requests, no crash, only ca
     assert.deepEqual(read, { ok: true, key: CANARY_KEY, version: canary.version, attributes: CANARY }, 'the canary is untouched');
     const growth = residentBytes(server.pid) - rssAfterWarmUp;
     t.diagnostic(`${sent} requests; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}; RSS growth after warm-up ${(growth / 1048576).toFixed(1)} MiB`);
-    recordFigures('fuzz-rest', { requests: sent, crashes: 0 });
+    recordFigures('fuzz-rest', { requests: sent });
     assert.ok(growth < RSS_GROWTH_MAX_BYTES, `resident memory grew by ${growth} bytes after the warm-up`);
   } finally {
     agent.destroy();
@@ -222,6 +222,7 @@ test(`malformed HTTP is refused with the catalogue's error body, and the server 
       const problem = errorBodyProblem(status, parsed.error);
       if (problem) throw new Error(problem);
     }), fuzzParameters(SEED, scaled(100, 2_000)));
+    recordFigures('fuzz-http-raw', { requests: scaled(100, 2_000) });
     const alive = await send(server.url, new http.Agent(), { method: 'GET', path: '/healthz', headers: {}, body: undefined });
     assert.equal(alive.status, 200);
   } finally {

@@ -21,11 +21,11 @@ import { rngOf, roundSeed, runSeed, scaled } from './harness/seed.js';
 import { recordFigures } from './harness/figures.js';
 
 const SEED = runSeed();
-const ROUNDS = scaled(4, 300);
+const ROUNDS = scaled(4, 1_000);
 const KEYS = 5;
 const WS_CLIENTS = 3;
 const REST_CLIENTS = 3;
-const OPS_PER_CLIENT = 150;
+const OPS_PER_CLIENT = scaled(150, 50);
 const FAULTS: readonly Fault[] = ['kill', 'pause', 'drop'];
 
 const dataDir = makeTempDir('jepsen-register');

@@ -88,7 +88,7 @@ test(`set: ${CYCLES} kill -9 cycles under write load lose no acknowledged add (s
     const result = await killCycles(sut, dataDir, CYCLES, SEED);
     const violations = result.violationsPerCycle.flat();
     t.diagnostic(`${result.cycles} kill -9 cycles, ${result.acked} acknowledged adds, ${violations.length} lost or wrongly present`);
-    recordFigures('jepsen-set', { killCycles: result.cycles, acknowledged: result.acked, lost: violations.length });
+    recordFigures('jepsen-set', { histories: result.cycles, kills: result.cycles, acknowledged: result.acked, lost: violations.length });
     assert.deepEqual(violations.slice(0, 10), [], `seed ${SEED}`);
     assert.ok(result.acked > 0, 'adds were acknowledged');
   } finally {
@@ -105,7 +105,7 @@ test(`negative control: the set workload finds acknowledged adds lost by a store
     // A cycle catches the bug when its restart shows new losses.
     const caught = result.violationsPerCycle.filter((v, i) => v.length > (result.violationsPerCycle[i - 1]?.length ?? 0)).length;
     t.diagnostic(`caught in ${caught} of ${CONTROL_CYCLES} kill -9 cycles`);
-    recordFigures('negative control ack-before-commit kill -9', { killCycles: CONTROL_CYCLES, caught });
+    recordFigures('negative control ack-before-commit kill -9', { controlHistories: CONTROL_CYCLES, caught });
     assert.ok(caught >= Math.ceil(0.95 * CONTROL_CYCLES), `caught in only ${caught} of ${CONTROL_CYCLES} cycles (seed ${SEED})`);
   } finally {
     await sut.stop();

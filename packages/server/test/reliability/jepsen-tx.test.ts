@@ -15,12 +15,13 @@ import { BANK_SCHEMA, accountKey, bankViolations, runBank } from './harness/bank
 import { recordFigures } from './harness/figures.js';
 import { LIST_SCHEMA, runListAppend } from './harness/list-append-workload.js';
 import { startNemesis } from './harness/nemesis.js';
-import { ServerUnderTest } from './harness/server-under-test.js';
+import { type FaultCounts, ServerUnderTest } from './harness/server-under-test.js';
 import { rngOf, roundSeed, runSeed, scaled } from './harness/seed.js';
 import { type TxClient, restTxClient, wsTxClient } from './harness/tx-client.js';
 
 const SEED = runSeed();
-const ROUNDS = scaled(3, 150);
+const ROUNDS = scaled(3, 200);
+const TXNS_PER_CLIENT = scaled(40, 20);
 const dataDir = makeTempDir('jepsen-tx');
 let sut: ServerUnderTest;
 let clients: TxClient[];
@@ -36,6 +37,10 @@ after(async () => {
   removeDir(dataDir);
 });
 
+function faultsSince(before: FaultCounts): FaultCounts {
+  return { kills: sut.faults.kills - before.kills, pauses: sut.faults.pauses - before.pauses, drops: sut.faults.drops - before.drops };
+}
+
 async function setUp(schema: string, objects: readonly [string, string, Record<string, unknown>][]): Promise<void> {
   const admin = await connect(sut.url);
   try {
@@ -47,6 +52,7 @@ async function setUp(schema: string, objects: readonly [string, string, Record<s
 }
 
 test(`list-append transactions under kill -9, SIGSTOP and dropped connections show no anomaly (seed ${SEED})`, async (t) => {
+  const faultsBefore = { ...sut.faults };
   const nemesis = startNemesis(sut, rngOf(SEED), ['kill', 'pause', 'drop'], 400);
   let txns = 0;
   const outcomes = { ok: 0, fail: 0, info: 0 };
@@ -55,7 +61,7 @@ test(`list-append transactions under kill -9, SIGSTOP and dropped connections sh
       const space = `la${round}`;
       const keys = ['x', 'y', 'z'];
       await setUp(LIST_SCHEMA(space), keys.map((k) => [space, k, { l: [] }]));
-      const history = await runListAppend({ clients, space, keys, rng: rngOf(roundSeed(SEED, round)), txnsPerClient: 40 });
+      const history = await runListAppend({ clients, space, keys, rng: rngOf(roundSeed(SEED, round)), txnsPerClient: TXNS_PER_CLIENT });
       const verdict = checkListAppend(history);
       txns += history.length;
       for (const [o, n] of Object.entries(outcomeCounts(history))) outcomes[o as keyof typeof outcomes] += n;
@@ -66,12 +72,13 @@ test(`list-append transactions under kill -9, SIGSTOP and dropped connections sh
   }
   t.diagnostic(`${ROUNDS} list-append histories (${txns} transactions: ${outcomes.ok} ok, ${outcomes.fail} fail, ${outcomes.info} info) without anomalies; ` +
     `faults so far: ${JSON.stringify(sut.faults)}`);
-  recordFigures('jepsen-list-append', { histories: ROUNDS, transactions: txns, ...outcomes });
+  recordFigures('jepsen-list-append', { histories: ROUNDS, transactions: txns, ...outcomes, ...faultsSince(faultsBefore) });
 });
 
 test(`bank transfers under kill -9, SIGSTOP and dropped connections keep the total (seed ${SEED})`, async (t) => {
   const accounts = 5;
   const balance = 100;
+  const faultsBefore = { ...sut.faults };
   const nemesis = startNemesis(sut, rngOf(SEED + 1), ['kill', 'pause', 'drop'], 400);
   const transfers = { ok: 0, fail: 0, info: 0 };
   let reads = 0;
@@ -79,7 +86,7 @@ test(`bank transfers under kill -9, SIGSTOP and dropped connections keep the tot
     for (let round = 0; round < ROUNDS; round++) {
       const space = `bank${round}`;
       await setUp(BANK_SCHEMA(space), Array.from({ length: accounts }, (_, a) => [space, accountKey(a), { balance }]));
-      const run = await runBank({ clients, space, accounts, rng: rngOf(roundSeed(SEED + 1, round)), opsPerClient: 40 });
+      const run = await runBank({ clients, space, accounts, rng: rngOf(roundSeed(SEED + 1, round)), opsPerClient: TXNS_PER_CLIENT });
       reads += run.reads.length;
       for (const [o, n] of Object.entries(run.transfers)) transfers[o as keyof typeof transfers] += n;
       assert.deepEqual(bankViolations(run, accounts * balance), [], `round ${round} (seed ${SEED})`);
@@ -89,5 +96,5 @@ test(`bank transfers under kill -9, SIGSTOP and dropped connections keep the tot
   }
   assert.ok(transfers.ok > 0 && reads > 0, 'transfers committed and snapshots were read');
   t.diagnostic(`${ROUNDS} bank histories: transfers ${JSON.stringify(transfers)}, ${reads} snapshot reads all at the total; faults so far: ${JSON.stringify(sut.faults)}`);
-  recordFigures('jepsen-bank', { histories: ROUNDS, reads, ...transfers });
+  recordFigures('jepsen-bank', { histories: ROUNDS, reads, ...transfers, ...faultsSince(faultsBefore) });
 });

@@ -143,7 +143,7 @@ for (const control of CONTROLS) {
   test(`negative control: ${control.name} (seed ${SEED})`, async (t) => {
     const broken = await runs(control, control.breakage, RUNS, 0);
     t.diagnostic(`caught in ${broken.caught} of ${RUNS} seeded runs; first: ${broken.example?.split('\n')[0] ?? 'none'}`);
-    recordFigures(`negative control ${control.breakage} ${control.workload.name}`, { histories: RUNS, caught: broken.caught });
+    recordFigures(`negative control: ${control.name}`, { controlHistories: RUNS, caught: broken.caught });
     assert.ok(broken.caught >= CAUGHT_MIN, `the harness caught the broken store in only ${broken.caught} of ${RUNS} runs (seed ${SEED})`);
 
     const healthy = await runs(control, undefined, HEALTHY_RUNS, RUNS);
