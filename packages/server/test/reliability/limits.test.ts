@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Limits, makeLimits } from '@spacekv/core';
 import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
 import { call } from '../helpers/http.js';
-import { type InProcessServer, startInProcess } from './harness/in-process.js';
+import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
@@ -48,11 +48,11 @@ test('every limit of the limits module has a test that proves it, and that test 
 });
 
 const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100 });
-let server: InProcessServer;
+let server: TestServer;
 let db: SpacekvClient;
 
 before(async () => {
-  server = await startInProcess('limits', undefined, SMALL);
+  server = await startTestServer('limits', { limits: SMALL });
   db = await connect(server.url);
   await db.addSpace('space ttl key k attributes int n');
 });

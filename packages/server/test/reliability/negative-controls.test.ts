@@ -15,9 +15,9 @@ import { checkLinearizable, explain } from './checker/linearizability.js';
 import { REGISTER_MODEL } from './checker/register-model.js';
 import { checkListAppend } from './checker/elle.js';
 import { BANK_SCHEMA, accountKey, bankViolations, runBank } from './harness/bank-workload.js';
-import type { Breakage } from './harness/broken-stores.js';
+import { type BrokenStore, type Breakage, breakStore } from './harness/broken-stores.js';
 import { recordFigures } from './harness/figures.js';
-import { type InProcessServer, startInProcess } from './harness/in-process.js';
+import { type TestServerOptions, startTestServer } from '../helpers/server.js';
 import { LIST_SCHEMA, runListAppend } from './harness/list-append-workload.js';
 import { type RegisterClient, restRegisterClient, wsRegisterClient } from './harness/register-client.js';
 import { registerSchema, runRegisterWorkload } from './harness/register-workload.js';
@@ -30,20 +30,26 @@ const RUNS = 100;
 const CAUGHT_MIN = 95;
 const HEALTHY_RUNS = 3;
 
+/** The server a workload runs against, and the crash of its store (a no-op for the real store). */
+interface Target {
+  readonly url: string;
+  crash(): void;
+}
+
 /** One seeded run of a workload against `server`: a description of what went wrong, or null. */
-type Workload = (server: InProcessServer, rng: Rng, run: number) => Promise<string | null>;
+type Workload = (server: Target, rng: Rng, run: number) => Promise<string | null>;
 
 interface Clients {
   readonly admin: SpacekvClient;
   readonly register: RegisterClient[];
   readonly tx: TxClient[];
 }
-const clientsOf = new Map<InProcessServer, Clients>();
+const clientsOf = new Map<Target, Clients>();
 after(async () => {
   for (const server of clientsOf.keys()) await closeClients(server);
 });
 
-async function closeClients(server: InProcessServer): Promise<void> {
+async function closeClients(server: Target): Promise<void> {
   const made = clientsOf.get(server);
   clientsOf.delete(server);
   if (!made) return;
@@ -51,7 +57,7 @@ async function closeClients(server: InProcessServer): Promise<void> {
   await made.admin.close();
 }
 
-async function clients(server: InProcessServer): Promise<Clients> {
+async function clients(server: Target): Promise<Clients> {
   let made = clientsOf.get(server);
   if (!made) {
     made = {
@@ -101,7 +107,7 @@ const setWithCrash: Workload = async (server, rng, run) => {
   await admin.addSpace(registerSchema(space));
   const adding = runSetAdds({ clients: registerClients, space, prefix: 'e', addsPerClient: 40, rng });
   await sleep(5 + rng.int(20));
-  server.store?.crash();
+  server.crash();
   const violations = await setViolations(registerClients[0]!, space, await adding);
   return violations.length > 0 ? `${violations.length} violations, e.g. ${violations[0]}` : null;
 };
@@ -123,7 +129,10 @@ const CONTROLS: readonly Control[] = [
 async function runs(control: Control, breakage: Breakage | undefined, count: number, firstRun: number): Promise<{ caught: number; example?: string }> {
   let caught = 0;
   let example: string | undefined;
-  const server = await startInProcess('negative', breakage);
+  let broken: BrokenStore | undefined;
+  const options: TestServerOptions = { inMemory: true, ...(breakage ? { wrapStore: (real) => (broken = breakStore(real, breakage)) } : {}) };
+  const running = await startTestServer('negative', options);
+  const server: Target = { url: running.url, crash: () => broken?.crash() };
   try {
     for (let run = firstRun; run < firstRun + count; run++) {
       const found = await control.workload(server, rngOf(roundSeed(SEED, run)), run);
@@ -134,7 +143,7 @@ async function runs(control: Control, breakage: Breakage | undefined, count: num
     }
   } finally {
     await closeClients(server);
-    await server.stop();
+    await running.stop();
   }
   return { caught, ...(example === undefined ? {} : { example }) };
 }

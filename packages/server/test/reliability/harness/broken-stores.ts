@@ -2,7 +2,8 @@
  * Deliberately broken stores: TEST-ONLY wrappers around the real store, each with one classic bug
  * a reliability harness exists to catch. The negative controls run the harness against them and
  * require it to fail; a checker that has never failed proves nothing. None of this is reachable
- * from production code: the server takes a store only through startServer's test seam.
+ * from production code: the server takes a store only through startServer's test seam
+ * (helpers/server.ts's `wrapStore`, and harness/broken-server.ts for a process).
  * - `cas-skips-check`: compare_and_swap (and del with a version) write without comparing;
  * - `ack-before-commit`: plain puts are acknowledged at once and committed 50 ms later (write-behind),
  *   after other writes that came meanwhile;

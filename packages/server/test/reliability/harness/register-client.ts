@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { connect, type SpacekvClient, SpacekvError } from '@spacekv/client';
 import type { RegisterInput, RegisterOutput } from '../checker/register-model.js';
+import { withTimeout } from '../../helpers/timeout.js';
 
 export type Completion =
   | { readonly outcome: 'ok'; readonly output: RegisterOutput }
@@ -61,7 +62,7 @@ export async function wsRegisterClient(url: string): Promise<RegisterClient> {
     front: 'ws',
     async run(space, key, input) {
       try {
-        return { outcome: 'ok', output: await withDeadline(attempt(space, key, input)) };
+        return { outcome: 'ok', output: await withTimeout(attempt(space, key, input), REQUEST_TIMEOUT_MS, `${input.f} of ${key}`) };
       } catch (err) {
         if (!(err instanceof SpacekvError)) return failure(input, 'timeout', String(err));
         const version = (err as SpacekvError & { version?: number }).version;
@@ -142,12 +143,4 @@ function request(url: string, method: string, body: unknown, headers: Record<str
     req.on('error', reject);
     req.end(text);
   });
-}
-
-function withDeadline<T>(promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_TIMEOUT_MS} ms`)), REQUEST_TIMEOUT_MS);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

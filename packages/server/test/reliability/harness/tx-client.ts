@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { connect, type SpacekvClient, SpacekvError, type TxCheckInput } from '@spacekv/client';
+import { withTimeout } from '../../helpers/timeout.js';
 
 export type TxRequest = {
   readonly checks?: readonly TxCheckInput[];
@@ -33,16 +34,12 @@ export async function wsTxClient(url: string): Promise<TxClient> {
   return {
     front: 'ws',
     async tx(request) {
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const deadline = new Promise<never>((_r, reject) => (timer = setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS)));
-        const outcome = await Promise.race([db.tx(request), deadline]);
+        const outcome = await withTimeout(db.tx(request), TIMEOUT_MS, 'a tx');
         return { outcome: 'ok', results: outcome.results };
       } catch (err) {
         if (err instanceof SpacekvError) return classify(err.code, err.message);
         return classify('timeout', String(err));
-      } finally {
-        clearTimeout(timer);
       }
     },
     async close() {
