@@ -9,7 +9,9 @@
  *  5. an idle spacekv server: RSS and CPU;
  *  6. @spacekv/client over WebSocket, point get and durable put with 1, 64 and 1024 operations in
  *     flight from one process, beside Redis (ioredis) GET, SET, and SET with appendfsync always;
- *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr.
+ *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr;
+ *  8. search over 1,000,000 objects: indexed equality search and counts, a full unindexed scan while
+ *     point gets continue (server event-loop delay), beside raw SQLite (lib/search.ts).
  *
  * Steps 1-3 use one load generator with one configuration. The run prints figures and verdicts and
  * exits 0 even when a target is missed (it is a report); it exits non-zero only when something broke.
@@ -22,6 +24,7 @@ import type autocannon from 'autocannon';
 import { type ChildServer, killAllChildren, startBareServer, startSpacekvServer } from './lib/child-server.js';
 import { clientVsRedis, printClientVsRedis } from './lib/client-vs-redis.js';
 import { printCodec, runCodec } from './lib/codec.js';
+import { SEARCH_FULL, SEARCH_TINY, printSearch, searchBench } from './lib/search.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
 import { type IdleSample, sampleIdle } from './lib/proc-stats.js';
@@ -184,6 +187,10 @@ async function main(): Promise<number> {
   if (o.only === undefined || o.only.has(7)) {
     out();
     printCodec(runCodec(o.codec), o.codec, '[7] codec: JSON text frames vs msgpackr (docs/protocol.md "Why JSON text frames"; alone: node bench/dist/codec.js)');
+  }
+  if (o.only === undefined || o.only.has(8)) {
+    out();
+    printSearch(await searchBench(root, o.tiny ? SEARCH_TINY : SEARCH_FULL));
   }
   out();
   printLoad('after');

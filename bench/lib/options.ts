@@ -34,7 +34,7 @@ export interface BenchOptions {
   readonly clientVsRedis: ClientVsRedisSizes;
   /** Step 7, the codec microbenchmark. */
   readonly codec: CodecSizes;
-  /** Only these of the steps added after 5 (6, 7), skipping steps 1-5 and their table; undefined runs everything. */
+  /** Only these of the steps added after 5 (6, 7, 8), skipping steps 1-5 and their table; undefined runs everything. */
   readonly only: ReadonlySet<number> | undefined;
   /** Also write the report (everything printed) as Markdown here. */
   readonly reportPath: string | undefined;
@@ -103,7 +103,7 @@ export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [-
   --duration <s>     seconds of each HTTP step (default 10, tiny 1)
   --connections <n>  keep-alive connections of the load generator (default 64)
   --rounds <n>       interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
-  --only <list>      run only these of steps 6 (client vs Redis) and 7 (codec), e.g. --only 6
+  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec) and 8 (search), e.g. --only 8
   --report <path>    also write the report (everything printed) to this Markdown file
   --server-cpu-prof <dir>  run step 6's spacekv server with node --cpu-prof, profile in <dir>`;
 
@@ -142,7 +142,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
 
 function onlySteps(raw: string): ReadonlySet<number> {
   const steps = raw.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7)) throw new Error(`--only takes steps 6 and/or 7 (e.g. --only 6,7), got '${raw}'\n${USAGE}`);
+  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7 && n !== 8)) throw new Error(`--only takes steps 6, 7 and/or 8 (e.g. --only 6,8), got '${raw}'\n${USAGE}`);
   return new Set(steps);
 }
 

@@ -1,5 +1,5 @@
 // Proves the benchmark still runs end to end (STYLE.md §14): the compiled bench in tiny mode exits 0
-// and prints every step with a figure, the summary table and a verdict per target. It asserts no
+// and prints every step with a figure (search included), the summary table and a verdict per target. It asserts no
 // timing: how fast spacekv is belongs to `npm run bench`, not to the test suite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -102,5 +102,12 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     assert.match(stdout, new RegExp(`^${step} +${FIGURE.source} ns/${unit} +${FIGURE.source} ns/${unit} +${FIGURE.source}x$`, 'm'), `codec table lacks '${step}'`);
   }
   assert.match(stdout, new RegExp(`^bytes per 100 replies +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}x$`, 'm'));
+
+  // Step 8: search, each figure present, counts served from the index, and the two verdicts.
+  const search = section(stdout, 8);
+  assert.match(search, new RegExp(`indexed equality search, 100 objects.*p50 ${FIGURE.source} ms.*raw SQLite p50 ${FIGURE.source} ms.*\[target p50 < 2 ms: (PASS|MISS)\]`));
+  assert.match(search, /count of an indexed range .*served from the index: yes/);
+  assert.match(search, /count of an indexed equality: .*served from the index: yes/);
+  assert.match(search, new RegExp(`server event-loop delay p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms.*\[target p99 < 10 ms: (PASS|MISS)\]`));
   assert.doesNotMatch(stdout, /BROKEN/);
 });

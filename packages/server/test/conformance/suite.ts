@@ -8,6 +8,8 @@ import { expiryCases } from './cases-expiry.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
 import { orderCases } from './cases-order.js';
+import { searchCases } from './cases-search.js';
+import { searchPropertyCases } from './cases-search-property.js';
 import { transferCases } from './cases-tx-transfers.js';
 import { txCases } from './cases-tx.js';
 import { writeCases } from './cases-write.js';
@@ -33,5 +35,7 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     modelCases(ctx);
     txCases(ctx);
     transferCases(ctx);
+    searchCases(ctx);
+    searchPropertyCases(ctx);
   });
 }

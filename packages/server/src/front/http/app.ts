@@ -13,6 +13,7 @@ import { RouteMethods } from './method-check.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import { registerOpsRoute } from './ops-route.js';
+import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
 
 export interface HttpAppOptions {
@@ -101,6 +102,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerSpaceRoutes(app, ctx);
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
+  registerSearchRoutes(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
     const health = options.health();

@@ -14,7 +14,7 @@ import {
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
-import { createSpaceTableSql, spaceTable } from './layout.js';
+import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
@@ -212,6 +212,7 @@ export class BatchExecutor {
     if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
     if (plan.kind === 'delete') {
       entry.remove.run(op.key);
+      entry.indexes.deleted(op.key);
       const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
       return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null } };
     }
@@ -221,6 +222,7 @@ export class BatchExecutor {
       throw fail('too_large', `the object would be ${bytes} bytes; the limit is ${this.limits.valueBytesMax}`, { limit: 'valueBytesMax' });
     }
     entry.upsert.run(op.key, seq, plan.expiresAt, json);
+    entry.indexes.written(op.key, plan.attributes, plan.expiresAt);
     const result: WrittenResult = {
       ok: true,
       kind: 'written',
@@ -243,6 +245,7 @@ export class BatchExecutor {
       const seq = ++this.seq;
       const id = Number(this.stmts.insertSpace.run(schema.name, JSON.stringify(schema), seq).lastInsertRowid);
       this.db.exec(createSpaceTableSql(id, schema.key.type));
+      this.db.exec(createIndexTableSql(id, schema.key.type));
       this.catalog.add(id, schema, seq);
       const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null };
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
@@ -252,6 +255,7 @@ export class BatchExecutor {
     const seq = ++this.seq;
     this.stmts.deleteSpace.run(entry.id);
     this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
+    this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
     this.catalog.delete(op.space);
     const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null };
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };

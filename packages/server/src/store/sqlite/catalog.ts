@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { Space, type SpaceSchema } from '@spacekv/core';
+import { IndexEntries } from './index-entries.js';
 import { spaceTable } from './layout.js';
 
 export interface CatalogEntry {
@@ -13,10 +14,16 @@ export interface CatalogEntry {
   readonly select: Database.Statement;
   readonly upsert: Database.Statement;
   readonly remove: Database.Statement;
+  readonly indexes: IndexEntries;
 }
 
 export class WriterCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /**
+   * Indexes being built online, by space id: writes must keep their entries from the build's start.
+   * Kept apart from the entries so that a reload (after a failed commit) does not forget them.
+   */
+  readonly building = new Map<number, string>();
 
   constructor(private readonly db: Database.Database) {
     this.reload();
@@ -34,18 +41,22 @@ export class WriterCatalog {
 
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
     const table = spaceTable(id);
+    const space = new Space(schema, createdSeq);
     const entry: CatalogEntry = {
       id,
-      space: new Space(schema, createdSeq),
+      space,
       select: this.db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true),
       upsert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`),
       remove: this.db.prepare(`DELETE FROM ${table} WHERE key = ?`),
+      indexes: new IndexEntries(this.db, id, space, this.building.get(id)),
     };
     this.entries.set(schema.name, entry);
     return entry;
   }
 
   delete(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry) this.building.delete(entry.id);
     this.entries.delete(name);
   }
 

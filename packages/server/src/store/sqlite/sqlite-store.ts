@@ -6,11 +6,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Key, Limits, StoredObject } from '@spacekv/core';
+import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, Store, StoredSpace } from '../store.js';
+import type { BatchMember, IndexBuildProgress, MemberOutcome, Store, StoredSpace } from '../store.js';
 import { SqliteReader } from './reader.js';
-import type { FromWriter, ToWriter } from './writer-messages.js';
+import { Searcher } from './searcher.js';
+import type { FromWriter, IndexStep, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
 interface Pending {
   readonly resolve: (outcomes: readonly MemberOutcome[]) => void;
@@ -22,6 +23,8 @@ export class SqliteStore implements Store {
   private worker: Worker | undefined;
   private reader: SqliteReader | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
+  private readonly searcher: Searcher;
   private nextId = 1;
   private failure: SpacekvError | undefined;
   private closed: Promise<void> | undefined;
@@ -29,6 +32,7 @@ export class SqliteStore implements Store {
   constructor(dataDir: string, private readonly limits: Limits) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'spacekv.db');
+    this.searcher = new Searcher(this.path, limits);
   }
 
   async open(): Promise<readonly StoredSpace[]> {
@@ -72,6 +76,48 @@ export class SqliteStore implements Store {
     });
   }
 
+  search(plan: SearchPlan): Promise<SearchPage> {
+    return this.searcher.search(plan);
+  }
+
+  count(plan: SearchPlan): Promise<number> {
+    return this.searcher.count(plan);
+  }
+
+  async addIndex(space: string, createdSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
+    const step = (request: IndexStep) => this.indexStep(space, createdSeq, attribute, request);
+    const started = await step({ step: 'start' });
+    if (started.step !== 'start' || !started.needed) return null;
+    try {
+      let after: Key | null = null;
+      let indexed = 0;
+      do {
+        const filled = await step({ step: 'fill', after });
+        if (filled.step !== 'fill') break;
+        indexed += filled.rows;
+        after = filled.last;
+        progress(indexed);
+      } while (after !== null);
+      const finished = await step({ step: 'finish' });
+      if (finished.step !== 'finish') throw new SpacekvError('internal', 'the writer answered an index step out of turn');
+      return finished.schema;
+    } catch (err) {
+      await step({ step: 'abort' }).catch(() => undefined); // a dead writer has nothing left to undo
+      throw err;
+    }
+  }
+
+  private indexStep(space: string, createdSeq: number, attribute: string, request: IndexStep): Promise<IndexStepAnswer> {
+    const worker = this.worker;
+    if (this.failure) return Promise.reject(this.failure);
+    if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.indexSteps.set(id, { resolve, reject });
+      worker.postMessage({ type: 'index', id, space, createdSeq, attribute, request } satisfies ToWriter);
+    });
+  }
+
   close(): Promise<void> {
     this.closed ??= this.shutDown();
     return this.closed;
@@ -81,6 +127,7 @@ export class SqliteStore implements Store {
     // The reader closes first: the last connection to close checkpoints the WAL into the database
     // file and removes it, which only the read-write writer can do.
     this.reader?.close();
+    await this.searcher.close();
     const worker = this.worker;
     if (worker && !this.failure) {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -90,6 +137,13 @@ export class SqliteStore implements Store {
   }
 
   private onMessage(message: FromWriter): void {
+    if (message.type === 'index' || message.type === 'index_fault') {
+      const waiting = this.indexSteps.get(message.id);
+      this.indexSteps.delete(message.id);
+      if (message.type === 'index') waiting?.resolve(message.answer);
+      else waiting?.reject(new SpacekvError(message.fault.code, message.fault.message, message.fault));
+      return;
+    }
     if (message.type !== 'outcomes') return;
     this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
     const pending = this.pending.get(message.id);
@@ -104,6 +158,8 @@ export class SqliteStore implements Store {
     const unknown = new SpacekvError('outcome_unknown', `the writer thread died during the commit: ${err.message}`);
     for (const pending of this.pending.values()) pending.reject(unknown);
     this.pending.clear();
+    for (const waiting of this.indexSteps.values()) waiting.reject(this.failure);
+    this.indexSteps.clear();
   }
 
   private forgetChangedSpaces(members: readonly BatchMember[]): void {

@@ -1,12 +1,29 @@
 /** Messages between the engine's thread and the writer thread. */
+import type { Key, SpaceSchema, WireError } from '@spacekv/core';
 import type { BatchMember, MemberOutcome, StoredSpace } from '../store.js';
+
+/** One step of an online index build (index-builder.ts). */
+export type IndexStep =
+  | { readonly step: 'start' }
+  | { readonly step: 'fill'; readonly after: Key | null }
+  | { readonly step: 'finish' }
+  | { readonly step: 'abort' };
+
+export type IndexStepAnswer =
+  | { readonly step: 'start'; readonly needed: boolean }
+  | { readonly step: 'fill'; readonly last: Key | null; readonly rows: number }
+  | { readonly step: 'finish'; readonly schema: SpaceSchema }
+  | { readonly step: 'abort' };
 
 export type ToWriter =
   | { readonly type: 'batch'; readonly id: number; readonly members: readonly BatchMember[] }
+  | { readonly type: 'index'; readonly id: number; readonly space: string; readonly createdSeq: number; readonly attribute: string; readonly request: IndexStep }
   | { readonly type: 'close' };
 
 export type FromWriter =
   | { readonly type: 'ready'; readonly spaces: readonly StoredSpace[] }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'outcomes'; readonly id: number; readonly outcomes: readonly MemberOutcome[] }
+  | { readonly type: 'index'; readonly id: number; readonly answer: IndexStepAnswer }
+  | { readonly type: 'index_fault'; readonly id: number; readonly fault: WireError }
   | { readonly type: 'closed' };
