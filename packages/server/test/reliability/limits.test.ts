@@ -3,7 +3,7 @@
 // that proves it, and a test here checks that every limit has an entry, that the named test exists
 // and that it names the limit, so a new limit cannot land unproven. The limits only core's unit tests
 // covered get their end-to-end proof here, through REST and the WebSocket client, on a server
-// configured with small bounds: nameLengthMax, attributesMax and expireInSecondsMax.
+// configured with small bounds: nameLengthMax, attributesMax, expireInSecondsMax and searchPageObjectsMax.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -36,6 +36,11 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   sendBufferBytesMax: { file: 'packages/client/test/backpressure.test.ts', test: 'stops being read once its replies back up' },
   connectionsMax: { file: 'packages/client/test/protocol.test.ts', test: 'refuses a connection past connectionsMax with HTTP 503 overloaded' },
   expireInSecondsMax: { file: HERE, test: 'an expire_in past expireInSecondsMax' },
+  searchPageObjectsMax: { file: HERE, test: 'a search limit past searchPageObjectsMax' },
+  scanRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'cursors page through every match once, even when a scan stops at scanRowsMax' },
+  searchPageBytesMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'a page stops once its objects pass searchPageBytesMax' },
+  // A bound on work per writer transaction, not on input: proven by a build that completes in batches of 7.
+  indexBuildBatchRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'an index added to a space with data while writes continue is complete' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {
@@ -47,7 +52,7 @@ test('every limit of the limits module has a test that proves it, and that test 
   }
 });
 
-const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100 });
+const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100, searchPageObjectsMax: 5 });
 let server: TestServer;
 let db: SpacekvClient;
 
@@ -98,4 +103,17 @@ test('an expire_in past expireInSecondsMax is too_large over REST and WebSocket,
   assert.equal(await db.get('ttl', 'w'), null);
   await db.put('ttl', 'w', { n: 1 }, { expireIn: SMALL.expireInSecondsMax });
   assert.equal((await db.get('ttl', 'w'))?.attributes.n, 1);
+});
+
+test('a search limit past searchPageObjectsMax is invalid_limit naming the limit (REST), and one at the bound pages', async () => {
+  await Promise.all(Array.from({ length: 7 }, (_, i) => db.put('ttl', `s${i}`, { n: i })));
+  const past = await call(server.url, 'POST', '/v1/spaces/ttl/search', { body: { where: {}, limit: SMALL.searchPageObjectsMax + 1 } });
+  assert.equal(past.status, 400, past.text);
+  const { error } = JSON.parse(past.text) as { error: { code: string; limit?: string } };
+  assert.deepEqual([error.code, error.limit], ['invalid_limit', 'searchPageObjectsMax']);
+  const page = await call(server.url, 'POST', '/v1/spaces/ttl/search', { body: { where: {}, limit: SMALL.searchPageObjectsMax } });
+  assert.equal(page.status, 200, page.text);
+  const body = JSON.parse(page.text) as { objects: unknown[]; cursor?: string };
+  assert.equal(body.objects.length, SMALL.searchPageObjectsMax);
+  assert.ok(body.cursor, 'a cursor brings the rest');
 });

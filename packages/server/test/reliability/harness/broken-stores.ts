@@ -12,7 +12,7 @@
  *   had when the batch started, so two in one batch lose one of the updates.
  */
 import type { BatchMember, MemberOutcome, Store, StoredSpace } from '../../../src/store/store.js';
-import type { Attributes, Key, ObjectOp, PutOp, StoredObject, Value, WriteOp } from '@spacekv/core';
+import type { Attributes, Key, ObjectOp, PutOp, SearchPlan, StoredObject, Value, WriteOp } from '@spacekv/core';
 
 export const BREAKAGES = ['cas-skips-check', 'ack-before-commit', 'batch-snapshot'] as const;
 export type Breakage = (typeof BREAKAGES)[number];
@@ -31,6 +31,9 @@ export function breakStore(real: Store, breakage: Breakage): BrokenStore {
   const base = {
     open: (): Promise<readonly StoredSpace[]> => real.open(),
     get: (space: string, key: Key, nowMs: number) => real.get(space, key, nowMs),
+    search: (plan: SearchPlan) => real.search(plan),
+    count: (plan: SearchPlan) => real.count(plan),
+    addIndex: (...args: Parameters<Store['addIndex']>) => real.addIndex(...args),
     close: (): Promise<void> => real.close(),
     crash: (): void => {},
   };
