@@ -11,7 +11,8 @@
  *     flight from one process, beside Redis (ioredis) GET, SET, and SET with appendfsync always;
  *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr;
  *  8. search over 1,000,000 objects: indexed equality search and counts, a full unindexed scan while
- *     point gets continue (server event-loop delay), beside raw SQLite (lib/search.ts).
+ *     point gets continue (server event-loop delay), beside raw SQLite (lib/search.ts);
+ *  9. change events under durable writes: to a watcher and to an AMQP consumer (lib/events.ts).
  *
  * Steps 1-3 use one load generator with one configuration. The run prints figures and verdicts and
  * exits 0 even when a target is missed (it is a report); it exits non-zero only when something broke.
@@ -24,6 +25,7 @@ import type autocannon from 'autocannon';
 import { type ChildServer, killAllChildren, startBareServer, startSpacekvServer } from './lib/child-server.js';
 import { clientVsRedis, printClientVsRedis } from './lib/client-vs-redis.js';
 import { printCodec, runCodec } from './lib/codec.js';
+import { eventsBench, printEvents } from './lib/events.js';
 import { SEARCH_FULL, SEARCH_TINY, printSearch, searchBench } from './lib/search.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
@@ -191,6 +193,10 @@ async function main(): Promise<number> {
   if (o.only === undefined || o.only.has(8)) {
     out();
     printSearch(await searchBench(root, o.tiny ? SEARCH_TINY : SEARCH_FULL));
+  }
+  if (o.only === undefined || o.only.has(9)) {
+    out();
+    printEvents(await eventsBench(root, o.events, problems));
   }
   out();
   printLoad('after');

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG, type RunningServer, startServer } from 'spacekv';
 import { GENERATED_LINES, WINDOW_SIZE, main as tutorial } from '../hyperdex-tutorial.js';
+import { main as stockWatch } from '../stock-watch.js';
 import { main as phonebookSearch } from '../phonebook-search.js';
 import { main as typedFriendlists } from '../typed-friendlists.js';
 import { main as wrpmeConflicts } from '../wrpme-conflicts.js';
@@ -106,6 +107,13 @@ describe('examples', () => {
     const summary = await tutorial(server.url, { ...quiet, generatedLines: 10 });
     assert.deepEqual(summary.friends, ['Brian', 'John', 'John']);
     assert.equal(summary.window.verified, 10);
+  });
+
+  it('stock-watch: a filtered watch sees low stock as it happens, and resumes from its seq without a miss', async () => {
+    const s = await stockWatch(server.url, quiet);
+    assert.deepEqual(s.alerts, ['apples: 2', 'apples: 1']);
+    assert.deepEqual(s.resumedAlerts, ['plums: 2', 'pears: 2']);
+    for (let i = 1; i < s.seqs.length; i++) assert.ok((s.seqs[i] as number) > (s.seqs[i - 1] as number), `seqs increase: ${s.seqs.join(', ')}`);
   });
 
   it('typed-friendlists: the same friendlists through defineSpace', async () => {

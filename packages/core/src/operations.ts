@@ -123,6 +123,15 @@ export interface TxOp {
   readonly ops: readonly ObjectOp[];
 }
 
+/**
+ * The TTL sweeper's deletion of an expired object: deletes it only if it is still at `version` and
+ * expired when the batch runs, so a concurrent rewrite is never deleted. Internal: no front parses
+ * it, so it never arrives from the wire; its change (op `expire`) is logged like any deletion.
+ */
+export interface ExpireOp extends KeyedOp {
+  readonly op: 'expire';
+  readonly version: number;
+}
 /** How a search picks its candidates, as `explain` reports it. */
 export type PlanSummary =
   | { readonly kind: 'scan' }
@@ -204,7 +213,7 @@ export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondD
 export type ObjectOp = GetOp | GetPartialOp | ObjectWriteOp;
 export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
 /** Everything that goes through group commit; a `tx` does, even one that only reads. */
-export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp;
+export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp | ExpireOp;
 /** Operations that run many writes, or a long build, on behalf of one request (engine-driven, not one batch member). */
 export type LongWriteOp = GroupOp | AddIndexOp;
 export type Operation = ReadOp | WriteOp | LongWriteOp;
@@ -231,7 +240,10 @@ export interface StoredObject {
   readonly attributesJson: string;
 }
 
-/** A write that changed the store, as the engine's commit hook and (later) the change log see it. */
+/**
+ * A write that changed the store, as the engine's commit hook and the change log see it. The
+ * object's new version is `seq` (a deletion's too). Admin operations log one change with key `''`.
+ */
 export interface Change {
   readonly seq: number;
   readonly space: string;
@@ -239,6 +251,8 @@ export interface Change {
   readonly op: OpName;
   /** The new attributes' JSON text, or null for a deletion. */
   readonly attributesJson: string | null;
+  /** When the batch that committed it ran (epoch ms, the writer's clock): what retention by age goes by. */
+  readonly committedAtMs: number;
 }
 
 export interface ObjectResult {

@@ -3,14 +3,18 @@
 // that proves it, and a test here checks that every limit has an entry, that the named test exists
 // and that it names the limit, so a new limit cannot land unproven. The limits only core's unit tests
 // covered get their end-to-end proof here, through REST and the WebSocket client, on a server
-// configured with small bounds: nameLengthMax, attributesMax, expireInSecondsMax and searchPageObjectsMax.
+// configured with small bounds: nameLengthMax, attributesMax, expireInSecondsMax, searchPageObjectsMax,
+// subscriptionsMax and watchersMax.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_LIMITS, type Limits, makeLimits } from '@spacekv/core';
 import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
+import WebSocket from 'ws';
+import { SUBPROTOCOLS, WS_PATH } from '@spacekv/core';
 import { call } from '../helpers/http.js';
+import { withTimeout } from '../helpers/timeout.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
@@ -41,6 +45,12 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   searchPageBytesMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'a page stops once its objects pass searchPageBytesMax' },
   // A bound on work per writer transaction, not on input: proven by a build that completes in batches of 7.
   indexBuildBatchRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'an index added to a space with data while writes continue is complete' },
+  subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
+  watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
+  // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.
+  watchPageChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'a subscription gets every change after its position, in order, across memory and log' },
+  recentChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
+  recentChangeBytesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {
@@ -52,7 +62,7 @@ test('every limit of the limits module has a test that proves it, and that test 
   }
 });
 
-const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100, searchPageObjectsMax: 5 });
+const SMALL = makeLimits({ nameLengthMax: 8, attributesMax: 4, expireInSecondsMax: 100, searchPageObjectsMax: 5, subscriptionsMax: 2, watchersMax: 3 });
 let server: TestServer;
 let db: SpacekvClient;
 
@@ -116,4 +126,54 @@ test('a search limit past searchPageObjectsMax is invalid_limit naming the limit
   const body = JSON.parse(page.text) as { objects: unknown[]; cursor?: string };
   assert.equal(body.objects.length, SMALL.searchPageObjectsMax);
   assert.ok(body.cursor, 'a cursor brings the rest');
+});
+
+interface Reply {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly error?: { readonly code: string; readonly limit?: string };
+}
+
+/** A raw WebSocket connection that sends `count` watch requests and resolves with their replies, in id order. */
+async function watches(count: number, sockets: WebSocket[]): Promise<Reply[]> {
+  const ws = new WebSocket(server.url.replace(/^http/, 'ws') + WS_PATH, [...SUBPROTOCOLS]);
+  sockets.push(ws);
+  const replies: Reply[] = [];
+  await withTimeout(new Promise<void>((resolve, reject) => {
+    ws.on('error', reject);
+    ws.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString('utf8')) as unknown;
+      if (!Array.isArray(message)) {
+        if ((message as { type?: string }).type === 'hello') ws.send(JSON.stringify(Array.from({ length: count }, (_, i) => ({ id: i + 1, op: 'watch', space: 'ttl' }))));
+        return;
+      }
+      replies.push(...(message as Reply[]).filter((r) => typeof r.id === 'number'));
+      if (replies.length === count) resolve();
+    });
+  }), 10_000, `${count} watch replies`);
+  return replies.sort((a, b) => a.id - b.id);
+}
+
+test('a watch past subscriptionsMax on one connection is overloaded naming the limit; the ones within it hold', async () => {
+  const sockets: WebSocket[] = [];
+  try {
+    const replies = await watches(SMALL.subscriptionsMax + 1, sockets);
+    assert.deepEqual(replies.slice(0, SMALL.subscriptionsMax).map((r) => r.ok), [true, true]);
+    assert.deepEqual([replies.at(-1)?.error?.code, replies.at(-1)?.error?.limit], ['overloaded', 'subscriptionsMax']);
+  } finally {
+    for (const ws of sockets) ws.terminate();
+  }
+});
+
+test('a watch past the server-wide watchersMax is overloaded naming the limit, whatever the connection', async () => {
+  const sockets: WebSocket[] = [];
+  try {
+    const first = await watches(SMALL.subscriptionsMax, sockets); // 2 of the server's 3
+    assert.ok(first.every((r) => r.ok));
+    const second = await watches(SMALL.subscriptionsMax, sockets); // the 3rd holds, the 4th is past watchersMax
+    assert.equal(second[0]?.ok, true);
+    assert.deepEqual([second[1]?.error?.code, second[1]?.error?.limit], ['overloaded', 'watchersMax']);
+  } finally {
+    for (const ws of sockets) ws.terminate();
+  }
 });

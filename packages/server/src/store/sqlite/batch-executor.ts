@@ -8,11 +8,12 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type FailedResult, type Key, type Limits, type ObjectOp,
+  type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WireError, type WrittenResult,
   SpacekvError, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
+import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
@@ -65,7 +66,7 @@ export class BatchExecutor {
   private readonly stmts;
   private seq = 0;
 
-  constructor(private readonly db: Database.Database, private readonly limits: Limits) {
+  constructor(private readonly db: Database.Database, private readonly limits: Limits, private readonly log: ChangeLogWriter) {
     this.catalog = new WriterCatalog(db);
     this.stmts = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -97,6 +98,8 @@ export class BatchExecutor {
       const startSeq = this.seq;
       const nowMs = Date.now();
       const outcomes = batch.map((member) => this.runMember(member, nowMs));
+      // Logged last, in the batch's transaction: if the log cannot take a change, nothing commits.
+      for (const outcome of outcomes) if ('changes' in outcome) this.log.append(outcome.changes);
       if (this.seq !== startSeq) this.stmts.writeSeq.run(this.seq);
       this.stmts.commit.run();
       return outcomes;
@@ -140,9 +143,11 @@ export class BatchExecutor {
     switch (op.op) {
       case 'add_space':
       case 'rm_space':
-        return this.executeAdmin(op);
+        return this.executeAdmin(op, nowMs);
       case 'tx':
         return this.executeTx(op, nowMs);
+      case 'expire':
+        return this.executeExpire(op, this.entryOf(op.space, member.spaceCreatedSeq), nowMs);
       default: {
         const seq = this.seq + 1;
         const step = this.applyStep(op, this.entryOf(op.space, member.spaceCreatedSeq), seq, nowMs);
@@ -194,6 +199,23 @@ export class BatchExecutor {
     return { result: { ok: true, kind: 'tx', seq: changes.size > 0 ? seq : null, results }, changes: changes.list() };
   }
 
+  /**
+   * The TTL sweeper's deletion: only an object still at the version the sweeper read and expired
+   * now. Anything else (rewritten, already deleted, given a longer expiry) is a cmp_fail.
+   */
+  private executeExpire(op: ExpireOp, entry: CatalogEntry, nowMs: number): MemberOutcome {
+    const row = entry.select.get(op.key) as Row | undefined;
+    if (!row || row[0] !== op.version || row[1] === null || row[1] > nowMs) {
+      const result: FailedResult = { ok: false, code: 'cmp_fail', message: `the object is no longer expired at version ${op.version}`, version: row?.[0] ?? 0 };
+      return { result, changes: [] };
+    }
+    const seq = ++this.seq;
+    entry.remove.run(op.key);
+    entry.indexes.deleted(op.key);
+    const change: Change = { seq, space: op.space, key: op.key, op: 'expire', attributesJson: null, committedAtMs: nowMs };
+    return { result: { ok: true, kind: 'deleted', key: op.key, version: seq }, changes: [change] };
+  }
+
   /** The object at `key` as the writer sees it now (inside the batch's transaction); null when absent or expired. */
   private readStored(entry: CatalogEntry, key: Key, nowMs: number): StoredObject | null {
     const row = entry.select.get(key) as Row | undefined;
@@ -214,7 +236,7 @@ export class BatchExecutor {
       entry.remove.run(op.key);
       entry.indexes.deleted(op.key);
       const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
-      return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null } };
+      return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null, committedAtMs: nowMs } };
     }
     const json = stringifyJson(plan.attributes);
     const bytes = utf8Length(json);
@@ -232,10 +254,10 @@ export class BatchExecutor {
       ...(op.op === 'mutate' ? { attributesJson: json } : {}),
       ...(op.op === 'get_and_put' ? { previous: stored } : {}),
     };
-    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json } };
+    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json, committedAtMs: nowMs } };
   }
 
-  private executeAdmin(op: AdminWriteOp): MemberOutcome {
+  private executeAdmin(op: AdminWriteOp, nowMs: number): MemberOutcome {
     if (op.op === 'add_space') {
       const { schema } = op;
       if (this.catalog.get(schema.name)) throw fail('space_exists', `a space named '${schema.name}' already exists`);
@@ -247,7 +269,7 @@ export class BatchExecutor {
       this.db.exec(createSpaceTableSql(id, schema.key.type));
       this.db.exec(createIndexTableSql(id, schema.key.type));
       this.catalog.add(id, schema, seq);
-      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null };
+      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: nowMs };
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
     }
     const entry = this.catalog.get(op.space);
@@ -257,7 +279,7 @@ export class BatchExecutor {
     this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
     this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
     this.catalog.delete(op.space);
-    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null };
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: nowMs };
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
   }
 }

@@ -7,20 +7,22 @@
  * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
  *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
  *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
- *   object read as absent from then on (a sweeper that deletes expired rows is still to come).
- *
+ *   object read as absent from then on; a partial index on it (format 3) lets the TTL sweeper
+ *   find expired rows without a scan.
  * - `x_<id>`: the secondary index entries of space `<id>` (format 2): one row per (indexed
  *   attribute, encoded value, key), with the object's expiry so a count needs only this table.
  *   Values are core's order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order
  *   is core's comparison order; a list or set has a row per distinct element, a map one per key.
  *   Rows are written in the same transaction as the object, by the writer only.
- *
- * Later features add tables beside these (a change log keyed by seq), which is why the format
- * version is recorded from day one.
+ * - `changes` (format 3): the change log (DESIGN.md §4.6), one row per changed object, keyed by
+ *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
+ *   highest seq log retention removed, below which a reader gets `compacted`.
+ * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
 
+/** A migration: SQL, or a step that needs to look at the file (tables named by id). */
 type Migration = string | ((db: Database.Database) => void);
 
 const MIGRATIONS: readonly Migration[] = [
@@ -36,6 +38,23 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => {
     const spaces = db.prepare('SELECT id, schema FROM spaces').all() as { id: number; schema: string }[];
     for (const { id, schema } of spaces) db.exec(createIndexTableSql(id, (JSON.parse(schema) as { key: { type: KeyTypeName } }).key.type));
+  },
+  // 3: the change log, its cursors and floor; and the expiry index on the space tables already there.
+  (db) => {
+    db.exec(`CREATE TABLE changes (
+       seq INTEGER NOT NULL,
+       idx INTEGER NOT NULL,
+       space TEXT NOT NULL,
+       key ANY NOT NULL,
+       op TEXT NOT NULL,
+       attrs TEXT,
+       committed_at INTEGER NOT NULL,
+       PRIMARY KEY (seq, idx)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+     INSERT INTO meta (name, value) VALUES ('log_floor_seq', 0);`);
+    const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
+    for (const id of ids) db.exec(createExpiryIndexSql(id));
   },
 ];
 
@@ -66,7 +85,13 @@ export function createSpaceTableSql(id: number, keyType: KeyTypeName): string {
     version INTEGER NOT NULL,
     expires_at INTEGER,
     attrs TEXT NOT NULL
-  ) STRICT, WITHOUT ROWID`;
+  ) STRICT, WITHOUT ROWID;
+  ${createExpiryIndexSql(id)}`;
+}
+
+/** Only objects with an expiry are indexed: most have none, and they cost the index nothing. */
+function createExpiryIndexSql(id: number): string {
+  return `CREATE INDEX ${spaceTable(id)}_expiry ON ${spaceTable(id)} (expires_at) WHERE expires_at IS NOT NULL;`;
 }
 
 export function indexTable(id: number): string {

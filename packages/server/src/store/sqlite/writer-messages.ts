@@ -1,6 +1,7 @@
 /** Messages between the engine's thread and the writer thread. */
 import type { Key, SpaceSchema, WireError } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, StoredSpace } from '../store.js';
+import type { BatchMember, MemberOutcome, RetentionRule, StoredSpace } from '../store.js';
+import type { PruneOutcome } from './change-log-writer.js';
 
 /** One step of an online index build (index-builder.ts). */
 export type IndexStep =
@@ -17,6 +18,8 @@ export type IndexStepAnswer =
 
 export type ToWriter =
   | { readonly type: 'batch'; readonly id: number; readonly members: readonly BatchMember[] }
+  | { readonly type: 'save_cursor'; readonly id: number; readonly name: string; readonly seq: number }
+  | { readonly type: 'prune'; readonly id: number; readonly rule: RetentionRule; readonly limit: number }
   | { readonly type: 'index'; readonly id: number; readonly space: string; readonly createdSeq: number; readonly attribute: string; readonly request: IndexStep }
   | { readonly type: 'close' };
 
@@ -24,6 +27,7 @@ export type FromWriter =
   | { readonly type: 'ready'; readonly spaces: readonly StoredSpace[] }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'outcomes'; readonly id: number; readonly outcomes: readonly MemberOutcome[] }
+  | { readonly type: 'done'; readonly id: number; readonly pruned?: PruneOutcome; readonly error?: string }
   | { readonly type: 'index'; readonly id: number; readonly answer: IndexStepAnswer }
   | { readonly type: 'index_fault'; readonly id: number; readonly fault: WireError }
   | { readonly type: 'closed' };

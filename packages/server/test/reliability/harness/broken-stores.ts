@@ -11,8 +11,8 @@
  * - `batch-snapshot`: mutations (numeric add/sub, list append) are computed from the value the key
  *   had when the batch started, so two in one batch lose one of the updates.
  */
-import type { BatchMember, MemberOutcome, Store, StoredSpace } from '../../../src/store/store.js';
-import type { Attributes, Key, ObjectOp, PutOp, SearchPlan, StoredObject, Value, WriteOp } from '@spacekv/core';
+import type { BatchMember, MemberOutcome, Store } from '../../../src/store/store.js';
+import type { Attributes, Key, ObjectOp, PutOp, StoredObject, Value, WriteOp } from '@spacekv/core';
 
 export const BREAKAGES = ['cas-skips-check', 'ack-before-commit', 'batch-snapshot'] as const;
 export type Breakage = (typeof BREAKAGES)[number];
@@ -28,21 +28,11 @@ export interface BrokenStore extends Store {
 const WRITE_BEHIND_MS = 50;
 
 export function breakStore(real: Store, breakage: Breakage): BrokenStore {
-  const base = {
-    open: (): Promise<readonly StoredSpace[]> => real.open(),
-    get: (space: string, key: Key, nowMs: number) => real.get(space, key, nowMs),
-    search: (plan: SearchPlan) => real.search(plan),
-    count: (plan: SearchPlan) => real.count(plan),
-    addIndex: (...args: Parameters<Store['addIndex']>) => real.addIndex(...args),
-    close: (): Promise<void> => real.close(),
-    crash: (): void => {},
-  };
   if (breakage === 'cas-skips-check') {
-    return { ...base, commit: (batch) => real.commit(batch.map((m) => ({ ...m, op: skipCheck(m.op) }))) };
+    return override(real, { commit: (batch) => real.commit(batch.map((m) => ({ ...m, op: skipCheck(m.op) }))) });
   }
   if (breakage === 'batch-snapshot') {
-    return {
-      ...base,
+    return override(real, {
       async commit(batch) {
         const snapshot = new Map<string, Promise<StoredObject | null>>();
         const at = (space: string, key: Key): Promise<StoredObject | null> => {
@@ -53,9 +43,21 @@ export function breakStore(real: Store, breakage: Breakage): BrokenStore {
         const members = await Promise.all(batch.map(async (m) => ({ ...m, op: await fromSnapshot(m.op, at) })));
         return real.commit(members);
       },
-    };
+    });
   }
-  return writeBehind(real, base);
+  return writeBehind(real);
+}
+
+/** The real store with some methods replaced; everything else (reads, search, the change log) passes through. */
+function override(real: Store, replaced: Partial<BrokenStore>): BrokenStore {
+  const methods: Partial<BrokenStore> = { crash: () => {}, ...replaced };
+  return new Proxy(real, {
+    get(target, name, receiver) {
+      if (Object.hasOwn(methods, name)) return methods[name as keyof BrokenStore];
+      const value: unknown = Reflect.get(target, name, receiver);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as BrokenStore;
 }
 
 function skipCheck(op: WriteOp): WriteOp {
@@ -89,7 +91,7 @@ async function fromSnapshot<T extends WriteOp | ObjectOp>(op: T, at: (space: str
 }
 
 /** Acknowledge plain puts before committing them, later, behind whatever else commits meanwhile. */
-function writeBehind(real: Store, base: Omit<BrokenStore, 'commit'>): BrokenStore {
+function writeBehind(real: Store): BrokenStore {
   let pending: BatchMember[] = [];
   let timer: NodeJS.Timeout | undefined;
   let lastSeq = 0;
@@ -106,8 +108,7 @@ function writeBehind(real: Store, base: Omit<BrokenStore, 'commit'>): BrokenStor
     for (const o of outcomes) if ('result' in o && 'version' in o.result && typeof o.result.version === 'number') lastSeq = Math.max(lastSeq, o.result.version);
     return outcomes;
   };
-  return {
-    ...base,
+  return override(real, {
     async commit(batch) {
       if (!batch.every((m) => m.op.op === 'put')) return remember(await real.commit(batch)); // overtakes the pending puts
       pending.push(...batch);
@@ -126,5 +127,5 @@ function writeBehind(real: Store, base: Omit<BrokenStore, 'commit'>): BrokenStor
       await flush();
       await real.close();
     },
-  };
+  });
 }
