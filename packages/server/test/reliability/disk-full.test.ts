@@ -2,17 +2,20 @@
 // process runs on a tiny tmpfs of its own (a private mount namespace via `unshare -rm`, so no root is
 // needed), with a ballast file taking part of it. Clients write large objects over WebSocket and REST
 // until the disk is full: those writes fail with `storage_full` (507) and nothing else; the process
-// stays up and keeps serving reads; every acknowledged write reads back with its value. Then the
-// ballast is removed (through /proc/<pid>/root): writes succeed again and nothing acknowledged is lost.
+// stays up and keeps serving reads; every acknowledged write reads back with its value. Then, the disk
+// still full, the server is killed with SIGKILL and restarted in the same mount namespace (kept alive
+// by a holder process): it opens cleanly, every acknowledged write is there, writes are still refused
+// cleanly. Then the ballast is removed (through /proc/<pid>/root): writes succeed again and nothing
+// acknowledged is lost.
 // Where the sandbox allows no user namespaces the test is skipped with one line saying so.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type SpacekvClient, SpacekvError } from '@spacekv/client';
 import { call } from '../helpers/http.js';
-import { killAllChildren, spawnServer } from '../helpers/process.js';
+import { type ServerProcess, killAllChildren, spawnServer } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 
 const TMPFS_BYTES = 4 * 1024 * 1024;
@@ -22,16 +25,26 @@ const VALUE_BYTES = 16 * 1024;
 const REFUSALS_PER_CLIENT = 5;
 
 const mountPoint = makeTempDir('disk-full');
+/** The process that holds the private mount namespace, once started. */
+let holder: number | undefined;
 after(async () => {
   await killAllChildren();
+  if (holder !== undefined) {
+    try {
+      process.kill(holder, 'SIGKILL'); // the mount goes with it
+    } catch {
+      // already gone
+    }
+  }
   removeDir(mountPoint);
 });
 
-/** Whether this machine lets us mount a tmpfs in a user namespace of our own. */
+/** Why this machine cannot give the server a tmpfs in a user namespace of its own (and let a restart join it), if it cannot. */
 function canMountPrivately(): string | undefined {
   const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0"', mountPoint], { encoding: 'utf8' });
   if (probe.error) return `unshare is not available (${probe.error.message})`;
   if (probe.status !== 0) return `no private tmpfs here (unshare -rm: ${probe.stderr.trim() || `exit ${probe.status}`})`;
+  if (spawnSync('nsenter', ['--version']).error) return 'nsenter is not available';
   return undefined;
 }
 
@@ -43,10 +56,14 @@ test('a full disk fails writes with storage_full, keeps the server up with nothi
     t.skip(`skipped: ${why}`);
     return;
   }
+  // A holder process keeps the private mount alive across the server's kill -9; its pid is in the tmpfs.
   const launcher = ['unshare', '-rm', 'sh', '-c',
-    `mount -t tmpfs -o size=${TMPFS_BYTES} tmpfs "$0" && head -c ${BALLAST_BYTES} /dev/zero > "$0/ballast" && exec "$@"`, mountPoint];
-  const server = await spawnServer(['--port', '0', '--data', join(mountPoint, 'data'), '--log-level', 'info'], undefined, undefined, launcher);
-  const clients: SpacekvClient[] = [await connect(server.url), await connect(server.url)];
+    `mount -t tmpfs -o size=${TMPFS_BYTES} tmpfs "$0" && head -c ${BALLAST_BYTES} /dev/zero > "$0/ballast" && ` +
+    `{ sleep 100000 & echo $! > "$0/holder.pid"; } && exec "$@"`, mountPoint];
+  const args = ['--port', '0', '--data', join(mountPoint, 'data'), '--log-level', 'info'];
+  let server: ServerProcess = await spawnServer(args, undefined, undefined, launcher);
+  holder = Number(readFileSync(`/proc/${server.pid}/root${mountPoint}/holder.pid`, 'utf8'));
+  let clients: SpacekvClient[] = [await connect(server.url), await connect(server.url)];
   try {
     await clients[0]!.addSpace('space blobs key k attributes string s');
     const acked: string[] = [];
@@ -92,6 +109,15 @@ test('a full disk fails writes with storage_full, keeps the server up with nothi
       return acked.filter((key, i) => objects[i]?.attributes.s !== valueOf(key));
     };
     assert.deepEqual(await readBack(), [], 'every acknowledged write reads back while the disk is full');
+
+    // kill -9 with the disk full, and a restart in the same mount namespace, the disk still full.
+    await Promise.all(clients.map((c) => c.close()));
+    await server.kill();
+    server = await spawnServer(args, undefined, undefined, ['nsenter', '-t', String(holder), '-U', '-m', '--preserve-credentials']);
+    clients = [await connect(server.url), await connect(server.url)];
+    assert.deepEqual(await readBack(), [], 'every acknowledged write survives a kill -9 on a full disk');
+    const stillFull = await call(server.url, 'PUT', '/v1/spaces/blobs/objects/still-full', { body: { s: valueOf('still-full') } });
+    assert.equal(JSON.parse(stillFull.text).error?.code, 'storage_full', 'after the restart a write is still refused cleanly');
 
     rmSync(`/proc/${server.pid}/root${mountPoint}/ballast`); // space returns
     await clients[1]!.put('blobs', 'after-1', { s: valueOf('after-1') });
