@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { connect } from '@spacekv/client';
 import { killAllChildren } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
-import { sleep } from '../helpers/timeout.js';
+import { sleep, withTimeout } from '../helpers/timeout.js';
 import { recordFigures } from './harness/figures.js';
 import { type RegisterClient, restRegisterClient, wsRegisterClient } from './harness/register-client.js';
 import { registerSchema } from './harness/register-workload.js';
@@ -26,6 +26,7 @@ const CYCLES = scaled(5, 60);
 const CONTROL_CYCLES = scaled(3, 20);
 const BROKEN_SERVER = fileURLToPath(new URL('./harness/broken-server.js', import.meta.url));
 const SPACE = 'elements';
+const ACKS_BEFORE_KILL_MIN = 20;
 
 const dirs: string[] = [];
 after(async () => {
@@ -61,8 +62,13 @@ async function killCycles(sut: ServerUnderTest, dataDir: string, cycles: number,
     for (let cycle = 0; cycle < cycles; cycle++) {
       const rng = rngOf(roundSeed(seed, cycle));
       let killed = false;
-      const adding = runSetAdds({ clients, space: SPACE, prefix: `c${cycle}`, addsPerClient: 100_000, rng, stop: () => killed });
-      await sleep(150 + rng.int(250));
+      let acks = 0;
+      const adding = runSetAdds({ clients, space: SPACE, prefix: `c${cycle}`, addsPerClient: 100_000, rng, stop: () => killed, onAck: () => acks++ });
+      // The kill lands under load: once this cycle's writes are being acknowledged, at a seeded moment.
+      await withTimeout((async () => {
+        while (acks < ACKS_BEFORE_KILL_MIN) await sleep(10);
+      })(), 20_000, `${ACKS_BEFORE_KILL_MIN} acknowledged adds in cycle ${cycle}`);
+      await sleep(rng.int(150));
       await sut.crash(() => {
         const integrity = integrityOf(dataDir);
         assert.equal(integrity, 'ok', `cycle ${cycle}: SQLite integrity check of the killed server's files`);

@@ -22,6 +22,8 @@ export interface SetOptions {
   readonly rng: Rng;
   /** Checked before each add: true ends the run early (e.g. once the server was killed). */
   readonly stop?: () => boolean;
+  /** Called on each acknowledged add, as it happens (to time a fault under load). */
+  readonly onAck?: () => void;
 }
 
 export async function runSetAdds(options: SetOptions): Promise<SetRun> {
@@ -33,7 +35,10 @@ export async function runSetAdds(options: SetOptions): Promise<SetRun> {
     for (let i = 0; i < options.addsPerClient && !options.stop?.(); i++) {
       const key = `${prefix}-${c}-${i}`;
       const done = await client.run(space, key, { f: 'put', value: i });
-      if (done.outcome === 'ok') acked.push(key);
+      if (done.outcome === 'ok') {
+        acked.push(key);
+        options.onAck?.();
+      }
       else {
         (done.outcome === 'fail' ? failed : unknown).push(key);
         await sleep(20 + rng.int(80));
