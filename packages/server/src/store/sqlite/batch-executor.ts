@@ -9,7 +9,7 @@
 import type Database from 'better-sqlite3';
 import {
   type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
-  type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
+  type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WireError, type WrittenResult,
   SpacekvError, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
@@ -20,6 +20,17 @@ import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
 /** A storage error that rolled back the batch's whole transaction. */
+/**
+ * The fault for an error SQLite raised: a full disk (SQLITE_FULL) is `storage_full`, which a client
+ * can act on (free space, retry); anything else keeps the caller's code.
+ */
+function storageFault(err: unknown, code: 'unavailable' | 'internal', context: string): WireError {
+  if ((err as { code?: unknown })?.code === 'SQLITE_FULL') {
+    return { code: 'storage_full', message: `${context}: the disk is full; nothing was applied, writes succeed again once space is freed` };
+  }
+  return { code, message: `${context}: ${(err as Error)?.message ?? String(err)}` };
+}
+
 class BatchAborted extends Error {
   constructor(override readonly cause: unknown) {
     super('the transaction was rolled back');
@@ -79,7 +90,7 @@ export class BatchExecutor {
     try {
       this.stmts.begin.run();
     } catch (err) {
-      const fault = { code: 'unavailable', message: `the store could not begin a transaction: ${(err as Error).message}` } as const;
+      const fault = storageFault(err, 'unavailable', 'the store could not begin a transaction');
       return batch.map(() => ({ fault }));
     }
     try {
@@ -96,7 +107,7 @@ export class BatchExecutor {
       if (this.db.inTransaction) this.stmts.rollback.run();
       this.catalog.reload();
       const cause = err instanceof BatchAborted ? err.cause : err;
-      const fault = { code: 'unavailable', message: `the commit failed, nothing was applied: ${(cause as Error).message}` } as const;
+      const fault = storageFault(cause, 'unavailable', 'the commit failed, nothing was applied');
       return batch.map(() => ({ fault }));
     }
   }
@@ -123,7 +134,7 @@ export class BatchExecutor {
       }
       this.seq = seqBefore;
       if (err instanceof SpacekvError) return { fault: err.toWire() };
-      return { fault: { code: 'internal', message: `storage fault: ${(err as Error).message}` } };
+      return { fault: storageFault(err, 'internal', 'storage fault') };
     }
   }
 
