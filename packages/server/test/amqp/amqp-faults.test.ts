@@ -60,7 +60,9 @@ describe('AMQP and watch delivery through broker cuts and kill -9', { skip: miss
     const db = await connect(url, { reconnectDelayMs: 20, reconnectDelayMaxMs: 200, connectTimeoutMs: 30_000 });
     cleanups.push(() => db.close());
     const watched: ChangeEvent[] = [];
-    const watch = db.watch({ space: 's', ops: ['put'] });
+    // From seq 0, not "from now": the subscription is set up while the REST writers already run,
+    // and a watcher from now would rightly miss what committed before it was in place.
+    const watch = db.watch({ space: 's', ops: ['put'], since: 0 });
     const watching = (async () => {
       for await (const event of watch) watched.push(event);
     })();
