@@ -7,16 +7,11 @@
  * the data, even if another process wrote to the file in between.
  */
 import type Database from 'better-sqlite3';
-import {
-  type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type FailedResult, type Key, type Limits, type ObjectOp,
-  type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
-  SpacekvError, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
-} from '@spacekv/core';
+import { type AdminWriteOp, type Change, type Limits, type TxOp, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
+import { type StepContext, applyStep, runTx } from '../write-steps.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createSpaceTableSql, spaceTable } from './layout.js';
-
-type Row = [version: number, expiresAt: number | null, attrs: string];
 
 /** A storage error that rolled back the batch's whole transaction. */
 class BatchAborted extends Error {
@@ -25,36 +20,12 @@ class BatchAborted extends Error {
   }
 }
 
-/** What one single-key operation did: its result and, when it wrote, the change. */
-interface Step {
-  readonly result: ObjectOpResult | FailedResult;
-  readonly change?: Change;
-}
-
-/** The stored object as planWrite sees it; its attributes are parsed only if a plan reads them. */
-function decoded(stored: StoredObject | null): CurrentObject | null {
-  if (!stored) return null;
-  let attributes: CurrentObject['attributes'] | undefined;
-  return {
-    version: stored.version,
-    expiresAt: stored.expiresAt,
-    get attributes() {
-      attributes ??= parseJson(stored.attributesJson) as CurrentObject['attributes'];
-      return attributes;
-    },
-  };
-}
-
-function txFailed(message: string, failures: readonly TxFailure[]): MemberOutcome {
-  return { result: { ok: false, code: 'tx_failed', message: `the tx failed, nothing was applied: ${message}`, failures }, changes: [] };
-}
-
-export class BatchExecutor {
+export class BatchExecutor implements StepContext {
   readonly catalog: WriterCatalog;
   private readonly stmts;
   private seq = 0;
 
-  constructor(private readonly db: Database.Database, private readonly limits: Limits) {
+  constructor(private readonly db: Database.Database, readonly limits: Limits) {
     this.catalog = new WriterCatalog(db);
     this.stmts = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -134,7 +105,7 @@ export class BatchExecutor {
         return this.executeTx(op, nowMs);
       default: {
         const seq = this.seq + 1;
-        const step = this.applyStep(op, this.entryOf(op.space, member.spaceCreatedSeq), seq, nowMs);
+        const step = applyStep(op, this.target(op.space, member.spaceCreatedSeq), seq, nowMs, this.limits);
         if (step.change) this.seq = seq;
         return { result: step.result, changes: step.change ? [step.change] : [] };
       }
@@ -142,84 +113,22 @@ export class BatchExecutor {
   }
 
   /** The space `name`, if it is still the incarnation (`createdSeq`) the operation was validated against. */
-  private entryOf(name: string, createdSeq: number | undefined): CatalogEntry {
+  target(name: string, createdSeq: number | undefined): CatalogEntry {
     const entry = this.catalog.get(name);
     if (!entry || (createdSeq !== undefined && entry.space.createdSeq !== createdSeq)) throw fail('unknown_space', `no space named '${name}'`);
     return entry;
   }
 
-  /**
-   * A tx (core's tx.ts): every check against the state before it, then, only if all hold, each
-   * operation in order at the tx's one seq, each seeing the writes before it. The seq is taken
-   * only when the tx wrote something.
-   */
+  /** A tx's writes are undone by rolling back to its savepoint (which stays open). */
+  undoMember(): void {
+    this.stmts.rollbackTo.run();
+  }
+
+  /** A tx (write-steps.ts) in the member's savepoint; the seq is taken only when the tx wrote something. */
   private executeTx(tx: TxOp, nowMs: number): MemberOutcome {
-    const failures = tx.checks.flatMap((check, index): TxFailure[] => {
-      const entry = this.entryOf(check.space, check.spaceCreatedSeq);
-      const failure = checkFailure(check, entry.space, decoded(this.readStored(entry, check.key, nowMs)));
-      return failure ? [{ at: 'check', index, ...failure }] : [];
-    });
-    if (failures.length > 0) return txFailed(`${failures.length} of ${tx.checks.length} checks failed`, failures);
-    const seq = this.seq + 1;
-    const results: ObjectOpResult[] = [];
-    const changes = new TxChanges();
-    for (const [index, op] of tx.ops.entries()) {
-      const entry = this.entryOf(op.space, op.spaceCreatedSeq);
-      const { result, change } = this.applyStep(op, entry, seq, nowMs);
-      if (!result.ok) {
-        let version = result.version ?? 0;
-        if (changes.size > 0) {
-          // Undo the tx's writes (its savepoint stays open), so the failure reports the version the
-          // object is really at, not one the tx gave it and never committed.
-          this.stmts.rollbackTo.run();
-          version = this.readStored(entry, op.key, nowMs)?.version ?? 0;
-        }
-        return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
-      }
-      results.push(result);
-      if (change) changes.add(change);
-    }
-    if (changes.size > 0) this.seq = seq;
-    return { result: { ok: true, kind: 'tx', seq: changes.size > 0 ? seq : null, results }, changes: changes.list() };
-  }
-
-  /** The object at `key` as the writer sees it now (inside the batch's transaction); null when absent or expired. */
-  private readStored(entry: CatalogEntry, key: Key, nowMs: number): StoredObject | null {
-    const row = entry.select.get(key) as Row | undefined;
-    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
-    return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
-  }
-
-  /**
-   * Run one single-key operation against the object as it is now; a write lands at `seq`. Shared by
-   * lone operations and the operations of a tx. Throws only faults (too_large).
-   */
-  private applyStep(op: ObjectOp, entry: CatalogEntry, seq: number, nowMs: number): Step {
-    const stored = this.readStored(entry, op.key, nowMs);
-    if (op.op === 'get' || op.op === 'get_partial') return { result: readResult(op, stored) };
-    const plan = planWrite(op, entry.space, decoded(stored), nowMs, this.limits);
-    if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
-    if (plan.kind === 'delete') {
-      entry.remove.run(op.key);
-      const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
-      return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null } };
-    }
-    const json = stringifyJson(plan.attributes);
-    const bytes = utf8Length(json);
-    if (bytes > this.limits.valueBytesMax) {
-      throw fail('too_large', `the object would be ${bytes} bytes; the limit is ${this.limits.valueBytesMax}`, { limit: 'valueBytesMax' });
-    }
-    entry.upsert.run(op.key, seq, plan.expiresAt, json);
-    const result: WrittenResult = {
-      ok: true,
-      kind: 'written',
-      key: op.key,
-      version: seq,
-      created: plan.created,
-      ...(op.op === 'mutate' ? { attributesJson: json } : {}),
-      ...(op.op === 'get_and_put' ? { previous: stored } : {}),
-    };
-    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json } };
+    const outcome = runTx(tx, this, this.seq + 1, nowMs);
+    if (outcome.changes.length > 0) this.seq += 1;
+    return outcome;
   }
 
   private executeAdmin(op: AdminWriteOp): MemberOutcome {
