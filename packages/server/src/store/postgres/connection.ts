@@ -1,0 +1,75 @@
+/**
+ * The PostgreSQL connection settings, set explicitly rather than left to server defaults
+ * (STYLE.md §15): every commit durable on return (`synchronous_commit=on`, DESIGN.md §4.2), the
+ * store's tables in one schema named on the URL, and errors sorted into those that say "the
+ * database answered" and those that say "the connection is gone".
+ */
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type TxSql = postgres.TransactionSql;
+
+/** Where the store lives: the connection URL without our own parameter, and the schema. */
+export interface PostgresTarget {
+  readonly url: string;
+  readonly schema: string;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Split `postgres://…?schema=name` into the driver's URL and the schema (default `spacekv`), and
+ * check the schema is a plain identifier, since it is spliced into SQL.
+ */
+export function parseTarget(url: string): PostgresTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid PostgreSQL URL '${url}'`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: '${url}'`);
+  const schema = parsed.searchParams.get('schema') ?? 'spacekv';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 63)`);
+  parsed.searchParams.delete('schema');
+  return { url: parsed.toString(), schema };
+}
+
+export interface ConnectOptions {
+  /** Connections in the pool: the writer takes one per batch in flight, reads share the rest. */
+  readonly poolSize: number;
+}
+
+export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+  return postgres(target.url, {
+    max: options.poolSize,
+    // A server that does not answer the connection attempt fails the operation rather than hanging it.
+    connect_timeout: 10,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: {
+      application_name: 'spacekv',
+      search_path: target.schema,
+      synchronous_commit: 'on',
+      // Writers queue on the meta row lock for as long as a batch commits; a lock held longer than
+      // this means a stuck peer, and the batch fails `unavailable` instead of waiting forever.
+      lock_timeout: 30_000,
+      idle_in_transaction_session_timeout: 60_000,
+    },
+  });
+}
+
+/** An error the database itself sent (it answered, so it knows what it did), as opposed to a lost connection. */
+export function isServerError(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && !isConnectionLoss(err);
+}
+
+/** SQLSTATE classes that mean the session is gone: 08 connection exception, 57P0x shutdown. */
+function isConnectionLoss(err: postgres.PostgresError): boolean {
+  return err.code.startsWith('08') || err.code.startsWith('57P0');
+}
+
+/** `undefined_table`: a space's table was dropped by another process. */
+export function isUndefinedTable(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && err.code === '42P01';
+}
