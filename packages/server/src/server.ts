@@ -11,7 +11,8 @@ import { buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
 import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
-import type { Store } from './store/store.js';
+import type { MaybePromise, Store, StoreHealth } from './store/store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
 export interface RunningServer {
@@ -26,7 +27,19 @@ export interface RunningServer {
 
 export function openStore(config: ServerConfig): Store {
   if (config.store === 'sqlite') return new SqliteStore(config.dataDir, config.limits);
-  throw new SpacekvError('bad_request', `unknown store '${config.store}': this build supports 'sqlite' (the embedded store)`);
+  if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store, config.limits);
+  throw new SpacekvError('bad_request', `unknown store '${storeName(config.store)}': use 'sqlite' (the embedded store) or a postgres://… URL`);
+}
+
+/** The store as logs and /healthz name it: a URL without its password. */
+export function storeName(store: string): string {
+  try {
+    const url = new URL(store);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return store;
+  }
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -35,12 +48,13 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, logger, health: () => ({ ok: true, detail: `store ${config.store}` }) });
+  const health = (): MaybePromise<StoreHealth> => store.health?.() ?? { ok: true, detail: `store ${config.store}` };
+  const { app, stopAccepting } = buildHttpApp({ engine, metrics, logger, health });
   const ws = new WsFront(app.server, { engine, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: config.store, dataDir: config.dataDir }, 'spacekv serving');
+  logger.info({ url, store: storeName(config.store), dataDir: config.dataDir }, 'spacekv serving');
 
   const running = engine;
   let closing: Promise<void> | undefined;

@@ -12,6 +12,7 @@ import { sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import type { MaybePromise, StoreHealth } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { registerSpaceRoutes } from './space-routes.js';
 
@@ -19,8 +20,8 @@ export interface HttpAppOptions {
   readonly engine: Engine;
   readonly metrics: Metrics;
   readonly logger: FastifyBaseLogger;
-  /** Reports whether the server can serve; /healthz answers 503 otherwise. */
-  readonly health: () => { readonly ok: boolean; readonly detail: string };
+  /** Reports whether the server can serve (the store reachable); /healthz answers 503 otherwise. */
+  readonly health: () => MaybePromise<StoreHealth>;
 }
 
 export interface HttpApp {
@@ -102,7 +103,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerOpsRoute(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
-    const health = options.health();
+    const health = await options.health();
     reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail });
   });
   app.get('/metrics', async (_request, reply) => {
