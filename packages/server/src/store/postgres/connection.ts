@@ -40,7 +40,7 @@ export interface ConnectOptions {
   readonly poolSize: number;
 }
 
-export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+function connect(target: PostgresTarget, options: ConnectOptions): Sql {
   return postgres(target.url, {
     max: options.poolSize,
     // A server that does not answer the connection attempt fails the operation rather than hanging it.
@@ -53,10 +53,67 @@ export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
       synchronous_commit: 'on',
       // Writers queue on the meta row lock for as long as a batch commits; a lock held longer than
       // this means a stuck peer, and the batch fails `unavailable` instead of waiting forever.
-      lock_timeout: 30_000,
+      lock_timeout: 10_000,
       idle_in_transaction_session_timeout: 60_000,
     },
   });
+}
+
+/**
+ * The store's connections, replaced as a whole when one of them is lost. postgres.js reconnects by
+ * itself, but after PostgreSQL restarts some of its pooled connections can stay stuck in their
+ * reconnect loop and hold the queries given to them forever (seen with 3.4.9; see
+ * porsager/postgres#1193). So on a lost connection, or an operation past its deadline, the store
+ * drops every connection of the instance it used and starts a fresh one: queries still held by the
+ * old one fail (CONNECTION_DESTROYED), new ones get new connections.
+ */
+export class PgPool {
+  private sql: Sql;
+  private ended = false;
+
+  constructor(
+    private readonly target: PostgresTarget,
+    private readonly options: ConnectOptions,
+    private readonly onReplaced: (sql: Sql) => void,
+  ) {
+    this.sql = connect(target, options);
+  }
+
+  get current(): Sql {
+    return this.sql;
+  }
+
+  /** `failed` lost a connection (or hung): replace it, unless that was done already. */
+  replace(failed: Sql): void {
+    if (failed !== this.sql || this.ended) return;
+    this.sql = connect(this.target, this.options);
+    void failed.end({ timeout: 0 }).catch(() => {});
+    this.onReplaced(this.sql);
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    await this.sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * `work` on `sql`, failing with a connection-loss error once `ms` pass without an answer; `sql`
+ * is then replaced, which also ends whatever `work` still waits for.
+ */
+export async function withDeadline<T>(pool: PgPool, sql: Sql, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      pool.replace(sql);
+      reject(new Error(`PostgreSQL did not answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** An error the database itself sent (it answered, so it knows what it did), as opposed to a lost connection. */

@@ -10,7 +10,7 @@ import { type Key, type Limits, SpacekvError, type StoredObject } from '@spacekv
 import type { BatchMember, MemberOutcome, SharedCatalog, SpacesSnapshot, Store, StoreHealth, StoredSpace } from '../store.js';
 import { CATALOG_CHANNEL, PgBatch } from './batch.js';
 import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
-import { type PostgresTarget, type Sql, connect, isServerError, isUndefinedTable, parseTarget } from './connection.js';
+import { PgPool, type PostgresTarget, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
 import { migrate } from './layout.js';
 
 export interface PostgresStoreOptions {
@@ -35,6 +35,10 @@ interface StoredRow {
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
+/** The longest a read may wait for PostgreSQL before it fails `unavailable`. */
+const READ_DEADLINE_MS = 8_000;
+/** The longest a batch may take, waiting for the meta row lock included (lock_timeout is 10 s). */
+const BATCH_DEADLINE_MS = 20_000;
 
 function unavailable(err: unknown): SpacekvError {
   return new SpacekvError('unavailable', `PostgreSQL cannot be reached: ${(err as Error).message}`);
@@ -43,7 +47,7 @@ function unavailable(err: unknown): SpacekvError {
 export class PostgresStore implements Store {
   readonly target: PostgresTarget;
   readonly sharedCatalog: SharedCatalog;
-  private sql: Sql | undefined;
+  private pool: PgPool | undefined;
   private readonly catalog = new PgCatalog();
   private readonly catalogListeners = new Set<() => void>();
   /** The batch in flight or the catalog reload under way: they take turns, both change the catalog. */
@@ -59,21 +63,29 @@ export class PostgresStore implements Store {
   }
 
   async open(): Promise<readonly StoredSpace[]> {
-    const sql = connect(this.target, { poolSize: this.options.poolSize ?? 8 });
-    this.sql = sql;
+    const pool = new PgPool(this.target, { poolSize: this.options.poolSize ?? 8 }, (sql) => {
+      // A new set of connections: notifications sent meanwhile are lost, so listeners refresh too.
+      this.listen(sql).catch(() => pool.replace(sql));
+      this.catalogChanged();
+    });
+    this.pool = pool;
     try {
+      const sql = pool.current;
       await migrate(sql, this.target.schema);
       this.catalog.load(await sql.unsafe(CATALOG_QUERY));
-      // onlisten also runs after the listening connection comes back: notifications sent while it
-      // was down are lost, so listeners refresh then too.
-      await sql.listen(CATALOG_CHANNEL, (schema) => {
-        if (schema === this.target.schema) this.catalogChanged();
-      }, () => this.catalogChanged());
+      await this.listen(sql);
     } catch (err) {
-      await sql.end({ timeout: 1 });
+      await pool.end();
       throw new Error(`cannot open the PostgreSQL store (schema ${this.target.schema}): ${(err as Error).message}`);
     }
     return this.catalog.list();
+  }
+
+  /** Hear of spaces added or removed by other processes; onlisten runs again whenever the listening connection comes back. */
+  private async listen(sql: Sql): Promise<void> {
+    await sql.listen(CATALOG_CHANNEL, (schema) => {
+      if (schema === this.target.schema) this.catalogChanged();
+    }, () => this.catalogChanged());
   }
 
   async get(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {
@@ -82,7 +94,8 @@ export class PostgresStore implements Store {
     for (let attempt = 0; ; attempt++) {
       if (!entry) throw new SpacekvError('unknown_space', `no space named '${space}'`);
       try {
-        const [row] = await sql.unsafe<StoredRow[]>(`SELECT version, expires_at, attrs FROM ${entry.table} WHERE key = $1`, [String(key)], { prepare: true });
+        const query = sql.unsafe<StoredRow[]>(`SELECT version, expires_at, attrs FROM ${entry.table} WHERE key = $1`, [String(key)], { prepare: true });
+        const [row] = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
         if (!row) return null;
         const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
         if (expiresAt !== null && expiresAt <= nowMs) return null;
@@ -96,15 +109,15 @@ export class PostgresStore implements Store {
           if (entry?.table === stale.table) entry = undefined;
           continue;
         }
-        if (isServerError(err)) throw err;
-        throw unavailable(err);
+        throw this.failure(sql, err);
       }
     }
   }
 
   commit(batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
-    if (this.closing || !this.sql) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
-    return this.inTurn(() => this.runBatch(this.sql as Sql, batch));
+    if (this.closing || !this.pool) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
+    const pool = this.pool;
+    return this.inTurn(() => this.runBatch(pool, batch));
   }
 
   /** The change log after `afterSeq` (at most `limit` changes, in seq order) and the last committed seq. */
@@ -126,21 +139,22 @@ export class PostgresStore implements Store {
       }));
       return { changes, lastSeq };
     } catch (err) {
-      if (isServerError(err)) throw err;
-      throw unavailable(err);
+      throw this.failure(sql, err);
     }
   }
 
   async health(): Promise<StoreHealth> {
-    if (!this.sql) return { ok: false, detail: 'store postgres: not open' };
+    if (!this.pool) return { ok: false, detail: 'store postgres: not open' };
+    const sql = this.pool.current;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
     });
     try {
-      await Promise.race([this.sql.unsafe('SELECT 1'), timeout]);
+      await Promise.race([sql.unsafe('SELECT 1'), timeout]);
       return { ok: true, detail: `store postgres (schema ${this.target.schema}): connected` };
     } catch (err) {
+      if (!isServerError(err)) this.pool.replace(sql);
       return { ok: false, detail: `store postgres (schema ${this.target.schema}): ${(err as Error).message}` };
     } finally {
       clearTimeout(timer);
@@ -151,12 +165,19 @@ export class PostgresStore implements Store {
     if (this.closing) return;
     this.closing = true;
     await this.turn;
-    await this.sql?.end({ timeout: 5 });
+    await this.pool?.end();
   }
 
   private open_(): Sql {
-    if (!this.sql || this.closing) throw new SpacekvError('unavailable', 'the store is closed');
-    return this.sql;
+    if (!this.pool || this.closing) throw new SpacekvError('unavailable', 'the store is closed');
+    return this.pool.current;
+  }
+
+  /** The error to report for `err` from `sql`; a lost connection also replaces the connections. */
+  private failure(sql: Sql, err: unknown): Error {
+    if (isServerError(err)) return err as Error;
+    this.pool?.replace(sql);
+    return unavailable(err);
   }
 
   /**
@@ -164,11 +185,12 @@ export class PostgresStore implements Store {
    * process commits a batch, so what this batch reads is current and the seq it takes follows the
    * last committed one.
    */
-  private async runBatch(sql: Sql, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+  private async runBatch(pool: PgPool, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+    const sql = pool.current;
     let commitSent = false;
     let catalogSeq = this.catalog.seq;
     try {
-      const outcomes = await sql.begin(async (tx) => {
+      const outcomes = await withDeadline(pool, sql, BATCH_DEADLINE_MS, sql.begin(async (tx) => {
         const [meta] = await tx.unsafe<{ last_seq: string; catalog_seq: string }[]>('SELECT last_seq, catalog_seq FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true });
         if (!meta) throw new Error('the meta row is missing');
         if (Number(meta.catalog_seq) !== this.catalog.seq) this.catalog.load(await tx.unsafe(CATALOG_QUERY));
@@ -177,11 +199,12 @@ export class PostgresStore implements Store {
         catalogSeq = run.committedCatalogSeq;
         commitSent = true; // postgres.js sends COMMIT once this callback returns
         return result;
-      });
+      }));
       this.catalog.seq = catalogSeq;
       return outcomes;
     } catch (err) {
       this.catalog.seq = -1; // what the batch did to the catalog in memory is not in the database: reload
+      if (!isServerError(err)) pool.replace(sql);
       if (commitSent && !isServerError(err)) {
         throw new SpacekvError('outcome_unknown', `the connection to PostgreSQL was lost during COMMIT; the batch may or may not be applied: ${(err as Error).message}`);
       }
@@ -200,10 +223,9 @@ export class PostgresStore implements Store {
     const sql = this.open_();
     return this.inTurn(async () => {
       try {
-        this.catalog.load(await sql.unsafe(CATALOG_QUERY));
+        this.catalog.load(await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe(CATALOG_QUERY)));
       } catch (err) {
-        if (isServerError(err)) throw err;
-        throw unavailable(err);
+        throw this.failure(sql, err);
       }
     });
   }
