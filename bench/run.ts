@@ -9,7 +9,8 @@
  *  5. an idle spacekv server: RSS and CPU;
  *  6. @spacekv/client over WebSocket, point get and durable put with 1, 64 and 1024 operations in
  *     flight from one process, beside Redis (ioredis) GET, SET, and SET with appendfsync always;
- *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr.
+ *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr;
+ *  8. change events under durable writes: to a watcher and to an AMQP consumer (lib/events.ts).
  *
  * Steps 1-3 use one load generator with one configuration. The run prints figures and verdicts and
  * exits 0 even when a target is missed (it is a report); it exits non-zero only when something broke.
@@ -22,6 +23,7 @@ import type autocannon from 'autocannon';
 import { type ChildServer, killAllChildren, startBareServer, startSpacekvServer } from './lib/child-server.js';
 import { clientVsRedis, printClientVsRedis } from './lib/client-vs-redis.js';
 import { printCodec, runCodec } from './lib/codec.js';
+import { eventsBench, printEvents } from './lib/events.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
 import { type IdleSample, sampleIdle } from './lib/proc-stats.js';
@@ -184,6 +186,10 @@ async function main(): Promise<number> {
   if (o.only === undefined || o.only.has(7)) {
     out();
     printCodec(runCodec(o.codec), o.codec, '[7] codec: JSON text frames vs msgpackr (docs/protocol.md "Why JSON text frames"; alone: node bench/dist/codec.js)');
+  }
+  if (o.only === undefined || o.only.has(8)) {
+    out();
+    printEvents(await eventsBench(root, o.events, problems));
   }
   out();
   printLoad('after');

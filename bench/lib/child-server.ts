@@ -123,12 +123,12 @@ export function startBareServer(): Promise<ChildServer> {
  * `spacekv serve` on a fresh port over `dataDir`, exactly as an operator would start it; `nodeArgs`
  * go to node before the script (e.g. `--cpu-prof` to profile the server under load).
  */
-export function startSpacekvServer(dataDir: string, nodeArgs: readonly string[] = []): Promise<ChildServer> {
+export function startSpacekvServer(dataDir: string, nodeArgs: readonly string[] = [], serveArgs: readonly string[] = []): Promise<ChildServer> {
   // The CLI sits beside the package entry point; resolving through the package keeps this independent of the checkout layout.
   const main = fileURLToPath(new URL('./cli/main.js', import.meta.resolve('spacekv')));
   return startChild({
     name: 'spacekv server',
-    args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info'],
+    args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...serveArgs],
     readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
   });
 }

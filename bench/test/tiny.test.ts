@@ -102,5 +102,12 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     assert.match(stdout, new RegExp(`^${step} +${FIGURE.source} ns/${unit} +${FIGURE.source} ns/${unit} +${FIGURE.source}x$`, 'm'), `codec table lacks '${step}'`);
   }
   assert.match(stdout, new RegExp(`^bytes per 100 replies +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}x$`, 'm'));
+
+  // Step 8: change events to a watcher, and to an AMQP consumer (or skipped with its reason).
+  const events = section(stdout, 8);
+  const SIGNED = /-?\d[\d,]*(\.\d+)?/;
+  const delivered = `${FIGURE.source} events/s \\(\\d+ events\\), ack to delivery p50 ${SIGNED.source} ms, p99 ${SIGNED.source} ms`;
+  assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [8] lacks the watcher:\n${events}`);
+  assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [8] lacks the AMQP consumer:\n${events}`);
   assert.doesNotMatch(stdout, /BROKEN/);
 });

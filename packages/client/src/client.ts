@@ -22,6 +22,7 @@ import {
 import { schemaDrift } from './schema-drift.js';
 import { type Transaction, type TransactionOptions, runTransaction } from './transaction.js';
 import { TypedSpace } from './typed-space.js';
+import { type Watch, type WatchOptions, WatchRegistry } from './watch.js';
 import { type WindowOptions, type WindowResult, window } from './window.js';
 
 export interface ClientOptions extends ConnectionOptions {
@@ -71,10 +72,26 @@ export class SpacekvClient {
   private readonly completions: Completions;
   private outstandingOps = 0;
   private flushWaiters: (() => void)[] = [];
+  private readonly watches: WatchRegistry;
 
   /** Use `connect()`. */
   constructor(private readonly connection: Connection, options: ClientOptions = {}) {
     this.completions = new Completions(options.loopBacklogMax ?? 100_000);
+    this.watches = new WatchRegistry(connection);
+  }
+
+  /**
+   * Watch changes: every committed change to a space, one object or a key prefix, in seq order,
+   * from now or after `since`, optionally filtered. Survives reconnections without a gap or a
+   * repeat; many watches share the connection. Leaving the loop unsubscribes.
+   *
+   * @example
+   * for await (const change of db.watch({ space: 'friendlists', prefix: 'j', since: 0 })) {
+   *   console.log(change.seq, change.op, change.key, change.attributes); // attributes null: deleted
+   * }
+   */
+  watch(options: WatchOptions = {}): Watch {
+    return this.watches.open(options);
   }
 
   /** Operations issued and not yet settled. */
@@ -226,6 +243,7 @@ export class SpacekvClient {
 
   /** Wait for outstanding operations, then close the connection. */
   async close(): Promise<void> {
+    this.watches.endAll();
     await this.flush();
     this.connection.close();
   }

@@ -22,6 +22,18 @@ export interface ConnectionOptions {
   readonly reconnectDelayMaxMs?: number;
 }
 
+/**
+ * Hears what is not the reply of a request: `changes` and `watch_end` frames of watch
+ * subscriptions, and each (re)connection and drop, so watches can resubscribe where they were.
+ */
+export interface StreamListener {
+  frame(frame: Readonly<Record<string, unknown>>): void;
+  /** A hello arrived: the connection (new or re-established) takes requests. */
+  connected(): void;
+  /** The connection dropped; `final` when it will not reconnect. */
+  disconnected(error: SpacekvError, final: boolean): void;
+}
+
 /** A reply as decoded from the wire. */
 export type ReplyBody = Readonly<Record<string, unknown>> & { readonly ok: boolean };
 
@@ -63,6 +75,7 @@ export class Connection {
   /** The last connection-level error frame, reported with the close that follows it. */
   private lastServerError: SpacekvError | undefined;
   private readonly url: string;
+  private streamListener: StreamListener | undefined;
 
   constructor(baseUrl: string, private readonly options: ConnectionOptions = {}) {
     this.url = toWebSocketUrl(baseUrl);
@@ -98,6 +111,16 @@ export class Connection {
     const request: Request = { id, text, bytesMax: text.length * 3, isWrite, settle };
     if (this.canSend()) this.sendChecked(request);
     else this.wait(request);
+  }
+
+  /** Set the one listener for watch frames and connection changes (the client's watch registry). */
+  listen(listener: StreamListener): void {
+    this.streamListener = listener;
+  }
+
+  /** Whether a hello has arrived on the current socket. */
+  get connected(): boolean {
+    return this.hello !== undefined && this.socket?.readyState === OPEN;
   }
 
   /** Stop taking requests; requests not yet sent fail `unavailable`; the socket closes. */
@@ -209,6 +232,8 @@ export class Connection {
       for (const reply of frame) this.onReply(reply as ReplyBody & { id: number });
     } else if ((frame as { type?: string }).type === 'hello') {
       this.onHello(frame as HelloFrame);
+    } else if ((frame as { type?: string }).type === 'changes' || (frame as { type?: string }).type === 'watch_end') {
+      this.streamListener?.frame(frame as Readonly<Record<string, unknown>>);
     } else if ((frame as { type?: string }).type === 'error') {
       this.lastServerError = errorFromWire((frame as { error: unknown }).error);
     } else {
@@ -230,6 +255,7 @@ export class Connection {
       this.opened.resolve();
       this.opened = undefined;
     }
+    this.streamListener?.connected();
   }
 
   private onReply(reply: ReplyBody & { id: number }): void {
@@ -258,7 +284,9 @@ export class Connection {
       this.closedByUser = true;
       return;
     }
-    if (this.closedByUser || this.options.reconnect === false) {
+    const final = this.closedByUser || this.options.reconnect === false;
+    this.streamListener?.disconnected(errorOf('unavailable', `the connection dropped (${detail})`), final);
+    if (final) {
       for (const request of this.waiting.splice(0)) this.settleWaiting(request, errorOf('unavailable', detail));
       return;
     }

@@ -25,4 +25,6 @@ export type { Deleted, Mutated, PreviousObject, SpaceObject, Written, WrittenWit
 export { TypedSpace } from './typed-space.js';
 export type { PredicateOperators, TypedCondition, TypedMutateOptions, TypedMutation } from './typed-space.js';
 export { window } from './window.js';
+export { Watch } from './watch.js';
+export type { ChangeEvent, WatchOptions } from './watch.js';
 export type { WindowFailure, WindowOptions, WindowResult } from './window.js';

@@ -24,6 +24,7 @@ export const ERRORS = {
   conflict: { status: 409, meaning: 'A client transaction kept conflicting with concurrent writes and gave up after its attempts; nothing was applied.' },
   exists: { status: 412, meaning: 'Result: create-if-absent found the key already present.' },
   cmp_fail: { status: 412, meaning: 'Result: a version or predicate condition did not hold; carries the current version.' },
+  compacted: { status: 410, meaning: 'A watch or log read asked for changes after a seq that log retention has removed; start again from a fresh read.' },
   too_large: { status: 413, meaning: 'A key, value, body or list is past its bound in the limits module.' },
   unsupported_media_type: { status: 415, meaning: 'The request body is not application/json.' },
   overflow: { status: 422, meaning: 'Result: a numeric mutation would leave the 64-bit int range or produce a non-finite float.' },

@@ -16,3 +16,4 @@ export * from './fields.js';
 export * from './tx.js';
 export * from './wire.js';
 export * from './protocol.js';
+export * from './events.js';

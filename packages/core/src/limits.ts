@@ -40,6 +40,16 @@ export interface Limits {
   readonly connectionsMax: number;
   /** Seconds of the longest `expire_in`. */
   readonly expireInSecondsMax: number;
+  /** Watch subscriptions one WebSocket connection may hold. */
+  readonly subscriptionsMax: number;
+  /** Watchers (SSE streams and WebSocket subscriptions) one server serves at once. */
+  readonly watchersMax: number;
+  /** Changes a watcher is sent per page (more when one tx is larger: a seq is never split). */
+  readonly watchPageChangesMax: number;
+  /** Recent changes kept in memory for watchers that keep up; one further behind reads the log. */
+  readonly recentChangesMax: number;
+  /** Bytes of attribute text those recent changes may hold (large objects shorten the memory). */
+  readonly recentChangeBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -61,6 +71,11 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   sendBufferBytesMax: 16 * 1024 * 1024,
   connectionsMax: 10_000,
   expireInSecondsMax: 100 * 365 * 24 * 3600,
+  subscriptionsMax: 1_000,
+  watchersMax: 10_000,
+  watchPageChangesMax: 256,
+  recentChangesMax: 8_192,
+  recentChangeBytesMax: 32 * 1024 * 1024,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -123,6 +123,16 @@ export interface TxOp {
   readonly ops: readonly ObjectOp[];
 }
 
+/**
+ * The TTL sweeper's deletion of an expired object: deletes it only if it is still at `version` and
+ * expired when the batch runs, so a concurrent rewrite is never deleted. Internal: no front parses
+ * it, so it never arrives from the wire; its change (op `expire`) is logged like any deletion.
+ */
+export interface ExpireOp extends KeyedOp {
+  readonly op: 'expire';
+  readonly version: number;
+}
+
 export interface AddSpaceOp { readonly op: 'add_space'; readonly schema: SpaceSchema }
 export interface RmSpaceOp { readonly op: 'rm_space'; readonly space: string }
 export interface ListSpacesOp { readonly op: 'list_spaces' }
@@ -134,7 +144,7 @@ export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondD
 export type ObjectOp = GetOp | GetPartialOp | ObjectWriteOp;
 export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
 /** Everything that goes through group commit; a `tx` does, even one that only reads. */
-export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp;
+export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp | ExpireOp;
 export type Operation = ReadOp | WriteOp;
 export type OpName = Operation['op'];
 
@@ -157,7 +167,10 @@ export interface StoredObject {
   readonly attributesJson: string;
 }
 
-/** A write that changed the store, as the engine's commit hook and (later) the change log see it. */
+/**
+ * A write that changed the store, as the engine's commit hook and the change log see it. The
+ * object's new version is `seq` (a deletion's too). Admin operations log one change with key `''`.
+ */
 export interface Change {
   readonly seq: number;
   readonly space: string;
@@ -165,6 +178,8 @@ export interface Change {
   readonly op: OpName;
   /** The new attributes' JSON text, or null for a deletion. */
   readonly attributesJson: string | null;
+  /** When the batch that committed it ran (epoch ms, the writer's clock): what retention by age goes by. */
+  readonly committedAtMs: number;
 }
 
 export interface ObjectResult {

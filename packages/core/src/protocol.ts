@@ -29,6 +29,23 @@ export interface ErrorFrame {
   readonly error: WireError;
 }
 
+/**
+ * Changes for one watch subscription (`watch` is the id its `watch` request was answered with),
+ * in seq order, whole seqs only, each an event as events.ts encodes it.
+ */
+export interface ChangesFrame {
+  readonly type: 'changes';
+  readonly watch: number;
+  readonly changes: readonly unknown[];
+}
+
+/** The server ended a watch subscription (e.g. `compacted`, `shutting_down`); no frame follows for it. */
+export interface WatchEndFrame {
+  readonly type: 'watch_end';
+  readonly watch: number;
+  readonly error: WireError;
+}
+
 /** A reply: the request's id with the result (`ok: true, ...`) or the error (`ok: false, error`). */
 export type Reply =
   | ({ readonly id: number; readonly ok: true } & Readonly<Record<string, unknown>>)

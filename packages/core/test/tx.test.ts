@@ -99,7 +99,7 @@ describe('checkFailure', () => {
 
 describe('TxChanges', () => {
   it('keeps one change per object, at its first write\'s place, with its last state', () => {
-    const change = (key: string, op: Change['op'], attributesJson: string | null, space = 'accounts'): Change => ({ seq: 9, space, key, op, attributesJson });
+    const change = (key: string, op: Change['op'], attributesJson: string | null, space = 'accounts'): Change => ({ seq: 9, space, key, op, attributesJson, committedAtMs: 0 });
     const changes = new TxChanges();
     changes.add(change('a', 'put', '{"balance":1}'));
     changes.add(change('b', 'put', '{"balance":2}'));

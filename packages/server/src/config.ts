@@ -17,6 +17,22 @@ export interface ServerConfig {
   /** How often WebSocket peers are pinged; one that misses a ping is dropped. */
   readonly heartbeatIntervalMs: number;
   readonly limits: Limits;
+  /** The AMQP front's broker (`amqp://user:pass@host:port/vhost`); absent: no AMQP front. */
+  readonly amqpUrl?: string;
+  /** The durable queue AMQP RPC requests arrive on. */
+  readonly amqpRpcQueue: string;
+  /** The topic exchange change events are published to (routing key `<space>.<op>`). */
+  readonly amqpExchange: string;
+  /** RPC requests one server takes from the queue before answering any (AMQP prefetch: backpressure). */
+  readonly amqpPrefetch: number;
+  /** How often the TTL sweeper looks for expired objects. */
+  readonly sweepIntervalMs: number;
+  /** Change-log retention: changes older than this may be removed (0: no age rule). */
+  readonly logRetentionMs: number;
+  /** Change-log retention: changes of every seq but the newest this many may be removed (0: no count rule). */
+  readonly logRetentionSeqs: number;
+  /** How often log retention runs. */
+  readonly retentionIntervalMs: number;
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -28,4 +44,11 @@ export const DEFAULT_CONFIG: ServerConfig = {
   heartbeatIntervalMs: 30_000,
   drainTimeoutMs: 5_000,
   limits: DEFAULT_LIMITS,
+  amqpRpcQueue: 'spacekv.rpc',
+  amqpExchange: 'spacekv.events',
+  amqpPrefetch: 64,
+  sweepIntervalMs: 1_000,
+  logRetentionMs: 7 * 24 * 3600 * 1000,
+  logRetentionSeqs: 10_000_000,
+  retentionIntervalMs: 60_000,
 };

@@ -1,19 +1,28 @@
 /**
- * Assembles one server process: store, engine, fronts, metrics; and takes it down in order
- * (stop accepting, finish in-flight operations, commit, close) so SIGTERM loses nothing.
+ * Assembles one server process: store, engine, change feed, fronts (REST, WebSocket, AMQP),
+ * background tasks and metrics, all in one event loop; and takes it down in order (stop accepting,
+ * finish in-flight operations, stop the tasks, commit, close) so SIGTERM loses nothing.
  */
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { SpacekvError } from '@spacekv/core';
 import type { ServerConfig } from './config.js';
 import { Engine } from './engine/engine.js';
-import { buildHttpApp } from './front/http/app.js';
+import { ChangeFeed } from './events/change-feed.js';
+import { type Health, buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
+import { RELAY_CURSOR, amqpRelay } from './front/amqp/relay.js';
+import { amqpRpc } from './front/amqp/rpc.js';
+import { redactUrl } from './front/amqp/broker.js';
 import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
-import type { MaybePromise, Store, StoreHealth } from './store/store.js';
+import type { Store } from './store/store.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { BackgroundTask } from './tasks/task.js';
+import { TaskSet } from './tasks/task-set.js';
+import { logRetention } from './tasks/log-retention.js';
+import { ttlSweeper } from './tasks/ttl-sweeper.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7640 */
@@ -25,21 +34,52 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Expired objects deleted per sweeper batch, and changes removed per retention step. */
+const SWEEP_BATCH_MAX = 256;
+const PRUNE_BATCH_MAX = 4096;
+
 export function openStore(config: ServerConfig): Store {
   if (config.store === 'sqlite') return new SqliteStore(config.dataDir, config.limits);
   if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store, config.limits);
-  throw new SpacekvError('bad_request', `unknown store '${storeName(config.store)}': use 'sqlite' (the embedded store) or a postgres://… URL`);
+  throw new SpacekvError('bad_request', `unknown store '${redactUrl(config.store)}': use 'sqlite' (the embedded store) or a postgres://… URL`);
 }
 
-/** The store as logs and /healthz name it: a URL without its password. */
-export function storeName(store: string): string {
-  try {
-    const url = new URL(store);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return store;
-  }
+/**
+ * The background tasks, in the order a drain stops them: the AMQP RPC consumer first (it takes
+ * requests), the relay last (it publishes what the sweeper's last deletions logged).
+ */
+function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, logger: Logger, metrics: Metrics): TaskSet {
+  const amqpUrl = config.amqpUrl;
+  const tasks = [
+    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, { url: amqpUrl, queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch }), logger)] : []),
+    new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
+    new BackgroundTask('log_retention', logRetention(store, {
+      intervalMs: config.retentionIntervalMs,
+      ...(config.logRetentionMs > 0 ? { maxAgeMs: config.logRetentionMs } : {}),
+      ...(config.logRetentionSeqs > 0 ? { keepSeqs: config.logRetentionSeqs } : {}),
+      cursors: amqpUrl ? [RELAY_CURSOR] : [],
+      batchMax: PRUNE_BATCH_MAX,
+    }), logger),
+    ...(amqpUrl
+      ? [new BackgroundTask('amqp_relay', amqpRelay(store, (listener) => engine.onCommit(listener), { url: amqpUrl, exchange: config.amqpExchange }), logger)]
+      : []),
+  ];
+  return new TaskSet(tasks, metrics.registry);
+}
+
+/** /healthz: the server serves while its store does; a failing task or an unreachable broker shows as degraded. */
+async function healthOf(config: ServerConfig, store: Store, tasks: TaskSet, feed: ChangeFeed): Promise<Health> {
+  const states = tasks.health();
+  const amqp = config.amqpUrl === undefined ? 'off'
+    : [states.amqp_rpc, states.amqp_relay].every((s) => s?.state === 'running') ? 'ok' : 'degraded';
+  const degraded = tasks.degraded;
+  // A store that can lose its connection (PostgreSQL) is asked; without it the server cannot serve.
+  const storeHealth = (await store.health?.()) ?? { ok: true, detail: `store ${redactUrl(config.store)}` };
+  return {
+    ok: storeHealth.ok,
+    detail: degraded ? `${storeHealth.detail}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : storeHealth.detail,
+    parts: { amqp, tasks: states, watch: { watchers: feed.watchers, fallbackPages: feed.fallbackPages } },
+  };
 }
 
 export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -48,15 +88,22 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
-  const health = (): MaybePromise<StoreHealth> => store.health?.() ?? { ok: true, detail: `store ${config.store}` };
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, logger, health });
-  const ws = new WsFront(app.server, { engine, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
+  const running = engine;
+  const feed = new ChangeFeed(store, config.limits, logger);
+  await feed.start((listener) => {
+    store.onForeignCommit?.(listener); // other servers' commits, on a shared store (they last as long as the store)
+    return running.onCommit(listener);
+  });
+  const tasks = backgroundTasks(config, store, running, logger, metrics);
+  const health = () => healthOf(config, store, tasks, feed);
+  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
+  const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
+  tasks.start();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: storeName(config.store), dataDir: config.dataDir }, 'spacekv serving');
+  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
 
-  const running = engine;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -67,9 +114,11 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
         logger.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'drain deadline passed; closing the remaining connections');
         app.server.closeAllConnections();
       }, config.drainTimeoutMs);
+      feed.close({ code: 'shutting_down', message: 'the server is shutting down; resume from the last seq you saw' });
       await ws.close(); // answers every accepted WebSocket request, then closes with 1001
       await app.close(); // waits for in-flight requests to be answered
       clearTimeout(deadline);
+      await tasks.stop(); // their last writes commit before the engine closes
       await running.close();
       logger.info('closed');
     })();

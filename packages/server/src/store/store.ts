@@ -54,7 +54,91 @@ export interface StoreHealth {
   readonly detail: string;
 }
 
-export interface Store {
+/**
+ * One page of the change log (DESIGN.md §4.6), as {@link ChangeLog.readChanges} returns it.
+ */
+export interface ChangePage {
+  /**
+   * Changes with seq > afterSeq, in log order (seq ascending; the changes of one seq in the order
+   * the tx wrote them). Whole seqs only: a tx's changes share one seq and are never split.
+   */
+  readonly changes: readonly Change[];
+  /**
+   * The store's last committed seq when the page was read (its head). A reader is caught up when
+   * the page's last change is at `headSeq` (or the page is empty); it never has to ask again to
+   * learn that. (Named head rather than "last" so it cannot be mistaken for the page's last seq.)
+   */
+  readonly headSeq: number;
+}
+
+/** What log retention may remove (see {@link ChangeLog.pruneChanges}); a change goes when either rule allows it. */
+export interface RetentionRule {
+  /** Changes committed before this instant (epoch ms) may go. */
+  readonly committedBeforeMs?: number;
+  /** Changes of every seq but the newest `keepSeqs` may go. */
+  readonly keepSeqs?: number;
+  /** Never remove a change past this seq, whatever the rules say: the slowest durable cursor. */
+  readonly throughSeqMax: number;
+}
+
+/** An expired object the TTL sweeper may delete, at the version it was read at. */
+export interface ExpiredObject {
+  readonly space: string;
+  readonly key: Key;
+  readonly version: number;
+}
+
+/** Held by one server at a time (the AMQP relay's leadership); see {@link ChangeLog.acquireLease}. */
+export interface Lease {
+  /** Aborted when the lease is lost (a PostgreSQL session dies): the holder must stop at once. */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
+}
+
+/**
+ * The change log (DESIGN.md §4.6): every committed change, written by `commit` in the same
+ * transaction as the data, one row per changed object (admin operations log one change with key
+ * `''`). Watchers and the AMQP relay read it; retention trims its old end.
+ *
+ * Contract every store keeps:
+ * - Append-only in seq order: once a change at seq s is visible to `readChanges`, every change at a
+ *   seq below s is visible too (PostgreSQL must allocate the seq and commit under one lock, or a
+ *   reader could pass a seq that commits later). Seqs are increasing; a reader must not assume
+ *   they are contiguous.
+ * - Readers never block writers, and every method here answers off the event loop or within ~1 ms.
+ */
+export interface ChangeLog {
+  /**
+   * At most `limit` changes with seq > afterSeq, except that a page holds whole seqs and at least
+   * one seq when there is one (a tx larger than `limit` comes whole). Rejects with `compacted`
+   * when retention removed changes after `afterSeq`, so the reader cannot have them all.
+   */
+  readChanges(afterSeq: number, limit: number): Promise<ChangePage>;
+  /**
+   * Remove the oldest changes the rule allows, at most about `limit` (whole seqs), in one short
+   * transaction; call again until it removes nothing. Resolves with how many changes went and the
+   * log's floor: the highest seq removed so far (0 when none), below which `readChanges` fails.
+   */
+  pruneChanges(rule: RetentionRule, limit: number): Promise<{ readonly removed: number; readonly floorSeq: number }>;
+  /** The seq a durable named cursor (e.g. the AMQP relay's position) was saved at; 0 when never saved. */
+  readCursor(name: string): Promise<number>;
+  /** Durably save a cursor; resolves once it is on disk. Callers only ever move a cursor forward. */
+  saveCursor(name: string, seq: number): Promise<void>;
+  /**
+   * Try to become the one holder of `name` among every server sharing the store; null when another
+   * holds it. SQLite: always granted (one process per data directory, enforced by a lock file).
+   * PostgreSQL: an advisory lock held by a dedicated session; its loss aborts `signal`.
+   */
+  acquireLease(name: string): Promise<Lease | null>;
+  /**
+   * Up to `limit` objects whose expiry passed at `nowMs`, oldest expiry first, for the TTL sweeper,
+   * which deletes each with an `expire` write at the version read here (so a concurrent rewrite,
+   * which changes the version, is never deleted).
+   */
+  expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]>;
+}
+
+export interface Store extends ChangeLog {
   /** Open (creating or migrating as needed) and return every space. */
   open(): Promise<readonly StoredSpace[]>;
   /**
@@ -73,4 +157,10 @@ export interface Store {
   readonly sharedCatalog?: SharedCatalog;
   /** Whether the store can be reached now (a store that cannot lose its connection leaves it out). */
   health?(): Promise<StoreHealth>;
+  /**
+   * Present when other server processes share the store: `listener` runs when one of them committed
+   * changes, so this process's change feed reads them from the log (its own commits come through
+   * the engine's commit hook).
+   */
+  onForeignCommit?(listener: () => void): void;
 }

@@ -7,7 +7,7 @@
  * Keeping them here means both stores give every operation the same meaning (DESIGN.md §7).
  */
 import {
-  type Change, type CurrentObject, type DeletedResult, type FailedResult, type Key, type Limits, type ObjectOp,
+  type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type Space, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
   TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
@@ -74,7 +74,7 @@ export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: 
   if (plan.kind === 'delete') {
     target.rows.remove(op.key);
     const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
-    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null } };
+    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null, committedAtMs: nowMs } };
   }
   const json = stringifyJson(plan.attributes);
   const bytes = utf8Length(json);
@@ -91,7 +91,23 @@ export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: 
     ...(op.op === 'mutate' ? { attributesJson: json } : {}),
     ...(op.op === 'get_and_put' ? { previous: stored } : {}),
   };
-  return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json } };
+  return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json, committedAtMs: nowMs } };
+}
+
+/**
+ * The TTL sweeper's deletion: only an object still at the version the sweeper read and expired
+ * now. Anything else (rewritten, already deleted, given a longer expiry) is a cmp_fail.
+ */
+export function applyExpire(op: ExpireOp, target: StepTarget, seq: number, nowMs: number): Step {
+  const stored = target.rows.read(op.key);
+  if (!stored || stored.version !== op.version || stored.expiresAt === null || stored.expiresAt > nowMs) {
+    return { result: { ok: false, code: 'cmp_fail', message: `the object is no longer expired at version ${op.version}`, version: stored?.version ?? 0 } };
+  }
+  target.rows.remove(op.key);
+  return {
+    result: { ok: true, kind: 'deleted', key: op.key, version: seq },
+    change: { seq, space: op.space, key: op.key, op: 'expire', attributesJson: null, committedAtMs: nowMs },
+  };
 }
 
 /** A member's outcome when it ran to a result (success or failed condition). */

@@ -13,7 +13,9 @@ import {
 } from '@spacekv/core';
 import { Engine } from '../../src/engine/engine.js';
 import type { Session } from '../../src/engine/session.js';
-import type { BatchMember, MaybePromise, MemberOutcome, Store, StoredSpace } from '../../src/store/store.js';
+import type {
+  BatchMember, ChangePage, ExpiredObject, Lease, MaybePromise, MemberOutcome, RetentionRule, Store, StoredSpace,
+} from '../../src/store/store.js';
 
 /**
  * Makes a store over `dir`. Called again with the same `dir` to reopen it (restart cases), so a
@@ -83,6 +85,30 @@ export class RecordingStore implements Store {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+
+  readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
+    return this.inner.readChanges(afterSeq, limit);
+  }
+
+  pruneChanges(rule: RetentionRule, limit: number): Promise<{ readonly removed: number; readonly floorSeq: number }> {
+    return this.inner.pruneChanges(rule, limit);
+  }
+
+  readCursor(name: string): Promise<number> {
+    return this.inner.readCursor(name);
+  }
+
+  saveCursor(name: string, seq: number): Promise<void> {
+    return this.inner.saveCursor(name, seq);
+  }
+
+  acquireLease(name: string): Promise<Lease | null> {
+    return this.inner.acquireLease(name);
+  }
+
+  expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]> {
+    return this.inner.expiredObjects(nowMs, limit);
   }
 }
 

@@ -4,6 +4,7 @@
 // never a fork of a case.
 import { describe } from 'node:test';
 import { adminCases } from './cases-admin.js';
+import { changeLogCases } from './cases-change-log.js';
 import { expiryCases } from './cases-expiry.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
@@ -33,5 +34,6 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     modelCases(ctx);
     txCases(ctx);
     transferCases(ctx);
+    changeLogCases(ctx);
   });
 }

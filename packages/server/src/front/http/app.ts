@@ -6,22 +6,32 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
+import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
 import { sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
+import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
-import type { MaybePromise, StoreHealth } from '../../store/store.js';
+import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { registerSpaceRoutes } from './space-routes.js';
 
 export interface HttpAppOptions {
   readonly engine: Engine;
   readonly metrics: Metrics;
+  readonly feed: ChangeFeed;
   readonly logger: FastifyBaseLogger;
-  /** Reports whether the server can serve (the store reachable); /healthz answers 503 otherwise. */
-  readonly health: () => MaybePromise<StoreHealth>;
+  /** Reports whether the server can serve (the store reachable; /healthz answers 503 otherwise), and how each part is doing. */
+  readonly health: () => MaybePromise<Health>;
+}
+
+export interface Health {
+  readonly ok: boolean;
+  readonly detail: string;
+  /** Parts that may fail on their own while the server serves (background tasks, the AMQP front). */
+  readonly parts?: Readonly<Record<string, unknown>>;
 }
 
 export interface HttpApp {
@@ -101,10 +111,11 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerSpaceRoutes(app, ctx);
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
+  registerEventsRoute(app, ctx, options.feed);
 
   app.get('/healthz', async (_request, reply) => {
     const health = await options.health();
-    reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail });
+    reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -93,7 +93,30 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
-    '/healthz': { get: { summary: 'Health', responses: { 200: { description: 'Serving' }, 503: { description: 'Not serving' } } } },
+    '/v1/events': {
+      get: {
+        summary: 'watch: change events as server-sent events (event `change`, data = the event JSON, id = its seq on the last event of each seq)',
+        parameters: [
+          { name: 'space', in: 'query', schema: { type: 'string' }, description: 'Only this space (needed by key, prefix and if)' },
+          { name: 'key', in: 'query', schema: { type: 'string' }, description: 'Only this object' },
+          { name: 'prefix', in: 'query', schema: { type: 'string' }, description: 'Only string keys with this prefix' },
+          { name: 'since', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'Start after this seq (default: from now)' },
+          { name: 'ops', in: 'query', schema: { type: 'string' }, description: 'Comma-separated operation names' },
+          { name: 'if', in: 'query', schema: { type: 'string' }, description: 'A JSON condition on the new attributes (deletions always pass)' },
+          { name: 'Last-Event-ID', in: 'header', schema: { type: 'string' }, description: 'Resume after this seq (wins over since)' },
+        ],
+        responses: {
+          200: { description: 'An endless text/event-stream; an `error` event (data = the error JSON, e.g. compacted) ends it', content: { 'text/event-stream': {} } },
+          400: errorResponse, 404: errorResponse, 503: errorResponse,
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        summary: 'Health: status, detail and, per part (background tasks, the AMQP front), its state; 200 while the store serves, even with a part degraded',
+        responses: { 200: { description: 'Serving' }, 503: { description: 'Not serving' } },
+      },
+    },
     '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },

@@ -4,13 +4,19 @@
  * turn of the event loop as one frame. Backpressure: when the client has too many requests in
  * flight, or does not read its replies, the server stops reading its socket (TCP pushes back);
  * requests past the in-flight bound are answered `overloaded`.
+ *
+ * Watch subscriptions (`watch`/`unwatch` requests) live on the connection: each sends `changes`
+ * frames after its reply, and pauses while the client leaves more than `sendBufferBytesMax`
+ * unread, resuming from its seq (from the log if need be) once the socket drains.
  */
 import type { WebSocket } from 'ws';
 import {
-  CLOSE_CODES, type Limits, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isRequestId, parseJson,
-  parseOperation,
+  CLOSE_CODES, type Limits, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isFields,
+  isRequestId, parseJson, parseOperation, parseWatch,
 } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
+import type { ChangeFeed } from '../../events/change-feed.js';
+import type { Subscription, WatchSink } from '../../events/subscription.js';
 import type { Session } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
 
@@ -35,12 +41,19 @@ export class WsConnection {
   /** Requests read but not yet run (see processBacklog). */
   private backlog: Item[] = [];
   private backlogHead = 0;
+  private readonly watches = new Map<number, Subscription>();
+  private readonly pausedWatches = new Set<Subscription>();
+  private nextWatchId = 1;
 
-  constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly metrics: Metrics) {
+  constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics) {
     this.session = engine.session();
     this.limits = engine.limits;
     this.lookup = (name) => engine.space(name);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
+    ws.on('close', () => {
+      for (const subscription of this.watches.values()) subscription.cancel();
+      this.watches.clear();
+    });
     ws.on('pong', () => {
       this.alive = true;
     });
@@ -109,6 +122,7 @@ export class WsConnection {
   }
 
   private handle(item: Item, id: number): void {
+    if (item.op === 'watch' || item.op === 'unwatch') return this.handleWatch(item, id);
     const startedAt = performance.now();
     // Only known names become metric labels: arbitrary client strings would grow the series without bound.
     const opName = typeof item.op === 'string' && OPERATION_NAMES.includes(item.op) ? item.op : 'invalid';
@@ -124,6 +138,62 @@ export class WsConnection {
     } else {
       this.succeed(id, opName, outcome, startedAt);
     }
+  }
+
+  /**
+   * `watch` answers `{"ok":true,"watch":<id>,"seq":<start>}` and then sends `changes` frames for
+   * that id; `unwatch` (`{"op":"unwatch","watch":<id>}`) ends one and answers `{"ok":true}`.
+   */
+  private handleWatch(item: Item, id: number): void {
+    const startedAt = performance.now();
+    const op = item.op as string;
+    try {
+      if (op === 'unwatch') {
+        const subscription = this.watches.get(item.watch as number);
+        if (!subscription) throw new SpacekvError('bad_request', `no watch ${JSON.stringify(item.watch)} on this connection`);
+        subscription.cancel();
+        this.forgetWatch(item.watch as number);
+        this.metrics.request('ws', op, 'ok', startedAt);
+        return this.reply(id, '{"ok":true}');
+      }
+      if (this.watches.size >= this.limits.subscriptionsMax) {
+        throw new SpacekvError('overloaded', `this connection holds ${this.watches.size} watches`, { limit: 'subscriptionsMax' });
+      }
+      const spec = parseWatch(isFields(item) ? item : {}, this.lookup, this.limits);
+      const watchId = this.nextWatchId++;
+      const subscription = this.feed.subscribe(spec, this.watchSink(watchId));
+      this.watches.set(watchId, subscription);
+      this.metrics.request('ws', op, 'ok', startedAt);
+      this.reply(id, `{"ok":true,"watch":${watchId},"seq":${subscription.seq}}`);
+      this.flush(); // the reply precedes the watch's first changes frame
+    } catch (err) {
+      this.fail(id, op, err, startedAt);
+    }
+  }
+
+  private watchSink(watchId: number): WatchSink {
+    return {
+      deliver: (events) => {
+        this.flush();
+        if (this.ws.readyState !== this.ws.OPEN) return false;
+        this.ws.send(`{"type":"changes","watch":${watchId},"changes":[${events.join(',')}]}`, () => this.onSent());
+        if (this.ws.bufferedAmount <= this.limits.sendBufferBytesMax) return true;
+        const subscription = this.watches.get(watchId);
+        if (subscription) this.pausedWatches.add(subscription);
+        return false;
+      },
+      end: (error) => {
+        this.forgetWatch(watchId);
+        this.flush();
+        if (this.ws.readyState === this.ws.OPEN) this.ws.send(`{"type":"watch_end","watch":${watchId},"error":${errorJson(error)}}`);
+      },
+    };
+  }
+
+  private forgetWatch(watchId: number): void {
+    const subscription = this.watches.get(watchId);
+    if (subscription) this.pausedWatches.delete(subscription);
+    this.watches.delete(watchId);
   }
 
   /** Answer a request without running it. */
@@ -169,6 +239,11 @@ export class WsConnection {
   private onSent(): void {
     if (this.backlogHead < this.backlog.length) this.processBacklog();
     else this.applyBackpressure();
+    if (this.pausedWatches.size > 0 && this.ws.bufferedAmount <= this.limits.sendBufferBytesMax) {
+      const paused = [...this.pausedWatches];
+      this.pausedWatches.clear();
+      for (const subscription of paused) subscription.resume();
+    }
   }
 
   private idle(): boolean {

@@ -9,11 +9,13 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, WS_PATH, errorJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
+import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { WsConnection } from './connection.js';
 
 export interface WsFrontOptions {
   readonly engine: Engine;
+  readonly feed: ChangeFeed;
   readonly metrics: Metrics;
   readonly serverVersion: string;
   readonly heartbeatIntervalMs: number;
@@ -67,7 +69,7 @@ export class WsFront {
 
   private onConnection(ws: WebSocket): void {
     const { engine, metrics, serverVersion } = this.options;
-    this.connections.set(ws, new WsConnection(ws, engine, metrics));
+    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics));
     ws.on('close', () => this.connections.delete(ws));
     ws.on('error', () => ws.terminate());
     const hello: HelloFrame = {

@@ -14,16 +14,25 @@
  */
 import {
   type AdminWriteOp, type Change, type Key, type Limits, type StoredObject, type WireError,
-  SpacekvError, fail,
+  SpacekvError, fail, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
-import { type MemberResult, type SpaceRows, type StepContext, type StepTarget, applyStep, runTx } from '../write-steps.js';
+import { type MemberResult, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { PgCatalog, PgSpace } from './catalog.js';
 import type { TxSql } from './connection.js';
 import { createSpaceTableSql } from './layout.js';
 
-/** The notification channel through which processes learn that a space was added or removed; the payload is the schema. */
-export const CATALOG_CHANNEL = 'spacekv_catalog';
+/**
+ * The notification channel of a schema's store: through it the servers sharing the schema learn
+ * that another one committed changes (payload `commit`) or added or removed a space (`catalog`).
+ * One channel per schema, so stores in other schemas never wake each other.
+ */
+export function channelOf(schema: string): string {
+  return `spacekv_${schema}`;
+}
+
+export const COMMITTED = 'commit';
+export const CATALOG_CHANGED = 'catalog';
 
 type Row = StoredObject | null;
 
@@ -200,7 +209,9 @@ export class PgBatch implements StepContext {
       if (op.op === 'tx') {
         outcome = runTx(op, this, this.seq + 1, this.nowMs);
       } else {
-        const step = applyStep(op, this.target(op.space, member.spaceCreatedSeq), this.seq + 1, this.nowMs, this.limits);
+        const target = this.target(op.space, member.spaceCreatedSeq);
+        const seq = this.seq + 1;
+        const step = op.op === 'expire' ? applyExpire(op, target, seq, this.nowMs) : applyStep(op, target, seq, this.nowMs, this.limits);
         outcome = { result: step.result, changes: step.change ? [step.change] : [] };
       }
       if (outcome.changes.length > 0) this.seq += 1;
@@ -224,11 +235,11 @@ export class PgBatch implements StepContext {
       const seq = this.seq + 1;
       await this.tx.savepoint(async (sp) => {
         await sp.unsafe('INSERT INTO spaces (name, created_seq, schema) VALUES ($1, $2, $3)', [schema.name, seq, JSON.stringify(schema)]);
-        await sp.unsafe(createSpaceTableSql(seq, schema.key.type));
+        for (const statement of createSpaceTableSql(seq, schema.key.type)) await sp.unsafe(statement);
       });
       this.seq = this.catalogSeq = seq;
       this.catalog.add(schema, seq);
-      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null };
+      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: this.nowMs };
       this.changes.push(change);
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
     }
@@ -242,7 +253,7 @@ export class PgBatch implements StepContext {
     this.seq = this.catalogSeq = seq;
     this.catalog.delete(op.space);
     this.tables.delete(entry.table); // its pending writes went with the table
-    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null };
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: this.nowMs };
     this.changes.push(change);
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
   }
@@ -279,36 +290,41 @@ export class PgBatch implements StepContext {
         statements.push(this.tx.unsafe(`DELETE FROM ${table} WHERE key = ANY($1::text[]::${keyArrayType})`, [deletes], { prepare: true }));
       }
     }
-    if (this.changes.length > 0) statements.push(this.logChanges());
+    if (this.changes.length > 0) {
+      statements.push(this.logChanges());
+      // Delivered at COMMIT, to every other server's change feed (their watchers read the log).
+      statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), COMMITTED], { prepare: true }));
+    }
     if (this.seq !== this.startSeq) {
       statements.push(this.tx.unsafe('UPDATE meta SET last_seq = $1, catalog_seq = $2 WHERE id = 1', [this.seq, this.catalogSeq], { prepare: true }));
     }
     if (this.catalogSeq !== this.catalog.seq) {
-      statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [CATALOG_CHANNEL, this.schema], { prepare: true }));
+      statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), CATALOG_CHANGED], { prepare: true }));
     }
     await Promise.all(statements);
   }
 
-  /** The change log rows, in seq order; `ordinal` numbers the changes of one seq (a tx's several). */
+  /** The change log rows, in seq order; `idx` numbers the changes of one seq (a tx's several). */
   private logChanges(): Promise<unknown> {
-    const ordinals: number[] = [];
+    const idx: number[] = [];
     let previous = -1;
-    let ordinal = 0;
+    let next = 0;
     for (const change of this.changes) {
-      ordinal = change.seq === previous ? ordinal + 1 : 0;
+      next = change.seq === previous ? next + 1 : 0;
       previous = change.seq;
-      ordinals.push(ordinal);
+      idx.push(next);
     }
     return this.tx.unsafe(
-      `INSERT INTO changes (seq, ordinal, space, key, op, attrs)
-       SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+      `INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
+       SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])`,
       [
         this.changes.map((c) => c.seq),
-        ordinals,
+        idx,
         this.changes.map((c) => c.space),
-        this.changes.map((c) => String(c.key)),
+        this.changes.map((c) => stringifyJson(c.key)),
         this.changes.map((c) => c.op),
         this.changes.map((c) => c.attributesJson),
+        this.changes.map((c) => c.committedAtMs),
       ],
       { prepare: true },
     );

@@ -54,6 +54,11 @@ export class PgCatalog {
     return this.entries.get(name);
   }
 
+  /** The spaces, oldest first. */
+  entriesInOrder(): PgSpace[] {
+    return [...this.entries.values()].sort((a, b) => a.space.createdSeq - b.space.createdSeq);
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -15,7 +15,8 @@ export interface PostgresTarget {
   readonly schema: string;
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** At most 50 characters, so the schema's notification channel (`spacekv_<schema>`) stays a 63-byte identifier. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
 
 /**
  * Split `postgres://…?schema=name` into the driver's URL and the schema (default `spacekv`), and
@@ -30,7 +31,7 @@ export function parseTarget(url: string): PostgresTarget {
   }
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: '${url}'`);
   const schema = parsed.searchParams.get('schema') ?? 'spacekv';
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 63)`);
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 50)`);
   parsed.searchParams.delete('schema');
   return { url: parsed.toString(), schema };
 }
@@ -67,9 +68,13 @@ function connect(target: PostgresTarget, options: ConnectOptions): Sql {
  * drops every connection of the instance it used and starts a fresh one: queries still held by the
  * old one fail (CONNECTION_DESTROYED), new ones get new connections.
  */
+/** At most one replacement this often: while PostgreSQL is down every operation fails, and replacing on each would only churn. */
+const REPLACE_INTERVAL_MS = 1_000;
+
 export class PgPool {
   private sql: Sql;
   private ended = false;
+  private replacedAt = 0;
 
   constructor(
     private readonly target: PostgresTarget,
@@ -83,11 +88,18 @@ export class PgPool {
     return this.sql;
   }
 
+  /** Whether `sql` is still the instance in use (not replaced, not ended). */
+  isCurrent(sql: Sql): boolean {
+    return sql === this.sql && !this.ended;
+  }
+
   /** `failed` lost a connection (or hung): replace it, unless that was done already. */
   replace(failed: Sql): void {
-    if (failed !== this.sql || this.ended) return;
+    if (failed !== this.sql || this.ended || performance.now() - this.replacedAt < REPLACE_INTERVAL_MS) return;
+    this.replacedAt = performance.now();
     this.sql = connect(this.target, this.options);
-    void failed.end({ timeout: 0 }).catch(() => {});
+    // Queries still answering finish; those stuck are destroyed after a few seconds.
+    void failed.end({ timeout: 5 }).catch(() => {});
     this.onReplaced(this.sql);
   }
 

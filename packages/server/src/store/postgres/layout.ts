@@ -10,8 +10,12 @@
  *   removed and re-added under the same name gets a new table and no id sequence is needed.
  * - `s_<created_seq>`: one table per space, keyed by the space's key; attributes are the object's
  *   complete JSON text (TEXT, not JSONB: JSONB would rewrite 64-bit integers and key order).
- * - `changes`: the change log, written in the same transaction as the data, one row per change,
- *   `ordinal` numbering a tx's several changes at one seq.
+ * - `changes`: the change log (DESIGN.md §4.6), written in the same transaction as the data, one
+ *   row per changed object keyed by (seq, idx), idx ordering a tx's changes at its one seq; the key
+ *   as JSON (a string or an exact integer); `committed_at` in epoch ms of the writer's clock.
+ * - `log_state`: `floor_seq`, the highest seq log retention removed (below it readers get
+ *   `compacted`). A row of its own, so pruning never waits on the writers' meta row lock.
+ * - `cursors`: durable named positions in the log (the AMQP relay's).
  *
  * Migrations run in one transaction under a transaction-scoped advisory lock keyed by the schema,
  * so two servers starting at once apply each migration exactly once (the second waits, then finds
@@ -34,14 +38,17 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE TABLE changes (
      seq BIGINT NOT NULL,
-     ordinal INT NOT NULL,
+     idx INT NOT NULL,
      space TEXT NOT NULL,
-     key TEXT NOT NULL,
+     key_json TEXT NOT NULL,
      op TEXT NOT NULL,
      attrs TEXT,
-     committed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-     PRIMARY KEY (seq, ordinal)
-   );`,
+     committed_at BIGINT NOT NULL,
+     PRIMARY KEY (seq, idx)
+   );
+   CREATE TABLE log_state (id INT PRIMARY KEY CHECK (id = 1), floor_seq BIGINT NOT NULL);
+   INSERT INTO log_state (id, floor_seq) VALUES (1, 0);
+   CREATE TABLE cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);`,
 ];
 
 /** An arbitrary constant naming spacekv's migration lock; the second key is the schema's hash. */
@@ -73,11 +80,16 @@ export function keyColumnType(keyType: KeyTypeName): string {
   return keyType === 'int' ? 'BIGINT' : 'TEXT COLLATE "C"';
 }
 
-export function createSpaceTableSql(createdSeq: number, keyType: KeyTypeName): string {
-  return `CREATE TABLE ${spaceTable(createdSeq)} (
-    key ${keyColumnType(keyType)} PRIMARY KEY,
-    version BIGINT NOT NULL,
-    expires_at BIGINT,
-    attrs TEXT NOT NULL
-  )`;
+/** The space's table, and a partial index on expiry (most objects have none) for the TTL sweeper. */
+export function createSpaceTableSql(createdSeq: number, keyType: KeyTypeName): string[] {
+  const table = spaceTable(createdSeq);
+  return [
+    `CREATE TABLE ${table} (
+      key ${keyColumnType(keyType)} PRIMARY KEY,
+      version BIGINT NOT NULL,
+      expires_at BIGINT,
+      attrs TEXT NOT NULL
+    )`,
+    `CREATE INDEX ${table}_expiry ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
+  ];
 }

@@ -6,9 +6,12 @@
  * operation caught by a lost connection fails `unavailable`, or `outcome_unknown` when its COMMIT
  * was sent and never answered, and the next one opens a new connection.
  */
-import { type Key, type Limits, SpacekvError, type StoredObject } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, SharedCatalog, SpacesSnapshot, Store, StoreHealth, StoredSpace } from '../store.js';
-import { CATALOG_CHANNEL, PgBatch } from './batch.js';
+import { type Change, type Key, type Limits, type OpName, SpacekvError, type StoredObject, parseJson } from '@spacekv/core';
+import { cutPage, pruneCut } from '../change-pages.js';
+import type {
+  BatchMember, ChangePage, ExpiredObject, Lease, MemberOutcome, RetentionRule, SharedCatalog, SpacesSnapshot, Store, StoreHealth, StoredSpace,
+} from '../store.js';
+import { CATALOG_CHANGED, PgBatch, channelOf } from './batch.js';
 import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
 import { PgPool, type PostgresTarget, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
 import { migrate } from './layout.js';
@@ -18,15 +21,35 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
 }
 
-/** One change as the log holds it. */
-export interface LoggedChange {
-  readonly seq: number;
-  readonly ordinal: number;
-  readonly space: string;
-  readonly key: string;
-  readonly op: string;
-  readonly attributesJson: string | null;
+interface ChangeRow {
+  seq: string;
+  space: string;
+  key_json: string;
+  op: string;
+  attrs: string | null;
+  committed_at: string;
 }
+
+function changeOf(row: ChangeRow): Change {
+  return {
+    seq: Number(row.seq), space: row.space, key: parseJson(row.key_json) as Key, op: row.op as OpName,
+    attributesJson: row.attrs, committedAtMs: Number(row.committed_at),
+  };
+}
+
+/** A key as PostgreSQL returns it (int8 as text), as the rest of the server has it: a number when exact, else a bigint. */
+function keyOf(text: string, space: PgSpace): Key {
+  if (space.space.schema.key.type !== 'int') return text;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : BigInt(text);
+}
+
+/** How long a failed LISTEN waits before the next try. */
+const LISTEN_RETRY_MS = 1_000;
+/** Lease names become advisory lock keys: this constant and the hash of schema and name. */
+const LEASE_LOCK = 0x5ace1e;
+/** How often a lease's session is checked; a lost session aborts the lease. */
+const LEASE_CHECK_MS = 1_000;
 
 interface StoredRow {
   version: string;
@@ -50,6 +73,7 @@ export class PostgresStore implements Store {
   private pool: PgPool | undefined;
   private readonly catalog = new PgCatalog();
   private readonly catalogListeners = new Set<() => void>();
+  private readonly commitListeners = new Set<() => void>();
   /** The batch in flight or the catalog reload under way: they take turns, both change the catalog. */
   private turn: Promise<unknown> = Promise.resolve();
   private closing = false;
@@ -63,11 +87,7 @@ export class PostgresStore implements Store {
   }
 
   async open(): Promise<readonly StoredSpace[]> {
-    const pool = new PgPool(this.target, { poolSize: this.options.poolSize ?? 8 }, (sql) => {
-      // A new set of connections: notifications sent meanwhile are lost, so listeners refresh too.
-      this.listen(sql).catch(() => pool.replace(sql));
-      this.catalogChanged();
-    });
+    const pool = new PgPool(this.target, { poolSize: this.options.poolSize ?? 8 }, (sql) => this.keepListening(pool, sql));
     this.pool = pool;
     try {
       const sql = pool.current;
@@ -81,15 +101,34 @@ export class PostgresStore implements Store {
     return this.catalog.list();
   }
 
-  /** Hear of spaces added or removed by other processes; onlisten runs again whenever the listening connection comes back. */
+  /**
+   * Listen on a new set of connections, retrying each second while PostgreSQL is unreachable.
+   * Once listening, onlisten tells the listeners to refresh: notifications sent meanwhile are lost.
+   */
+  private keepListening(pool: PgPool, sql: Sql): void {
+    this.listen(sql).catch(() => {
+      if (pool.isCurrent(sql)) setTimeout(() => pool.isCurrent(sql) && this.keepListening(pool, sql), LISTEN_RETRY_MS).unref();
+    });
+  }
+
+  /** Hear of spaces added or removed and of commits by other processes; onlisten runs again whenever the listening connection comes back. */
   private async listen(sql: Sql): Promise<void> {
-    await sql.listen(CATALOG_CHANNEL, (schema) => {
-      if (schema === this.target.schema) this.catalogChanged();
-    }, () => this.catalogChanged());
+    const heard = (what: string): void => {
+      if (what === CATALOG_CHANGED) this.catalogChanged();
+      else this.foreignCommit();
+    };
+    await sql.listen(channelOf(this.target.schema), heard, () => {
+      this.catalogChanged();
+      this.foreignCommit();
+    });
+  }
+
+  private foreignCommit(): void {
+    for (const listener of this.commitListeners) listener();
   }
 
   async get(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {
-    const sql = this.open_();
+    let sql = this.open_();
     let entry = this.catalog.get(space) ?? (await this.reloadCatalog(), this.catalog.get(space));
     for (let attempt = 0; ; attempt++) {
       if (!entry) throw new SpacekvError('unknown_space', `no space named '${space}'`);
@@ -102,6 +141,14 @@ export class PostgresStore implements Store {
         return { version: Number(row.version), expiresAt, attributesJson: row.attrs };
       } catch (err) {
         // Another process removed the space (and perhaps re-created it under a new table).
+        // A read is safe to repeat: once on the fresh connections that replace lost ones.
+        if (attempt === 0 && !isServerError(err)) {
+          this.pool?.replace(sql);
+          if (this.pool && this.pool.current !== sql) {
+            sql = this.pool.current;
+            continue;
+          }
+        }
         if (isUndefinedTable(err) && attempt === 0) {
           const stale: PgSpace = entry;
           await this.reloadCatalog();
@@ -120,27 +167,148 @@ export class PostgresStore implements Store {
     return this.inTurn(() => this.runBatch(pool, batch));
   }
 
-  /** The change log after `afterSeq` (at most `limit` changes, in seq order) and the last committed seq. */
-  async readChanges(afterSeq: number, limit: number): Promise<{ changes: LoggedChange[]; lastSeq: number }> {
+  async readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
     const sql = this.open_();
     try {
-      // One statement, so the last seq and the changes come from one snapshot.
-      const rows = await sql.unsafe<{ last_seq: string; seq: string | null; ordinal: number | null; space: string; key: string; op: string; attrs: string | null }[]>(
-        `SELECT m.last_seq, c.seq, c.ordinal, c.space, c.key, c.op, c.attrs
-         FROM meta m LEFT JOIN LATERAL (
-           SELECT * FROM changes WHERE seq > $1 ORDER BY seq, ordinal LIMIT $2
-         ) c ON true WHERE m.id = 1 ORDER BY c.seq, c.ordinal`,
-        [afterSeq, limit],
+      // One statement, so the head, the floor and the page come from one snapshot.
+      const rows = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe<(ChangeRow & { head: string; floor: string; seq: string | null })[]>(
+        `SELECT m.last_seq AS head, l.floor_seq AS floor, c.*
+         FROM meta m CROSS JOIN log_state l LEFT JOIN LATERAL (
+           SELECT seq, idx, space, key_json, op, attrs, committed_at FROM changes WHERE seq > $1 ORDER BY seq, idx LIMIT $2
+         ) c ON true WHERE m.id = 1 AND l.id = 1 ORDER BY c.seq, c.idx`,
+        [afterSeq, limit + 1], // one more tells whether the last seq is whole
         { prepare: true },
-      );
-      const lastSeq = Number(rows[0]?.last_seq ?? 0);
-      const changes = rows.filter((r) => r.seq !== null).map((r) => ({
-        seq: Number(r.seq), ordinal: r.ordinal as number, space: r.space, key: r.key, op: r.op, attributesJson: r.attrs,
+      ));
+      const first = rows[0];
+      const floorSeq = Number(first?.floor ?? 0);
+      if (afterSeq < floorSeq) {
+        throw new SpacekvError('compacted', `changes after seq ${afterSeq} were removed by log retention (the log starts after seq ${floorSeq})`);
+      }
+      const page = cutPage(rows.filter((r) => r.seq !== null).map(changeOf), limit);
+      if ('changes' in page) return { changes: page.changes, headSeq: Number(first?.head ?? 0) };
+      const whole = await sql.unsafe<ChangeRow[]>('SELECT seq, space, key_json, op, attrs, committed_at FROM changes WHERE seq = $1 ORDER BY idx', [page.wholeSeq], { prepare: true });
+      return { changes: whole.map(changeOf), headSeq: Number(first?.head ?? 0) };
+    } catch (err) {
+      if (err instanceof SpacekvError) throw err;
+      throw this.failure(sql, err);
+    }
+  }
+
+  /** One short transaction, serialized with other servers' pruning by the log_state row lock; writers never wait on it. */
+  async pruneChanges(rule: RetentionRule, limit: number): Promise<{ readonly removed: number; readonly floorSeq: number }> {
+    const sql = this.open_();
+    try {
+      return await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.begin(async (tx) => {
+        const [state] = await tx.unsafe<{ floor_seq: string; head: string }[]>(
+          'SELECT l.floor_seq, m.last_seq AS head FROM log_state l CROSS JOIN meta m WHERE l.id = 1 AND m.id = 1 FOR UPDATE OF l', [], { prepare: true });
+        const floorSeq = Number(state?.floor_seq ?? 0);
+        const oldest = await tx.unsafe<{ seq: string; committed_at: string }[]>('SELECT seq, committed_at FROM changes ORDER BY seq, idx LIMIT $1', [limit + 1], { prepare: true });
+        const cut = pruneCut(rule, oldest.map((r) => ({ seq: Number(r.seq), committedAtMs: Number(r.committed_at) })), limit, floorSeq, Number(state?.head ?? 0));
+        if (cut <= floorSeq) return { removed: 0, floorSeq };
+        const removed = await tx.unsafe('DELETE FROM changes WHERE seq <= $1', [cut], { prepare: true });
+        await tx.unsafe('UPDATE log_state SET floor_seq = $1 WHERE id = 1', [cut], { prepare: true });
+        return { removed: removed.count, floorSeq: cut };
       }));
-      return { changes, lastSeq };
     } catch (err) {
       throw this.failure(sql, err);
     }
+  }
+
+  async readCursor(name: string): Promise<number> {
+    const sql = this.open_();
+    try {
+      const [row] = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe<{ seq: string }[]>('SELECT seq FROM cursors WHERE name = $1', [name], { prepare: true }));
+      return row ? Number(row.seq) : 0;
+    } catch (err) {
+      throw this.failure(sql, err);
+    }
+  }
+
+  /** Durable on return: an autocommit statement under synchronous_commit=on. */
+  async saveCursor(name: string, seq: number): Promise<void> {
+    const sql = this.open_();
+    try {
+      await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe(
+        'INSERT INTO cursors (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq', [name, seq], { prepare: true }));
+    } catch (err) {
+      throw this.failure(sql, err);
+    }
+  }
+
+  /**
+   * An advisory lock held by a session reserved for it: exactly one server holds `name` at a time,
+   * and PostgreSQL frees it the moment that session ends (the server died or lost its connection).
+   * The session is checked every second; when it is gone, `signal` aborts so the holder stops.
+   */
+  async acquireLease(name: string): Promise<Lease | null> {
+    const sql = this.open_();
+    let session: Awaited<ReturnType<Sql['reserve']>>;
+    try {
+      session = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.reserve());
+    } catch (err) {
+      throw this.failure(sql, err);
+    }
+    const key = `${this.target.schema}.${name}`;
+    try {
+      const [row] = await session.unsafe<{ locked: boolean }[]>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LEASE_LOCK, key]);
+      if (!row?.locked) {
+        session.release();
+        return null;
+      }
+    } catch (err) {
+      session.release();
+      throw this.failure(sql, err);
+    }
+    const controller = new AbortController();
+    const lose = (reason: string): void => {
+      clearInterval(check);
+      if (!controller.signal.aborted) controller.abort(new SpacekvError('unavailable', `the lease '${name}' was lost: ${reason}`));
+    };
+    const check = setInterval(() => {
+      const probe = session.unsafe('SELECT 1');
+      withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, probe).catch((err: unknown) => {
+        lose((err as Error).message);
+        session.release();
+      });
+    }, LEASE_CHECK_MS);
+    check.unref();
+    return {
+      signal: controller.signal,
+      release: async () => {
+        if (controller.signal.aborted) return;
+        lose('released');
+        try {
+          await session.unsafe('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK, key]);
+        } finally {
+          session.release();
+        }
+      },
+    };
+  }
+
+  /** Across spaces in creation order, until `limit`; each space's expired rows oldest expiry first, through its expiry index. */
+  async expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]> {
+    const sql = this.open_();
+    const found: ExpiredObject[] = [];
+    const spaces = this.catalog.entriesInOrder();
+    try {
+      for (const entry of spaces) {
+        if (found.length >= limit) break;
+        const rows = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe<{ key: string; version: string }[]>(
+          `SELECT key::text AS key, version FROM ${entry.table} WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+          [nowMs, limit - found.length], { prepare: true }));
+        for (const row of rows) found.push({ space: entry.space.schema.name, key: keyOf(row.key, entry), version: Number(row.version) });
+      }
+      return found;
+    } catch (err) {
+      if (isUndefinedTable(err)) return found; // a space removed meanwhile: its objects went with it
+      throw this.failure(sql, err);
+    }
+  }
+
+  /** `listener` runs when another server committed changes (LISTEN/NOTIFY), so this one's watchers read them from the log. */
+  onForeignCommit(listener: () => void): void {
+    this.commitListeners.add(listener);
   }
 
   async health(): Promise<StoreHealth> {

@@ -9,7 +9,8 @@
 import type Database from 'better-sqlite3';
 import { type AdminWriteOp, type Change, type Limits, type TxOp, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
-import { type StepContext, applyStep, runTx } from '../write-steps.js';
+import { type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
+import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createSpaceTableSql, spaceTable } from './layout.js';
 
@@ -25,7 +26,7 @@ export class BatchExecutor implements StepContext {
   private readonly stmts;
   private seq = 0;
 
-  constructor(private readonly db: Database.Database, readonly limits: Limits) {
+  constructor(private readonly db: Database.Database, readonly limits: Limits, private readonly log: ChangeLogWriter) {
     this.catalog = new WriterCatalog(db);
     this.stmts = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -57,6 +58,8 @@ export class BatchExecutor implements StepContext {
       const startSeq = this.seq;
       const nowMs = Date.now();
       const outcomes = batch.map((member) => this.runMember(member, nowMs));
+      // Logged last, in the batch's transaction: if the log cannot take a change, nothing commits.
+      for (const outcome of outcomes) if ('changes' in outcome) this.log.append(outcome.changes);
       if (this.seq !== startSeq) this.stmts.writeSeq.run(this.seq);
       this.stmts.commit.run();
       return outcomes;
@@ -100,12 +103,13 @@ export class BatchExecutor implements StepContext {
     switch (op.op) {
       case 'add_space':
       case 'rm_space':
-        return this.executeAdmin(op);
+        return this.executeAdmin(op, nowMs);
       case 'tx':
         return this.executeTx(op, nowMs);
       default: {
         const seq = this.seq + 1;
-        const step = applyStep(op, this.target(op.space, member.spaceCreatedSeq), seq, nowMs, this.limits);
+        const target = this.target(op.space, member.spaceCreatedSeq);
+        const step = op.op === 'expire' ? applyExpire(op, target, seq, nowMs) : applyStep(op, target, seq, nowMs, this.limits);
         if (step.change) this.seq = seq;
         return { result: step.result, changes: step.change ? [step.change] : [] };
       }
@@ -131,7 +135,7 @@ export class BatchExecutor implements StepContext {
     return outcome;
   }
 
-  private executeAdmin(op: AdminWriteOp): MemberOutcome {
+  private executeAdmin(op: AdminWriteOp, nowMs: number): MemberOutcome {
     if (op.op === 'add_space') {
       const { schema } = op;
       if (this.catalog.get(schema.name)) throw fail('space_exists', `a space named '${schema.name}' already exists`);
@@ -142,7 +146,7 @@ export class BatchExecutor implements StepContext {
       const id = Number(this.stmts.insertSpace.run(schema.name, JSON.stringify(schema), seq).lastInsertRowid);
       this.db.exec(createSpaceTableSql(id, schema.key.type));
       this.catalog.add(id, schema, seq);
-      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null };
+      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: nowMs };
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
     }
     const entry = this.catalog.get(op.space);
@@ -151,7 +155,7 @@ export class BatchExecutor implements StepContext {
     this.stmts.deleteSpace.run(entry.id);
     this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
     this.catalog.delete(op.space);
-    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null };
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: nowMs };
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
   }
 }

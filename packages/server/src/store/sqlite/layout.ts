@@ -7,15 +7,20 @@
  * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
  *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
  *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
- *   object read as absent from then on (a sweeper that deletes expired rows is still to come).
- *
- * Later features add tables beside these (a change log keyed by seq, index entry tables for
- * set/list/map `contains`), which is why the format version is recorded from day one.
+ *   object read as absent from then on; a partial index on it lets the TTL sweeper find expired
+ *   rows without a scan.
+ * - `changes`: the change log (DESIGN.md §4.6), one row per changed object, keyed by (seq, idx):
+ *   idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the highest seq log
+ *   retention removed, below which a reader gets `compacted`.
+ * - `cursors`: durable named positions in the log (the AMQP relay's).
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
 
-const MIGRATIONS: readonly string[] = [
+/** A migration: SQL, or a step that needs to look at the file (tables named by id). */
+type Migration = string | ((db: Database.Database) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
    INSERT INTO meta (name, value) VALUES ('last_seq', 0);
    CREATE TABLE spaces (
@@ -24,6 +29,23 @@ const MIGRATIONS: readonly string[] = [
      schema TEXT NOT NULL,
      created_seq INTEGER NOT NULL
    ) STRICT;`,
+  // The change log, its cursors and floor; and the expiry index on the space tables already there.
+  (db) => {
+    db.exec(`CREATE TABLE changes (
+       seq INTEGER NOT NULL,
+       idx INTEGER NOT NULL,
+       space TEXT NOT NULL,
+       key ANY NOT NULL,
+       op TEXT NOT NULL,
+       attrs TEXT,
+       committed_at INTEGER NOT NULL,
+       PRIMARY KEY (seq, idx)
+     ) STRICT, WITHOUT ROWID;
+     CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
+     INSERT INTO meta (name, value) VALUES ('log_floor_seq', 0);`);
+    const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
+    for (const id of ids) db.exec(createExpiryIndexSql(id));
+  },
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */
@@ -34,7 +56,9 @@ export function migrate(db: Database.Database): void {
   }
   for (let version = current; version < MIGRATIONS.length; version++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[version] as string);
+      const migration = MIGRATIONS[version] as Migration;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.pragma(`user_version = ${version + 1}`);
     }).immediate();
   }
@@ -51,5 +75,11 @@ export function createSpaceTableSql(id: number, keyType: KeyTypeName): string {
     version INTEGER NOT NULL,
     expires_at INTEGER,
     attrs TEXT NOT NULL
-  ) STRICT, WITHOUT ROWID`;
+  ) STRICT, WITHOUT ROWID;
+  ${createExpiryIndexSql(id)}`;
+}
+
+/** Only objects with an expiry are indexed: most have none, and they cost the index nothing. */
+function createExpiryIndexSql(id: number): string {
+  return `CREATE INDEX ${spaceTable(id)}_expiry ON ${spaceTable(id)} (expires_at) WHERE expires_at IS NOT NULL;`;
 }

@@ -1,43 +1,58 @@
 /**
- * The embedded store: one writer thread (group-commit batches, fsync off the event loop) and a
- * reader connection on the engine's thread for point reads. Data lives in `<dir>/spacekv.db`
- * (+ its WAL).
+ * The embedded store: one writer thread (group-commit batches, fsync off the event loop) and
+ * reader connections on the engine's thread for point reads and change-log reads. Data lives in
+ * `<dir>/spacekv.db` (+ its WAL); `<dir>/spacekv.lock` keeps a second server out (data-dir-lock.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Key, Limits, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, Store, StoredSpace } from '../store.js';
+import type {
+  BatchMember, ChangePage, ExpiredObject, Lease, MemberOutcome, RetentionRule, Store, StoredSpace,
+} from '../store.js';
+import type { PruneOutcome } from './change-log-writer.js';
+import { ChangeLogReader } from './change-log-reader.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { SqliteReader } from './reader.js';
 import type { FromWriter, ToWriter } from './writer-messages.js';
 
+/** A request to the writer thread awaiting its answer: a batch's outcomes or a change-log request's. */
 interface Pending {
-  readonly resolve: (outcomes: readonly MemberOutcome[]) => void;
+  readonly resolve: (answer: Extract<FromWriter, { type: 'outcomes' | 'done' }>) => void;
   readonly reject: (err: Error) => void;
 }
+
+/** Leadership needs no contest here: the data-directory lock already makes this the only server. */
+const SOLE_LEASE: Lease = { signal: new AbortController().signal, release: () => Promise.resolve() };
 
 export class SqliteStore implements Store {
   readonly path: string;
   private worker: Worker | undefined;
   private reader: SqliteReader | undefined;
+  private logReader: ChangeLogReader | undefined;
+  private lock: DataDirLock | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: SpacekvError | undefined;
   private closed: Promise<void> | undefined;
 
-  constructor(dataDir: string, private readonly limits: Limits) {
+  constructor(private readonly dataDir: string, private readonly limits: Limits) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'spacekv.db');
   }
 
   async open(): Promise<readonly StoredSpace[]> {
+    this.lock = DataDirLock.take(this.dataDir);
     const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { path: this.path, limits: this.limits } });
     this.worker = worker;
     const spaces = await new Promise<readonly StoredSpace[]>((resolve, reject) => {
       const onMessage = (message: FromWriter): void => {
         if (message.type === 'ready') resolve(message.spaces);
-        else if (message.type === 'failed') reject(new Error(`cannot open ${this.path}: ${message.message}`));
+        else if (message.type === 'failed') {
+          this.lock?.release();
+          reject(new Error(`cannot open ${this.path}: ${message.message}`));
+        }
         worker.off('message', onMessage);
       };
       worker.on('message', onMessage);
@@ -47,6 +62,7 @@ export class SqliteStore implements Store {
     worker.on('error', (err) => this.onWorkerLost(err));
     worker.on('exit', (code) => this.onWorkerLost(new Error(`the writer thread exited with code ${code}`)));
     this.reader = new SqliteReader(this.path);
+    this.logReader = new ChangeLogReader(this.path);
     return spaces;
   }
 
@@ -55,21 +71,58 @@ export class SqliteStore implements Store {
     return this.reader.get(space, key, nowMs);
   }
 
-  commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+  async commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+    const answer = await this.ask((id) => ({ type: 'batch', id, members }));
+    this.forgetChangedSpaces(members);
+    return answer.type === 'outcomes' ? answer.outcomes : [];
+  }
+
+  async readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
+    return this.openLogReader().readChanges(afterSeq, limit);
+  }
+
+  async pruneChanges(rule: RetentionRule, limit: number): Promise<PruneOutcome> {
+    const answer = await this.ask((id) => ({ type: 'prune', id, rule, limit }));
+    return (answer.type === 'done' && answer.pruned) || { removed: 0, floorSeq: 0 };
+  }
+
+  async readCursor(name: string): Promise<number> {
+    return this.openLogReader().readCursor(name);
+  }
+
+  async saveCursor(name: string, seq: number): Promise<void> {
+    await this.ask((id) => ({ type: 'save_cursor', id, name, seq }));
+  }
+
+  async acquireLease(): Promise<Lease> {
+    return SOLE_LEASE;
+  }
+
+  async expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]> {
+    return this.openLogReader().expiredObjects(nowMs, limit);
+  }
+
+  /** Send the writer one request and await its answer; a change-log request's storage error rejects it alone. */
+  private ask(message: (id: number) => Exclude<ToWriter, { type: 'close' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, {
-        resolve: (outcomes) => {
-          this.forgetChangedSpaces(members);
-          resolve(outcomes);
+        resolve: (answer) => {
+          if (answer.type === 'done' && answer.error !== undefined) reject(new SpacekvError('unavailable', `the change log failed: ${answer.error}`));
+          else resolve(answer);
         },
         reject,
       });
-      worker.postMessage({ type: 'batch', id, members } satisfies ToWriter);
+      worker.postMessage(message(id) satisfies ToWriter);
     });
+  }
+
+  private openLogReader(): ChangeLogReader {
+    if (!this.logReader || this.closed) throw new SpacekvError('unavailable', 'the store is not open');
+    return this.logReader;
   }
 
   close(): Promise<void> {
@@ -81,20 +134,22 @@ export class SqliteStore implements Store {
     // The reader closes first: the last connection to close checkpoints the WAL into the database
     // file and removes it, which only the read-write writer can do.
     this.reader?.close();
+    this.logReader?.close();
     const worker = this.worker;
     if (worker && !this.failure) {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ type: 'close' } satisfies ToWriter);
       await exited;
     }
+    this.lock?.release();
   }
 
   private onMessage(message: FromWriter): void {
-    if (message.type !== 'outcomes') return;
-    this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
+    if (message.type !== 'outcomes' && message.type !== 'done') return;
+    if (message.type === 'outcomes') this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
     const pending = this.pending.get(message.id);
     this.pending.delete(message.id);
-    pending?.resolve(message.outcomes);
+    pending?.resolve(message);
   }
 
   /** A dead writer leaves every in-flight batch with an unknown outcome; later writes fail fast. */

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Limits } from '@spacekv/core';
 import type { BatchMember } from '../store.js';
 import { BatchExecutor } from './batch-executor.js';
+import { ChangeLogWriter } from './change-log-writer.js';
 import { migrate } from './layout.js';
 import { configureWriter } from './pragmas.js';
 import type { ToWriter, FromWriter } from './writer-messages.js';
@@ -22,21 +23,41 @@ function post(message: FromWriter): void {
 
 let db: Database.Database;
 let executor: BatchExecutor;
+let log: ChangeLogWriter;
 try {
   db = new Database(path);
   configureWriter(db);
   migrate(db);
-  executor = new BatchExecutor(db, limits);
+  log = new ChangeLogWriter(db);
+  executor = new BatchExecutor(db, limits, log);
   post({ type: 'ready', spaces: executor.catalog.list() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
   process.exit(1);
 }
 
+/** Run a change-log request; a storage error answers that request alone and the writer goes on. */
+function attempt(id: number, run: () => Omit<Extract<FromWriter, { type: 'done' }>, 'type' | 'id'>): FromWriter {
+  try {
+    return { type: 'done', id, ...run() };
+  } catch (err) {
+    return { type: 'done', id, error: (err as Error).message };
+  }
+}
+
 port.on('message', (message: ToWriter) => {
   switch (message.type) {
     case 'batch':
       post({ type: 'outcomes', id: message.id, outcomes: executor.run(message.members as BatchMember[]) });
+      break;
+    case 'save_cursor':
+      post(attempt(message.id, () => {
+        log.saveCursor(message.name, message.seq);
+        return {};
+      }));
+      break;
+    case 'prune':
+      post(attempt(message.id, () => ({ pruned: log.prune(message.rule, message.limit) })));
       break;
     case 'close':
       db.close();

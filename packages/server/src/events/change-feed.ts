@@ -1,0 +1,162 @@
+/**
+ * The server's one reader of the change log's new end (DESIGN.md §4.6). The engine's commit hook
+ * wakes it; it reads what was appended from the log itself (so watchers see exactly what the log
+ * holds, in its order, whoever wrote it), keeps the most recent changes in a bounded memory, and
+ * wakes the subscriptions. A subscription that keeps up is fed from that memory; one that falls
+ * behind it reads the log at its own pace.
+ */
+import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
+import type { ChangeLog } from '../store/store.js';
+import { type ChangeSource, Subscription, type WatchSink } from './subscription.js';
+
+export interface FeedLogger {
+  warn(fields: object, message: string): void;
+}
+
+/** How long a failed read of the log waits before the next try. */
+const RETRY_MS = 200;
+
+export class ChangeFeed implements ChangeSource {
+  private recent: Change[] = [];
+  /** Attribute text held in `recent`, in UTF-16 units (a bound, not an exact byte count). */
+  private recentChars = 0;
+  /** Every change after this seq, up to tailSeq, is in `recent`. */
+  private memoryFloorSeq = 0;
+  private tail = 0;
+  private reading = false;
+  private again = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+  private logPages = 0;
+
+  constructor(private readonly log: ChangeLog, private readonly limits: Limits, private readonly logger: FeedLogger) {}
+
+  /** Start at the log's head; `onCommit` subscribes `wake` to the engine's commit hook. */
+  async start(onCommit: (listener: () => void) => () => void): Promise<void> {
+    this.tail = (await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1)).headSeq;
+    this.memoryFloorSeq = this.tail;
+    onCommit(() => this.wake());
+  }
+
+  get tailSeq(): number {
+    return this.tail;
+  }
+
+  get watchers(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Pages watchers read from the log because they had fallen behind the memory (for /healthz). */
+  get fallbackPages(): number {
+    return this.logPages;
+  }
+
+  /**
+   * A new watcher from `spec.since` (or from now). Refuses a seq the store never reached (a resume
+   * against another store would silently miss changes) and more than `watchersMax` watchers.
+   */
+  subscribe(spec: WatchSpec, sink: WatchSink): Subscription {
+    if (this.closed) throw new SpacekvError('shutting_down', 'the server is shutting down');
+    if (this.subscriptions.size >= this.limits.watchersMax) {
+      throw new SpacekvError('overloaded', `the server has ${this.subscriptions.size} watchers; retry later`, { limit: 'watchersMax' });
+    }
+    if (spec.since !== undefined && spec.since > this.tail) {
+      throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${this.tail}`);
+    }
+    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
+    this.subscriptions.add(subscription);
+    // The first events go out after the caller has set up its sink (an SSE response's headers).
+    queueMicrotask(() => subscription.pump());
+    return subscription;
+  }
+
+  release(subscription: Subscription): void {
+    this.subscriptions.delete(subscription);
+  }
+
+  recentAfter(seq: number, max: number): readonly Change[] | undefined {
+    if (seq < this.memoryFloorSeq) return undefined;
+    const recent = this.recent;
+    let lo = 0;
+    let hi = recent.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((recent[mid] as Change).seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = Math.min(recent.length, lo + max);
+    const lastSeq = recent[end - 1]?.seq;
+    while (end < recent.length && (recent[end] as Change).seq === lastSeq) end++; // never split a seq
+    return recent.slice(lo, end);
+  }
+
+  async readLog(seq: number, max: number): Promise<readonly Change[]> {
+    this.logPages++;
+    return (await this.log.readChanges(seq, max)).changes;
+  }
+
+  /** End every watcher with `error` (shutdown) and stop reading. */
+  close(error: WireError): void {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    for (const subscription of [...this.subscriptions]) subscription.end(error);
+  }
+
+  private wake(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    this.readNewEnd().then(
+      () => {
+        this.reading = false;
+      },
+      (err: unknown) => {
+        this.reading = false;
+        this.logger.warn({ err }, 'the change feed could not read the log; retrying');
+        this.retry = setTimeout(() => this.wake(), RETRY_MS);
+      },
+    );
+  }
+
+  /** Read the log from the tail until caught up, waking the watchers after each page. */
+  private async readNewEnd(): Promise<void> {
+    do {
+      this.again = false;
+      for (;;) {
+        const { changes, headSeq } = await this.log.readChanges(this.tail, this.limits.watchPageChangesMax);
+        if (changes.length === 0 || this.closed) break;
+        this.remember(changes);
+        for (const subscription of this.subscriptions) subscription.pump();
+        if (this.tail >= headSeq) break;
+      }
+    } while (this.again && !this.closed);
+  }
+
+  /**
+   * Keep the newest changes: between recentChangesMax and twice that many (trimmed in one go, at a
+   * seq boundary: amortized O(1) per change), and never more than recentChangeBytesMax of text.
+   */
+  private remember(changes: readonly Change[]): void {
+    for (const change of changes) {
+      this.recent.push(change);
+      this.recentChars += change.attributesJson?.length ?? 0;
+    }
+    this.tail = (changes[changes.length - 1] as Change).seq;
+    const { recentChangesMax: max, recentChangeBytesMax: bytesMax } = this.limits;
+    if (this.recent.length <= max * 2 && this.recentChars <= bytesMax) return;
+    let cut = Math.max(0, this.recent.length - max);
+    let chars = this.recentChars;
+    for (let i = 0; i < cut; i++) chars -= this.recent[i]?.attributesJson?.length ?? 0;
+    while (cut < this.recent.length && chars > bytesMax / 2) chars -= this.recent[cut++]?.attributesJson?.length ?? 0;
+    if (cut === 0) return;
+    const seqAtCut = (this.recent[cut - 1] as Change).seq;
+    while (cut < this.recent.length && (this.recent[cut] as Change).seq === seqAtCut) chars -= this.recent[cut++]?.attributesJson?.length ?? 0;
+    this.memoryFloorSeq = seqAtCut;
+    this.recent = this.recent.slice(cut);
+    this.recentChars = chars;
+  }
+}

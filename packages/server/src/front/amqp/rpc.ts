@@ -1,0 +1,88 @@
+/**
+ * AMQP RPC (DESIGN.md §5): operations arrive on a durable queue, each a message whose body is the
+ * Operation JSON of the other fronts; the answer, the same Result or error JSON as a WebSocket reply
+ * (core's wire.ts), goes to the message's `reply_to` with its `correlation_id`. The prefetch bounds
+ * the requests taken before any is answered: the broker holds the rest (backpressure). All
+ * requests run on one engine session, so they take effect in the order the queue delivers them.
+ *
+ * A request is acked after its reply is sent: a server that dies in between leaves it to be
+ * delivered again (at least once), so a redelivered write may run twice; conditional writes
+ * (`compare_and_swap`, `put_if_not_exist`) make a retry safe.
+ */
+import type { Channel, ConsumeMessage } from 'amqplib';
+import {
+  type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, parseJson, parseOperation, OPERATION_NAMES,
+} from '@spacekv/core';
+import type { Engine } from '../../engine/engine.js';
+import type { Metrics } from '../../metrics.js';
+import type { TaskBody } from '../../tasks/task.js';
+import { aborted, openChannel, redactUrl } from './broker.js';
+
+export interface RpcOptions {
+  readonly url: string;
+  readonly queue: string;
+  readonly prefetch: number;
+}
+
+function errorReply(error: WireError): string {
+  return `{"ok":false,"error":${errorJson(error)}}`;
+}
+
+export function amqpRpc(engine: Engine, metrics: Metrics, options: RpcOptions): TaskBody {
+  const lookup: SpaceLookup = (name) => engine.space(name);
+  return async (ctx) => {
+    const link = await openChannel(options.url, 'spacekv rpc');
+    try {
+      const { channel } = link;
+      await channel.assertQueue(options.queue, { durable: true });
+      await channel.prefetch(options.prefetch);
+      const session = engine.session();
+      const inflight = new Set<Promise<void>>();
+      let cancelled: (err: Error) => void = () => {};
+      const consumerGone = new Promise<never>((_resolve, reject) => {
+        cancelled = reject;
+      });
+      consumerGone.catch(() => {}); // acted on in the race below
+      await channel.consume(options.queue, (message) => {
+        // The broker cancelled the consumer (the queue was deleted): fail, so the task restarts and declares it again.
+        if (!message) return cancelled(new Error(`the broker cancelled the consumer of '${options.queue}'`));
+        const answered = answer(channel, message, (input) => session.submit(parseOperation(input, lookup, engine.limits)), metrics);
+        inflight.add(answered);
+        void answered.finally(() => inflight.delete(answered));
+      }, { noAck: false });
+      ctx.report(true, `consuming ${options.queue} on ${redactUrl(options.url)}`);
+      await Promise.race([aborted(ctx.signal), link.lost, consumerGone]);
+      await Promise.allSettled(inflight); // a stop answers what it took
+    } finally {
+      await link.close();
+    }
+  };
+}
+
+/** Run one request and reply to it (if it asks for a reply), then ack it. */
+async function answer(channel: Channel, message: ConsumeMessage, run: (input: unknown) => Result | Promise<Result>, metrics: Metrics): Promise<void> {
+  const startedAt = performance.now();
+  let body: string;
+  let opName = 'invalid';
+  try {
+    const input = parseJson(message.content.toString('utf8')) as { op?: unknown } | null;
+    // Only known names become metric labels: arbitrary strings would grow the series without bound.
+    if (typeof input?.op === 'string' && OPERATION_NAMES.includes(input.op)) opName = input.op;
+    const result = await run(input);
+    metrics.request('amqp', opName, result.ok ? 'ok' : result.code, startedAt);
+    body = encodeResult(result);
+  } catch (err) {
+    const error: WireError = err instanceof SpacekvError ? err.toWire() : { code: 'internal', message: `internal error: ${(err as Error).message}` };
+    metrics.request('amqp', opName, error.code, startedAt);
+    body = errorReply(error);
+  }
+  const { replyTo, correlationId } = message.properties;
+  try {
+    if (typeof replyTo === 'string' && replyTo !== '') {
+      channel.sendToQueue(replyTo, Buffer.from(body), { correlationId, contentType: 'application/json' });
+    }
+    channel.ack(message);
+  } catch {
+    // The channel died under the request: the broker delivers it again to the next consumer.
+  }
+}

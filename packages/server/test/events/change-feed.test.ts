@@ -1,0 +1,96 @@
+// Proves the change feed's memory stays bounded and honest: it keeps whole seqs only, by count and
+// by bytes of attribute text, and answers "not in memory" (so the watcher reads the log) for any
+// position older than what it kept, never a page with a gap; and that a subscription fed by it gets
+// every change after its position in order, across memory and log, pausing while its sink is full.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Change, makeLimits } from '@spacekv/core';
+import { ChangeFeed } from '../../src/events/change-feed.js';
+import type { ChangeLog, ChangePage } from '../../src/store/store.js';
+
+/** A change log in memory: just enough of the interface for the feed. */
+class MemoryLog {
+  readonly changes: Change[] = [];
+  logReads = 0;
+
+  append(seq: number, keys: readonly string[], bytes = 10): void {
+    for (const key of keys) this.changes.push({ seq, space: 's', key, op: 'put', attributesJson: `"${'x'.repeat(bytes - 2)}"`, committedAtMs: 0 });
+  }
+
+  async readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
+    this.logReads++;
+    const after = this.changes.filter((c) => c.seq > afterSeq);
+    let end = Math.min(after.length, limit);
+    while (end < after.length && after[end]?.seq === after[end - 1]?.seq) end++;
+    return { changes: after.slice(0, end), headSeq: this.changes[this.changes.length - 1]?.seq ?? 0 };
+  }
+}
+
+const quiet = { warn: () => {} };
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('ChangeFeed', () => {
+  it('keeps whole seqs within its bounds and sends older positions to the log', async () => {
+    const log = new MemoryLog();
+    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, recentChangeBytesMax: 3000, watchPageChangesMax: 100 }), quiet);
+    let wake = (): void => {};
+    await feed.start((listener) => {
+      wake = listener;
+      return () => {};
+    });
+    for (let seq = 1; seq <= 20; seq++) log.append(seq, seq % 5 === 0 ? ['a', 'b', 'c'] : ['a']); // every 5th seq is a tx of 3
+    wake();
+    await settle();
+    assert.equal(feed.tailSeq, 20);
+    const kept = feed.recentAfter(feed.tailSeq - 1, 100);
+    assert.deepEqual(kept?.map((c) => c.seq), [20, 20, 20], 'a seq comes whole');
+    assert.equal(feed.recentAfter(0, 100), undefined, 'positions older than the memory read the log');
+    // Whatever it kept starts at a seq boundary and runs to the tail without a gap.
+    let oldest = feed.tailSeq;
+    while (oldest > 0 && feed.recentAfter(oldest - 1, 100) !== undefined) oldest--;
+    const memory = feed.recentAfter(oldest, 100) ?? [];
+    assert.ok(memory.length <= 8 + 2, `at most twice the bound, plus a seq: ${memory.length}`);
+    assert.deepEqual([...new Set(memory.map((c) => c.seq))], Array.from({ length: 20 - oldest }, (_, i) => oldest + 1 + i));
+    // A byte bound shortens it further: three 1 KiB objects pass 3000 bytes, and it keeps half.
+    for (const seq of [21, 22, 23]) log.append(seq, ['big'], 1024);
+    wake();
+    await settle();
+    assert.deepEqual(feed.recentAfter(22, 100)?.map((c) => c.seq), [23]);
+    assert.equal(feed.recentAfter(21, 100), undefined);
+  });
+
+  it('a subscription gets every change after its position, in order, across memory and log, pausing while its sink is full', async () => {
+    const log = new MemoryLog();
+    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 2, watchPageChangesMax: 3 }), quiet);
+    let wake = (): void => {};
+    await feed.start((listener) => {
+      wake = listener;
+      return () => {};
+    });
+    const received: number[] = [];
+    let room = 2; // pages the sink takes before it is full
+    const subscription = feed.subscribe({ since: 0 }, {
+      deliver: (_events, seqs) => {
+        received.push(...seqs);
+        return --room > 0;
+      },
+      end: () => assert.fail('not ended'),
+    });
+    for (let seq = 1; seq <= 30; seq++) log.append(seq, seq % 7 === 0 ? ['a', 'b'] : ['a']);
+    wake();
+    await settle();
+    assert.ok(received.length > 0 && received.length < 34, `paused after two pages: ${received.length}`);
+    const readsBefore = log.logReads;
+    while (subscription.seq < 30) {
+      room = 2;
+      subscription.resume();
+      await settle();
+    }
+    assert.ok(log.logReads > readsBefore, 'it fell behind the memory and read the log');
+    const expected = log.changes.map((c) => c.seq);
+    assert.deepEqual(received, expected);
+  });
+});
