@@ -27,6 +27,7 @@ import { eventsBench, printEvents } from './lib/events.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
 import { type IdleSample, sampleIdle } from './lib/proc-stats.js';
+import { postgresBench, printPostgres } from './lib/postgres.js';
 import { killRedisChildren } from './lib/redis-peer.js';
 import { out, printHttpStep, printIdle, printLoad, printMachine, printTable, printWriteStep, writeReport } from './lib/report.js';
 import { commitCounters, createSpace, preload, randomGets, randomPuts } from './lib/rest-fixtures.js';
@@ -190,6 +191,10 @@ async function main(): Promise<number> {
   if (o.only === undefined || o.only.has(8)) {
     out();
     printEvents(await eventsBench(root, o.events, problems));
+  }
+  if (o.only === undefined || o.only.has(9)) {
+    out();
+    printPostgres(await postgresBench(root, o.postgres, problems));
   }
   out();
   printLoad('after');

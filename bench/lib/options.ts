@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { EventsSizes } from './events.js';
+import type { PostgresSizes } from './postgres.js';
 
 export interface BenchOptions {
   readonly tiny: boolean;
@@ -37,7 +38,9 @@ export interface BenchOptions {
   readonly codec: CodecSizes;
   /** Step 8, change events to a watcher and an AMQP consumer. */
   readonly events: EventsSizes;
-  /** Only these of the steps added after 5 (6, 7, 8), skipping steps 1-5 and their table; undefined runs everything. */
+  /** Step 9, the client workload on PostgreSQL (1 and 2 servers) beside raw PostgreSQL. */
+  readonly postgres: PostgresSizes;
+  /** Only these of the steps added after 5 (6, 7, 8, 9), skipping steps 1-5 and their table; undefined runs everything. */
   readonly only: ReadonlySet<number> | undefined;
   /** Also write the report (everything printed) as Markdown here. */
   readonly reportPath: string | undefined;
@@ -95,10 +98,12 @@ const CLIENT_VS_REDIS_TINY: ClientVsRedisSizes = {
 const FULL = {
   durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000,
   clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, events: { writes: 20_000, inFlight: 256 },
+  postgres: { puts: 20_000, gets: 40_000, inFlight: 64 },
 };
 const TINY = {
   durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100,
   clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, events: { writes: 300, inFlight: 64 },
+  postgres: { puts: 300, gets: 300, inFlight: 16 },
 };
 
 export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [--connections <n>] [--rounds <n>] [--only 6,7] [--report <path>]
@@ -106,7 +111,7 @@ export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [-
   --duration <s>     seconds of each HTTP step (default 10, tiny 1)
   --connections <n>  keep-alive connections of the load generator (default 64)
   --rounds <n>       interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
-  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec) and 8 (change events), e.g. --only 6,8
+  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec), 8 (change events) and 9 (PostgreSQL), e.g. --only 6,9
   --report <path>    also write the report (everything printed) to this Markdown file
   --server-cpu-prof <dir>  run step 6's spacekv server with node --cpu-prof, profile in <dir>`;
 
@@ -145,7 +150,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
 
 function onlySteps(raw: string): ReadonlySet<number> {
   const steps = raw.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7 && n !== 8)) throw new Error(`--only takes steps 6, 7 and/or 8 (e.g. --only 6,8), got '${raw}'\n${USAGE}`);
+  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7 && n !== 8 && n !== 9)) throw new Error(`--only takes steps 6, 7, 8 and/or 9 (e.g. --only 6,9), got '${raw}'\n${USAGE}`);
   return new Set(steps);
 }
 

@@ -109,5 +109,13 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   const delivered = `${FIGURE.source} events/s \\(\\d+ events\\), ack to delivery p50 ${SIGNED.source} ms, p99 ${SIGNED.source} ms`;
   assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [8] lacks the watcher:\n${events}`);
   assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [8] lacks the AMQP consumer:\n${events}`);
+
+  // Step 9: PostgreSQL, a row of figures for each store set-up and raw PostgreSQL (or skipped with its reason).
+  const pg = section(stdout, 9);
+  if (!/SKIPPED: PostgreSQL is not reachable/.test(pg)) {
+    for (const label of ['SQLite \\(embedded\\), 1 server', 'PostgreSQL, 1 server', 'PostgreSQL, 2 servers', 'raw PostgreSQL']) {
+      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [9] lacks '${label}':\n${pg}`);
+    }
+  }
   assert.doesNotMatch(stdout, /BROKEN/);
 });
