@@ -9,6 +9,7 @@ import { SpacekvError } from '@spacekv/core';
 import type { ServerConfig } from './config.js';
 import { Engine } from './engine/engine.js';
 import { ChangeFeed } from './events/change-feed.js';
+import { type CommitSignal, commitSignal } from './events/commit-signal.js';
 import { type Health, buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
 import { RELAY_CURSOR, amqpRelay } from './front/amqp/relay.js';
@@ -34,6 +35,9 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How often readers of a store shared by several servers look for the others' changes. */
+const SHARED_STORE_POLL_MS = 100;
+
 /** Expired objects deleted per sweeper batch, and changes removed per retention step. */
 const SWEEP_BATCH_MAX = 256;
 const PRUNE_BATCH_MAX = 4096;
@@ -48,7 +52,7 @@ export function openStore(config: ServerConfig): Store {
  * The background tasks, in the order a drain stops them: the AMQP RPC consumer first (it takes
  * requests), the relay last (it publishes what the sweeper's last deletions logged).
  */
-function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, logger: Logger, metrics: Metrics): TaskSet {
+function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics): TaskSet {
   const amqpUrl = config.amqpUrl;
   const tasks = [
     ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, { url: amqpUrl, queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch }), logger)] : []),
@@ -61,7 +65,7 @@ function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, log
       batchMax: PRUNE_BATCH_MAX,
     }), logger),
     ...(amqpUrl
-      ? [new BackgroundTask('amqp_relay', amqpRelay(store, (listener) => engine.onCommit(listener), { url: amqpUrl, exchange: config.amqpExchange }), logger)]
+      ? [new BackgroundTask('amqp_relay', amqpRelay(store, commits, { url: amqpUrl, exchange: config.amqpExchange }), logger)]
       : []),
   ];
   return new TaskSet(tasks, metrics.registry);
@@ -89,12 +93,19 @@ export async function startServer(config: ServerConfig, logger: Logger = pino({ 
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
   const running = engine;
+  // The embedded store has one writer, this process; any other store may have several servers.
+  // Other servers' commits on a shared store: notified by the store at once, and polled for in case a notification was lost.
+  const commits = commitSignal((listener) => {
+    const offForeign = store.onForeignCommit?.(listener);
+    const offLocal = running.onCommit(listener);
+    return () => {
+      offForeign?.();
+      offLocal();
+    };
+  }, config.store === 'sqlite' ? 0 : SHARED_STORE_POLL_MS);
   const feed = new ChangeFeed(store, config.limits, logger);
-  await feed.start((listener) => {
-    store.onForeignCommit?.(listener); // other servers' commits, on a shared store (they last as long as the store)
-    return running.onCommit(listener);
-  });
-  const tasks = backgroundTasks(config, store, running, logger, metrics);
+  await feed.start(commits);
+  const tasks = backgroundTasks(config, store, running, commits, logger, metrics);
   const health = () => healthOf(config, store, tasks, feed);
   const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
   const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });

@@ -6,7 +6,7 @@
  * behind it reads the log at its own pace.
  */
 import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
-import type { ChangeLog } from '../store/store.js';
+import type { ChangeLog, ChangePage } from '../store/store.js';
 import { type ChangeSource, Subscription, type WatchSink } from './subscription.js';
 
 export interface FeedLogger {
@@ -53,22 +53,29 @@ export class ChangeFeed implements ChangeSource {
   }
 
   /**
-   * A new watcher from `spec.since` (or from now). Refuses a seq the store never reached (a resume
-   * against another store would silently miss changes) and more than `watchersMax` watchers.
+   * A new watcher from `spec.since` (or from now); it starts feeding its sink when the caller,
+   * having set the sink up (an SSE response's headers, a WebSocket reply), calls `pump()`. Refuses
+   * a seq the store never reached (a resume against another store would silently miss changes) and
+   * more than `watchersMax` watchers.
    */
-  subscribe(spec: WatchSpec, sink: WatchSink): Subscription {
+  async subscribe(spec: WatchSpec, sink: WatchSink): Promise<Subscription> {
+    this.admit();
+    // The feed's tail may trail the store's head (another server's commits, not yet polled).
+    if (spec.since !== undefined && spec.since > this.tail) {
+      const { headSeq } = await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1);
+      if (spec.since > headSeq) throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${headSeq}`);
+      this.admit();
+    }
+    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  private admit(): void {
     if (this.closed) throw new SpacekvError('shutting_down', 'the server is shutting down');
     if (this.subscriptions.size >= this.limits.watchersMax) {
       throw new SpacekvError('overloaded', `the server has ${this.subscriptions.size} watchers; retry later`, { limit: 'watchersMax' });
     }
-    if (spec.since !== undefined && spec.since > this.tail) {
-      throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${this.tail}`);
-    }
-    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
-    this.subscriptions.add(subscription);
-    // The first events go out after the caller has set up its sink (an SSE response's headers).
-    queueMicrotask(() => subscription.pump());
-    return subscription;
   }
 
   release(subscription: Subscription): void {
@@ -127,13 +134,33 @@ export class ChangeFeed implements ChangeSource {
     do {
       this.again = false;
       for (;;) {
-        const { changes, headSeq } = await this.log.readChanges(this.tail, this.limits.watchPageChangesMax);
+        const { changes, headSeq } = await this.readFromTail();
         if (changes.length === 0 || this.closed) break;
         this.remember(changes);
         for (const subscription of this.subscriptions) subscription.pump();
         if (this.tail >= headSeq) break;
       }
     } while (this.again && !this.closed);
+  }
+
+  /**
+   * The next page after the tail. Should retention ever pass the tail (a feed stalled longer than
+   * the log keeps changes), the feed starts again at the head with an empty memory: watchers behind
+   * it then read the log themselves and end with `compacted`, rather than miss changes silently.
+   */
+  private async readFromTail(): Promise<ChangePage> {
+    try {
+      return await this.log.readChanges(this.tail, this.limits.watchPageChangesMax);
+    } catch (err) {
+      if (!(err instanceof SpacekvError && err.code === 'compacted')) throw err;
+      const { headSeq } = await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1);
+      this.recent = [];
+      this.recentChars = 0;
+      this.tail = headSeq;
+      this.memoryFloorSeq = headSeq;
+      for (const subscription of this.subscriptions) subscription.pump();
+      return { changes: [], headSeq };
+    }
   }
 
   /**

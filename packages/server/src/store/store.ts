@@ -162,5 +162,5 @@ export interface Store extends ChangeLog {
    * changes, so this process's change feed reads them from the log (its own commits come through
    * the engine's commit hook).
    */
-  onForeignCommit?(listener: () => void): void;
+  onForeignCommit?(listener: () => void): () => void;
 }

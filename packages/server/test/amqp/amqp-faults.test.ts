@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { type ChangeEvent, connect } from '@spacekv/client';
-import { BrokerProxy, TestBroker, brokerMissing, uniqueNames } from '../helpers/amqp.js';
+import { BrokerProxy, TestBroker, assertPerKeyOrder, brokerMissing, uniqueNames } from '../helpers/amqp.js';
 import { call, json } from '../helpers/http.js';
 import { type ServerProcess, killAllChildren, spawnServer } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
@@ -109,15 +109,7 @@ describe('AMQP and watch delivery through broker cuts and kill -9', { skip: miss
     const lost = acknowledged.filter((a) => !published.has(a.seq));
     assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged writes never reached the exchange`);
     // In seq order per key, once repeats are dropped by seq.
-    const newest = new Map<string, number>();
-    const seen = new Set<number>();
-    for (const event of broker.events) {
-      if (seen.has(event.body.seq)) continue;
-      seen.add(event.body.seq);
-      const key = String(event.body.key);
-      assert.ok(event.body.seq > (newest.get(key) ?? 0), `key ${key}: seq ${event.body.seq} after ${newest.get(key)}`);
-      newest.set(key, event.body.seq);
-    }
+    const distinct = assertPerKeyOrder(broker.events);
     // The watcher: each change once, in order, and the same changes the relay published.
     for (let i = 1; i < watched.length; i++) assert.ok((watched[i] as ChangeEvent).seq > (watched[i - 1] as ChangeEvent).seq, `watcher order at ${i}`);
     const putSeqs = [...new Set(broker.events.filter((e) => e.body.op === 'put').map((e) => e.body.seq))].sort((a, b) => a - b);
@@ -125,7 +117,7 @@ describe('AMQP and watch delivery through broker cuts and kill -9', { skip: miss
     // SIGTERM with the AMQP front up drains and exits cleanly.
     server.signal('SIGTERM');
     assert.deepEqual(await withTimeout(server.exited, 15_000, 'the server to exit on SIGTERM'), { code: 0, signal: null });
-    const repeats = broker.events.length - seen.size;
+    const repeats = broker.events.length - distinct.length;
     console.log(`# ${acknowledged.length} acknowledged writes, ${broker.events.length} events published (${repeats} repeats after the faults), ${watched.length} watched`);
   });
 });

@@ -3,11 +3,11 @@
 // restart count grows) instead of giving up or taking the server down. Needs no RabbitMQ: the
 // broker URL points at a port that refuses connections.
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { after, test } from 'node:test';
 import { DEFAULT_CONFIG } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { call, expectOk, json } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 
 let server: RunningServer | undefined;
@@ -17,22 +17,13 @@ after(async () => {
   removeDir(dataDir);
 });
 
-/** A loopback port nobody listens on: taken, then released. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 interface Health {
   readonly status: string;
   readonly parts: { readonly amqp: string; readonly tasks: Record<string, { state: string; restarts: number; detail: string }> };
 }
 
 test('with the broker unreachable, REST serves, /healthz says AMQP is degraded, and the AMQP tasks keep retrying', async () => {
-  server = await startServer({ ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', amqpUrl: `amqp://guest:guest@127.0.0.1:${await closedPort()}` });
+  server = await startServer({ ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', amqpUrl: `amqp://guest:guest@127.0.0.1:${await freePort()}` });
   const url = server.url;
   expectOk(await call(url, 'POST', '/v1/spaces', { body: { schema: 'space s key k attributes int n' } }), 201);
   expectOk(await call(url, 'PUT', '/v1/spaces/s/objects/a', { body: { n: 1 } }), 201);

@@ -1,17 +1,26 @@
 // Proves the change feed's memory stays bounded and honest: it keeps whole seqs only, by count and
 // by bytes of attribute text, and answers "not in memory" (so the watcher reads the log) for any
 // position older than what it kept, never a page with a gap; and that a subscription fed by it gets
-// every change after its position in order, across memory and log, pausing while its sink is full.
+// every change after its position in order, across memory and log, pausing while its sink is full;
+// and that when retention passes a stalled feed, watchers behind it end with compacted, never
+// skipping changes silently.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Change, makeLimits } from '@spacekv/core';
+import { type Change, SpacekvError, type WireError, makeLimits } from '@spacekv/core';
 import { ChangeFeed } from '../../src/events/change-feed.js';
 import type { ChangeLog, ChangePage } from '../../src/store/store.js';
 
 /** A change log in memory: just enough of the interface for the feed. */
 class MemoryLog {
-  readonly changes: Change[] = [];
+  changes: Change[] = [];
   logReads = 0;
+  /** Retention removed every change up to here. */
+  floorSeq = 0;
+
+  prune(throughSeq: number): void {
+    this.changes = this.changes.filter((c) => c.seq > throughSeq);
+    this.floorSeq = throughSeq;
+  }
 
   append(seq: number, keys: readonly string[], bytes = 10): void {
     for (const key of keys) this.changes.push({ seq, space: 's', key, op: 'put', attributesJson: `"${'x'.repeat(bytes - 2)}"`, committedAtMs: 0 });
@@ -19,6 +28,7 @@ class MemoryLog {
 
   async readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
     this.logReads++;
+    if (afterSeq < this.floorSeq) throw new SpacekvError('compacted', `changes after ${afterSeq} were removed`);
     const after = this.changes.filter((c) => c.seq > afterSeq);
     let end = Math.min(after.length, limit);
     while (end < after.length && after[end]?.seq === after[end - 1]?.seq) end++;
@@ -72,13 +82,14 @@ describe('ChangeFeed', () => {
     });
     const received: number[] = [];
     let room = 2; // pages the sink takes before it is full
-    const subscription = feed.subscribe({ since: 0 }, {
+    const subscription = await feed.subscribe({ since: 0 }, {
       deliver: (_events, seqs) => {
         received.push(...seqs);
         return --room > 0;
       },
       end: () => assert.fail('not ended'),
     });
+    subscription.pump();
     for (let seq = 1; seq <= 30; seq++) log.append(seq, seq % 7 === 0 ? ['a', 'b'] : ['a']);
     wake();
     await settle();
@@ -92,5 +103,29 @@ describe('ChangeFeed', () => {
     assert.ok(log.logReads > readsBefore, 'it fell behind the memory and read the log');
     const expected = log.changes.map((c) => c.seq);
     assert.deepEqual(received, expected);
+  });
+
+  it('when retention passed its tail, the feed restarts at the head and watchers behind end with compacted', async () => {
+    const log = new MemoryLog();
+    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 2, watchPageChangesMax: 2 }), quiet);
+    let wake = (): void => {};
+    await feed.start((listener) => {
+      wake = listener;
+      return () => {};
+    });
+    const ended: WireError[] = [];
+    const received: number[] = [];
+    (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (received.push(...seqs), false), end: (error) => ended.push(error) })).pump();
+    for (let seq = 1; seq <= 12; seq++) log.append(seq, ['a']);
+    log.prune(10); // before the feed (and the paused watcher) read them
+    wake();
+    await settle();
+    assert.equal(feed.tailSeq, 12);
+    assert.deepEqual(received, []);
+    assert.deepEqual(ended.map((e) => e.code), ['compacted']);
+    const fresh: number[] = [];
+    (await feed.subscribe({ since: 10 }, { deliver: (_e, seqs) => (fresh.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    await settle();
+    assert.deepEqual(fresh, [11, 12], 'a watcher after the floor reads the log');
   });
 });

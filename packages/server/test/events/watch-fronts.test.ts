@@ -3,7 +3,8 @@
 // missed or repeated, and refuses bad watches with catalogue codes; on the WebSocket protocol a
 // subscriber that stops reading is paused (its memory bounded by the send buffer, not the stream)
 // and, once it reads again, catches up from the log with every change in order, while a second
-// subscription on the same connection and other connections are unaffected.
+// subscription on the same connection and other connections are unaffected; a drain ends open
+// event streams with shutting_down.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
@@ -119,6 +120,20 @@ describe('watch over SSE and the WebSocket protocol', () => {
     const health = JSON.parse((await call(server.url, 'GET', '/healthz')).text) as { parts: { watch: { fallbackPages: number } } };
     assert.ok(health.parts.watch.fallbackPages > 0, 'the slow subscriber read the log');
     ws.close();
+  });
+
+  it('a drain ends open event streams with a shutting_down error event instead of waiting on them', async () => {
+    const response = await fetch(`${server.url}/v1/events?space=s`);
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const closing = server.close();
+    let text = '';
+    for (;;) {
+      const { value, done } = await withTimeout(reader.read(), 10_000, 'the stream to end');
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await withTimeout(closing, 10_000, 'the drain');
+    assert.match(text, /event: error\ndata: \{"code":"shutting_down"/);
   });
 });
 

@@ -35,6 +35,23 @@ export interface RecordedEvent {
   readonly body: { readonly seq: number; readonly space: string; readonly key: string | number; readonly op: string; readonly attributes: unknown };
 }
 
+/**
+ * What a consumer that deduplicates by seq sees: assert each key's events come in seq order once
+ * repeats are dropped, and return the distinct seqs in arrival order.
+ */
+export function assertPerKeyOrder(events: readonly RecordedEvent[]): number[] {
+  const newest = new Map<string, number>();
+  const seen = new Set<number>();
+  for (const event of events) {
+    if (seen.has(event.body.seq)) continue;
+    seen.add(event.body.seq);
+    const key = String(event.body.key);
+    if (event.body.seq <= (newest.get(key) ?? 0)) throw new Error(`key ${key}: seq ${event.body.seq} after ${newest.get(key)}`);
+    newest.set(key, event.body.seq);
+  }
+  return [...seen];
+}
+
 /** The test's own connection: a queue bound to the events exchange (all routing keys), and RPC calls. */
 export class TestBroker {
   readonly events: RecordedEvent[] = [];

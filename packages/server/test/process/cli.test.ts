@@ -6,9 +6,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { call, expectOk, objectPath } from '../helpers/http.js';
+import { freePort } from '../helpers/ports.js';
 import { childEnv, killAllChildren, runCli, spawnServer } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { withTimeout } from '../helpers/timeout.js';
@@ -23,15 +23,6 @@ function tempDir(name: string): string {
   const dir = makeTempDir(name);
   dirs.push(dir);
   return dir;
-}
-
-/** A port that was free a moment ago (the kernel picks it; we release it for the child). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 test('serve --help lists --host, --port, --data, --store and --log-level with their environment variables', async () => {

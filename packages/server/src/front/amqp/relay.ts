@@ -21,8 +21,9 @@ import { ConfirmWindow, type InFlight } from './confirm-window.js';
 /** The relay's durable cursor, and its lease. */
 export const RELAY_CURSOR = 'amqp_relay';
 
-/** Messages published and unconfirmed at most; the relay waits for confirms past it. */
+/** Messages, and bytes of them, published and unconfirmed at most; the relay waits for confirms past either. */
 const WINDOW_MAX = 1_000;
+const WINDOW_BYTES_MAX = 16 * 1024 * 1024;
 /** Changes read from the log per page. */
 const PAGE_MAX = 256;
 /**
@@ -104,6 +105,7 @@ class RelayRun {
   private readonly progress = new Doorbell();
   private saving: Promise<void> | undefined;
   private savedSeq = 0;
+  private windowBytes = 0;
 
   constructor(
     private readonly log: ChangeLog,
@@ -130,7 +132,7 @@ class RelayRun {
     try {
       while (!this.ctx.signal.aborted && !this.lease.signal.aborted) {
         if (this.failure) throw this.failure;
-        if (this.window.size >= WINDOW_MAX) {
+        if (this.window.size >= WINDOW_MAX || this.windowBytes >= WINDOW_BYTES_MAX) {
           await Promise.race([this.progress.wait(), stop]);
           continue;
         }
@@ -169,14 +171,19 @@ class RelayRun {
   private publish(change: Change, index: number): void {
     const messageId = `${change.seq}.${index}`;
     const entry = this.window.add(change.seq);
-    this.link.channel.publish(this.options.exchange, routingKey(change), Buffer.from(encodeChangeEvent(change)), {
+    const body = Buffer.from(encodeChangeEvent(change));
+    this.windowBytes += body.length;
+    this.link.channel.publish(this.options.exchange, routingKey(change), body, {
       persistent: true,
       mandatory: true,
       contentType: 'application/json',
       messageId,
       timestamp: Math.floor(change.committedAtMs / 1000),
       headers: { seq: change.seq },
-    }, (err: unknown) => this.confirmed(entry, messageId, err));
+    }, (err: unknown) => {
+      this.windowBytes -= body.length;
+      this.confirmed(entry, messageId, err);
+    });
     // The channel buffers what the socket cannot take yet; the window bounds that buffer.
   }
 

@@ -50,9 +50,9 @@ function sseSink(reply: FastifyReply): WatchSink {
 }
 
 export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed: ChangeFeed): void {
-  app.get('/v1/events', (request: EventsRequest, reply) => {
+  app.get('/v1/events', async (request: EventsRequest, reply) => {
     const spec = parseWatch(watchFields(request), ctx.lookup, ctx.limits);
-    const subscription = feed.subscribe(spec, sseSink(reply));
+    const subscription = await feed.subscribe(spec, sseSink(reply));
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
@@ -64,5 +64,6 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed
       clearInterval(keepalive);
       subscription.cancel();
     });
+    subscription.pump();
   });
 }

@@ -44,6 +44,8 @@ export class WsConnection {
   private readonly watches = new Map<number, Subscription>();
   private readonly pausedWatches = new Set<Subscription>();
   private nextWatchId = 1;
+  /** Watch requests whose subscription is being made (counted against subscriptionsMax). */
+  private watchesStarting = 0;
 
   constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics) {
     this.session = engine.session();
@@ -156,16 +158,22 @@ export class WsConnection {
         this.metrics.request('ws', op, 'ok', startedAt);
         return this.reply(id, '{"ok":true}');
       }
-      if (this.watches.size >= this.limits.subscriptionsMax) {
-        throw new SpacekvError('overloaded', `this connection holds ${this.watches.size} watches`, { limit: 'subscriptionsMax' });
+      if (this.watches.size + this.watchesStarting >= this.limits.subscriptionsMax) {
+        throw new SpacekvError('overloaded', `this connection holds ${this.watches.size + this.watchesStarting} watches`, { limit: 'subscriptionsMax' });
       }
       const spec = parseWatch(isFields(item) ? item : {}, this.lookup, this.limits);
       const watchId = this.nextWatchId++;
-      const subscription = this.feed.subscribe(spec, this.watchSink(watchId));
-      this.watches.set(watchId, subscription);
-      this.metrics.request('ws', op, 'ok', startedAt);
-      this.reply(id, `{"ok":true,"watch":${watchId},"seq":${subscription.seq}}`);
-      this.flush(); // the reply precedes the watch's first changes frame
+      this.watchesStarting++;
+      this.feed.subscribe(spec, this.watchSink(watchId)).finally(() => {
+        this.watchesStarting--;
+      }).then((subscription) => {
+        if (this.ws.readyState !== this.ws.OPEN) return subscription.cancel();
+        this.watches.set(watchId, subscription);
+        this.metrics.request('ws', op, 'ok', startedAt);
+        this.reply(id, `{"ok":true,"watch":${watchId},"seq":${subscription.seq}}`);
+        this.flush(); // the reply precedes the watch's first changes frame
+        subscription.pump();
+      }, (err: unknown) => this.fail(id, op, err, startedAt));
     } catch (err) {
       this.fail(id, op, err, startedAt);
     }

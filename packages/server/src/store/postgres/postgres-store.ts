@@ -307,8 +307,9 @@ export class PostgresStore implements Store {
   }
 
   /** `listener` runs when another server committed changes (LISTEN/NOTIFY), so this one's watchers read them from the log. */
-  onForeignCommit(listener: () => void): void {
+  onForeignCommit(listener: () => void): () => void {
     this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
   }
 
   async health(): Promise<StoreHealth> {

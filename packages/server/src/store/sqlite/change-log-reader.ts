@@ -11,6 +11,12 @@ import type { ChangePage, ExpiredObject } from '../store.js';
 import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
 
+/**
+ * Spaces one expiredObjects call looks into, round robin: a store of thousands of spaces costs a
+ * sweep of them all over several calls, never one long hold of the event loop.
+ */
+const SPACES_PER_SWEEP = 64;
+
 type ChangeRow = [seq: bigint, space: string, key: string | bigint, op: string, attrs: string | null, committedAt: bigint];
 
 /** Int keys come back as bigints (exact past 2^53); those within JavaScript's exact range become numbers, as the rest of the server has them. */
@@ -27,6 +33,8 @@ export class ChangeLogReader {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly expiredBySpaceId = new Map<number, Database.Statement>();
+  /** The space id the last sweep looked into last; the next starts after it. */
+  private sweptSpaceId = 0;
 
   constructor(path: string) {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -62,15 +70,29 @@ export class ChangeLogReader {
     return (this.stmts.cursor.get(name) as number | undefined) ?? 0;
   }
 
-  /** Across spaces in id order, until `limit`; each space's expired rows oldest expiry first, through its expiry index. */
+  /**
+   * Expired rows of up to SPACES_PER_SWEEP spaces, taken round robin in id order after the last
+   * call's, until `limit`; each space's oldest expiry first, through its expiry index.
+   */
   expiredObjects(nowMs: number, limit: number): ExpiredObject[] {
+    const spaces = this.stmts.spaces.all() as [number, string][];
+    this.forgetRemovedSpaces(spaces);
+    const start = Math.max(0, spaces.findIndex(([id]) => id > this.sweptSpaceId));
     const found: ExpiredObject[] = [];
-    for (const [id, space] of this.stmts.spaces.all() as [number, string][]) {
-      if (found.length >= limit) break;
+    for (let n = 0; n < Math.min(spaces.length, SPACES_PER_SWEEP) && found.length < limit; n++) {
+      const [id, space] = spaces[(start + n) % spaces.length] as [number, string];
+      this.sweptSpaceId = id;
       const rows = this.expiredIn(id).all(nowMs, limit - found.length) as [string | bigint, bigint][];
       for (const [key, version] of rows) found.push({ space, key: keyOf(key), version: Number(version) });
     }
     return found;
+  }
+
+  /** Statements of removed spaces' tables go (ids are never reused, so they would never run again). */
+  private forgetRemovedSpaces(spaces: readonly [number, string][]): void {
+    if (this.expiredBySpaceId.size <= spaces.length) return;
+    const live = new Set(spaces.map(([id]) => id));
+    for (const id of this.expiredBySpaceId.keys()) if (!live.has(id)) this.expiredBySpaceId.delete(id);
   }
 
   private expiredIn(id: number): Database.Statement {
