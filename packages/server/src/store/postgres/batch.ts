@@ -19,7 +19,7 @@ import {
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type MemberResult, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { PgCatalog, PgSpace } from './catalog.js';
-import type { TxSql } from './connection.js';
+import type { Session } from './connection.js';
 import { createSpaceTableSql } from './layout.js';
 
 /**
@@ -120,7 +120,7 @@ export class PgBatch implements StepContext {
   private catalogSeq: number;
 
   constructor(
-    private readonly tx: TxSql,
+    private readonly tx: Session,
     private readonly catalog: PgCatalog,
     readonly limits: Limits,
     private readonly startSeq: number,
@@ -131,12 +131,11 @@ export class PgBatch implements StepContext {
     this.catalogSeq = catalog.seq;
   }
 
-  /** Run every member in order and write the results; COMMIT is the caller's. */
-  async run(members: readonly BatchMember[]): Promise<MemberOutcome[]> {
+  /** Run every member in order; `flush` then writes the results, and COMMIT is the caller's. */
+  async execute(members: readonly BatchMember[]): Promise<MemberOutcome[]> {
     await this.fetch(members);
     const outcomes: MemberOutcome[] = [];
     for (const member of members) outcomes.push(await this.runMember(member));
-    await this.flush();
     return outcomes;
   }
 
@@ -233,9 +232,9 @@ export class PgBatch implements StepContext {
         throw fail('too_large', `the store holds ${this.catalog.size} spaces; the limit is ${this.limits.spacesMax}`, { limit: 'spacesMax' });
       }
       const seq = this.seq + 1;
-      await this.tx.savepoint(async (sp) => {
-        await sp.unsafe('INSERT INTO spaces (name, created_seq, schema) VALUES ($1, $2, $3)', [schema.name, seq, JSON.stringify(schema)]);
-        for (const statement of createSpaceTableSql(seq, schema.key.type)) await sp.unsafe(statement);
+      await this.inSavepoint(async () => {
+        await this.tx.unsafe('INSERT INTO spaces (name, created_seq, schema) VALUES ($1, $2, $3)', [schema.name, seq, JSON.stringify(schema)]);
+        for (const statement of createSpaceTableSql(seq, schema.key.type)) await this.tx.unsafe(statement);
       });
       this.seq = this.catalogSeq = seq;
       this.catalog.add(schema, seq);
@@ -246,9 +245,9 @@ export class PgBatch implements StepContext {
     const entry = this.catalog.get(op.space);
     if (!entry) throw fail('unknown_space', `no space named '${op.space}'`);
     const seq = this.seq + 1;
-    await this.tx.savepoint(async (sp) => {
-      await sp.unsafe('DELETE FROM spaces WHERE name = $1', [op.space]);
-      await sp.unsafe(`DROP TABLE ${entry.table}`);
+    await this.inSavepoint(async () => {
+      await this.tx.unsafe('DELETE FROM spaces WHERE name = $1', [op.space]);
+      await this.tx.unsafe(`DROP TABLE ${entry.table}`);
     });
     this.seq = this.catalogSeq = seq;
     this.catalog.delete(op.space);
@@ -258,11 +257,25 @@ export class PgBatch implements StepContext {
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
   }
 
+  /** Run `work` so that if it fails, what it did is rolled back and the transaction goes on. */
+  private async inSavepoint(work: () => Promise<void>): Promise<void> {
+    await this.tx.unsafe('SAVEPOINT admin');
+    try {
+      await work();
+    } catch (err) {
+      await this.tx.unsafe('ROLLBACK TO SAVEPOINT admin');
+      throw err;
+    } finally {
+      await this.tx.unsafe('RELEASE SAVEPOINT admin');
+    }
+  }
+
   /**
-   * Write the batch's final rows, its changes and the new seq, all pipelined on the transaction's
-   * connection. Each key is written once with its final state, so upserts and deletes never overlap.
+   * Send the batch's final rows, its changes and the new seq, pipelined on the transaction's
+   * connection, without waiting: the caller sends COMMIT right behind them. Each key is written
+   * once with its final state, so upserts and deletes never overlap.
    */
-  private async flush(): Promise<void> {
+  flush(): Promise<unknown>[] {
     const statements: Promise<unknown>[] = [];
     for (const rows of this.tables.values()) {
       const upserts: Written[] = [];
@@ -301,7 +314,7 @@ export class PgBatch implements StepContext {
     if (this.catalogSeq !== this.catalog.seq) {
       statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), CATALOG_CHANGED], { prepare: true }));
     }
-    await Promise.all(statements);
+    return statements;
   }
 
   /** The change log rows, in seq order; `idx` numbers the changes of one seq (a tx's several). */

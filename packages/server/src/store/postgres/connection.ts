@@ -7,7 +7,8 @@
 import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
-export type TxSql = postgres.TransactionSql;
+/** A connection reserved for one transaction (BEGIN and COMMIT are the store's own, so it can pipeline them). */
+export type Session = postgres.ReservedSql;
 
 /** Where the store lives: the connection URL without our own parameter, and the schema. */
 export interface PostgresTarget {
@@ -70,11 +71,14 @@ function connect(target: PostgresTarget, options: ConnectOptions): Sql {
  */
 /** At most one replacement this often: while PostgreSQL is down every operation fails, and replacing on each would only churn. */
 const REPLACE_INTERVAL_MS = 1_000;
+/** How long a fresh set of connections may take to answer its first query. */
+const PROBE_DEADLINE_MS = 3_000;
 
 export class PgPool {
   private sql: Sql;
   private ended = false;
   private replacedAt = 0;
+  private deferred: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly target: PostgresTarget,
@@ -93,18 +97,35 @@ export class PgPool {
     return sql === this.sql && !this.ended;
   }
 
-  /** `failed` lost a connection (or hung): replace it, unless that was done already. */
+  /**
+   * `failed` lost a connection (or hung): replace it, unless that was done already. Within a second
+   * of the last replacement the replacement is put off to the end of that second, not dropped: the
+   * set that failed must go, or its stuck connections would hold every later operation.
+   */
   replace(failed: Sql): void {
-    if (failed !== this.sql || this.ended || performance.now() - this.replacedAt < REPLACE_INTERVAL_MS) return;
+    if (failed !== this.sql || this.ended) return;
+    const wait = this.replacedAt + REPLACE_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.deferred ??= setTimeout(() => {
+        this.deferred = undefined;
+        this.replace(failed);
+      }, wait);
+      this.deferred.unref();
+      return;
+    }
     this.replacedAt = performance.now();
-    this.sql = connect(this.target, this.options);
+    const fresh = connect(this.target, this.options);
+    this.sql = fresh;
     // Queries still answering finish; those stuck are destroyed after a few seconds.
     void failed.end({ timeout: 5 }).catch(() => {});
-    this.onReplaced(this.sql);
+    this.onReplaced(fresh);
+    // A fresh set made while PostgreSQL starts up can itself be stuck: try it, and replace it again if it does not answer.
+    withDeadline(this, fresh, PROBE_DEADLINE_MS, fresh.unsafe('SELECT 1')).catch(() => this.replace(fresh));
   }
 
   async end(): Promise<void> {
     this.ended = true;
+    clearTimeout(this.deferred);
     await this.sql.end({ timeout: 5 });
   }
 }

@@ -13,7 +13,7 @@ import type {
 } from '../store.js';
 import { CATALOG_CHANGED, PgBatch, channelOf } from './batch.js';
 import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
-import { PgPool, type PostgresTarget, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
+import { PgPool, type PostgresTarget, type Session, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
 import { migrate } from './layout.js';
 
 export interface PostgresStoreOptions {
@@ -59,9 +59,11 @@ interface StoredRow {
 
 const HEALTH_TIMEOUT_MS = 2_000;
 /** The longest a read may wait for PostgreSQL before it fails `unavailable`. */
-const READ_DEADLINE_MS = 8_000;
+const READ_DEADLINE_MS = 5_000;
+/** The longest a batch may wait for a connection of its own. */
+const SESSION_DEADLINE_MS = 3_000;
 /** The longest a batch may take, waiting for the meta row lock included (lock_timeout is 10 s). */
-const BATCH_DEADLINE_MS = 20_000;
+const BATCH_DEADLINE_MS = 15_000;
 
 function unavailable(err: unknown): SpacekvError {
   return new SpacekvError('unavailable', `PostgreSQL cannot be reached: ${(err as Error).message}`);
@@ -350,35 +352,59 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One batch in one transaction. The meta row is locked first: from then until COMMIT no other
-   * process commits a batch, so what this batch reads is current and the seq it takes follows the
-   * last committed one.
+   * One batch in one transaction on a reserved connection, in three round trips: BEGIN with the
+   * meta row lock, the rows the batch names, then its writes with COMMIT right behind them. The meta
+   * row is locked first: from then until COMMIT no other process commits a batch, so what this
+   * batch reads is current and the seq it takes follows the last committed one. READ COMMITTED
+   * explicitly: each statement must see what committed before it (the lock wait included), which a
+   * database defaulting to REPEATABLE READ or SERIALIZABLE would not give.
    */
   private async runBatch(pool: PgPool, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     const sql = pool.current;
+    let session: Session | undefined;
     let commitSent = false;
-    let catalogSeq = this.catalog.seq;
     try {
-      const outcomes = await withDeadline(pool, sql, BATCH_DEADLINE_MS, sql.begin(async (tx) => {
-        const [meta] = await tx.unsafe<{ last_seq: string; catalog_seq: string }[]>('SELECT last_seq, catalog_seq FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true });
+      const outcomes = await withDeadline(pool, sql, BATCH_DEADLINE_MS, (async () => {
+        session = await withDeadline(pool, sql, SESSION_DEADLINE_MS, sql.reserve());
+        const tx = session;
+        const [, [meta]] = await Promise.all([
+          tx.unsafe('BEGIN ISOLATION LEVEL READ COMMITTED'),
+          tx.unsafe<{ last_seq: string; catalog_seq: string }[]>('SELECT last_seq, catalog_seq FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true }),
+        ]);
         if (!meta) throw new Error('the meta row is missing');
         if (Number(meta.catalog_seq) !== this.catalog.seq) this.catalog.load(await tx.unsafe(CATALOG_QUERY));
         const run = new PgBatch(tx, this.catalog, this.limits, Number(meta.last_seq), this.target.schema, Date.now());
-        const result = await run.run(batch);
-        catalogSeq = run.committedCatalogSeq;
-        commitSent = true; // postgres.js sends COMMIT once this callback returns
+        const result = await run.execute(batch);
+        const writes = run.flush();
+        commitSent = true;
+        // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
+        const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+        this.catalog.seq = run.committedCatalogSeq;
         return result;
-      }));
-      this.catalog.seq = catalogSeq;
+      })());
       return outcomes;
     } catch (err) {
       this.catalog.seq = -1; // what the batch did to the catalog in memory is not in the database: reload
-      if (!isServerError(err)) pool.replace(sql);
+      const left = session as Session | undefined;
+      session = undefined;
+      if (!isServerError(err)) {
+        // Lost or stuck: the whole set of connections goes, this one with it. It is not given back
+        // (it may hold an open transaction), nor written to (postgres.js 3.4.9 throws from a timer
+        // when a pipelined write meets a closed socket, which would end the process).
+        pool.replace(sql);
+      } else if (left) {
+        // PostgreSQL refused a statement: the connection is sound; it goes back once rolled back.
+        void left.unsafe('ROLLBACK').catch(() => {}).finally(() => left.release());
+      }
       if (commitSent && !isServerError(err)) {
         throw new SpacekvError('outcome_unknown', `the connection to PostgreSQL was lost during COMMIT; the batch may or may not be applied: ${(err as Error).message}`);
       }
       const fault = { code: 'unavailable', message: `the commit failed, nothing was applied: ${(err as Error).message}` } as const;
       return batch.map(() => ({ fault }));
+    } finally {
+      (session as Session | undefined)?.release();
     }
   }
 
@@ -389,8 +415,8 @@ export class PostgresStore implements Store {
 
   /** Read the catalog again, between batches (a batch in flight changes it too). */
   private reloadCatalog(): Promise<void> {
-    const sql = this.open_();
     return this.inTurn(async () => {
+      const sql = this.open_(); // the connections in use when its turn comes, not those of when it was asked
       try {
         this.catalog.load(await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe(CATALOG_QUERY)));
       } catch (err) {
