@@ -251,12 +251,15 @@ export class PostgresStore implements Store {
       throw this.failure(sql, err);
     }
     const key = `${this.target.schema}.${name}`;
+    let backendPid = 0;
     try {
-      const [row] = await session.unsafe<{ locked: boolean }[]>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [LEASE_LOCK, key]);
+      const [row] = await session.unsafe<{ locked: boolean; pid: number }[]>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked, pg_backend_pid() AS pid', [LEASE_LOCK, key]);
       if (!row?.locked) {
         session.release();
         return null;
       }
+      backendPid = row.pid;
     } catch (err) {
       session.release();
       throw this.failure(sql, err);
@@ -277,8 +280,9 @@ export class PostgresStore implements Store {
       if (controller.signal.aborted) return;
       lose('released');
       try {
-        await watch.cancel();
-        await watch.catch(() => {});
+        // Interrupt the waiting statement from another connection, then unlock on the session.
+        await this.open_().unsafe('SELECT pg_cancel_backend($1)', [backendPid]);
+        await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, watch.then(() => {}, () => {}));
         await session.unsafe('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK, key]);
       } finally {
         session.release();
