@@ -10,7 +10,11 @@
  *  6. @spacekv/client over WebSocket, point get and durable put with 1, 64 and 1024 operations in
  *     flight from one process, beside Redis (ioredis) GET, SET, and SET with appendfsync always;
  *  7. the codec microbenchmark behind docs/protocol.md: JSON text frames vs msgpackr;
- *  8. change events under durable writes: to a watcher and to an AMQP consumer (lib/events.ts).
+ *  8. search over 1,000,000 objects: indexed equality search and counts, a full unindexed scan while
+ *     point gets continue (server event-loop delay), beside raw SQLite (lib/search.ts);
+ *  9. change events under durable writes: to a watcher and to an AMQP consumer (lib/events.ts);
+ * 10. PostgreSQL: the client workload on SQLite, on PostgreSQL behind 1 and 2 servers, and raw
+ *     PostgreSQL through the driver (lib/postgres.ts).
  *
  * Steps 1-3 use one load generator with one configuration. The run prints figures and verdicts and
  * exits 0 even when a target is missed (it is a report); it exits non-zero only when something broke.
@@ -24,6 +28,7 @@ import { type ChildServer, killAllChildren, startBareServer, startSpacekvServer 
 import { clientVsRedis, printClientVsRedis } from './lib/client-vs-redis.js';
 import { printCodec, runCodec } from './lib/codec.js';
 import { eventsBench, printEvents } from './lib/events.js';
+import { SEARCH_FULL, SEARCH_TINY, printSearch, searchBench } from './lib/search.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './lib/load.js';
 import { type BenchOptions, parseOptions } from './lib/options.js';
 import { type IdleSample, sampleIdle } from './lib/proc-stats.js';
@@ -190,9 +195,13 @@ async function main(): Promise<number> {
   }
   if (o.only === undefined || o.only.has(8)) {
     out();
-    printEvents(await eventsBench(root, o.events, problems));
+    printSearch(await searchBench(root, o.tiny ? SEARCH_TINY : SEARCH_FULL));
   }
   if (o.only === undefined || o.only.has(9)) {
+    out();
+    printEvents(await eventsBench(root, o.events, problems));
+  }
+  if (o.only === undefined || o.only.has(10)) {
     out();
     printPostgres(await postgresBench(root, o.postgres, problems));
   }

@@ -1,5 +1,5 @@
 /**
- * Step 8, change events: a spacekv server process (with the AMQP front when RabbitMQ is there)
+ * Step 9, change events: a spacekv server process (with the AMQP front when RabbitMQ is there)
  * takes a load of durable puts from one client connection, `inFlight` at a time; a watcher on a
  * second connection (`db.watch`) and an AMQP consumer of the events exchange record when each
  * change arrives. Figures: events per second delivered to each, over the run (first write sent to
@@ -172,7 +172,7 @@ function printDelivery(label: string, d: Delivery | { readonly skipped: string }
 }
 
 export function printEvents(f: EventsFigures): void {
-  out(`[8] change events under ${f.sizes.writes} durable puts, ${f.sizes.inFlight} in flight from one client: ${f.writesPerSecond.toFixed(0)} writes/s`);
+  out(`[9] change events under ${f.sizes.writes} durable puts, ${f.sizes.inFlight} in flight from one client: ${f.writesPerSecond.toFixed(0)} writes/s`);
   printDelivery('watcher (db.watch over WebSocket)', f.watcher);
   printDelivery('AMQP consumer (relay, confirms)', f.amqp);
 }

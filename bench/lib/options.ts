@@ -36,11 +36,11 @@ export interface BenchOptions {
   readonly clientVsRedis: ClientVsRedisSizes;
   /** Step 7, the codec microbenchmark. */
   readonly codec: CodecSizes;
-  /** Step 8, change events to a watcher and an AMQP consumer. */
+  /** Step 9, change events to a watcher and an AMQP consumer. */
   readonly events: EventsSizes;
-  /** Step 9, the client workload on PostgreSQL (1 and 2 servers) beside raw PostgreSQL. */
+  /** Step 10, the client workload on PostgreSQL (1 and 2 servers) beside raw PostgreSQL. */
   readonly postgres: PostgresSizes;
-  /** Only these of the steps added after 5 (6, 7, 8, 9), skipping steps 1-5 and their table; undefined runs everything. */
+  /** Only these of the steps added after 5 (6 to 10), skipping steps 1-5 and their table; undefined runs everything. */
   readonly only: ReadonlySet<number> | undefined;
   /** Also write the report (everything printed) as Markdown here. */
   readonly reportPath: string | undefined;
@@ -111,7 +111,7 @@ export const USAGE = `usage: node bench/dist/run.js [--tiny] [--duration <s>] [-
   --duration <s>     seconds of each HTTP step (default 10, tiny 1)
   --connections <n>  keep-alive connections of the load generator (default 64)
   --rounds <n>       interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
-  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec), 8 (change events) and 9 (PostgreSQL), e.g. --only 6,9
+  --only <list>      run only these of steps 6 (client vs Redis), 7 (codec), 8 (search), 9 (change events) and 10 (PostgreSQL), e.g. --only 8,10
   --report <path>    also write the report (everything printed) to this Markdown file
   --server-cpu-prof <dir>  run step 6's spacekv server with node --cpu-prof, profile in <dir>`;
 
@@ -150,7 +150,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
 
 function onlySteps(raw: string): ReadonlySet<number> {
   const steps = raw.split(',').map((s) => Number(s.trim()));
-  if (steps.length === 0 || steps.some((n) => n !== 6 && n !== 7 && n !== 8 && n !== 9)) throw new Error(`--only takes steps 6, 7, 8 and/or 9 (e.g. --only 6,9), got '${raw}'\n${USAGE}`);
+  if (steps.length === 0 || steps.some((n) => ![6, 7, 8, 9, 10].includes(n))) throw new Error(`--only takes steps 6, 7, 8, 9 and/or 10 (e.g. --only 8,10), got '${raw}'\n${USAGE}`);
   return new Set(steps);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Step 9, PostgreSQL: the client workload of step 6 (durable put of fresh keys, then point get of
+ * Step 10, PostgreSQL: the client workload of step 6 (durable put of fresh keys, then point get of
  * existing keys, `inFlight` operations outstanding, 100-byte values) on the embedded SQLite store,
  * on PostgreSQL behind one server process, and behind two server processes sharing one schema (the
  * operations split over a client on each), beside raw PostgreSQL: the same upserts and reads sent
@@ -116,7 +116,7 @@ async function dropSchemas(schemas: readonly string[]): Promise<void> {
 }
 
 export async function postgresBench(root: string, sizes: PostgresSizes, problems: string[]): Promise<PostgresFigures> {
-  out(`[9] PostgreSQL: @spacekv/client durable put (fresh keys) then get, ${sizes.inFlight} in flight, ${sizes.puts} puts and ${sizes.gets} gets per row, `
+  out(`[10] PostgreSQL: @spacekv/client durable put (fresh keys) then get, ${sizes.inFlight} in flight, ${sizes.puts} puts and ${sizes.gets} gets per row, `
     + `${VALUE.length}-byte values; SQLite, PostgreSQL behind 1 and 2 servers, and raw PostgreSQL through the driver`);
   const missing = await reachable();
   if (missing) return { skipped: missing };

@@ -1,5 +1,5 @@
 // Proves the benchmark still runs end to end (STYLE.md §14): the compiled bench in tiny mode exits 0
-// and prints every step with a figure, the summary table and a verdict per target. It asserts no
+// and prints every step with a figure (search included), the summary table and a verdict per target. It asserts no
 // timing: how fast spacekv is belongs to `npm run bench`, not to the test suite.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,18 +103,24 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   }
   assert.match(stdout, new RegExp(`^bytes per 100 replies +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}x$`, 'm'));
 
-  // Step 8: change events to a watcher, and to an AMQP consumer (or skipped with its reason).
-  const events = section(stdout, 8);
+  // Step 9: change events to a watcher, and to an AMQP consumer (or skipped with its reason).
+  const events = section(stdout, 9);
   const SIGNED = /-?\d[\d,]*(\.\d+)?/;
   const delivered = `${FIGURE.source} events/s \\(\\d+ events\\), ack to delivery p50 ${SIGNED.source} ms, p99 ${SIGNED.source} ms`;
-  assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [8] lacks the watcher:\n${events}`);
-  assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [8] lacks the AMQP consumer:\n${events}`);
+  assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [9] lacks the watcher:\n${events}`);
+  assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [9] lacks the AMQP consumer:\n${events}`);
+  // Step 8: search, each figure present, counts served from the index, and the two verdicts.
+  const search = section(stdout, 8);
+  assert.match(search, new RegExp(`indexed equality search, 100 objects.*p50 ${FIGURE.source} ms.*raw SQLite p50 ${FIGURE.source} ms.*\[target p50 < 2 ms: (PASS|MISS)\]`));
+  assert.match(search, /count of an indexed range .*served from the index: yes/);
+  assert.match(search, /count of an indexed equality: .*served from the index: yes/);
+  assert.match(search, new RegExp(`server event-loop delay p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms.*\[target p99 < 10 ms: (PASS|MISS)\]`));
 
-  // Step 9: PostgreSQL, a row of figures for each store set-up and raw PostgreSQL (or skipped with its reason).
-  const pg = section(stdout, 9);
+  // Step 10: PostgreSQL, a row of figures for each store set-up and raw PostgreSQL (or skipped with its reason).
+  const pg = section(stdout, 10);
   if (!/SKIPPED: PostgreSQL is not reachable/.test(pg)) {
     for (const label of ['SQLite \\(embedded\\), 1 server', 'PostgreSQL, 1 server', 'PostgreSQL, 2 servers', 'raw PostgreSQL']) {
-      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [9] lacks '${label}':\n${pg}`);
+      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [10] lacks '${label}':\n${pg}`);
     }
   }
   assert.doesNotMatch(stdout, /BROKEN/);

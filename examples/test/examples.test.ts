@@ -11,6 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_CONFIG, type RunningServer, startServer } from 'spacekv';
 import { GENERATED_LINES, WINDOW_SIZE, main as tutorial } from '../hyperdex-tutorial.js';
+import { main as stockWatch } from '../stock-watch.js';
+import { main as phonebookSearch } from '../phonebook-search.js';
 import { main as typedFriendlists } from '../typed-friendlists.js';
 import { main as wrpmeConflicts } from '../wrpme-conflicts.js';
 
@@ -48,6 +50,21 @@ describe('examples', () => {
     await server.close();
     await rm(dataDir, { recursive: true, force: true });
     await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('phonebook-search: searches, a sorted search, counts from an index, an index added online, group operations', async () => {
+    const summary = await phonebookSearch(server.url, quiet.log);
+    assert.deepEqual(summary.johns, ['jd', 'jsmith1']);
+    assert.deepEqual(summary.phoneRange, ['jd', 'jsmith1', 'wbrown']);
+    assert.deepEqual(summary.smOrJn, ['bjones', 'jsmith1', 'msmith']);
+    assert.equal(summary.generatedCount, 40);
+    assert.deepEqual(summary.topPhones, ['msmith', 'jd', 'wbrown']);
+    assert.equal(summary.smithCount, 2);
+    assert.equal(summary.smithPlan, 'index on last');
+    assert.equal(summary.phonePlanBefore, 'scan');
+    assert.equal(summary.phonePlanAfter, 'index on phone');
+    assert.deepEqual(summary.renamed, { matched: 40, changed: 40 });
+    assert.deepEqual(summary.removed, { matched: 40, changed: 40 });
   });
 
   it('hyperdex-tutorial: friends by loop(), the window over a generated file', async () => {
@@ -90,6 +107,13 @@ describe('examples', () => {
     const summary = await tutorial(server.url, { ...quiet, generatedLines: 10 });
     assert.deepEqual(summary.friends, ['Brian', 'John', 'John']);
     assert.equal(summary.window.verified, 10);
+  });
+
+  it('stock-watch: a filtered watch sees low stock as it happens, and resumes from its seq without a miss', async () => {
+    const s = await stockWatch(server.url, quiet);
+    assert.deepEqual(s.alerts, ['apples: 2', 'apples: 1']);
+    assert.deepEqual(s.resumedAlerts, ['plums: 2', 'pears: 2']);
+    for (let i = 1; i < s.seqs.length; i++) assert.ok((s.seqs[i] as number) > (s.seqs[i - 1] as number), `seqs increase: ${s.seqs.join(', ')}`);
   });
 
   it('typed-friendlists: the same friendlists through defineSpace', async () => {

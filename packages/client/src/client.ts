@@ -64,9 +64,60 @@ export interface SpaceDescription {
   readonly key: { readonly name: string; readonly type: string };
   readonly attributes: readonly { readonly name: string; readonly type: string }[];
   readonly ttl_seconds?: number;
+  readonly indexes?: readonly string[];
 }
 
-const READ_OPS = new Set(['get', 'get_partial', 'list_spaces', 'describe_space']);
+const READ_OPS = new Set(['get', 'get_partial', 'list_spaces', 'describe_space', 'search', 'sorted_search', 'count', 'list']);
+
+/** How the server found the candidates of a search or count (the `explain` option). */
+export type SearchPlan = { readonly kind: 'scan' } | { readonly kind: 'index'; readonly attribute: string; readonly counted_from_index?: boolean };
+
+/** One page of a search or list; pass `cursor` back for the next (absent on the last page). */
+export interface SearchPage<O = SpaceObject> {
+  readonly objects: readonly O[];
+  readonly cursor?: string;
+  readonly plan?: SearchPlan;
+}
+
+export interface SearchOptions {
+  /** Return only these attributes. */
+  readonly select?: readonly string[];
+  /** Objects per page (1 to the server's searchPageObjectsMax; default 100). */
+  readonly limit?: number;
+}
+
+export interface SearchPageOptions extends SearchOptions {
+  readonly cursor?: string;
+  /** Ask the server which plan it used (`page.plan`). */
+  readonly explain?: boolean;
+}
+
+export interface SortedSearchOptions {
+  readonly select?: readonly string[];
+  /** Default 'asc'. Ties are ordered by key, in the same direction. */
+  readonly order?: 'asc' | 'desc';
+  /** Default 100. */
+  readonly limit?: number;
+  readonly explain?: boolean;
+}
+
+/** Key bounds of `list`: `start` inclusive, `end` exclusive, `prefix` (string keys). */
+export interface ListOptions extends SearchOptions {
+  readonly start?: Key;
+  readonly end?: Key;
+  readonly prefix?: string;
+  readonly reverse?: boolean;
+}
+
+/** What group_del / group_mutate did: objects that satisfied the condition when written, and those changed. */
+export interface GroupOutcome {
+  readonly matched: number;
+  readonly changed: number;
+}
+
+function defined<T extends Record<string, unknown>>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
 
 export class SpacekvClient {
   private readonly completions: Completions;
@@ -170,6 +221,80 @@ export class SpacekvClient {
   }
 
   /**
+   * Every object satisfying `where`, in key order, fetched page by page as the loop asks for them.
+   * Objects present (and matching) for the whole iteration come exactly once, whatever is written
+   * meanwhile.
+   * @example
+   * for await (const person of db.search('people', { last: 'Smith', age: { gte: 18 } })) console.log(person.key);
+   */
+  async *search(space: string, where: Condition = {}, options: SearchOptions = {}): AsyncGenerator<SpaceObject> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.searchPage(space, where, { ...options, ...(cursor === undefined ? {} : { cursor }) });
+      yield* page.objects;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  /** One page of `search`; a page may be short (a scan answers after a bounded number of rows) and still have a cursor. */
+  searchPage(space: string, where: Condition = {}, options: SearchPageOptions = {}): Promise<SearchPage> {
+    const { select, limit, cursor, explain } = options;
+    return this.call({ op: 'search', space, where, ...defined({ select, limit, cursor, explain }) }, expectOk<SearchPage>);
+  }
+
+  /** The first `limit` objects satisfying `where`, ordered by `sortBy` (then key). */
+  async sortedSearch(space: string, where: Condition, sortBy: string, options: SortedSearchOptions = {}): Promise<readonly SpaceObject[]> {
+    return (await this.sortedSearchPage(space, where, sortBy, options)).objects;
+  }
+
+  /** `sortedSearch` with the plan, when `explain` is set. */
+  sortedSearchPage(space: string, where: Condition, sortBy: string, options: SortedSearchOptions = {}): Promise<SearchPage> {
+    const { select, order, limit, explain } = options;
+    return this.call({ op: 'sorted_search', space, where, sort_by: sortBy, ...defined({ select, order, limit, explain }) }, expectOk<SearchPage>);
+  }
+
+  /** How many objects satisfy `where` (from an index when one decides the condition alone). */
+  async count(space: string, where: Condition = {}): Promise<number> {
+    return (await this.call({ op: 'count', space, where }, expectOk<{ count: number }>)).count;
+  }
+
+  /** How the server would answer a search (or, with `'count'`, a count) of `where`: an index or a scan. */
+  async explain(space: string, where: Condition = {}, what: 'search' | 'count' = 'search'): Promise<SearchPlan> {
+    const fields = what === 'search' ? { limit: 1 } : {};
+    return (await this.call({ op: what, space, where, explain: true, ...fields }, expectOk<{ plan: SearchPlan }>)).plan;
+  }
+
+  /** Objects by key range or prefix, in key order (or reverse), page by page. */
+  async *list(space: string, options: ListOptions = {}): AsyncGenerator<SpaceObject> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listPage(space, { ...options, ...(cursor === undefined ? {} : { cursor }) });
+      yield* page.objects;
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+
+  listPage(space: string, options: ListOptions & { readonly cursor?: string } = {}): Promise<SearchPage> {
+    const { start, end, prefix, reverse, limit, select, cursor } = options;
+    return this.call({ op: 'list', space, ...defined({ start, end, prefix, reverse, limit, select, cursor }) }, expectOk<SearchPage>);
+  }
+
+  /** Delete every object satisfying `where`, each atomically under that condition. */
+  groupDel(space: string, where: Condition): Promise<GroupOutcome> {
+    return this.call({ op: 'group_del', space, where }, expectOk<GroupOutcome>);
+  }
+
+  /** Apply `mutations` to every object satisfying `where`, each atomically under that condition. */
+  groupMutate(space: string, where: Condition, mutations: MutationList): Promise<GroupOutcome> {
+    return this.call({ op: 'group_mutate', space, where, mutations }, expectOk<GroupOutcome>);
+  }
+
+  /** Build a secondary index on `attribute` online; resolves once it is complete and in use. */
+  addIndex(space: string, attribute: string): Promise<SpaceDescription> {
+    return this.call({ op: 'add_index', space, attribute }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
+  }
+
+  /**
    * The server's atomic `tx`: every check holds and every operation applies at one seq, or nothing
    * changes and the call rejects with `TxFailedError`, whose `failures` say which check or
    * operation failed (docs/transactions.md).
@@ -213,6 +338,8 @@ export class SpacekvClient {
     if (drift.length > 0) {
       throw new SchemaDriftError('invalid_schema', `space '${definition.name}' on the server differs from its declaration: ${drift.join('; ')}`);
     }
+    // An index changes speed, not answers: a declared one the server lacks is built, online.
+    for (const attribute of definition.indexes ?? []) if (!server.indexes?.includes(attribute)) await this.addIndex(definition.name, attribute);
   }
 
   /**

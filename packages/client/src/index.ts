@@ -12,7 +12,8 @@
  */
 export { connect, SpacekvClient } from './client.js';
 export type {
-  ClientOptions, Condition, MutateOptions, MutationList, SchemaInput, SpaceDescription, TxCheckInput, TxOutcome, WriteOptions,
+  ClientOptions, Condition, GroupOutcome, ListOptions, MutateOptions, MutationList, SchemaInput, SearchOptions, SearchPage, SearchPageOptions,
+  SearchPlan, SortedSearchOptions, SpaceDescription, TxCheckInput, TxOutcome, WriteOptions,
 } from './client.js';
 export { Transaction, TypedTransactionSpace, isConflict } from './transaction.js';
 export type { TransactionOptions, TxFailure } from './transaction.js';

@@ -7,6 +7,7 @@
  * const friendlists = defineSpace('friendlists', {
  *   key: 'username',
  *   attributes: { first: t.string(), last: t.string(), friends: t.set(t.string()) },
+ *   indexes: ['last', 'friends'],
  * });
  */
 
@@ -63,6 +64,8 @@ export interface SpaceDefinition<
   readonly key: { readonly name: KeyName; readonly type: Key };
   readonly attributes: Attrs;
   readonly ttlSeconds?: number;
+  /** Attributes with a secondary index (checked against Attrs by defineSpace); `db.space()` builds any the server lacks. */
+  readonly indexes?: readonly string[];
 }
 
 /** The TypeScript type of a space's attributes, as read. */
@@ -80,13 +83,16 @@ export function defineSpace<
   const Key extends KeyKind = 'string',
 >(
   name: Name,
-  definition: { readonly key: KeyName; readonly keyType?: Key; readonly attributes: Attrs; readonly ttlSeconds?: number },
+  definition: {
+    readonly key: KeyName; readonly keyType?: Key; readonly attributes: Attrs; readonly ttlSeconds?: number; readonly indexes?: readonly (keyof Attrs & string)[];
+  },
 ): SpaceDefinition<Name, KeyName, Key, Attrs> {
   return {
     name,
     key: { name: definition.key, type: (definition.keyType ?? 'string') as Key },
     attributes: definition.attributes,
     ...(definition.ttlSeconds === undefined ? {} : { ttlSeconds: definition.ttlSeconds }),
+    ...(definition.indexes === undefined ? {} : { indexes: definition.indexes }),
   };
 }
 
@@ -96,11 +102,13 @@ export function schemaJsonOf(definition: SpaceDefinition): {
   key: { name: string; type: string };
   attributes: { name: string; type: string }[];
   ttl_seconds?: number;
+  indexes?: string[];
 } {
   return {
     name: definition.name,
     key: { name: definition.key.name, type: definition.key.type },
     attributes: Object.entries(definition.attributes).map(([name, type]) => ({ name, type: type.text })),
     ...(definition.ttlSeconds === undefined ? {} : { ttl_seconds: definition.ttlSeconds }),
+    ...(definition.indexes === undefined || definition.indexes.length === 0 ? {} : { indexes: [...definition.indexes] }),
   };
 }

@@ -9,7 +9,7 @@
  * await friends.mutate('jsmith1', [{ set_add: { friends: 'jd' } }]);
  * const john = await friends.get('jsmith1');            // john.attributes.friends: string[]
  */
-import type { SpacekvClient, WriteOptions } from './client.js';
+import type { GroupOutcome, SearchOptions, SearchPage, SearchPageOptions, SortedSearchOptions, SpacekvClient, WriteOptions } from './client.js';
 import type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec, WritableAttributesOf } from './model.js';
 import type { Deleted, Mutated, SpaceObject, Written, WrittenWithPrevious } from './results.js';
 
@@ -55,6 +55,8 @@ export type TypedMutation<D extends SpaceDefinition> =
   | { readonly map_remove: Operands<D, 'map', 'keys'> }
   | { readonly [Op in NumericOp | BitwiseOp as `map_${Op}`]: { readonly [K in `map_${Op}`]: Operands<D, 'map', 'elements'> } }[`map_${NumericOp | BitwiseOp}`];
 
+type ContainsOperand<V> = V extends readonly (infer E)[] ? E : V extends string ? string : V extends Record<string, unknown> ? string : never;
+
 /** Predicate operators on a value of type V. */
 export interface PredicateOperators<V> {
   readonly eq?: V;
@@ -65,7 +67,8 @@ export interface PredicateOperators<V> {
   readonly gte?: V;
   readonly prefix?: string;
   readonly regex?: string;
-  readonly contains?: ElementOf<V> | (V extends string ? string : never);
+  /** An element of a list or set, a key of a map, a substring of a string. */
+  readonly contains?: ContainsOperand<V>;
   readonly length_eq?: number;
   readonly length_lte?: number;
   readonly length_gte?: number;
@@ -129,5 +132,31 @@ export class TypedSpace<D extends SpaceDefinition> {
 
   mutate(key: KeyOf<D>, mutations: readonly TypedMutation<D>[], options: TypedMutateOptions<D> = {}): Promise<Mutated<Values<D>, KeyOf<D>>> {
     return this.client.mutate(this.name, key, mutations as never, options) as Promise<Mutated<Values<D>, KeyOf<D>>>;
+  }
+
+  /** Every object satisfying `where` (typed by attribute), in key order, paged transparently. */
+  search(where: TypedCondition<D> = {}, options?: SearchOptions): AsyncGenerator<SpaceObject<Values<D>, KeyOf<D>>> {
+    return this.client.search(this.name, where, options) as AsyncGenerator<SpaceObject<Values<D>, KeyOf<D>>>;
+  }
+
+  searchPage(where: TypedCondition<D> = {}, options?: SearchPageOptions): Promise<SearchPage<SpaceObject<Values<D>, KeyOf<D>>>> {
+    return this.client.searchPage(this.name, where, options) as Promise<SearchPage<SpaceObject<Values<D>, KeyOf<D>>>>;
+  }
+
+  /** The first objects by an ordered attribute (a string, int, float, bool, timestamp or bytes). */
+  sortedSearch(where: TypedCondition<D>, sortBy: NamesOf<D, 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'bytes'> & string, options?: SortedSearchOptions): Promise<readonly SpaceObject<Values<D>, KeyOf<D>>[]> {
+    return this.client.sortedSearch(this.name, where, sortBy, options) as Promise<readonly SpaceObject<Values<D>, KeyOf<D>>[]>;
+  }
+
+  count(where: TypedCondition<D> = {}): Promise<number> {
+    return this.client.count(this.name, where);
+  }
+
+  groupDel(where: TypedCondition<D>): Promise<GroupOutcome> {
+    return this.client.groupDel(this.name, where);
+  }
+
+  groupMutate(where: TypedCondition<D>, mutations: readonly TypedMutation<D>[]): Promise<GroupOutcome> {
+    return this.client.groupMutate(this.name, where, mutations as never);
   }
 }

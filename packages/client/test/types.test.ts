@@ -141,12 +141,42 @@ export async function invalidForms(space: TypedSpace<People>, tickSpace: TypedSp
   void partial?.attributes.age;
   // @ts-expect-error getPartial takes declared attribute names only
   await space.getPartial('jj', ['nickname']);
+  // Searches are typed by attribute like conditions.
+  // @ts-expect-error age is an int
+  await space.count({ age: { gte: 'old' } });
+  // @ts-expect-error friends holds strings
+  await space.groupDel({ friends: { contains: 7 } });
+  // @ts-expect-error no attribute 'nickname'
+  for await (const found of space.search({ nickname: 'x' })) void found;
+  // @ts-expect-error a set has no order to sort by
+  await space.sortedSearch({}, 'friends');
+  for await (const found of space.search({ age: { gte: 18 }, friends: { contains: 'jd' } })) {
+    // @ts-expect-error first is a string
+    const wrongFound: number = found.attributes.first;
+    void wrongFound;
+  }
+  // @ts-expect-error 'nickname' is not an attribute to index
+  defineSpace('bad', { key: 'k', attributes: { a: t.string() }, indexes: ['nickname'] });
+}
+
+/** Never called: valid search forms compile and infer the attribute types. */
+export async function validSearches(space: TypedSpace<People>): Promise<void> {
+  for await (const found of space.search({ first: { prefix: 'J' }, or: [{ age: { lt: 30 } }, { lucky: { contains: 7 } }] }, { limit: 10 })) {
+    const first: string = found.attributes.first;
+    void first;
+  }
+  const top = await space.sortedSearch({ active: true }, 'score', { order: 'desc', limit: 3 });
+  const count: number = await space.count({ ratings: { contains: 'x' } });
+  const outcome = await space.groupMutate({ age: { gte: 65 } }, [{ add: { age: 1 } }]);
+  void [top, count, outcome.matched];
+  defineSpace('ok', { key: 'k', attributes: { a: t.string() }, indexes: ['a'] });
 }
 
 describe('compile-time types', () => {
   it('compiled (the checks above are in the build); the declarations carry the schema', () => {
     assert.equal(typeof validForms, 'function');
     assert.equal(typeof invalidForms, 'function');
+    assert.equal(typeof validSearches, 'function');
     assert.deepEqual(schemaJsonOf(ticks), { name: 'ticks', key: { name: 'id', type: 'int' }, attributes: [{ name: 'label', type: 'string' }] });
     assert.deepEqual(schemaJsonOf(people).attributes.map((a) => a.type), [
       'string', 'int', 'float', 'bool', 'set(string)', 'set(int)', 'list(int)', 'map(string, int)', 'document',

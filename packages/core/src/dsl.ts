@@ -3,9 +3,11 @@
  *
  *     schema    := 'space' name 'key' [keytype] name ['attributes' attribute (',' attribute)*] clause*
  *     attribute := type name | name                 (an untyped attribute is a string, as in HyperDex)
- *     clause    := 'ttl' seconds | 'create' N 'partitions' | 'tolerate' N 'failures'
+ *     clause    := 'ttl' seconds | 'index' name (',' name)* | 'create' N 'partitions' | 'tolerate' N 'failures'
  *
- * Types are read by `type-grammar.ts`. Each clause may appear once, in any order. `create` and
+ * Types are read by `type-grammar.ts`. `index` may appear several times (`index last index age`
+ * equals `index last, age`); each names attributes that get a secondary index of their own. Every
+ * other clause may appear once, in any order. `create` and
  * `tolerate` are accepted so that HyperDex schemas load, and ignored: spacekv runs one node.
  * Keywords are case-sensitive and may also serve as names where what follows leaves no doubt.
  */
@@ -69,6 +71,17 @@ export function keyTypeProblem(type: AttributeType): SchemaProblem | undefined {
   return invalid(`the key type must be string or int, found '${typeToString(type)}'`);
 }
 
+/**
+ * Whether `attribute` (named `name`) may get a secondary index: any declared attribute but a
+ * document (which has no order and no elements to index). The key needs none: it is the primary key.
+ */
+export function indexProblem(name: string, keyName: string, attribute: AttributeSchema | undefined): SchemaProblem | undefined {
+  if (name === keyName) return invalid(`${quote(name)} is the key, which is always indexed`, name);
+  if (attribute === undefined) return invalid(`cannot index ${quote(name)}: no attribute of that name is declared`, name);
+  if (attribute.type.kind === 'document') return invalid(`cannot index ${quote(name)}: a document attribute has no order to index`, name);
+  return undefined;
+}
+
 function describeTtl(seconds: unknown): string {
   return typeof seconds === 'number' || typeof seconds === 'bigint' ? String(seconds) : typeof seconds;
 }
@@ -86,6 +99,7 @@ export class SchemaDraft {
   private readonly attributes: AttributeSchema[] = [];
   private readonly attributeNames = new Set<string>();
   private ttlSeconds: number | undefined;
+  private readonly indexes: string[] = [];
 
   constructor(limits: Limits) {
     this.limits = limits;
@@ -133,26 +147,37 @@ export class SchemaDraft {
     return undefined;
   }
 
+  /** Declare a secondary index on an attribute declared before. */
+  addIndex(name: string): SchemaProblem | undefined {
+    const problem = indexProblem(name, this.key.name, this.attributes.find((a) => a.name === name));
+    if (problem !== undefined) return problem;
+    if (this.indexes.includes(name)) return invalid(`attribute ${quote(name)} is indexed twice`, name);
+    this.indexes.push(name);
+    return undefined;
+  }
+
   build(): SpaceSchema {
     const schema: SpaceSchema = { name: this.name, key: this.key, attributes: [...this.attributes] };
-    return this.ttlSeconds === undefined ? schema : { ...schema, ttlSeconds: this.ttlSeconds };
+    const withTtl = this.ttlSeconds === undefined ? schema : { ...schema, ttlSeconds: this.ttlSeconds };
+    return this.indexes.length === 0 ? withTtl : { ...withTtl, indexes: [...this.indexes] };
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The DSL parser.
 
-const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', 'create', 'tolerate']);
+const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', 'index', 'create', 'tolerate']);
+/** Clauses that may appear more than once. */
+const REPEATABLE_CLAUSES: ReadonlySet<string> = new Set(['index']);
 
 const UNSUPPORTED_CLAUSES: ReadonlyMap<string, string> = new Map([
   ['subspace', 'subspaces are not supported; spacekv has no partitioning'],
-  ['index', 'index clauses are not supported yet'],
 ]);
 
 /** Words that may follow a key or an attribute: a keyword there is a keyword, not a name. */
 const SECTION_WORDS: ReadonlySet<string> = new Set(['attributes', ...CLAUSE_WORDS, ...UNSUPPORTED_CLAUSES.keys()]);
 const KEYWORDS: ReadonlySet<string> = new Set(['space', 'key', 'partitions', 'failures', ...SECTION_WORDS]);
-const CLAUSES_EXPECTED = 'a clause (ttl, create, tolerate) or the end of the schema';
+const CLAUSES_EXPECTED = 'a clause (ttl, index, create, tolerate) or the end of the schema';
 
 function positionOf(token: Token): { line: number; column: number; offset: number } {
   return { line: token.line, column: token.column, offset: token.offset };
@@ -264,11 +289,17 @@ class DslParser {
   }
 
   private parseClause(token: Token): void {
-    if (this.clausesSeen.has(token.text)) blameAt(token, `the '${token.text}' clause appears twice`);
+    if (this.clausesSeen.has(token.text) && !REPEATABLE_CLAUSES.has(token.text)) blameAt(token, `the '${token.text}' clause appears twice`);
     this.clausesSeen.add(token.text);
     this.last = 'clause';
     this.s.next();
-    if (token.text === 'ttl') {
+    if (token.text === 'index') {
+      this.parseIndexName();
+      while (this.s.isPunct(',')) {
+        this.s.next();
+        this.parseIndexName();
+      }
+    } else if (token.text === 'ttl') {
       const seconds = this.wholeNumber('the ttl in seconds (a whole number, at least 1)');
       this.check(seconds, this.draft.setTtl(Number(seconds.text)));
     } else if (token.text === 'create') {
@@ -278,6 +309,11 @@ class DslParser {
       this.wholeNumber('the number of failures to tolerate');
       this.keyword('failures');
     }
+  }
+
+  private parseIndexName(): void {
+    const name = this.name('the name of an attribute to index', endsAttribute);
+    this.check(name, this.draft.addIndex(name.text));
   }
 
   private wholeNumber(what: string): Token {

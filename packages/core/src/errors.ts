@@ -15,6 +15,8 @@ export const ERRORS = {
   unknown_attribute: { status: 400, meaning: 'The request names an attribute the space does not declare.' },
   invalid_predicate: { status: 400, meaning: 'A predicate is malformed or does not apply to the attribute type.' },
   invalid_mutation: { status: 400, meaning: 'A mutation is unknown or does not apply to the attribute type.' },
+  invalid_limit: { status: 400, meaning: 'A search or list limit is not a whole number between 1 and searchPageObjectsMax.' },
+  invalid_cursor: { status: 400, meaning: 'A cursor is not one this space and operation handed out (malformed, or from another space or operation).' },
   unknown_space: { status: 404, meaning: 'No space of that name exists.' },
   not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
   no_route: { status: 404, meaning: 'No endpoint at that path.' },

@@ -17,3 +17,6 @@ export * from './tx.js';
 export * from './wire.js';
 export * from './protocol.js';
 export * from './events.js';
+export * from './index-key.js';
+export * from './search.js';
+export * from './plan.js';

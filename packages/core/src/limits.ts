@@ -50,6 +50,14 @@ export interface Limits {
   readonly recentChangesMax: number;
   /** Bytes of attribute text those recent changes may hold (large objects shorten the memory). */
   readonly recentChangeBytesMax: number;
+  /** Objects in one search or list page, and the largest `limit` of a sorted_search. */
+  readonly searchPageObjectsMax: number;
+  /** Rows a scan examines for one page before it answers (with a cursor) even if the page is not full. */
+  readonly scanRowsMax: number;
+  /** Bytes of attribute JSON in one search or list page; a page stops (with a cursor) once past it. */
+  readonly searchPageBytesMax: number;
+  /** Objects indexed per writer transaction while an index is built online. */
+  readonly indexBuildBatchRowsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -76,6 +84,10 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   watchPageChangesMax: 256,
   recentChangesMax: 8_192,
   recentChangeBytesMax: 32 * 1024 * 1024,
+  searchPageObjectsMax: 1000,
+  scanRowsMax: 10_000,
+  searchPageBytesMax: 4 * 1024 * 1024,
+  indexBuildBatchRowsMax: 2000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -132,23 +132,96 @@ export interface ExpireOp extends KeyedOp {
   readonly op: 'expire';
   readonly version: number;
 }
+/** How a search picks its candidates, as `explain` reports it. */
+export type PlanSummary =
+  | { readonly kind: 'scan' }
+  | { readonly kind: 'index'; readonly attribute: string; readonly countedFromIndex?: boolean };
+
+/**
+ * `search`: the objects that satisfy `condition`, in key order, one page of at most `limit`; the
+ * page's cursor (absent on the last page) resumes after its last key. A page may hold fewer than
+ * `limit` objects and still have a cursor: a scan stops after `scanRowsMax` rows examined.
+ */
+export interface SearchOp {
+  readonly op: 'search';
+  readonly space: string;
+  readonly condition: Condition;
+  readonly limit: number;
+  /** Resume after this key (decoded from the cursor). */
+  readonly after?: Key;
+  readonly select?: readonly string[];
+  readonly explain?: boolean;
+}
+/** `sorted_search`: the first `limit` objects satisfying `condition` in the order of `sortBy` (then key). */
+export interface SortedSearchOp {
+  readonly op: 'sorted_search';
+  readonly space: string;
+  readonly condition: Condition;
+  readonly sortBy: string;
+  readonly descending: boolean;
+  readonly limit: number;
+  readonly select?: readonly string[];
+  readonly explain?: boolean;
+}
+export interface CountOp {
+  readonly op: 'count';
+  readonly space: string;
+  readonly condition: Condition;
+  readonly explain?: boolean;
+}
+/** Key bounds of a `list`: `start` inclusive, `end` exclusive, `prefix` (string keys). */
+export interface KeyRange {
+  readonly start?: Key;
+  readonly end?: Key;
+  readonly prefix?: string;
+}
+/** `list`: objects in key order (or reverse) within a key range, one page, with a cursor. */
+export interface ListOp {
+  readonly op: 'list';
+  readonly space: string;
+  readonly range: KeyRange;
+  readonly reverse: boolean;
+  readonly limit: number;
+  readonly after?: Key;
+  readonly select?: readonly string[];
+}
+/**
+ * `group_del` / `group_mutate`: every object satisfying `condition` is deleted / mutated, each
+ * atomically and under the same condition (rechecked when it is written), as a normal write.
+ */
+export interface GroupDelOp { readonly op: 'group_del'; readonly space: string; readonly condition: Condition }
+export interface GroupMutateOp {
+  readonly op: 'group_mutate';
+  readonly space: string;
+  readonly condition: Condition;
+  readonly mutations: readonly Mutation[];
+}
+/** Build a secondary index on an attribute of a space that may already hold data, online. */
+export interface AddIndexOp { readonly op: 'add_index'; readonly space: string; readonly attribute: string }
+
+export type SearchReadOp = SearchOp | SortedSearchOp | CountOp | ListOp;
+export type GroupOp = GroupDelOp | GroupMutateOp;
 
 export interface AddSpaceOp { readonly op: 'add_space'; readonly schema: SpaceSchema }
 export interface RmSpaceOp { readonly op: 'rm_space'; readonly space: string }
 export interface ListSpacesOp { readonly op: 'list_spaces' }
 export interface DescribeSpaceOp { readonly op: 'describe_space'; readonly space: string }
 
-export type ReadOp = GetOp | GetPartialOp | ListSpacesOp | DescribeSpaceOp;
+export type ReadOp = GetOp | GetPartialOp | ListSpacesOp | DescribeSpaceOp | SearchReadOp;
 export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondDelOp | GetAndDelOp | MutateOp;
 /** An operation on one object: what a `tx` may hold. */
 export type ObjectOp = GetOp | GetPartialOp | ObjectWriteOp;
 export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
 /** Everything that goes through group commit; a `tx` does, even one that only reads. */
 export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp | ExpireOp;
-export type Operation = ReadOp | WriteOp;
+/** Operations that run many writes, or a long build, on behalf of one request (engine-driven, not one batch member). */
+export type LongWriteOp = GroupOp | AddIndexOp;
+export type Operation = ReadOp | WriteOp | LongWriteOp;
 export type OpName = Operation['op'];
 
-export const READ_OP_NAMES: ReadonlySet<OpName> = new Set(['get', 'get_partial', 'list_spaces', 'describe_space']);
+export const READ_OP_NAMES: ReadonlySet<OpName> = new Set([
+  'get', 'get_partial', 'list_spaces', 'describe_space', 'search', 'sorted_search', 'count', 'list',
+]);
 
 /** The single-key operations: those a `tx` may hold. */
 export const OBJECT_OP_NAMES: ReadonlySet<string> = new Set<ObjectOp['op']>([
@@ -237,5 +310,24 @@ export interface TxFailedResult {
   readonly failures: readonly TxFailure[];
 }
 
+/** An object a search or list found (its attributes possibly narrowed to `select`). */
+export interface FoundObject {
+  readonly key: Key;
+  readonly version: number;
+  readonly attributesJson: string;
+}
+export interface PageResult {
+  readonly ok: true;
+  readonly kind: 'page';
+  readonly objects: readonly FoundObject[];
+  /** Opaque; pass it back to get the next page. Absent on the last page. */
+  readonly cursor?: string;
+  readonly plan?: PlanSummary;
+}
+export interface CountResult { readonly ok: true; readonly kind: 'count'; readonly count: number; readonly plan?: PlanSummary }
+/** group_del / group_mutate: objects that satisfied the condition when written, and those the write changed. */
+export interface GroupResult { readonly ok: true; readonly kind: 'group'; readonly matched: number; readonly changed: number }
+
 export type Result =
-  | ObjectResult | WrittenResult | DeletedResult | TxResult | SpaceResult | SpacesResult | SpaceRemovedResult | FailedResult | TxFailedResult;
+  | ObjectResult | WrittenResult | DeletedResult | TxResult | SpaceResult | SpacesResult | SpaceRemovedResult | FailedResult | TxFailedResult
+  | PageResult | CountResult | GroupResult;

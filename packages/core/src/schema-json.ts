@@ -4,8 +4,8 @@
  * Read:  {"name": "friendlists",
  *         "key": "username" | {"name": "username", "type"?: "string" | "int"},
  *         "attributes"?: {"first": "string", "friends": "set(string)"} | [{"name": "first", "type": "string"}],
- *         "ttl_seconds"?: 3600}
- * Written: {"name", "key": {"name", "type"}, "attributes": [{"name", "type"}], "ttl_seconds"?}
+ *         "ttl_seconds"?: 3600, "indexes"?: ["last", "age"]}
+ * Written: {"name", "key": {"name", "type"}, "attributes": [{"name", "type"}], "ttl_seconds"?, "indexes"?}
  *
  * Type strings go through the DSL's type grammar and every rule through `SchemaDraft`, so both forms
  * accept exactly the same schemas. Unknown fields are refused: a misspelt `ttl` must not vanish.
@@ -25,11 +25,12 @@ export interface SchemaJson {
   readonly key: { readonly name: string; readonly type: KeyTypeName };
   readonly attributes: readonly { readonly name: string; readonly type: string }[];
   readonly ttl_seconds?: number;
+  readonly indexes?: readonly string[];
 }
 
 type JsonObject = { readonly [field: string]: unknown };
 
-const SCHEMA_FIELDS = ['name', 'key', 'attributes', 'ttl_seconds'] as const;
+const SCHEMA_FIELDS = ['name', 'key', 'attributes', 'ttl_seconds', 'indexes'] as const;
 const KEY_FIELDS = ['name', 'type'] as const;
 const ATTRIBUTE_FIELDS = ['name', 'type'] as const;
 
@@ -108,6 +109,15 @@ function readAttributes(input: unknown, draft: SchemaDraft): void {
   }
 }
 
+function readIndexes(input: unknown, draft: SchemaDraft): void {
+  if (input === undefined) return;
+  if (!Array.isArray(input)) invalid(`the schema needs 'indexes' to be a list of attribute names, found ${describe(input)}`);
+  for (const name of input as unknown[]) {
+    if (typeof name !== 'string') invalid(`'indexes' holds attribute names, found ${describe(name)}`);
+    check(draft.addIndex(name));
+  }
+}
+
 /**
  * Parse the JSON form of a space schema (already parsed from JSON text). Applies the same rules as
  * the DSL; throws `invalid_schema` (with `attribute` when one is at fault) or `too_large`.
@@ -126,6 +136,7 @@ export function parseSchemaJson(input: unknown, limits: Limits): SpaceSchema {
   readAttributes(field(input, 'attributes'), draft);
   const ttl = field(input, 'ttl_seconds');
   if (ttl !== undefined) check(draft.setTtl(ttl));
+  readIndexes(field(input, 'indexes'), draft);
   return draft.build();
 }
 
@@ -142,6 +153,7 @@ export function schemaToDsl(schema: SpaceSchema): string {
     parts.push(`attributes ${schema.attributes.map((a) => `${typeToString(a.type)} ${a.name}`).join(', ')}`);
   }
   if (schema.ttlSeconds !== undefined) parts.push(`ttl ${schema.ttlSeconds}`);
+  if (schema.indexes !== undefined && schema.indexes.length > 0) parts.push(`index ${schema.indexes.join(', ')}`);
   return parts.join(' ');
 }
 
@@ -158,5 +170,6 @@ export function schemaToJson(schema: SpaceSchema): SchemaJson {
     key: { name: schema.key.name, type: schema.key.type },
     attributes: schema.attributes.map((a) => ({ name: a.name, type: typeToString(a.type) })),
   };
-  return schema.ttlSeconds === undefined ? json : { ...json, ttl_seconds: schema.ttlSeconds };
+  const withTtl = schema.ttlSeconds === undefined ? json : { ...json, ttl_seconds: schema.ttlSeconds };
+  return schema.indexes === undefined || schema.indexes.length === 0 ? withTtl : { ...withTtl, indexes: [...schema.indexes] };
 }

@@ -16,6 +16,11 @@ export interface SpaceSchema {
   readonly attributes: readonly AttributeSchema[];
   /** Default `expire_in` for writes into this space that name none (the DSL's `ttl` clause). */
   readonly ttlSeconds?: number;
+  /**
+   * Attributes with a secondary index (the DSL's `index` clauses), in declared order. Searches on
+   * them are answered from the index; an index never changes what a search returns, only how fast.
+   */
+  readonly indexes?: readonly string[];
 }
 
 /** Names a space or attribute may take: an identifier, as in HyperDex. */
@@ -51,5 +56,10 @@ export class Space {
 
   get attributes(): readonly AttributeSchema[] {
     return this.schema.attributes;
+  }
+
+  /** Whether `name` has a (complete) secondary index. */
+  isIndexed(name: string): boolean {
+    return this.schema.indexes?.includes(name) ?? false;
   }
 }

@@ -12,13 +12,15 @@ import {
 import type { Limits } from './limits.js';
 import { parseMutations } from './mutations.js';
 import {
-  type FailedResult, OBJECT_OP_NAMES, type ObjectOp, type Operation, type Result, type StoredObject, type TxFailedResult,
+  type FailedResult, type FoundObject, OBJECT_OP_NAMES, type ObjectOp, type Operation, type PlanSummary, type Result, type StoredObject,
+  type TxFailedResult,
 } from './operations.js';
 import { parseCondition } from './predicates.js';
 import { schemaToJson } from './schema-json.js';
 import type { Key } from './types.js';
 import { stringifyJson } from './json.js';
 import { parseTx } from './tx.js';
+import { parseSearchOperation } from './search.js';
 
 const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   get: ['space', 'key'],
@@ -37,7 +39,16 @@ const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   list_spaces: [],
   describe_space: ['space'],
   tx: ['checks', 'ops'],
+  search: ['space', 'where', 'select', 'limit', 'cursor', 'explain'],
+  sorted_search: ['space', 'where', 'sort_by', 'order', 'limit', 'select', 'explain'],
+  count: ['space', 'where', 'explain'],
+  list: ['space', 'start', 'end', 'prefix', 'reverse', 'limit', 'cursor', 'select'],
+  group_del: ['space', 'where'],
+  group_mutate: ['space', 'where', 'mutations'],
+  add_index: ['space', 'attribute'],
 };
+
+const SEARCH_FAMILY: ReadonlySet<string> = new Set(['search', 'sorted_search', 'count', 'list', 'group_del', 'group_mutate', 'add_index']);
 
 export const OPERATION_NAMES: readonly string[] = Object.keys(ALLOWED_FIELDS);
 
@@ -76,6 +87,7 @@ export function parseOperation(input: unknown, lookup: SpaceLookup, limits: Limi
     case 'tx':
       return parseTx(fields, lookup, limits, (step) => parseTxStep(step, lookup, limits));
     default:
+      if (SEARCH_FAMILY.has(op)) return parseSearchOperation(op, fields, lookup, limits);
       return parseObjectOperation(op, fields, lookup, limits);
   }
 }
@@ -161,7 +173,27 @@ export function encodeResult(result: Result): string {
       return `{"ok":true,"space":${JSON.stringify(result.space)},"removed":true}`;
     case 'tx':
       return `{"ok":true,"seq":${result.seq ?? 'null'},"results":[${result.results.map(encodeResult).join(',')}]}`;
+    case 'page': {
+      const cursor = result.cursor === undefined ? '' : `,"cursor":${JSON.stringify(result.cursor)}`;
+      return `{"ok":true,"objects":[${result.objects.map(foundJson).join(',')}]${cursor}${planJson(result.plan)}}`;
+    }
+    case 'count':
+      return `{"ok":true,"count":${result.count}${planJson(result.plan)}}`;
+    case 'group':
+      return `{"ok":true,"matched":${result.matched},"changed":${result.changed}}`;
   }
+}
+
+function foundJson(found: FoundObject): string {
+  return `{"key":${keyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
+}
+
+/** `explain`: `"plan": {"kind": "index", "attribute": "age", "counted_from_index": true}` or `{"kind": "scan"}`. */
+function planJson(plan: PlanSummary | undefined): string {
+  if (plan === undefined) return '';
+  if (plan.kind === 'scan') return ',"plan":{"kind":"scan"}';
+  const counted = plan.countedFromIndex ? ',"counted_from_index":true' : '';
+  return `,"plan":{"kind":"index","attribute":${JSON.stringify(plan.attribute)}${counted}}`;
 }
 
 /** The `error` member of a failed result: its code, message and the details of that code. */

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSchemaDsl } from '../src/dsl.js';
+import { parseSchemaJson, schemaToDsl, schemaToJson } from '../src/schema-json.js';
 import { SpacekvError } from '../src/errors.js';
 import { DEFAULT_LIMITS, makeLimits } from '../src/limits.js';
 import type { Limits } from '../src/limits.js';
@@ -147,9 +148,9 @@ test('a missing key is named', () => {
 });
 
 test('trailing garbage is refused with what could have come instead', () => {
-  assertInvalidAt('space s key k attributes string a )', 1, 35, 34, "expected ',' and another attribute, a clause (ttl, create, tolerate) or the end of the schema, found ')'");
-  assertInvalidAt('space s key k extra', 1, 15, 14, "expected 'attributes', a clause (ttl, create, tolerate) or the end of the schema, found 'extra'");
-  assertInvalidAt('space s key k ttl 5 extra', 1, 21, 20, "expected a clause (ttl, create, tolerate) or the end of the schema, found 'extra'");
+  assertInvalidAt('space s key k attributes string a )', 1, 35, 34, "expected ',' and another attribute, a clause (ttl, index, create, tolerate) or the end of the schema, found ')'");
+  assertInvalidAt('space s key k extra', 1, 15, 14, "expected 'attributes', a clause (ttl, index, create, tolerate) or the end of the schema, found 'extra'");
+  assertInvalidAt('space s key k ttl 5 extra', 1, 21, 20, "expected a clause (ttl, index, create, tolerate) or the end of the schema, found 'extra'");
   // A missing comma shows up as garbage after the first attribute.
   assertInvalidAt('space s key k attributes string a string b', 1, 35, 34, "found 'string'");
 });
@@ -237,7 +238,18 @@ test('clauses are checked: once each, whole numbers, in range', () => {
 test('unsupported HyperDex clauses get a message that says why', () => {
   const quickstart = 'space phonebook key username attributes first, last, int phone subspace first, last, phone create 8 partitions tolerate 2 failures';
   assertInvalidAt(quickstart, 1, 64, 63, 'subspaces are not supported; spacekv has no partitioning');
-  assertInvalidAt('space s key k attributes a index a', 1, 28, 27, 'index clauses are not supported');
+});
+
+test('index clauses declare secondary indexes, repeatable, on declared non-document attributes', () => {
+  const schema = parseSchemaDsl('space s key k attributes string a, int b, set(string) c index a, c index b', DEFAULT_LIMITS);
+  assert.deepEqual(schema.indexes, ['a', 'c', 'b']);
+  assert.equal(parseSchemaDsl(schemaToDsl(schema), DEFAULT_LIMITS).indexes?.join(), 'a,c,b');
+  assert.deepEqual(parseSchemaJson(schemaToJson(schema), DEFAULT_LIMITS), schema);
+  assertInvalidAt('space s key k attributes a index z', 1, 34, 33, "cannot index 'z': no attribute of that name is declared");
+  assertInvalidAt('space s key k attributes a index k', 1, 34, 33, "'k' is the key, which is always indexed");
+  assertInvalidAt('space s key k attributes document d index d', 1, 43, 42, 'a document attribute has no order to index');
+  assertInvalidAt('space s key k attributes a index a, a', 1, 37, 36, "attribute 'a' is indexed twice");
+  assertInvalidAt('space s key k attributes a index', 1, 33, 32, 'expected the name of an attribute to index');
 });
 
 test('keywords and type words serve as names where what follows leaves no doubt', () => {

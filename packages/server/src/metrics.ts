@@ -12,6 +12,7 @@ export class Metrics implements CommitObserver {
   private readonly requests: RequestMetrics;
   private readonly batchSize: client.Histogram;
   private readonly batchSeconds: client.Histogram;
+  private readonly indexBuild: client.Gauge;
 
   constructor(writeQueueDepth: () => number) {
     const registers = [this.registry];
@@ -22,6 +23,10 @@ export class Metrics implements CommitObserver {
     this.batchSeconds = new client.Histogram({
       name: 'spacekv_commit_duration_seconds', help: 'Time to commit one batch durably', registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    this.indexBuild = new client.Gauge({
+      name: 'spacekv_index_build_objects', help: 'Objects indexed so far by the latest online index build of each space and attribute', registers,
+      labelNames: ['space', 'attribute'],
     });
     new client.Gauge({
       name: 'spacekv_write_queue_depth', help: 'Writes waiting for the next batch', registers,
@@ -37,6 +42,10 @@ export class Metrics implements CommitObserver {
   /** Count one answered request; `startedAt` is a performance.now() reading. */
   request(front: string, op: string, outcome: string, startedAt: number): void {
     this.requests.record(front, op, outcome, (performance.now() - startedAt) / 1000);
+  }
+
+  indexProgress(space: string, attribute: string, indexedObjects: number): void {
+    this.indexBuild.set({ space, attribute }, indexedObjects);
   }
 
   batchCommitted(size: number, seconds: number): void {

@@ -1,5 +1,5 @@
 /**
- * `spacekv get|put|del|mutate|add-space|rm-space|spaces|describe`: the client library on the
+ * `spacekv get|put|del|mutate|search|count|add-space|add-index|rm-space|spaces|describe`: the client library on the
  * command line. Output is JSON on stdout; errors are JSON on stderr; the exit code tells scripts
  * what happened (see EXIT_CODES).
  */
@@ -110,6 +110,28 @@ export function addClientCommands(program: Command): void {
     .option('--if <condition>', 'JSON condition that must hold (exit 3 otherwise)')
     .action(run(program, (c, space: string, key: string, text: string, options: { if?: string }) =>
       c.mutate(space, key, jsonArgument(text, 'mutations') as never, options.if ? { if: jsonArgument(options.if, 'the condition') as never } : {})));
+
+  program.command('search').description('objects satisfying a condition, e.g. \'{"last": "Smith", "age": {"gte": 18}}\' (prints a JSON list of every page)')
+    .argument('<space>').argument('[where]', 'JSON condition, or @file; default: every object', '{}')
+    .option('--select <attributes>', 'comma-separated attributes to print')
+    .option('--sort-by <attribute>', 'order by this attribute (sorted_search) and print the first --limit')
+    .option('--desc', 'with --sort-by: largest first')
+    .option('--limit <n>', 'with --sort-by: how many (default 100); else objects per page', nonNegativeInt)
+    .action(run(program, async (c, space: string, text: string, options: { select?: string; sortBy?: string; desc?: boolean; limit?: number }) => {
+      const where = jsonArgument(text, 'the condition') as Record<string, unknown>;
+      const narrow = { ...(options.select === undefined ? {} : { select: options.select.split(',') }), ...(options.limit === undefined ? {} : { limit: options.limit }) };
+      if (options.sortBy !== undefined) return c.sortedSearch(space, where, options.sortBy, { ...narrow, order: options.desc ? 'desc' : 'asc' });
+      const found = [];
+      for await (const object of c.search(space, where, narrow)) found.push(object);
+      return found;
+    }));
+
+  program.command('count').description('how many objects satisfy a condition').argument('<space>').argument('[where]', 'JSON condition, or @file', '{}')
+    .action(run(program, async (c, space: string, text: string) => ({ count: await c.count(space, jsonArgument(text, 'the condition') as Record<string, unknown>) })));
+
+  program.command('add-index').description('build a secondary index on an attribute, online (returns once it is in use)')
+    .argument('<space>').argument('<attribute>')
+    .action(run(program, (c, space: string, attribute: string) => c.addIndex(space, attribute)));
 
   program.command('add-space').description("create a space from DSL text (or @file), e.g. 'space users key name attributes int age'")
     .argument('<schema>')

@@ -4,11 +4,12 @@
  * hook through which later features (change events, AMQP relay) learn of durable changes.
  */
 import {
-  type Change, type KeyedOp, type Limits, type Operation, type ReadOp, type Result, type TxOp, type WriteOp,
+  type AddIndexOp, type Change, type KeyedOp, type Limits, type Operation, type ReadOp, type Result, type TxOp, type WriteOp,
   Space, SpacekvError, readResult,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome, Store } from '../store/store.js';
 import { type CommitObserver, GroupCommitter } from './group-commit.js';
+import { type SearchHost, runGroup, runSearch } from './searches.js';
 import { type OperationRunner, Session } from './session.js';
 
 export type CommitListener = (changes: readonly Change[]) => void;
@@ -20,16 +21,18 @@ export interface EngineOptions {
   readonly logger?: ErrorLogger;
 }
 
-/** The one logging need of the engine; pino's logger fits it. */
+/** The logging needs of the engine; pino's logger fits them. */
 export interface ErrorLogger {
   error(fields: object, message: string): void;
+  info?(fields: object, message: string): void;
 }
 
 const NO_OBSERVER: CommitObserver = { batchCommitted: () => {} };
 
-export class Engine implements OperationRunner {
+export class Engine implements OperationRunner, SearchHost {
   readonly limits: Limits;
-  private readonly store: Store;
+  readonly store: Store;
+  private readonly observer: CommitObserver;
   private readonly spaces = new Map<string, Space>();
   private readonly committer: GroupCommitter;
   private readonly listeners = new Set<CommitListener>();
@@ -46,6 +49,7 @@ export class Engine implements OperationRunner {
   constructor(options: EngineOptions) {
     this.store = options.store;
     this.limits = options.limits;
+    this.observer = options.observer ?? NO_OBSERVER;
     this.logger = options.logger ?? { error: (fields, message) => console.error(message, fields) };
     this.committer = new GroupCommitter(
       options.store, this.limits.batchWritesMax, this.limits.writeQueueDepthMax, options.observer ?? NO_OBSERVER,
@@ -138,6 +142,8 @@ export class Engine implements OperationRunner {
   }
 
   async write(op: Operation): Promise<Result> {
+    if (op.op === 'group_del' || op.op === 'group_mutate') return runGroup(this, op);
+    if (op.op === 'add_index') return this.addIndex(op);
     const outcome = await this.committer.submit(this.batchMember(op as WriteOp));
     if ('fault' in outcome) {
       // The store knows a space is gone (or is another incarnation) that this catalog still has.
@@ -145,6 +151,32 @@ export class Engine implements OperationRunner {
       throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
     }
     return outcome.result;
+  }
+
+  /** Queue one write for group commit (group operations write through here, object by object). */
+  submit(member: BatchMember): Promise<MemberOutcome> {
+    return this.committer.submit(member);
+  }
+
+  /** Build an index online; the space's new schema is used for every request validated after it. */
+  private async addIndex(op: AddIndexOp): Promise<Result> {
+    const space = this.requireSpace(op.space);
+    const started = performance.now();
+    let loggedAt = started;
+    const progress = (indexed: number): void => {
+      this.observer.indexProgress?.(op.space, op.attribute, indexed);
+      // A line a second at most: a large build takes thousands of steps.
+      if (performance.now() - loggedAt < 1000) return;
+      loggedAt = performance.now();
+      this.logger.info?.({ space: op.space, attribute: op.attribute, indexed }, 'building index');
+    };
+    const schema = await this.store.addIndex(op.space, space.createdSeq, op.attribute, progress);
+    if (schema) {
+      this.spaces.set(op.space, new Space(schema, space.createdSeq));
+      this.logger.info?.({ space: op.space, attribute: op.attribute, ms: Math.round(performance.now() - started), indexes: schema.indexes }, 'index built');
+    }
+    const current = this.requireSpace(op.space);
+    return { ok: true, kind: 'space', schema: current.schema, createdSeq: current.createdSeq };
   }
 
   /** Stop taking operations, answer every one already accepted, close the store. */
@@ -201,10 +233,12 @@ export class Engine implements OperationRunner {
       }
       case 'list_spaces':
         return { ok: true, kind: 'spaces', spaces: [...this.spaces.values()].map((s) => s.schema) };
+      default:
+        return runSearch(this, op);
     }
   }
 
-  private requireSpace(name: string): Space {
+  requireSpace(name: string): Space {
     const space = this.spaces.get(name);
     if (!space) throw new SpacekvError('unknown_space', `no space named '${name}'`);
     return space;

@@ -16,6 +16,8 @@ interface Waiting {
 export interface CommitObserver {
   /** Called after each batch is durable (or failed as a whole). */
   batchCommitted(size: number, seconds: number): void;
+  /** An online index build on `space`.`attribute` has indexed `indexedObjects` objects so far. */
+  indexProgress?(space: string, attribute: string, indexedObjects: number): void;
 }
 
 export class GroupCommitter {

@@ -7,7 +7,7 @@
  * Keeping them here means both stores give every operation the same meaning (DESIGN.md §7).
  */
 import {
-  type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
+  type Attributes, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type Space, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
   TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
@@ -16,7 +16,8 @@ import type { MemberOutcome } from './store.js';
 /** One space's rows as the batch's transaction sees them now. Reads return expired objects too. */
 export interface SpaceRows {
   read(key: Key): StoredObject | null;
-  write(key: Key, version: number, expiresAt: number | null, attributesJson: string): void;
+  /** `attributes` is `attributesJson` parsed, for stores that index them. */
+  write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void;
   remove(key: Key): void;
 }
 
@@ -81,7 +82,7 @@ export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: 
   if (bytes > limits.valueBytesMax) {
     throw fail('too_large', `the object would be ${bytes} bytes; the limit is ${limits.valueBytesMax}`, { limit: 'valueBytesMax' });
   }
-  target.rows.write(op.key, seq, plan.expiresAt, json);
+  target.rows.write(op.key, seq, plan.expiresAt, json, plan.attributes);
   const result: WrittenResult = {
     ok: true,
     kind: 'written',

@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   DEFAULT_LIMITS, SpacekvError, parseJson, parseOperation, stringifyJson,
-  type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type StoredObject,
+  type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type SearchPage, type SearchPlan, type SpaceSchema,
+  type StoredObject,
 } from '@spacekv/core';
 import { Engine } from '../../src/engine/engine.js';
 import type { Session } from '../../src/engine/session.js';
 import type {
-  BatchMember, ChangePage, ExpiredObject, Lease, MaybePromise, MemberOutcome, RetentionRule, Store, StoredSpace,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MaybePromise, MemberOutcome, RetentionRule, Store, StoredSpace,
 } from '../../src/store/store.js';
 
 /**
@@ -81,6 +82,18 @@ export class RecordingStore implements Store {
   commit(batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     this.batches.push([...batch]);
     return this.inner.commit(batch);
+  }
+
+  search(plan: SearchPlan): Promise<SearchPage> {
+    return this.inner.search(plan);
+  }
+
+  count(plan: SearchPlan): Promise<number> {
+    return this.inner.count(plan);
+  }
+
+  addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
+    return this.inner.addIndex(space, spaceCreatedSeq, attribute, progress);
   }
 
   close(): Promise<void> {

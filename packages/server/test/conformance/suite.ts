@@ -9,6 +9,8 @@ import { expiryCases } from './cases-expiry.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
 import { orderCases } from './cases-order.js';
+import { searchCases } from './cases-search.js';
+import { searchPropertyCases } from './cases-search-property.js';
 import { transferCases } from './cases-tx-transfers.js';
 import { txCases } from './cases-tx.js';
 import { writeCases } from './cases-write.js';
@@ -35,5 +37,7 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     txCases(ctx);
     transferCases(ctx);
     changeLogCases(ctx);
+    searchCases(ctx);
+    searchPropertyCases(ctx);
   });
 }

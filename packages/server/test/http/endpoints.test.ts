@@ -32,6 +32,12 @@ const ROUTES = [
   'DELETE /v1/spaces/{space}/objects/{key}',
   'POST /v1/ops',
   'POST /v1/tx',
+  'GET /v1/spaces/{space}/objects',
+  'POST /v1/spaces/{space}/search',
+  'POST /v1/spaces/{space}/count',
+  'POST /v1/spaces/{space}/delete',
+  'POST /v1/spaces/{space}/mutate',
+  'POST /v1/spaces/{space}/indexes',
 ].sort();
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);

@@ -1,4 +1,4 @@
-// Proves the CLI client commands (`spacekv get|put|del|mutate|add-space|rm-space|spaces|describe`)
+// Proves the CLI client commands (`spacekv get|put|del|mutate|search|count|add-space|add-index|rm-space|spaces|describe`)
 // work against a real server, print JSON, and exit with the codes scripts rely on: 0 done, 1 bad
 // input, 2 not found, 3 condition failed, 4 server unreachable.
 import { after, before, test } from 'node:test';
@@ -34,6 +34,26 @@ before(async () => {
 after(async () => {
   await server.close();
   removeDir(dir);
+});
+
+test('search, count and add-index: JSON out, exit 0; a bad condition exits 1', async () => {
+  assert.equal((await cli('add-space', 'space phones key name attributes string city, int n')).code, 0);
+  for (const [name, city, n] of [['a', 'Paris', 1], ['b', 'Oslo', 2], ['c', 'Paris', 3]] as const) {
+    assert.equal((await cli('put', 'phones', name, JSON.stringify({ city, n }))).code, 0);
+  }
+  const indexed = await cli('add-index', 'phones', 'city');
+  assert.equal(indexed.code, 0, indexed.stderr);
+  assert.deepEqual(JSON.parse(indexed.stdout).indexes, ['city']);
+  const found = await cli('search', 'phones', '{"city": "Paris"}', '--select', 'n', '--limit', '1');
+  assert.equal(found.code, 0, found.stderr);
+  assert.deepEqual(JSON.parse(found.stdout).map((o: { key: string; attributes: unknown }) => [o.key, o.attributes]), [['a', { n: 1 }], ['c', { n: 3 }]]);
+  const sorted = await cli('search', 'phones', '--sort-by', 'n', '--desc', '--limit', '2');
+  assert.deepEqual(JSON.parse(sorted.stdout).map((o: { key: string }) => o.key), ['c', 'b']);
+  assert.deepEqual(JSON.parse((await cli('count', 'phones', '{"n": {"gte": 2}}')).stdout), { count: 2 });
+  const bad = await cli('count', 'phones', '{"n": "many"}');
+  assert.equal(bad.code, 1);
+  assert.equal(JSON.parse(bad.stderr).error.code, 'invalid_predicate');
+  assert.equal((await cli('rm-space', 'phones')).code, 0);
 });
 
 test('add-space, put, get, mutate, describe, spaces, del, rm-space: JSON out, exit 0', async () => {

@@ -16,6 +16,7 @@ import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
+import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
 
 export interface HttpAppOptions {
@@ -112,6 +113,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed);
+  registerSearchRoutes(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
     const health = await options.health();

@@ -8,6 +8,15 @@ const writeResponse = { description: 'Written', content: { 'application/json': {
 const spaceParam = { name: 'space', in: 'path', required: true, schema: { type: 'string' } };
 const keyParam = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
 const ifMatch = { name: 'If-Match', in: 'header', schema: { type: 'string' }, description: 'Expected version: compare-and-swap (412 cmp_fail otherwise)' };
+const explainParam = { name: 'explain', in: 'query', schema: { enum: ['1', '0', 'true', 'false'] }, description: 'Say whether an index or a scan answered (plan)' };
+const where = { type: 'object', description: 'Condition: attribute → value or operator object, plus "or" lists (docs/protocol.md)' };
+const pageResponse = { description: 'One page', content: { 'application/json': { schema: { $ref: '#/components/schemas/Page' } } } };
+const groupResponse = { description: 'Matched and changed counts', content: { 'application/json': { schema: { $ref: '#/components/schemas/Group' } } } };
+const searchErrors = { 400: errorResponse, 404: errorResponse };
+/** A JSON request body: an object with these properties. */
+const objectBody = (properties: Record<string, unknown>, required?: readonly string[]) => ({
+  content: { 'application/json': { schema: { type: 'object', ...(required ? { required } : {}), properties } } },
+});
 const returnPrevious = { name: 'return', in: 'query', schema: { enum: ['previous'] }, description: 'Answer with the object as it was before' };
 
 export const OPENAPI_DOCUMENT = {
@@ -58,6 +67,56 @@ export const OPENAPI_DOCUMENT = {
       },
       delete: { summary: 'del / get_and_del', parameters: [ifMatch, returnPrevious], responses: { 200: { description: 'Deleted' }, 404: errorResponse, 412: errorResponse } },
     },
+    '/v1/spaces/{space}/objects': {
+      parameters: [spaceParam],
+      get: {
+        summary: 'list: objects by key range or prefix, in key order, one page',
+        parameters: ['start', 'end', 'prefix', 'cursor', 'select'].map((name) => ({ name, in: 'query', schema: { type: 'string' } }))
+          .concat([{ name: 'reverse', in: 'query', schema: { type: 'string' } }, { name: 'limit', in: 'query', schema: { type: 'string' } }]),
+        responses: { 200: pageResponse, ...searchErrors },
+      },
+    },
+    '/v1/spaces/{space}/search': {
+      parameters: [spaceParam],
+      post: {
+        summary: 'search (key order, paged by cursor) or, with sort_by, sorted_search',
+        parameters: [explainParam],
+        requestBody: objectBody({
+          where, select: { type: 'array', items: { type: 'string' } }, limit: { type: 'integer' }, cursor: { type: 'string' },
+          sort_by: { type: 'string' }, order: { enum: ['asc', 'desc'] }, explain: { type: 'boolean' },
+        }),
+        responses: { 200: pageResponse, ...searchErrors },
+      },
+    },
+    '/v1/spaces/{space}/count': {
+      parameters: [spaceParam],
+      post: {
+        summary: 'count',
+        parameters: [explainParam],
+        requestBody: objectBody({ where, explain: { type: 'boolean' } }),
+        responses: { 200: { description: '{"ok": true, "count": n}' }, ...searchErrors },
+      },
+    },
+    '/v1/spaces/{space}/delete': {
+      parameters: [spaceParam],
+      post: { summary: 'group_del', requestBody: objectBody({ where }), responses: { 200: groupResponse, ...searchErrors } },
+    },
+    '/v1/spaces/{space}/mutate': {
+      parameters: [spaceParam],
+      post: {
+        summary: 'group_mutate',
+        requestBody: objectBody({ where, mutations: { type: 'array' } }),
+        responses: { 200: groupResponse, ...searchErrors },
+      },
+    },
+    '/v1/spaces/{space}/indexes': {
+      parameters: [spaceParam],
+      post: {
+        summary: 'add_index: build a secondary index online; answers once it is complete and in use',
+        requestBody: objectBody({ attribute: { type: 'string' } }, ['attribute']),
+        responses: { 200: { description: 'The space, its indexes included' }, ...searchErrors },
+      },
+    },
     '/v1/ops': {
       post: {
         summary: 'Any operation in its wire form (docs/protocol.md)',
@@ -70,20 +129,11 @@ export const OPENAPI_DOCUMENT = {
     '/v1/tx': {
       post: {
         summary: 'tx: checks and single-key operations over several keys and spaces, all or nothing (docs/transactions.md)',
-        requestBody: {
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                properties: {
-                  op: { const: 'tx' },
-                  checks: { type: 'array', items: { $ref: '#/components/schemas/TxCheck' } },
-                  ops: { type: 'array', items: { type: 'object', required: ['op'], description: 'A single-key operation in its wire form' } },
-                },
-              },
-            },
-          },
-        },
+        requestBody: objectBody({
+          op: { const: 'tx' },
+          checks: { type: 'array', items: { $ref: '#/components/schemas/TxCheck' } },
+          ops: { type: 'array', items: { type: 'object', required: ['op'], description: 'A single-key operation in its wire form' } },
+        }),
         responses: {
           200: { description: 'Every check held and every operation succeeded', content: { 'application/json': { schema: { $ref: '#/components/schemas/Tx' } } } },
           400: errorResponse,
@@ -157,6 +207,16 @@ export const OPENAPI_DOCUMENT = {
           results: { type: 'array', description: 'One result per operation, in order' },
         },
       },
+      Page: {
+        type: 'object',
+        properties: {
+          ok: { const: true },
+          objects: { type: 'array', items: { type: 'object', properties: { key: {}, version: { type: 'integer' }, attributes: { type: 'object' } } } },
+          cursor: { type: 'string', description: 'Opaque; absent on the last page' },
+          plan: { type: 'object', description: 'With explain: {"kind": "index", "attribute", "counted_from_index"?} or {"kind": "scan"}' },
+        },
+      },
+      Group: { type: 'object', properties: { ok: { const: true }, matched: { type: 'integer' }, changed: { type: 'integer' } } },
       Object: {
         type: 'object',
         properties: { ok: { const: true }, key: {}, version: { type: 'integer' }, attributes: { type: 'object' } },

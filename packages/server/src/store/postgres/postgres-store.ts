@@ -6,10 +6,14 @@
  * operation caught by a lost connection fails `unavailable`, or `outcome_unknown` when its COMMIT
  * was sent and never answered, and the next one opens a new connection.
  */
-import { type Change, type Key, type Limits, type OpName, SpacekvError, type StoredObject, parseJson } from '@spacekv/core';
+import {
+  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
+} from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
+import { BestByAttribute, type CandidateRow, KeyOrderedPage, counts } from '../search-rows.js';
 import type {
-  BatchMember, ChangePage, ExpiredObject, Lease, MemberOutcome, RetentionRule, SharedCatalog, SpacesSnapshot, Store, StoreHealth, StoredSpace,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, SharedCatalog, SpacesSnapshot, Store, StoreHealth,
+  StoredSpace,
 } from '../store.js';
 import { CATALOG_CHANGED, PgBatch, channelOf } from './batch.js';
 import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
@@ -56,6 +60,8 @@ interface StoredRow {
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
+/** Rows a search reads per statement. */
+const SCAN_CHUNK_ROWS = 1_000;
 /** The longest a read may wait for PostgreSQL before it fails `unavailable`. */
 const READ_DEADLINE_MS = 5_000;
 /** The longest a batch may wait for a connection of its own. */
@@ -316,6 +322,153 @@ export class PostgresStore implements Store {
   onForeignCommit(listener: () => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Search by scanning the space's rows in key order (in chunks, in one REPEATABLE READ snapshot
+   * that includes every commit acknowledged before the call) and testing each with core's
+   * evaluateCondition (search-rows.ts). The plan's index access is not used yet: PostgreSQL keeps
+   * no index entries, so an indexed search scans too; the answer is the same, only slower.
+   */
+  async search(plan: SearchPlan): Promise<SearchPage> {
+    const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
+    if (plan.order.by === 'key') {
+      const page = new KeyOrderedPage(plan, entry.space, this.limits.searchPageBytesMax);
+      await this.scan(entry, plan, plan.order.reverse, (row) => page.add(row));
+      return page.page();
+    }
+    const best = new BestByAttribute(plan, entry.space);
+    await this.scan(entry, plan, false, (row) => {
+      best.add(row);
+      return true;
+    });
+    return { objects: best.objects(), resumeAfter: null };
+  }
+
+  async count(plan: SearchPlan): Promise<number> {
+    const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
+    let found = 0;
+    await this.scan(entry, plan, false, (row) => {
+      if (counts(plan, entry.space, row)) found++;
+      return true;
+    });
+    return found;
+  }
+
+  /**
+   * An online build as the Store contract describes it: the space's objects are walked in bounded
+   * steps between batches (`indexBuildBatchRowsMax` each, `progress` after each), then the
+   * attribute joins the schema's indexes under the meta row lock, with a catalog notification. A
+   * space removed meanwhile fails the build `unknown_space`. PostgreSQL keeps no index entries yet
+   * (searches scan), so the steps only walk the objects.
+   */
+  async addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
+    const entry = await this.spaceAt(space, spaceCreatedSeq);
+    if (entry.space.isIndexed(attribute)) return null;
+    const cast = entry.space.schema.key.type === 'int' ? 'int8' : 'text';
+    let after: string | undefined;
+    let walked = 0;
+    for (;;) {
+      const rows = await this.inTurn(async () => {
+        const sql = this.open_();
+        try {
+          return await sql.unsafe<{ key_text: string }[]>(
+            `SELECT key::text AS key_text FROM ${entry.table}${after === undefined ? '' : ` WHERE key > $1::${cast}`} ORDER BY key LIMIT ${this.limits.indexBuildBatchRowsMax}`,
+            after === undefined ? [] : [after],
+          );
+        } catch (err) {
+          if (isUndefinedTable(err)) throw new SpacekvError('unknown_space', `no space named '${space}'`);
+          throw this.failure(sql, err);
+        }
+      });
+      walked += rows.length;
+      progress(walked);
+      if (rows.length < this.limits.indexBuildBatchRowsMax) break;
+      after = (rows[rows.length - 1] as { key_text: string }).key_text;
+    }
+    return this.inTurn(async () => {
+      const sql = this.open_();
+      try {
+        const schema = await sql.begin(async (tx) => {
+          await tx.unsafe('SELECT 1 FROM meta WHERE id = 1 FOR UPDATE');
+          const [row] = await tx.unsafe<{ schema: string; created_seq: string }[]>('SELECT schema, created_seq FROM spaces WHERE name = $1', [space]);
+          if (!row || Number(row.created_seq) !== spaceCreatedSeq) throw new SpacekvError('unknown_space', `no space named '${space}'`);
+          const current = JSON.parse(row.schema) as SpaceSchema;
+          if (current.indexes?.includes(attribute)) return null;
+          const next: SpaceSchema = { ...current, indexes: [...(current.indexes ?? []), attribute] };
+          await tx.unsafe('UPDATE spaces SET schema = $1 WHERE name = $2', [JSON.stringify(next), space]);
+          await tx.unsafe('UPDATE meta SET catalog_seq = last_seq WHERE id = 1');
+          await tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), CATALOG_CHANGED]);
+          return next;
+        });
+        if (schema) this.catalog.seq = -1; // the next batch reads the new schema
+        return schema;
+      } catch (err) {
+        if (err instanceof SpacekvError) throw err;
+        throw this.failure(sql, err);
+      }
+    });
+  }
+
+  /** The space `name`, if it is still the incarnation `createdSeq` (after one reload of the catalog). */
+  private async spaceAt(name: string, createdSeq: number): Promise<PgSpace> {
+    let entry = this.catalog.get(name);
+    if (entry?.space.createdSeq !== createdSeq) {
+      await this.reloadCatalog();
+      entry = this.catalog.get(name);
+    }
+    if (!entry || entry.space.createdSeq !== createdSeq) throw new SpacekvError('unknown_space', `no space named '${name}'`);
+    return entry;
+  }
+
+  /** Feed the plan's key range to `take` in key order, a chunk at a time, until it returns false or the rows run out. */
+  private async scan(entry: PgSpace, plan: SearchPlan, reverse: boolean, take: (row: CandidateRow) => boolean): Promise<void> {
+    const sql = this.open_();
+    const cast = entry.space.schema.key.type === 'int' ? 'int8' : 'text';
+    const where: string[] = [];
+    const params: string[] = [];
+    const bound = (op: string, key: Key | string): void => {
+      params.push(String(key));
+      where.push(`key ${op} $${params.length}::${cast}`);
+    };
+    if (plan.keys.start !== undefined) bound('>=', plan.keys.start);
+    if (plan.keys.end !== undefined) bound('<', plan.keys.end);
+    if (plan.keys.prefix !== undefined) {
+      // Every key with this prefix lies in [prefix, prefix + U+10FFFF × n] when n code points are more than a key can hold.
+      bound('>=', plan.keys.prefix);
+      bound('<=', plan.keys.prefix + '\u{10FFFF}'.repeat(Math.ceil(this.limits.keyBytesMax / 4) + 1));
+    }
+    try {
+      await sql.begin('isolation level repeatable read read only', async (tx) => {
+        let after: Key | undefined = plan.keys.after;
+        for (;;) {
+          const clauses = [...where];
+          const values = [...params];
+          if (after !== undefined) {
+            values.push(String(after));
+            clauses.push(`key ${reverse ? '<' : '>'} $${values.length}::${cast}`);
+          }
+          // The key as text under another name: ORDER BY key must sort the column, not the text.
+          const rows = await tx.unsafe<{ key_text: string; version: string; expires_at: string | null; attrs: string }[]>(
+            `SELECT key::text AS key_text, version, expires_at, attrs FROM ${entry.table}${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''}
+             ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT ${SCAN_CHUNK_ROWS}`,
+            values,
+            { prepare: true },
+          );
+          for (const row of rows) {
+            const key = keyOf(row.key_text, entry);
+            after = key;
+            const more = take({ key, version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs });
+            if (!more) return;
+          }
+          if (rows.length < SCAN_CHUNK_ROWS) return;
+        }
+      });
+    } catch (err) {
+      if (isUndefinedTable(err)) throw new SpacekvError('unknown_space', `no space named '${plan.space}'`);
+      if (err instanceof SpacekvError) throw err;
+      throw this.failure(sql, err);
+    }
   }
 
   async health(): Promise<StoreHealth> {

@@ -12,7 +12,7 @@ import type { BatchMember, MemberOutcome } from '../store.js';
 import { type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
-import { createSpaceTableSql, spaceTable } from './layout.js';
+import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
 /** A storage error that rolled back the batch's whole transaction. */
 class BatchAborted extends Error {
@@ -145,6 +145,7 @@ export class BatchExecutor implements StepContext {
       const seq = ++this.seq;
       const id = Number(this.stmts.insertSpace.run(schema.name, JSON.stringify(schema), seq).lastInsertRowid);
       this.db.exec(createSpaceTableSql(id, schema.key.type));
+      this.db.exec(createIndexTableSql(id, schema.key.type));
       this.catalog.add(id, schema, seq);
       const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: nowMs };
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
@@ -154,6 +155,7 @@ export class BatchExecutor implements StepContext {
     const seq = ++this.seq;
     this.stmts.deleteSpace.run(entry.id);
     this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
+    this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
     this.catalog.delete(op.space);
     const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: nowMs };
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };

@@ -4,23 +4,25 @@
  * run, and reloads from disk when a commit fails, so memory never runs ahead of the file.
  */
 import type Database from 'better-sqlite3';
-import { type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
+import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
 import type { SpaceRows, StepTarget } from '../write-steps.js';
+import { IndexEntries } from './index-entries.js';
 import { spaceTable } from './layout.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
 export interface CatalogEntry extends StepTarget {
   readonly id: number;
+  readonly indexes: IndexEntries;
 }
 
-/** A space's table through statements prepared on the writer connection. */
+/** A space's table through statements prepared on the writer connection; its index entries follow every write. */
 class TableRows implements SpaceRows {
   private readonly select: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly delete: Database.Statement;
 
-  constructor(db: Database.Database, table: string) {
+  constructor(db: Database.Database, table: string, private readonly indexes: IndexEntries) {
     this.select = db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true);
     this.upsert = db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`);
     this.delete = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
@@ -31,17 +33,24 @@ class TableRows implements SpaceRows {
     return row ? { version: row[0], expiresAt: row[1], attributesJson: row[2] } : null;
   }
 
-  write(key: Key, version: number, expiresAt: number | null, attributesJson: string): void {
+  write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
     this.upsert.run(key, version, expiresAt, attributesJson);
+    this.indexes.written(key, attributes, expiresAt);
   }
 
   remove(key: Key): void {
     this.delete.run(key);
+    this.indexes.deleted(key);
   }
 }
 
 export class WriterCatalog {
   private readonly entries = new Map<string, CatalogEntry>();
+  /**
+   * Indexes being built online, by space id: writes must keep their entries from the build's start.
+   * Kept apart from the entries so that a reload (after a failed commit) does not forget them.
+   */
+  readonly building = new Map<number, string>();
 
   constructor(private readonly db: Database.Database) {
     this.reload();
@@ -58,12 +67,16 @@ export class WriterCatalog {
   }
 
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
-    const entry: CatalogEntry = { id, space: new Space(schema, createdSeq), rows: new TableRows(this.db, spaceTable(id)) };
+    const space = new Space(schema, createdSeq);
+    const indexes = new IndexEntries(this.db, id, space, this.building.get(id));
+    const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes), indexes };
     this.entries.set(schema.name, entry);
     return entry;
   }
 
   delete(name: string): void {
+    const entry = this.entries.get(name);
+    if (entry) this.building.delete(entry.id);
     this.entries.delete(name);
   }
 

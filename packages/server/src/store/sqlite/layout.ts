@@ -7,12 +7,17 @@
  * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
  *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
  *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
- *   object read as absent from then on; a partial index on it lets the TTL sweeper find expired
- *   rows without a scan.
- * - `changes`: the change log (DESIGN.md §4.6), one row per changed object, keyed by (seq, idx):
- *   idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the highest seq log
- *   retention removed, below which a reader gets `compacted`.
- * - `cursors`: durable named positions in the log (the AMQP relay's).
+ *   object read as absent from then on; a partial index on it (format 3) lets the TTL sweeper
+ *   find expired rows without a scan.
+ * - `x_<id>`: the secondary index entries of space `<id>` (format 2): one row per (indexed
+ *   attribute, encoded value, key), with the object's expiry so a count needs only this table.
+ *   Values are core's order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order
+ *   is core's comparison order; a list or set has a row per distinct element, a map one per key.
+ *   Rows are written in the same transaction as the object, by the writer only.
+ * - `changes` (format 3): the change log (DESIGN.md §4.6), one row per changed object, keyed by
+ *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
+ *   highest seq log retention removed, below which a reader gets `compacted`.
+ * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
@@ -29,7 +34,12 @@ const MIGRATIONS: readonly Migration[] = [
      schema TEXT NOT NULL,
      created_seq INTEGER NOT NULL
    ) STRICT;`,
-  // The change log, its cursors and floor; and the expiry index on the space tables already there.
+  // 2: secondary index tables, one per existing space (new spaces get theirs with their table).
+  (db) => {
+    const spaces = db.prepare('SELECT id, schema FROM spaces').all() as { id: number; schema: string }[];
+    for (const { id, schema } of spaces) db.exec(createIndexTableSql(id, (JSON.parse(schema) as { key: { type: KeyTypeName } }).key.type));
+  },
+  // 3: the change log, its cursors and floor; and the expiry index on the space tables already there.
   (db) => {
     db.exec(`CREATE TABLE changes (
        seq INTEGER NOT NULL,
@@ -82,4 +92,21 @@ export function createSpaceTableSql(id: number, keyType: KeyTypeName): string {
 /** Only objects with an expiry are indexed: most have none, and they cost the index nothing. */
 function createExpiryIndexSql(id: number): string {
   return `CREATE INDEX ${spaceTable(id)}_expiry ON ${spaceTable(id)} (expires_at) WHERE expires_at IS NOT NULL;`;
+}
+
+export function indexTable(id: number): string {
+  return `x_${id}`;
+}
+
+/** The index entry table of a space, and an index on its keys so a write finds an object's entries. */
+export function createIndexTableSql(id: number, keyType: KeyTypeName): string {
+  const keyColumn = keyType === 'int' ? 'INTEGER' : 'TEXT';
+  return `CREATE TABLE ${indexTable(id)} (
+    attr TEXT NOT NULL,
+    value BLOB NOT NULL,
+    key ${keyColumn} NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (attr, value, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX ${indexTable(id)}_by_key ON ${indexTable(id)} (key);`;
 }

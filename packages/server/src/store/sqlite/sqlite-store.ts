@@ -6,16 +6,17 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Key, Limits, StoredObject } from '@spacekv/core';
+import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
-  BatchMember, ChangePage, ExpiredObject, Lease, MemberOutcome, RetentionRule, Store, StoredSpace,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoredSpace,
 } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { SqliteReader } from './reader.js';
-import type { FromWriter, ToWriter } from './writer-messages.js';
+import { Searcher } from './searcher.js';
+import type { FromWriter, IndexStep, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
 /** A request to the writer thread awaiting its answer: a batch's outcomes or a change-log request's. */
 interface Pending {
@@ -33,6 +34,8 @@ export class SqliteStore implements Store {
   private logReader: ChangeLogReader | undefined;
   private lock: DataDirLock | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
+  private readonly searcher: Searcher;
   private nextId = 1;
   private failure: SpacekvError | undefined;
   private closed: Promise<void> | undefined;
@@ -40,6 +43,7 @@ export class SqliteStore implements Store {
   constructor(private readonly dataDir: string, private readonly limits: Limits) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'spacekv.db');
+    this.searcher = new Searcher(this.path, limits);
   }
 
   async open(): Promise<readonly StoredSpace[]> {
@@ -103,7 +107,7 @@ export class SqliteStore implements Store {
   }
 
   /** Send the writer one request and await its answer; a change-log request's storage error rejects it alone. */
-  private ask(message: (id: number) => Exclude<ToWriter, { type: 'close' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
+  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
@@ -125,6 +129,48 @@ export class SqliteStore implements Store {
     return this.logReader;
   }
 
+  search(plan: SearchPlan): Promise<SearchPage> {
+    return this.searcher.search(plan);
+  }
+
+  count(plan: SearchPlan): Promise<number> {
+    return this.searcher.count(plan);
+  }
+
+  async addIndex(space: string, createdSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
+    const step = (request: IndexStep) => this.indexStep(space, createdSeq, attribute, request);
+    const started = await step({ step: 'start' });
+    if (started.step !== 'start' || !started.needed) return null;
+    try {
+      let after: Key | null = null;
+      let indexed = 0;
+      do {
+        const filled = await step({ step: 'fill', after });
+        if (filled.step !== 'fill') break;
+        indexed += filled.rows;
+        after = filled.last;
+        progress(indexed);
+      } while (after !== null);
+      const finished = await step({ step: 'finish' });
+      if (finished.step !== 'finish') throw new SpacekvError('internal', 'the writer answered an index step out of turn');
+      return finished.schema;
+    } catch (err) {
+      await step({ step: 'abort' }).catch(() => undefined); // a dead writer has nothing left to undo
+      throw err;
+    }
+  }
+
+  private indexStep(space: string, createdSeq: number, attribute: string, request: IndexStep): Promise<IndexStepAnswer> {
+    const worker = this.worker;
+    if (this.failure) return Promise.reject(this.failure);
+    if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.indexSteps.set(id, { resolve, reject });
+      worker.postMessage({ type: 'index', id, space, createdSeq, attribute, request } satisfies ToWriter);
+    });
+  }
+
   close(): Promise<void> {
     this.closed ??= this.shutDown();
     return this.closed;
@@ -135,6 +181,7 @@ export class SqliteStore implements Store {
     // file and removes it, which only the read-write writer can do.
     this.reader?.close();
     this.logReader?.close();
+    await this.searcher.close();
     const worker = this.worker;
     if (worker && !this.failure) {
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -145,6 +192,13 @@ export class SqliteStore implements Store {
   }
 
   private onMessage(message: FromWriter): void {
+    if (message.type === 'index' || message.type === 'index_fault') {
+      const waiting = this.indexSteps.get(message.id);
+      this.indexSteps.delete(message.id);
+      if (message.type === 'index') waiting?.resolve(message.answer);
+      else waiting?.reject(new SpacekvError(message.fault.code, message.fault.message, message.fault));
+      return;
+    }
     if (message.type !== 'outcomes' && message.type !== 'done') return;
     if (message.type === 'outcomes') this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
     const pending = this.pending.get(message.id);
@@ -159,6 +213,8 @@ export class SqliteStore implements Store {
     const unknown = new SpacekvError('outcome_unknown', `the writer thread died during the commit: ${err.message}`);
     for (const pending of this.pending.values()) pending.reject(unknown);
     this.pending.clear();
+    for (const waiting of this.indexSteps.values()) waiting.reject(this.failure);
+    this.indexSteps.clear();
   }
 
   private forgetChangedSpaces(members: readonly BatchMember[]): void {

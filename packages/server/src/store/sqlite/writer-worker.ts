@@ -5,13 +5,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Limits } from '@spacekv/core';
+import { type Limits, SpacekvError } from '@spacekv/core';
 import type { BatchMember } from '../store.js';
 import { BatchExecutor } from './batch-executor.js';
 import { ChangeLogWriter } from './change-log-writer.js';
+import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
 import { configureWriter } from './pragmas.js';
-import type { ToWriter, FromWriter } from './writer-messages.js';
+import type { FromWriter, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
 const { path, limits } = workerData as { path: string; limits: Limits };
 const port = parentPort;
@@ -24,12 +25,14 @@ function post(message: FromWriter): void {
 let db: Database.Database;
 let executor: BatchExecutor;
 let log: ChangeLogWriter;
+let builder: IndexBuilder;
 try {
   db = new Database(path);
   configureWriter(db);
   migrate(db);
   log = new ChangeLogWriter(db);
   executor = new BatchExecutor(db, limits, log);
+  builder = new IndexBuilder(db, executor.catalog);
   post({ type: 'ready', spaces: executor.catalog.list() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
@@ -59,6 +62,9 @@ port.on('message', (message: ToWriter) => {
     case 'prune':
       post(attempt(message.id, () => ({ pruned: log.prune(message.rule, message.limit) })));
       break;
+    case 'index':
+      post(indexStep(message));
+      break;
     case 'close':
       db.close();
       post({ type: 'closed' });
@@ -66,3 +72,21 @@ port.on('message', (message: ToWriter) => {
       break;
   }
 });
+
+function indexStep(message: ToWriter & { type: 'index' }): FromWriter {
+  const { id, space, createdSeq, attribute, request } = message;
+  try {
+    let answer: IndexStepAnswer;
+    if (request.step === 'start') answer = { step: 'start', needed: builder.start(space, createdSeq, attribute) };
+    else if (request.step === 'fill') answer = { step: 'fill', ...builder.fill(space, createdSeq, attribute, request.after, limits.indexBuildBatchRowsMax) };
+    else if (request.step === 'finish') answer = { step: 'finish', schema: builder.finish(space, createdSeq, attribute) };
+    else {
+      builder.abort(space, attribute);
+      answer = { step: 'abort' };
+    }
+    return { type: 'index', id, answer };
+  } catch (err) {
+    const fault = err instanceof SpacekvError ? err.toWire() : { code: 'unavailable' as const, message: `the index build failed: ${(err as Error).message}` };
+    return { type: 'index_fault', id, fault };
+  }
+}

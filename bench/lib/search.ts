@@ -1,0 +1,243 @@
+/**
+ * Step 8, search (issue 4): a spacekv server child holding `objects` objects
+ * (`city`: objects/100 distinct values, so an equality matches 100; `age`: 0-99; `name`: unindexed),
+ * driven by @spacekv/client, beside raw better-sqlite3 answering the same queries from its own
+ * table with ordinary indexes on the same columns:
+ *
+ *  - the online build of the `city` and `age` indexes on the loaded space (add_index);
+ *  - an indexed equality search returning 100 objects, one at a time: p50/p99 through the client;
+ *  - count of an indexed range (half the space) and of an indexed equality, served from the index;
+ *  - an unindexed search that scans the whole space, page by page, while a second connection keeps
+ *    doing point gets: the server's event-loop delay (perf_hooks.monitorEventLoopDelay in the server,
+ *    loop-delay-probe.ts) and the gets' latency meanwhile.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { type SpacekvClient, connect } from '@spacekv/client';
+import { startSpacekvServer } from './child-server.js';
+import { int, out } from './report.js';
+import { median, percentile } from './stats.js';
+
+export interface SearchSizes {
+  /** Objects in the space. */
+  readonly objects: number;
+  /** Equality searches timed (and the same count of raw SQLite queries). */
+  readonly searches: number;
+  /** Timed repetitions of each count. */
+  readonly counts: number;
+}
+
+export const SEARCH_FULL: SearchSizes = { objects: 1_000_000, searches: 2_000, counts: 5 };
+export const SEARCH_TINY: SearchSizes = { objects: 2_000, searches: 50, counts: 2 };
+
+const MATCHES_PER_CITY = 100;
+
+export const SEARCH_TARGETS = {
+  /** Indexed equality search (≤ 100 objects) p50 through the client, ms. */
+  indexedSearchP50MsMax: 2,
+  /** Server event-loop delay p99 during a full unindexed scan, ms. */
+  scanLoopDelayP99MsMax: 10,
+} as const;
+
+interface Latency {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+interface LoopDelay {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly samples: number;
+}
+
+export interface SearchFigures {
+  readonly sizes: SearchSizes;
+  readonly loadSeconds: number;
+  readonly indexBuildSeconds: { readonly city: number; readonly age: number };
+  readonly search: Latency;
+  readonly rawSearch: Latency;
+  readonly countRange: { readonly ms: number; readonly rawMs: number; readonly count: number; readonly fromIndex: boolean };
+  readonly countEq: { readonly ms: number; readonly rawMs: number; readonly fromIndex: boolean };
+  readonly scan: { readonly seconds: number; readonly rawSeconds: number; readonly pages: number; readonly loop: LoopDelay; readonly gets: Latency; readonly getCount: number };
+}
+
+const key = (i: number) => `u${String(i).padStart(8, '0')}`;
+const cityOf = (i: number, cities: number) => `c${i % cities}`;
+
+function latency(samples: readonly number[]): Latency {
+  return { p50Ms: median(samples), p99Ms: percentile(samples, 99) };
+}
+
+async function timed<T>(run: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await run();
+  return { value, ms: performance.now() - started };
+}
+
+/** The same rows in a plain table with ordinary indexes: the raw SQLite side of every ratio. */
+function rawDatabase(dir: string, objects: number, cities: number): Database.Database {
+  mkdirSync(dir, { recursive: true });
+  const db = new Database(join(dir, 'raw.db'));
+  db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE people (key TEXT PRIMARY KEY, city TEXT NOT NULL, age INTEGER NOT NULL, attrs TEXT NOT NULL) STRICT, WITHOUT ROWID;
+    CREATE INDEX people_city ON people (city); CREATE INDEX people_age ON people (age);`);
+  const insert = db.prepare('INSERT INTO people VALUES (?, ?, ?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < objects; i++) {
+      const city = cityOf(i, cities);
+      insert.run(key(i), city, i % 100, JSON.stringify({ city, age: i % 100, name: `n${i}` }));
+    }
+  })();
+  return db;
+}
+
+async function load(db: SpacekvClient, objects: number, cities: number): Promise<number> {
+  await db.addSpace('space people key k attributes string city, int age, string name');
+  const { ms } = await timed(() => db.window(Array.from({ length: objects }, (_, i) => i), 2048, (i) =>
+    db.put('people', key(i), { city: cityOf(i, cities), age: i % 100, name: `n${i}` })));
+  return ms / 1000;
+}
+
+async function equalitySearches(db: SpacekvClient, raw: Database.Database, sizes: SearchSizes, cities: number): Promise<{ search: Latency; rawSearch: Latency }> {
+  const expected = Math.min(MATCHES_PER_CITY, sizes.objects);
+  const samples: number[] = [];
+  for (let n = 0; n < sizes.searches; n++) {
+    const city = `c${Math.floor(Math.random() * cities)}`;
+    const { value, ms } = await timed(() => db.searchPage('people', { city }, { limit: 100 }));
+    if (value.objects.length !== expected) throw new Error(`search for ${city} found ${value.objects.length} objects, expected ${expected}`);
+    samples.push(ms);
+  }
+  const query = raw.prepare('SELECT key, attrs FROM people WHERE city = ? ORDER BY key LIMIT 100');
+  const rawSamples: number[] = [];
+  for (let n = 0; n < sizes.searches; n++) {
+    const city = `c${Math.floor(Math.random() * cities)}`;
+    rawSamples.push((await timed(() => query.all(city))).ms);
+  }
+  return { search: latency(samples), rawSearch: latency(rawSamples) };
+}
+
+async function countFigures(db: SpacekvClient, raw: Database.Database, sizes: SearchSizes) {
+  const range = { age: { lt: 50 } };
+  const rangeMs: number[] = [];
+  const eqMs: number[] = [];
+  let count = 0;
+  for (let n = 0; n < sizes.counts; n++) {
+    const r = await timed(() => db.count('people', range));
+    count = r.value;
+    rangeMs.push(r.ms);
+    eqMs.push((await timed(() => db.count('people', { city: 'c1' }))).ms);
+  }
+  const rawRange = raw.prepare('SELECT count(*) FROM people WHERE age < 50').pluck();
+  const rawEq = raw.prepare("SELECT count(*) FROM people WHERE city = 'c1'").pluck();
+  const rawRangeMs: number[] = [];
+  const rawEqMs: number[] = [];
+  for (let n = 0; n < sizes.counts; n++) {
+    rawRangeMs.push((await timed(() => rawRange.get())).ms);
+    rawEqMs.push((await timed(() => rawEq.get())).ms);
+  }
+  const rangePlan = await db.explain('people', range, 'count');
+  const eqPlan = await db.explain('people', { city: 'c1' }, 'count');
+  const fromIndex = (plan: { kind: string; counted_from_index?: boolean }) => plan.kind === 'index' && plan.counted_from_index === true;
+  return {
+    countRange: { ms: median(rangeMs), rawMs: median(rawRangeMs), count, fromIndex: fromIndex(rangePlan) },
+    countEq: { ms: median(eqMs), rawMs: median(rawEqMs), fromIndex: fromIndex(eqPlan) },
+  };
+}
+
+/** Loop-delay figures of the server since the previous call (see loop-delay-probe.ts). */
+function probe(pid: number, file: string): Promise<LoopDelay> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      try {
+        resolve(JSON.parse(readFileSync(file, 'utf8')) as LoopDelay);
+      } catch (err) {
+        if (Date.now() - started > 5_000) reject(err as Error);
+        else setTimeout(poll, 20);
+      }
+    };
+    setTimeout(poll, 50);
+  });
+}
+
+async function scanWithGets(url: string, db: SpacekvClient, raw: Database.Database, sizes: SearchSizes, pid: number, file: string) {
+  const getter = await connect(url);
+  try {
+    await probe(pid, file); // start the window afresh
+    let scanning = true;
+    const getMs: number[] = [];
+    const gets = (async () => {
+      while (scanning) {
+        const i = Math.floor(Math.random() * sizes.objects);
+        getMs.push((await timed(() => getter.get('people', key(i)))).ms);
+      }
+    })();
+    let pages = 0;
+    const scan = await timed(async () => {
+      let cursor: string | undefined;
+      do {
+        const page = await db.searchPage('people', { name: { regex: 'zz$' } }, { limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+        cursor = page.cursor;
+        pages++;
+      } while (cursor !== undefined);
+    });
+    scanning = false;
+    await gets;
+    const loop = await probe(pid, file);
+    const rawScan = timed(() => raw.prepare("SELECT count(*) FROM people WHERE json_extract(attrs, '$.name') LIKE '%zz'").pluck().get());
+    return { seconds: scan.ms / 1000, rawSeconds: (await rawScan).ms / 1000, pages, loop, gets: latency(getMs), getCount: getMs.length };
+  } finally {
+    await getter.close();
+  }
+}
+
+export async function searchBench(root: string, sizes: SearchSizes): Promise<SearchFigures> {
+  const cities = Math.max(1, Math.floor(sizes.objects / MATCHES_PER_CITY));
+  const probeFile = join(root, 'loop-delay.json');
+  process.env.SPACEKV_LOOP_PROBE_FILE = probeFile;
+  const server = await startSpacekvServer(join(root, 'search'), ['--import', fileURLToPath(new URL('./loop-delay-probe.js', import.meta.url))]);
+  let db: SpacekvClient | undefined;
+  try {
+    db = await connect(server.url);
+    const loadSeconds = await load(db, sizes.objects, cities);
+    const city = await timed(() => db?.addIndex('people', 'city'));
+    const age = await timed(() => db?.addIndex('people', 'age'));
+    const raw = rawDatabase(join(root, 'raw-search'), sizes.objects, cities);
+    try {
+      const searches = await equalitySearches(db, raw, sizes, cities);
+      const counts = await countFigures(db, raw, sizes);
+      const scan = await scanWithGets(server.url, db, raw, sizes, server.pid, probeFile);
+      return { sizes, loadSeconds, indexBuildSeconds: { city: city.ms / 1000, age: age.ms / 1000 }, ...searches, ...counts, scan };
+    } finally {
+      raw.close();
+    }
+  } finally {
+    await db?.close();
+    await server.stop();
+  }
+}
+
+const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+export function printSearch(f: SearchFigures): void {
+  const s = f.sizes;
+  out(`[8] search: ${int(s.objects)} objects loaded through the client in ${f.loadSeconds.toFixed(1)} s; raw SQLite: the same rows, plain table with ordinary indexes`);
+  out(`    add_index online on the loaded space: city ${f.indexBuildSeconds.city.toFixed(1)} s, age ${f.indexBuildSeconds.age.toFixed(1)} s`);
+  out(`    indexed equality search, 100 objects, 1 in flight (${int(s.searches)} searches): p50 ${ms(f.search.p50Ms)} ms, p99 ${ms(f.search.p99Ms)} ms; `
+    + `raw SQLite p50 ${ms(f.rawSearch.p50Ms)} ms (ratio ${(f.search.p50Ms / f.rawSearch.p50Ms).toFixed(1)}x) `
+    + `[target p50 < ${SEARCH_TARGETS.indexedSearchP50MsMax} ms: ${verdict(f.search.p50Ms < SEARCH_TARGETS.indexedSearchP50MsMax)}]`);
+  out(`    count of an indexed range (${int(f.countRange.count)} objects): ${ms(f.countRange.ms)} ms, served from the index: ${f.countRange.fromIndex ? 'yes' : 'NO'}; `
+    + `raw SQLite ${ms(f.countRange.rawMs)} ms (ratio ${(f.countRange.ms / f.countRange.rawMs).toFixed(1)}x)`);
+  out(`    count of an indexed equality: ${ms(f.countEq.ms)} ms, served from the index: ${f.countEq.fromIndex ? 'yes' : 'NO'}; raw SQLite ${ms(f.countEq.rawMs)} ms`);
+  out(`    unindexed search scanning all ${int(s.objects)} objects (${f.scan.pages} pages): ${f.scan.seconds.toFixed(2)} s; raw SQLite full scan ${f.scan.rawSeconds.toFixed(2)} s `
+    + `(ratio ${(f.scan.seconds / f.scan.rawSeconds).toFixed(1)}x)`);
+  out(`      meanwhile ${int(f.scan.getCount)} point gets at 1 in flight: p50 ${ms(f.scan.gets.p50Ms)} ms, p99 ${ms(f.scan.gets.p99Ms)} ms; `
+    + `server event-loop delay p50 ${ms(f.scan.loop.p50Ms)} ms, p99 ${ms(f.scan.loop.p99Ms)} ms, max ${ms(f.scan.loop.maxMs)} ms `
+    + `[target p99 < ${SEARCH_TARGETS.scanLoopDelayP99MsMax} ms: ${verdict(f.scan.loop.p99Ms < SEARCH_TARGETS.scanLoopDelayP99MsMax)}]`);
+}

@@ -1,0 +1,92 @@
+/**
+ * The engine's thread's handle on the search threads (search-worker.ts): posts plans, matches
+ * answers to requests by id. There are SEARCH_THREADS of them, each with its own read-only
+ * connection, and a request goes to the one with the least outstanding, so one long scan or count
+ * does not hold every other search behind it. A thread that dies fails what it was running
+ * (`unavailable`) and is started again for the next request.
+ */
+import { Worker } from 'node:worker_threads';
+import { type Limits, type SearchPage, type SearchPlan, SpacekvError } from '@spacekv/core';
+import type { FromSearcher, ToSearcher } from './search-messages.js';
+
+/** Enough that a long scan leaves another thread for everyone else; scans are CPU-bound, so no more. */
+const SEARCH_THREADS = 2;
+
+interface Pending {
+  readonly resolve: (answer: FromSearcher) => void;
+  readonly reject: (err: Error) => void;
+}
+
+class SearchThread {
+  private worker: Worker | undefined;
+  readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly path: string, private readonly limits: Limits) {}
+
+  post(message: ToSearcher & { id: number }, pending: Pending): void {
+    this.pending.set(message.id, pending);
+    this.started().postMessage(message);
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ type: 'close' } satisfies ToSearcher);
+    await exited;
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./search-worker.js', import.meta.url), { workerData: { path: this.path, limits: this.limits } });
+    worker.on('message', (answer: FromSearcher) => {
+      const pending = this.pending.get(answer.id);
+      this.pending.delete(answer.id);
+      pending?.resolve(answer);
+    });
+    const lost = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const pending of this.pending.values()) pending.reject(new SpacekvError('unavailable', `the search thread stopped: ${err.message}`));
+      this.pending.clear();
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => lost(new Error(`exit code ${code}`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+export class Searcher {
+  private readonly threads: SearchThread[];
+  private nextId = 1;
+
+  constructor(path: string, limits: Limits) {
+    this.threads = Array.from({ length: SEARCH_THREADS }, () => new SearchThread(path, limits));
+  }
+
+  async search(plan: SearchPlan): Promise<SearchPage> {
+    const answer = await this.ask('search', plan);
+    if (answer.type !== 'page') throw new SpacekvError('internal', 'the search thread answered a search with a count');
+    return answer.page;
+  }
+
+  async count(plan: SearchPlan): Promise<number> {
+    const answer = await this.ask('count', plan);
+    if (answer.type !== 'count') throw new SpacekvError('internal', 'the search thread answered a count with a page');
+    return answer.count;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((thread) => thread.close()));
+  }
+
+  private ask(type: 'search' | 'count', plan: SearchPlan): Promise<FromSearcher> {
+    const id = this.nextId++;
+    const thread = this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
+    return new Promise<FromSearcher>((resolve, reject) => thread.post({ type, id, plan }, { resolve, reject })).then((answer) => {
+      if (answer.type === 'fault') throw new SpacekvError(answer.fault.code, answer.fault.message, answer.fault);
+      return answer;
+    });
+  }
+}
