@@ -6,6 +6,7 @@
  * operation caught by a lost connection fails `unavailable`, or `outcome_unknown` when its COMMIT
  * was sent and never answered, and the next one opens a new connection.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
 } from '@spacekv/core';
@@ -48,6 +49,8 @@ function keyOf(text: string, space: PgSpace): Key {
   return Number.isSafeInteger(n) ? n : BigInt(text);
 }
 
+/** Cancels sent, 100 ms apart, to end a lease's waiting statement. */
+const LEASE_CANCEL_TRIES = 50;
 /** How long a failed LISTEN waits before the next try. */
 const LISTEN_RETRY_MS = 1_000;
 /** Lease names become advisory lock keys: this constant and the hash of schema and name. */
@@ -274,6 +277,9 @@ export class PostgresStore implements Store {
     // statement fails at once and the lease is lost. (Nothing is ever written to the session after
     // that: postgres.js 3.4.9 throws from a timer on a write to a closed connection.)
     const controller = new AbortController();
+    // PostgreSQL notices a client gone mid-statement only if asked to check (14+); otherwise a killed
+    // server's sleeping session, and its lock, would outlive it.
+    await session.unsafe('SET client_connection_check_interval = 1000').catch(() => {});
     const watch = session.unsafe('SELECT pg_sleep(1e9)');
     const lose = (reason: string): void => {
       this.leases.delete(release);
@@ -286,9 +292,14 @@ export class PostgresStore implements Store {
       if (controller.signal.aborted) return;
       lose('released');
       try {
-        // Interrupt the waiting statement from another connection, then unlock on the session.
-        await this.open_().unsafe('SELECT pg_cancel_backend($1)', [backendPid]);
-        await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, watch.then(() => {}, () => {}));
+        // Interrupt the waiting statement from another connection (again until it stops: a cancel
+        // that arrives before the statement starts is lost), then unlock on the session.
+        const settled = watch.then(() => true, () => true);
+        for (let tries = 0; ; tries++) {
+          if (tries === LEASE_CANCEL_TRIES) throw new SpacekvError('unavailable', `the lease '${name}' could not be released`);
+          await (this.pool as PgPool).current.unsafe('SELECT pg_cancel_backend($1)', [backendPid]); // also while closing
+          if (await Promise.race([settled, sleep(100).then(() => false)])) break;
+        }
         await session.unsafe('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK, key]);
       } finally {
         session.release();
