@@ -34,6 +34,7 @@ export const ERRORS = {
   overloaded: { status: 503, meaning: 'A queue is full; retry later with backoff. Nothing was applied.' },
   unavailable: { status: 503, meaning: 'The store cannot be reached or failed before committing. Nothing was applied.' },
   shutting_down: { status: 503, meaning: 'The server is draining and takes no new requests. Nothing was applied.' },
+  storage_full: { status: 507, meaning: 'The store\'s disk is full. Nothing was applied; writes succeed again once space is freed.' },
   outcome_unknown: { status: 504, meaning: 'The request may or may not have been applied (e.g. the connection or storage failed mid-commit).' },
   internal: { status: 500, meaning: 'A bug or an unexpected storage fault. The message says what happened.' },
 } as const satisfies Record<string, { readonly status: number; readonly meaning: string }>;

@@ -62,8 +62,12 @@ export function parseAttributes(input: unknown, space: Space, limits: Limits): A
 
 export function parseExpireIn(input: unknown, limits: Limits): ExpireIn {
   if (input === undefined || input === null) return input;
-  if (typeof input !== 'number' || !(input > 0) || input > limits.expireInSecondsMax) {
+  if (typeof input !== 'number' || !(input > 0)) {
     throw fail('bad_request', `expire_in must be a number of seconds above 0 and at most ${limits.expireInSecondsMax}, or null`);
+  }
+  // Past the bound is too_large, naming the limit, like every other bound (and like a schema's ttl).
+  if (input > limits.expireInSecondsMax) {
+    throw fail('too_large', `expire_in is past ${limits.expireInSecondsMax} seconds`, { limit: 'expireInSecondsMax' });
   }
   return input;
 }

@@ -86,8 +86,13 @@ async function healthOf(config: ServerConfig, store: Store, tasks: TaskSet, feed
   };
 }
 
-export async function startServer(config: ServerConfig, logger: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  const store = openStore(config);
+/**
+ * Start a server. `store` replaces the one `config` names; it is the one seam for tests that wrap a
+ * real store (the reliability harness's deliberately broken stores); production passes nothing.
+ */
+export async function startServer(
+  config: ServerConfig, logger: Logger = pino({ level: config.logLevel }), store: Store = openStore(config),
+): Promise<RunningServer> {
   let engine: Engine | undefined;
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });

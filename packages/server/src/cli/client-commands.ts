@@ -27,6 +27,7 @@ function exitCodeOf(code: ErrorCode): number {
     case 'unavailable':
     case 'overloaded':
     case 'shutting_down':
+    case 'storage_full':
     case 'outcome_unknown':
       return EXIT_CODES.unavailable;
     case 'internal':

@@ -67,9 +67,17 @@ function parseLine(line: string): LogLine | undefined {
   }
 }
 
-/** Start `spacekv serve` with `args` (e.g. ['--port', '0', '--data', dir]) and wait until it serves. */
-export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = childEnv()): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [MAIN_JS, 'serve', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `spacekv serve` with `args` (e.g. ['--port', '0', '--data', dir]) and wait until it serves.
+ * `script` replaces the CLI with another entry that logs `spacekv serving` the same way (the
+ * reliability harness's server over a deliberately broken store); `args` then go to it alone.
+ */
+export async function spawnServer(
+  args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string, launcher: readonly string[] = [],
+): Promise<ServerProcess> {
+  // `launcher` runs node under another command that execs it (e.g. unshare, to give it a small file system).
+  const argv = [...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';

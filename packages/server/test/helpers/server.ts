@@ -1,6 +1,12 @@
 /** An in-process server on a fresh data directory and a free loopback port, for the REST tests. */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Limits } from '@spacekv/core';
 import { DEFAULT_CONFIG } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import type { Store } from '../../src/store/store.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeTempDir, removeDir } from './temp.js';
 
 export interface TestServer {
@@ -11,9 +17,22 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(name: string): Promise<TestServer> {
-  const dataDir = makeTempDir(name);
-  const server = await startServer({ ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent' });
+export interface TestServerOptions {
+  readonly limits?: Limits;
+  /** Wrap the real store (the reliability harness's deliberately broken stores). */
+  readonly wrapStore?: (real: Store) => Store;
+  /**
+   * Keep the data in memory (a tmpfs, when the machine has one): for runs that check logic, not
+   * fsync, and would otherwise spend most of their time in it.
+   */
+  readonly inMemory?: boolean;
+}
+
+export async function startTestServer(name: string, options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.inMemory && existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', `spacekv-${name}-`)) : makeTempDir(name);
+  const config = { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', limits: options.limits ?? DEFAULT_CONFIG.limits };
+  const real = new SqliteStore(dataDir, config.limits);
+  const server = await startServer(config, pino({ level: 'silent' }), options.wrapStore ? options.wrapStore(real) : real);
   return {
     url: server.url,
     server,

@@ -9,7 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
-import { sendError, toSpacekvError } from './errors.js';
+import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
@@ -53,6 +53,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     keepAliveTimeout: 72_000,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
+    clientErrorHandler: refuseMalformedHttp,
   });
 
   app.removeAllContentTypeParsers();

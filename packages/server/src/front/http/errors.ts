@@ -2,6 +2,8 @@
  * Maps everything that can go wrong in a request to the catalogue's JSON error body and HTTP
  * status: our own SpacekvErrors, and fastify's errors for bodies it refuses before our code runs.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
 
@@ -34,6 +36,23 @@ export function toSpacekvError(err: unknown): SpacekvError {
 export function sendError(reply: FastifyReply, err: unknown): void {
   const error = toSpacekvError(err);
   reply.code(httpStatusOf(error.code)).type('application/json').send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
+}
+
+/**
+ * A request Node's HTTP parser cannot read (a broken request line, bad headers or chunking, headers
+ * past its bound) gets the catalogue's error body like any other bad input, then the connection
+ * closes: after a parse error nothing more on it can be trusted. (Fastify's default answers a
+ * non-catalogue body; the fuzzer found it.)
+ */
+export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new SpacekvError('too_large', 'the request headers are past the HTTP parser\'s bound')
+    : new SpacekvError('bad_request', `malformed HTTP request (${err.code ?? err.message})`);
+  const status = httpStatusOf(error.code);
+  const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */

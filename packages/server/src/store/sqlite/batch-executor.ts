@@ -7,12 +7,23 @@
  * the data, even if another process wrote to the file in between.
  */
 import type Database from 'better-sqlite3';
-import { type AdminWriteOp, type Change, type Limits, type TxOp, SpacekvError, fail } from '@spacekv/core';
+import { type AdminWriteOp, type Change, type Limits, type TxOp, type WireError, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
+
+/**
+ * The fault for an error SQLite raised: a full disk (SQLITE_FULL) is `storage_full`, which a client
+ * can act on (free space, retry); anything else keeps the caller's code.
+ */
+function storageFault(err: unknown, code: 'unavailable' | 'internal', context: string): WireError {
+  if ((err as { code?: unknown })?.code === 'SQLITE_FULL') {
+    return { code: 'storage_full', message: `${context}: the disk is full; nothing was applied, writes succeed again once space is freed` };
+  }
+  return { code, message: `${context}: ${(err as Error)?.message ?? String(err)}` };
+}
 
 /** A storage error that rolled back the batch's whole transaction. */
 class BatchAborted extends Error {
@@ -50,7 +61,7 @@ export class BatchExecutor implements StepContext {
     try {
       this.stmts.begin.run();
     } catch (err) {
-      const fault = { code: 'unavailable', message: `the store could not begin a transaction: ${(err as Error).message}` } as const;
+      const fault = storageFault(err, 'unavailable', 'the store could not begin a transaction');
       return batch.map(() => ({ fault }));
     }
     try {
@@ -67,7 +78,7 @@ export class BatchExecutor implements StepContext {
       if (this.db.inTransaction) this.stmts.rollback.run();
       this.catalog.reload();
       const cause = err instanceof BatchAborted ? err.cause : err;
-      const fault = { code: 'unavailable', message: `the commit failed, nothing was applied: ${(cause as Error).message}` } as const;
+      const fault = storageFault(cause, 'unavailable', 'the commit failed, nothing was applied');
       return batch.map(() => ({ fault }));
     }
   }
@@ -94,7 +105,7 @@ export class BatchExecutor implements StepContext {
       }
       this.seq = seqBefore;
       if (err instanceof SpacekvError) return { fault: err.toWire() };
-      return { fault: { code: 'internal', message: `storage fault: ${(err as Error).message}` } };
+      return { fault: storageFault(err, 'internal', 'storage fault') };
     }
   }
 

@@ -1,0 +1,36 @@
+/**
+ * The nemesis: while a workload runs, it injects faults into the server under test at seeded,
+ * random intervals, one at a time, each kind in turn: kill -9 and restart, SIGSTOP/SIGCONT, cutting the connections.
+ */
+import { sleep } from '../../helpers/timeout.js';
+import type { ServerUnderTest } from './server-under-test.js';
+import type { Rng } from './seed.js';
+
+export type Fault = 'kill' | 'pause' | 'drop';
+
+export interface Nemesis {
+  /** Stop after the fault in progress; rejects if a fault failed (e.g. the server did not restart). */
+  stop(): Promise<void>;
+}
+
+export function startNemesis(sut: ServerUnderTest, rng: Rng, faults: readonly Fault[], meanIntervalMs: number): Nemesis {
+  let stopping = false;
+  // Every kind in turn, from a seeded start, so even a short run sees each kind of fault.
+  let turn = rng.int(faults.length);
+  const loop = (async () => {
+    while (!stopping) {
+      await sleep(meanIntervalMs / 2 + rng.int(meanIntervalMs));
+      if (stopping) break;
+      const fault = faults[turn++ % faults.length]!;
+      if (fault === 'kill') await sut.crash();
+      else if (fault === 'pause') await sut.pause(50 + rng.int(250));
+      else sut.dropConnections();
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+    },
+  };
+}
