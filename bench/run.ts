@@ -16,6 +16,7 @@ import { codecSection } from './lib/codec.js';
 import { eventsSection } from './lib/events.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
+import { postgresSection } from './lib/postgres.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
 import { searchSection } from './lib/search.js';
@@ -30,6 +31,7 @@ const SECTIONS: readonly Section[] = [
   codecSection,
   searchSection,
   eventsSection,
+  postgresSection,
   ycsbSection,
   scalingSection,
 ];

@@ -139,6 +139,14 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   assert.match(search, /count of an indexed range .*served from the index: yes/);
   assert.match(search, /count of an indexed equality: .*served from the index: yes/);
   assert.match(search, new RegExp(`server event-loop delay p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms.*\[target p99 < 10 ms: (PASS|MISS)\]`));
+
+  // Step 10: PostgreSQL, a row of figures for each store set-up and raw PostgreSQL (or skipped with its reason).
+  const pg = section(stdout, 10);
+  if (!/SKIPPED: PostgreSQL is not reachable/.test(pg)) {
+    for (const label of ['SQLite \\(embedded\\), 1 server', 'PostgreSQL, 1 server', 'PostgreSQL, 2 servers', 'raw PostgreSQL']) {
+      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [10] lacks '${label}':\n${pg}`);
+    }
+  }
   assert.doesNotMatch(stdout, /BROKEN/);
 
   await ycsbAssertions(stdout, reportPath);

@@ -9,7 +9,7 @@ export interface ServerConfig {
   readonly port: number;
   /** Directory of the embedded store's files. */
   readonly dataDir: string;
-  /** `sqlite` (the embedded store in dataDir). */
+  /** `sqlite` (the embedded store in dataDir) or a `postgres://…` URL (`?schema=name`, default `spacekv`). */
   readonly store: string;
   readonly logLevel: string;
   /** How long a shutdown waits for in-flight requests before closing their connections. */

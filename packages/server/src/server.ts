@@ -18,6 +18,7 @@ import { redactUrl } from './front/amqp/broker.js';
 import { SERVER_VERSION } from './version.js';
 import { Metrics } from './metrics.js';
 import type { Store } from './store/store.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BackgroundTask } from './tasks/task.js';
 import { TaskSet } from './tasks/task-set.js';
@@ -43,7 +44,8 @@ const PRUNE_BATCH_MAX = 4096;
 
 export function openStore(config: ServerConfig): Store {
   if (config.store === 'sqlite') return new SqliteStore(config.dataDir, config.limits);
-  throw new SpacekvError('bad_request', `unknown store '${config.store}': this build supports 'sqlite' (the embedded store)`);
+  if (/^postgres(ql)?:\/\//.test(config.store)) return new PostgresStore(config.store, config.limits);
+  throw new SpacekvError('bad_request', `unknown store '${redactUrl(config.store)}': use 'sqlite' (the embedded store) or a postgres://… URL`);
 }
 
 /**
@@ -70,14 +72,16 @@ function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, com
 }
 
 /** /healthz: the server serves while its store does; a failing task or an unreachable broker shows as degraded. */
-function healthOf(config: ServerConfig, tasks: TaskSet, feed: ChangeFeed): Health {
+async function healthOf(config: ServerConfig, store: Store, tasks: TaskSet, feed: ChangeFeed): Promise<Health> {
   const states = tasks.health();
   const amqp = config.amqpUrl === undefined ? 'off'
     : [states.amqp_rpc, states.amqp_relay].every((s) => s?.state === 'running') ? 'ok' : 'degraded';
   const degraded = tasks.degraded;
+  // A store that can lose its connection (PostgreSQL) is asked; without it the server cannot serve.
+  const storeHealth = (await store.health?.()) ?? { ok: true, detail: `store ${redactUrl(config.store)}` };
   return {
-    ok: true,
-    detail: degraded ? `store ${config.store}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : `store ${config.store}`,
+    ok: storeHealth.ok,
+    detail: degraded ? `${storeHealth.detail}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : storeHealth.detail,
     parts: { amqp, tasks: states, watch: { watchers: feed.watchers, fallbackPages: feed.fallbackPages } },
   };
 }
@@ -95,18 +99,26 @@ export async function startServer(
   await engine.start();
   const running = engine;
   // The embedded store has one writer, this process; any other store may have several servers.
-  const commits = commitSignal((listener) => running.onCommit(listener), config.store === 'sqlite' ? 0 : SHARED_STORE_POLL_MS);
+  // Other servers' commits on a shared store: notified by the store at once, and polled for in case a notification was lost.
+  const commits = commitSignal((listener) => {
+    const offForeign = store.onForeignCommit?.(listener);
+    const offLocal = running.onCommit(listener);
+    return () => {
+      offForeign?.();
+      offLocal();
+    };
+  }, config.store === 'sqlite' ? 0 : SHARED_STORE_POLL_MS);
   const feed = new ChangeFeed(store, config.limits, logger);
   await feed.start(commits);
   const tasks = backgroundTasks(config, store, running, commits, logger, metrics);
-  const health = () => healthOf(config, tasks, feed);
+  const health = () => healthOf(config, store, tasks, feed);
   const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
   const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: config.store, dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
+  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

@@ -37,11 +37,11 @@ interface ServeOptions {
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('start a spacekv server (REST under /v1, WebSocket protocol at /v1/ws, change events at /v1/events, AMQP with --amqp) on the embedded SQLite store')
+    .description('start a spacekv server (REST under /v1, WebSocket protocol at /v1/ws, change events at /v1/events, AMQP with --amqp) on the embedded SQLite store or on PostgreSQL')
     .addOption(new Option('--host <host>', 'address to listen on').env('SPACEKV_HOST').default(DEFAULT_CONFIG.host))
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SPACEKV_PORT').default(DEFAULT_CONFIG.port).argParser(port))
     .addOption(new Option('--data <dir>', 'directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))
-    .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
+    .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data) or postgres://user@host:5432/db?schema=name (shared by any number of servers; schema defaults to spacekv)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
     .addOption(
       new Option('--drain-timeout-ms <ms>', 'on SIGTERM, how long to wait for in-flight requests before closing their connections')
         .env('SPACEKV_DRAIN_TIMEOUT_MS').default(DEFAULT_CONFIG.drainTimeoutMs).argParser(milliseconds),

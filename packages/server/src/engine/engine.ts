@@ -41,6 +41,10 @@ export class Engine implements OperationRunner, SearchHost {
   /** Operations admitted by sessions and not yet answered. */
   private inflight = 0;
   private readonly drainWaiters: (() => void)[] = [];
+  /** The seq of the last space change the catalog includes. */
+  private catalogSeq = 0;
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -54,13 +58,55 @@ export class Engine implements OperationRunner, SearchHost {
   }
 
   async start(): Promise<void> {
-    for (const { schema, createdSeq } of await this.store.open()) this.spaces.set(schema.name, new Space(schema, createdSeq));
+    for (const { schema, createdSeq } of await this.store.open()) {
+      this.spaces.set(schema.name, new Space(schema, createdSeq));
+      this.catalogSeq = Math.max(this.catalogSeq, createdSeq);
+    }
+    this.store.sharedCatalog?.onChange(() => this.refreshCatalog());
     this.accepting = true;
   }
 
-  /** The space fronts validate a request against. */
+  /**
+   * Another server process added or removed a space (shared stores only): read the catalog again.
+   * A snapshot older than what this engine already applied (its own commits race the read) is
+   * dropped, so the catalog never goes back in time. Refreshes run one at a time, and a request for
+   * one made meanwhile runs once more after it.
+   */
+  refreshCatalog(): Promise<void> {
+    const shared = this.store.sharedCatalog;
+    if (!shared) return Promise.resolve();
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        try {
+          const snapshot = await shared.spaces();
+          if (snapshot.asOfSeq < this.catalogSeq) continue;
+          this.spaces.clear();
+          for (const { schema, createdSeq } of snapshot.spaces) this.spaces.set(schema.name, new Space(schema, createdSeq));
+          this.catalogSeq = snapshot.asOfSeq;
+        } catch (err) {
+          // The store is unreachable; the next notification, or write refused `unknown_space`, retries.
+          this.logger.error({ err }, 'reloading the catalog of spaces failed');
+        }
+      } while (this.refreshAgain);
+      this.refreshing = undefined;
+    })();
+    return this.refreshing;
+  }
+
+  /**
+   * The space fronts validate a request against. With a shared store a miss also starts a catalog
+   * refresh: the space may have been added by another process whose notification is still on its
+   * way, and a retry then finds it.
+   */
   space(name: string): Space | undefined {
-    return this.spaces.get(name);
+    const space = this.spaces.get(name);
+    if (!space && this.store.sharedCatalog) void this.refreshCatalog();
+    return space;
   }
 
   /** A new ordered stream of operations (one per client connection). */
@@ -99,7 +145,11 @@ export class Engine implements OperationRunner, SearchHost {
     if (op.op === 'group_del' || op.op === 'group_mutate') return runGroup(this, op);
     if (op.op === 'add_index') return this.addIndex(op);
     const outcome = await this.committer.submit(this.batchMember(op as WriteOp));
-    if ('fault' in outcome) throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
+    if ('fault' in outcome) {
+      // The store knows a space is gone (or is another incarnation) that this catalog still has.
+      if (outcome.fault.code === 'unknown_space') void this.refreshCatalog();
+      throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
+    }
     return outcome.result;
   }
 
@@ -198,7 +248,7 @@ export class Engine implements OperationRunner, SearchHost {
     const changes: Change[] = [];
     for (const outcome of outcomes) {
       if (!('result' in outcome)) continue;
-      this.applyToCatalog(outcome.result);
+      this.applyToCatalog(outcome.result, outcome.changes);
       changes.push(...outcome.changes);
     }
     if (changes.length === 0) return;
@@ -212,9 +262,10 @@ export class Engine implements OperationRunner, SearchHost {
     }
   }
 
-  private applyToCatalog(result: Result): void {
-    if (!result.ok) return;
+  private applyToCatalog(result: Result, changes: readonly Change[]): void {
+    if (!result.ok || (result.kind !== 'space' && result.kind !== 'space_removed')) return;
     if (result.kind === 'space') this.spaces.set(result.schema.name, new Space(result.schema, result.createdSeq));
-    else if (result.kind === 'space_removed') this.spaces.delete(result.space);
+    else this.spaces.delete(result.space);
+    for (const change of changes) this.catalogSeq = Math.max(this.catalogSeq, change.seq);
   }
 }

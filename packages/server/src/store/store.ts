@@ -31,6 +31,29 @@ export type MemberOutcome =
 
 export type MaybePromise<T> = T | Promise<T>;
 
+/** The spaces as committed, and the seq of the last space change they include. */
+export interface SpacesSnapshot {
+  readonly spaces: readonly StoredSpace[];
+  readonly asOfSeq: number;
+}
+
+/**
+ * The catalog of a store that several server processes share (PostgreSQL): another process may add
+ * or remove a space at any time, so the engine's copy must be refreshed. The store's incarnation
+ * check on every write stays the final guard; this only keeps validation current.
+ */
+export interface SharedCatalog {
+  /** The spaces as committed now, read from the database. */
+  spaces(): Promise<SpacesSnapshot>;
+  /** `listener` runs when another process may have added or removed a space (or after a reconnect, when that may have been missed). */
+  onChange(listener: () => void): void;
+}
+
+export interface StoreHealth {
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
 /**
  * One page of the change log (DESIGN.md §4.6), as {@link ChangeLog.readChanges} returns it.
  */
@@ -167,4 +190,14 @@ export interface Store extends ChangeLog {
   addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null>;
   /** Finish in-flight work and release every resource. */
   close(): Promise<void>;
+  /** Present when other server processes share the store. */
+  readonly sharedCatalog?: SharedCatalog;
+  /** Whether the store can be reached now (a store that cannot lose its connection leaves it out). */
+  health?(): Promise<StoreHealth>;
+  /**
+   * Present when other server processes share the store: `listener` runs when one of them committed
+   * changes, so this process's change feed reads them from the log (its own commits come through
+   * the engine's commit hook).
+   */
+  onForeignCommit?(listener: () => void): () => void;
 }

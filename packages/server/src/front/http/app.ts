@@ -14,6 +14,7 @@ import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
@@ -23,8 +24,8 @@ export interface HttpAppOptions {
   readonly metrics: Metrics;
   readonly feed: ChangeFeed;
   readonly logger: FastifyBaseLogger;
-  /** Reports whether the server can serve (/healthz answers 503 otherwise), and how each part is doing. */
-  readonly health: () => Health;
+  /** Reports whether the server can serve (the store reachable; /healthz answers 503 otherwise), and how each part is doing. */
+  readonly health: () => MaybePromise<Health>;
 }
 
 export interface Health {
@@ -116,7 +117,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerSearchRoutes(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
-    const health = options.health();
+    const health = await options.health();
     reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
   });
   app.get('/metrics', async (_request, reply) => {

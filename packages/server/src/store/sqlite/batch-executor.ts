@@ -7,19 +7,13 @@
  * the data, even if another process wrote to the file in between.
  */
 import type Database from 'better-sqlite3';
-import {
-  type AdminWriteOp, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
-  type ObjectOpResult, type StoredObject, type TxFailure, type TxOp, type WireError, type WrittenResult,
-  SpacekvError, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
-} from '@spacekv/core';
+import { type AdminWriteOp, type Change, type Limits, type TxOp, type WireError, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
+import { type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
-type Row = [version: number, expiresAt: number | null, attrs: string];
-
-/** A storage error that rolled back the batch's whole transaction. */
 /**
  * The fault for an error SQLite raised: a full disk (SQLITE_FULL) is `storage_full`, which a client
  * can act on (free space, retry); anything else keeps the caller's code.
@@ -31,42 +25,19 @@ function storageFault(err: unknown, code: 'unavailable' | 'internal', context: s
   return { code, message: `${context}: ${(err as Error)?.message ?? String(err)}` };
 }
 
+/** A storage error that rolled back the batch's whole transaction. */
 class BatchAborted extends Error {
   constructor(override readonly cause: unknown) {
     super('the transaction was rolled back');
   }
 }
 
-/** What one single-key operation did: its result and, when it wrote, the change. */
-interface Step {
-  readonly result: ObjectOpResult | FailedResult;
-  readonly change?: Change;
-}
-
-/** The stored object as planWrite sees it; its attributes are parsed only if a plan reads them. */
-function decoded(stored: StoredObject | null): CurrentObject | null {
-  if (!stored) return null;
-  let attributes: CurrentObject['attributes'] | undefined;
-  return {
-    version: stored.version,
-    expiresAt: stored.expiresAt,
-    get attributes() {
-      attributes ??= parseJson(stored.attributesJson) as CurrentObject['attributes'];
-      return attributes;
-    },
-  };
-}
-
-function txFailed(message: string, failures: readonly TxFailure[]): MemberOutcome {
-  return { result: { ok: false, code: 'tx_failed', message: `the tx failed, nothing was applied: ${message}`, failures }, changes: [] };
-}
-
-export class BatchExecutor {
+export class BatchExecutor implements StepContext {
   readonly catalog: WriterCatalog;
   private readonly stmts;
   private seq = 0;
 
-  constructor(private readonly db: Database.Database, private readonly limits: Limits, private readonly log: ChangeLogWriter) {
+  constructor(private readonly db: Database.Database, readonly limits: Limits, private readonly log: ChangeLogWriter) {
     this.catalog = new WriterCatalog(db);
     this.stmts = {
       begin: db.prepare('BEGIN IMMEDIATE'),
@@ -146,11 +117,10 @@ export class BatchExecutor {
         return this.executeAdmin(op, nowMs);
       case 'tx':
         return this.executeTx(op, nowMs);
-      case 'expire':
-        return this.executeExpire(op, this.entryOf(op.space, member.spaceCreatedSeq), nowMs);
       default: {
         const seq = this.seq + 1;
-        const step = this.applyStep(op, this.entryOf(op.space, member.spaceCreatedSeq), seq, nowMs);
+        const target = this.target(op.space, member.spaceCreatedSeq);
+        const step = op.op === 'expire' ? applyExpire(op, target, seq, nowMs) : applyStep(op, target, seq, nowMs, this.limits);
         if (step.change) this.seq = seq;
         return { result: step.result, changes: step.change ? [step.change] : [] };
       }
@@ -158,103 +128,22 @@ export class BatchExecutor {
   }
 
   /** The space `name`, if it is still the incarnation (`createdSeq`) the operation was validated against. */
-  private entryOf(name: string, createdSeq: number | undefined): CatalogEntry {
+  target(name: string, createdSeq: number | undefined): CatalogEntry {
     const entry = this.catalog.get(name);
     if (!entry || (createdSeq !== undefined && entry.space.createdSeq !== createdSeq)) throw fail('unknown_space', `no space named '${name}'`);
     return entry;
   }
 
-  /**
-   * A tx (core's tx.ts): every check against the state before it, then, only if all hold, each
-   * operation in order at the tx's one seq, each seeing the writes before it. The seq is taken
-   * only when the tx wrote something.
-   */
+  /** A tx's writes are undone by rolling back to its savepoint (which stays open). */
+  undoMember(): void {
+    this.stmts.rollbackTo.run();
+  }
+
+  /** A tx (write-steps.ts) in the member's savepoint; the seq is taken only when the tx wrote something. */
   private executeTx(tx: TxOp, nowMs: number): MemberOutcome {
-    const failures = tx.checks.flatMap((check, index): TxFailure[] => {
-      const entry = this.entryOf(check.space, check.spaceCreatedSeq);
-      const failure = checkFailure(check, entry.space, decoded(this.readStored(entry, check.key, nowMs)));
-      return failure ? [{ at: 'check', index, ...failure }] : [];
-    });
-    if (failures.length > 0) return txFailed(`${failures.length} of ${tx.checks.length} checks failed`, failures);
-    const seq = this.seq + 1;
-    const results: ObjectOpResult[] = [];
-    const changes = new TxChanges();
-    for (const [index, op] of tx.ops.entries()) {
-      const entry = this.entryOf(op.space, op.spaceCreatedSeq);
-      const { result, change } = this.applyStep(op, entry, seq, nowMs);
-      if (!result.ok) {
-        let version = result.version ?? 0;
-        if (changes.size > 0) {
-          // Undo the tx's writes (its savepoint stays open), so the failure reports the version the
-          // object is really at, not one the tx gave it and never committed.
-          this.stmts.rollbackTo.run();
-          version = this.readStored(entry, op.key, nowMs)?.version ?? 0;
-        }
-        return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
-      }
-      results.push(result);
-      if (change) changes.add(change);
-    }
-    if (changes.size > 0) this.seq = seq;
-    return { result: { ok: true, kind: 'tx', seq: changes.size > 0 ? seq : null, results }, changes: changes.list() };
-  }
-
-  /**
-   * The TTL sweeper's deletion: only an object still at the version the sweeper read and expired
-   * now. Anything else (rewritten, already deleted, given a longer expiry) is a cmp_fail.
-   */
-  private executeExpire(op: ExpireOp, entry: CatalogEntry, nowMs: number): MemberOutcome {
-    const row = entry.select.get(op.key) as Row | undefined;
-    if (!row || row[0] !== op.version || row[1] === null || row[1] > nowMs) {
-      const result: FailedResult = { ok: false, code: 'cmp_fail', message: `the object is no longer expired at version ${op.version}`, version: row?.[0] ?? 0 };
-      return { result, changes: [] };
-    }
-    const seq = ++this.seq;
-    entry.remove.run(op.key);
-    entry.indexes.deleted(op.key);
-    const change: Change = { seq, space: op.space, key: op.key, op: 'expire', attributesJson: null, committedAtMs: nowMs };
-    return { result: { ok: true, kind: 'deleted', key: op.key, version: seq }, changes: [change] };
-  }
-
-  /** The object at `key` as the writer sees it now (inside the batch's transaction); null when absent or expired. */
-  private readStored(entry: CatalogEntry, key: Key, nowMs: number): StoredObject | null {
-    const row = entry.select.get(key) as Row | undefined;
-    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
-    return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
-  }
-
-  /**
-   * Run one single-key operation against the object as it is now; a write lands at `seq`. Shared by
-   * lone operations and the operations of a tx. Throws only faults (too_large).
-   */
-  private applyStep(op: ObjectOp, entry: CatalogEntry, seq: number, nowMs: number): Step {
-    const stored = this.readStored(entry, op.key, nowMs);
-    if (op.op === 'get' || op.op === 'get_partial') return { result: readResult(op, stored) };
-    const plan = planWrite(op, entry.space, decoded(stored), nowMs, this.limits);
-    if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
-    if (plan.kind === 'delete') {
-      entry.remove.run(op.key);
-      entry.indexes.deleted(op.key);
-      const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
-      return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null, committedAtMs: nowMs } };
-    }
-    const json = stringifyJson(plan.attributes);
-    const bytes = utf8Length(json);
-    if (bytes > this.limits.valueBytesMax) {
-      throw fail('too_large', `the object would be ${bytes} bytes; the limit is ${this.limits.valueBytesMax}`, { limit: 'valueBytesMax' });
-    }
-    entry.upsert.run(op.key, seq, plan.expiresAt, json);
-    entry.indexes.written(op.key, plan.attributes, plan.expiresAt);
-    const result: WrittenResult = {
-      ok: true,
-      kind: 'written',
-      key: op.key,
-      version: seq,
-      created: plan.created,
-      ...(op.op === 'mutate' ? { attributesJson: json } : {}),
-      ...(op.op === 'get_and_put' ? { previous: stored } : {}),
-    };
-    return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json, committedAtMs: nowMs } };
+    const outcome = runTx(tx, this, this.seq + 1, nowMs);
+    if (outcome.changes.length > 0) this.seq += 1;
+    return outcome;
   }
 
   private executeAdmin(op: AdminWriteOp, nowMs: number): MemberOutcome {

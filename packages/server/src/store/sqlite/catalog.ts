@@ -1,20 +1,47 @@
 /**
- * The writer's view of the spaces: each with its table id, its runtime `Space` and the statements
- * prepared against its table. Only the writer changes the catalog; it does so after the DDL has
+ * The writer's view of the spaces: each with its table id, its runtime `Space` and its rows through
+ * statements prepared against its table. Only the writer changes the catalog; it does so after the DDL has
  * run, and reloads from disk when a commit fails, so memory never runs ahead of the file.
  */
 import type Database from 'better-sqlite3';
-import { Space, type SpaceSchema } from '@spacekv/core';
+import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
+import type { SpaceRows, StepTarget } from '../write-steps.js';
 import { IndexEntries } from './index-entries.js';
 import { spaceTable } from './layout.js';
 
-export interface CatalogEntry {
+type Row = [version: number, expiresAt: number | null, attrs: string];
+
+export interface CatalogEntry extends StepTarget {
   readonly id: number;
-  readonly space: Space;
-  readonly select: Database.Statement;
-  readonly upsert: Database.Statement;
-  readonly remove: Database.Statement;
   readonly indexes: IndexEntries;
+}
+
+/** A space's table through statements prepared on the writer connection; its index entries follow every write. */
+class TableRows implements SpaceRows {
+  private readonly select: Database.Statement;
+  private readonly upsert: Database.Statement;
+  private readonly delete: Database.Statement;
+
+  constructor(db: Database.Database, table: string, private readonly indexes: IndexEntries) {
+    this.select = db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true);
+    this.upsert = db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`);
+    this.delete = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
+  }
+
+  read(key: Key): StoredObject | null {
+    const row = this.select.get(key) as Row | undefined;
+    return row ? { version: row[0], expiresAt: row[1], attributesJson: row[2] } : null;
+  }
+
+  write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
+    this.upsert.run(key, version, expiresAt, attributesJson);
+    this.indexes.written(key, attributes, expiresAt);
+  }
+
+  remove(key: Key): void {
+    this.delete.run(key);
+    this.indexes.deleted(key);
+  }
 }
 
 export class WriterCatalog {
@@ -40,16 +67,9 @@ export class WriterCatalog {
   }
 
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
-    const table = spaceTable(id);
     const space = new Space(schema, createdSeq);
-    const entry: CatalogEntry = {
-      id,
-      space,
-      select: this.db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true),
-      upsert: this.db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`),
-      remove: this.db.prepare(`DELETE FROM ${table} WHERE key = ?`),
-      indexes: new IndexEntries(this.db, id, space, this.building.get(id)),
-    };
+    const indexes = new IndexEntries(this.db, id, space, this.building.get(id));
+    const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes), indexes };
     this.entries.set(schema.name, entry);
     return entry;
   }

@@ -6,15 +6,10 @@
  */
 import Database from 'better-sqlite3';
 import { type Change, type Key, type OpName, SpacekvError } from '@spacekv/core';
+import { cutPage } from '../change-pages.js';
 import type { ChangePage, ExpiredObject } from '../store.js';
 import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
-
-/**
- * A page stops adding seqs once its attribute text passes this many bytes (it always holds one
- * whole seq), so a page of large objects does not hold the event loop.
- */
-const PAGE_BYTES_MAX = 1024 * 1024;
 
 /**
  * Spaces one expiredObjects call looks into, round robin: a store of thousands of spaces costs a
@@ -65,25 +60,10 @@ export class ChangeLogReader {
     })();
   }
 
-  /** Cut a page at a seq boundary and at PAGE_BYTES_MAX, keeping at least the first seq whole. */
+  /** Cut a page at a seq boundary and at the page's byte bound (change-pages.ts), keeping at least the first seq whole. */
   private wholeSeqs(rows: readonly ChangeRow[], limit: number): Change[] {
-    if (rows.length === 0) return [];
-    const firstSeq = (rows[0] as ChangeRow)[0];
-    const lastSeq = (rows[Math.min(rows.length, limit) - 1] as ChangeRow)[0];
-    const lastSplit = rows.length > limit && (rows[limit] as ChangeRow)[0] === lastSeq;
-    if (lastSplit && lastSeq === firstSeq) {
-      return (this.stmts.seq.all(firstSeq) as ChangeRow[]).map(changeOf); // one tx bigger than a page comes whole
-    }
-    const changes: Change[] = [];
-    let bytes = 0;
-    for (const row of rows.slice(0, limit)) {
-      const startsSeq = changes.length > 0 && BigInt((changes[changes.length - 1] as Change).seq) !== row[0];
-      // Leave out a last seq the page holds only in part; past the byte bound, stop at a seq boundary.
-      if (startsSeq && (bytes > PAGE_BYTES_MAX || (lastSplit && row[0] === lastSeq))) break;
-      changes.push(changeOf(row));
-      bytes += row[4]?.length ?? 0;
-    }
-    return changes;
+    const page = cutPage(rows.map(changeOf), limit);
+    return 'wholeSeq' in page ? (this.stmts.seq.all(page.wholeSeq) as ChangeRow[]).map(changeOf) : page.changes;
   }
 
   readCursor(name: string): number {

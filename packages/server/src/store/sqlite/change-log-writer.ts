@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Change } from '@spacekv/core';
+import { pruneCut } from '../change-pages.js';
 import type { RetentionRule } from '../store.js';
 
 export interface PruneOutcome {
@@ -38,31 +39,12 @@ export class ChangeLogWriter {
     this.stmts.saveCursor.run(name, seq);
   }
 
-  /**
-   * Remove the oldest changes `rule` allows, at most the seqs of the oldest `limit` rows, in one
-   * transaction. By age, the cut is the longest prefix committed before the instant, so a clock
-   * step backwards never removes a younger change.
-   */
+  /** Remove the oldest changes `rule` allows (see pruneCut), in one transaction. */
   prune(rule: RetentionRule, limit: number): PruneOutcome {
     return this.db.transaction((): PruneOutcome => {
       const floorSeq = this.stmts.floor.get() as number;
-      // One row past the limit tells whether the last seq is whole; a part of a seq never goes,
-      // except that the first seq goes whole even when it alone is larger than the limit.
-      const fetched = this.stmts.oldest.all(limit + 1) as [seq: number, committedAt: number][];
-      if (fetched.length === 0) return { removed: 0, floorSeq };
-      const rows = fetched.slice(0, limit);
-      const firstSeq = (rows[0] as [number, number])[0];
-      const lastSeq = (rows[rows.length - 1] as [number, number])[0];
-      const lastSplit = fetched.length > limit && (fetched[limit] as [number, number])[0] === lastSeq;
-      let reach = lastSplit && lastSeq !== firstSeq ? lastSeq - 1 : lastSeq;
-      reach = Math.min(reach, rule.throughSeqMax);
-      let allowed = floorSeq;
-      if (rule.keepSeqs !== undefined) allowed = Math.max(allowed, (this.stmts.head.get() as number) - rule.keepSeqs);
-      if (rule.committedBeforeMs !== undefined) {
-        const young = rows.find(([, committedAt]) => committedAt >= (rule.committedBeforeMs as number));
-        allowed = Math.max(allowed, young ? young[0] - 1 : lastSeq);
-      }
-      const cut = Math.min(reach, allowed);
+      const oldest = (this.stmts.oldest.all(limit + 1) as [seq: number, committedAt: number][]).map(([seq, committedAtMs]) => ({ seq, committedAtMs }));
+      const cut = pruneCut(rule, oldest, limit, floorSeq, this.stmts.head.get() as number);
       if (cut <= floorSeq) return { removed: 0, floorSeq };
       const removed = this.stmts.remove.run(cut).changes;
       this.stmts.setFloor.run(cut);

@@ -1,0 +1,165 @@
+/**
+ * The PostgreSQL connection settings, set explicitly rather than left to server defaults
+ * (STYLE.md §15): every commit durable on return (`synchronous_commit=on`, DESIGN.md §4.2), the
+ * store's tables in one schema named on the URL, and errors sorted into those that say "the
+ * database answered" and those that say "the connection is gone".
+ */
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+/** A connection reserved for one transaction (BEGIN and COMMIT are the store's own, so it can pipeline them). */
+export type Session = postgres.ReservedSql;
+
+/** Where the store lives: the connection URL without our own parameter, and the schema. */
+export interface PostgresTarget {
+  readonly url: string;
+  readonly schema: string;
+}
+
+/** At most 50 characters, so the schema's notification channel (`spacekv_<schema>`) stays a 63-byte identifier. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
+
+/**
+ * Split `postgres://…?schema=name` into the driver's URL and the schema (default `spacekv`), and
+ * check the schema is a plain identifier, since it is spliced into SQL.
+ */
+export function parseTarget(url: string): PostgresTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`invalid PostgreSQL URL '${url}'`);
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: '${url}'`);
+  const schema = parsed.searchParams.get('schema') ?? 'spacekv';
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 50)`);
+  parsed.searchParams.delete('schema');
+  return { url: parsed.toString(), schema };
+}
+
+export interface ConnectOptions {
+  /** Connections in the pool: the writer takes one per batch in flight, reads share the rest. */
+  readonly poolSize: number;
+}
+
+function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+  return postgres(target.url, {
+    max: options.poolSize,
+    // A server that does not answer the connection attempt fails the operation rather than hanging it.
+    connect_timeout: 10,
+    idle_timeout: 60,
+    onnotice: () => {},
+    connection: {
+      application_name: 'spacekv',
+      search_path: target.schema,
+      synchronous_commit: 'on',
+      // Writers queue on the meta row lock for as long as a batch commits; a lock held longer than
+      // this means a stuck peer, and the batch fails `unavailable` instead of waiting forever.
+      lock_timeout: 10_000,
+      idle_in_transaction_session_timeout: 60_000,
+    },
+  });
+}
+
+/**
+ * The store's connections, replaced as a whole when one of them is lost. postgres.js reconnects by
+ * itself, but after PostgreSQL restarts some of its pooled connections can stay stuck in their
+ * reconnect loop and hold the queries given to them forever (seen with 3.4.9; see
+ * porsager/postgres#1193). So on a lost connection, or an operation past its deadline, the store
+ * drops every connection of the instance it used and starts a fresh one: queries still held by the
+ * old one fail (CONNECTION_DESTROYED), new ones get new connections.
+ */
+/** At most one replacement this often: while PostgreSQL is down every operation fails, and replacing on each would only churn. */
+const REPLACE_INTERVAL_MS = 1_000;
+/** How long a fresh set of connections may take to answer its first query. */
+const PROBE_DEADLINE_MS = 3_000;
+
+export class PgPool {
+  private sql: Sql;
+  private ended = false;
+  private replacedAt = 0;
+  private deferred: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly target: PostgresTarget,
+    private readonly options: ConnectOptions,
+    private readonly onReplaced: (sql: Sql) => void,
+  ) {
+    this.sql = connect(target, options);
+  }
+
+  get current(): Sql {
+    return this.sql;
+  }
+
+  /** Whether `sql` is still the instance in use (not replaced, not ended). */
+  isCurrent(sql: Sql): boolean {
+    return sql === this.sql && !this.ended;
+  }
+
+  /**
+   * `failed` lost a connection (or hung): replace it, unless that was done already. Within a second
+   * of the last replacement the replacement is put off to the end of that second, not dropped: the
+   * set that failed must go, or its stuck connections would hold every later operation.
+   */
+  replace(failed: Sql): void {
+    if (failed !== this.sql || this.ended) return;
+    const wait = this.replacedAt + REPLACE_INTERVAL_MS - performance.now();
+    if (wait > 0) {
+      this.deferred ??= setTimeout(() => {
+        this.deferred = undefined;
+        this.replace(failed);
+      }, wait);
+      this.deferred.unref();
+      return;
+    }
+    this.replacedAt = performance.now();
+    const fresh = connect(this.target, this.options);
+    this.sql = fresh;
+    // Queries still answering finish; those stuck are destroyed after a few seconds.
+    void failed.end({ timeout: 5 }).catch(() => {});
+    this.onReplaced(fresh);
+    // A fresh set made while PostgreSQL starts up can itself be stuck: try it, and replace it again if it does not answer.
+    withDeadline(this, fresh, PROBE_DEADLINE_MS, fresh.unsafe('SELECT 1')).catch(() => this.replace(fresh));
+  }
+
+  async end(): Promise<void> {
+    this.ended = true;
+    clearTimeout(this.deferred);
+    await this.sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * `work` on `sql`, failing with a connection-loss error once `ms` pass without an answer; `sql`
+ * is then replaced, which also ends whatever `work` still waits for.
+ */
+export async function withDeadline<T>(pool: PgPool, sql: Sql, ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      pool.replace(sql);
+      reject(new Error(`PostgreSQL did not answer within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An error the database itself sent (it answered, so it knows what it did), as opposed to a lost connection. */
+export function isServerError(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && !isConnectionLoss(err);
+}
+
+/** SQLSTATE classes that mean the session is gone: 08 connection exception, 57P0x shutdown. */
+function isConnectionLoss(err: postgres.PostgresError): boolean {
+  return err.code.startsWith('08') || err.code.startsWith('57P0');
+}
+
+/** `undefined_table`: a space's table was dropped by another process. */
+export function isUndefinedTable(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && err.code === '42P01';
+}

@@ -1,0 +1,107 @@
+/**
+ * What a store does with the candidate rows of a search plan (core's plan.ts), whatever fetched
+ * them: keep the live rows for which core's `evaluateCondition` holds, narrowed to `select`, and
+ * collect a key-ordered page, the best by an attribute, or a count. The rows are pushed in, so a
+ * store may fetch them in chunks. Used by the PostgreSQL store; the semantics are those of the
+ * SQLite search executor, which runs the same core functions.
+ */
+import {
+  type Attributes, type FoundObject, type Key, type SearchPage, type SearchPlan, type Space,
+  compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
+} from '@spacekv/core';
+
+export interface CandidateRow {
+  readonly key: Key;
+  readonly version: number;
+  readonly expiresAt: number | null;
+  readonly attributesJson: string;
+}
+
+interface Match extends FoundObject {
+  readonly sortValue?: unknown;
+}
+
+/** The object of `row` if it is live and satisfies the plan's condition, narrowed to `select`. */
+function match(plan: SearchPlan, space: Space, row: CandidateRow): Match | undefined {
+  if (row.expiresAt !== null && row.expiresAt <= plan.nowMs) return undefined;
+  const needsAttributes = plan.condition.length > 0 || plan.select !== undefined || plan.order.by === 'attribute';
+  if (!needsAttributes) return { key: row.key, version: row.version, attributesJson: row.attributesJson };
+  const attributes = parseJson(row.attributesJson) as Attributes;
+  if (!evaluateCondition(plan.condition, row.key, space.schema.key.name, attributes)) return undefined;
+  let attributesJson = row.attributesJson;
+  if (plan.select) {
+    const chosen: Record<string, unknown> = {};
+    for (const name of plan.select) chosen[name] = attributes[name];
+    attributesJson = stringifyJson(chosen as Attributes);
+  }
+  const sortValue = plan.order.by === 'attribute' ? attributes[plan.order.attribute] : undefined;
+  return { key: row.key, version: row.version, attributesJson, sortValue };
+}
+
+/**
+ * One page in key order: at most `limit` matches from at most `rowsMax` rows (fed in key order,
+ * reversed when the plan says so), and about `pageBytesMax` of attributes.
+ */
+export class KeyOrderedPage {
+  private readonly objects: FoundObject[] = [];
+  private examined = 0;
+  private bytes = 0;
+  private last: Key | null = null;
+  private done: SearchPage | undefined;
+
+  constructor(private readonly plan: SearchPlan, private readonly space: Space, private readonly pageBytesMax: number) {}
+
+  /** Take the next candidate; false once the page is complete (feed no more). */
+  add(row: CandidateRow): boolean {
+    if (this.done) return false;
+    this.examined++;
+    this.last = row.key;
+    if (this.plan.keys.prefix !== undefined && !(row.key as string).startsWith(this.plan.keys.prefix)) {
+      this.done = { objects: this.objects, resumeAfter: null };
+      return false;
+    }
+    const found = match(this.plan, this.space, row);
+    if (found) {
+      this.objects.push({ key: found.key, version: found.version, attributesJson: found.attributesJson });
+      this.bytes += found.attributesJson.length;
+    }
+    if (this.objects.length === this.plan.limit || this.bytes > this.pageBytesMax) this.done = { objects: this.objects, resumeAfter: this.last };
+    else if (this.examined === this.plan.rowsMax) this.done = { objects: this.objects, resumeAfter: this.last };
+    return this.done === undefined;
+  }
+
+  /** The page, once the rows ran out or `add` said it is complete. */
+  page(): SearchPage {
+    return this.done ?? { objects: this.objects, resumeAfter: null };
+  }
+}
+
+/** The first `limit` matches by (attribute value per compareScalars, then key), both reversed when descending. */
+export class BestByAttribute {
+  private best: Match[] = [];
+  private readonly order: (a: Match, b: Match) => number;
+
+  constructor(private readonly plan: SearchPlan, private readonly space: Space) {
+    const descending = plan.order.by === 'attribute' && plan.order.descending;
+    this.order = (a, b) => {
+      const c = compareScalars(a.sortValue, b.sortValue) || compareKeys(a.key, b.key);
+      return descending ? -c : c;
+    };
+  }
+
+  add(row: CandidateRow): void {
+    const found = match(this.plan, this.space, row);
+    if (!found) return;
+    this.best.push(found);
+    if (this.best.length >= this.plan.limit * 2 + 64) this.best = this.best.sort(this.order).slice(0, this.plan.limit);
+  }
+
+  objects(): FoundObject[] {
+    return this.best.sort(this.order).slice(0, this.plan.limit).map((m) => ({ key: m.key, version: m.version, attributesJson: m.attributesJson }));
+  }
+}
+
+/** Whether `row` counts for the plan (live, condition holds). */
+export function counts(plan: SearchPlan, space: Space, row: CandidateRow): boolean {
+  return match(plan, space, row) !== undefined;
+}
