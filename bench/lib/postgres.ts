@@ -105,7 +105,15 @@ async function reachable(baseUrl: string): Promise<string | undefined> {
   }
 }
 
-async function dropSchemas(baseUrl: string, schemas: readonly string[]): Promise<void> {
+/** The store URL of a spacekv server keeping its tables in `schema` (the store creates it). */
+export function withSchema(baseUrl: string, schema: string): string {
+  const u = new URL(baseUrl);
+  u.searchParams.set('schema', schema);
+  return u.toString();
+}
+
+/** Drop the schemas a run made for its spacekv servers (every PostgreSQL-backed run gets fresh ones). */
+export async function dropSchemas(baseUrl: string, schemas: readonly string[]): Promise<void> {
   const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
     for (const schema of schemas) await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -121,11 +129,7 @@ export async function postgresBench(root: string, baseUrl: string, sizes: Postgr
   if (missing) return { skipped: missing };
   const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
   const schemas = [`bench_one_${tag}`, `bench_two_${tag}`, `bench_raw_${tag}`];
-  const url = (schema: string): string => {
-    const u = new URL(baseUrl);
-    u.searchParams.set('schema', schema);
-    return u.toString();
-  };
+  const url = (schema: string): string => withSchema(baseUrl, schema);
   const rows: PostgresRow[] = [];
   const run = async (label: string, start: () => Promise<ChildServer[]>): Promise<void> => {
     const servers = await start();

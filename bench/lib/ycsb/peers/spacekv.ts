@@ -7,11 +7,15 @@
  * Both capabilities that later issues bring are detected at run time from the server's own answer,
  * never assumed: a server that refuses `--store <url>` makes the peer "skipped", and one that
  * answers `list` with "unknown operation" makes workload E skipped for spacekv, with its words.
+ * On PostgreSQL each opening gets a fresh schema, dropped at close: runs (and the scaling section's
+ * several loads) never meet each other's data in the shared database.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from '../../child-server.js';
+import { dropSchemas, withSchema } from '../../postgres.js';
 import { commitCounters } from '../../rest-fixtures.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
@@ -28,6 +32,8 @@ export interface SpacekvPeerOptions {
   readonly cpuProfDir?: string;
   /** Collects what went wrong that makes figures untrustworthy (an unclean shutdown). */
   readonly problems: string[];
+  /** Set per opening on PostgreSQL: removes that opening's schema. */
+  readonly dropSchema?: () => Promise<void>;
 }
 
 /** The client's generic request path: a YCSB scan is one page of the wire `list` (the client's list() iterates every page), and the probe needs the server's own refusal. */
@@ -44,19 +50,22 @@ export function spacekvPeer(o: SpacekvPeerOptions): YcsbPeer {
     name: o.name,
     durability,
     async open(dir: string) {
+      const schema = `ycsb_${process.pid}_${randomBytes(4).toString('hex')}`;
+      const opened = o.storeUrl === undefined ? o : { ...o, storeUrl: withSchema(o.storeUrl, schema), dropSchema: () => dropSchemas(o.storeUrl as string, [schema]) };
       let running: Running;
       try {
-        running = await start(join(dir, 'data'), o);
+        running = await start(join(dir, 'data'), opened);
       } catch (err) {
         if (o.storeUrl === undefined) throw err;
         const said = /unknown store[^\n]*|store[^\n]*/i.exec(err instanceof Error ? err.message : String(err))?.[0] ?? firstLine(err);
-        return { skipped: `this build has no PostgreSQL store (the server refused --store ${redact(o.storeUrl)}: ${redact(said.trim())})` };
+        return { skipped: `the server did not start with --store ${redact(o.storeUrl)} (it said: ${redact(said.trim())})` };
       }
       try {
         await running.client.addSpace(SCHEMA);
-        return await storeOf(running, join(dir, 'data'), o);
+        return await storeOf(running, join(dir, 'data'), opened);
       } catch (err) {
-        await stop(running, o);
+        await stop(running, opened);
+        await opened.dropSchema?.();
         throw err;
       }
     },
@@ -132,7 +141,10 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
         return paths;
       },
     }),
-    close: () => stop(running, o),
+    async close() {
+      await stop(running, o);
+      await o.dropSchema?.();
+    },
   };
 }
 
