@@ -3,10 +3,13 @@
  * wakes it; it reads what was appended from the log itself (so watchers see exactly what the log
  * holds, in its order, whoever wrote it), keeps the most recent changes in a bounded memory, and
  * wakes the subscriptions. A subscription that keeps up is fed from that memory; one that falls
- * behind it reads the log at its own pace.
+ * behind it reads the log at its own pace. While nobody watches, this process's own commits cost no
+ * read: the feed moves its tail to their seq and starts its memory afresh there (a read after every
+ * commit took a fifth of the event loop in YCSB's update-heavy workload).
  */
 import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
 import type { ChangeLog, ChangePage } from '../store/store.js';
+import type { CommitSignal } from './commit-signal.js';
 import { type ChangeSource, Subscription, type WatchSink } from './subscription.js';
 
 export interface FeedLogger {
@@ -33,10 +36,27 @@ export class ChangeFeed implements ChangeSource {
   constructor(private readonly log: ChangeLog, private readonly limits: Limits, private readonly logger: FeedLogger) {}
 
   /** Start at the log's head; `onCommit` subscribes `wake` to the engine's commit hook. */
-  async start(onCommit: (listener: () => void) => () => void): Promise<void> {
+  async start(onCommit: CommitSignal): Promise<void> {
     this.tail = (await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1)).headSeq;
     this.memoryFloorSeq = this.tail;
-    onCommit(() => this.wake());
+    onCommit((changes) => {
+      if (changes !== undefined && this.subscriptions.size === 0 && !this.reading) this.skipPast(changes);
+      else this.wake();
+    });
+  }
+
+  /**
+   * Nobody watches: move the tail past this process's own commit without reading it. The memory
+   * starts afresh there, so a later watcher "from now" starts after it, and one from an older seq
+   * reads the log. (Another server's commits still come by reading: their seqs are not known here.)
+   */
+  private skipPast(changes: readonly Change[]): void {
+    const seq = changes[changes.length - 1]?.seq;
+    if (seq === undefined || seq <= this.tail) return;
+    this.recent = [];
+    this.recentChars = 0;
+    this.tail = seq;
+    this.memoryFloorSeq = seq;
   }
 
   get tailSeq(): number {

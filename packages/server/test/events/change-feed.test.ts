@@ -3,7 +3,8 @@
 // position older than what it kept, never a page with a gap; and that a subscription fed by it gets
 // every change after its position in order, across memory and log, pausing while its sink is full;
 // and that when retention passes a stalled feed, watchers behind it end with compacted, never
-// skipping changes silently.
+// skipping changes silently; and that while nobody watches, this process's own commits cost no read
+// of the log, yet a later watcher still gets every change after its position.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Change, SpacekvError, type WireError, makeLimits } from '@spacekv/core';
@@ -127,5 +128,32 @@ describe('ChangeFeed', () => {
     (await feed.subscribe({ since: 10 }, { deliver: (_e, seqs) => (fresh.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
     await settle();
     assert.deepEqual(fresh, [11, 12], 'a watcher after the floor reads the log');
+  });
+
+  it('reads nothing for its own commits while nobody watches; a later watcher starts after them, or reads the log from its since', async () => {
+    const log = new MemoryLog();
+    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
+    let commit = (_changes?: readonly Change[]): void => {};
+    await feed.start((listener) => {
+      commit = listener;
+      return () => {};
+    });
+    const readsAtStart = log.logReads;
+    for (let seq = 1; seq <= 10; seq++) {
+      log.append(seq, ['a']);
+      commit(log.changes.filter((c) => c.seq === seq)); // the engine's hook: this process's own commit
+    }
+    await settle();
+    assert.equal(log.logReads, readsAtStart, 'no watcher, no read');
+    assert.equal(feed.tailSeq, 10);
+    const fromNow: number[] = [];
+    (await feed.subscribe({}, { deliver: (_e, seqs) => (fromNow.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    const fromStart: number[] = [];
+    (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (fromStart.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    log.append(11, ['a', 'b']);
+    commit(log.changes.filter((c) => c.seq === 11));
+    await settle();
+    assert.deepEqual(fromNow, [11, 11], 'from now: only what came after it subscribed');
+    assert.deepEqual(fromStart, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11], 'from seq 0: everything, in order');
   });
 });
