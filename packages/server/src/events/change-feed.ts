@@ -52,7 +52,11 @@ export class ChangeFeed implements ChangeSource {
    */
   private skipPast(changes: readonly Change[]): void {
     const seq = changes[changes.length - 1]?.seq;
-    if (seq === undefined || seq <= this.tail) return;
+    if (seq !== undefined && seq > this.tail) this.restartMemoryAt(seq);
+  }
+
+  /** Forget the memory and stand at `seq`: whatever came before it is only in the log now. */
+  private restartMemoryAt(seq: number): void {
     this.recent = [];
     this.recentChars = 0;
     this.tail = seq;
@@ -174,10 +178,7 @@ export class ChangeFeed implements ChangeSource {
     } catch (err) {
       if (!(err instanceof SpacekvError && err.code === 'compacted')) throw err;
       const { headSeq } = await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1);
-      this.recent = [];
-      this.recentChars = 0;
-      this.tail = headSeq;
-      this.memoryFloorSeq = headSeq;
+      this.restartMemoryAt(headSeq);
       for (const subscription of this.subscriptions) subscription.pump();
       return { changes: [], headSeq };
     }
