@@ -69,6 +69,14 @@ export interface Limits {
    * together; a tx that would pass it fails `overloaded` (nothing applied; it fits a later batch).
    */
   readonly batchReplyBytesMax: number;
+  /**
+   * Steps (regex program instructions × characters tested, each test charged its worst case before
+   * it runs) one write's conditions, one tx's checks and conditions, or one page of a watch filter
+   * may take: they run on the writer thread or the event loop, where everyone else waits.
+   */
+  readonly conditionStepsMax: number;
+  /** Steps, counted the same way, one search page or one count may take on a search thread. */
+  readonly searchStepsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -101,6 +109,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   indexBuildBatchRowsMax: 2000,
   txReplyBytesMax: 16 * 1024 * 1024,
   batchReplyBytesMax: 64 * 1024 * 1024,
+  conditionStepsMax: 2_000_000,
+  searchStepsMax: 50_000_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { StepBudget } from '../src/cost.js';
 import { DEFAULT_LIMITS } from '../src/limits.js';
 import { parseJson, stringifyJson } from '../src/json.js';
 import { applyMutations, parseMutations } from '../src/mutations.js';
@@ -67,7 +68,7 @@ test('map arithmetic on a __proto__ entry counts it, and a condition sees the ke
   const m = coerceValue('m', MAP, parseJson('{"__proto__": 5, "a": 1}'), DEFAULT_LIMITS);
   const added = mutate({ m, doc: null }, [{ map_add: { m: parseJson('{"__proto__": 2, "constructor": 3}') } }]);
   assert.deepEqual(sortedPairs(added.m as Value), [['__proto__', 7], ['a', 1], ['constructor', 3]]);
-  const has = (key: string) => evaluateCondition(parseCondition({ m: { contains: key } }, space, DEFAULT_LIMITS), 'x', 'k', added);
+  const has = (key: string) => evaluateCondition(parseCondition({ m: { contains: key } }, space, DEFAULT_LIMITS), 'x', 'k', added, StepBudget.forCondition(DEFAULT_LIMITS));
   assert.equal(has('__proto__'), true);
   assert.equal(has('toString'), false, 'an inherited name is not a key');
 });

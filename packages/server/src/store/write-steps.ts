@@ -9,7 +9,7 @@
 import {
   type Attributes, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type Space, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
-  TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
+  StepBudget, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
 import type { MemberOutcome } from './store.js';
 
@@ -104,10 +104,10 @@ function decoded(stored: StoredObject | null): CurrentObject | null {
  * Run one single-key operation against the object as it is now; a write lands at `seq`. Shared by
  * lone operations and the operations of a tx. Throws only faults (too_large).
  */
-export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: number, limits: Limits): Step {
+export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: number, limits: Limits, budget = StepBudget.forCondition(limits)): Step {
   const stored = liveObject(target.rows, op.key, nowMs);
   if (op.op === 'get' || op.op === 'get_partial') return { result: readResult(op, stored) };
-  const plan = planWrite(op, target.space, decoded(stored), nowMs, limits);
+  const plan = planWrite(op, target.space, decoded(stored), nowMs, limits, budget);
   if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
   if (plan.kind === 'delete') {
     target.rows.remove(op.key);
@@ -161,9 +161,10 @@ function txFailed(message: string, failures: readonly TxFailure[]): MemberResult
  * seq was taken shows in the outcome: a successful tx with changes used it.
  */
 export function runTx(tx: TxOp, ctx: StepContext, seq: number, nowMs: number): MemberResult {
+  const budget = StepBudget.forCondition(ctx.limits); // the whole tx's checks and conditions share one
   const failures = tx.checks.flatMap((check, index): TxFailure[] => {
     const target = ctx.target(check.space, check.spaceCreatedSeq);
-    const failure = checkFailure(check, target.space, decoded(liveObject(target.rows, check.key, nowMs)));
+    const failure = checkFailure(check, target.space, decoded(liveObject(target.rows, check.key, nowMs)), budget);
     return failure ? [{ at: 'check', index, ...failure }] : [];
   });
   if (failures.length > 0) return txFailed(`${failures.length} of ${tx.checks.length} checks failed`, failures);
@@ -172,7 +173,7 @@ export function runTx(tx: TxOp, ctx: StepContext, seq: number, nowMs: number): M
   let replyBytes = 0;
   for (const [index, op] of tx.ops.entries()) {
     const target = ctx.target(op.space, op.spaceCreatedSeq);
-    const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits);
+    const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits, budget);
     if (!result.ok) {
       let version = result.version ?? 0;
       if (changes.size > 0) {

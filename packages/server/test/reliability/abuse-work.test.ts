@@ -19,6 +19,7 @@ import { LONG_RUN, scaled } from './harness/seed.js';
 class Bystander {
   answers = 0;
   private running = true;
+  private failure: unknown;
   private readonly done: Promise<void>;
   private readonly waiters: { count: number; resolve: () => void }[] = [];
 
@@ -27,11 +28,15 @@ class Bystander {
   }
 
   private async loop(): Promise<void> {
-    while (this.running) {
-      const object = await this.client.get('calm', 'me');
-      assert.equal(object?.attributes.n, 1, 'the bystander reads its own object intact');
-      this.answers++;
-      for (const waiter of [...this.waiters]) if (this.answers >= waiter.count) waiter.resolve();
+    try {
+      while (this.running) {
+        const object = await this.client.get('calm', 'me');
+        assert.equal(object?.attributes.n, 1, 'the bystander reads its own object intact');
+        this.answers++;
+        for (const waiter of [...this.waiters]) if (this.answers >= waiter.count) waiter.resolve();
+      }
+    } catch (err) {
+      if (this.running) this.failure = err; // after a failed test the client is closed under it
     }
   }
 
@@ -41,9 +46,11 @@ class Bystander {
     return withTimeout(new Promise<void>((resolve) => this.waiters.push({ count, resolve })), 30_000, `${more} more bystander answers`);
   }
 
+  /** Stop; throws what the bystander met, if it met anything but answers. */
   async stop(): Promise<void> {
     this.running = false;
     await this.done;
+    if (this.failure) throw this.failure;
   }
 }
 
@@ -177,6 +184,84 @@ test('negative control: a writer left dead never lets writes recover, and /healt
   await assert.rejects(killTheWriter(setup, false, 1_000), /writes did not recover/);
   await setup.bystander.stop();
 });
+
+// ---------------------------------------------------------------------------------------------
+// Item 5: a costly regex wherever a predicate runs
+
+/** The issue's pattern: 2,002 instructions, each a step at every character of the input. */
+const COSTLY = '(?:.?){1000}y';
+type Where = 'writer' | 'search' | 'watch';
+
+/** Read an SSE stream until its first `event: error`, and return that error (or fail on `end`). */
+async function sseError(url: string, query: string, trigger: () => Promise<void>): Promise<{ code: string; limit?: string }> {
+  const controller = new AbortController();
+  const response = await fetch(`${url}/v1/events?${query}`, { signal: controller.signal });
+  assert.equal(response.status, 200);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let triggered = false;
+  try {
+    for (;;) {
+      const { done, value } = await withTimeout(reader.read(), 60_000, 'the SSE stream');
+      if (done) assert.fail(`the stream ended without an error event: ${text.slice(-300)}`);
+      text += decoder.decode(value, { stream: true });
+      if (!triggered && text.includes(': watching')) {
+        triggered = true;
+        await trigger();
+      }
+      if (text.includes('event: change')) assert.fail('the costly filter ran and matched (the bound is off)');
+      const match = /event: error\ndata: (.*)\n/.exec(text);
+      if (match) return JSON.parse(match[1] as string) as { code: string; limit?: string };
+    }
+  } finally {
+    controller.abort();
+  }
+}
+
+/**
+ * Run the costly pattern over a string of `chars` characters where `where` says: a cond_put's
+ * condition (writer thread), a count (search thread), an SSE filter (event loop). Asserts the
+ * coded refusal; the bystander answers meanwhile and after.
+ */
+async function costlyRegex({ server, bystander }: Setup, where: Where, chars: number): Promise<void> {
+  const text = `${'x'.repeat(chars)}y`;
+  let error: { code: string; limit?: string };
+  if (where === 'watch') {
+    const filter = encodeURIComponent(JSON.stringify({ s: { regex: COSTLY } }));
+    error = await sseError(server.url, `space=big&if=${filter}`, async () => {
+      expectOk(await call(server.url, 'PUT', objectPath('big', 'long'), { body: { s: text } }));
+    });
+    assert.equal(error.code, 'too_costly', JSON.stringify(error));
+  } else {
+    expectOk(await call(server.url, 'PUT', objectPath('big', 'long'), { body: { s: text } }));
+    const reply = where === 'writer'
+      ? await call(server.url, 'POST', '/v1/ops', { body: { op: 'cond_put', space: 'big', key: 'long', if: { s: { regex: COSTLY } }, attributes: { s: 'z' } } })
+      : await call(server.url, 'POST', '/v1/spaces/big/count', { body: { where: { s: { regex: COSTLY } } } });
+    error = expectError(reply, 422, 'too_costly');
+  }
+  assert.equal(error.limit, where === 'search' ? 'searchStepsMax' : 'conditionStepsMax');
+  await bystander.answersMore(20);
+  expectOk(await call(server.url, 'PUT', objectPath('calm', 'after'), { body: { n: 2 } }), 201);
+}
+
+for (const where of ['writer', 'search', 'watch'] as const) {
+  test(`a costly regex in a ${where === 'writer' ? 'cond_put condition' : where === 'search' ? 'count' : 'watch filter'} is refused too_costly and nobody waits behind it`, async () => {
+    // The issue's 1 MB string: two billion steps, half a minute of a thread if it ran. Long: 20 rounds.
+    const setup = await setUp(`abuse-regex-${where}`, makeLimits());
+    for (let round = 0; round < scaled(1, 20); round++) await costlyRegex(setup, where, 1024 * 1024 - 100);
+    await setup.bystander.stop();
+  });
+
+  test(`negative control: with the step bounds switched off, the costly regex in a ${where} runs to its answer (cheap form: 3 KB)`, async () => {
+    const tight = await setUp(`abuse-regex-${where}-on`, makeLimits({ conditionStepsMax: 1_000_000, searchStepsMax: 1_000_000 }));
+    await costlyRegex(tight, where, 3000);
+    await tight.bystander.stop();
+    const off = await setUp(`abuse-regex-${where}-off`, makeLimits({ conditionStepsMax: Number.MAX_SAFE_INTEGER, searchStepsMax: Number.MAX_SAFE_INTEGER }));
+    await assert.rejects(costlyRegex(off, where, 3000), /HTTP 20|ran and matched/);
+    await off.bystander.stop();
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Item 9: exact keys, through REST and the client
