@@ -27,6 +27,7 @@ export const ERRORS = {
   exists: { status: 412, meaning: 'Result: create-if-absent found the key already present.' },
   cmp_fail: { status: 412, meaning: 'Result: a version or predicate condition did not hold; carries the current version.' },
   compacted: { status: 410, meaning: 'A watch or log read asked for changes after a seq that log retention has removed; start again from a fresh read.' },
+  expectation_failed: { status: 417, meaning: 'The request\'s Expect header asks for something other than 100-continue, which is all the server meets.' },
   too_large: { status: 413, meaning: 'A key, value, body, list or a tx\'s reply is past its bound in the limits module (`limit` names it).' },
   too_costly: { status: 422, meaning: 'A predicate (e.g. a regex over a long value) would take more steps than conditionStepsMax or searchStepsMax allow; nothing was applied.' },
   unsupported_media_type: { status: 415, meaning: 'The request body is not application/json.' },

@@ -6,6 +6,8 @@
 // limits override, or the writer left dead), must fail, in a cheap form of the blow-up.
 // Short in `npm test`; `npm run test:jepsen` (SPACEKV_JEPSEN=long) runs the issue's own sizes.
 import { after, test } from 'node:test';
+import { createServer } from 'node:http';
+import { type AddressInfo, createConnection } from 'node:net';
 import assert from 'node:assert/strict';
 import { type Limits, makeLimits } from '@spacekv/core';
 import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
@@ -280,6 +282,74 @@ test('a map keeps a __proto__ key through REST and the client; map_set and map_r
   assert.deepEqual(Object.entries(viaClient?.attributes.m as object).sort(), [['__proto__', 9], ['a', 1]]);
   await client.put('big', 'pc', { m: JSON.parse('{"__proto__": 3}') as Record<string, number> });
   assert.deepEqual(Object.entries((await client.get('big', 'pc'))?.attributes.m as object), [['__proto__', 3]]);
+  await setup.bystander.stop();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Item 10: protocol details (the WebSocket's 1009 is proven with the connection bounds)
+
+/** Send raw bytes on a fresh socket and read what comes back until the server closes it. */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return withTimeout(new Promise<string>((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(bytes));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => { text += chunk; });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  }), 30_000, 'the server to answer and close');
+}
+
+/** A raw answer is the catalogue's error: that status, a JSON body with that code. */
+function catalogueAnswer(raw: string, status: number, code: string): void {
+  assert.match(raw, new RegExp(`^HTTP/1\\.1 ${status} `), raw.slice(0, 200));
+  const body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  assert.ok(body.length > 0, `a body, not an empty answer: ${JSON.stringify(raw.slice(0, 200))}`);
+  assert.equal((JSON.parse(body) as { error?: { code?: string } }).error?.code, code, `a catalogue body: ${body.slice(0, 200)}`);
+}
+
+async function badHeaders(port: number): Promise<void> {
+  catalogueAnswer(await rawExchange(port, 'GET /healthz HTTP/1.1\r\n\r\n'), 400, 'bad_request');
+  const put = 'PUT /v1/spaces/calm/objects/x HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Type: application/json\r\nContent-Length: 8\r\n\r\n{"n": 3}';
+  catalogueAnswer(await rawExchange(port, put), 417, 'expectation_failed');
+}
+
+test('a request without Host, or with an Expect other than 100-continue, gets a catalogue error body', async () => {
+  const setup = await setUp('abuse-headers', makeLimits());
+  for (let round = 0; round < scaled(1, 200); round++) await badHeaders(setup.server.server.port);
+  expectError(await call(setup.server.url, 'GET', objectPath('calm', 'x')), 404, 'not_found'); // the refused put wrote nothing
+  await setup.bystander.stop();
+});
+
+test('negative control: a bare Node HTTP server (what answered before) fails the same checks', async () => {
+  const bare = createServer((_request, response) => response.end('{}'));
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  try {
+    await assert.rejects(badHeaders((bare.address() as AddressInfo).port), /a body, not an empty answer|a catalogue body|HTTP\/1\.1 400/);
+  } finally {
+    bare.close();
+  }
+});
+
+test('a list cursor handed out before rm_space is refused by a new space of the same name', async () => {
+  const setup = await setUp('abuse-cursor', makeLimits());
+  const { url } = setup.server;
+  const schema = { schema: 'space reborn key k attributes int n' };
+  const fill = async () => {
+    for (const key of ['a', 'b', 'c']) expectOk(await call(url, 'PUT', objectPath('reborn', key), { body: { n: 1 } }), 201);
+  };
+  expectOk(await call(url, 'POST', '/v1/spaces', { body: schema }), 201);
+  await fill();
+  const first = expectOk<{ cursor: string }>(await call(url, 'GET', '/v1/spaces/reborn/objects?limit=1'), 200);
+  expectOk(await call(url, 'GET', `/v1/spaces/reborn/objects?limit=1&cursor=${first.cursor}`), 200); // valid while the space lives
+  expectOk(await call(url, 'DELETE', '/v1/spaces/reborn'));
+  expectOk(await call(url, 'POST', '/v1/spaces', { body: schema }), 201);
+  await fill();
+  const refused = expectError(await call(url, 'GET', `/v1/spaces/reborn/objects?limit=1&cursor=${first.cursor}`), 400, 'invalid_cursor');
+  assert.match(refused.message, /earlier space/);
+  // Control: the new incarnation's own cursor pages it, so the refusal is the incarnation's.
+  const fresh = expectOk<{ cursor: string }>(await call(url, 'GET', '/v1/spaces/reborn/objects?limit=1'), 200);
+  expectOk(await call(url, 'GET', `/v1/spaces/reborn/objects?limit=1&cursor=${fresh.cursor}`), 200);
   await setup.bystander.stop();
 });
 
