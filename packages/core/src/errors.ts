@@ -16,7 +16,7 @@ export const ERRORS = {
   invalid_predicate: { status: 400, meaning: 'A predicate is malformed or does not apply to the attribute type.' },
   invalid_mutation: { status: 400, meaning: 'A mutation is unknown or does not apply to the attribute type.' },
   invalid_limit: { status: 400, meaning: 'A search or list limit is not a whole number between 1 and searchPageObjectsMax.' },
-  invalid_cursor: { status: 400, meaning: 'A cursor is not one this space and operation handed out (malformed, or from another space or operation).' },
+  invalid_cursor: { status: 400, meaning: 'A cursor is not one this space and operation handed out (malformed, from another space or operation, or from a removed space of the same name).' },
   unknown_space: { status: 404, meaning: 'No space of that name exists.' },
   not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
   no_route: { status: 404, meaning: 'No endpoint at that path.' },
