@@ -173,6 +173,11 @@ export class SpacekvClient {
     return this.call({ op: 'cond_put', space, key, if: condition, attributes, ...expiry(options) }, expectOk<Written>);
   }
 
+  /** Create the object if absent; if present, put only if the condition holds (`CmpFailError`): HyperDex's cond_put_or_create. */
+  condPutOrCreate(space: string, key: Key, condition: Condition, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
+    return this.call({ op: 'cond_put_or_create', space, key, if: condition, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
   /** Put, answering with the object as it was before (null when absent). */
   getAndPut(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<WrittenWithPrevious> {
     return this.call({ op: 'get_and_put', space, key, attributes, ...expiry(options) }, expectOk<WrittenWithPrevious>);
@@ -294,6 +299,11 @@ export class SpacekvClient {
     return this.call({ op: 'add_index', space, attribute }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
   }
 
+  /** Drop the index on `attribute` (or a document path), online; searches scan from then on. */
+  rmIndex(space: string, attribute: string): Promise<SpaceDescription> {
+    return this.call({ op: 'rm_index', space, attribute }, (reply) => expectOk<{ space: SpaceDescription }>(reply).space);
+  }
+
   /**
    * The server's atomic `tx`: every check holds and every operation applies at one seq, or nothing
    * changes and the call rejects with `TxFailedError`, whose `failures` say which check or
@@ -402,13 +412,20 @@ export class SpacekvClient {
   }
 }
 
-/** HyperDex's per-mutation methods, each a one-mutation `mutate`: `db.setAdd('friendlists', 'jj', { friends: 'jsmith1' })`. */
+/**
+ * HyperDex's per-mutation methods, each a one-mutation `mutate`, so code ported from HyperDex's
+ * Python client reads the same: `db.setAdd('friendlists', 'jj', { friends: 'jsmith1' })`,
+ * `db.atomicAdd('people', 'ada', { 'info.visits': 1 })` (a document path). HyperDex's `cond_*`
+ * forms are these with `{ if: condition }` (docs/hyperdex.md).
+ */
 const MUTATION_METHODS = {
   atomicAdd: 'add', atomicSub: 'sub', atomicMul: 'mul', atomicDiv: 'div', atomicMod: 'mod',
   atomicAnd: 'and', atomicOr: 'or', atomicXor: 'xor', atomicMin: 'min', atomicMax: 'max',
   stringAppend: 'append', stringPrepend: 'prepend', listAppend: 'append', listPrepend: 'prepend', listLpush: 'lpush', listRpush: 'rpush',
   setAdd: 'set_add', setRemove: 'set_remove', setUnion: 'set_union', setIntersect: 'set_intersect',
-  mapSet: 'map_set', mapRemove: 'map_remove', mapAtomicAdd: 'map_add', mapAtomicSub: 'map_sub', mapAtomicMul: 'map_mul',
+  // HyperDex's map_add inserts entries: spacekv's map_set (spacekv's map_add is the arithmetic one).
+  mapAdd: 'map_set', mapSet: 'map_set', mapRemove: 'map_remove', mapStringPrepend: 'map_string_prepend', mapStringAppend: 'map_string_append',
+  documentRename: 'document_rename', documentUnset: 'document_unset', mapAtomicAdd: 'map_add', mapAtomicSub: 'map_sub', mapAtomicMul: 'map_mul',
   mapAtomicDiv: 'map_div', mapAtomicMod: 'map_mod', mapAtomicAnd: 'map_and', mapAtomicOr: 'map_or', mapAtomicXor: 'map_xor',
   mapAtomicMin: 'map_min', mapAtomicMax: 'map_max',
 } as const;

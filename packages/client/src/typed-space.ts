@@ -12,6 +12,7 @@
 import type { GroupOutcome, SearchOptions, SearchPage, SearchPageOptions, SortedSearchOptions, SpacekvClient, WriteOptions } from './client.js';
 import type { AttributesOf, KeyOf, SpaceDefinition, TypeSpec, WritableAttributesOf } from './model.js';
 import type { Deleted, Mutated, SpaceObject, Written, WrittenWithPrevious } from './results.js';
+import type { DocumentPathsOf, PathValue, PathWrites, PathsOfType } from './document-paths.js';
 
 type Specs<D extends SpaceDefinition> = D['attributes'];
 type Values<D extends SpaceDefinition> = AttributesOf<D>;
@@ -39,7 +40,7 @@ type BitwiseOp = 'and' | 'or' | 'xor';
 
 /** One mutation, typed by the attributes it may touch. */
 export type TypedMutation<D extends SpaceDefinition> =
-  | { readonly set: Partial<Writes<D>> }
+  | { readonly set: Partial<Writes<D>> & PathWrites<D> }
   | { readonly unset: { readonly [A in keyof Specs<D>]?: true } }
   | { readonly [Op in NumericOp]: { readonly [K in Op]: Operands<D, 'int' | 'float', 'value'> } }[NumericOp]
   | { readonly [Op in BitwiseOp]: { readonly [K in Op]: Operands<D, 'int', 'value'> } }[BitwiseOp]
@@ -53,7 +54,27 @@ export type TypedMutation<D extends SpaceDefinition> =
   | { readonly set_intersect: Operands<D, 'set', 'elements'> }
   | { readonly map_set: Operands<D, 'map', 'elements'> }
   | { readonly map_remove: Operands<D, 'map', 'keys'> }
-  | { readonly [Op in NumericOp | BitwiseOp as `map_${Op}`]: { readonly [K in `map_${Op}`]: Operands<D, 'map', 'elements'> } }[`map_${NumericOp | BitwiseOp}`];
+  | { readonly [Op in NumericOp | BitwiseOp as `map_${Op}`]: { readonly [K in `map_${Op}`]: Operands<D, 'map', 'elements'> } }[`map_${NumericOp | BitwiseOp}`]
+  | { readonly map_string_prepend: Operands<D, 'map', 'elements'> }
+  | { readonly map_string_append: Operands<D, 'map', 'elements'> }
+  | PathMutation<D>;
+
+/**
+ * The operand object of a mutation over document paths `P`, each taking `V<P>`. With no such path it
+ * is `Record<string, never>` (as for Operands), so that it never accepts an attribute's operands.
+ */
+type PathOperands<P extends string, V> = [P] extends [never] ? Readonly<Record<string, never>> : { readonly [K in P]?: V };
+type ListPaths<D extends SpaceDefinition> = PathsOfType<D, readonly unknown[]>;
+type ElementAt<D extends SpaceDefinition, P extends string> = unknown extends PathValue<D, P> ? unknown : ElementOf<PathValue<D, P>>;
+
+/** A mutation on document paths, typed by the declared shape (document-paths.ts). */
+export type PathMutation<D extends SpaceDefinition> =
+  | { readonly set: PathOperands<DocumentPathsOf<D>, unknown> & PathWrites<D> }
+  | { readonly [Op in NumericOp | BitwiseOp]: { readonly [K in Op]: PathOperands<PathsOfType<D, number | bigint>, number | bigint> } }[NumericOp | BitwiseOp]
+  | { readonly [Op in 'append' | 'prepend']: { readonly [K in Op]: PathOperands<PathsOfType<D, string | readonly unknown[]>, string | readonly unknown[]> } }['append' | 'prepend']
+  | { readonly [Op in 'lpush' | 'rpush' | 'set_add' | 'set_remove']: { readonly [K in Op]: { readonly [P in ListPaths<D>]?: ElementAt<D, P> } & PathOperands<ListPaths<D>, unknown> } }['lpush' | 'rpush' | 'set_add' | 'set_remove']
+  | { readonly [Op in 'unset' | 'document_unset']: { readonly [K in Op]: PathOperands<DocumentPathsOf<D>, true> } }['unset' | 'document_unset']
+  | { readonly document_rename: PathOperands<DocumentPathsOf<D>, DocumentPathsOf<D>> };
 
 type ContainsOperand<V> = V extends readonly (infer E)[] ? E : V extends string ? string : V extends Record<string, unknown> ? string : never;
 
@@ -74,9 +95,11 @@ export interface PredicateOperators<V> {
   readonly length_gte?: number;
 }
 
-/** A condition on a space's attributes: equality by value, operators by object, `or` lists. */
+/** A condition on a space's attributes and document paths: equality by value, operators by object, `or` lists. */
 export type TypedCondition<D extends SpaceDefinition> = {
   readonly [A in keyof Values<D>]?: Values<D>[A] | PredicateOperators<Values<D>[A]>;
+} & {
+  readonly [P in DocumentPathsOf<D>]?: PathValue<D, P> | PredicateOperators<PathValue<D, P>>;
 } & { readonly or?: readonly TypedCondition<D>[] };
 
 export interface TypedMutateOptions<D extends SpaceDefinition> extends WriteOptions {
@@ -98,23 +121,28 @@ export class TypedSpace<D extends SpaceDefinition> {
     return this.client.getPartial(this.name, key, attributes) as Promise<SpaceObject<Pick<Values<D>, A>, KeyOf<D>> | null>;
   }
 
-  put(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  put(key: KeyOf<D>, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.put(this.name, key, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  putIfNotExist(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  putIfNotExist(key: KeyOf<D>, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.putIfNotExist(this.name, key, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  condPut(key: KeyOf<D>, condition: TypedCondition<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  condPut(key: KeyOf<D>, condition: TypedCondition<D>, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.condPut(this.name, key, condition, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
-  getAndPut(key: KeyOf<D>, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>> {
+  /** Create if absent; if present, put only when the condition holds (HyperDex's cond_put_or_create). */
+  condPutOrCreate(key: KeyOf<D>, condition: TypedCondition<D>, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+    return this.client.condPutOrCreate(this.name, key, condition, attributes, options) as Promise<Written<KeyOf<D>>>;
+  }
+
+  getAndPut(key: KeyOf<D>, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>> {
     return this.client.getAndPut(this.name, key, attributes, options) as Promise<WrittenWithPrevious<Values<D>, KeyOf<D>>>;
   }
 
-  compareAndSwap(key: KeyOf<D>, version: number, attributes: Partial<Writes<D>>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
+  compareAndSwap(key: KeyOf<D>, version: number, attributes: Partial<Writes<D>> & PathWrites<D>, options?: WriteOptions): Promise<Written<KeyOf<D>>> {
     return this.client.compareAndSwap(this.name, key, version, attributes, options) as Promise<Written<KeyOf<D>>>;
   }
 
@@ -144,7 +172,7 @@ export class TypedSpace<D extends SpaceDefinition> {
   }
 
   /** The first objects by an ordered attribute (a string, int, float, bool, timestamp or bytes). */
-  sortedSearch(where: TypedCondition<D>, sortBy: NamesOf<D, 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'bytes'> & string, options?: SortedSearchOptions): Promise<readonly SpaceObject<Values<D>, KeyOf<D>>[]> {
+  sortedSearch(where: TypedCondition<D>, sortBy: (NamesOf<D, 'string' | 'int' | 'float' | 'bool' | 'timestamp' | 'bytes'> & string) | DocumentPathsOf<D>, options?: SortedSearchOptions): Promise<readonly SpaceObject<Values<D>, KeyOf<D>>[]> {
     return this.client.sortedSearch(this.name, where, sortBy, options) as Promise<readonly SpaceObject<Values<D>, KeyOf<D>>[]>;
   }
 

@@ -2,7 +2,8 @@
  * Proves, at compile time, that the typed layer (defineSpace + TypedSpace) rejects what does not fit
  * the declared schema: an unknown attribute in put, a value of the wrong type, set_add on an
  * attribute that is not a set, add on a string attribute, a set_add element of the wrong type, a
- * key of the wrong type, and accepts the valid forms with the types it infers. tsc builds this file
+ * key of the wrong type, a document path that the declared shape lacks or a value of the wrong type
+ * there, and accepts the valid forms with the types it infers (any path below a document without a shape). tsc builds this file
  * with the other tests, so a `@ts-expect-error` line that no longer errs, or a valid form that no
  * longer compiles, fails the build. The runtime test only makes the file run.
  */
@@ -29,12 +30,20 @@ const ticks = defineSpace('ticks', { key: 'id', keyType: 'int', attributes: { la
 
 type People = typeof people;
 type Ticks = typeof ticks;
+const looseDocs = defineSpace('loose', { key: 'k', attributes: { info: t.document() } });
+type Loose = typeof looseDocs;
 
 /** Never called: it exists for the compiler. */
-export async function validForms(space: TypedSpace<People>, tickSpace: TypedSpace<Ticks>): Promise<void> {
+export async function validForms(space: TypedSpace<People>, tickSpace: TypedSpace<Ticks>, loose: TypedSpace<Loose>): Promise<void> {
   await space.put('jj', { first: 'John', age: 30, score: 1.5, active: true, friends: ['jd'], visits: [1, 2], ratings: { a: 1 } });
   await space.put('jj', { age: 2n ** 60n }); // ints may be bigint
   await space.put('jj', { profile: { bio: 'hi' } });
+  await space.put('jj', { 'profile.bio': 'hi' }); // a document path, typed by the shape
+  await space.mutate('jj', [{ append: { 'profile.bio': '!' } }, { document_unset: { 'profile.bio': true } }]);
+  for await (const found of space.search({ 'profile.bio': { prefix: 'h' } })) void found;
+  await space.sortedSearch({}, 'profile.bio');
+  await loose.put('a', { 'info.anything.at.all': [1, 'x'] }); // a document without a shape takes any path
+  await loose.mutate('a', [{ add: { 'info.visits': 1 } }, { rpush: { 'info.list': 'x' } }]);
   await space.mutate('jj', [
     { set_add: { friends: 'jd' } },
     { set_add: { lucky: 7 } },
@@ -113,6 +122,15 @@ export async function invalidForms(space: TypedSpace<People>, tickSpace: TypedSp
   await space.mutate('jj', [{ set_add: { friends: 1 } }]);
   // @ts-expect-error lucky holds ints
   await space.mutate('jj', [{ set_add: { lucky: 'seven' } }]);
+  // Document paths are typed from the declared shape.
+  // @ts-expect-error profile.bio is a string
+  await space.put('jj', { 'profile.bio': 1 });
+  // @ts-expect-error the shape has no profile.age
+  await space.put('jj', { 'profile.age': 1 });
+  // @ts-expect-error add takes numbers, profile.bio is a string
+  await space.mutate('jj', [{ add: { 'profile.bio': 1 } }]);
+  // @ts-expect-error a path into first, which is not a document
+  await space.search({ 'first.x': 'y' });
   // A key of the wrong type.
   // @ts-expect-error ticks is int-keyed
   await tickSpace.get('one');

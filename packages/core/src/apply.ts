@@ -9,6 +9,7 @@ import { StepBudget } from './cost.js';
 import { applyMutations } from './mutations.js';
 import type { Limits } from './limits.js';
 import type { Condition, ExpireIn, FailedResult, GetOp, GetPartialOp, ObjectResult, ObjectWriteOp, StoredObject } from './operations.js';
+import { isPath, selectNames, splitPath, withValueAt } from './paths.js';
 import { evaluateCondition } from './predicates.js';
 import type { Space } from './schema.js';
 import type { Attributes, Key, Value } from './types.js';
@@ -31,12 +32,21 @@ function failed(code: OpResultCode, message: string, current: CurrentObject | nu
   return { kind: 'fail', code, message, version: current?.version ?? 0 };
 }
 
-/** A complete attribute record: `given` over `base`, every declared attribute present, in schema order. */
+/**
+ * A complete attribute record: `given` over `base`, every declared attribute present, in schema
+ * order. Document paths among `given` (`info.name`) are set after the whole attributes, in the order
+ * given; one that passes through a value that is not an object throws `invalid_path`.
+ */
 export function completeAttributes(space: Space, given: Attributes, base: Attributes | null): Attributes {
   const out: Record<string, Value> = {};
   for (const { name, type } of space.attributes) {
     const value = Object.hasOwn(given, name) ? given[name] : base?.[name];
     out[name] = value === undefined ? defaultValue(type) : value;
+  }
+  for (const [name, value] of Object.entries(given)) {
+    if (!isPath(name)) continue;
+    const { attribute, path } = splitPath(name);
+    out[attribute] = withValueAt(out[attribute] as Value, path, value, name);
   }
   return out;
 }
@@ -84,6 +94,10 @@ export function planWrite(
       if (!current) return failed('not_found', notFound(op), null);
       if (!holds(op.condition, space, op.key, current, budget)) return failed('cmp_fail', 'the condition does not hold', current);
       return upsert(space, op.attributes, current, op.expireIn, nowMs);
+    case 'cond_put_or_create':
+      // HyperDex: an absent object is created; one that exists is put only if the condition holds.
+      if (current && !holds(op.condition, space, op.key, current, budget)) return failed('cmp_fail', 'the condition does not hold', current);
+      return upsert(space, op.attributes, current, op.expireIn, nowMs);
     case 'compare_and_swap':
       if (!current) return failed('not_found', notFound(op), null);
       if (current.version !== op.version) {
@@ -125,8 +139,5 @@ export function readResult(op: GetOp | GetPartialOp, stored: StoredObject | null
 }
 
 function pick(attributesJson: string, select: readonly string[]): string {
-  const all = parseJson(attributesJson) as Record<string, unknown>;
-  const chosen: Record<string, unknown> = {};
-  for (const name of select) chosen[name] = all[name];
-  return stringifyJson(chosen);
+  return stringifyJson(selectNames(parseJson(attributesJson) as Attributes, select));
 }

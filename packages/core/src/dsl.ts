@@ -1,14 +1,21 @@
 /**
  * The HyperDex space DSL (DESIGN.md §2), and the schema rules that it shares with the JSON form.
  *
- *     schema    := 'space' name 'key' [keytype] name ['attributes' attribute (',' attribute)*] clause*
+ *     schema    := 'space' name 'key' [keytype] name [('attributes'|'attribute') attribute (',' attribute)*] clause*
  *     attribute := type name | name                 (an untyped attribute is a string, as in HyperDex)
- *     clause    := 'ttl' seconds | 'index' name (',' name)* | 'create' N 'partitions' | 'tolerate' N 'failures'
+ *     clause    := 'ttl' seconds | index name (',' name)*
+ *                | 'subspace' name (',' name)* | 'create' N ('partitions'|'partition')
+ *                | 'tolerate' N ('failures'|'failure') | 'with' 'authorization'
+ *     index     := 'index' | 'primary_index' | 'secondary_index'
  *
- * Types are read by `type-grammar.ts`. `index` may appear several times (`index last index age`
- * equals `index last, age`); each names attributes that get a secondary index of their own. Every
- * other clause may appear once, in any order. `create` and
- * `tolerate` are accepted so that HyperDex schemas load, and ignored: spacekv runs one node.
+ * This is HyperDex's whole grammar (every version's keywords, singular and plural), so a HyperDex
+ * schema file loads unchanged; a key may be any type HyperDex can hash that spacekv stores (string,
+ * int, timestamp). Types are read by `type-grammar.ts`. Index clauses may appear several times
+ * (`index last index age` equals `index last, age`); each names attributes or document paths
+ * (`info.name`) that get a secondary index of their own. `subspace`, `create`, `tolerate` and `with
+ * authorization` shape HyperDex's partitioning, replication and macaroons: spacekv has none of
+ * those, so they are accepted, checked, and ignored with a warning that the add_space reply carries.
+ * `ttl` and `create`/`tolerate` may appear once each, in any order. `//` and `#` start a comment.
  * Keywords are case-sensitive and may also serve as names where what follows leaves no doubt.
  */
 import { fail } from './errors.js';
@@ -17,6 +24,7 @@ import type { AttributeSchema, SpaceSchema } from './schema.js';
 import { NAME_PATTERN, RESERVED_ATTRIBUTE_NAMES } from './schema.js';
 import type { AttributeType, KeyTypeName } from './types.js';
 import { KEY_TYPE_NAMES, typeToString } from './types.js';
+import { isPath, splitPath } from './paths.js';
 import type { Token } from './type-grammar.js';
 import { ATTRIBUTE_TYPE_EXPECTED, TYPE_WORDS, TokenStream, caseHint, parseType, quote, tokenize } from './type-grammar.js';
 
@@ -68,17 +76,37 @@ function isKeyTypeName(kind: string): kind is KeyTypeName {
 /** The key's type must be one a key can hold. Shared with `schema-json.ts`, not meant for other callers. */
 export function keyTypeProblem(type: AttributeType): SchemaProblem | undefined {
   if (isKeyTypeName(type.kind)) return undefined;
-  return invalid(`the key type must be string or int, found '${typeToString(type)}'`);
+  return invalid(`the key type must be ${KEY_TYPE_NAMES.join(', ')} (what HyperDex hashes and spacekv stores), found '${typeToString(type)}'`);
 }
 
 /**
- * Whether `attribute` (named `name`) may get a secondary index: any declared attribute but a
- * document (which has no order and no elements to index). The key needs none: it is the primary key.
+ * Whether `name` may get a secondary index: any declared attribute but a whole document (which has
+ * no order and no elements to index), or a path into a document (`info.name`, indexed by the JSON
+ * scalar found there). The key needs none: it is the primary key. `find` looks a declared attribute up.
  */
-export function indexProblem(name: string, keyName: string, attribute: AttributeSchema | undefined): SchemaProblem | undefined {
+export function indexProblem(
+  name: string, keyName: string, find: (attribute: string) => AttributeSchema | undefined, limits: Limits,
+): SchemaProblem | undefined {
   if (name === keyName) return invalid(`${quote(name)} is the key, which is always indexed`, name);
+  if (isPath(name)) return pathIndexProblem(name, find, limits);
+  const attribute = find(name);
   if (attribute === undefined) return invalid(`cannot index ${quote(name)}: no attribute of that name is declared`, name);
-  if (attribute.type.kind === 'document') return invalid(`cannot index ${quote(name)}: a document attribute has no order to index`, name);
+  if (attribute.type.kind === 'document') {
+    return invalid(`cannot index ${quote(name)}: a whole document has no order to index (index a path into it, such as '${name}.field')`, name);
+  }
+  return undefined;
+}
+
+function pathIndexProblem(name: string, find: (attribute: string) => AttributeSchema | undefined, limits: Limits): SchemaProblem | undefined {
+  const { attribute, path } = splitPath(name);
+  const document = find(attribute);
+  if (document === undefined) return invalid(`cannot index ${quote(name)}: no attribute ${quote(attribute)} is declared`, name);
+  if (document.type.kind !== 'document') return invalid(`cannot index ${quote(name)}: ${quote(attribute)} is a ${typeToString(document.type)}, not a document`, name);
+  if (path.some((step) => step.length === 0)) return invalid(`cannot index ${quote(name)}: the path has an empty step`, name);
+  if (path.length > limits.documentPathDepthMax || name.length > limits.documentPathLengthMax) {
+    const limit = path.length > limits.documentPathDepthMax ? 'documentPathDepthMax' : 'documentPathLengthMax';
+    return { code: 'too_large', message: `cannot index ${quote(name)}: the path is past ${limit} (${limits[limit]})`, attribute: name, limit };
+  }
   return undefined;
 }
 
@@ -149,11 +177,16 @@ export class SchemaDraft {
 
   /** Declare a secondary index on an attribute declared before. */
   addIndex(name: string): SchemaProblem | undefined {
-    const problem = indexProblem(name, this.key.name, this.attributes.find((a) => a.name === name));
+    const problem = indexProblem(name, this.key.name, (n) => this.attributes.find((a) => a.name === n), this.limits);
     if (problem !== undefined) return problem;
     if (this.indexes.includes(name)) return invalid(`attribute ${quote(name)} is indexed twice`, name);
     this.indexes.push(name);
     return undefined;
+  }
+
+  /** Whether an attribute of that name was declared. */
+  declares(name: string): boolean {
+    return this.attributeNames.has(name);
   }
 
   build(): SpaceSchema {
@@ -166,18 +199,24 @@ export class SchemaDraft {
 // ---------------------------------------------------------------------------------------------
 // The DSL parser.
 
-const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', 'index', 'create', 'tolerate']);
+const INDEX_WORDS: ReadonlySet<string> = new Set(['index', 'primary_index', 'secondary_index']);
+const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', ...INDEX_WORDS, 'subspace', 'create', 'tolerate', 'with']);
 /** Clauses that may appear more than once. */
-const REPEATABLE_CLAUSES: ReadonlySet<string> = new Set(['index']);
-
-const UNSUPPORTED_CLAUSES: ReadonlyMap<string, string> = new Map([
-  ['subspace', 'subspaces are not supported; spacekv has no partitioning'],
-]);
+const REPEATABLE_CLAUSES: ReadonlySet<string> = new Set([...INDEX_WORDS, 'subspace']);
+const ATTRIBUTES_WORDS: ReadonlySet<string> = new Set(['attributes', 'attribute']);
 
 /** Words that may follow a key or an attribute: a keyword there is a keyword, not a name. */
-const SECTION_WORDS: ReadonlySet<string> = new Set(['attributes', ...CLAUSE_WORDS, ...UNSUPPORTED_CLAUSES.keys()]);
-const KEYWORDS: ReadonlySet<string> = new Set(['space', 'key', 'partitions', 'failures', ...SECTION_WORDS]);
-const CLAUSES_EXPECTED = 'a clause (ttl, index, create, tolerate) or the end of the schema';
+const SECTION_WORDS: ReadonlySet<string> = new Set([...ATTRIBUTES_WORDS, ...CLAUSE_WORDS]);
+const KEYWORDS: ReadonlySet<string> = new Set(['space', 'key', 'partitions', 'partition', 'failures', 'failure', 'authorization', ...SECTION_WORDS]);
+const CLAUSES_EXPECTED = 'a clause (ttl, index, subspace, create, tolerate, with authorization) or the end of the schema';
+
+/** What spacekv does instead of each HyperDex clause it ignores, for the add_space reply. */
+const IGNORED = {
+  subspace: "'subspace' ignored: spacekv does not partition (search on any attribute; 'index' makes it fast)",
+  create: "'create N partitions' ignored: spacekv does not partition",
+  tolerate: "'tolerate N failures' ignored: spacekv does not replicate (durability comes from the store: SQLite's WAL or PostgreSQL)",
+  with: "'with authorization' ignored: spacekv has no macaroons (the server's own tokens and scopes guard access)",
+} as const;
 
 function positionOf(token: Token): { line: number; column: number; offset: number } {
   return { line: token.line, column: token.column, offset: token.offset };
@@ -199,6 +238,7 @@ class DslParser {
   private readonly s: TokenStream;
   private readonly draft: SchemaDraft;
   private readonly clausesSeen = new Set<string>();
+  readonly warnings: string[] = [];
   /** What the last section was, to say what may come next in an error. */
   private last: 'key' | 'attributes' | 'clause' = 'key';
 
@@ -213,7 +253,7 @@ class DslParser {
     this.check(name, this.draft.setName(name.text));
     this.keyword('key', " and the key's name");
     this.parseKey();
-    if (this.s.isWord('attributes')) this.parseAttributes();
+    if (this.s.peek().kind === 'word' && ATTRIBUTES_WORDS.has(this.s.peek().text)) this.parseAttributes();
     this.parseClauses();
     return this.draft.build();
   }
@@ -224,8 +264,10 @@ class DslParser {
     throw fail(code, `line ${token.line}, column ${token.column}: ${message}`, { ...details, position: positionOf(token) });
   }
 
-  private keyword(word: string, more = ''): Token {
-    if (!this.s.isWord(word)) this.s.expected(`'${word}'${more}`, caseHint(this.s.peek(), KEYWORDS));
+  /** The keyword `word` (or one of its spellings) next. */
+  private keyword(word: string | readonly string[], more = ''): Token {
+    const words = typeof word === 'string' ? [word] : word;
+    if (!words.some((w) => this.s.isWord(w))) this.s.expected(`'${words[0]}'${more}`, caseHint(this.s.peek(), KEYWORDS));
     return this.s.next();
   }
 
@@ -274,10 +316,8 @@ class DslParser {
 
   private parseClauses(): void {
     for (let token = this.s.peek(); token.kind !== 'end'; token = this.s.peek()) {
-      const unsupported = UNSUPPORTED_CLAUSES.get(token.text);
       if (token.kind === 'word' && CLAUSE_WORDS.has(token.text)) this.parseClause(token);
-      else if (token.kind === 'word' && unsupported !== undefined) blameAt(token, unsupported);
-      else if (token.kind === 'word' && token.text === 'attributes') blameAt(token, "the 'attributes' section comes once, right after the key");
+      else if (token.kind === 'word' && ATTRIBUTES_WORDS.has(token.text)) blameAt(token, "the 'attributes' section comes once, right after the key");
       else this.s.expected(this.whatMayFollow(), caseHint(token, KEYWORDS));
     }
   }
@@ -290,25 +330,50 @@ class DslParser {
 
   private parseClause(token: Token): void {
     if (this.clausesSeen.has(token.text) && !REPEATABLE_CLAUSES.has(token.text)) blameAt(token, `the '${token.text}' clause appears twice`);
+    if (token.text === 'secondary_index' && !this.clausesSeen.has('subspace')) blameAt(token, "'secondary_index' follows a 'subspace' clause (or write 'index')");
     this.clausesSeen.add(token.text);
     this.last = 'clause';
     this.s.next();
-    if (token.text === 'index') {
-      this.parseIndexName();
-      while (this.s.isPunct(',')) {
-        this.s.next();
-        this.parseIndexName();
-      }
+    if (INDEX_WORDS.has(token.text)) {
+      this.nameList(() => this.parseIndexName());
     } else if (token.text === 'ttl') {
       const seconds = this.wholeNumber('the ttl in seconds (a whole number, at least 1)');
       this.check(seconds, this.draft.setTtl(Number(seconds.text)));
+    } else if (token.text === 'subspace') {
+      this.nameList(() => this.parseSubspaceName());
+      this.warn(IGNORED.subspace);
     } else if (token.text === 'create') {
-      this.wholeNumber('the number of partitions');
-      this.keyword('partitions');
-    } else {
+      const n = this.wholeNumber('the number of partitions');
+      if (Number(n.text) < 1) blameAt(n, 'the number of partitions must be at least 1');
+      this.keyword(['partitions', 'partition']);
+      this.warn(IGNORED.create);
+    } else if (token.text === 'tolerate') {
       this.wholeNumber('the number of failures to tolerate');
-      this.keyword('failures');
+      this.keyword(['failures', 'failure']);
+      this.warn(IGNORED.tolerate);
+    } else {
+      this.keyword(['authorization']);
+      this.warn(IGNORED.with);
     }
+  }
+
+  private warn(warning: string): void {
+    if (!this.warnings.includes(warning)) this.warnings.push(warning);
+  }
+
+  /** `name (',' name)*`, each read by `one`. */
+  private nameList(one: () => void): void {
+    one();
+    while (this.s.isPunct(',')) {
+      this.s.next();
+      one();
+    }
+  }
+
+  /** A subspace names declared attributes, as HyperDex checks; spacekv keeps nothing of it. */
+  private parseSubspaceName(): void {
+    const name = this.name('the name of an attribute of the subspace', endsAttribute);
+    if (!this.draft.declares(name.text)) blameAt(name, `the subspace names ${quote(name.text)}, which is not a declared attribute`);
   }
 
   private parseIndexName(): void {
@@ -333,10 +398,17 @@ class DslParser {
  * //   attributes: [{ name: 'first', type: { kind: 'string' } }, { name: 'friends', type: { kind: 'set', of: { kind: 'string' } } }] }
  */
 export function parseSchemaDsl(text: string, limits: Limits): SpaceSchema {
+  return parseSchemaDslWithWarnings(text, limits).schema;
+}
+
+/** {@link parseSchemaDsl}, with the warnings of the HyperDex clauses it accepted and ignored. */
+export function parseSchemaDslWithWarnings(text: string, limits: Limits): { readonly schema: SpaceSchema; readonly warnings: readonly string[] } {
   if (text.length > limits.schemaLengthMax) {
     throw fail('too_large', `the schema text is ${text.length} characters; the limit is ${limits.schemaLengthMax}`, {
       limit: 'schemaLengthMax',
     });
   }
-  return new DslParser(text, limits).parse();
+  const parser = new DslParser(text, limits);
+  const schema = parser.parse();
+  return { schema, warnings: parser.warnings };
 }

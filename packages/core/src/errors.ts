@@ -14,6 +14,7 @@ export const ERRORS = {
   invalid_value: { status: 400, meaning: 'An attribute value does not fit its declared type (including ints outside 64 bits).' },
   unknown_attribute: { status: 400, meaning: 'The request names an attribute the space does not declare.' },
   invalid_predicate: { status: 400, meaning: 'A predicate is malformed or does not apply to the attribute type.' },
+  invalid_path: { status: 400, meaning: 'A document path (`info.name`) is malformed, past its bounds, or goes into an attribute that is not a document.' },
   invalid_mutation: { status: 400, meaning: 'A mutation is unknown or does not apply to the attribute type.' },
   invalid_limit: { status: 400, meaning: 'A search or list limit is not a whole number between 1 and searchPageObjectsMax.' },
   invalid_cursor: { status: 400, meaning: 'A cursor is not one this space and operation handed out (malformed, from another space or operation, or from a removed space of the same name).' },

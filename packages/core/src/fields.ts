@@ -3,14 +3,15 @@
  * codec (wire.ts), the tx parser (tx.ts) and the REST routes. Each takes untrusted JSON and returns a
  * canonical value or throws a SpacekvError with a stable code (STYLE.md §8).
  */
-import { parseSchemaDsl } from './dsl.js';
+import { parseSchemaDslWithWarnings } from './dsl.js';
 import { fail } from './errors.js';
 import type { Limits } from './limits.js';
-import type { ExpireIn, KeyedOp } from './operations.js';
+import type { AddSpaceOp, ExpireIn, KeyedOp } from './operations.js';
 import { parseSchemaJson } from './schema-json.js';
-import type { Space, SpaceSchema } from './schema.js';
+import type { Space } from './schema.js';
 import type { Attributes, Value } from './types.js';
-import { coerceKey, coerceValue } from './values.js';
+import { resolveName, isPath } from './paths.js';
+import { coerceDocumentValue, coerceKey, coerceValue } from './values.js';
 
 /** How the codec finds the space an operation names. */
 export type SpaceLookup = (name: string) => Space | undefined;
@@ -45,11 +46,19 @@ export function parseTarget(input: Fields, lookup: SpaceLookup, limits: Limits):
   return { space, keyed: { space: space.name, key, spaceCreatedSeq: space.createdSeq } };
 }
 
-/** Validate the attributes of a put: every name declared, every value of its type. */
+/**
+ * Validate the attributes of a put: every name declared, every value of its type. A name may be a
+ * document path (`info.name`, see paths.ts): its value is any JSON, set at that path when the put
+ * is applied (core's apply.ts), creating the objects on the way.
+ */
 export function parseAttributes(input: unknown, space: Space, limits: Limits): Attributes {
   if (!isFields(input)) throw fail('bad_request', 'attributes must be a JSON object mapping attribute names to values');
   const out: Record<string, Value> = {};
   for (const [name, value] of Object.entries(input)) {
+    if (isPath(name)) {
+      out[name] = coerceDocumentValue(name, value, resolveName(name, space, limits).path.length, limits);
+      continue;
+    }
     const attribute = space.attribute(name);
     if (!attribute) {
       const hint = name === space.schema.key.name ? ' (it is the key; it goes in the path or the key field)' : '';
@@ -78,15 +87,16 @@ export function parseVersion(input: unknown): number {
   return input;
 }
 
-export function parseSelect(input: unknown, space: Space): string[] {
+/** Attribute names or document paths (`info.name`) to return; a path that is absent reads as null. */
+export function parseSelect(input: unknown, space: Space, limits: Limits): string[] {
   if (!Array.isArray(input) || input.some((n) => typeof n !== 'string')) throw fail('bad_request', 'select must be a list of attribute names');
-  for (const name of input as string[]) {
-    if (!space.attribute(name)) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'`, { attribute: name });
-  }
+  for (const name of input as string[]) resolveName(name, space, limits);
   return input as string[];
 }
 
-/** The schema of `add_space`: DSL text or the JSON form. */
-export function parseSchema(input: unknown, limits: Limits): SpaceSchema {
-  return typeof input === 'string' ? parseSchemaDsl(input, limits) : parseSchemaJson(input, limits);
+/** The `add_space` of a schema: DSL text (with the warnings of HyperDex clauses it ignored) or the JSON form. */
+export function parseAddSpace(input: unknown, limits: Limits): AddSpaceOp {
+  if (typeof input !== 'string') return { op: 'add_space', schema: parseSchemaJson(input, limits) };
+  const { schema, warnings } = parseSchemaDslWithWarnings(input, limits);
+  return warnings.length === 0 ? { op: 'add_space', schema } : { op: 'add_space', schema, warnings };
 }

@@ -14,9 +14,15 @@
  * | bool                      | one byte, 0 or 1                                               |
  *
  * A list or set is indexed by each distinct element, a map by each key (as its canonical text):
- * that is what `contains` asks. A document is never indexed.
+ * that is what `contains` asks. A whole document is never indexed; a path into one (`info.name`) is,
+ * by the JSON scalar found there, typed by a leading tag byte so that kinds never mix and each kind
+ * keeps its order: bool `01`, number `02` + the float bytes, string `03` + the text bytes. A path
+ * that is absent or holds null, a list or an object has no entry (`eq`, ranges and `prefix` on a
+ * path only ever match scalars).
  */
-import type { AttributeType, ScalarType, Value } from './types.js';
+import { readName } from './paths.js';
+import type { Space } from './schema.js';
+import type { AttributeType, Attributes, ScalarType, Value } from './types.js';
 
 export type IndexKey = Uint8Array;
 
@@ -81,6 +87,43 @@ export function indexKeysOf(type: AttributeType, value: Value): IndexKey[] {
     default:
       return [scalarIndexKey(type, value)];
   }
+}
+
+/** Tag bytes of the JSON kinds a document path's entries are made of. */
+export const PATH_TAG = { bool: 0x01, number: 0x02, string: 0x03 } as const;
+
+function tagged(tag: number, bytes: IndexKey): IndexKey {
+  const out = new Uint8Array(bytes.length + 1);
+  out[0] = tag;
+  out.set(bytes, 1);
+  return out;
+}
+
+/** The index bytes of a JSON scalar found at a document path; undefined for anything else. */
+export function pathIndexKey(value: Value | undefined): IndexKey | undefined {
+  if (typeof value === 'boolean') return Uint8Array.of(PATH_TAG.bool, value ? 1 : 0);
+  if (typeof value === 'number' || typeof value === 'bigint') return tagged(PATH_TAG.number, floatKey(value));
+  if (typeof value === 'string') return tagged(PATH_TAG.string, textKey(value));
+  return undefined;
+}
+
+/** The index bytes of a string prefix at a document path. */
+export function pathPrefixIndexKey(prefix: string): IndexKey {
+  return tagged(PATH_TAG.string, textKey(prefix));
+}
+
+/**
+ * The index entries of what an indexed name (an attribute or a document path) holds in complete
+ * `attributes`; none for a name the space does not have.
+ */
+export function indexKeysOfName(space: Space, name: string, attributes: Attributes): IndexKey[] {
+  const type = space.attribute(name)?.type;
+  if (type !== undefined) {
+    const value = attributes[name];
+    return value === undefined ? [] : indexKeysOf(type, value);
+  }
+  const key = pathIndexKey(readName(attributes, name));
+  return key === undefined ? [] : [key];
 }
 
 function distinct(keys: IndexKey[]): IndexKey[] {

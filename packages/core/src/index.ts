@@ -21,3 +21,4 @@ export * from './events.js';
 export * from './index-key.js';
 export * from './search.js';
 export * from './plan.js';
+export * from './paths.js';

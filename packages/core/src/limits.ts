@@ -18,6 +18,10 @@ export interface Limits {
   readonly collectionElementsMax: number;
   /** Nesting depth of a `document` value. */
   readonly documentDepthMax: number;
+  /** Steps of a document path (`info.name` has 2) where an attribute name may be written. */
+  readonly documentPathDepthMax: number;
+  /** Characters of a document path, dots included. */
+  readonly documentPathLengthMax: number;
   /** Mutations in one `mutate`. */
   readonly mutationsPerOpMax: number;
   /** Checks and operations, counted together, in one `tx`. */
@@ -87,6 +91,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   nameLengthMax: 64,
   collectionElementsMax: 100_000,
   documentDepthMax: 64,
+  documentPathDepthMax: 32,
+  documentPathLengthMax: 512,
   mutationsPerOpMax: 256,
   txOpsMax: 10_000,
   predicatesPerOpMax: 256,

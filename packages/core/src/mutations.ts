@@ -34,21 +34,17 @@ import { MUTATION_OPS, NUMERIC_MUTATION_OPS } from './operations.js';
 import type { Space } from './schema.js';
 import type { AttributeType, Attributes, Value } from './types.js';
 import { defaultValue, typeToString } from './types.js';
-import { canonicalInt, canonicalMap, canonicalMapKey, canonicalSet, coerceScalar, coerceValue, compareScalars, isInt64 } from './values.js';
+import { applyAtPath, parsePathOperand } from './document-mutations.js';
+import { isPath, resolveName } from './paths.js';
+import { type MutationFailure, type Num, type Step, arithmetic, checkGrowth, ok } from './mutation-steps.js';
+import { canonicalMap, canonicalMapKey, canonicalSet, coerceScalar, coerceValue, compareScalars } from './values.js';
 
 type MapNumericOp = `map_${NumericMutationOp}`;
 type MapType = Extract<AttributeType, { kind: 'map' }>;
-type Num = number | bigint;
 type MapValue = { readonly [k: string]: Value };
 
-/** A mutation that could not be applied: a result for the client, not a fault. */
-export interface MutationFailure {
-  readonly ok: false;
-  readonly code: 'overflow' | 'division_by_zero';
-  readonly message: string;
-}
+export type { MutationFailure } from './mutation-steps.js';
 export type MutationOutcome = { readonly ok: true; readonly attributes: Attributes } | MutationFailure;
-type Step = { readonly ok: true; readonly value: Value } | MutationFailure;
 
 const BITWISE_OPS: ReadonlySet<string> = new Set(['and', 'or', 'xor']);
 
@@ -75,10 +71,15 @@ function parseItem(item: unknown, index: number, space: Space, limits: Limits, o
     throw fail('invalid_mutation', `mutation #${index}: '${op}' must map attribute names to operands`);
   }
   for (const [name, raw] of Object.entries(body)) {
-    const type = mutableType(op, name, space);
     if (out.length >= limits.mutationsPerOpMax) {
       throw fail('too_large', `more than ${limits.mutationsPerOpMax} mutations`, { limit: 'mutationsPerOpMax' });
     }
+    if (isPath(name)) {
+      const { attribute, path } = resolveName(name, space, limits);
+      out.push({ op, attribute: attribute.name, path, operand: asMutationError(name, () => parsePathOperand(op, name, raw, space, limits)) });
+      continue;
+    }
+    const type = mutableType(op, name, space);
     out.push({ op, attribute: name, operand: asMutationError(name, () => parseOperand(op, name, type, raw, limits)) });
   }
 }
@@ -114,6 +115,14 @@ function parseOperand(op: MutationOp, name: string, type: AttributeType, raw: un
       return type.kind === 'map' ? coerceValue(name, type, raw, limits) : notApplicable(op, name, type);
     case 'map_remove':
       return type.kind === 'map' ? mapKeysOperand(name, type, raw, limits) : notApplicable(op, name, type);
+    case 'map_string_prepend':
+    case 'map_string_append':
+      if (type.kind !== 'map' || type.value.kind !== 'string') return notApplicable(op, name, type);
+      if (!isPlainObject(raw)) throw fail('invalid_mutation', `'${op}' on '${name}' takes an object of map key → string`, { attribute: name });
+      return coerceValue(name, type, raw, limits);
+    case 'document_rename':
+    case 'document_unset':
+      throw fail('invalid_mutation', `'${op}' takes a path into a document ('${name}.field'), not the attribute '${name}' itself`, { attribute: name });
   }
 }
 
@@ -200,7 +209,7 @@ export function applyMutations(mutations: readonly Mutation[], space: Space, att
       throw fail('unknown_attribute', `space '${space.name}' has no attribute '${mutation.attribute}'`, { attribute: mutation.attribute });
     }
     const current = Object.hasOwn(out, mutation.attribute) ? (out[mutation.attribute] as Value) : defaultValue(type);
-    const step = applyOne(mutation, type, current, limits);
+    const step = mutation.path ? applyAtPath(mutation, mutation.path, current, limits) : applyOne(mutation, type, current, limits);
     if (!step.ok) return step;
     out[mutation.attribute] = step.value;
   }
@@ -236,102 +245,26 @@ function applyOne(mutation: Mutation, type: AttributeType, current: Value, limit
       return grownMap(name, canonicalMap([...Object.entries(asMap(current)), ...Object.entries(asMap(operand))], (type as MapType).key), limits);
     case 'map_remove':
       return ok(mapRemove(asMap(current), asList(operand)));
+    case 'map_string_prepend':
+    case 'map_string_append':
+      return grownMap(name, canonicalMap(mapStrings(op, asMap(current), asMap(operand)), (type as MapType).key), limits);
+    case 'document_rename':
+    case 'document_unset':
+      throw new Error(`internal: '${op}' reached a whole attribute`); // parseMutations lets it through on paths only
   }
 }
 
-function ok(value: Value): Step {
-  return { ok: true, value };
-}
-
-// --- numbers
-
-/** One arithmetic step on an int (exact, 64-bit) or a float (finite). */
-function arithmetic(op: NumericMutationOp, kind: 'int' | 'float', a: Num, b: Num, what: string): Step {
-  if ((op === 'div' || op === 'mod') && (kind === 'int' ? BigInt(b) === 0n : b === 0)) {
-    return { ok: false, code: 'division_by_zero', message: `${what}: division by zero` };
+/** `map_string_prepend` / `map_string_append`: each named entry's string extended; an absent entry counts as "". */
+export function mapStrings(op: 'map_string_prepend' | 'map_string_append', current: MapValue, operand: MapValue): [string, Value][] {
+  const entries = new Map<string, Value>(Object.entries(current));
+  for (const [key, text] of Object.entries(operand)) {
+    const before = entries.get(key);
+    const base = typeof before === 'string' ? before : '';
+    entries.set(key, op === 'map_string_append' ? base + String(text) : String(text) + base);
   }
-  return kind === 'int' ? intArithmetic(op, a, b, what) : floatArithmetic(op, Number(a), Number(b), what);
+  return [...entries];
 }
 
-function intArithmetic(op: NumericMutationOp, a: Num, b: Num, what: string): Step {
-  // Fast path: an exact double result inside the safe range is the exact int result.
-  const fast = typeof a === 'number' && typeof b === 'number' ? safeIntOp(op, a, b) : undefined;
-  if (fast !== undefined && Number.isSafeInteger(fast)) return ok(fast + 0); // + 0 turns -0 into 0
-  const result = bigIntOp(op, BigInt(a), BigInt(b));
-  if (!isInt64(result)) return { ok: false, code: 'overflow', message: `${what}: the result ${result} is outside the 64-bit int range` };
-  return ok(canonicalInt(result));
-}
-
-/** Operations whose double result is exact whenever it is a safe integer; others go to BigInt. */
-function safeIntOp(op: NumericMutationOp, a: number, b: number): number | undefined {
-  switch (op) {
-    case 'add':
-      return a + b;
-    case 'sub':
-      return a - b;
-    case 'mul':
-      return a * b;
-    case 'min':
-      return Math.min(a, b);
-    case 'max':
-      return Math.max(a, b);
-    default:
-      return undefined; // div/mod round through doubles; and/or/xor are 32-bit on numbers
-  }
-}
-
-/** BigInt `/` and `%` truncate toward zero, as in C and HyperDex (the remainder takes the dividend's sign). */
-function bigIntOp(op: NumericMutationOp, x: bigint, y: bigint): bigint {
-  switch (op) {
-    case 'add':
-      return x + y;
-    case 'sub':
-      return x - y;
-    case 'mul':
-      return x * y;
-    case 'div':
-      return x / y;
-    case 'mod':
-      return x % y;
-    case 'and':
-      return x & y;
-    case 'or':
-      return x | y;
-    case 'xor':
-      return x ^ y;
-    case 'min':
-      return x < y ? x : y;
-    case 'max':
-      return x > y ? x : y;
-  }
-}
-
-function floatArithmetic(op: NumericMutationOp, x: number, y: number, what: string): Step {
-  const result = floatOp(op, x, y);
-  if (!Number.isFinite(result)) return { ok: false, code: 'overflow', message: `${what}: the result is not a finite float` };
-  return ok(result);
-}
-
-function floatOp(op: NumericMutationOp, x: number, y: number): number {
-  switch (op) {
-    case 'add':
-      return x + y;
-    case 'sub':
-      return x - y;
-    case 'mul':
-      return x * y;
-    case 'div':
-      return x / y;
-    case 'mod':
-      return x % y; // fmod: truncating, like C
-    case 'min':
-      return Math.min(x, y);
-    case 'max':
-      return Math.max(x, y);
-    default:
-      throw fail('invalid_mutation', `'${op}' does not apply to floats`); // parseMutations never lets it through
-  }
-}
 
 /** `map_<op>`: the op applied to each named entry; an absent entry counts as 0. */
 function mapArithmetic(op: MapNumericOp, type: MapType, current: MapValue, operand: MapValue, name: string, limits: Limits): Step {
@@ -357,22 +290,13 @@ function asMap(value: Value): MapValue {
 }
 
 function grown(name: string, list: readonly Value[], limits: Limits): Step {
-  checkSize(name, list.length, limits);
+  checkGrowth(name, list.length, limits);
   return ok(list);
 }
 
 function grownMap(name: string, map: MapValue, limits: Limits): Step {
-  checkSize(name, Object.keys(map).length, limits);
+  checkGrowth(name, Object.keys(map).length, limits);
   return ok(map);
-}
-
-function checkSize(name: string, count: number, limits: Limits): void {
-  if (count > limits.collectionElementsMax) {
-    throw fail('too_large', `attribute '${name}' would have ${count} elements; the limit is ${limits.collectionElementsMax}`, {
-      attribute: name,
-      limit: 'collectionElementsMax',
-    });
-  }
 }
 
 /** Binary search in a canonical (sorted, distinct) set. */

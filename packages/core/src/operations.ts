@@ -24,6 +24,11 @@ export interface AttributePredicate {
   readonly operand: Value;
   /** length_* on a bytes attribute counts decoded bytes, not the characters of its base64 form. */
   readonly unit?: 'bytes';
+  /**
+   * Set when `attribute` is a document path (`info.age`, paths.ts): the test is typed by the JSON
+   * value found there, and a path that is absent or holds another type does not match.
+   */
+  readonly path?: true;
 }
 
 /** Any one of the branches holds. */
@@ -43,17 +48,24 @@ export const MUTATION_OPS = [
   ...NUMERIC_MUTATION_OPS,
   'append', 'prepend', 'lpush', 'rpush',
   'set_add', 'set_remove', 'set_union', 'set_intersect',
-  'map_set', 'map_remove',
+  'map_set', 'map_remove', 'map_string_prepend', 'map_string_append',
   ...NUMERIC_MUTATION_OPS.map((op) => `map_${op}` as const),
+  'document_rename', 'document_unset',
 ] as const;
 export type MutationOp = (typeof MUTATION_OPS)[number];
 
 /** One step of a `mutate`, already checked against the attribute's type. */
 export interface Mutation {
   readonly op: MutationOp;
+  /** The declared attribute (for a document path, the document's). */
   readonly attribute: string;
   /** Canonical operand; its shape depends on `op` (see mutations.ts). */
   readonly operand: Value;
+  /**
+   * Steps below `attribute` when the mutation names a document path (`info.counter`): it applies to
+   * the JSON value found there, typed by that value (document-paths.ts).
+   */
+  readonly path?: readonly string[];
 }
 
 /** `expireIn`: seconds from the commit; `null` clears an expiry; absent keeps the object's own. */
@@ -78,8 +90,9 @@ export interface PutOp extends KeyedOp {
   readonly attributes: Attributes;
   readonly expireIn?: ExpireIn;
 }
+/** `cond_put`: absent → `not_found`; `cond_put_or_create`: absent → created (HyperDex's). Both: `cmp_fail` when the condition does not hold. */
 export interface CondPutOp extends KeyedOp {
-  readonly op: 'cond_put';
+  readonly op: 'cond_put' | 'cond_put_or_create';
   readonly condition: Condition;
   readonly attributes: Attributes;
   readonly expireIn?: ExpireIn;
@@ -202,8 +215,19 @@ export interface AddIndexOp { readonly op: 'add_index'; readonly space: string; 
 export type SearchReadOp = SearchOp | SortedSearchOp | CountOp | ListOp;
 export type GroupOp = GroupDelOp | GroupMutateOp;
 
-export interface AddSpaceOp { readonly op: 'add_space'; readonly schema: SpaceSchema }
+export interface AddSpaceOp {
+  readonly op: 'add_space';
+  readonly schema: SpaceSchema;
+  /** HyperDex clauses the schema held that spacekv accepted and ignored (`subspace`, `create N partitions`, ...), for the reply. */
+  readonly warnings?: readonly string[];
+}
 export interface RmSpaceOp { readonly op: 'rm_space'; readonly space: string }
+/**
+ * Drop the secondary index on an attribute (or document path), online: one write at one seq, logged
+ * (op `rm_index`, key `''`); searches plan without it from then on. An attribute without an index
+ * is answered with the schema as it is, and nothing is written (like add_index of one indexed).
+ */
+export interface RmIndexOp { readonly op: 'rm_index'; readonly space: string; readonly attribute: string }
 export interface ListSpacesOp { readonly op: 'list_spaces' }
 export interface DescribeSpaceOp { readonly op: 'describe_space'; readonly space: string }
 
@@ -211,7 +235,7 @@ export type ReadOp = GetOp | GetPartialOp | ListSpacesOp | DescribeSpaceOp | Sea
 export type ObjectWriteOp = PutOp | CondPutOp | CompareAndSwapOp | DelOp | CondDelOp | GetAndDelOp | MutateOp;
 /** An operation on one object: what a `tx` may hold. */
 export type ObjectOp = GetOp | GetPartialOp | ObjectWriteOp;
-export type AdminWriteOp = AddSpaceOp | RmSpaceOp;
+export type AdminWriteOp = AddSpaceOp | RmSpaceOp | RmIndexOp;
 /** Everything that goes through group commit; a `tx` does, even one that only reads. */
 export type WriteOp = ObjectWriteOp | AdminWriteOp | TxOp | ExpireOp;
 /** Operations that run many writes, or a long build, on behalf of one request (engine-driven, not one batch member). */
@@ -225,7 +249,7 @@ export const READ_OP_NAMES: ReadonlySet<OpName> = new Set([
 
 /** The single-key operations: those a `tx` may hold. */
 export const OBJECT_OP_NAMES: ReadonlySet<string> = new Set<ObjectOp['op']>([
-  'get', 'get_partial', 'put', 'put_if_not_exist', 'get_and_put', 'cond_put', 'compare_and_swap', 'del', 'cond_del', 'get_and_del', 'mutate',
+  'get', 'get_partial', 'put', 'put_if_not_exist', 'get_and_put', 'cond_put', 'cond_put_or_create', 'compare_and_swap', 'del', 'cond_del', 'get_and_del', 'mutate',
 ]);
 
 export function isReadOp(op: Operation): op is ReadOp {
@@ -292,7 +316,14 @@ export interface TxResult {
   /** One result per operation, in order, each as that operation alone would answer. */
   readonly results: readonly ObjectOpResult[];
 }
-export interface SpaceResult { readonly ok: true; readonly kind: 'space'; readonly schema: SpaceSchema; readonly createdSeq: number }
+export interface SpaceResult {
+  readonly ok: true;
+  readonly kind: 'space';
+  readonly schema: SpaceSchema;
+  readonly createdSeq: number;
+  /** add_space: what of the schema text was accepted and ignored (see AddSpaceOp). */
+  readonly warnings?: readonly string[];
+}
 export interface SpacesResult { readonly ok: true; readonly kind: 'spaces'; readonly spaces: readonly SpaceSchema[] }
 export interface SpaceRemovedResult { readonly ok: true; readonly kind: 'space_removed'; readonly space: string }
 export interface FailedResult {

@@ -13,10 +13,12 @@
  * objects.
  */
 import type { IndexKey } from './index-key.js';
-import { compareIndexKeys, elementIndexKey, prefixIndexKey, prefixSuccessor, scalarIndexKey } from './index-key.js';
+import {
+  PATH_TAG, compareIndexKeys, elementIndexKey, pathIndexKey, pathPrefixIndexKey, prefixIndexKey, prefixSuccessor, scalarIndexKey,
+} from './index-key.js';
 import type { AttributePredicate, Condition, KeyRange, PlanSummary } from './operations.js';
 import type { Space } from './schema.js';
-import type { AttributeType, Key, ScalarType } from './types.js';
+import type { AttributeType, Key, ScalarType, Value } from './types.js';
 
 export interface IndexBound {
   readonly key: IndexKey;
@@ -75,11 +77,20 @@ export interface SearchPage {
 const RANGE_OPS: ReadonlySet<string> = new Set(['lt', 'lte', 'gt', 'gte', 'prefix']);
 
 function indexedType(space: Space, predicate: AttributePredicate): AttributeType | undefined {
-  if (!space.isIndexed(predicate.attribute)) return undefined;
+  if (!space.isIndexed(predicate.attribute) || predicate.path) return undefined;
   return space.attribute(predicate.attribute)?.type;
 }
 
+/** An indexed document path: entries are tagged JSON scalars (index-key.ts), so only scalar operands can use them. */
+function isIndexedPath(space: Space, predicate: AttributePredicate): boolean {
+  return predicate.path === true && space.isIndexed(predicate.attribute);
+}
+
 function pointAccess(space: Space, predicate: AttributePredicate): IndexRange | undefined {
+  if (isIndexedPath(space, predicate)) {
+    const key = predicate.op === 'eq' ? pathIndexKey(predicate.operand) : undefined;
+    return key && { attribute: predicate.attribute, lower: { key, inclusive: true }, upper: { key, inclusive: true } };
+  }
   const type = indexedType(space, predicate);
   if (!type) return undefined;
   let key: IndexKey | undefined;
@@ -98,22 +109,39 @@ function tighter(a: IndexBound | undefined, b: IndexBound, lower: boolean): Inde
   return (order > 0) === lower ? a : b;
 }
 
-/** Every range/prefix predicate on `attribute`, folded into one byte range. */
+/** The bytes of a range operand: by the attribute's type, or tagged by its JSON kind on a document path. */
+function operandKey(type: ScalarType | undefined, operand: Value): IndexKey {
+  return type ? scalarIndexKey(type, operand) : (pathIndexKey(operand) as IndexKey);
+}
+
+/** On a path, a range stays within the entries of its operand's kind (numbers or strings). */
+function kindBounds(operand: Value): { lower: IndexBound; upper: IndexBound } {
+  const tag = typeof operand === 'string' ? PATH_TAG.string : PATH_TAG.number;
+  return { lower: { key: Uint8Array.of(tag), inclusive: true }, upper: { key: Uint8Array.of(tag + 1), inclusive: false } };
+}
+
+/** Every range/prefix predicate on `attribute` (or a document path), folded into one byte range. */
 function rangeAccess(space: Space, attribute: string, predicates: readonly AttributePredicate[]): IndexRange {
-  const type = space.attribute(attribute)?.type as ScalarType;
+  const type = space.attribute(attribute)?.type as ScalarType | undefined;
   let lower: IndexBound | undefined;
   let upper: IndexBound | undefined;
   for (const p of predicates) {
+    if (!type) {
+      const bounds = kindBounds(p.op === 'prefix' ? '' : p.operand);
+      lower = tighter(lower, bounds.lower, true);
+      upper = tighter(upper, bounds.upper, false);
+    }
     if (p.op === 'prefix') {
-      const key = prefixIndexKey(p.operand as string);
+      const key = type ? prefixIndexKey(p.operand as string) : pathPrefixIndexKey(p.operand as string);
       lower = tighter(lower, { key, inclusive: true }, true);
       const next = prefixSuccessor(key);
       if (next) upper = tighter(upper, { key: next, inclusive: false }, false);
       continue;
     }
-    const key = scalarIndexKey(type, p.operand);
-    if (p.op === 'gt' || p.op === 'gte') lower = tighter(lower, { key, inclusive: p.op === 'gte' }, true);
-    else upper = tighter(upper, { key, inclusive: p.op === 'lte' }, false);
+    const key = operandKey(type, p.operand);
+    // A path's ints past 2^53 share float bytes with their neighbours: its bounds stay inclusive.
+    if (p.op === 'gt' || p.op === 'gte') lower = tighter(lower, { key, inclusive: p.op === 'gte' || !type }, true);
+    else upper = tighter(upper, { key, inclusive: p.op === 'lte' || !type }, false);
   }
   return { attribute, ...(lower ? { lower } : {}), ...(upper ? { upper } : {}) };
 }
@@ -124,12 +152,13 @@ export function chooseAccess(space: Space, condition: Condition): Access {
   const exactFor = (n: number) => n === condition.length;
   for (const p of predicates) {
     const index = pointAccess(space, p);
-    if (index) return { index, exact: exactFor(1) };
+    if (index) return { index, exact: !p.path && exactFor(1) };
   }
   for (const p of predicates) {
-    if (!RANGE_OPS.has(p.op) || !indexedType(space, p)) continue;
+    if (!RANGE_OPS.has(p.op) || (!indexedType(space, p) && !isIndexedPath(space, p))) continue;
     const same = predicates.filter((q) => q.attribute === p.attribute && RANGE_OPS.has(q.op));
-    return { index: rangeAccess(space, p.attribute, same), exact: exactFor(same.length) };
+    // A path's entries hold floats (an int past 2^53 shares its bytes with a neighbour): never exact.
+    return { index: rangeAccess(space, p.attribute, same), exact: !p.path && exactFor(same.length) };
   }
   return { exact: false };
 }

@@ -13,6 +13,8 @@
  * - `"or": [cond, …]` holds when any branch (a condition of this same form, nesting allowed) does;
  *   it must have at least one branch.
  * - The space's key name may be tested like an attribute, typed by the key's type.
+ * - A document path (`{"info.age": {"gte": 18}}`, paths.ts) takes every operator, typed by the
+ *   JSON value found there: a path that is absent or of another type does not match (not even `ne`).
  * Size: every attribute test counts one toward `predicatesPerOpMax`, and so does every `or` branch
  * (so deep or wide nesting of empty branches is bounded too).
  *
@@ -33,7 +35,8 @@ import { cachedRegex, regexTest } from './regex.js';
 import type { Space } from './schema.js';
 import type { AttributeType, Attributes, Key, Value } from './types.js';
 import { typeToString } from './types.js';
-import { canonicalMapKey, coerceValue, compareScalars } from './values.js';
+import { isPath, readName, resolveName } from './paths.js';
+import { canonicalMapKey, coerceDocumentValue, coerceValue, compareScalars } from './values.js';
 
 const ORDERED_KINDS: ReadonlySet<string> = new Set(['string', 'int', 'float', 'timestamp', 'bytes']);
 const LENGTH_KINDS: ReadonlySet<string> = new Set(['string', 'list', 'set', 'map', 'bytes']);
@@ -78,6 +81,7 @@ function parseOr(spec: unknown, state: ParseState): OrPredicate {
 }
 
 function parseAttribute(name: string, spec: unknown, state: ParseState): AttributePredicate[] {
+  if (isPath(name)) return parsePathTests(name, spec, state);
   const type = attributeType(name, state.space);
   if (type.kind === 'document' || !isPlainObject(spec)) return [makePredicate(name, 'eq', spec, type, state)];
   const ops = Object.entries(spec);
@@ -87,6 +91,48 @@ function parseAttribute(name: string, spec: unknown, state: ParseState): Attribu
     });
   }
   return ops.map(([op, operand]) => makePredicate(name, op, operand, type, state));
+}
+
+/**
+ * Tests of a document path (`{"info.age": {"gte": 18}}`): an object is an operator object (compare
+ * with an object by `{"eq": {...}}`), anything else is equality. Operands are JSON; the value found
+ * decides at evaluation whether an operator applies.
+ */
+function parsePathTests(name: string, spec: unknown, state: ParseState): AttributePredicate[] {
+  resolveName(name, state.space, state.limits);
+  const ops = isPlainObject(spec) ? Object.entries(spec) : [['eq', spec] as const];
+  if (ops.length === 0) throw fail('invalid_predicate', `path '${name}': empty operator object (to compare with an empty object write {"eq": {}})`, { attribute: name });
+  return ops.map(([op, raw]) => {
+    if (!isPredicateOp(op)) {
+      throw fail('invalid_predicate', `path '${name}': unknown operator '${op}' (expected one of ${PREDICATE_OPS.join(', ')})`, { attribute: name });
+    }
+    countPredicate(state);
+    return { kind: 'attr', attribute: name, op, operand: pathOperand(name, op, raw, state.limits), path: true };
+  });
+}
+
+function pathOperand(name: string, op: PredicateOp, raw: unknown, limits: Limits): Value {
+  const wrong = (what: string): never => {
+    throw fail('invalid_predicate', `path '${name}': ${op} needs ${what}`, { attribute: name });
+  };
+  switch (op) {
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return typeof raw === 'string' || isNumberLike(raw) ? asPredicateError(name, () => coerceDocumentValue(name, raw, 0, limits)) : wrong('a number or a string');
+    case 'prefix':
+    case 'regex':
+      if (typeof raw !== 'string') return wrong('a string');
+      if (op === 'regex') cachedRegex(raw);
+      return raw;
+    case 'length_eq':
+    case 'length_lte':
+    case 'length_gte':
+      return (isNumberLike(raw) && Number.isInteger(Number(raw)) && Number(raw) >= 0) ? raw : wrong('a non-negative int');
+    default:
+      return asPredicateError(name, () => coerceDocumentValue(name, raw, 0, limits));
+  }
 }
 
 /** The type a condition tests under `name`: the key's or a declared attribute's. */
@@ -220,9 +266,40 @@ function isNumberLike(x: unknown): x is number | bigint {
 export function evaluateCondition(condition: Condition, key: Key, keyName: string, attributes: Attributes, budget: StepBudget): boolean {
   return condition.every((clause) => {
     if (clause.kind === 'or') return clause.branches.some((branch) => evaluateCondition(branch, key, keyName, attributes, budget));
+    if (clause.path) return evaluatePathPredicate(clause, readName(attributes, clause.attribute), budget);
     const value = clause.attribute === keyName ? key : Object.hasOwn(attributes, clause.attribute) ? attributes[clause.attribute] : undefined;
     return evaluatePredicate(clause, value, budget);
   });
+}
+
+/**
+ * A test of the JSON value found at a document path: absent never matches; `ne` needs a value of
+ * the operand's JSON kind (`{"ne": 5}` holds for 4, not for "x"); an order test needs two numbers
+ * or two strings; the other operators check the value's kind themselves.
+ */
+function evaluatePathPredicate(predicate: AttributePredicate, value: Value | undefined, budget: StepBudget): boolean {
+  if (value === undefined) return false;
+  switch (predicate.op) {
+    case 'ne':
+      return jsonKind(value) === jsonKind(predicate.operand) && evaluatePredicate(predicate, value, budget);
+    case 'lt':
+    case 'lte':
+    case 'gt':
+    case 'gte':
+      return sameOrderedKind(value, predicate.operand) && evaluatePredicate(predicate, value, budget);
+    default:
+      return evaluatePredicate(predicate, value, budget);
+  }
+}
+
+function jsonKind(value: Value): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'list';
+  return typeof value === 'bigint' ? 'number' : typeof value;
+}
+
+function sameOrderedKind(a: Value, b: Value): boolean {
+  return (typeof a === 'string' && typeof b === 'string') || (isNumberLike(a) && isNumberLike(b));
 }
 
 /** A missing value (never the case for complete attributes) equals nothing, so only `ne` holds. */

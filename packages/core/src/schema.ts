@@ -58,6 +58,13 @@ export class Space {
     return this.schema.attributes;
   }
 
+  /** The schema without the index on `name` (unchanged when there is none). */
+  withoutIndex(name: string): SpaceSchema {
+    const indexes = (this.schema.indexes ?? []).filter((n) => n !== name);
+    const { indexes: _old, ...rest } = this.schema;
+    return indexes.length === 0 ? rest : { ...rest, indexes };
+  }
+
   /** Whether `name` has a (complete) secondary index. */
   isIndexed(name: string): boolean {
     return this.schema.indexes?.includes(name) ?? false;

@@ -8,7 +8,7 @@
  *   {"op": "count", "space", "where"?, "explain"?}
  *   {"op": "list", "space", "start"?, "end"?, "prefix"?, "reverse"?, "limit"?, "cursor"?, "select"?}
  *   {"op": "group_del", "space", "where"?}    {"op": "group_mutate", "space", "where"?, "mutations"}
- *   {"op": "add_index", "space", "attribute"}
+ *   {"op": "add_index", "space", "attribute"}    {"op": "rm_index", "space", "attribute"}
  *
  * Order: search and list return objects in key order (string keys by Unicode code point, which is
  * UTF-8 byte order; int keys by value), so a cursor is just the last key returned, and paging under
@@ -22,12 +22,13 @@ import { indexProblem } from './dsl.js';
 import type { Limits } from './limits.js';
 import { parseMutations } from './mutations.js';
 import type {
-  AddIndexOp, CountOp, GroupOp, KeyRange, ListOp, SearchOp, SortedSearchOp,
+  AddIndexOp, CountOp, GroupOp, KeyRange, ListOp, RmIndexOp, SearchOp, SortedSearchOp,
 } from './operations.js';
 import { parseCondition } from './predicates.js';
 import type { Space } from './schema.js';
 import type { Key } from './types.js';
 import { coerceKey } from './values.js';
+import { resolveName } from './paths.js';
 
 /** The page size of a search or list that names no limit. */
 export const DEFAULT_SEARCH_LIMIT = 100;
@@ -132,19 +133,19 @@ function parseFlag(name: string, input: unknown): boolean {
   return input;
 }
 
-function optionalSelect(input: unknown, space: Space): { readonly select?: readonly string[] } {
-  return input === undefined ? {} : { select: parseSelect(input, space) };
+function optionalSelect(input: unknown, space: Space, limits: Limits): { readonly select?: readonly string[] } {
+  return input === undefined ? {} : { select: parseSelect(input, space, limits) };
 }
 
 function explainField(input: unknown): { readonly explain?: boolean } {
   return parseFlag('explain', input) ? { explain: true } : {};
 }
 
-function parseSortBy(input: unknown, space: Space): string {
+/** An attribute with an order, or a document path (whose values order by compareSortValues). */
+function parseSortBy(input: unknown, space: Space, limits: Limits): string {
   if (typeof input !== 'string') throw fail('bad_request', "sorted_search needs 'sort_by': the name of an attribute");
-  const attribute = space.attribute(input);
-  if (!attribute) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${input}'`, { attribute: input });
-  if (!SORTABLE_KINDS.has(attribute.type.kind)) {
+  const { attribute, path } = resolveName(input, space, limits);
+  if (path.length === 0 && !SORTABLE_KINDS.has(attribute.type.kind)) {
     throw fail('invalid_predicate', `cannot sort by '${input}': its type has no order (sort by a string, int, float, bool, timestamp or bytes)`, { attribute: input });
   }
   return input;
@@ -166,7 +167,7 @@ function parseKeyRange(input: Fields, space: Space, limits: Limits): KeyRange {
   return { ...bound('start'), ...bound('end'), ...(input.prefix === undefined ? {} : { prefix: input.prefix as string }) };
 }
 
-type SearchFamilyOp = SearchOp | SortedSearchOp | CountOp | ListOp | GroupOp | AddIndexOp;
+type SearchFamilyOp = SearchOp | SortedSearchOp | CountOp | ListOp | GroupOp | AddIndexOp | RmIndexOp;
 
 /** Parse one of the operations of this module (by `op`), validated against its space. */
 export function parseSearchOperation(op: string, input: Fields, lookup: SpaceLookup, limits: Limits): SearchFamilyOp {
@@ -178,12 +179,12 @@ export function parseSearchOperation(op: string, input: Fields, lookup: SpaceLoo
       return {
         op, space: name, condition: condition(), limit: parseLimit(input.limit, limits),
         ...(input.cursor === undefined ? {} : { after: decodeCursor(input.cursor, 'search', space, limits) }),
-        ...optionalSelect(input.select, space), ...explainField(input.explain),
+        ...optionalSelect(input.select, space, limits), ...explainField(input.explain),
       };
     case 'sorted_search':
       return {
-        op, space: name, condition: condition(), sortBy: parseSortBy(input.sort_by, space), descending: parseOrder(input.order),
-        limit: parseLimit(input.limit, limits), ...optionalSelect(input.select, space), ...explainField(input.explain),
+        op, space: name, condition: condition(), sortBy: parseSortBy(input.sort_by, space, limits), descending: parseOrder(input.order),
+        limit: parseLimit(input.limit, limits), ...optionalSelect(input.select, space, limits), ...explainField(input.explain),
       };
     case 'count':
       return { op, space: name, condition: condition(), ...explainField(input.explain) };
@@ -191,24 +192,27 @@ export function parseSearchOperation(op: string, input: Fields, lookup: SpaceLoo
       return {
         op, space: name, range: parseKeyRange(input, space, limits), reverse: parseFlag('reverse', input.reverse), limit: parseLimit(input.limit, limits),
         ...(input.cursor === undefined ? {} : { after: decodeCursor(input.cursor, 'list', space, limits) }),
-        ...optionalSelect(input.select, space),
+        ...optionalSelect(input.select, space, limits),
       };
     case 'group_del':
       return { op, space: name, condition: condition() };
     case 'group_mutate':
       return { op, space: name, condition: condition(), mutations: parseMutations(input.mutations, space, limits) };
     case 'add_index':
-      return { op, space: name, attribute: parseIndexAttribute(input.attribute, space) };
+      return { op, space: name, attribute: parseIndexAttribute(input.attribute, space, limits) };
+    case 'rm_index':
+      if (typeof input.attribute !== 'string') throw fail('bad_request', "rm_index needs 'attribute': the indexed attribute (or document path)");
+      return { op, space: name, attribute: input.attribute };
     default:
       throw fail('bad_request', `unknown operation '${op}'`);
   }
 }
 
-function parseIndexAttribute(input: unknown, space: Space): string {
-  if (typeof input !== 'string') throw fail('bad_request', "add_index needs 'attribute': the name of the attribute to index");
-  const attribute = space.attribute(input);
-  if (!attribute && input !== space.schema.key.name) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${input}'`, { attribute: input });
-  const problem = indexProblem(input, space.schema.key.name, attribute);
+function parseIndexAttribute(input: unknown, space: Space, limits: Limits): string {
+  if (typeof input !== 'string') throw fail('bad_request', "add_index needs 'attribute': the name of the attribute (or document path) to index");
+  // An undeclared attribute, or a path that cannot be, fails as it would anywhere else.
+  if (input !== space.schema.key.name) resolveName(input, space, limits);
+  const problem = indexProblem(input, space.schema.key.name, (name) => space.attribute(name), limits);
   if (problem) throw fail(problem.code, problem.message, { attribute: input });
   return input;
 }

@@ -55,14 +55,19 @@ export function caseHint(token: Token, words: ReadonlySet<string>): string {
   return token.kind === 'word' && lower !== token.text && words.has(lower) ? ' (keywords and types are lower-case)' : '';
 }
 
+/** `//` (spacekv's) and `#` (HyperDex's) start a comment to the end of the line. */
+function startsComment(text: string, i: number): boolean {
+  return text.startsWith('//', i) || text.charAt(i) === '#';
+}
+
 function isWordChar(text: string, i: number): boolean {
   const c = text.charAt(i);
-  return !/\s/.test(c) && !PUNCTUATION.includes(c) && !text.startsWith('//', i);
+  return !/\s/.test(c) && !PUNCTUATION.includes(c) && !startsComment(text, i);
 }
 
 /**
  * Split text into words, punctuation and a final `end` token; `//` starts a comment to the end of
- * the line. A word is any run of characters other than whitespace and punctuation (not only an
+ * the line, and so does `#` (HyperDex's comments). A word is any run of characters other than whitespace and punctuation (not only an
  * identifier), so that `first-name` is reported whole as a bad name rather than as a stray '-'.
  */
 export function tokenize(text: string): Token[] {
@@ -85,7 +90,7 @@ export function tokenize(text: string): Token[] {
       line += 1;
       lineStart = i;
     } else if (/\s/.test(c)) i += 1;
-    else if (text.startsWith('//', i)) i = text.includes('\n', i) ? text.indexOf('\n', i) : text.length;
+    else if (startsComment(text, i)) i = text.includes('\n', i) ? text.indexOf('\n', i) : text.length;
     else if (PUNCTUATION.includes(c)) {
       i += 1;
       tokens.push(token('punct', start));

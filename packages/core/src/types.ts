@@ -13,7 +13,7 @@
  * | bool        | boolean                                                            |
  * | bytes       | string, canonical base64                                           |
  * | timestamp   | string, ISO 8601 UTC with milliseconds (`1970-01-01T00:00:00.000Z`) |
- * | document    | any JSON value                                                     |
+ * | document    | any JSON value (an unset document reads as `{}`, as in HyperDex)   |
  * | list(T)     | array of T                                                         |
  * | set(T)      | array of T, sorted ascending, without duplicates                   |
  * | map(K,V)    | object with canonical keys (K's value written as a string), sorted |
@@ -25,8 +25,11 @@ export type ScalarTypeName = (typeof SCALAR_TYPE_NAMES)[number];
 export const MAP_KEY_TYPE_NAMES = ['string', 'int', 'float'] as const;
 export type MapKeyTypeName = (typeof MAP_KEY_TYPE_NAMES)[number];
 
-/** Types allowed as a space key. */
-export const KEY_TYPE_NAMES = ['string', 'int'] as const;
+/**
+ * Types allowed as a space key: HyperDex's hashable types. A timestamp key is held as its canonical
+ * text, whose code-point order is time order (fixed width, years 0000-9999).
+ */
+export const KEY_TYPE_NAMES = ['string', 'int', 'timestamp'] as const;
 export type KeyTypeName = (typeof KEY_TYPE_NAMES)[number];
 
 export type ScalarType = { readonly kind: ScalarTypeName };
@@ -84,7 +87,7 @@ export function defaultValue(type: AttributeType): Value {
     case 'timestamp':
       return EPOCH;
     case 'document':
-      return null;
+      return {}; // HyperDex: an empty document is an object
     case 'list':
     case 'set':
       return [];

@@ -154,6 +154,11 @@ function checkDocument(path: string, input: unknown, depth: number, limits: Limi
   return wrongType(path, { kind: 'document' }, input);
 }
 
+/** A JSON value to be placed `depth` steps down a document (at a path): checked as part of the document. */
+export function coerceDocumentValue(path: string, input: unknown, depth: number, limits: Limits): Json {
+  return checkDocument(path, input, depth, limits);
+}
+
 /** Validate `input` against `type` and return its canonical form. */
 export function coerceValue(path: string, type: AttributeType, input: unknown, limits: Limits): Value {
   switch (type.kind) {
@@ -193,6 +198,15 @@ export function canonicalMap(entries: readonly (readonly [string, Value])[], key
 
 /** Validate a key for a space whose key has `type`. */
 export function coerceKey(type: KeyTypeName, input: unknown, limits: Limits): Key {
+  if (type === 'timestamp') {
+    // A path segment or cursor carries epoch milliseconds as text.
+    const raw = typeof input === 'string' && /^-?\d+$/.test(input) ? Number(input) : input;
+    try {
+      return coerceTimestamp('key', raw);
+    } catch {
+      throw fail('invalid_key', `the key must be a timestamp (ISO 8601 or epoch milliseconds, years 0000-9999), got ${describe(input)}`);
+    }
+  }
   if (type === 'int') {
     if (typeof input === 'string' && /^-?\d+$/.test(input)) input = BigInt(input);
     if ((typeof input === 'number' && Number.isSafeInteger(input)) || (typeof input === 'bigint' && isInt64(input))) {

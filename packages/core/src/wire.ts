@@ -6,7 +6,7 @@
 import { fail } from './errors.js';
 import type { WireError } from './errors.js';
 import {
-  type Fields, type SpaceLookup, isFields, parseAttributes, parseExpireIn, parseSchema, parseSelect, parseSpaceName, parseTarget,
+  type Fields, type SpaceLookup, isFields, parseAttributes, parseExpireIn, parseAddSpace, parseSelect, parseSpaceName, parseTarget,
   parseVersion,
 } from './fields.js';
 import type { Limits } from './limits.js';
@@ -29,6 +29,7 @@ const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   put_if_not_exist: ['space', 'key', 'attributes', 'expire_in'],
   get_and_put: ['space', 'key', 'attributes', 'expire_in'],
   cond_put: ['space', 'key', 'if', 'attributes', 'expire_in'],
+  cond_put_or_create: ['space', 'key', 'if', 'attributes', 'expire_in'],
   compare_and_swap: ['space', 'key', 'version', 'attributes', 'expire_in'],
   del: ['space', 'key', 'version'],
   cond_del: ['space', 'key', 'if'],
@@ -46,9 +47,10 @@ const ALLOWED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   group_del: ['space', 'where'],
   group_mutate: ['space', 'where', 'mutations'],
   add_index: ['space', 'attribute'],
+  rm_index: ['space', 'attribute'],
 };
 
-const SEARCH_FAMILY: ReadonlySet<string> = new Set(['search', 'sorted_search', 'count', 'list', 'group_del', 'group_mutate', 'add_index']);
+const SEARCH_FAMILY: ReadonlySet<string> = new Set(['search', 'sorted_search', 'count', 'list', 'group_del', 'group_mutate', 'add_index', 'rm_index']);
 
 export const OPERATION_NAMES: readonly string[] = Object.keys(ALLOWED_FIELDS);
 
@@ -78,7 +80,7 @@ export function parseOperation(input: unknown, lookup: SpaceLookup, limits: Limi
   const { op, fields } = operationName(input);
   switch (op) {
     case 'add_space':
-      return { op, schema: parseSchema(fields.schema, limits) };
+      return parseAddSpace(fields.schema, limits);
     case 'list_spaces':
       return { op };
     case 'rm_space':
@@ -110,12 +112,13 @@ function parseObjectOperation(op: string, input: Fields, lookup: SpaceLookup, li
     case 'get_and_del':
       return { op, ...base };
     case 'get_partial':
-      return { op, ...base, select: parseSelect(input.select, space) };
+      return { op, ...base, select: parseSelect(input.select, space, limits) };
     case 'put':
     case 'put_if_not_exist':
     case 'get_and_put':
       return { op, ...base, attributes: attributes(), expireIn: expireIn() };
     case 'cond_put':
+    case 'cond_put_or_create':
       return { op, ...base, condition: condition(), attributes: attributes(), expireIn: expireIn() };
     case 'compare_and_swap':
       return { op, ...base, version: parseVersion(input.version), attributes: attributes(), expireIn: expireIn() };
@@ -165,8 +168,10 @@ export function encodeResult(result: Result): string {
     }
     case 'deleted':
       return `{"ok":true,"key":${keyJson(result.key)},"version":${result.version}${result.previous ? `,"previous":${storedJson(result.previous)}` : ''}}`;
-    case 'space':
-      return `{"ok":true,"space":${stringifyJson(schemaToJson(result.schema))}}`;
+    case 'space': {
+      const warnings = result.warnings === undefined ? '' : `,"warnings":${stringifyJson(result.warnings)}`;
+      return `{"ok":true,"space":${stringifyJson(schemaToJson(result.schema))}${warnings}}`;
+    }
     case 'spaces':
       return `{"ok":true,"spaces":${stringifyJson(result.spaces.map(schemaToJson))}}`;
     case 'space_removed':

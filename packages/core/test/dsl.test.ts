@@ -3,7 +3,7 @@
 // invalid schema with the right code, the exact source position and a message naming it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSchemaDsl } from '../src/dsl.js';
+import { parseSchemaDsl, parseSchemaDslWithWarnings } from '../src/dsl.js';
 import { parseSchemaJson, schemaToDsl, schemaToJson } from '../src/schema-json.js';
 import { SpacekvError } from '../src/errors.js';
 import { DEFAULT_LIMITS, makeLimits } from '../src/limits.js';
@@ -98,8 +98,8 @@ test('key types: string by default, string, int and int64; no other', () => {
   assert.deepEqual(parse('space s key string id').key, { name: 'id', type: 'string' });
   assert.deepEqual(parse('space s key int id').key, { name: 'id', type: 'int' });
   assert.deepEqual(parse('space s key int64 id').key, { name: 'id', type: 'int' });
-  assertInvalidAt('space s key float id', 1, 13, 12, "the key type must be string or int, found 'float'");
-  assertInvalidAt('space s key set(int) id', 1, 13, 12, "the key type must be string or int, found 'set(int)'");
+  assertInvalidAt('space s key float id', 1, 13, 12, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'float'");
+  assertInvalidAt('space s key set(int) id', 1, 13, 12, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'set(int)'");
 });
 
 test('nested and non-scalar element types are refused at the inner type', () => {
@@ -148,9 +148,9 @@ test('a missing key is named', () => {
 });
 
 test('trailing garbage is refused with what could have come instead', () => {
-  assertInvalidAt('space s key k attributes string a )', 1, 35, 34, "expected ',' and another attribute, a clause (ttl, index, create, tolerate) or the end of the schema, found ')'");
-  assertInvalidAt('space s key k extra', 1, 15, 14, "expected 'attributes', a clause (ttl, index, create, tolerate) or the end of the schema, found 'extra'");
-  assertInvalidAt('space s key k ttl 5 extra', 1, 21, 20, "expected a clause (ttl, index, create, tolerate) or the end of the schema, found 'extra'");
+  assertInvalidAt('space s key k attributes string a )', 1, 35, 34, "expected ',' and another attribute, a clause (ttl, index, subspace, create, tolerate, with authorization) or the end of the schema, found ')'");
+  assertInvalidAt('space s key k extra', 1, 15, 14, "expected 'attributes', a clause (ttl, index, subspace, create, tolerate, with authorization) or the end of the schema, found 'extra'");
+  assertInvalidAt('space s key k ttl 5 extra', 1, 21, 20, "expected a clause (ttl, index, subspace, create, tolerate, with authorization) or the end of the schema, found 'extra'");
   // A missing comma shows up as garbage after the first attribute.
   assertInvalidAt('space s key k attributes string a string b', 1, 35, 34, "found 'string'");
 });
@@ -227,7 +227,8 @@ test('clauses are checked: once each, whole numbers, in range', () => {
   assertInvalidAt('space s key k ttl', 1, 18, 17, 'found end of input');
   assertInvalidAt('space s key k create 8', 1, 23, 22, "expected 'partitions', found end of input");
   assertInvalidAt('space s key k create many partitions', 1, 22, 21, "expected the number of partitions, found 'many'");
-  assertInvalidAt('space s key k tolerate 2 failure', 1, 26, 25, "expected 'failures', found 'failure'");
+  assertInvalidAt('space s key k tolerate 2 fails', 1, 26, 25, "expected 'failures', found 'fails'");
+  assertInvalidAt('space s key k create 0 partitions', 1, 22, 21, 'the number of partitions must be at least 1');
   assertInvalidAt('space s key k ttl 5 attributes int a', 1, 21, 20, "the 'attributes' section comes once, right after the key");
   const far = errorOf(`space s key k ttl ${DEFAULT_LIMITS.expireInSecondsMax + 1}`);
   assert.equal(far.code, 'too_large');
@@ -235,9 +236,36 @@ test('clauses are checked: once each, whole numbers, in range', () => {
   assert.equal(parse(`space s key k ttl ${DEFAULT_LIMITS.expireInSecondsMax}`).ttlSeconds, DEFAULT_LIMITS.expireInSecondsMax);
 });
 
-test('unsupported HyperDex clauses get a message that says why', () => {
+test("HyperDex's whole grammar loads: singular keywords, # comments, subspaces, partitions, failures, authorization, old index words", () => {
   const quickstart = 'space phonebook key username attributes first, last, int phone subspace first, last, phone create 8 partitions tolerate 2 failures';
-  assertInvalidAt(quickstart, 1, 64, 63, 'subspaces are not supported; spacekv has no partitioning');
+  const { schema, warnings } = parseSchemaDslWithWarnings(quickstart, DEFAULT_LIMITS);
+  assert.deepEqual(schema, parse('space phonebook key username attributes first, last, int phone'));
+  assert.equal(warnings.length, 3);
+  assert.ok(warnings.every((w) => / ignored: spacekv /.test(w)), warnings.join(' | '));
+  const singular = parseSchemaDslWithWarnings('space kv key k attribute v # the value\ncreate 1 partition tolerate 1 failure with authorization', DEFAULT_LIMITS);
+  assert.deepEqual(singular.schema, parse('space kv key k attributes v'));
+  assert.deepEqual(singular.warnings.map((w) => w.split(' ignored')[0]), ["'create N partitions'", "'tolerate N failures'", "'with authorization'"]);
+  const old = parseSchemaDsl('space s key k attributes a, int b, int c primary_index a subspace b secondary_index c', DEFAULT_LIMITS);
+  assert.deepEqual(old.indexes, ['a', 'c']);
+  assert.deepEqual(parseSchemaDslWithWarnings('space s key k attributes a', DEFAULT_LIMITS).warnings, []);
+  assertInvalidAt('space s key k attributes a subspace z', 1, 37, 36, "the subspace names 'z', which is not a declared attribute");
+  assertInvalidAt('space s key k attributes a secondary_index a', 1, 28, 27, "'secondary_index' follows a 'subspace' clause");
+  assertInvalidAt('space s key k with authorisation', 1, 20, 19, "expected 'authorization', found 'authorisation'");
+});
+
+test('a key may be a timestamp (with or without a unit), as in HyperDex', () => {
+  assert.deepEqual(parse('space events key timestamp(second) at attributes string what').key, { name: 'at', type: 'timestamp' });
+  assert.deepEqual(parse('space events key timestamp at').key, { name: 'at', type: 'timestamp' });
+});
+
+test('index clauses take document paths; a path into a non-document or past the limits is refused', () => {
+  assert.deepEqual(parse('space s key k attributes document info index info.name, info.a.b').indexes, ['info.name', 'info.a.b']);
+  assertInvalidAt('space s key k attributes int n index n.x', 1, 38, 37, "cannot index 'n.x': 'n' is a int, not a document");
+  assertInvalidAt('space s key k attributes document d index d..x', 1, 43, 42, 'the path has an empty step');
+  assertInvalidAt('space s key k attributes document d index e.x', 1, 43, 42, "no attribute 'e' is declared");
+  const deep = errorOf(`space s key k attributes document d index d${'.x'.repeat(DEFAULT_LIMITS.documentPathDepthMax + 1)}`);
+  assert.equal(deep.code, 'too_large');
+  assert.equal(deep.details.limit, 'documentPathDepthMax');
 });
 
 test('index clauses declare secondary indexes, repeatable, on declared non-document attributes', () => {
@@ -247,7 +275,7 @@ test('index clauses declare secondary indexes, repeatable, on declared non-docum
   assert.deepEqual(parseSchemaJson(schemaToJson(schema), DEFAULT_LIMITS), schema);
   assertInvalidAt('space s key k attributes a index z', 1, 34, 33, "cannot index 'z': no attribute of that name is declared");
   assertInvalidAt('space s key k attributes a index k', 1, 34, 33, "'k' is the key, which is always indexed");
-  assertInvalidAt('space s key k attributes document d index d', 1, 43, 42, 'a document attribute has no order to index');
+  assertInvalidAt('space s key k attributes document d index d', 1, 43, 42, "a whole document has no order to index (index a path into it, such as 'd.field')");
   assertInvalidAt('space s key k attributes a index a, a', 1, 37, 36, "attribute 'a' is indexed twice");
   assertInvalidAt('space s key k attributes a index', 1, 33, 32, 'expected the name of an attribute to index');
 });

@@ -187,7 +187,7 @@ const APPLIES: Record<string, readonly Case[]> = {
   ],
   unset: [
     ['s', true, ''], ['i', null, 0], ['f', true, 0], ['b', true, false], ['by', true, ''], ['ts', true, '1970-01-01T00:00:00.000Z'],
-    ['doc', true, null], ['l', true, []], ['st', true, []], ['si', true, []], ['m', true, {}], ['mf', true, {}], ['mi', true, {}],
+    ['doc', true, {}], ['l', true, []], ['st', true, []], ['si', true, []], ['m', true, {}], ['mf', true, {}], ['mi', true, {}],
     ['ms', true, {}],
   ],
   add: [['i', 5, 15], ['f', 1, 2.5]],
@@ -223,6 +223,11 @@ const APPLIES: Record<string, readonly Case[]> = {
   map_and: [['m', { y: 3 }, { x: 1, y: 2 }], ['mi', { 2: 4 }, { '2': 4, '10': 100 }]],
   map_or: [['m', { y: 1, z: 4 }, { x: 1, y: 3, z: 4 }], ['mi', { 2: 1 }, { '2': 21, '10': 100 }]],
   map_xor: [['m', { x: 1 }, { x: 0, y: 2 }], ['mi', { 10: 1 }, { '2': 20, '10': 101 }]],
+  map_string_prepend: [['ms', { x: '>', z: 'n' }, { x: '>y', z: 'n' }]],
+  map_string_append: [['ms', { x: '!', a: 'n' }, { a: 'n', x: 'y!' }]],
+  // Only on a document path (document-mutations.test.ts): every whole attribute refuses them.
+  document_rename: [],
+  document_unset: [],
 };
 const ALL_ATTRIBUTES = space.attributes.map((a) => a.name);
 

@@ -55,7 +55,7 @@ test('the key: a bare name is a string key; an object defaults its type to strin
   assert.deepEqual(parse({ name: 's', key: 'k' }).key, { name: 'k', type: 'string' });
   assert.deepEqual(parse({ name: 's', key: { name: 'k' } }).key, { name: 'k', type: 'string' });
   assert.deepEqual(parse({ name: 's', key: { name: 'k', type: 'int64' } }).key, { name: 'k', type: 'int' });
-  assertInvalid({ name: 's', key: { name: 'k', type: 'float' } }, "the key type must be string or int, found 'float'");
+  assertInvalid({ name: 's', key: { name: 'k', type: 'float' } }, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'float'");
   assertInvalid({ name: 's', key: { name: 'k', type: 'strin' } }, "the key type 'strin': expected an attribute type");
   assertInvalid({ name: 's', key: { name: 'k', kind: 'int' } }, "unknown field 'kind' in the key");
   assertInvalid({ name: 's', key: 7 }, "the schema needs 'key' to be a name or");

@@ -1,5 +1,5 @@
 /**
- * `spacekv get|put|del|mutate|search|count|add-space|add-index|rm-space|spaces|describe`: the client library on the
+ * `spacekv get|put|del|mutate|search|count|add-space|add-index|rm-index|rm-space|spaces|describe`: the client library on the
  * command line. Output is JSON on stdout; errors are JSON on stderr; the exit code tells scripts
  * what happened (see EXIT_CODES).
  */
@@ -133,6 +133,10 @@ export function addClientCommands(program: Command): void {
   program.command('add-index').description('build a secondary index on an attribute, online (returns once it is in use)')
     .argument('<space>').argument('<attribute>')
     .action(run(program, (c, space: string, attribute: string) => c.addIndex(space, attribute)));
+
+  program.command('rm-index').description('drop the secondary index on an attribute (or a document path such as info.name), online')
+    .argument('<space>').argument('<attribute>')
+    .action(run(program, (c, space: string, attribute: string) => c.rmIndex(space, attribute)));
 
   program.command('add-space').description("create a space from DSL text (or @file), e.g. 'space users key name attributes int age'")
     .argument('<schema>')

@@ -150,6 +150,8 @@ export class Engine implements OperationRunner, SearchHost {
       if (outcome.fault.code === 'unknown_space') void this.refreshCatalog();
       throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
     }
+    // The warnings of an add_space are the parser's, not the store's: the reply carries them.
+    if (op.op === 'add_space' && op.warnings && outcome.result.ok && outcome.result.kind === 'space') return { ...outcome.result, warnings: op.warnings };
     return outcome.result;
   }
 
@@ -197,6 +199,7 @@ export class Engine implements OperationRunner, SearchHost {
       case 'add_space':
         return { op: write };
       case 'rm_space':
+      case 'rm_index':
         return { op: write, spaceCreatedSeq: this.requireSpace(write.space).createdSeq };
       case 'tx':
         return { op: this.pinTx(write) };

@@ -6,7 +6,7 @@
  */
 import {
   type Access, type CountOp, type GroupOp, type Key, type Limits, type ListOp, type ObjectWriteOp, type Result, type SearchOp,
-  type SearchPlan, type SortedSearchOp, type Space, SpacekvError, chooseAccess, encodeCursor, summarize,
+  type SearchPlan, type SortedSearchOp, type Space, SpacekvError, chooseAccess, encodeCursor, isPath, summarize,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome, Store } from '../store/store.js';
 
@@ -38,7 +38,9 @@ export function planOf(space: Space, op: SearchReadOp, limits: Limits): SearchPl
     case 'sorted_search': {
       let access = chooseAccess(space, op.condition);
       // With nothing better, walking the sort attribute's own index finds the first objects soonest.
-      if (!access.index && space.isIndexed(op.sortBy)) access = { index: { attribute: op.sortBy }, exact: false };
+      // Walking the sort attribute's index finds every object only when each has an entry: not so for
+      // a document path, where an absent or non-scalar value has none.
+      if (!access.index && space.isIndexed(op.sortBy) && !isPath(op.sortBy)) access = { index: { attribute: op.sortBy }, exact: false };
       const order = { by: 'attribute', attribute: op.sortBy, descending: op.descending } as const;
       return { ...basePlan(space, access, limits), condition: op.condition, keys: {}, order, limit: op.limit, ...select };
     }

@@ -7,7 +7,7 @@
  */
 import {
   type Attributes, type FoundObject, type Key, type SearchPage, type SearchPlan, type Space, type StepBudget,
-  compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
+  compareKeys, compareSortValues, evaluateCondition, isPath, parseJson, readName, selectNames, stringifyJson, type Value,
 } from '@spacekv/core';
 
 export interface CandidateRow {
@@ -30,11 +30,9 @@ function match(plan: SearchPlan, space: Space, row: CandidateRow, budget: StepBu
   if (!evaluateCondition(plan.condition, row.key, space.schema.key.name, attributes, budget)) return undefined;
   let attributesJson = row.attributesJson;
   if (plan.select) {
-    const chosen: Record<string, unknown> = {};
-    for (const name of plan.select) chosen[name] = attributes[name];
-    attributesJson = stringifyJson(chosen as Attributes);
+    attributesJson = stringifyJson(selectNames(attributes, plan.select));
   }
-  const sortValue = plan.order.by === 'attribute' ? attributes[plan.order.attribute] : undefined;
+  const sortValue = plan.order.by === 'attribute' ? readName(attributes, plan.order.attribute) : undefined;
   return { key: row.key, version: row.version, attributesJson, sortValue };
 }
 
@@ -84,7 +82,7 @@ export class BestByAttribute {
   constructor(private readonly plan: SearchPlan, private readonly space: Space, private readonly budget: StepBudget) {
     const descending = plan.order.by === 'attribute' && plan.order.descending;
     this.order = (a, b) => {
-      const c = compareScalars(a.sortValue, b.sortValue) || compareKeys(a.key, b.key);
+      const c = compareSortValues(a.sortValue as Value | undefined, b.sortValue as Value | undefined) || compareKeys(a.key, b.key);
       return descending ? -c : c;
     };
   }

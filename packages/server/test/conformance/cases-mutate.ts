@@ -15,7 +15,7 @@ const MUTABLE = `space m key k attributes
 
 type Attrs = { readonly [name: string]: Json };
 
-const EMPTY: Attrs = { n: 0, f: 0, s: '', l: [], st: [], mp: {}, b: false, d: null };
+const EMPTY: Attrs = { n: 0, f: 0, s: '', l: [], st: [], mp: {}, b: false, d: {} };
 
 function mutate(key: string, mutations: readonly object[], extra: object = {}): Wire {
   return { op: 'mutate', space: 'm', key, mutations, ...extra };
@@ -69,7 +69,7 @@ export function mutateCases(ctx: SuiteContext): void {
         [[{ map_remove: { mp: ['b', 'absent'] } }, { map_remove: { mp: 'c' } }], { mp: { a: 11 } }],
         [[{ set: { b: true, d: { x: [1, null] } } }], { b: true, d: { x: [1, null] } }],
         [[{ add: { n: 1, f: 1 } }], { n: 9, f: 2.375 }],
-        [[{ unset: { b: true } }, { unset: { d: null } }, { set: { s: 'reset' } }], { b: false, d: null, s: 'reset' }],
+        [[{ unset: { b: true } }, { unset: { d: null } }, { set: { s: 'reset' } }], { b: false, d: {}, s: 'reset' }],
       ];
       for (const [mutations, changed] of steps) {
         state = { ...state, ...changed };

@@ -14,7 +14,7 @@ const ALL_TYPES = `space all key k attributes
   list(string) l, set(int) st, map(string, int) m`;
 
 const DEFAULTS = {
-  s: '', i: 0, f: 0, b: false, by: '', d: null, t: '1970-01-01T00:00:00.000Z', l: [], st: [], m: {},
+  s: '', i: 0, f: 0, b: false, by: '', d: {}, t: '1970-01-01T00:00:00.000Z', l: [], st: [], m: {},
 };
 
 const PEOPLE = 'space people key username attributes string first, string last, int age, set(string) friends';

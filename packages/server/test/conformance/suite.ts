@@ -6,6 +6,7 @@ import { describe } from 'node:test';
 import { adminCases } from './cases-admin.js';
 import { changeLogCases } from './cases-change-log.js';
 import { expiryCases } from './cases-expiry.js';
+import { hyperdexCases } from './cases-hyperdex.js';
 import { modelCases } from './cases-model.js';
 import { mutateCases } from './cases-mutate.js';
 import { orderCases } from './cases-order.js';
@@ -39,5 +40,6 @@ export function conformanceSuite(storeName: string, makeStore: StoreFactory, opt
     changeLogCases(ctx);
     searchCases(ctx);
     searchPropertyCases(ctx);
+    hyperdexCases(ctx);
   });
 }

@@ -38,6 +38,7 @@ const ROUTES = [
   'POST /v1/spaces/{space}/delete',
   'POST /v1/spaces/{space}/mutate',
   'POST /v1/spaces/{space}/indexes',
+  'DELETE /v1/spaces/{space}/indexes/{attribute}',
 ].sort();
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
@@ -110,7 +111,7 @@ test('every listed route is live on the running server (none answers no_route)',
     // An event stream never ends; watching a space that does not exist answers at once (404
     // unknown_space, not no_route), which is all this needs.
     const query = path === '/v1/events' ? '?space=no-such-space' : '';
-    const concrete = `${path.replace('{space}', 'probe').replace('{key}', 'probe')}${query}`;
+    const concrete = `${path.replace('{space}', 'probe').replace('{key}', 'probe').replace('{attribute}', 'n')}${query}`;
     const reply = await call(srv.url, method, concrete, method === 'GET' || method === 'DELETE' ? {} : { body: {} });
     if (reply.status === 404) assert.notEqual(json<{ error: { code: string } }>(reply).error.code, 'no_route', route);
   }

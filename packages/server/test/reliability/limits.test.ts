@@ -29,6 +29,8 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   nameLengthMax: { file: HERE, test: 'a space name past nameLengthMax' },
   collectionElementsMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a set of collectionElementsMax + 1 elements' },
   documentDepthMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a document nested past documentDepthMax' },
+  documentPathDepthMax: { file: 'packages/server/test/conformance/cases-hyperdex.ts', test: 'a path past documentPathDepthMax' },
+  documentPathLengthMax: { file: 'packages/server/test/conformance/cases-hyperdex.ts', test: 'a path past documentPathLengthMax' },
   mutationsPerOpMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'mutationsPerOpMax + 1 mutations' },
   txOpsMax: { file: 'packages/server/test/conformance/cases-tx.ts', test: 'past txOpsMax (checks and operations together) a tx is too_large' },
   predicatesPerOpMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a condition of predicatesPerOpMax + 1 predicates' },

@@ -117,6 +117,13 @@ export const OPENAPI_DOCUMENT = {
         responses: { 200: { description: 'The space, its indexes included' }, ...searchErrors },
       },
     },
+    '/v1/spaces/{space}/indexes/{attribute}': {
+      parameters: [spaceParam, { name: 'attribute', in: 'path', required: true, schema: { type: 'string' } }],
+      delete: {
+        summary: 'rm_index: drop a secondary index (an attribute or a document path such as info.name); searches scan from then on',
+        responses: { 200: { description: 'The space, its remaining indexes included' }, ...searchErrors },
+      },
+    },
     '/v1/ops': {
       post: {
         summary: 'Any operation in its wire form (docs/protocol.md)',

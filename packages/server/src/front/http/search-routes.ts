@@ -2,7 +2,7 @@
  * REST routes of search (DESIGN.md §5): `POST /v1/spaces/:space/search` (a `sort_by` makes it a
  * sorted_search), `/count`, `/delete` (group_del), `/mutate` (group_mutate); `GET
  * /v1/spaces/:space/objects` lists by key range; `POST /v1/spaces/:space/indexes` builds an index
- * online. A body carries the operation's wire fields (`where`, `select`, `limit`, `cursor`, ...);
+ * online, `DELETE /v1/spaces/:space/indexes/:attribute` drops one (rm_index). A body carries the operation's wire fields (`where`, `select`, `limit`, `cursor`, ...);
  * `?explain=1` equals `"explain": true`. Validation is the wire codec's, so REST, WebSocket and
  * /v1/ops accept and refuse exactly the same requests.
  */
@@ -49,5 +49,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: HttpContext): vo
   route('delete', () => 'group_del');
   route('mutate', () => 'group_mutate');
   route('indexes', () => 'add_index');
+  app.delete('/v1/spaces/:space/indexes/:attribute', (request: FastifyRequest<{ Params: { space: string; attribute: string } }>, reply) =>
+    ctx.run(request, reply, parseOperation({ op: 'rm_index', space: request.params.space, attribute: request.params.attribute }, ctx.lookup, ctx.limits)));
   app.get('/v1/spaces/:space/objects', (request: SpaceRequest, reply) => ctx.run(request, reply, parseOperation(listFields(request), ctx.lookup, ctx.limits)));
 }

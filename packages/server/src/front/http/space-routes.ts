@@ -3,21 +3,21 @@
  * remove. A `text/plain` body is taken as DSL text, so `curl --data-binary @schema.txt` works.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { fail, parseSchema, parseSpaceName } from '@spacekv/core';
+import { type AddSpaceOp, fail, parseAddSpace, parseSpaceName } from '@spacekv/core';
 import type { HttpContext } from './context.js';
 
 type SpaceRequest = FastifyRequest<{ Params: { space: string } }>;
 
-function schemaOf(ctx: HttpContext, body: unknown) {
-  if (typeof body === 'string') return parseSchema(body, ctx.limits);
+function addSpaceOf(ctx: HttpContext, body: unknown): AddSpaceOp {
+  if (typeof body === 'string') return parseAddSpace(body, ctx.limits);
   if (typeof body !== 'object' || body === null || !('schema' in body)) {
     throw fail('bad_request', 'POST /v1/spaces takes {"schema": "<DSL text>"} or {"schema": {<JSON form>}}, or DSL text as text/plain');
   }
-  return parseSchema((body as { schema: unknown }).schema, ctx.limits);
+  return parseAddSpace((body as { schema: unknown }).schema, ctx.limits);
 }
 
 export function registerSpaceRoutes(app: FastifyInstance, ctx: HttpContext): void {
-  app.post('/v1/spaces', (request, reply) => ctx.run(request, reply, { op: 'add_space', schema: schemaOf(ctx, request.body) }, () => 201));
+  app.post('/v1/spaces', (request, reply) => ctx.run(request, reply, addSpaceOf(ctx, request.body), () => 201));
   app.get('/v1/spaces', (request, reply) => ctx.run(request, reply, { op: 'list_spaces' }));
   app.get('/v1/spaces/:space', (request: SpaceRequest, reply) => ctx.run(request, reply, { op: 'describe_space', space: parseSpaceName(request.params.space) }));
   app.delete('/v1/spaces/:space', (request: SpaceRequest, reply) => ctx.run(request, reply, { op: 'rm_space', space: parseSpaceName(request.params.space) }));

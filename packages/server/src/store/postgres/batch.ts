@@ -13,7 +13,7 @@
  * and writes; adding or removing a space runs DDL, so it gets a real SAVEPOINT.
  */
 import {
-  type AdminWriteOp, type Change, type Key, type Limits, type StoredObject, type WireError,
+  type AddSpaceOp, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
   SpacekvError, fail, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
@@ -99,6 +99,7 @@ function targetsOf(member: BatchMember): { space: string; createdSeq: number | u
   switch (write.op) {
     case 'add_space':
     case 'rm_space':
+    case 'rm_index':
       return [];
     case 'tx':
       return [...write.checks, ...write.ops].map((t) => ({ space: t.space, createdSeq: t.spaceCreatedSeq, key: t.key }));
@@ -205,6 +206,7 @@ export class PgBatch implements StepContext {
     this.journal.length = 0;
     try {
       if (op.op === 'add_space' || op.op === 'rm_space') return await this.runAdmin(op);
+      if (op.op === 'rm_index') return await this.runRmIndex(op, member.spaceCreatedSeq);
       await this.fetch([member]); // a no-op unless a space was added earlier in this batch
       let outcome: MemberResult;
       if (op.op === 'tx') {
@@ -226,7 +228,7 @@ export class PgBatch implements StepContext {
   }
 
   /** Add or remove a space: DDL, so a SAVEPOINT of its own; the catalog changes only once it held. */
-  private async runAdmin(op: AdminWriteOp): Promise<MemberOutcome> {
+  private async runAdmin(op: AddSpaceOp | RmSpaceOp): Promise<MemberOutcome> {
     if (op.op === 'add_space') {
       const { schema } = op;
       if (this.catalog.get(schema.name)) throw fail('space_exists', `a space named '${schema.name}' already exists`);
@@ -257,6 +259,27 @@ export class PgBatch implements StepContext {
     const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: this.nowMs };
     this.changes.push(change);
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
+  }
+
+  /**
+   * Drop an index: the schema without it, at one seq, logged, and the catalog moved on so every
+   * server reloads it (PostgreSQL has no index entries to remove; its searches scan, docs/postgres.md).
+   */
+  private async runRmIndex(op: RmIndexOp, createdSeq: number | undefined): Promise<MemberOutcome> {
+    const entry = this.catalog.get(op.space);
+    if (!entry || (createdSeq !== undefined && entry.space.createdSeq !== createdSeq)) throw fail('unknown_space', `no space named '${op.space}'`);
+    const { space } = entry;
+    if (!space.isIndexed(op.attribute)) return { result: { ok: true, kind: 'space', schema: space.schema, createdSeq: space.createdSeq }, changes: [] };
+    const seq = this.seq + 1;
+    const schema = space.withoutIndex(op.attribute);
+    await this.inSavepoint(async () => {
+      await this.tx.unsafe('UPDATE spaces SET schema = $1 WHERE name = $2', [JSON.stringify(schema), op.space]);
+    });
+    this.seq = this.catalogSeq = seq;
+    this.catalog.add(schema, space.createdSeq);
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_index', attributesJson: null, committedAtMs: this.nowMs };
+    this.changes.push(change);
+    return { result: { ok: true, kind: 'space', schema, createdSeq: space.createdSeq }, changes: [change] };
   }
 
   /** Run `work` so that if it fails, what it did is rolled back and the transaction goes on. */

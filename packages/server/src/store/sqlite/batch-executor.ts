@@ -7,7 +7,7 @@
  * the data, even if another process wrote to the file in between.
  */
 import type Database from 'better-sqlite3';
-import { type AdminWriteOp, type Change, type Limits, type TxOp, type WireError, SpacekvError, fail } from '@spacekv/core';
+import { type AddSpaceOp, type Change, type Limits, type RmIndexOp, type RmSpaceOp, type TxOp, type WireError, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { ReplyBudget, type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
@@ -52,6 +52,7 @@ export class BatchExecutor implements StepContext {
       writeSeq: db.prepare("UPDATE meta SET value = ? WHERE name = 'last_seq'"),
       insertSpace: db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)'),
       deleteSpace: db.prepare('DELETE FROM spaces WHERE id = ?'),
+      updateSchema: db.prepare('UPDATE spaces SET schema = ? WHERE id = ?'),
     };
   }
 
@@ -94,7 +95,7 @@ export class BatchExecutor implements StepContext {
    */
   private runMember(member: BatchMember, nowMs: number): MemberOutcome {
     const seqBefore = this.seq;
-    const single = member.op.op !== 'tx' && member.op.op !== 'add_space' && member.op.op !== 'rm_space';
+    const single = member.op.op !== 'tx' && member.op.op !== 'add_space' && member.op.op !== 'rm_space' && member.op.op !== 'rm_index';
     if (!single) this.stmts.savepoint.run();
     try {
       const outcome = this.execute(member, nowMs);
@@ -118,6 +119,8 @@ export class BatchExecutor implements StepContext {
       case 'add_space':
       case 'rm_space':
         return this.executeAdmin(op, nowMs);
+      case 'rm_index':
+        return this.executeRmIndex(op, member.spaceCreatedSeq, nowMs);
       case 'tx':
         return this.executeTx(op, nowMs);
       default: {
@@ -149,7 +152,24 @@ export class BatchExecutor implements StepContext {
     return outcome;
   }
 
-  private executeAdmin(op: AdminWriteOp, nowMs: number): MemberOutcome {
+  /** Drop an index in the member's savepoint: the schema without it, and its entries gone, at one seq. */
+  private executeRmIndex(op: RmIndexOp, createdSeq: number | undefined, nowMs: number): MemberOutcome {
+    const entry = this.target(op.space, createdSeq);
+    const { space } = entry;
+    if (!space.isIndexed(op.attribute)) {
+      if (this.catalog.building.get(entry.id) === op.attribute) throw fail('overloaded', `the index on '${op.attribute}' is being built; retry rm_index when it is done`);
+      return { result: { ok: true, kind: 'space', schema: space.schema, createdSeq: space.createdSeq }, changes: [] };
+    }
+    const seq = ++this.seq;
+    const schema = space.withoutIndex(op.attribute);
+    this.stmts.updateSchema.run(JSON.stringify(schema), entry.id);
+    entry.indexes.clear(op.attribute);
+    this.catalog.add(entry.id, schema, space.createdSeq);
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_index', attributesJson: null, committedAtMs: nowMs };
+    return { result: { ok: true, kind: 'space', schema, createdSeq: space.createdSeq }, changes: [change] };
+  }
+
+  private executeAdmin(op: AddSpaceOp | RmSpaceOp, nowMs: number): MemberOutcome {
     if (op.op === 'add_space') {
       const { schema } = op;
       if (this.catalog.get(schema.name)) throw fail('space_exists', `a space named '${schema.name}' already exists`);

@@ -4,7 +4,7 @@
  * Spaces with nothing to maintain pay nothing.
  */
 import type Database from 'better-sqlite3';
-import { type Attributes, type Key, type Space, indexKeysOf } from '@spacekv/core';
+import { type Attributes, type Key, type Space, indexKeysOfName } from '@spacekv/core';
 import { indexTable } from './layout.js';
 
 export class IndexEntries {
@@ -37,12 +37,9 @@ export class IndexEntries {
     if (this.maintained.size > 0) this.removeKey.run(key);
   }
 
-  /** Index one attribute of one object (used by writes and by an online build). */
+  /** Index one attribute (or document path) of one object (used by writes and by an online build). */
   add(attribute: string, key: Key, attributes: Attributes, expiresAt: number | null): void {
-    const type = this.space.attribute(attribute)?.type;
-    const value = attributes[attribute];
-    if (!type || value === undefined) return;
-    for (const entry of indexKeysOf(type, value)) this.insert.run(attribute, asBlob(entry), key, expiresAt);
+    for (const entry of indexKeysOfName(this.space, attribute, attributes)) this.insert.run(attribute, asBlob(entry), key, expiresAt);
   }
 
   /** Drop every entry of `attribute` (what a build that never finished left behind). */

@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import {
   type Attributes, type FoundObject, type IndexRange, type Key, type Limits, type SearchPage, type SearchPlan, Space, type SpaceSchema,
-  SpacekvError, StepBudget, compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
+  SpacekvError, StepBudget, compareKeys, compareSortValues, evaluateCondition, isPath, parseJson, readName, selectNames, stringifyJson, type Value,
 } from '@spacekv/core';
 import { asBlob } from './index-entries.js';
 import { indexTable, spaceTable } from './layout.js';
@@ -74,6 +74,15 @@ function pushedDown(condition: SearchPlan['condition'], space: Space, params: Pa
   return where;
 }
 
+/**
+ * The plan as this snapshot can run it: a plan made before an rm_index committed names an index
+ * whose entries this snapshot no longer has, and scans instead (same answer, by the plan's condition).
+ */
+function withLiveIndex(plan: SearchPlan, space: Space): SearchPlan {
+  const index = plan.access.index;
+  return index && !space.isIndexed(index.attribute) ? { ...plan, access: { exact: false } } : plan;
+}
+
 export class SearchExecutor {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly spaceRow: Database.Statement;
@@ -90,16 +99,18 @@ export class SearchExecutor {
     this.budget = StepBudget.forSearch(limits);
   }
 
-  search(plan: SearchPlan): SearchPage {
+  search(input: SearchPlan): SearchPage {
     return this.inSnapshot(() => {
-      const { id, space } = this.spaceOf(plan);
+      const { id, space } = this.spaceOf(input);
+      const plan = withLiveIndex(input, space);
       return plan.order.by === 'key' ? this.keyOrdered(plan, id, space) : { objects: this.sorted(plan, id, space), resumeAfter: null };
     });
   }
 
-  count(plan: SearchPlan): number {
+  count(input: SearchPlan): number {
     return this.inSnapshot(() => {
-      const { id, space } = this.spaceOf(plan);
+      const { id, space } = this.spaceOf(input);
+      const plan = withLiveIndex(input, space);
       const params: Params = { now: BigInt(plan.nowMs) };
       if (plan.access.exact && plan.access.index) {
         const where = indexWhere(plan.access.index, params).join(' AND ');
@@ -209,11 +220,9 @@ export class SearchExecutor {
     const attributes = parseJson(attributesJson) as Attributes;
     if (!evaluateCondition(plan.condition, key, space.schema.key.name, attributes, this.budget)) return undefined;
     if (plan.select) {
-      const chosen: Record<string, unknown> = {};
-      for (const name of plan.select) chosen[name] = attributes[name];
-      attributesJson = stringifyJson(chosen as Attributes);
+      attributesJson = stringifyJson(selectNames(attributes, plan.select));
     }
-    const sortValue = plan.order.by === 'attribute' ? attributes[plan.order.attribute] : undefined;
+    const sortValue = plan.order.by === 'attribute' ? readName(attributes, plan.order.attribute) : undefined;
     return { key, version: Number(row[1]), attributesJson, sortValue };
   }
 
@@ -226,7 +235,8 @@ export class SearchExecutor {
     const { attribute, descending } = plan.order;
     const dir = descending ? 'DESC' : 'ASC';
     const params: Params = {};
-    if (plan.access.index?.attribute === attribute) {
+    // A path's entries order numbers as floats: walking them could misplace ints past 2^53.
+    if (plan.access.index?.attribute === attribute && !isPath(attribute)) {
       const out: FoundObject[] = [];
       for (const row of this.candidates(plan, id, space, params, `ORDER BY i.value ${dir}, i.key ${dir}`)) {
         const found = this.matches(plan, space, row);
@@ -236,7 +246,7 @@ export class SearchExecutor {
       return out;
     }
     const order = (a: Match, b: Match) => {
-      const c = compareScalars(a.sortValue, b.sortValue) || compareKeys(a.key, b.key);
+      const c = compareSortValues(a.sortValue as Value | undefined, b.sortValue as Value | undefined) || compareKeys(a.key, b.key);
       return descending ? -c : c;
     };
     let best: Match[] = [];
