@@ -15,6 +15,11 @@ export interface WatchSink {
    * Returns false when the sink is full: the subscription pauses until the sink calls `resume()`.
    */
   deliver(events: readonly string[], seqs: readonly number[]): boolean;
+  /**
+   * Whether the sink takes a page now; asked before each page is read. False pauses the
+   * subscription (nothing is read for it) until the sink calls `resume()`. Absent: always ready.
+   */
+  ready?(): boolean;
   /** The subscription ended (shutdown, `compacted`, a failing store); nothing follows. */
   end(error: WireError): void;
 }
@@ -101,6 +106,10 @@ export class Subscription {
     while (this.wanted && !this.paused && !this.closed) {
       this.wanted = false;
       while (!this.paused && !this.closed && this.position < this.source.tailSeq) {
+        if (this.sink.ready?.() === false) {
+          this.paused = true;
+          break;
+        }
         let page = this.source.recentAfter(this.position, this.pageMax);
         if (page === undefined) {
           if (++logPages > this.logPagesPerTurnMax) {

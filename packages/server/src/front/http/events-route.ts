@@ -45,9 +45,12 @@ function sseSink(reply: FastifyReply, meter: OutputMeter, budget: OutputBudget, 
         const lastOfSeq = seqs[i] !== seqs[i + 1];
         text += `${lastOfSeq ? `id: ${seqs[i]}\n` : ''}event: change\ndata: ${events[i]}\n\n`;
       }
-      const writable = res.write(text, meter.hold(text.length)); // false: resumed on 'drain'
-      if (writable && meter.budgetFull) budget.whenRoom(resume);
-      return writable && !meter.budgetFull;
+      return res.write(text, meter.hold(text.length)); // false: resumed on 'drain'
+    },
+    ready() {
+      if (!meter.budgetFull) return true;
+      budget.whenRoom(resume);
+      return false;
     },
     end(error: WireError) {
       res.end(`event: error\ndata: ${errorJson(error)}\n\n`);

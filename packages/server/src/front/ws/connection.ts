@@ -132,7 +132,7 @@ export class WsConnection {
    */
   private processBacklog(): void {
     while (this.backlogHead < this.backlog.length) {
-      if (this.output.full) break;
+      if (this.output.full || this.ws.readyState !== this.ws.OPEN) break;
       const item = this.backlog[this.backlogHead++] as Item;
       const id = item.id as number;
       if (this.draining) this.refuse(id, SHUTTING_DOWN);
@@ -210,11 +210,9 @@ export class WsConnection {
         this.flush();
         if (this.ws.readyState !== this.ws.OPEN) return false;
         this.send(`{"type":"changes","watch":${watchId},"changes":[${events.join(',')}]}`);
-        if (this.roomForWatches()) return true;
-        const subscription = this.watches.get(watchId);
-        if (subscription) this.pausedWatches.add(subscription);
-        return false;
+        return this.roomForWatch(watchId);
       },
+      ready: () => this.roomForWatch(watchId),
       end: (error) => {
         this.forgetWatch(watchId);
         this.flush();
@@ -274,15 +272,34 @@ export class WsConnection {
   /** Hand a frame to `ws`, counted until it is written to the socket. */
   private send(frame: string): void {
     const written = this.output.hold(frame.length);
-    this.ws.send(frame, () => {
+    this.ws.send(frame, (err) => {
       written();
-      this.onSent();
+      if (!err) this.onSent(); // a failed write: the connection is closing, and its queued work is dropped
     });
   }
 
   /** Watches may send while this connection and the server-wide budget both have room. */
   private roomForWatches(): boolean {
     return !this.output.full && !this.output.budgetFull;
+  }
+
+  /** Whether a watch may send; if not, it waits among the paused ones for room (see onSent). */
+  private roomForWatch(watchId: number): boolean {
+    if (this.roomForWatches()) return true;
+    const subscription = this.watches.get(watchId);
+    if (subscription) this.pausedWatches.add(subscription);
+    this.awaitBudget();
+    return false;
+  }
+
+  /** This connection has room but the server-wide budget has not: try the paused watches again once it has. */
+  private awaitBudget(): void {
+    if (this.output.full || !this.output.budgetFull || this.waitingForRoom) return;
+    this.waitingForRoom = true;
+    this.budget.whenRoom(() => {
+      this.waitingForRoom = false;
+      this.onSent();
+    });
   }
 
   /** Replies reached the socket: run waiting requests, or resume reading. */
@@ -294,12 +311,8 @@ export class WsConnection {
       const paused = [...this.pausedWatches];
       this.pausedWatches.clear();
       for (const subscription of paused) subscription.resume();
-    } else if (!this.output.full && !this.waitingForRoom) {
-      this.waitingForRoom = true;
-      this.budget.whenRoom(() => {
-        this.waitingForRoom = false;
-        this.onSent();
-      });
+    } else {
+      this.awaitBudget();
     }
   }
 
