@@ -409,31 +409,43 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.equal(closedByServer, 0);
   });
 
-  async function slowHeaders(headersMs: number): Promise<string> {
-    const server = await serve({ requestHeadersMs: headersMs });
+  /** A request that never ends: `head` sent at once, then `drip` now and then, so the socket is never idle. */
+  async function slowRequest(limits: Readonly<Record<string, number>>, head: string, drip: string): Promise<string> {
+    const server = await serve(limits);
+    await call(server.url, 'POST', '/v1/spaces', { body: { schema: 'space slow key k attributes string s' } });
     const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     let answer = '';
     socket.on('data', (chunk) => (answer += String(chunk))).on('error', () => {});
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    // One header byte now and then: the socket is never idle, the headers never end.
-    const drip = setInterval(() => socket.write('X-Slow: y\r\n'), 200);
-    await Promise.race([new Promise((resolve) => socket.once('close', resolve)), sleep(4000)]);
-    clearInterval(drip);
+    socket.write(head);
+    const dripping = setInterval(() => socket.write(drip), 200);
+    await Promise.race([new Promise((resolve) => socket.once('close', resolve)), sleep(5000)]);
+    clearInterval(dripping);
     socket.destroy();
     assert.equal((await call(server.url, 'GET', '/healthz')).status, 200, 'others are served');
     await server.kill();
     return answer;
   }
 
+  const SLOW_HEADERS = ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: y\r\n'] as const;
+  const SLOW_BODY = ['PUT /v1/spaces/slow/objects/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"s":"', 'y'] as const;
+
   it('a client that never finishes its headers is closed after requestHeadersMs with request_timeout', async () => {
-    const answer = await slowHeaders(1000);
+    const answer = await slowRequest({ requestHeadersMs: 1000 }, ...SLOW_HEADERS);
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
     assert.match(answer, /"code":"request_timeout"/);
   });
 
-  it('negative control: with requestHeadersMs switched off, the dripping client is never cut off', async () => {
-    assert.equal(await slowHeaders(1_000_000_000), '');
+  it('a client that never finishes its body is closed after requestReceiveMs with request_timeout', async () => {
+    const answer = await slowRequest({ requestReceiveMs: 1500, requestHeadersMs: 1000 }, ...SLOW_BODY);
+    assert.match(answer, /^HTTP\/1\.1 408 /, answer);
+    assert.match(answer, /"code":"request_timeout"/);
+  });
+
+  it('negative control: with requestHeadersMs and requestReceiveMs switched off, the dripping clients are never cut off', async () => {
+    const off = { requestHeadersMs: 1_000_000_000, requestReceiveMs: 1_000_000_000 };
+    assert.equal(await slowRequest(off, ...SLOW_HEADERS), '');
+    assert.equal(await slowRequest(off, ...SLOW_BODY), '');
   });
 
   async function oversizedFrame(requestBytesMax: number): Promise<{ code: number; replied: boolean }> {

@@ -43,7 +43,7 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   replyBufferBytesMax: { file: ABUSE, test: 'past replyBufferBytesMax new work answers overloaded' },
   connectionIdleMs: { file: ABUSE, test: 'past connectionsMax a new connection is refused' },
   requestHeadersMs: { file: ABUSE, test: 'a client that never finishes its headers is closed after requestHeadersMs' },
-  requestReceiveMs: { file: ABUSE, test: 'a client that never finishes its headers is closed after requestHeadersMs' },
+  requestReceiveMs: { file: ABUSE, test: 'a client that never finishes its body is closed after requestReceiveMs' },
   watchLogPagesPerTurnMax: { file: ABUSE, test: 'replaying a long log from seq 0 leaves the server responsive' },
   expireInSecondsMax: { file: HERE, test: 'an expire_in past expireInSecondsMax' },
   searchPageObjectsMax: { file: HERE, test: 'a search limit past searchPageObjectsMax' },
