@@ -38,10 +38,27 @@ export interface Limits {
   readonly writeQueueDepthMax: number;
   /** Requests accepted but not yet answered on one connection; past it requests fail `overloaded`. */
   readonly inflightRequestsMax: number;
-  /** Bytes queued for sending to one WebSocket connection; past it the server stops reading its requests. */
+  /**
+   * Bytes of replies buffered for one connection (a WebSocket, an HTTP/1.1 connection's pipelined
+   * replies, one SSE stream) and not yet taken by its peer; past it the server runs none of that
+   * connection's further requests and stops reading it (an SSE stream pauses) until it drains.
+   */
   readonly sendBufferBytesMax: number;
-  /** WebSocket connections one server accepts at once. */
+  /**
+   * Bytes of replies and events buffered across every connection; past it new requests answer
+   * `overloaded` and SSE streams pause, until peers take what is buffered.
+   */
+  readonly replyBufferBytesMax: number;
+  /** TCP connections (REST, SSE and WebSocket together) one server holds at once; past it a new one is refused 503 `overloaded`. */
   readonly connectionsMax: number;
+  /** Milliseconds an HTTP connection may sit with no request in progress before the server closes it (WebSocket peers are pinged instead). */
+  readonly connectionIdleMs: number;
+  /** Milliseconds a client has to send a request's headers, from its first byte (or from the connection's start). */
+  readonly requestHeadersMs: number;
+  /** Milliseconds a client has to send a whole request, body included. */
+  readonly requestReceiveMs: number;
+  /** Pages of the change log one watcher reads before it lets the event loop take other work (a replay from an old seq yields between slices). */
+  readonly watchLogPagesPerTurnMax: number;
   /** Seconds of the longest `expire_in`. */
   readonly expireInSecondsMax: number;
   /** Watch subscriptions one WebSocket connection may hold. */
@@ -102,7 +119,12 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   writeQueueDepthMax: 100_000,
   inflightRequestsMax: 10_000,
   sendBufferBytesMax: 16 * 1024 * 1024,
+  replyBufferBytesMax: 256 * 1024 * 1024,
   connectionsMax: 10_000,
+  connectionIdleMs: 72_000,
+  requestHeadersMs: 30_000,
+  requestReceiveMs: 120_000,
+  watchLogPagesPerTurnMax: 1,
   expireInSecondsMax: 100 * 365 * 24 * 3600,
   subscriptionsMax: 1_000,
   watchersMax: 10_000,

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (served at /metrics): requests by operation, front and outcome, their
- * latency, group-commit batch sizes and durations, and the write queue depth. Each server owns its
+ * latency, group-commit batch sizes and durations, the write queue depth, and the reply bytes
+ * buffered for clients. Each server owns its
  * own registry so several servers in one process (tests) do not collide.
  */
 import client from 'prom-client';
@@ -14,7 +15,7 @@ export class Metrics implements CommitObserver {
   private readonly batchSeconds: client.Histogram;
   private readonly indexBuild: client.Gauge;
 
-  constructor(writeQueueDepth: () => number) {
+  constructor(writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0) {
     const registers = [this.registry];
     this.requests = new RequestMetrics(this.registry);
     this.batchSize = new client.Histogram({
@@ -32,6 +33,12 @@ export class Metrics implements CommitObserver {
       name: 'spacekv_write_queue_depth', help: 'Writes waiting for the next batch', registers,
       collect() {
         this.set(writeQueueDepth());
+      },
+    });
+    new client.Gauge({
+      name: 'spacekv_reply_buffer_bytes', help: 'Bytes of replies and events held for clients that have not read them yet (bounded by replyBufferBytesMax)', registers,
+      collect() {
+        this.set(replyBufferBytes());
       },
     });
     // The event-loop-delay monitor samples every 10 ms by default, which alone keeps an idle

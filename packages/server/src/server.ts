@@ -12,6 +12,7 @@ import { ChangeFeed } from './events/change-feed.js';
 import { type CommitSignal, commitSignal } from './events/commit-signal.js';
 import { type Health, buildHttpApp } from './front/http/app.js';
 import { WsFront } from './front/ws/ws-front.js';
+import { OutputBudget } from './front/output-budget.js';
 import { RELAY_CURSOR, amqpRelay } from './front/amqp/relay.js';
 import { amqpRpc } from './front/amqp/rpc.js';
 import { redactUrl } from './front/amqp/broker.js';
@@ -94,7 +95,8 @@ export async function startServer(
   config: ServerConfig, logger: Logger = pino({ level: config.logLevel }), store: Store = openStore(config),
 ): Promise<RunningServer> {
   let engine: Engine | undefined;
-  const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0);
+  const output = new OutputBudget(config.limits.replyBufferBytesMax);
+  const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0, () => output.bytes);
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
   const running = engine;
@@ -112,8 +114,8 @@ export async function startServer(
   await feed.start(commits);
   const tasks = backgroundTasks(config, store, running, commits, logger, metrics);
   const health = () => healthOf(config, store, tasks, feed);
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health });
-  const ws = new WsFront(app.server, { engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
+  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health, output });
+  const ws = new WsFront(app.server, { engine, feed, metrics, output, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();
   const port = (app.server.address() as AddressInfo).port;

@@ -1,5 +1,6 @@
 /** `spacekv serve`: run a server until SIGTERM/SIGINT, then drain and exit. */
 import { Command, Option } from 'commander';
+import { makeLimits } from '@spacekv/core';
 import { DEFAULT_CONFIG, type ServerConfig } from '../config.js';
 import { startServer } from '../server.js';
 
@@ -23,6 +24,18 @@ function positive(parse: (value: string) => number): (value: string) => number {
   };
 }
 
+/** `name=value` (one --limit flag, or one comma-separated item of SPACEKV_LIMITS), added to those before it. */
+function limitOverride(value: string, previous: Readonly<Record<string, number>> = {}): Record<string, number> {
+  const overrides: Record<string, number> = { ...previous };
+  for (const item of value.split(',').filter((part) => part.trim() !== '')) {
+    const match = /^\s*([A-Za-z]+)\s*=\s*(\d+)\s*$/.exec(item);
+    if (!match) throw new Error(`invalid limit '${item}' (name=value, e.g. sendBufferBytesMax=1048576)`);
+    overrides[match[1] as string] = Number(match[2]);
+  }
+  makeLimits(overrides); // refuses an unknown name or a value that is not a positive integer, now
+  return overrides;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port '${value}'`);
@@ -32,7 +45,8 @@ function port(value: string): number {
 interface ServeOptions {
   host: string; port: number; data: string; store: string; logLevel: string; drainTimeoutMs: number;
   amqp?: string; amqpRpcQueue: string; amqpExchange: string; amqpPrefetch: number;
-  sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number;
+  sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number; heartbeatIntervalMs: number;
+  limit?: Record<string, number>;
 }
 
 export function serveCommand(): Command {
@@ -53,6 +67,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--sweep-interval-ms <ms>', 'how often the TTL sweeper deletes expired objects').env('SPACEKV_SWEEP_INTERVAL_MS').default(DEFAULT_CONFIG.sweepIntervalMs).argParser(positive(milliseconds)))
     .addOption(new Option('--log-retention-ms <ms>', 'remove change-log entries older than this (0: no age rule)').env('SPACEKV_LOG_RETENTION_MS').default(DEFAULT_CONFIG.logRetentionMs).argParser(milliseconds))
     .addOption(new Option('--log-retention-seqs <n>', 'keep the change log of only the newest n seqs (0: no count rule)').env('SPACEKV_LOG_RETENTION_SEQS').default(DEFAULT_CONFIG.logRetentionSeqs).argParser(count))
+    .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often WebSocket peers are pinged; one that has not answered the previous ping is disconnected').env('SPACEKV_HEARTBEAT_INTERVAL_MS').default(DEFAULT_CONFIG.heartbeatIntervalMs).argParser(positive(milliseconds)))
+    .addOption(new Option('--limit <name=value>', 'override a bound of the limits module (repeatable; SPACEKV_LIMITS takes a comma-separated list), e.g. --limit sendBufferBytesMax=1048576; docs/limits.md lists them').env('SPACEKV_LIMITS').argParser(limitOverride))
     .addOption(
       new Option('--log-level <level>', 'log level').env('SPACEKV_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel)
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -61,7 +77,8 @@ export function serveCommand(): Command {
       const config: ServerConfig = {
         ...DEFAULT_CONFIG,
         host: options.host, port: options.port, dataDir: options.data, store: options.store, logLevel: options.logLevel,
-        drainTimeoutMs: options.drainTimeoutMs,
+        drainTimeoutMs: options.drainTimeoutMs, heartbeatIntervalMs: options.heartbeatIntervalMs,
+        limits: makeLimits(options.limit ?? {}),
         ...(options.amqp ? { amqpUrl: options.amqp } : {}),
         amqpRpcQueue: options.amqpRpcQueue, amqpExchange: options.amqpExchange, amqpPrefetch: options.amqpPrefetch,
         sweepIntervalMs: options.sweepIntervalMs, logRetentionMs: options.logRetentionMs, logRetentionSeqs: options.logRetentionSeqs,

@@ -9,6 +9,7 @@
  */
 import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
 import type { ChangeLog, ChangePage } from '../store/store.js';
+import { cutPage } from '../store/change-pages.js';
 import type { CommitSignal } from './commit-signal.js';
 import { type ChangeSource, Subscription, type WatchSink } from './subscription.js';
 
@@ -116,9 +117,12 @@ export class ChangeFeed implements ChangeSource {
       if ((recent[mid] as Change).seq <= seq) lo = mid + 1;
       else hi = mid;
     }
-    let end = Math.min(recent.length, lo + max);
-    const lastSeq = recent[end - 1]?.seq;
-    while (end < recent.length && (recent[end] as Change).seq === lastSeq) end++; // never split a seq
+    // Pages from memory are cut as pages from the log are: whole seqs, bounded in count and bytes
+    // (so a burst of large objects reaches a watcher a page at a time, never all at once).
+    const page = cutPage(recent.slice(lo, lo + max + 1), max);
+    if (!('wholeSeq' in page)) return page.changes;
+    let end = lo;
+    while (end < recent.length && (recent[end] as Change).seq === page.wholeSeq) end++;
     return recent.slice(lo, end);
   }
 

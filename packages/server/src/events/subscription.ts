@@ -1,7 +1,8 @@
 /**
  * One watcher's position in the change log and the loop that feeds it (DESIGN.md §4.6): ordered,
  * no gaps, resumable. The position is a seq; every change after it reaches the sink in log order,
- * from the feed's memory while the watcher keeps up, from the log when it has fallen behind. A
+ * from the feed's memory while the watcher keeps up, from the log (in slices that yield the event
+ * loop) when it has fallen behind. A
  * sink that is full pauses the loop (nothing more is taken for it) until it calls `resume()`, so a
  * slow watcher costs its own send buffer and one page, never unbounded memory.
  */
@@ -14,6 +15,11 @@ export interface WatchSink {
    * Returns false when the sink is full: the subscription pauses until the sink calls `resume()`.
    */
   deliver(events: readonly string[], seqs: readonly number[]): boolean;
+  /**
+   * Whether the sink takes a page now; asked before each page is read. False pauses the
+   * subscription (nothing is read for it) until the sink calls `resume()`. Absent: always ready.
+   */
+  ready?(): boolean;
   /** The subscription ended (shutdown, `compacted`, a failing store); nothing follows. */
   end(error: WireError): void;
 }
@@ -76,6 +82,9 @@ export class Subscription {
     this.feed().then(
       () => {
         this.pumping = false;
+        // A resume that came while this loop was ending (a sink's write callback can run before
+        // the loop's promise settles) found it still pumping: carry on for it now.
+        if (this.wanted && !this.paused && !this.closed) this.pump();
       },
       (err: unknown) => {
         this.pumping = false;
@@ -85,11 +94,30 @@ export class Subscription {
     );
   }
 
+  /**
+   * A replay from an old seq reads the log page after page; each read holds the event loop for about
+   * a millisecond, so after `logPagesPerTurnMax` of them the loop takes its other work (requests,
+   * other watchers, a `close` that cancels this one) before the next: millions of logged changes
+   * never make the server unresponsive, and a watcher that went away reads no further.
+   */
   private async feed(): Promise<void> {
+    let logPages = 0;
     while (this.wanted && !this.paused && !this.closed) {
       this.wanted = false;
       while (!this.paused && !this.closed && this.position < this.source.tailSeq) {
-        const page = this.source.recentAfter(this.position, this.limits.watchPageChangesMax) ?? (await this.source.readLog(this.position, this.limits.watchPageChangesMax));
+        if (this.sink.ready?.() === false) {
+          this.paused = true;
+          break;
+        }
+        let page = this.source.recentAfter(this.position, this.limits.watchPageChangesMax);
+        if (page === undefined) {
+          if (++logPages > this.limits.watchLogPagesPerTurnMax) {
+            logPages = 1;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (this.paused || this.closed) break;
+          }
+          page = await this.source.readLog(this.position, this.limits.watchPageChangesMax);
+        }
         if (page.length === 0 || this.closed) break;
         this.position = (page[page.length - 1] as Change).seq;
         this.send(page);

@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from '@spacekv/core';
 import { pino } from 'pino';
 import { Engine } from '../../src/engine/engine.js';
 import { buildHttpApp } from '../../src/front/http/app.js';
+import { OutputBudget } from '../../src/front/output-budget.js';
 import { ChangeFeed } from '../../src/events/change-feed.js';
 import { Metrics } from '../../src/metrics.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -85,7 +86,7 @@ test('the test\'s route list is the router\'s route table', async () => {
     const engine = new Engine({ store, limits: DEFAULT_LIMITS });
     const logger = pino({ level: 'silent' });
     const feed = new ChangeFeed(store, DEFAULT_LIMITS, logger);
-    const { app } = buildHttpApp({ engine, metrics: new Metrics(() => 0), feed, logger, health: () => ({ ok: true, detail: 'test' }) });
+    const { app } = buildHttpApp({ engine, metrics: new Metrics(() => 0), feed, logger, health: () => ({ ok: true, detail: 'test' }), output: new OutputBudget(DEFAULT_LIMITS.replyBufferBytesMax) });
     await app.ready();
     const registered = routesFromTree(app.printRoutes({ commonPrefix: false }));
     await app.close();

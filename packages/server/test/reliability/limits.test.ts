@@ -19,6 +19,7 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
+const ABUSE = 'packages/server/test/reliability/abuse.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -39,8 +40,13 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   batchWritesMax: { file: 'packages/server/test/conformance/cases-order.ts', test: 'a batch never exceeds batchWritesMax' },
   writeQueueDepthMax: { file: 'packages/server/test/conformance/cases-order.ts', test: 'past writeQueueDepthMax a write answers overloaded' },
   inflightRequestsMax: { file: 'packages/client/test/protocol.test.ts', test: 'answers requests past inflightRequestsMax' },
-  sendBufferBytesMax: { file: 'packages/client/test/backpressure.test.ts', test: 'stops being read once its replies back up' },
-  connectionsMax: { file: 'packages/client/test/protocol.test.ts', test: 'refuses a connection past connectionsMax with HTTP 503 overloaded' },
+  sendBufferBytesMax: { file: ABUSE, test: 'HTTP pipelining that never reads holds at most sendBufferBytesMax' },
+  connectionsMax: { file: ABUSE, test: 'past connectionsMax a new connection is refused' },
+  replyBufferBytesMax: { file: ABUSE, test: 'past replyBufferBytesMax new work answers overloaded' },
+  connectionIdleMs: { file: ABUSE, test: 'past connectionsMax a new connection is refused' },
+  requestHeadersMs: { file: ABUSE, test: 'a client that never finishes its headers is closed after requestHeadersMs' },
+  requestReceiveMs: { file: ABUSE, test: 'a client that never finishes its body is closed after requestReceiveMs' },
+  watchLogPagesPerTurnMax: { file: ABUSE, test: 'replaying a long log from seq 0 leaves the server responsive' },
   expireInSecondsMax: { file: HERE, test: 'an expire_in past expireInSecondsMax' },
   searchPageObjectsMax: { file: HERE, test: 'a search limit past searchPageObjectsMax' },
   scanRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'cursors page through every match once, even when a scan stops at scanRowsMax' },

@@ -8,6 +8,8 @@ import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
+import type { OutputBudget } from '../output-budget.js';
+import { capConnections } from './connection-cap.js';
 import { HttpContext } from './context.js';
 import { refuseExpectation, refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
@@ -16,8 +18,12 @@ import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
+import { HttpOutputGate } from './output-gate.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
+
+/** How often Node looks for requests past requestHeadersMs / requestReceiveMs. */
+const HEADERS_CHECK_MS = 1_000;
 
 export interface HttpAppOptions {
   readonly engine: Engine;
@@ -26,6 +32,8 @@ export interface HttpAppOptions {
   readonly logger: FastifyBaseLogger;
   /** Reports whether the server can serve (the store reachable; /healthz answers 503 otherwise), and how each part is doing. */
   readonly health: () => MaybePromise<Health>;
+  /** Reply bytes held for peers across every front (limits `sendBufferBytesMax`, `replyBufferBytesMax`). */
+  readonly output: OutputBudget;
 }
 
 export interface Health {
@@ -43,21 +51,33 @@ export interface HttpApp {
 
 export function buildHttpApp(options: HttpAppOptions): HttpApp {
   const { engine, metrics } = options;
+  const { limits } = engine;
   const routes = new RouteMethods();
   let accepting = true;
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
-    bodyLimit: engine.limits.requestBytesMax,
+    bodyLimit: limits.requestBytesMax,
     return503OnClosing: false, // we answer with our own shutting_down error instead
-    keepAliveTimeout: 72_000,
+    // Idle between requests, and a socket with no traffic at all (a peer that stopped reading included).
+    keepAliveTimeout: limits.connectionIdleMs,
+    connectionTimeout: limits.connectionIdleMs,
+    requestTimeout: limits.requestReceiveMs,
+    // A client must send its headers in time (slow-loris), checked about every second.
+    http: {
+      headersTimeout: Math.min(limits.requestHeadersMs, limits.requestReceiveMs),
+      requestTimeout: limits.requestReceiveMs,
+      connectionsCheckingInterval: Math.min(HEADERS_CHECK_MS, limits.requestHeadersMs),
+      // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
+      requireHostHeader: false,
+    },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
     clientErrorHandler: refuseMalformedHttp,
-    // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
-    http: { requireHostHeader: false },
   });
   app.server.on('checkExpectation', refuseExpectation);
+
+  capConnections(app.server, limits.connectionsMax);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -71,6 +91,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const ctx = new HttpContext(engine, metrics);
+  const gate = new HttpOutputGate(options.output, limits.sendBufferBytesMax, limits.inflightRequestsMax);
   app.decorateRequest('ticket', null);
   app.decorateRequest('arrivedAt', 0);
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
@@ -83,16 +104,22 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
       reply.header('connection', 'close');
       return sendError(reply, new SpacekvError('bad_request', 'an HTTP/1.1 request must carry a Host header'));
     }
-    // A request with a body takes its place in order now, before its body is read; a bodiless one
-    // runs its handler in this same turn, so it takes its place there (ctx.run), which is cheaper.
-    if (request.method === 'PUT' || request.method === 'PATCH' || request.method === 'POST') {
-      try {
-        ctx.admit(request);
-      } catch (err) {
-        return sendError(reply, err);
+    // A request with a body takes its place in order once past the output gate, before its body is
+    // read; a bodiless one runs its handler in that same turn, so it takes its place there (ctx.run), which is cheaper.
+    gate.admit(request, reply, () => {
+      if (request.method === 'PUT' || request.method === 'PATCH' || request.method === 'POST') {
+        try {
+          ctx.admit(request);
+        } catch (err) {
+          return sendError(reply, err);
+        }
       }
-    }
-    done();
+      done();
+    });
+  });
+  app.addHook('onSend', (request, reply, payload, done) => {
+    gate.count(request, reply, payload);
+    done(null, payload);
   });
   app.addHook('onRequestAbort', (request, done) => {
     ctx.release(request);
@@ -120,7 +147,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerSpaceRoutes(app, ctx);
   registerObjectRoutes(app, ctx);
   registerOpsRoute(app, ctx);
-  registerEventsRoute(app, ctx, options.feed);
+  registerEventsRoute(app, ctx, options.feed, options.output);
   registerSearchRoutes(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {

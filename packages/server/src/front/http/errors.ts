@@ -40,15 +40,16 @@ export function sendError(reply: FastifyReply, err: unknown): void {
 
 /**
  * A request Node's HTTP parser cannot read (a broken request line, bad headers or chunking, headers
- * past its bound) gets the catalogue's error body like any other bad input, then the connection
+ * past its bound), or one not received within requestHeadersMs / requestReceiveMs, gets the catalogue's error body like any other bad input, then the connection
  * closes: after a parse error nothing more on it can be trusted. (Fastify's default answers a
  * non-catalogue body; the fuzzer found it.)
  */
 export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const error = err.code === 'HPE_HEADER_OVERFLOW'
-    ? new SpacekvError('too_large', 'the request headers are past the HTTP parser\'s bound')
-    : new SpacekvError('bad_request', `malformed HTTP request (${err.code ?? err.message})`);
+  const error = err.code === 'HPE_HEADER_OVERFLOW' ? new SpacekvError('too_large', 'the request headers are past the HTTP parser\'s bound')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new SpacekvError('request_timeout', 'the request was not received in time (its headers within requestHeadersMs, all of it within requestReceiveMs)')
+      : new SpacekvError('bad_request', `malformed HTTP request (${err.code ?? err.message})`);
   const status = httpStatusOf(error.code);
   const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +

@@ -5,12 +5,15 @@
  * whose data is the event JSON (core's events.ts). Only the last event of a seq carries `id:`, so a
  * stream cut inside a tx resumes at the tx's start rather than past half of it. A `:` comment every
  * KEEPALIVE_MS keeps idle streams open through proxies. A client that reads slowly pauses its
- * subscription (res.write backpressure) until the socket drains, then catches up from the log.
+ * subscription (res.write backpressure) until the socket drains, then catches up from the log; its
+ * events count against the server-wide `replyBufferBytesMax`, past which every stream pauses until
+ * there is room, so a thousand streams that never read hold one bounded budget, not a page each.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpacekvError, type WireError, errorJson, parseJson, parseWatch } from '@spacekv/core';
 import type { ChangeFeed } from '../../events/change-feed.js';
-import type { WatchSink } from '../../events/subscription.js';
+import type { Subscription, WatchSink } from '../../events/subscription.js';
+import type { OutputBudget, OutputMeter } from '../output-budget.js';
 import type { HttpContext } from './context.js';
 
 const KEEPALIVE_MS = 15_000;
@@ -32,7 +35,8 @@ function watchFields(request: EventsRequest): Record<string, unknown> {
   return fields;
 }
 
-function sseSink(reply: FastifyReply): WatchSink {
+/** `resume`: wakes the stream's subscription once there is room again. */
+function sseSink(reply: FastifyReply, meter: OutputMeter, budget: OutputBudget, resume: () => void): WatchSink {
   const res = reply.raw;
   return {
     deliver(events, seqs) {
@@ -41,7 +45,12 @@ function sseSink(reply: FastifyReply): WatchSink {
         const lastOfSeq = seqs[i] !== seqs[i + 1];
         text += `${lastOfSeq ? `id: ${seqs[i]}\n` : ''}event: change\ndata: ${events[i]}\n\n`;
       }
-      return res.write(text);
+      return res.write(text, meter.hold(text.length)); // false: resumed on 'drain'
+    },
+    ready() {
+      if (!meter.budgetFull) return true;
+      budget.whenRoom(resume);
+      return false;
     },
     end(error: WireError) {
       res.end(`event: error\ndata: ${errorJson(error)}\n\n`);
@@ -49,10 +58,13 @@ function sseSink(reply: FastifyReply): WatchSink {
   };
 }
 
-export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed: ChangeFeed): void {
+export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed: ChangeFeed, budget: OutputBudget): void {
   app.get('/v1/events', async (request: EventsRequest, reply) => {
     const spec = parseWatch(watchFields(request), ctx.lookup, ctx.limits);
-    const subscription = await feed.subscribe(spec, sseSink(reply));
+    const meter = budget.meter(ctx.limits.sendBufferBytesMax);
+    let stream: Subscription | undefined;
+    const subscription = await feed.subscribe(spec, sseSink(reply, meter, budget, () => stream?.resume()));
+    stream = subscription;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
@@ -63,6 +75,7 @@ export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed
     res.on('close', () => {
       clearInterval(keepalive);
       subscription.cancel();
+      meter.close();
     });
     subscription.pump();
   });

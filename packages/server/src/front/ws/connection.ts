@@ -2,8 +2,10 @@
  * One WebSocket client: reads frames of requests, runs each through its own engine session (so
  * effects follow the order sent, DESIGN.md §4.3), and writes the replies completed in the same
  * turn of the event loop as one frame. Backpressure: when the client has too many requests in
- * flight, or does not read its replies, the server stops reading its socket (TCP pushes back);
- * requests past the in-flight bound are answered `overloaded`.
+ * flight, or does not read its replies, the server stops reading its socket (TCP pushes back) and
+ * runs none of the requests it has read but not run; requests past the in-flight bound, or arriving
+ * while the server-wide reply budget is full, are answered `overloaded`. When the connection
+ * closes, requests it sent that have not run are dropped.
  *
  * Watch subscriptions (`watch`/`unwatch` requests) live on the connection: each sends `changes`
  * frames after its reply, and pauses while the client leaves more than `sendBufferBytesMax`
@@ -19,19 +21,27 @@ import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Subscription, WatchSink } from '../../events/subscription.js';
 import type { Session } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
+import type { OutputBudget, OutputMeter } from '../output-budget.js';
 
 type Item = Readonly<Record<string, unknown>>;
 
 const SHUTTING_DOWN: WireError = { code: 'shutting_down', message: 'the server is shutting down; nothing was applied' };
 
-/** Replies per frame at most; see reply(). */
+/** Replies per frame at most, and the bytes past which a frame leaves at once; see reply(). */
 const REPLY_CHUNK = 256;
+const REPLY_CHUNK_CHARS = 64 * 1024;
 
 export class WsConnection {
   private readonly session: Session;
   private readonly limits: Limits;
   private readonly lookup: SpaceLookup;
   private replies: string[] = [];
+  /** Characters of `replies` (a bound, not an exact byte count). */
+  private repliesChars = 0;
+  /** Reply bytes handed to `ws` and not yet written to the socket. */
+  private readonly output: OutputMeter;
+  /** Paused watches wait for the server-wide budget (registered once). */
+  private waitingForRoom = false;
   private flushScheduled = false;
   private paused = false;
   private alive = true;
@@ -47,14 +57,26 @@ export class WsConnection {
   /** Watch requests whose subscription is being made (counted against subscriptionsMax). */
   private watchesStarting = 0;
 
-  constructor(private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics) {
+  constructor(
+    private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics,
+    private readonly budget: OutputBudget,
+  ) {
     this.session = engine.session();
     this.limits = engine.limits;
     this.lookup = (name) => engine.space(name);
+    this.output = budget.meter(this.limits.sendBufferBytesMax);
     ws.on('message', (data, isBinary) => this.onFrame(data as Buffer, isBinary));
     ws.on('close', () => {
       for (const subscription of this.watches.values()) subscription.cancel();
       this.watches.clear();
+      this.pausedWatches.clear();
+      // Work the peer queued and will never see answered is dropped, not done.
+      this.backlog = [];
+      this.backlogHead = 0;
+      this.replies = [];
+      this.repliesChars = 0;
+      this.output.close();
+      this.applyBackpressure();
     });
     ws.on('pong', () => {
       this.alive = true;
@@ -110,7 +132,7 @@ export class WsConnection {
    */
   private processBacklog(): void {
     while (this.backlogHead < this.backlog.length) {
-      if (this.ws.bufferedAmount > this.limits.sendBufferBytesMax) break;
+      if (this.output.full || this.ws.readyState !== this.ws.OPEN) break;
       const item = this.backlog[this.backlogHead++] as Item;
       const id = item.id as number;
       if (this.draining) this.refuse(id, SHUTTING_DOWN);
@@ -130,6 +152,9 @@ export class WsConnection {
     const opName = typeof item.op === 'string' && OPERATION_NAMES.includes(item.op) ? item.op : 'invalid';
     let outcome: Result | Promise<Result>;
     try {
+      if (this.output.budgetFull) {
+        throw new SpacekvError('overloaded', `the server holds ${this.budget.bytes} bytes of replies its clients have not read; retry later`, { limit: 'replyBufferBytesMax' });
+      }
       outcome = this.session.submit(parseOperation(item, this.lookup, this.limits));
     } catch (err) {
       this.fail(id, opName, err, startedAt);
@@ -184,12 +209,10 @@ export class WsConnection {
       deliver: (events) => {
         this.flush();
         if (this.ws.readyState !== this.ws.OPEN) return false;
-        this.ws.send(`{"type":"changes","watch":${watchId},"changes":[${events.join(',')}]}`, () => this.onSent());
-        if (this.ws.bufferedAmount <= this.limits.sendBufferBytesMax) return true;
-        const subscription = this.watches.get(watchId);
-        if (subscription) this.pausedWatches.add(subscription);
-        return false;
+        this.send(`{"type":"changes","watch":${watchId},"changes":[${events.join(',')}]}`);
+        return this.roomForWatch(watchId);
       },
+      ready: () => this.roomForWatch(watchId),
       end: (error) => {
         this.forgetWatch(watchId);
         this.flush();
@@ -224,9 +247,11 @@ export class WsConnection {
   /** Queue a reply (`{"ok":...}` JSON) under its id; all replies of one turn leave in one frame. */
   private reply(id: number, body: string): void {
     this.replies.push(`{"id":${id},${body.slice(1)}`);
+    this.repliesChars += body.length;
     // A long frame's replies leave in chunks, so the client works on the first while we work on the
-    // rest: client and server then use both cores instead of taking turns.
-    if (this.replies.length >= REPLY_CHUNK) return this.flush();
+    // rest: client and server then use both cores instead of taking turns. Large replies leave at
+    // once, so they count against the connection's bound before the next request runs.
+    if (this.replies.length >= REPLY_CHUNK || this.repliesChars >= REPLY_CHUNK_CHARS) return this.flush();
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     queueMicrotask(() => {
@@ -239,18 +264,55 @@ export class WsConnection {
     if (this.replies.length === 0) return;
     const frame = `[${this.replies.join(',')}]`;
     this.replies = [];
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame, () => this.onSent());
+    this.repliesChars = 0;
+    if (this.ws.readyState === this.ws.OPEN) this.send(frame);
     this.applyBackpressure();
+  }
+
+  /** Hand a frame to `ws`, counted until it is written to the socket. */
+  private send(frame: string): void {
+    const written = this.output.hold(frame.length);
+    this.ws.send(frame, (err) => {
+      written();
+      if (!err) this.onSent(); // a failed write: the connection is closing, and its queued work is dropped
+    });
+  }
+
+  /** Watches may send while this connection and the server-wide budget both have room. */
+  private roomForWatches(): boolean {
+    return !this.output.full && !this.output.budgetFull;
+  }
+
+  /** Whether a watch may send; if not, it waits among the paused ones for room (see onSent). */
+  private roomForWatch(watchId: number): boolean {
+    if (this.roomForWatches()) return true;
+    const subscription = this.watches.get(watchId);
+    if (subscription) this.pausedWatches.add(subscription);
+    this.awaitBudget();
+    return false;
+  }
+
+  /** This connection has room but the server-wide budget has not: try the paused watches again once it has. */
+  private awaitBudget(): void {
+    if (this.output.full || !this.output.budgetFull || this.waitingForRoom) return;
+    this.waitingForRoom = true;
+    this.budget.whenRoom(() => {
+      this.waitingForRoom = false;
+      this.onSent();
+    });
   }
 
   /** Replies reached the socket: run waiting requests, or resume reading. */
   private onSent(): void {
     if (this.backlogHead < this.backlog.length) this.processBacklog();
     else this.applyBackpressure();
-    if (this.pausedWatches.size > 0 && this.ws.bufferedAmount <= this.limits.sendBufferBytesMax) {
+    if (this.pausedWatches.size === 0) return;
+    if (this.roomForWatches()) {
       const paused = [...this.pausedWatches];
       this.pausedWatches.clear();
       for (const subscription of paused) subscription.resume();
+    } else {
+      this.awaitBudget();
     }
   }
 
@@ -260,7 +322,7 @@ export class WsConnection {
 
   /** Pause reading while the client has too much in flight or leaves its replies unread. */
   private applyBackpressure(): void {
-    const busy = this.session.inflight >= this.limits.inflightRequestsMax / 2 || this.ws.bufferedAmount > this.limits.sendBufferBytesMax ||
+    const busy = this.session.inflight >= this.limits.inflightRequestsMax / 2 || this.output.full ||
       this.backlogHead < this.backlog.length;
     if (busy && !this.paused) {
       this.paused = true;

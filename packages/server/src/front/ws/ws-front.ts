@@ -1,8 +1,9 @@
 /**
  * The WebSocket front at /v1/ws (docs/protocol.md), on the `ws` library, sharing the HTTP server's
  * port. Every bound comes from the limits module: frame size (`maxPayload`, whose default in `ws`
- * is 100 MiB), connections, in-flight requests and unread replies per connection. A heartbeat
- * ping finds dead peers so their sessions do not linger.
+ * is 100 MiB; past it `ws` closes with 1009), in-flight requests and unread replies per connection
+ * (the cap on connections covers the whole port: connection-cap.ts). A heartbeat ping finds dead
+ * peers so their sessions do not linger.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -11,12 +12,14 @@ import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, WS_PATH, 
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
+import type { OutputBudget } from '../output-budget.js';
 import { WsConnection } from './connection.js';
 
 export interface WsFrontOptions {
   readonly engine: Engine;
   readonly feed: ChangeFeed;
   readonly metrics: Metrics;
+  readonly output: OutputBudget;
   readonly serverVersion: string;
   readonly heartbeatIntervalMs: number;
 }
@@ -57,9 +60,6 @@ export class WsFront {
     const path = (request.url ?? '').split('?')[0];
     if (path !== WS_PATH) return refuse(socket, 404, 'no_route', `no WebSocket endpoint at ${path}; use ${WS_PATH}`);
     if (!this.accepting) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
-    if (this.connections.size >= this.options.engine.limits.connectionsMax) {
-      return refuse(socket, 503, 'overloaded', `the server holds ${this.connections.size} connections; the limit is connectionsMax`);
-    }
     const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!SUBPROTOCOLS.some((p) => offered.includes(p))) {
       return refuse(socket, 400, 'bad_request', `offer a supported subprotocol in Sec-WebSocket-Protocol: ${SUBPROTOCOLS.join(', ')}`);
@@ -69,9 +69,12 @@ export class WsFront {
 
   private onConnection(ws: WebSocket): void {
     const { engine, metrics, serverVersion } = this.options;
-    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics));
+    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, this.options.output));
     ws.on('close', () => this.connections.delete(ws));
-    ws.on('error', () => ws.terminate());
+    // `ws` has already begun the close its error calls for (1009 for a frame past maxPayload, 1002,
+    // 1007) and ends a socket that failed; terminating here would cut the close frame off (the peer
+    // would see 1006 where docs/protocol.md promises 1009).
+    ws.on('error', () => {});
     const hello: HelloFrame = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -89,7 +92,7 @@ export class WsFront {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: 'no_route' | 'shutting_down' | 'overloaded' | 'bad_request', message: string): void {
+function refuse(socket: Duplex, status: number, code: 'no_route' | 'shutting_down' | 'bad_request', message: string): void {
   const body = `{"ok":false,"error":${errorJson({ code, message })}}`;
   socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
