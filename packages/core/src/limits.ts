@@ -1,5 +1,5 @@
 /**
- * Every bound of spacekv, in one place, with the unit last in each name (DESIGN.md §4.7).
+ * Every bound of spacekv, in one place, with the unit last in each name (docs/architecture.md §4.7).
  * Past a bound a request gets a typed error (`too_large`, `overloaded`), never unbounded growth.
  * The defaults are generous; the server takes overrides from its configuration.
  */

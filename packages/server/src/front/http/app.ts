@@ -1,5 +1,5 @@
 /**
- * The REST/JSON front (DESIGN.md §5), on fastify: chosen for its low per-request overhead among
+ * The REST/JSON front (docs/architecture.md §5), on fastify: chosen for its low per-request overhead among
  * Node frameworks, its schema-free fast path for pre-encoded bodies, and `inject()` for in-process
  * tests. JSON bodies are parsed by core's lossless parser so 64-bit ints arrive exact.
  */
