@@ -59,7 +59,9 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
-      done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
+      // An empty body is not JSON: taking it as {} would silently write an object of defaults.
+      if ((body as string).length === 0) throw new SpacekvError('bad_request', 'the body is empty, which is not JSON; send {} for an empty object');
+      done(null, parseJson(body as string));
     } catch (err) {
       done(err as SpacekvError, undefined);
     }
