@@ -76,8 +76,15 @@ export async function spawnServer(
   args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string, launcher: readonly string[] = [],
 ): Promise<ServerProcess> {
   // `launcher` runs node under another command that execs it (e.g. unshare, to give it a small file system).
-  const argv = [...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnServing([...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args], env);
+}
+
+/**
+ * Start any command that serves as `spacekv serve` does (e.g. `npx spacekv serve` in an installed
+ * project, `cwd`; `npm start`, which builds first), and wait until it logs `spacekv serving`.
+ */
+export async function spawnServing(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string, startTimeoutMs = START_TIMEOUT_MS): Promise<ServerProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';
@@ -108,7 +115,7 @@ export async function spawnServer(
   };
   let url: string;
   try {
-    url = await withTimeout(serving, START_TIMEOUT_MS, `'spacekv serving' from ${MAIN_JS}`);
+    url = await withTimeout(serving, startTimeoutMs, `'spacekv serving' from ${argv.join(' ')}`);
   } catch (err) {
     await kill();
     throw err;
