@@ -10,6 +10,13 @@ export interface Limits {
   readonly valueBytesMax: number;
   /** Bytes of one request body (REST) or frame (WebSocket). */
   readonly requestBytesMax: number;
+  /**
+   * Bytes of a REST body refused for its size that are read and discarded before the 413 is sent,
+   * so a client still sending it (Node's fetch) reads the answer; past it the connection is cut.
+   */
+  readonly refusedBodyBytesMax: number;
+  /** Milliseconds spent discarding a refused body before the 413 is sent and the connection cut. */
+  readonly refusedBodyDrainMsMax: number;
   /** Attributes one space may declare. */
   readonly attributesMax: number;
   /** Characters of a space or attribute name. */
@@ -64,6 +71,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   keyBytesMax: 1024,
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 4 * 1024 * 1024,
+  refusedBodyBytesMax: 64 * 1024 * 1024,
+  refusedBodyDrainMsMax: 10_000,
   attributesMax: 256,
   nameLengthMax: 64,
   collectionElementsMax: 100_000,

@@ -10,6 +10,7 @@ import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
 import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
+import { discardRefusedBody, isRefusedBody } from './refused-body.js';
 import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
@@ -99,6 +100,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     if (error.code === 'internal') request.log.error({ err }, 'request failed');
     if (!request.ticket?.used) ctx.countInvalid(request, error.code); // failures of run operations are counted by run
     ctx.release(request);
+    if (isRefusedBody(err)) {
+      void discardRefusedBody(request.raw, engine.limits).then(() => sendError(reply, error));
+      return;
+    }
     sendError(reply, error);
   });
   app.setNotFoundHandler((request, reply) => {
