@@ -155,6 +155,23 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = c
   }
 }
 
+/** Whether a process is still running (e.g. a server whose launcher, npm or npx, has exited). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The server's own pid from its `spacekv serving` log line: under npm or npx it is not the child's. */
+export function servingPid(launcher: ServerProcess): number {
+  const pid = launcher.logLines().find((line) => line.msg === 'spacekv serving')?.['pid'];
+  if (typeof pid !== 'number') throw new Error(`the serving log line carries no pid:\n${launcher.output()}`);
+  return pid;
+}
+
 /** SIGKILL every child these helpers started that is still running (for `after` hooks). */
 export async function killAllChildren(): Promise<void> {
   const waits = [...live].map((child) => {

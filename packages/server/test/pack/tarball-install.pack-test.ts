@@ -17,7 +17,7 @@ import { lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFil
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../helpers/ports.js';
-import { type ServerProcess, childEnv, killAllChildren, spawnServing } from '../helpers/process.js';
+import { childEnv, isAlive, killAllChildren, servingPid, spawnServing } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { withTimeout } from '../helpers/timeout.js';
 import { REPO_ROOT, repoPath } from '../docs/repo.js';
@@ -37,22 +37,6 @@ function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessE
   const env = childEnv(extra);
   for (const name of Object.keys(env)) if (/^npm_(config|package|lifecycle)_/i.test(name) && !(name in extra)) delete env[name];
   return env;
-}
-
-/** The server's own pid, from its log (npx is its parent). */
-function serverPid(served: ServerProcess): number {
-  const pid = served.logLines().find((line) => line.msg === 'spacekv serving')?.['pid'];
-  assert.equal(typeof pid, 'number', 'the serving log line carries the pid');
-  return pid as number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The user's program: typed use of the installed client (SERVER_URL is filled in once the port is known). */
@@ -123,7 +107,7 @@ test('the tarballs install into an empty project, type-check, serve with npx spa
   await run(process.execPath, [tsc, '-p', project], { cwd: project, timeout: STEP_TIMEOUT_MS });
 
   const served = await spawnServing(['npx', 'spacekv', 'serve', '--port', String(port), '--data', join(work, 'data')], cleanEnv(), project, STEP_TIMEOUT_MS);
-  const pid = serverPid(served);
+  const pid = servingPid(served);
   try {
     assert.equal(served.url, url);
     const ran = await run(process.execPath, [join(project, 'try.js')], { cwd: project, timeout: STEP_TIMEOUT_MS });
@@ -136,6 +120,6 @@ test('the tarballs install into an empty project, type-check, serve with npx spa
     assert.ok(served.logLines().some((line) => line.msg === 'closed'), `the server drained and closed:\n${served.output()}`);
   } finally {
     await served.kill();
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });

@@ -3,50 +3,32 @@
 // leaving no server process behind; and the systemd unit of docs/operations.md passes
 // `systemd-analyze verify` (where systemd is installed), with a deliberately broken copy of it as the
 // negative control that the check can fail.
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type ServerProcess, childEnv, killAllChildren, spawnServing } from '../helpers/process.js';
+import { childEnv, isAlive, killAllChildren, servingPid, spawnServing } from '../helpers/process.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { withTimeout } from '../helpers/timeout.js';
 import { REPO_ROOT, repoPath } from '../docs/repo.js';
 
 const run = promisify(execFile);
-const dirs: string[] = [];
+let work = '';
+before(() => {
+  work = makeTempDir('npm-start');
+});
 after(async () => {
   await killAllChildren();
-  for (const dir of dirs) removeDir(dir);
+  removeDir(work);
 });
 
-function tempDir(name: string): string {
-  const dir = makeTempDir(name);
-  dirs.push(dir);
-  return dir;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function serverPid(launcher: ServerProcess): number {
-  const pid = launcher.logLines().find((line) => line.msg === 'spacekv serving')?.['pid'];
-  assert.equal(typeof pid, 'number', 'the serving log line carries the pid');
-  return pid as number;
-}
-
 test('SIGTERM to `npm start` drains the server and leaves no process behind', async () => {
-  const dataDir = tempDir('npm-start');
+  const dataDir = join(work, 'data');
   // npm start builds first (tsc -b, quick when up to date, slower on a loaded machine).
   const npm = await spawnServing(['npm', 'start', '--', '--port', '0', '--data', dataDir], childEnv(), REPO_ROOT, 120_000);
-  const pid = serverPid(npm);
+  const pid = servingPid(npm);
   try {
     assert.notEqual(pid, npm.pid, 'the server runs in its own process under npm');
     const health = await fetch(`${npm.url}/healthz`);
@@ -54,11 +36,11 @@ test('SIGTERM to `npm start` drains the server and leaves no process behind', as
     npm.signal('SIGTERM');
     await withTimeout(npm.exited, 30_000, 'npm start to exit after SIGTERM');
     assert.ok(npm.logLines().some((line) => line.msg === 'closed'), `the server drained and closed:\n${npm.output()}`);
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.ok(!alive(pid), `server process ${pid} is still running after npm start exited`);
+    for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(!isAlive(pid), `server process ${pid} is still running after npm start exited`);
   } finally {
     await npm.kill();
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
 
@@ -73,7 +55,7 @@ test('the systemd unit runs the bin the server package ships', () => {
 });
 
 async function verifyUnit(text: string): Promise<string> {
-  const dir = tempDir('unit');
+  const dir = mkdtempSync(join(work, 'unit-'));
   const file = join(dir, 'spacekv.service');
   // The node of this machine, so verify checks the unit and not where node happens to live.
   writeFileSync(file, text.replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${process.execPath} `));
