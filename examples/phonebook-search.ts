@@ -88,6 +88,7 @@ export async function main(url: string, log: (line: string) => void = console.lo
     log(`group_mutate first Gen -> Generated: matched ${renamed.matched}, changed ${renamed.changed}`);
     const removed = await db.groupDel('phonebook', { first: 'Generated' });
     log(`group_del first = Generated: matched ${removed.matched}, changed ${removed.changed}`);
+    await db.rmSpace('phonebook'); // leave the server as we found it
     return { johns, phoneRange, smOrJn, generatedCount: generated.length, topPhones, smithCount, smithPlan, phonePlanBefore, phonePlanAfter, renamed, removed };
   } finally {
     await db.close();

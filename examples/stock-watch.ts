@@ -64,6 +64,7 @@ export async function main(url = serverUrl(), out: { log(line: string): void } =
     await resumed.return();
     const resumedAlerts = later.map(alert);
     for (const line of resumedAlerts) out.log(`warehouse (resumed after seq ${lastSeen}): low stock, ${line}`);
+    await shop.rmSpace(SPACE); // leave the server as we found it
     return { alerts, resumedAlerts, seqs: [...first, ...later].map((e) => e.seq) };
   } finally {
     await warehouse.close();

@@ -165,6 +165,8 @@ describe('examples', () => {
     const run = await runScript(TUTORIAL_SCRIPT, [server.url]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^>>> sorted\(friends\)\n\['Brian', 'John', 'John'\]$/m);
+    // Without a file it needs no word list (/usr/share/dict/words is absent on a default Debian): it writes its own.
+    assert.match(run.stdout, /^>>> # load \S*spacekv-tutorial-\S*lines\.txt /m);
     assert.match(run.stdout, /tutorial complete/);
   });
 
@@ -172,5 +174,11 @@ describe('examples', () => {
     const run = await runScript(TUTORIAL_SCRIPT, [], { ...process.env, SPACEKV_URL: server.url });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /\['Brian', 'John', 'John'\]/);
+  });
+
+  // Runs last: every example above has finished on this server.
+  it('every example removed the spaces it created when it finished', async () => {
+    const listed = await (await fetch(`${server.url}/v1/spaces`)).json() as { spaces: readonly { name: string }[] };
+    assert.deepEqual(listed.spaces.map((space) => space.name), []);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The spacekv client: every operation of DESIGN.md §3 as a method returning a promise, with
+ * The spacekv client: every operation of docs/architecture.md §3 as a method returning a promise, with
  * HyperDex's names in camelCase. Operations issued in the same tick travel in one frame; thousands
  * may be in flight on one connection. A failed condition rejects with a typed error (`ExistsError`,
  * `CmpFailError`, `NotFoundError`, ...), except that reads of absent objects resolve with null.

@@ -31,7 +31,7 @@ function spec<Kind extends string, V, W = V>(kind: Kind, text: string = kind): T
   return { kind, text };
 }
 
-/** Attribute type builders, one per type of DESIGN.md §2. */
+/** Attribute type builders, one per type of docs/architecture.md §2. */
 export const t = {
   string: () => spec<'string', string>('string'),
   /** 64-bit; values beyond 2^53 arrive as bigint. */

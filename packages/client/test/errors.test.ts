@@ -1,5 +1,5 @@
 /**
- * Proves the client's typed errors (DESIGN.md §3: a failed condition is a result, the client turns
+ * Proves the client's typed errors (docs/architecture.md §3: a failed condition is a result, the client turns
  * it into a typed rejection): ExistsError and CmpFailError carry the object's current version,
  * NotFoundError on writes to an absent key, reads of an absent key resolve null, UnknownSpaceError
  * for a space that does not exist; every error is a SpacekvError with its catalogue code.

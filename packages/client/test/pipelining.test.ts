@@ -1,5 +1,5 @@
 /**
- * Proves ordered pipelining on one connection (DESIGN.md §4.3, docs/protocol.md "Ordering"):
+ * Proves ordered pipelining on one connection (docs/architecture.md §4.3, docs/protocol.md "Ordering"):
  * operations issued without awaiting take effect in the order issued (a get right after a put
  * sees the put; 10,000 pipelined atomicAdds then a get read exactly 10,000), requests issued in
  * one tick leave the client in one frame, and a raw frame of 500 requests gets exactly one reply

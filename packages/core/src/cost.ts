@@ -1,5 +1,5 @@
 /**
- * The CPU a request may spend evaluating predicates (DESIGN.md §4.7: a bound on per-request work).
+ * The CPU a request may spend evaluating predicates (docs/architecture.md §4.7: a bound on per-request work).
  * The regex matcher is linear in its input, but a test costs up to program size × input length
  * steps: `(?:.?){1000}y` over a 1 MB string is two billion, half a minute of a thread. Each such
  * test is charged its worst case *before* it runs, so a request past its budget fails `too_costly`

@@ -1,5 +1,5 @@
 /**
- * The HyperDex space DSL (DESIGN.md §2), and the schema rules that it shares with the JSON form.
+ * The HyperDex space DSL (docs/architecture.md §2), and the schema rules that it shares with the JSON form.
  *
  *     schema    := 'space' name 'key' [keytype] name [('attributes'|'attribute') attribute (',' attribute)*] clause*
  *     attribute := type name | name                 (an untyped attribute is a string, as in HyperDex)

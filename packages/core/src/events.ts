@@ -1,6 +1,6 @@
 /**
  * Change events as watchers (SSE, WebSocket, the client) and AMQP consumers receive them, and the
- * watch request that selects them (DESIGN.md §3 events, §4.6). Server and client take both from
+ * watch request that selects them (docs/architecture.md §3 events, §4.6). Server and client take both from
  * here so they cannot drift.
  *
  * An event is one logged change: `{"seq", "space", "key", "op", "attributes", "committed_at"}`.

@@ -1,7 +1,7 @@
 /**
  * JSON text <-> values without losing 64-bit integers.
  *
- * `JSON.parse` rounds integers past 2^53 silently; DESIGN.md §2 forbids that. Parsing every body
+ * `JSON.parse` rounds integers past 2^53 silently; docs/architecture.md §2 forbids that. Parsing every body
  * with a lossless parser would cost several times `JSON.parse`, so the text is parsed with
  * `JSON.parse` first, and again losslessly only when the result holds an integral number outside
  * the safe range: every integer literal past 2^53 parses to one, so none slips through. Looking at

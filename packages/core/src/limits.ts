@@ -1,5 +1,5 @@
 /**
- * Every bound of spacekv, in one place, with the unit last in each name (DESIGN.md §4.7).
+ * Every bound of spacekv, in one place, with the unit last in each name (docs/architecture.md §4.7).
  * Past a bound a request gets a typed error (`too_large`, `overloaded`), never unbounded growth.
  * The defaults are generous; the server takes overrides from its configuration.
  */
@@ -10,6 +10,13 @@ export interface Limits {
   readonly valueBytesMax: number;
   /** Bytes of one request body (REST) or frame (WebSocket). */
   readonly requestBytesMax: number;
+  /**
+   * Bytes of a REST body refused for its size that are read and discarded before the 413 is sent,
+   * so a client still sending it (Node's fetch) reads the answer; past it the connection is cut.
+   */
+  readonly refusedBodyBytesMax: number;
+  /** Milliseconds spent discarding a refused body before the 413 is sent and the connection cut. */
+  readonly refusedBodyDrainMsMax: number;
   /** Attributes one space may declare. */
   readonly attributesMax: number;
   /** Characters of a space or attribute name. */
@@ -104,6 +111,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   keyBytesMax: 1024,
   valueBytesMax: 1024 * 1024,
   requestBytesMax: 4 * 1024 * 1024,
+  refusedBodyBytesMax: 64 * 1024 * 1024,
+  refusedBodyDrainMsMax: 10_000,
   attributesMax: 256,
   nameLengthMax: 64,
   collectionElementsMax: 100_000,

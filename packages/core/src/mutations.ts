@@ -1,5 +1,5 @@
 /**
- * Atomic mutations (DESIGN.md §3 `mutate`): the wire form parsed and validated against a space, and
+ * Atomic mutations (docs/architecture.md §3 `mutate`): the wire form parsed and validated against a space, and
  * applied, in order, to an object's canonical attributes.
  *
  * Wire form: a list; each item is an object with exactly one key, the mutation name, mapping

@@ -1,5 +1,5 @@
 /**
- * The command model (DESIGN.md §3): every front turns its input into these validated Operation
+ * The command model (docs/architecture.md §3): every front turns its input into these validated Operation
  * objects, and the engine answers each with a Result. Names follow HyperDex, in snake_case on the
  * wire and in the `op` tag; TypeScript fields are camelCase.
  *

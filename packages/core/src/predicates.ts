@@ -1,5 +1,5 @@
 /**
- * Conditions (DESIGN.md §3): the wire form parsed and validated against a space, and evaluated
+ * Conditions (docs/architecture.md §3): the wire form parsed and validated against a space, and evaluated
  * against an object's canonical attributes.
  *
  * Wire form: an object mapping attribute names to a test, all of which must hold:

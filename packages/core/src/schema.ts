@@ -1,5 +1,5 @@
 /**
- * The model of a space: its name, its key and its typed attributes (DESIGN.md §2). Produced by the
+ * The model of a space: its name, its key and its typed attributes (docs/architecture.md §2). Produced by the
  * DSL parser (`dsl.ts`) or from the JSON form (`schema-json.ts`); both validate fully, so code that
  * holds a `SpaceSchema` may trust it.
  */

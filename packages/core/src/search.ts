@@ -1,6 +1,6 @@
 /**
  * Search, count, sorted search, list and the group operations: their wire forms parsed and
- * validated against a space (DESIGN.md §3), and the opaque cursors of paged results.
+ * validated against a space (docs/architecture.md §3), and the opaque cursors of paged results.
  *
  * Wire forms (the condition is named `where`; see predicates.ts for its form):
  *   {"op": "search", "space", "where"?, "select"?, "limit"?, "cursor"?, "explain"?}

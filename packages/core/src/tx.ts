@@ -1,5 +1,5 @@
 /**
- * The `tx` operation (DESIGN.md §3, docs/transactions.md): its wire form parsed and validated, and
+ * The `tx` operation (docs/architecture.md §3, docs/transactions.md): its wire form parsed and validated, and
  * its checks evaluated. Every store runs a tx the same way, inside one savepoint of its writer:
  * evaluate every check with `checkFailure`; only when all hold, run the operations in order, each
  * seeing the effects of those before it, stopping at the first failed result; then either commit

@@ -1,5 +1,5 @@
 /**
- * Attribute types of DESIGN.md §2 and the canonical in-memory form of their values.
+ * Attribute types of docs/architecture.md §2 and the canonical in-memory form of their values.
  *
  * Canonical values are plain JSON-compatible data so that they can be stored and sent as JSON
  * text without a conversion step, with one exception: an `int` outside JavaScript's safe integer

@@ -1,6 +1,6 @@
 /**
  * The wire codec shared by every front and the client: Operation JSON in, Result JSON out
- * (DESIGN.md §3, docs/protocol.md). Parsing validates once, at the boundary (STYLE.md §8):
+ * (docs/architecture.md §3, docs/protocol.md). Parsing validates once, at the boundary (STYLE.md §8):
  * what comes out of `parseOperation` is trusted by the engine and the stores.
  */
 import { fail } from './errors.js';

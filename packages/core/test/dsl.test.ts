@@ -51,7 +51,7 @@ test('the seed schema, as written in the HyperDex tutorial, across lines', () =>
   assert.deepEqual(parse(seed), FRIENDLISTS);
 });
 
-test('the seed schema on one line, as in DESIGN.md, means the same', () => {
+test('the seed schema on one line, as in docs/architecture.md, means the same', () => {
   assert.deepEqual(parse('space friendlists key username attributes string first, string last, set(string) friends'), FRIENDLISTS);
 });
 

@@ -1,5 +1,5 @@
 /**
- * Server configuration: every setting has a CLI flag and an environment variable (DESIGN.md §6);
+ * Server configuration: every setting has a CLI flag and an environment variable (docs/architecture.md §6);
  * flags win over the environment, which wins over these defaults.
  */
 import { type Limits, DEFAULT_LIMITS } from '@spacekv/core';

@@ -1,4 +1,4 @@
-// Proves the layers of DESIGN.md §1 point one way: core imports nothing of ours; a store never
+// Proves the layers of docs/architecture.md §1 point one way: core imports nothing of ours; a store never
 // imports the engine or a front; the engine never imports a front; the client never imports the
 // server. A violation fails here, naming the file and the import.
 import { test } from 'node:test';

@@ -1,5 +1,5 @@
 /**
- * Group commit without timers (DESIGN.md §4.4, STYLE.md §4): a queue, one batch in flight, the
+ * Group commit without timers (docs/architecture.md §4.4, STYLE.md §4): a queue, one batch in flight, the
  * next filling meanwhile. An idle committer starts a batch at the end of the current tick (a
  * microtask, not a timer), so a frame of many writes commits together and a lone write waits for
  * nothing. Every member gets its own outcome; a full queue refuses new writes with `overloaded`.

@@ -1,5 +1,5 @@
 /**
- * Per-connection order (DESIGN.md §4.3): operations sent on one connection take effect in the order
+ * Per-connection order (docs/architecture.md §4.3): operations sent on one connection take effect in the order
  * sent. Writes go to the group committer in order, and the committer keeps that order, so a write
  * may follow another write at once. A read must wait for the writes sent before it, and a write for
  * the (asynchronous) reads sent before it; everything else runs immediately.

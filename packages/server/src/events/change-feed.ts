@@ -1,5 +1,5 @@
 /**
- * The server's one reader of the change log's new end (DESIGN.md §4.6). The engine's commit hook
+ * The server's one reader of the change log's new end (docs/architecture.md §4.6). The engine's commit hook
  * wakes it; it reads what was appended from the log itself (so watchers see exactly what the log
  * holds, in its order, whoever wrote it), keeps the most recent changes in a bounded memory, and
  * wakes the subscriptions. A subscription that keeps up is fed from that memory; one that falls

@@ -1,5 +1,5 @@
 /**
- * One watcher's position in the change log and the loop that feeds it (DESIGN.md §4.6): ordered,
+ * One watcher's position in the change log and the loop that feeds it (docs/architecture.md §4.6): ordered,
  * no gaps, resumable. The position is a seq; every change after it reaches the sink in log order,
  * from the feed's memory while the watcher keeps up, from the log (in slices that yield the event
  * loop) when it has fallen behind. A

@@ -1,5 +1,5 @@
 /**
- * Bytes of replies the server holds for peers that have not taken them yet (DESIGN.md §4.7): per
+ * Bytes of replies the server holds for peers that have not taken them yet (docs/architecture.md §4.7): per
  * connection (`sendBufferBytesMax`) and across all of them (`replyBufferBytesMax`). Every front
  * counts what it hands a socket here and gives it back once the socket has passed it to the kernel,
  * so a peer that stops reading costs at most its own bound, and all of them together the global one.

@@ -1,5 +1,5 @@
 /**
- * The store-neutral arithmetic of the change log (DESIGN.md §4.6): where a page of changes ends
+ * The store-neutral arithmetic of the change log (docs/architecture.md §4.6): where a page of changes ends
  * (whole seqs only, bounded in bytes) and how far retention may cut. Each store fetches rows its
  * own way and lets these decide, so every store pages and prunes alike.
  */

@@ -55,7 +55,7 @@ export interface StoreHealth {
 }
 
 /**
- * One page of the change log (DESIGN.md §4.6), as {@link ChangeLog.readChanges} returns it.
+ * One page of the change log (docs/architecture.md §4.6), as {@link ChangeLog.readChanges} returns it.
  */
 export interface ChangePage {
   /**
@@ -96,7 +96,7 @@ export interface Lease {
 }
 
 /**
- * The change log (DESIGN.md §4.6): every committed change, written by `commit` in the same
+ * The change log (docs/architecture.md §4.6): every committed change, written by `commit` in the same
  * transaction as the data, one row per changed object (admin operations log one change with key
  * `''`). Watchers and the AMQP relay read it; retention trims its old end.
  *

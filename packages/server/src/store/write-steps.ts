@@ -4,7 +4,7 @@
  * a tx (every check against the state before it, then each operation in order at one seq). The
  * SQLite writer runs these against live statements inside its transaction; the PostgreSQL store
  * runs them against rows fetched at the start of its transaction plus the batch's own writes.
- * Keeping them here means both stores give every operation the same meaning (DESIGN.md §7).
+ * Keeping them here means both stores give every operation the same meaning (docs/architecture.md §7).
  */
 import {
   type Attributes, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,

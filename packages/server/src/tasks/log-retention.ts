@@ -1,5 +1,5 @@
 /**
- * Log retention (DESIGN.md §4.6): trims the change log's old end by age and/or count, in bounded
+ * Log retention (docs/architecture.md §4.6): trims the change log's old end by age and/or count, in bounded
  * steps, but never past a named durable cursor (the AMQP relay's), so an event the relay has not
  * published is never lost to retention, however long the broker is away. (The log then grows
  * while the relay is stuck: the price of at-least-once, visible in /healthz as the relay's state.)

@@ -1,5 +1,5 @@
 /**
- * The TTL sweeper (DESIGN.md §2): expired objects already read as absent; this task deletes them,
+ * The TTL sweeper (docs/architecture.md §2): expired objects already read as absent; this task deletes them,
  * in bounded batches, each deletion an `expire` write through the engine's normal write path, so it
  * is group-committed, logged and watched like any other. The `expire` names the version the
  * sweeper read: an object rewritten since is spared (cmp_fail), never deleted.

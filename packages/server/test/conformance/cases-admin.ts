@@ -1,4 +1,4 @@
-// Proves the admin operations and durability (DESIGN.md §3 admin, §4.1, §4.2, §6) behave the same on
+// Proves the admin operations and durability (docs/architecture.md §3 admin, §4.1, §4.2, §6) behave the same on
 // every store: add_space in DSL and JSON form, describe_space and list_spaces, space_exists,
 // spacesMax, rm_space making every later operation unknown_space (also for operations validated
 // before it, and for reads racing it), a re-added space starting empty, operations accepted before

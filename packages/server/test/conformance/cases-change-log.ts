@@ -1,4 +1,4 @@
-// Proves the change log (DESIGN.md §4.6, store.ts ChangeLog) behaves the same on every store: every
+// Proves the change log (docs/architecture.md §4.6, store.ts ChangeLog) behaves the same on every store: every
 // committed change is logged once, in seq order, with what changed, and failed writes are not; a
 // tx's changes share its seq and a page never splits them; the log, its floor and named cursors
 // survive a restart; retention removes only what its rule allows, never past the slowest cursor,

@@ -1,4 +1,4 @@
-// Proves expiry (DESIGN.md §2) behaves the same on every store: an object written with expire_in
+// Proves expiry (docs/architecture.md §2) behaves the same on every store: an object written with expire_in
 // reads as absent, to every operation, as soon as it passes (before any sweeper runs); the key can
 // then be created afresh; `expire_in: null` clears an expiry, an absent expire_in keeps the
 // object's own, and the space's `ttl` clause applies when a write names none.

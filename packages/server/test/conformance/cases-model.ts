@@ -1,5 +1,5 @@
 // Proves, on random pipelined workloads, that a store answers every operation exactly as a small
-// reference model of DESIGN.md §3 says it must: bursts of writes and reads sent on one session
+// reference model of docs/architecture.md §3 says it must: bursts of writes and reads sent on one session
 // without waiting (so they share group-commit batches and rely on per-connection order), with a
 // restart half way. Versions are only known to increase, so the model learns each from its reply
 // and checks every later reply against it. The seed comes from SPACEKV_SEED when set and is printed

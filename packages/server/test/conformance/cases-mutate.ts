@@ -1,4 +1,4 @@
-// Proves `mutate` (DESIGN.md §3) behaves the same on every store: every mutation family applies
+// Proves `mutate` (docs/architecture.md §3) behaves the same on every store: every mutation family applies
 // through the engine and returns the new attributes; a mutate is atomic, so a failed one (absent
 // key, false condition, overflow, division by zero, or a fault such as too_large) leaves the object
 // and its version exactly as they were; ints past 2^53 stay exact in and out.

@@ -1,4 +1,4 @@
-// Proves the engine's ordering and batching contract (DESIGN.md §4.1, §4.3, §4.4, §4.7) holds over
+// Proves the engine's ordering and batching contract (docs/architecture.md §4.1, §4.3, §4.4, §4.7) holds over
 // every store: writes sent in one tick really share one group-commit batch, and each member of it
 // gets its own outcome (a failing member neither rolls back nor half-applies another); on one
 // session operations take effect in the order sent, so pipelined reads see earlier writes and are

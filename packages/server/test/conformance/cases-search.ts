@@ -1,4 +1,4 @@
-// Proves search (DESIGN.md §3) behaves the same on every store: search, count, sorted_search and
+// Proves search (docs/architecture.md §3) behaves the same on every store: search, count, sorted_search and
 // list give the same answers with and without an index (and `explain` says which ran); cursors page
 // through every match exactly once, even with scans stopping at scanRowsMax and with writes landing
 // between pages; counts served from an index skip expired objects; ints past 2^53 and UTF-16 string

@@ -1,4 +1,4 @@
-// Proves a tx is serializable under contention (DESIGN.md §4.1, docs/transactions.md): 16 sessions
+// Proves a tx is serializable under contention (docs/architecture.md §4.1, docs/transactions.md): 16 sessions
 // each make 200 random transfers between 10 accounts in the compare-and-swap style (read both
 // accounts, then a tx that checks both versions and puts both new balances, retried on tx_failed).
 // The total never changes, no balance goes negative, every successful tx has its own seq, and a

@@ -1,4 +1,4 @@
-// Proves the `tx` operation (DESIGN.md §3 transaction, §4.1; docs/transactions.md) behaves the same on
+// Proves the `tx` operation (docs/architecture.md §3 transaction, §4.1; docs/transactions.md) behaves the same on
 // every store: all or nothing (a transfer applies both sides or neither); a failed check or operation
 // answers tx_failed listing every failing check, or the first failing operation, with its index and
 // the object's current version, changes nothing and takes no seq; operations see the tx's earlier

@@ -1,4 +1,4 @@
-// Proves the single-key read and write operations of DESIGN.md §3 behave the same on every store:
+// Proves the single-key read and write operations of docs/architecture.md §3 behave the same on every store:
 // defaults for missing attributes (HyperDex), upsert keeping unnamed attributes, `created`, store-
 // wide strictly increasing versions, not_found for absent keys, get_partial, and the conflict rules
 // of put_if_not_exist / get_and_put / compare_and_swap / cond_put / del / cond_del / get_and_del,

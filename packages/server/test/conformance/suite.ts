@@ -1,4 +1,4 @@
-// The one conformance suite of operation semantics (STYLE.md §3, DESIGN.md §7). Every store runs the
+// The one conformance suite of operation semantics (STYLE.md §3, docs/architecture.md §7). Every store runs the
 // same cases through the same Engine, from wire JSON parsed as the fronts parse it; a store adds
 // only a factory (see sqlite.test.ts). A difference between stores is a named skip with a reason,
 // never a fork of a case.

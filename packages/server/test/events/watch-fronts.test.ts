@@ -65,6 +65,19 @@ describe('watch over SSE and the WebSocket protocol', () => {
     removeDir(dataDir);
   });
 
+  it('a key or prefix watch also gets its space\'s add_space and rm_space, with key "" and attributes null (docs/events.md)', async () => {
+    await call(server.url, 'POST', '/v1/spaces', { body: { schema: 'space admin_events key k attributes int n' } });
+    const events = readEvents(server.url, 'space=admin_events&prefix=x&since=0', 5);
+    await call(server.url, 'PUT', '/v1/spaces/admin_events/objects/x1', { body: { n: 1 } });
+    await call(server.url, 'PUT', '/v1/spaces/admin_events/objects/y1', { body: { n: 1 } }); // not watched
+    await call(server.url, 'DELETE', '/v1/spaces/admin_events');
+    await call(server.url, 'POST', '/v1/spaces', { body: { schema: 'space admin_events key k attributes int n' } });
+    await call(server.url, 'PUT', '/v1/spaces/admin_events/objects/x2', { body: { n: 2 } });
+    const seen = (await events).map((e) => e.data as unknown as { op: string; key: string; attributes: unknown });
+    assert.deepEqual(seen.map((e) => [e.op, e.key]), [['add_space', ''], ['put', 'x1'], ['rm_space', ''], ['add_space', ''], ['put', 'x2']]);
+    for (const e of seen.filter((e) => e.key === '')) assert.equal(e.attributes, null, `${e.op} carries no attributes`);
+  });
+
   it('streams in seq order, one id per seq, and resumes after Last-Event-ID with nothing missed or repeated', async () => {
     const first = readEvents(server.url, 'space=s&prefix=a', 4);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the stream is open before the writes

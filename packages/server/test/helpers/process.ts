@@ -76,8 +76,15 @@ export async function spawnServer(
   args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), script?: string, launcher: readonly string[] = [],
 ): Promise<ServerProcess> {
   // `launcher` runs node under another command that execs it (e.g. unshare, to give it a small file system).
-  const argv = [...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnServing([...launcher, process.execPath, ...(script === undefined ? [MAIN_JS, 'serve'] : [script]), ...args], env);
+}
+
+/**
+ * Start any command that serves as `spacekv serve` does (e.g. `npx spacekv serve` in an installed
+ * project, `cwd`; `npm start`, which builds first), and wait until it logs `spacekv serving`.
+ */
+export async function spawnServing(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string, startTimeoutMs = START_TIMEOUT_MS): Promise<ServerProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';
@@ -108,7 +115,7 @@ export async function spawnServer(
   };
   let url: string;
   try {
-    url = await withTimeout(serving, START_TIMEOUT_MS, `'spacekv serving' from ${MAIN_JS}`);
+    url = await withTimeout(serving, startTimeoutMs, `'spacekv serving' from ${argv.join(' ')}`);
   } catch (err) {
     await kill();
     throw err;
@@ -146,6 +153,23 @@ export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = c
     child.kill('SIGKILL');
     throw err;
   }
+}
+
+/** Whether a process is still running (e.g. a server whose launcher, npm or npx, has exited). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The server's own pid from its `spacekv serving` log line: under npm or npx it is not the child's. */
+export function servingPid(launcher: ServerProcess): number {
+  const pid = launcher.logLines().find((line) => line.msg === 'spacekv serving')?.['pid'];
+  if (typeof pid !== 'number') throw new Error(`the serving log line carries no pid:\n${launcher.output()}`);
+  return pid;
 }
 
 /** SIGKILL every child these helpers started that is still running (for `after` hooks). */

@@ -7,6 +7,7 @@
 // percent-encoded unicode keys, which must round-trip exactly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { DEFAULT_LIMITS } from '@spacekv/core';
 import { type ErrorBody, type ObjectBody, type Reply, type WrittenBody, call, expectError, expectOk, objectPath } from '../helpers/http.js';
 import { type TestServer, startTestServer } from '../helpers/server.js';
@@ -209,7 +210,22 @@ const CASES: readonly BadCase[] = [
   { name: 'application/xml', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '<first>x</first>', contentType: 'application/xml' }), status: 415, code: 'unsupported_media_type' },
   { name: 'a form body', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: 'first=x', contentType: 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type' },
   // Known bug: text/plain is parsed for every route (app.ts), so object routes answer 400, not 415.
-  { name: 'JSON sent as text/plain to an object route', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type' },
+  { name: 'JSON sent as text/plain to an object route', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
+  // `curl -d '{...}'` without -H sends a form type: the first mistake of most users, told the fix.
+  { name: 'JSON sent as curl -d sends it (a form type)', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
+  { name: 'JSON sent with no content type at all', send: () => rawPut('jsmith1', '{"first":"x"}', {}), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
+  {
+    name: 'an empty application/json body (not JSON; {} means defaults)',
+    send: () => call(srv.url, 'PUT', objectPath('people', 'empty-body'), { body: '' }),
+    status: 400, code: 'bad_request',
+    check: async (error) => {
+      assert.match(error.message, /empty/);
+      expectError(await call(srv.url, 'GET', objectPath('people', 'empty-body')), 404, 'not_found');
+      // A DELETE takes no body: the same header on an empty one is no error.
+      expectOk(await call(srv.url, 'PUT', objectPath('people', 'to-delete'), { body: {} }), 201);
+      expectOk(await call(srv.url, 'DELETE', objectPath('people', 'to-delete'), { body: '' }), 200);
+    },
+  },
   { name: 'unknown route', send: () => call(srv.url, 'GET', '/v1/nowhere'), status: 404, code: 'no_route' },
   { name: 'unknown route outside /v1', send: () => call(srv.url, 'POST', '/admin'), status: 404, code: 'no_route' },
   // Known bug: the not-found handler (app.ts) answers every unmatched method 404 no_route.
@@ -234,6 +250,26 @@ const CASES: readonly BadCase[] = [
   { name: 'a valid mutation after an invalid one changes nothing', send: () => patch('jsmith1', { mutations: [{ add: { n: 1 } }, { add: { first: 1 } }] }), status: 400, code: 'invalid_mutation' },
   { name: 'a mutation on a missing object (a result, 404)', send: () => patch('nobody', { mutations: [{ add: { n: 1 } }] }), status: 404, code: 'not_found' },
 ];
+
+/** The refusal of a body type names the type to send and how to send it with curl. */
+function saysTakesJson(error: ErrorBody['error']): void {
+  assert.match(error.message, /takes application\/json \(curl: -H 'content-type: application\/json'\)/);
+}
+
+/** A PUT with exactly these headers (fetch would add a text/plain content type to a string body). */
+async function rawPut(key: string, body: string, headers: Record<string, string>): Promise<Reply> {
+  const url = new URL(`${srv.url}${objectPath('people', key)}`);
+  return new Promise<Reply>((resolve, reject) => {
+    const req = request(url, { method: 'PUT', headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), text });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function wideSchema(name: string, count: number): string {
   return `space ${name} key k attributes ${Array.from({ length: count }, (_, i) => `int a${i}`).join(', ')}`;

@@ -1,4 +1,4 @@
-// Proves the atomic operations stay atomic under parallel clients over loopback (DESIGN.md §4.1,
+// Proves the atomic operations stay atomic under parallel clients over loopback (docs/architecture.md §4.1,
 // §4.4), against an in-process server: 200 concurrent PATCH add-1 on one counter, over a pool of 64
 // keep-alive sockets, end at exactly 200 and answer 200 distinct versions; 50 concurrent
 // create-if-absent PUTs on one key give exactly one 201 and 49 × 412 `exists`, and the winner's value

@@ -1,4 +1,4 @@
-// Proves the wrpme conflict rules (shared seed 003) hold over REST, as DESIGN.md §5 maps them to
+// Proves the wrpme conflict rules (shared seed 003) hold over REST, as docs/architecture.md §5 maps them to
 // HTTP: create-if-absent (PUT + If-None-Match: *) fails `exists` on a present key and changes
 // nothing; a plain PUT (update) always succeeds and the last one wins; get_and_put
 // (?return=previous) answers the value it replaced; compare-and-swap (If-Match: "<version>")

@@ -1,4 +1,4 @@
-// Proves per-connection order over REST (DESIGN.md §4.3): requests pipelined on one HTTP/1.1
+// Proves per-connection order over REST (docs/architecture.md §4.3): requests pipelined on one HTTP/1.1
 // connection, all written before any answer is read, take effect in the order sent and are answered
 // in that order: a GET after a PUT sees the PUT, a GET after a DELETE sees it gone, 100 pipelined
 // add-1 PATCHes answer 1..100 in sequence and a GET after them reads 100, and PUT-then-GET pairs over

@@ -1,4 +1,4 @@
-// Proves the REST search routes (DESIGN.md §5): POST /v1/spaces/:space/search pages with cursors and
+// Proves the REST search routes (docs/architecture.md §5): POST /v1/spaces/:space/search pages with cursors and
 // becomes a sorted_search with sort_by; /count; /delete and /mutate run group operations; GET
 // .../objects lists by prefix and reverse; POST .../indexes builds an index on a space with data,
 // after which `?explain=1` reports it and /metrics shows the build's progress; bad queries answer 400

@@ -1,4 +1,4 @@
-// Proves the PostgreSQL store survives its faults as DESIGN.md §4.2 and the issue promise, on a
+// Proves the PostgreSQL store survives its faults as docs/architecture.md §4.2 and the issue promise, on a
 // private PostgreSQL cluster this file starts (the machine's shared one is never disturbed):
 // - PostgreSQL down: writes and reads fail with coded errors (503 `unavailable`), /healthz answers
 //   503, nothing hangs; once PostgreSQL is back the server serves again by itself, with every

@@ -1,4 +1,4 @@
-// Proves DESIGN.md §4 holds across two `spacekv serve` processes on one PostgreSQL schema, with 32
+// Proves docs/architecture.md §4 holds across two `spacekv serve` processes on one PostgreSQL schema, with 32
 // clients (the WebSocket client, 16 on each server) racing at once: concurrent atomicAdd ends at the
 // exact count with every intermediate value answered once; put_if_not_exist races have exactly one
 // creator per key; compare-and-swap loops lose no update; every acknowledged write has its own

@@ -1,4 +1,4 @@
-// Proves the `spacekv serve` command line (DESIGN.md §6): --help lists --host, --port, --data,
+// Proves the `spacekv serve` command line (docs/architecture.md §6): --help lists --host, --port, --data,
 // --store (and --log-level) with their environment variables; the environment variables configure a
 // real server (SPACEKV_HOST, SPACEKV_PORT, SPACEKV_DATA, SPACEKV_STORE, SPACEKV_LOG_LEVEL); a flag
 // wins over its variable; and bad settings (an unknown store, a bad port) stop the process with a

@@ -1,5 +1,5 @@
 // Proves the atomic operations stay atomic when the parallel clients and the server are different
-// processes (DESIGN.md §7: concurrency over real processes and loopback): the scenarios of
+// processes (docs/architecture.md §7: concurrency over real processes and loopback): the scenarios of
 // http/concurrency.test.ts (200 concurrent adds → 200; 50 racing create-if-absent → one 201 and
 // 49 × 412 exists; 8 × 25 compare-and-swap increments → 200) against `spacekv serve`.
 import { after, before, test } from 'node:test';

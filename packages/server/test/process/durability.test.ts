@@ -1,4 +1,4 @@
-// Proves "durable on reply" (DESIGN.md §4.2) against a real server process killed with SIGKILL mid-load:
+// Proves "durable on reply" (docs/architecture.md §4.2) against a real server process killed with SIGKILL mid-load:
 // 8 concurrent writers PUT distinct keys (value = a counter) as fast as answers come, and each also
 // overwrites its own "latest" key; after about a second of load the server is SIGKILLed and restarted
 // on the same --data. Every write answered 2xx is present with its acknowledged value; a write

@@ -1,4 +1,4 @@
-// Proves SIGTERM drains (DESIGN.md §6): under a concurrent write load, `spacekv serve` given SIGTERM
+// Proves SIGTERM drains (docs/architecture.md §6): under a concurrent write load, `spacekv serve` given SIGTERM
 // stops accepting, answers what it accepted, and exits 0 (within a bounded wait); no request hangs
 // (each gets an answer or a connection error); after a restart on the same --data every write that
 // was answered 2xx is there with its value, every write refused during the drain (503) is absent,

@@ -1,4 +1,4 @@
-// The abuse suite: one misbehaving client must never take the server down (DESIGN.md §4.7). Each
+// The abuse suite: one misbehaving client must never take the server down (docs/architecture.md §4.7). Each
 // case runs a real server process, attacks it on loopback the way issue 13 observed, and asserts
 // what a robust server does: the process survives, its RSS stays under RSS_BUDGET_BYTES, a
 // well-behaved client on another connection keeps getting answers meanwhile, and the abusive

@@ -1,4 +1,4 @@
-// Proves operations on one object are linearizable (DESIGN.md §4.1) through faults, the Jepsen way:
+// Proves operations on one object are linearizable (docs/architecture.md §4.1) through faults, the Jepsen way:
 // clients over WebSocket and REST run seeded random get/put/put_if_not_exist/compare_and_swap/
 // atomicAdd/del on a few hot keys of a real server process, through a proxy, while a nemesis kills
 // the server with SIGKILL and restarts it on the same data, pauses it (SIGSTOP/SIGCONT) and cuts

@@ -1,4 +1,4 @@
-// Proves "durable on reply" through repeated crashes (DESIGN.md §4.2), with a set workload: WebSocket
+// Proves "durable on reply" through repeated crashes (docs/architecture.md §4.2), with a set workload: WebSocket
 // and REST clients add unique elements to a real server process, which is killed with SIGKILL at a
 // seeded moment and restarted on the same data, cycle after cycle. While it is down, SQLite's
 // integrity check passes on the files it left; after each restart, every add acknowledged in any

@@ -1,4 +1,4 @@
-// Proves transactions stay atomic, serializable and linearizable through faults (DESIGN.md §4.1,
+// Proves transactions stay atomic, serializable and linearizable through faults (docs/architecture.md §4.1,
 // docs/transactions.md): WebSocket and REST clients run seeded list-append transactions (checked by
 // the Elle checker: no G0, G1a/b/c, G-single, G2, no stale or incompatible reads) and bank transfers
 // (every snapshot read sees the same total and no negative balance) against a real server process

@@ -26,6 +26,8 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   keyBytesMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a key of keyBytesMax + 1' },
   valueBytesMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'an object past valueBytesMax' },
   requestBytesMax: { file: 'packages/client/test/protocol.test.ts', test: 'closes with 1009 on a frame larger than requestBytesMax' },
+  refusedBodyBytesMax: { file: 'packages/server/test/http/refused-body.test.ts', test: 'a declared body past refusedBodyBytesMax is answered 413 at once' },
+  refusedBodyDrainMsMax: { file: 'packages/server/test/http/refused-body.test.ts', test: 'a refused body that stalls is answered 413 after refusedBodyDrainMsMax' },
   attributesMax: { file: HERE, test: 'a space past attributesMax' },
   nameLengthMax: { file: HERE, test: 'a space name past nameLengthMax' },
   collectionElementsMax: { file: 'packages/server/test/http/bad-input.test.ts', test: 'a set of collectionElementsMax + 1 elements' },

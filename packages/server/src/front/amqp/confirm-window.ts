@@ -1,7 +1,7 @@
 /**
  * Publisher confirms, in publish order: which seq the relay may record as published. A seq counts
  * only when every change of it is confirmed and every seq before it is too, so the durable cursor
- * never passes an event the broker has not taken (DESIGN.md §4.6). Confirms may come in any order.
+ * never passes an event the broker has not taken (docs/architecture.md §4.6). Confirms may come in any order.
  */
 export interface InFlight {
   readonly seq: number;

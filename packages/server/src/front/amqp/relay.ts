@@ -1,5 +1,5 @@
 /**
- * The event relay (DESIGN.md §4.6, §5): reads the change log from its durable cursor and publishes
+ * The event relay (docs/architecture.md §4.6, §5): reads the change log from its durable cursor and publishes
  * each change to the topic exchange (routing key `<space>.<op>`, persistent, `seq` header, the
  * event JSON of events.ts as body) on a confirm channel with `mandatory`, so an unroutable event is
  * returned rather than confirmed into the void. The cursor advances only over contiguously

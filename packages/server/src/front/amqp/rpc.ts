@@ -1,5 +1,5 @@
 /**
- * AMQP RPC (DESIGN.md §5): operations arrive on a durable queue, each a message whose body is the
+ * AMQP RPC (docs/architecture.md §5): operations arrive on a durable queue, each a message whose body is the
  * Operation JSON of the other fronts; the answer, the same Result or error JSON as a WebSocket reply
  * (core's wire.ts), goes to the message's `reply_to` with its `correlation_id`. The prefetch bounds
  * the requests taken before any is answered: the broker holds the rest (backpressure). All

@@ -1,5 +1,5 @@
 /**
- * The REST/JSON front (DESIGN.md §5), on fastify: chosen for its low per-request overhead among
+ * The REST/JSON front (docs/architecture.md §5), on fastify: chosen for its low per-request overhead among
  * Node frameworks, its schema-free fast path for pre-encoded bodies, and `inject()` for in-process
  * tests. JSON bodies are parsed by core's lossless parser so 64-bit ints arrive exact.
  */
@@ -12,6 +12,7 @@ import type { OutputBudget } from '../output-budget.js';
 import { capConnections } from './connection-cap.js';
 import { HttpContext } from './context.js';
 import { refuseExpectation, refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
+import { discardRefusedBody, isRefusedBody } from './refused-body.js';
 import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
@@ -80,9 +81,15 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   capConnections(app.server, limits.connectionsMax);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
-      done(null, (body as string).length === 0 ? undefined : parseJson(body as string));
+      // An empty body is not JSON: taking it as {} would silently write an object of defaults. A
+      // DELETE takes no body, so the content type many clients put on every request is harmless there.
+      if ((body as string).length === 0) {
+        if (request.method === 'DELETE') return done(null, undefined);
+        throw new SpacekvError('bad_request', 'the body is empty, which is not JSON; send {} for an empty object');
+      }
+      done(null, parseJson(body as string));
     } catch (err) {
       done(err as SpacekvError, undefined);
     }
@@ -131,6 +138,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     if (error.code === 'internal') request.log.error({ err }, 'request failed');
     if (!request.ticket?.used) ctx.countInvalid(request, error.code); // failures of run operations are counted by run
     ctx.release(request);
+    if (isRefusedBody(err)) {
+      void discardRefusedBody(request.raw, engine.limits).then(() => sendError(reply, error));
+      return;
+    }
     sendError(reply, error);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -19,10 +19,17 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_MAX_PARAM_LENGTH: 'too_large',
 };
 
+/**
+ * What every refused body type is told, whatever it was: `curl -d` without a header sends
+ * application/x-www-form-urlencoded, the most common first mistake, and deserves the fix in the answer.
+ */
+const TAKES_JSON = "this endpoint takes application/json (curl: -H 'content-type: application/json')";
+
 export function toSpacekvError(err: unknown): SpacekvError {
   if (err instanceof SpacekvError) return err;
   const fastifyError = err as Partial<FastifyError>;
   const code = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
+  if (code === 'unsupported_media_type') return new SpacekvError(code, `${TAKES_JSON}; got ${fastifyError.message ?? 'another type'}`);
   if (code === 'too_large' && fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return new SpacekvError(code, 'the key in the path is past the key size limit', { limit: 'keyBytesMax' });
   }
@@ -70,6 +77,6 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
 
 /** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */
 export function jsonBody(body: unknown): unknown {
-  if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', 'this endpoint takes application/json');
+  if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', `${TAKES_JSON}; got text/plain`);
   return body;
 }

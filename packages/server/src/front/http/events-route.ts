@@ -1,5 +1,5 @@
 /**
- * GET /v1/events: change events as server-sent events (DESIGN.md §5). Query: `space`, `key` or
+ * GET /v1/events: change events as server-sent events (docs/architecture.md §5). Query: `space`, `key` or
  * `prefix`, `since` (a seq), `ops` (comma-separated), `if` (a JSON condition); a `Last-Event-ID`
  * header (sent by EventSource on reconnect) wins over `since`. Each change is one `change` event
  * whose data is the event JSON (core's events.ts). Only the last event of a seq carries `id:`, so a

@@ -1,5 +1,5 @@
 /**
- * REST routes on objects (DESIGN.md §5): GET reads, PUT writes (with `If-None-Match: *` for
+ * REST routes on objects (docs/architecture.md §5): GET reads, PUT writes (with `If-None-Match: *` for
  * create-if-absent and `If-Match: <version>` for compare-and-swap), PATCH mutates, DELETE deletes.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * The REST front's output bound (DESIGN.md §4.7). HTTP/1.1 lets a client pipeline requests and
+ * The REST front's output bound (docs/architecture.md §4.7). HTTP/1.1 lets a client pipeline requests and
  * never read a reply; Node parses a whole TCP chunk of them (a thousand small GETs) before it looks
  * at the socket again, so a bound checked only when reading would still run them all. Here every
  * request passes the gate before it runs: while its connection holds more than `sendBufferBytesMax`

@@ -1,5 +1,5 @@
 /**
- * REST routes of search (DESIGN.md §5): `POST /v1/spaces/:space/search` (a `sort_by` makes it a
+ * REST routes of search (docs/architecture.md §5): `POST /v1/spaces/:space/search` (a `sort_by` makes it a
  * sorted_search), `/count`, `/delete` (group_del), `/mutate` (group_mutate); `GET
  * /v1/spaces/:space/objects` lists by key range; `POST /v1/spaces/:space/indexes` builds an index
  * online, `DELETE /v1/spaces/:space/indexes/:attribute` drops one (rm_index). A body carries the operation's wire fields (`where`, `select`, `limit`, `cursor`, ...);

@@ -1,5 +1,5 @@
 /**
- * REST routes on spaces (DESIGN.md §5): create from the DSL or the JSON form, list, describe,
+ * REST routes on spaces (docs/architecture.md §5): create from the DSL or the JSON form, list, describe,
  * remove. A `text/plain` body is taken as DSL text, so `curl --data-binary @schema.txt` works.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';

@@ -1,5 +1,5 @@
 /**
- * One group-commit batch on PostgreSQL (DESIGN.md §4.4), run by the store inside one transaction
+ * One group-commit batch on PostgreSQL (docs/architecture.md §4.4), run by the store inside one transaction
  * that has locked the meta row. Because every writer of the schema locks that row first and holds
  * it until COMMIT, batches from every server process commit one at a time in seq order: a batch
  * reads `last_seq`, numbers its writes after it and writes it back, so the seq follows commit

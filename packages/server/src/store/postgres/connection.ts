@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL connection settings, set explicitly rather than left to server defaults
- * (STYLE.md §15): every commit durable on return (`synchronous_commit=on`, DESIGN.md §4.2), the
+ * (STYLE.md §15): every commit durable on return (`synchronous_commit=on`, docs/architecture.md §4.2), the
  * store's tables in one schema named on the URL, and errors sorted into those that say "the
  * database answered" and those that say "the connection is gone".
  */

@@ -10,7 +10,7 @@
  *   removed and re-added under the same name gets a new table and no id sequence is needed.
  * - `s_<created_seq>`: one table per space, keyed by the space's key; attributes are the object's
  *   complete JSON text (TEXT, not JSONB: JSONB would rewrite 64-bit integers and key order).
- * - `changes`: the change log (DESIGN.md §4.6), written in the same transaction as the data, one
+ * - `changes`: the change log (docs/architecture.md §4.6), written in the same transaction as the data, one
  *   row per changed object keyed by (seq, idx), idx ordering a tx's changes at its one seq; the key
  *   as JSON (a string or an exact integer); `committed_at` in epoch ms of the writer's clock.
  * - `log_state`: `floor_seq`, the highest seq log retention removed (below it readers get

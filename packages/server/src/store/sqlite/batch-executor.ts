@@ -1,6 +1,6 @@
 /**
  * Runs one group-commit batch on the writer connection: one IMMEDIATE transaction, a savepoint per
- * member so that a failing member rolls back alone (DESIGN.md §4.4), one durable COMMIT at the end.
+ * member so that a failing member rolls back alone (docs/architecture.md §4.4), one durable COMMIT at the end.
  * A tx is one member: its checks and operations run in its savepoint, so its reads see its own
  * writes and nobody else's, and a tx that fails rolls back to the savepoint, its neighbours untouched.
  * The store-wide seq is read and written inside the same transaction, so it can never run ahead of

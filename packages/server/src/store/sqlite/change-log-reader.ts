@@ -2,7 +2,7 @@
  * Reads of the change log, its cursors and expired objects, on a read-only connection of their own
  * on the engine's thread. Each call is one short read transaction (a consistent head, floor and
  * page) bounded in rows and in bytes, so it stays near the ~1 ms the event loop may be held
- * (DESIGN.md §4.5); WAL readers never wait for the writer.
+ * (docs/architecture.md §4.5); WAL readers never wait for the writer.
  */
 import Database from 'better-sqlite3';
 import { type Change, type Key, type OpName, SpacekvError } from '@spacekv/core';

@@ -14,7 +14,7 @@
  *   Values are core's order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order
  *   is core's comparison order; a list or set has a row per distinct element, a map one per key.
  *   Rows are written in the same transaction as the object, by the writer only.
- * - `changes` (format 3): the change log (DESIGN.md §4.6), one row per changed object, keyed by
+ * - `changes` (format 3): the change log (docs/architecture.md §4.6), one row per changed object, keyed by
  *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
  *   highest seq log retention removed, below which a reader gets `compacted`.
  * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).

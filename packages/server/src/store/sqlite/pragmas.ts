@@ -1,7 +1,7 @@
 /**
  * Connection settings, set explicitly rather than left to defaults (STYLE.md §15).
  * WAL lets readers run beside the one writer; synchronous=FULL makes every commit durable on
- * return (DESIGN.md §4.2), which group commit pays for once per batch.
+ * return (docs/architecture.md §4.2), which group commit pays for once per batch.
  */
 import type Database from 'better-sqlite3';
 

@@ -1,7 +1,7 @@
 /**
  * Point reads on the engine's thread. A primary-key lookup in SQLite's page cache takes a few
  * microseconds and WAL readers never wait for the writer, so it stays far below the ~1 ms the
- * event loop may be held (DESIGN.md §4.5) while sparing a thread hop per read. Scans, which can be
+ * event loop may be held (docs/architecture.md §4.5) while sparing a thread hop per read. Scans, which can be
  * long, do not belong here.
  *
  * Reads share one snapshot: starting a read transaction takes file locks on the WAL index (several

@@ -1,6 +1,6 @@
 /**
  * Runs search plans (core's plan.ts) on a read-only connection, in the search worker thread, so a
- * scan of a million rows never holds the event loop (DESIGN.md §4.5). Each call reads one snapshot
+ * scan of a million rows never holds the event loop (docs/architecture.md §4.5). Each call reads one snapshot
  * (one read transaction), which includes every commit acknowledged before the call was made.
  *
  * SQL only selects candidates: a key range of the space table, or a byte range of one attribute's

@@ -1,6 +1,6 @@
 /**
  * The search thread: runs search plans and counts on its own read-only connection, one message at
- * a time, so scans of any length stay off the event loop (DESIGN.md §4.5). Point reads stay on the
+ * a time, so scans of any length stay off the event loop (docs/architecture.md §4.5). Point reads stay on the
  * main thread's reader (reader.ts), which a long scan here never delays.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,6 +1,6 @@
 /**
  * The writer thread: owns the only write connection to the data file, so fsync and long commits
- * never run on the event loop (DESIGN.md §4.5). It answers one message at a time; the engine keeps
+ * never run on the event loop (docs/architecture.md §4.5). It answers one message at a time; the engine keeps
  * one batch in flight and fills the next meanwhile.
  */
 import { parentPort, workerData } from 'node:worker_threads';

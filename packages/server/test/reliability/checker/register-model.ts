@@ -1,7 +1,7 @@
 /**
  * The sequential specification of one spacekv object used as a register with an int attribute:
  * `get`, `put`, `put_if_not_exist`, `compare_and_swap`, `atomicAdd` (mutate add) and `del`, as
- * DESIGN.md §3 defines them. The state is the value (null: absent) and the version; a version is
+ * docs/architecture.md §3 defines them. The state is the value (null: absent) and the version; a version is
  * `null` when an operation of unknown outcome may have changed it, and the next observation pins it.
  * Versions are seqs: every write must give a version greater than the one it replaced.
  */
