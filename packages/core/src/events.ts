@@ -8,6 +8,7 @@
  * (`del`, `cond_del`, `get_and_del`, `expire` by the TTL sweeper, `rm_space`). A tx's changes share
  * its seq. Delivery is at least once: consumers deduplicate by (seq, space, key).
  */
+import { isSystemSpace } from './access.js';
 import { fail } from './errors.js';
 import { type Fields, type SpaceLookup, isFields, parseSpaceName, requireSpace } from './fields.js';
 import { parseJson } from './json.js';
@@ -106,7 +107,7 @@ export function parseWatch(input: Fields, lookup: SpaceLookup, limits: Limits): 
 /** Does `change` belong to what `spec` watches? */
 export function watchMatches(spec: WatchSpec, change: Change): boolean {
   if (spec.ops && !spec.ops.has(change.op)) return false;
-  if (spec.space === undefined) return true;
+  if (spec.space === undefined) return !isSystemSpace(change.space);
   if (change.space !== spec.space) return false;
   const admin = change.op === 'add_space' || change.op === 'rm_space';
   if (spec.key !== undefined && !admin && change.key !== spec.key) return false;

@@ -3,6 +3,7 @@
  * codec (wire.ts), the tx parser (tx.ts) and the REST routes. Each takes untrusted JSON and returns a
  * canonical value or throws a SpacekvError with a stable code (STYLE.md §8).
  */
+import { isSystemSpace } from './access.js';
 import { parseSchemaDsl } from './dsl.js';
 import { fail } from './errors.js';
 import type { Limits } from './limits.js';
@@ -24,6 +25,8 @@ export function isFields(input: unknown): input is Fields {
 
 export function parseSpaceName(input: unknown): string {
   if (typeof input !== 'string' || input.length === 0) throw fail('bad_request', 'the field \'space\' must be a non-empty string');
+  // The server's own spaces (token records) exist for no request: they read as absent.
+  if (isSystemSpace(input)) throw fail('unknown_space', `no space named '${input}'`);
   return input;
 }
 

@@ -20,3 +20,4 @@ export * from './events.js';
 export * from './index-key.js';
 export * from './search.js';
 export * from './plan.js';
+export * from './access.js';

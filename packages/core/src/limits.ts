@@ -58,6 +58,16 @@ export interface Limits {
   readonly searchPageBytesMax: number;
   /** Objects indexed per writer transaction while an index is built online. */
   readonly indexBuildBatchRowsMax: number;
+  /** Verified tokens a server keeps (a token is verified once, then looked up); the oldest go past it. */
+  readonly tokenCacheEntriesMax: number;
+  /** Tokens (created, not yet revoked or forgotten) one store may hold. */
+  readonly tokensMax: number;
+  /** Characters of a bearer token; longer ones are refused before any parsing. */
+  readonly tokenLengthMax: number;
+  /** Failed authentications one client address may make per minute; past it its requests get `rate_limited` until the minute ends. */
+  readonly authFailuresPerMinuteMax: number;
+  /** Distinct client addresses whose failed authentications are counted at once (the counter table's bound). */
+  readonly authFailureAddressesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -88,6 +98,11 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   scanRowsMax: 10_000,
   searchPageBytesMax: 4 * 1024 * 1024,
   indexBuildBatchRowsMax: 2000,
+  tokenCacheEntriesMax: 10_000,
+  tokensMax: 10_000,
+  tokenLengthMax: 4096,
+  authFailuresPerMinuteMax: 60,
+  authFailureAddressesMax: 10_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -19,6 +19,7 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
+const AUTH = 'packages/server/test/auth/auth-limits.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -51,6 +52,11 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   watchPageChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'a subscription gets every change after its position, in order, across memory and log' },
   recentChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
   recentChangeBytesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
+  tokenCacheEntriesMax: { file: AUTH, test: 'past tokenCacheEntriesMax' },
+  tokensMax: { file: AUTH, test: 'past tokensMax' },
+  tokenLengthMax: { file: AUTH, test: 'past tokenLengthMax' },
+  authFailuresPerMinuteMax: { file: AUTH, test: 'past authFailuresPerMinuteMax' },
+  authFailureAddressesMax: { file: AUTH, test: 'past authFailureAddressesMax' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {

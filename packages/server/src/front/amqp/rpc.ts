@@ -13,6 +13,7 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import {
   type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, parseJson, parseOperation, OPERATION_NAMES,
 } from '@spacekv/core';
+import { type Authenticator, authorizeOperation } from '../../auth/authenticator.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import type { TaskBody } from '../../tasks/task.js';
@@ -22,6 +23,16 @@ export interface RpcOptions {
   readonly url: string;
   readonly queue: string;
   readonly prefetch: number;
+  /** Absent: requests need no token. */
+  readonly auth?: Authenticator;
+}
+
+/** The token a request message carries in its `authorization` header. */
+function tokenOf(message: ConsumeMessage): string | undefined {
+  const header: unknown = message.properties.headers?.authorization;
+  const text = Buffer.isBuffer(header) ? header.toString('utf8') : header;
+  if (typeof text !== 'string') return undefined;
+  return /^Bearer\s+/i.test(text) ? text.replace(/^Bearer\s+/i, '').trim() : '';
 }
 
 function errorReply(error: WireError): string {
@@ -46,7 +57,13 @@ export function amqpRpc(engine: Engine, metrics: Metrics, options: RpcOptions): 
       await channel.consume(options.queue, (message) => {
         // The broker cancelled the consumer (the queue was deleted): fail, so the task restarts and declares it again.
         if (!message) return cancelled(new Error(`the broker cancelled the consumer of '${options.queue}'`));
-        const answered = answer(channel, message, (input) => session.submit(parseOperation(input, lookup, engine.limits)), metrics);
+        const answered = answer(channel, message, (input) => {
+          // Failed attempts are counted per broker user: every peer reaches us through the broker.
+          const access = options.auth?.authenticate(tokenOf(message), `amqp:${String(message.properties.userId ?? '')}`) ?? null;
+          const op = parseOperation(input, lookup, engine.limits);
+          authorizeOperation(access, op);
+          return session.submit(op);
+        }, metrics);
         inflight.add(answered);
         void answered.finally(() => inflight.delete(answered));
       }, { noAck: false });

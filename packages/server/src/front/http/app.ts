@@ -17,7 +17,10 @@ import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { registerSearchRoutes } from './search-routes.js';
-import { registerSpaceRoutes } from './space-routes.js';
+import { SCHEMA_MEDIA_TYPE, registerSpaceRoutes } from './space-routes.js';
+import { type GateOptions, registerGate } from './gate.js';
+import { registerTokenRoutes } from './token-routes.js';
+import type { TokenRegistry } from '../../auth/token-registry.js';
 
 export interface HttpAppOptions {
   readonly engine: Engine;
@@ -26,6 +29,10 @@ export interface HttpAppOptions {
   readonly logger: FastifyBaseLogger;
   /** Reports whether the server can serve (the store reachable; /healthz answers 503 otherwise), and how each part is doing. */
   readonly health: () => MaybePromise<Health>;
+  /** Host, Origin and CORS checks, and (when the server requires tokens) authentication. */
+  readonly gate: GateOptions;
+  /** The token records (absent when the server requires no token). */
+  readonly tokens?: TokenRegistry;
 }
 
 export interface Health {
@@ -64,10 +71,12 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
       done(err as SpacekvError, undefined);
     }
   });
-  // DSL text for POST /v1/spaces; every other route refuses string bodies (see jsonBody).
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // DSL text for POST /v1/spaces; every other route refuses string bodies (see jsonBody). Not
+  // text/plain: a page may send that cross-site without a preflight, and so create a space.
+  app.addContentTypeParser(SCHEMA_MEDIA_TYPE, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const ctx = new HttpContext(engine, metrics);
+  registerGate(app, options.gate);
   app.decorateRequest('ticket', null);
   app.decorateRequest('arrivedAt', 0);
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
@@ -115,10 +124,14 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed);
   registerSearchRoutes(app, ctx);
+  registerTokenRoutes(app, ctx, options.tokens);
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', async (request, reply) => {
     const health = await options.health();
-    reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
+    const status = health.ok ? 'ok' : 'unavailable';
+    // Liveness is public; what the server runs on and how its parts do is for token holders.
+    if (options.gate.auth && !request.access) return reply.code(health.ok ? 200 : 503).send({ status });
+    reply.code(health.ok ? 200 : 503).send({ status, detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -55,7 +55,7 @@ export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex):
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-/** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */
+/** The parsed JSON body of a request; DSL text (application/x-spacekv-schema) is for POST /v1/spaces only. */
 export function jsonBody(body: unknown): unknown {
   if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', 'this endpoint takes application/json');
   return body;

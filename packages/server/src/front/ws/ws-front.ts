@@ -4,10 +4,12 @@
  * is 100 MiB), connections, in-flight requests and unread replies per connection. A heartbeat
  * ping finds dead peers so their sessions do not linger.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, WS_PATH, errorJson } from '@spacekv/core';
+import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, type SpacekvError, WS_PATH, errorJson } from '@spacekv/core';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { BrowserGuard } from '../browser-guard.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
@@ -19,6 +21,10 @@ export interface WsFrontOptions {
   readonly metrics: Metrics;
   readonly serverVersion: string;
   readonly heartbeatIntervalMs: number;
+  /** Host and Origin checks on every upgrade. */
+  readonly guard: BrowserGuard;
+  /** Absent: requests need no token. Present: each connection's first frame must be a hello with one. */
+  readonly auth?: Authenticator | undefined;
 }
 
 export class WsFront {
@@ -57,6 +63,14 @@ export class WsFront {
     const path = (request.url ?? '').split('?')[0];
     if (path !== WS_PATH) return refuse(socket, 404, 'no_route', `no WebSocket endpoint at ${path}; use ${WS_PATH}`);
     if (!this.accepting) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
+    try {
+      // A page on any site may open a WebSocket to localhost; its browser always says where it comes from.
+      this.options.guard.checkHost(request.headers.host);
+      this.options.guard.checkOrigin(request.headers.origin, request.headers.host);
+    } catch (err) {
+      const error = err as SpacekvError;
+      return refuse(socket, error.status, error.code as RefusalCode, error.message);
+    }
     if (this.connections.size >= this.options.engine.limits.connectionsMax) {
       return refuse(socket, 503, 'overloaded', `the server holds ${this.connections.size} connections; the limit is connectionsMax`);
     }
@@ -64,12 +78,12 @@ export class WsFront {
     if (!SUBPROTOCOLS.some((p) => offered.includes(p))) {
       return refuse(socket, 400, 'bad_request', `offer a supported subprotocol in Sec-WebSocket-Protocol: ${SUBPROTOCOLS.join(', ')}`);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request.socket.remoteAddress ?? ''));
   }
 
-  private onConnection(ws: WebSocket): void {
-    const { engine, metrics, serverVersion } = this.options;
-    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics));
+  private onConnection(ws: WebSocket, address: string): void {
+    const { engine, metrics, serverVersion, auth } = this.options;
+    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, auth ? { authenticator: auth, address } : undefined));
     ws.on('close', () => this.connections.delete(ws));
     ws.on('error', () => ws.terminate());
     const hello: HelloFrame = {
@@ -89,8 +103,10 @@ export class WsFront {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: 'no_route' | 'shutting_down' | 'overloaded' | 'bad_request', message: string): void {
+type RefusalCode = 'no_route' | 'shutting_down' | 'overloaded' | 'bad_request' | 'forbidden_host' | 'forbidden_origin';
+
+function refuse(socket: Duplex, status: number, code: RefusalCode, message: string): void {
   const body = `{"ok":false,"error":${errorJson({ code, message })}}`;
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\n` +
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

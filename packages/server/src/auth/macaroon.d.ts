@@ -1,0 +1,13 @@
+/** The part of the `macaroon` package (pure JS, HMAC-SHA256 chains) that token-format.ts uses. */
+declare module 'macaroon' {
+  export interface Macaroon {
+    readonly identifier: Uint8Array;
+    readonly caveats: readonly { readonly identifier: Uint8Array }[];
+    addFirstPartyCaveat(caveat: string): void;
+    exportBinary(): Uint8Array;
+    /** Throws unless the signature chain from `rootKey` holds and `check` (null: satisfied) accepts every caveat. */
+    verify(rootKey: Uint8Array, check: (caveat: string) => string | null, discharges: readonly Macaroon[]): void;
+  }
+  export function newMacaroon(params: { rootKey: Uint8Array; identifier: string | Uint8Array; location: string; version: 2 }): Macaroon;
+  export function importMacaroon(data: Uint8Array): Macaroon;
+}
