@@ -20,6 +20,8 @@ export interface ConnectionOptions {
   /** First and longest pause between reconnection attempts. Defaults 50 ms and 5 s. */
   readonly reconnectDelayMs?: number;
   readonly reconnectDelayMaxMs?: number;
+  /** The token a server that requires one gets in the client's hello (docs/security.md). */
+  readonly token?: string;
 }
 
 /**
@@ -213,6 +215,9 @@ export class Connection {
       return;
     }
     this.socket = socket;
+    const token = this.options.token;
+    // First frame on every (re)connection: browsers cannot set headers on a WebSocket, so the token goes here.
+    if (token !== undefined) socket.onopen = () => socket.send(stringifyJson({ type: 'hello', token }));
     socket.onmessage = (event) => this.onFrame(String(event.data));
     socket.onclose = (event) => {
       if (this.socket === socket) this.onDown(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
@@ -269,6 +274,7 @@ export class Connection {
     this.socket = undefined;
     this.hello = undefined;
     const detail = this.lastServerError ? `${reason}; the server said: ${this.lastServerError.message}` : reason;
+    const refusal = this.lastServerError?.code === 'unauthenticated' || this.lastServerError?.code === 'rate_limited' ? this.lastServerError : undefined;
     this.lastServerError = undefined;
     for (const request of this.sent.values()) {
       request.settle(request.isWrite
@@ -279,7 +285,8 @@ export class Connection {
     this.outbox = [];
     if (this.opened) {
       clearTimeout(this.opened.timer);
-      this.opened.reject(errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
+      // A refused token is the caller's to fix, not a network fault: it keeps its code.
+      this.opened.reject(refusal ?? errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
       this.opened = undefined;
       this.closedByUser = true;
       return;

@@ -33,6 +33,12 @@ interface ServeOptions {
   host: string; port: number; data: string; store: string; logLevel: string; drainTimeoutMs: number;
   amqp?: string; amqpRpcQueue: string; amqpExchange: string; amqpPrefetch: number;
   sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number;
+  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
+}
+
+/** A comma-separated list option, repeatable: `--cors-origin a,b --cors-origin c`. */
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 }
 
 export function serveCommand(): Command {
@@ -53,6 +59,14 @@ export function serveCommand(): Command {
     .addOption(new Option('--sweep-interval-ms <ms>', 'how often the TTL sweeper deletes expired objects').env('SPACEKV_SWEEP_INTERVAL_MS').default(DEFAULT_CONFIG.sweepIntervalMs).argParser(positive(milliseconds)))
     .addOption(new Option('--log-retention-ms <ms>', 'remove change-log entries older than this (0: no age rule)').env('SPACEKV_LOG_RETENTION_MS').default(DEFAULT_CONFIG.logRetentionMs).argParser(milliseconds))
     .addOption(new Option('--log-retention-seqs <n>', 'keep the change log of only the newest n seqs (0: no count rule)').env('SPACEKV_LOG_RETENTION_SEQS').default(DEFAULT_CONFIG.logRetentionSeqs).argParser(count))
+    .addOption(new Option('--auth <mode>', "require tokens: 'auto' (required unless listening on loopback only), 'on', 'off' (refused beyond loopback without --insecure-no-auth); root secret: SPACEKV_ROOT_TOKEN")
+      .env('SPACEKV_AUTH').default(DEFAULT_CONFIG.auth).choices(['auto', 'on', 'off']))
+    .addOption(new Option('--insecure-no-auth', 'allow --auth off on a non-loopback address (warns on every start)').env('SPACEKV_INSECURE_NO_AUTH'))
+    .addOption(new Option('--allowed-host <names>', "Host names answered besides loopback and the listen address (comma-separated, repeatable; '*': any, behind a proxy that checks Host)")
+      .env('SPACEKV_ALLOWED_HOSTS').argParser(list).default([]))
+    .addOption(new Option('--cors-origin <origins>', "web origins allowed to call the server from a browser (REST with CORS, WebSocket, SSE), e.g. https://app.example.com (comma-separated, repeatable; '*': any)")
+      .env('SPACEKV_CORS_ORIGINS').argParser(list).default([]))
+    .addOption(new Option('--public-metrics', 'serve /metrics without a token').env('SPACEKV_PUBLIC_METRICS'))
     .addOption(
       new Option('--log-level <level>', 'log level').env('SPACEKV_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel)
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -65,6 +79,9 @@ export function serveCommand(): Command {
         ...(options.amqp ? { amqpUrl: options.amqp } : {}),
         amqpRpcQueue: options.amqpRpcQueue, amqpExchange: options.amqpExchange, amqpPrefetch: options.amqpPrefetch,
         sweepIntervalMs: options.sweepIntervalMs, logRetentionMs: options.logRetentionMs, logRetentionSeqs: options.logRetentionSeqs,
+        auth: options.auth, insecureNoAuth: options.insecureNoAuth === true, allowedHosts: options.allowedHost, corsOrigins: options.corsOrigin,
+        metricsPublic: options.publicMetrics === true,
+        ...(process.env.SPACEKV_ROOT_TOKEN ? { rootToken: process.env.SPACEKV_ROOT_TOKEN } : {}),
       };
       const server = await startServer(config);
       const stop = (signal: string): void => {
