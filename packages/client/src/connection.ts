@@ -66,6 +66,8 @@ const afterThisTurn: (fn: () => void) => void =
 export class Connection {
   private socket: WebSocketLike | undefined;
   private hello: HelloFrame | undefined;
+  /** The server's hello, held until it accepts the token of ours (its `auth` frame). */
+  private unconfirmedHello: HelloFrame | undefined;
   private readonly sent = new Map<number, Request>();
   private waiting: Request[] = [];
   private outbox: string[] = [];
@@ -236,7 +238,12 @@ export class Connection {
     if (Array.isArray(frame)) {
       for (const reply of frame) this.onReply(reply as ReplyBody & { id: number });
     } else if ((frame as { type?: string }).type === 'hello') {
-      this.onHello(frame as HelloFrame);
+      // With a token, the connection takes requests once the server has also accepted it.
+      if (this.options.token === undefined) this.onHello(frame as HelloFrame);
+      else this.unconfirmedHello = frame as HelloFrame;
+    } else if ((frame as { type?: string }).type === 'auth' && this.unconfirmedHello) {
+      this.onHello(this.unconfirmedHello);
+      this.unconfirmedHello = undefined;
     } else if ((frame as { type?: string }).type === 'changes' || (frame as { type?: string }).type === 'watch_end') {
       this.streamListener?.frame(frame as Readonly<Record<string, unknown>>);
     } else if ((frame as { type?: string }).type === 'error') {
@@ -273,6 +280,7 @@ export class Connection {
   private onDown(reason: string): void {
     this.socket = undefined;
     this.hello = undefined;
+    this.unconfirmedHello = undefined;
     const detail = this.lastServerError ? `${reason}; the server said: ${this.lastServerError.message}` : reason;
     const refusal = this.lastServerError?.code === 'unauthenticated' || this.lastServerError?.code === 'rate_limited' ? this.lastServerError : undefined;
     this.lastServerError = undefined;

@@ -1,12 +1,13 @@
 /**
- * Tokens on the wire: `skv1_` and a macaroon (binary v2, base64url). A macaroon's identifier names
+ * Tokens on the wire: `skv1_` and a macaroon (its v2 JSON form, base64url). A macaroon's identifier names
  * the token record whose root key signed it; each first-party caveat narrows what it grants
  * (core's access.ts), and anyone holding a token can add caveats without the server (attenuate):
  * the HMAC chain lets the server check that none was removed. The `macaroon` package is pure JS
  * (HMAC-SHA256 via sjcl, whose signature comparison is constant-time) and works on Node 20; it is
- * used only here, behind these functions.
+ * used only here, behind these functions. Its binary export is not used: its buffer doubles on
+ * every byte appended, so a token of a few caveats cannot be allocated.
  */
-import { importMacaroon, newMacaroon } from 'macaroon';
+import { type Macaroon, importMacaroon, newMacaroon } from 'macaroon';
 import { SpacekvError } from '@spacekv/core';
 
 const PREFIX = 'skv1_';
@@ -30,19 +31,28 @@ function unauthenticated(message: string): SpacekvError {
 export function mintToken(id: string, rootKey: Uint8Array, caveats: readonly string[]): string {
   const macaroon = newMacaroon({ rootKey, identifier: id, location: LOCATION, version: 2 });
   for (const caveat of caveats) macaroon.addFirstPartyCaveat(caveat);
-  return PREFIX + Buffer.from(macaroon.exportBinary()).toString('base64url');
+  return encode(macaroon);
+}
+
+function encode(macaroon: Macaroon): string {
+  return PREFIX + Buffer.from(JSON.stringify(macaroon.exportJSON())).toString('base64url');
+}
+
+/** The macaroon of a token; throws `unauthenticated` for anything that is not one. */
+function decode(token: string): Macaroon {
+  if (!token.startsWith(PREFIX)) throw unauthenticated(`a spacekv token starts with '${PREFIX}'`);
+  try {
+    const json: unknown = JSON.parse(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8'));
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('not a JSON object');
+    return importMacaroon(json as Record<string, unknown>);
+  } catch (err) {
+    throw unauthenticated(`the token cannot be read (${(err as Error).message})`);
+  }
 }
 
 /** Read a token's id and caveats; throws `unauthenticated` for anything that is not one. */
 export function decodeToken(token: string): DecodedToken {
-  if (!token.startsWith(PREFIX)) throw unauthenticated(`a spacekv token starts with '${PREFIX}'`);
-  const bytes = Buffer.from(token.slice(PREFIX.length), 'base64url');
-  let macaroon;
-  try {
-    macaroon = importMacaroon(bytes);
-  } catch (err) {
-    throw unauthenticated(`the token cannot be read (${(err as Error).message})`);
-  }
+  const macaroon = decode(token);
   const decoder = new TextDecoder('utf-8', { fatal: false });
   return {
     id: decoder.decode(macaroon.identifier),
@@ -62,8 +72,7 @@ export function decodeToken(token: string): DecodedToken {
  * never grant more than `token` (every caveat must hold).
  */
 export function attenuateToken(token: string, caveats: readonly string[]): string {
-  if (!token.startsWith(PREFIX)) throw unauthenticated(`a spacekv token starts with '${PREFIX}'`);
-  const macaroon = importMacaroon(Buffer.from(token.slice(PREFIX.length), 'base64url'));
+  const macaroon = decode(token);
   for (const caveat of caveats) macaroon.addFirstPartyCaveat(caveat);
-  return PREFIX + Buffer.from(macaroon.exportBinary()).toString('base64url');
+  return encode(macaroon);
 }

@@ -123,16 +123,21 @@ export class WsConnection {
     this.processBacklog();
   }
 
-  /** The client's hello: its token, verified once for the connection (without auth, nothing to do). */
+  /**
+   * The client's hello: its token, verified once for the connection, answered `{"type":"auth",
+   * "ok":true}` (a server that requires no token answers so too) or an error frame and a close.
+   */
   private onHello(hello: Item): void {
-    if (!this.auth) return;
-    try {
-      if (this.access) throw new SpacekvError('bad_request', 'a connection says hello once');
-      this.access = this.auth.authenticator.authenticate(typeof hello.token === 'string' ? hello.token : undefined, this.auth.address);
-    } catch (err) {
-      const error = err as SpacekvError;
-      this.closeWith(CLOSE_CODES.policyViolation, error.code, error.message);
+    if (this.auth) {
+      try {
+        if (this.access) throw new SpacekvError('bad_request', 'a connection says hello once');
+        this.access = this.auth.authenticator.authenticate(typeof hello.token === 'string' ? hello.token : undefined, this.auth.address);
+      } catch (err) {
+        const error = err as SpacekvError;
+        return this.closeWith(CLOSE_CODES.policyViolation, error.code, error.message);
+      }
     }
+    this.ws.send('{"type":"auth","ok":true}');
   }
 
   /**
