@@ -62,6 +62,16 @@ export class Authenticator {
     registry.onChange((record) => this.forget(record));
   }
 
+  /** Tokens verified and cached now (at most `tokenCacheEntriesMax`). */
+  get cacheEntries(): number {
+    return this.cache.size;
+  }
+
+  /** Addresses whose failed authentications are counted now (at most `authFailureAddressesMax`). */
+  get failureAddresses(): number {
+    return this.failures.size;
+  }
+
   /**
    * The Access of `token`, presented by `address`; throws `unauthenticated` (no token, or one that
    * does not verify) or `rate_limited` (the address failed too often this minute).

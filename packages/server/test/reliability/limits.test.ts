@@ -52,11 +52,11 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   watchPageChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'a subscription gets every change after its position, in order, across memory and log' },
   recentChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
   recentChangeBytesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
-  tokenCacheEntriesMax: { file: AUTH, test: 'past tokenCacheEntriesMax' },
-  tokensMax: { file: AUTH, test: 'past tokensMax' },
-  tokenLengthMax: { file: AUTH, test: 'past tokenLengthMax' },
-  authFailuresPerMinuteMax: { file: AUTH, test: 'past authFailuresPerMinuteMax' },
-  authFailureAddressesMax: { file: AUTH, test: 'past authFailureAddressesMax' },
+  tokenCacheEntriesMax: { file: AUTH, test: 'the verified-token cache stays within tokenCacheEntriesMax' },
+  tokensMax: { file: AUTH, test: 'a token record past tokensMax' },
+  tokenLengthMax: { file: AUTH, test: 'a token past tokenLengthMax' },
+  authFailuresPerMinuteMax: { file: AUTH, test: 'failed authentications past authFailuresPerMinuteMax' },
+  authFailureAddressesMax: { file: AUTH, test: 'failure counters stay within authFailureAddressesMax' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {
