@@ -3,6 +3,7 @@ declare module 'macaroon' {
   export interface Macaroon {
     readonly identifier: Uint8Array;
     readonly caveats: readonly { readonly identifier: Uint8Array }[];
+    readonly signature: Uint8Array;
     addFirstPartyCaveat(caveat: string): void;
     /** The v2 JSON form. (Not exportBinary: its buffer doubles on every byte appended, past a few caveats it cannot allocate.) */
     exportJSON(): Record<string, unknown>;
