@@ -22,6 +22,11 @@ export interface ConnectionOptions {
   readonly reconnectDelayMaxMs?: number;
   /** The token a server that requires one gets in the client's hello (docs/security.md). */
   readonly token?: string;
+  /**
+   * PEM certificate(s) to trust for a `https://`/`wss://` server besides the system's (a private
+   * CA, a self-signed server). Node only: a browser trusts what its platform trusts.
+   */
+  readonly ca?: string | Buffer;
 }
 
 /**
@@ -211,7 +216,7 @@ export class Connection {
   private async dial(): Promise<void> {
     let socket: WebSocketLike;
     try {
-      socket = await openWebSocket(this.url, [...SUBPROTOCOLS]);
+      socket = await openWebSocket(this.url, [...SUBPROTOCOLS], this.options.ca === undefined ? {} : { ca: this.options.ca });
     } catch (err) {
       this.onDown(`cannot open a WebSocket: ${(err as Error).message}`);
       return;

@@ -45,6 +45,8 @@ export interface ServerConfig {
   readonly corsOrigins: readonly string[];
   /** Serve /metrics without a token. */
   readonly metricsPublic: boolean;
+  /** PEM certificate chain and private key: serve HTTPS and WSS on the port (both or neither). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {

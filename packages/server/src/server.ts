@@ -122,15 +122,17 @@ export async function startServer(
   const health = () => healthOf(config, store, tasks, feed);
   const guard = new BrowserGuard({ listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
   const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}) };
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health, gate, ...(auth ? { tokens: auth.registry } : {}) });
+  const { app, stopAccepting } = buildHttpApp({
+    engine, metrics, feed, logger, health, gate, ...(auth ? { tokens: auth.registry } : {}), ...(config.tls ? { tls: config.tls } : {}),
+  });
   const ws = new WsFront(app.server, {
     engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs, guard, auth: auth?.authenticator,
   });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();
   const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
+  const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off', tls: config.tls !== undefined }, 'spacekv serving');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {

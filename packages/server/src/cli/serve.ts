@@ -1,4 +1,5 @@
 /** `spacekv serve`: run a server until SIGTERM/SIGINT, then drain and exit. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULT_CONFIG, type ServerConfig } from '../config.js';
 import { startServer } from '../server.js';
@@ -33,7 +34,21 @@ interface ServeOptions {
   host: string; port: number; data: string; store: string; logLevel: string; drainTimeoutMs: number;
   amqp?: string; amqpRpcQueue: string; amqpExchange: string; amqpPrefetch: number;
   sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number;
-  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
+  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; tlsCert?: string; tlsKey?: string; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
+}
+
+/** The certificate and key files, read now: a missing or unreadable one stops the start with its name. */
+function tlsOf(options: ServeOptions): Pick<ServerConfig, 'tls'> {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return {};
+  if (options.tlsCert === undefined || options.tlsKey === undefined) throw new Error('--tls-cert and --tls-key go together');
+  const read = (file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} '${file}': ${(err as Error).message}`);
+    }
+  };
+  return { tls: { cert: read(options.tlsCert, 'certificate'), key: read(options.tlsKey, 'key') } };
 }
 
 /** A comma-separated list option, repeatable: `--cors-origin a,b --cors-origin c`. */
@@ -66,6 +81,8 @@ export function serveCommand(): Command {
       .env('SPACEKV_ALLOWED_HOSTS').argParser(list).default([]))
     .addOption(new Option('--cors-origin <origins>', "web origins allowed to call the server from a browser (REST with CORS, WebSocket, SSE), e.g. https://app.example.com (comma-separated, repeatable; '*': any)")
       .env('SPACEKV_CORS_ORIGINS').argParser(list).default([]))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS on the port (with --tls-key)').env('SPACEKV_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('SPACEKV_TLS_KEY'))
     .addOption(new Option('--public-metrics', 'serve /metrics without a token').env('SPACEKV_PUBLIC_METRICS'))
     .addOption(
       new Option('--log-level <level>', 'log level').env('SPACEKV_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel)
@@ -82,6 +99,7 @@ export function serveCommand(): Command {
         auth: options.auth, insecureNoAuth: options.insecureNoAuth === true, allowedHosts: options.allowedHost, corsOrigins: options.corsOrigin,
         metricsPublic: options.publicMetrics === true,
         ...(process.env.SPACEKV_ROOT_TOKEN ? { rootToken: process.env.SPACEKV_ROOT_TOKEN } : {}),
+        ...tlsOf(options),
       };
       const server = await startServer(config);
       const stop = (signal: string): void => {

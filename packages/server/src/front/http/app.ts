@@ -3,6 +3,8 @@
  * Node frameworks, its schema-free fast path for pre-encoded bodies, and `inject()` for in-process
  * tests. JSON bodies are parsed by core's lossless parser so 64-bit ints arrive exact.
  */
+import type { RequestListener, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
@@ -33,6 +35,8 @@ export interface HttpAppOptions {
   readonly gate: GateOptions;
   /** The token records (absent when the server requires no token). */
   readonly tokens?: TokenRegistry;
+  /** PEM certificate chain and key: HTTPS (and WSS, on the same server) instead of HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export interface Health {
@@ -61,6 +65,9 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
     clientErrorHandler: refuseMalformedHttp,
+    // With TLS, an https.Server in place of the http.Server: the same request events, and the same
+    // 'upgrade' event the WebSocket front listens to, so WSS shares the port.
+    ...(options.tls ? { serverFactory: (handler: RequestListener) => createHttpsServer({ ...options.tls }, handler) as unknown as HttpServer } : {}),
   });
 
   app.removeAllContentTypeParsers();
