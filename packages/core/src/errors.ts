@@ -21,7 +21,7 @@ export const ERRORS = {
   forbidden: { status: 403, meaning: 'The token is valid but does not grant this operation on this space or key; the message names the right it lacks.' },
   forbidden_origin: { status: 403, meaning: 'A browser request or WebSocket upgrade came from a web origin the server does not allow (see --cors-origin).' },
   forbidden_host: { status: 421, meaning: 'The request names a Host the server does not answer for (DNS rebinding defence; see --allowed-host).' },
-  rate_limited: { status: 429, meaning: 'Too many failed authentications from this address this minute; retry after a pause.' },
+  rate_limited: { status: 429, meaning: 'Too many requests from this client (clientRequestsPerSecondMax), or too many failed authentications from this address this minute; retry after a pause.' },
   unknown_space: { status: 404, meaning: 'No space of that name exists.' },
   not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
   no_route: { status: 404, meaning: 'No endpoint at that path.' },

@@ -68,6 +68,14 @@ export interface Limits {
   readonly authFailuresPerMinuteMax: number;
   /** Distinct client addresses whose failed authentications are counted at once (the counter table's bound). */
   readonly authFailureAddressesMax: number;
+  /**
+   * Requests per second one client (a token record, or an address without tokens) may send, with
+   * bursts up to one second's worth, while rate limiting is on (`--rate-limit`; on by default
+   * beyond loopback); past it, `rate_limited`.
+   */
+  readonly clientRequestsPerSecondMax: number;
+  /** Clients whose request rate is tracked at once; the least recently seen is forgotten first. */
+  readonly rateLimitedClientsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -103,6 +111,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   tokenLengthMax: 4096,
   authFailuresPerMinuteMax: 60,
   authFailureAddressesMax: 10_000,
+  clientRequestsPerSecondMax: 10_000,
+  rateLimitedClientsMax: 10_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

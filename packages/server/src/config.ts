@@ -45,6 +45,8 @@ export interface ServerConfig {
   readonly corsOrigins: readonly string[];
   /** Serve /metrics without a token. */
   readonly metricsPublic: boolean;
+  /** Requests per second per client (limits.clientRequestsPerSecondMax): `auto` limits them unless listening on loopback only. */
+  readonly rateLimit: 'auto' | 'on' | 'off';
   /** PEM certificate chain and private key: serve HTTPS and WSS on the port (both or neither). */
   readonly tls?: { readonly cert: string; readonly key: string };
 }
@@ -70,4 +72,5 @@ export const DEFAULT_CONFIG: ServerConfig = {
   allowedHosts: [],
   corsOrigins: [],
   metricsPublic: false,
+  rateLimit: 'auto',
 };

@@ -26,7 +26,8 @@ import { logRetention } from './tasks/log-retention.js';
 import { ttlSweeper } from './tasks/ttl-sweeper.js';
 import { authRequired, setUpAuth } from './auth/bootstrap.js';
 import type { Authenticator } from './auth/authenticator.js';
-import { BrowserGuard } from './front/browser-guard.js';
+import { BrowserGuard, isLoopbackHost } from './front/browser-guard.js';
+import { RateLimiter } from './front/rate-limiter.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7640 */
@@ -56,10 +57,11 @@ export function openStore(config: ServerConfig): Store {
  * requests), the relay last (it publishes what the sweeper's last deletions logged).
  */
 function backgroundTasks(
-  config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics, auth: Authenticator | undefined,
+  config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics,
+  auth: Authenticator | undefined, limiter: RateLimiter | undefined,
 ): TaskSet {
   const amqpUrl = config.amqpUrl;
-  const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}) };
+  const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}), ...(limiter ? { limiter } : {}) };
   const tasks = [
     ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, rpcOptions), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
@@ -75,6 +77,11 @@ function backgroundTasks(
       : []),
   ];
   return new TaskSet(tasks, metrics.registry);
+}
+
+/** Whether requests are rate limited per client: `auto` does so unless the server listens on loopback only. */
+function rateLimited(config: ServerConfig): boolean {
+  return config.rateLimit === 'on' || (config.rateLimit === 'auto' && !isLoopbackHost(config.host));
 }
 
 /** /healthz: the server serves while its store does; a failing task or an unreachable broker shows as degraded. */
@@ -118,15 +125,16 @@ export async function startServer(
   const feed = new ChangeFeed(store, config.limits, logger);
   await feed.start(commits);
   const auth = requireTokens ? await setUpAuth(config, running, feed, logger) : undefined;
-  const tasks = backgroundTasks(config, store, running, commits, logger, metrics, auth?.authenticator);
+  const limiter = rateLimited(config) ? new RateLimiter(config.limits) : undefined;
+  const tasks = backgroundTasks(config, store, running, commits, logger, metrics, auth?.authenticator, limiter);
   const health = () => healthOf(config, store, tasks, feed);
   const guard = new BrowserGuard({ listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
-  const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}) };
+  const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}), ...(limiter ? { limiter } : {}) };
   const { app, stopAccepting } = buildHttpApp({
     engine, metrics, feed, logger, health, gate, ...(auth ? { tokens: auth.registry } : {}), ...(config.tls ? { tls: config.tls } : {}),
   });
   const ws = new WsFront(app.server, {
-    engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs, guard, auth: auth?.authenticator,
+    engine, feed, metrics, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs, guard, auth: auth?.authenticator, limiter,
   });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();

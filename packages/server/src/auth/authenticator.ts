@@ -42,6 +42,11 @@ export function authorize(access: Access | null, needs: readonly Need[]): void {
   if (refused) throw new SpacekvError('forbidden', `the token does not grant ${describeNeed(refused)}`);
 }
 
+/** Whom a request is counted against for rate limiting: its token record, or its address without tokens. */
+export function rateClient(access: Access | null, address: string): string {
+  return access === null ? `address ${address}` : `token ${access.id}`;
+}
+
 /** {@link authorize} for one operation. */
 export function authorizeOperation(access: Access | null, op: Operation): void {
   if (access !== null) authorize(access, needsOf(op));

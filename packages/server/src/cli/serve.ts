@@ -34,7 +34,7 @@ interface ServeOptions {
   host: string; port: number; data: string; store: string; logLevel: string; drainTimeoutMs: number;
   amqp?: string; amqpRpcQueue: string; amqpExchange: string; amqpPrefetch: number;
   sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number;
-  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; tlsCert?: string; tlsKey?: string; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
+  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; tlsCert?: string; tlsKey?: string; rateLimit: 'auto' | 'on' | 'off'; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
 }
 
 /** The certificate and key files, read now: a missing or unreadable one stops the start with its name. */
@@ -81,6 +81,8 @@ export function serveCommand(): Command {
       .env('SPACEKV_ALLOWED_HOSTS').argParser(list).default([]))
     .addOption(new Option('--cors-origin <origins>', "web origins allowed to call the server from a browser (REST with CORS, WebSocket, SSE), e.g. https://app.example.com (comma-separated, repeatable; '*': any)")
       .env('SPACEKV_CORS_ORIGINS').argParser(list).default([]))
+    .addOption(new Option('--rate-limit <mode>', "limit requests per second per client (token, or address without tokens) to the limits' clientRequestsPerSecondMax: 'auto' (on unless listening on loopback only), 'on', 'off'")
+      .env('SPACEKV_RATE_LIMIT').default(DEFAULT_CONFIG.rateLimit).choices(['auto', 'on', 'off']))
     .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS on the port (with --tls-key)').env('SPACEKV_TLS_CERT'))
     .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('SPACEKV_TLS_KEY'))
     .addOption(new Option('--public-metrics', 'serve /metrics without a token').env('SPACEKV_PUBLIC_METRICS'))
@@ -97,7 +99,7 @@ export function serveCommand(): Command {
         amqpRpcQueue: options.amqpRpcQueue, amqpExchange: options.amqpExchange, amqpPrefetch: options.amqpPrefetch,
         sweepIntervalMs: options.sweepIntervalMs, logRetentionMs: options.logRetentionMs, logRetentionSeqs: options.logRetentionSeqs,
         auth: options.auth, insecureNoAuth: options.insecureNoAuth === true, allowedHosts: options.allowedHost, corsOrigins: options.corsOrigin,
-        metricsPublic: options.publicMetrics === true,
+        metricsPublic: options.publicMetrics === true, rateLimit: options.rateLimit,
         ...(process.env.SPACEKV_ROOT_TOKEN ? { rootToken: process.env.SPACEKV_ROOT_TOKEN } : {}),
         ...tlsOf(options),
       };

@@ -57,6 +57,8 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   tokenLengthMax: { file: AUTH, test: 'a token past tokenLengthMax' },
   authFailuresPerMinuteMax: { file: AUTH, test: 'failed authentications past authFailuresPerMinuteMax' },
   authFailureAddressesMax: { file: AUTH, test: 'failure counters stay within authFailureAddressesMax' },
+  clientRequestsPerSecondMax: { file: AUTH, test: 'requests past clientRequestsPerSecondMax' },
+  rateLimitedClientsMax: { file: AUTH, test: 'the rate table stays within rateLimitedClientsMax' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {

@@ -13,7 +13,8 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import {
   type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, parseJson, parseOperation, OPERATION_NAMES,
 } from '@spacekv/core';
-import { type Authenticator, authorizeOperation } from '../../auth/authenticator.js';
+import { type Authenticator, authorizeOperation, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import type { TaskBody } from '../../tasks/task.js';
@@ -25,6 +26,8 @@ export interface RpcOptions {
   readonly prefetch: number;
   /** Absent: requests need no token. */
   readonly auth?: Authenticator;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter;
 }
 
 /** The token a request message carries in its `authorization` header. */
@@ -58,8 +61,10 @@ export function amqpRpc(engine: Engine, metrics: Metrics, options: RpcOptions): 
         // The broker cancelled the consumer (the queue was deleted): fail, so the task restarts and declares it again.
         if (!message) return cancelled(new Error(`the broker cancelled the consumer of '${options.queue}'`));
         const answered = answer(channel, message, (input) => {
-          // Failed attempts are counted per broker user: every peer reaches us through the broker.
-          const access = options.auth?.authenticate(tokenOf(message), `amqp:${String(message.properties.userId ?? '')}`) ?? null;
+          // Failed attempts and rates are counted per broker user: every peer reaches us through the broker.
+          const peer = `amqp:${String(message.properties.userId ?? '')}`;
+          const access = options.auth?.authenticate(tokenOf(message), peer) ?? null;
+          options.limiter?.take(rateClient(access, peer));
           const op = parseOperation(input, lookup, engine.limits);
           authorizeOperation(access, op);
           return session.submit(op);

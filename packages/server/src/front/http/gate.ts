@@ -9,7 +9,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpacekvError } from '@spacekv/core';
-import { type Access, type Authenticator, authorize } from '../../auth/authenticator.js';
+import { type Access, type Authenticator, authorize, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { BrowserGuard } from '../browser-guard.js';
 import { sendError } from './errors.js';
 
@@ -25,6 +26,8 @@ export interface GateOptions {
   /** Absent: the server requires no token. */
   readonly auth?: Authenticator;
   readonly metricsPublic: boolean;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter;
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/v1/openapi.json']);
@@ -60,8 +63,8 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
     const cors = guard.corsHeaders(origin, preflight);
     if (cors) reply.headers(cors);
     if (preflight) return reply.code(cors ? 204 : 403).send(); // same-origin pages never preflight
-    if (!auth) return done();
     const path = request.url.split('?')[0] ?? '';
+    if (!auth) return limit(request, reply, done, path);
     const token = tokenOf(request, path);
     if (PUBLIC_PATHS.has(path) || (path === '/metrics' && options.metricsPublic)) {
       // A valid token on a public endpoint still counts (/healthz then shows its detail).
@@ -80,6 +83,18 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
     } catch (err) {
       return refuse(reply, err, token);
     }
-    done();
+    limit(request, reply, done, path);
   });
+
+  /** Count the request against its client's rate (public endpoints are not counted), then go on. */
+  function limit(request: FastifyRequest, reply: FastifyReply, done: () => void, path: string): void {
+    if (options.limiter && !PUBLIC_PATHS.has(path)) {
+      try {
+        options.limiter.take(rateClient(request.access, request.ip));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    }
+    done();
+  }
 }

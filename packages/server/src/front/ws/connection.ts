@@ -19,7 +19,8 @@ import {
   CLOSE_CODES, type ErrorCode, type Limits, needsOfWatch, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isFields,
   isRequestId, parseJson, parseOperation, parseWatch,
 } from '@spacekv/core';
-import { type Access, type Authenticator, accessRefusal, authorize, authorizeOperation } from '../../auth/authenticator.js';
+import { type Access, type Authenticator, accessRefusal, authorize, authorizeOperation, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Subscription, WatchSink } from '../../events/subscription.js';
@@ -28,10 +29,13 @@ import type { Metrics } from '../../metrics.js';
 
 type Item = Readonly<Record<string, unknown>>;
 
-/** How a connection authenticates its client: the server's authenticator, and the client's address (failed attempts are bounded per address). */
-export interface ConnectionAuth {
-  readonly authenticator: Authenticator;
+/** Who the client is and what guards the connection: its address (failures and rates are counted per address), the authenticator, the rate limiter. */
+export interface ConnectionGuards {
   readonly address: string;
+  /** Absent: the server requires no token. */
+  readonly authenticator?: Authenticator | undefined;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter | undefined;
 }
 
 const SHUTTING_DOWN: WireError = { code: 'shutting_down', message: 'the server is shutting down; nothing was applied' };
@@ -64,9 +68,9 @@ export class WsConnection {
 
   constructor(
     private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics,
-    private readonly auth?: ConnectionAuth,
+    private readonly guards: ConnectionGuards,
   ) {
-    this.access = auth ? undefined : null;
+    this.access = guards.authenticator ? undefined : null;
     this.session = engine.session();
     this.limits = engine.limits;
     this.lookup = (name) => engine.space(name);
@@ -128,10 +132,11 @@ export class WsConnection {
    * "ok":true}` (a server that requires no token answers so too) or an error frame and a close.
    */
   private onHello(hello: Item): void {
-    if (this.auth) {
+    const { authenticator, address } = this.guards;
+    if (authenticator) {
       try {
         if (this.access) throw new SpacekvError('bad_request', 'a connection says hello once');
-        this.access = this.auth.authenticator.authenticate(typeof hello.token === 'string' ? hello.token : undefined, this.auth.address);
+        this.access = authenticator.authenticate(typeof hello.token === 'string' ? hello.token : undefined, address);
       } catch (err) {
         const error = err as SpacekvError;
         return this.closeWith(CLOSE_CODES.policyViolation, error.code, error.message);
@@ -163,6 +168,11 @@ export class WsConnection {
   private handle(item: Item, id: number): void {
     if (this.access === undefined) {
       return this.refuse(id, { code: 'unauthenticated', message: 'this server requires a token: send {"type":"hello","token":"..."} first' });
+    }
+    try {
+      this.guards.limiter?.take(rateClient(this.access, this.guards.address));
+    } catch (err) {
+      return this.refuse(id, (err as SpacekvError).toWire());
     }
     if (item.op === 'watch' || item.op === 'unwatch') return this.handleWatch(item, id);
     const startedAt = performance.now();

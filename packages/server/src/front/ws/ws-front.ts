@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, type SpacekvError, WS_PATH, errorJson } from '@spacekv/core';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { BrowserGuard } from '../browser-guard.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
@@ -25,6 +26,8 @@ export interface WsFrontOptions {
   readonly guard: BrowserGuard;
   /** Absent: requests need no token. Present: each connection's first frame must be a hello with one. */
   readonly auth?: Authenticator | undefined;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter | undefined;
 }
 
 export class WsFront {
@@ -82,8 +85,8 @@ export class WsFront {
   }
 
   private onConnection(ws: WebSocket, address: string): void {
-    const { engine, metrics, serverVersion, auth } = this.options;
-    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, auth ? { authenticator: auth, address } : undefined));
+    const { engine, metrics, serverVersion, auth, limiter } = this.options;
+    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, { address, authenticator: auth, limiter }));
     ws.on('close', () => this.connections.delete(ws));
     ws.on('error', () => ws.terminate());
     const hello: HelloFrame = {
