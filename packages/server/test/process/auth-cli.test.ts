@@ -9,19 +9,14 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { childEnv, killAllChildren, runCli, spawnServer } from '../helpers/process.js';
-import { makeTempDir, removeDir } from '../helpers/temp.js';
+import { TempDirs } from '../helpers/temp.js';
 
-const dirs: string[] = [];
+const dirs = new TempDirs();
+const tempDir = (name: string): string => dirs.make(name);
 after(async () => {
   await killAllChildren();
-  for (const dir of dirs) removeDir(dir);
+  dirs.removeAll();
 });
-
-function tempDir(name: string): string {
-  const dir = makeTempDir(name);
-  dirs.push(dir);
-  return dir;
-}
 
 test('--host 0.0.0.0 without auth refuses to start: a message naming the way out, exit code 1', async () => {
   const run = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--auth', 'off', '--data', tempDir('open')]);
