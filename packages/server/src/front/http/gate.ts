@@ -62,7 +62,11 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
     const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
     const cors = guard.corsHeaders(origin, preflight);
     if (cors) reply.headers(cors);
-    if (preflight) return reply.code(cors ? 204 : 403).send(); // same-origin pages never preflight
+    if (preflight) {
+      if (cors) return reply.code(204).send();
+      // Same-origin pages never preflight: this is no browser of an allowed origin.
+      return sendError(reply, new SpacekvError('forbidden_origin', 'a CORS preflight needs an Origin listed in --cors-origin'));
+    }
     const path = request.url.split('?')[0] ?? '';
     if (!auth) return limit(request, reply, done, path);
     const token = tokenOf(request, path);
