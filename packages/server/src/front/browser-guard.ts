@@ -65,10 +65,13 @@ export class BrowserGuard {
     this.origins = policy.corsOrigins.includes('*') ? 'any' : new Set(policy.corsOrigins.map((o) => o.replace(/\/$/, '').toLowerCase()));
   }
 
-  /** Throws `forbidden_host` unless the Host header names this server. */
+  /**
+   * Throws `forbidden_host` unless the Host header names this server. A request without one is not
+   * a browser's (browsers always send it): it is left to the HTTP front's own Host rule.
+   */
   checkHost(host: string | undefined): void {
-    if (this.hosts === 'any') return;
-    if (host === undefined || !this.hosts.has(hostName(host))) {
+    if (this.hosts === 'any' || host === undefined) return;
+    if (!this.hosts.has(hostName(host))) {
       throw new SpacekvError('forbidden_host', `this server does not answer for Host '${String(host).slice(0, 100)}'; add it with --allowed-host if it is yours`);
     }
   }

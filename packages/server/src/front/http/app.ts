@@ -11,7 +11,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
-import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
+import { refuseExpectation, refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
@@ -65,10 +65,13 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
     clientErrorHandler: refuseMalformedHttp,
+    // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
+    http: { requireHostHeader: false },
     // With TLS, an https.Server in place of the http.Server: the same request events, and the same
     // 'upgrade' event the WebSocket front listens to, so WSS shares the port.
-    ...(options.tls ? { serverFactory: (handler: RequestListener) => createHttpsServer({ ...options.tls }, handler) as unknown as HttpServer } : {}),
+    ...(options.tls ? { serverFactory: (handler: RequestListener) => createHttpsServer({ ...options.tls, requireHostHeader: false }, handler) as unknown as HttpServer } : {}),
   });
+  app.server.on('checkExpectation', refuseExpectation);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -91,6 +94,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     if (!accepting) {
       reply.header('connection', 'close');
       return sendError(reply, new SpacekvError('shutting_down', 'the server is shutting down'));
+    }
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      reply.header('connection', 'close');
+      return sendError(reply, new SpacekvError('bad_request', 'an HTTP/1.1 request must carry a Host header'));
     }
     // A request with a body takes its place in order now, before its body is read; a bodiless one
     // runs its handler in this same turn, so it takes its place there (ctx.run), which is cheaper.
