@@ -35,6 +35,8 @@ export interface SpawnSpec {
   /** Returns the URL when a parsed stdout line is the ready line. */
   readonly readyUrl: (line: Readonly<Record<string, unknown>>) => string | undefined;
   readonly startupTimeoutMs?: number;
+  /** Environment variables besides this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const STOP_GRACE_MS = 10_000;
@@ -49,7 +51,7 @@ export function killAllChildren(): void {
 
 export function startChild(spec: SpawnSpec): Promise<ChildServer> {
   const started = performance.now();
-  const child = spawn(spec.command ?? process.execPath, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(spec.command ?? process.execPath, [...spec.args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...spec.env } });
   live.add(child);
   const stderrTail: string[] = [];
   const exited = new Promise<ChildExit>((resolve) => {
@@ -130,12 +132,38 @@ export function startBareServer(): Promise<ChildServer> {
  * go to node before the script (e.g. `--cpu-prof` to profile the server under load), `serveArgs`
  * after `serve` (e.g. `--store <url>`).
  */
-export function startSpacekvServer(dataDir: string, nodeArgs: readonly string[] = [], serveArgs: readonly string[] = []): Promise<ChildServer> {
+export function startSpacekvServer(
+  dataDir: string, nodeArgs: readonly string[] = [], serveArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {},
+): Promise<ChildServer> {
   // The CLI sits beside the package entry point; resolving through the package keeps this independent of the checkout layout.
   const main = fileURLToPath(new URL('./cli/main.js', import.meta.resolve('spacekv')));
   return startChild({
     name: 'spacekv server',
     args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...serveArgs],
     readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
+    env,
   });
+}
+
+/** The root secret of the benchmark's servers that require tokens. */
+const BENCH_ROOT_SECRET = 'bench-root-secret-not-for-production-0123456789';
+
+/**
+ * `spacekv serve --auth on` (metrics public, so the bench reads its commit counters as for the
+ * other server) and a token of the scope a real application would hold: read, write and admin on
+ * the bench's space only. Every measured request carries it, so the figures include verifying
+ * (once, then the cache) and checking the scope of every operation.
+ */
+export async function startAuthedSpacekvServer(dataDir: string, space: string): Promise<{ server: ChildServer; token: string }> {
+  const server = await startSpacekvServer(dataDir, [], ['--auth', 'on', '--public-metrics'], { SPACEKV_ROOT_TOKEN: BENCH_ROOT_SECRET });
+  const response = await fetch(`${server.url}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_ROOT_SECRET}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'bench', ops: ['read', 'write', 'admin'], spaces: [space] }),
+  });
+  if (!response.ok) {
+    await server.stop();
+    throw new Error(`creating the bench token answered ${response.status}: ${await response.text()}`);
+  }
+  return { server, token: ((await response.json()) as { token: string }).token };
 }

@@ -12,11 +12,15 @@
  * this client library gives. At 1 in flight there is nothing to pipeline and only plain runs.
  * Rounds are interleaved (every peer at every level, then again), so drift in what else the machine
  * runs hits every figure alike; each figure is the median over rounds.
+ *
+ * spacekv runs twice side by side: auth off, and a server that requires tokens with a client that
+ * connects with one (scoped to the bench space), measured in the same rounds; the ratio of the two
+ * is the cost of auth (target: at most 5%).
  */
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { Redis } from 'ioredis';
-import { type ChildServer, startSpacekvServer } from './child-server.js';
+import { type ChildServer, startAuthedSpacekvServer, startSpacekvServer } from './child-server.js';
 import { type InFlightResult, runInFlight } from './inflight.js';
 import type { ClientVsRedisSizes, InFlightLevel } from './options.js';
 import { CpuMeter } from './proc-stats.js';
@@ -57,6 +61,8 @@ export interface Row {
   readonly inFlight: number;
   readonly ops: number;
   readonly spacekv: Measured;
+  /** The same operations on a server that requires tokens, through a client connected with one. */
+  readonly spacekvAuth: Measured;
   /** ioredis modes measured, by mode; empty when the peer was skipped. */
   readonly redis: Partial<Record<Mode, Measured>>;
 }
@@ -74,6 +80,8 @@ const CONTENDED_PERCENT = 25;
 interface Clients {
   readonly spacekv: SpacekvClient;
   readonly server: ChildServer;
+  readonly authed: SpacekvClient;
+  readonly authedServer: ChildServer;
   readonly fast?: Record<Mode, Redis>;
   readonly durable?: Record<Mode, Redis>;
   readonly fastPid: number | undefined;
@@ -103,9 +111,11 @@ export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, pro
   out(`    durable peer (SET):   ${'peer' in durable ? durable.peer.label : `SKIPPED: ${durable.skipped}`}`);
   const prefix = `spacekv-bench:${process.pid}:`;
   const server = await startSpacekvServer(join(root, 'ws'));
+  const { server: authedServer, token } = await startAuthedSpacekvServer(join(root, 'ws-auth'), SPACE);
   let clients: Clients | undefined;
   try {
     const spacekv = await connect(server.url, { reconnect: false });
+    const authed = await connect(authedServer.url, { reconnect: false, token });
     const open = async (peer: RedisPeer): Promise<Record<Mode, Redis>> => {
       const plain = redisClient(peer.host, peer.port);
       const auto = redisClient(peer.host, peer.port, { enableAutoPipelining: true });
@@ -113,7 +123,7 @@ export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, pro
       return { plain, auto };
     };
     clients = {
-      spacekv, server,
+      spacekv, server, authed, authedServer,
       ...('peer' in fast ? { fast: await open(fast.peer) } : {}),
       ...('peer' in durable ? { durable: await open(durable.peer) } : {}),
       fastPid: 'peer' in fast ? fast.peer.pid : undefined,
@@ -121,7 +131,7 @@ export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, pro
     };
     return { rows: await measureAll(clients, sizes, prefix, problems), fast, durable };
   } finally {
-    await tearDown(clients, server, fast, durable, prefix, problems);
+    await tearDown(clients, [server, authedServer], fast, durable, prefix, problems);
   }
 }
 
@@ -136,8 +146,10 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
   // Pre-load: spacekv through the client, the fast Redis by pipelines (with an expiry, so the
   // keys leave the machine's Redis even if this run dies before it cleans up).
   const preloadStarted = performance.now();
-  await c.spacekv.addSpace(SCHEMA_DSL);
-  await runInFlight(Math.min(256, sizes.keys - 1), sizes.keys, (i) => c.spacekv.put(SPACE, getKeys[i] as string, ATTRIBUTES));
+  for (const db of [c.spacekv, c.authed]) {
+    await db.addSpace(SCHEMA_DSL);
+    await runInFlight(Math.min(256, sizes.keys - 1), sizes.keys, (i) => db.put(SPACE, getKeys[i] as string, ATTRIBUTES));
+  }
   if (c.fast) {
     for (let i = 0; i < sizes.keys; i += 1000) {
       const pipeline = c.fast.plain.pipeline();
@@ -149,10 +161,12 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
 
   const getIssue = {
     spacekv: (i: number) => c.spacekv.get(SPACE, getKeys[walk[i] as number] as string),
+    authed: (i: number) => c.authed.get(SPACE, getKeys[walk[i] as number] as string),
     redis: (r: Redis) => (i: number) => r.get(redisGetKeys[walk[i] as number] as string),
   };
   const putIssue = {
     spacekv: () => c.spacekv.put(SPACE, freshKey(), ATTRIBUTES),
+    authed: () => c.authed.put(SPACE, freshKey(), ATTRIBUTES),
     redis: (r: Redis) => () => r.set(prefix + freshKey(), VALUE_JSON),
   };
   const found = (v: unknown): boolean => v !== null;
@@ -162,6 +176,8 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
   const warm = Math.max(sizes.warmupOps, 65);
   await runInFlight(64, warm, getIssue.spacekv);
   await runInFlight(64, warm, putIssue.spacekv);
+  await runInFlight(64, warm, getIssue.authed);
+  await runInFlight(64, warm, putIssue.authed);
   for (const peer of [c.fast, c.durable]) {
     for (const r of peer ? [peer.plain, peer.auto] : []) {
       if (peer === c.fast) await runInFlight(64, warm, getIssue.redis(r));
@@ -174,14 +190,15 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
     readonly peer: PeerName;
     readonly level: InFlightLevel;
     readonly spacekv: Measured[];
+    readonly spacekvAuth: Measured[];
     readonly redis: Partial<Record<Mode, Measured[]>>;
   }
   const plans: Plan[] = [];
   for (const level of sizes.levels) {
-    plans.push({ op: 'get', peer: 'fast', level, spacekv: [], redis: {} });
+    plans.push({ op: 'get', peer: 'fast', level, spacekv: [], spacekvAuth: [], redis: {} });
     // One spacekv put measurement serves both put rows (the same work, compared with two peers).
-    plans.push({ op: 'put', peer: 'fast', level, spacekv: [], redis: {} });
-    plans.push({ op: 'put', peer: 'durable', level, spacekv: [], redis: {} });
+    plans.push({ op: 'put', peer: 'fast', level, spacekv: [], spacekvAuth: [], redis: {} });
+    plans.push({ op: 'put', peer: 'durable', level, spacekv: [], spacekvAuth: [], redis: {} });
   }
 
   const serverPid = c.server.pid;
@@ -210,8 +227,14 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
         }
       };
       const runSpacekv = async (): Promise<void> => {
-        if (plan.op === 'get') plan.spacekv.push(await measure(serverPid, () => runInFlight(inFlight, plan.level.getOps, getIssue.spacekv, found)));
-        else if (plan.peer === 'fast') plan.spacekv.push(await spacekvPut(plan.level));
+        const authedPid = c.authedServer.pid;
+        if (plan.op === 'get') {
+          plan.spacekv.push(await measure(serverPid, () => runInFlight(inFlight, plan.level.getOps, getIssue.spacekv, found)));
+          plan.spacekvAuth.push(await measure(authedPid, () => runInFlight(inFlight, plan.level.getOps, getIssue.authed, found)));
+        } else if (plan.peer === 'fast') {
+          plan.spacekv.push(await spacekvPut(plan.level));
+          plan.spacekvAuth.push(await measure(authedPid, () => runInFlight(inFlight, plan.level.putOps, putIssue.authed, (w) => w.created)));
+        }
       };
       // Alternate who goes first, so neither always runs right after the other's burst.
       if (round % 2 === 1) {
@@ -226,9 +249,9 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
   }
 
   const rows: Row[] = [];
-  const fastPut = new Map(plans.filter((p) => p.op === 'put' && p.peer === 'fast').map((p) => [p.level.inFlight, p.spacekv]));
+  const fastPut = new Map(plans.filter((p) => p.op === 'put' && p.peer === 'fast').map((p) => [p.level.inFlight, p]));
   for (const plan of plans) {
-    const spacekvRounds = plan.op === 'put' ? (fastPut.get(plan.level.inFlight) ?? []) : plan.spacekv;
+    const measured = plan.op === 'put' ? (fastPut.get(plan.level.inFlight) ?? plan) : plan;
     const redis: Partial<Record<Mode, Measured>> = {};
     for (const mode of ['plain', 'auto'] as const) {
       const rounds = plan.redis[mode];
@@ -236,10 +259,10 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
     }
     const row: Row = {
       op: plan.op, peer: plan.peer, inFlight: plan.level.inFlight, ops: plan.op === 'get' ? plan.level.getOps : plan.level.putOps,
-      spacekv: medianMeasured(spacekvRounds), redis,
+      spacekv: medianMeasured(measured.spacekv), spacekvAuth: medianMeasured(measured.spacekvAuth), redis,
     };
     rows.push(row);
-    for (const [who, m] of [['spacekv', row.spacekv], ...Object.entries(row.redis).map(([mode, r]) => [`Redis ${mode}`, r])] as [string, Measured][]) {
+    for (const [who, m] of [['spacekv', row.spacekv], ['spacekv auth on', row.spacekvAuth], ...Object.entries(row.redis).map(([mode, r]) => [`Redis ${mode}`, r])] as [string, Measured][]) {
       if (m.wrongResults > 0) problems.push(`step 6, ${row.op} at ${row.inFlight} in flight, ${who}: ${m.wrongResults} wrong results (a get found nothing, a put of a fresh key did not create it, or a SET was not answered OK)`);
     }
   }
@@ -276,7 +299,9 @@ function medianMeasured(rounds: readonly Measured[]): Measured {
   };
 }
 
-async function tearDown(c: Clients | undefined, server: ChildServer, fast: PeerOutcome, durable: PeerOutcome, prefix: string, problems: string[]): Promise<void> {
+async function tearDown(
+  c: Clients | undefined, servers: readonly ChildServer[], fast: PeerOutcome, durable: PeerOutcome, prefix: string, problems: string[],
+): Promise<void> {
   if (c?.durable) {
     // Proof the durable peer really wrote its AOF, fsync always, without error.
     const info = await c.durable.plain.info('persistence');
@@ -291,8 +316,11 @@ async function tearDown(c: Clients | undefined, server: ChildServer, fast: PeerO
     peer.auto.disconnect();
   }
   c?.spacekv.close();
-  const exit = await server.stop();
-  if (exit.code !== 0) problems.push(`step 6: ${server.name} did not shut down cleanly (code ${exit.code}, signal ${exit.signal})\n${exit.stderrTail}`);
+  c?.authed.close();
+  for (const server of servers) {
+    const exit = await server.stop();
+    if (exit.code !== 0) problems.push(`step 6: ${server.name} did not shut down cleanly (code ${exit.code}, signal ${exit.signal})\n${exit.stderrTail}`);
+  }
   for (const outcome of [fast, durable]) {
     if (!('peer' in outcome)) continue;
     const stopped = await outcome.peer.stop();
@@ -336,6 +364,8 @@ export function printClientVsRedis(f: ClientVsRedisFigures): Verdict[] {
     if (row.op === 'put' && row.peer === 'durable') continue; // the same spacekv figure as the fast row
     const perCommit = row.spacekv.writesPerCommit === undefined ? '' : `, ${row.spacekv.writesPerCommit.toFixed(1)} writes per durable commit`;
     out(`    ${row.op}, ${row.inFlight} in flight (${int(row.ops)} ops per round): spacekv ${describeMeasured(row.spacekv)}${perCommit}`);
+    out(`    ${row.op}, ${row.inFlight} in flight, auth on: spacekv ${describeMeasured(row.spacekvAuth)}; `
+      + `auth on / off ${(row.spacekvAuth.opsPerSec / row.spacekv.opsPerSec).toFixed(3)} (target >= 0.95)`);
   }
   for (const row of f.rows) {
     const reason = skipped(row.peer);

@@ -7,6 +7,8 @@
  *  4. in process: Engine + SqliteStore durable puts, group commit vs one commit per write, beside
  *     raw better-sqlite3 doing the same upserts one transaction per write and batched;
  *  5. an idle spacekv server: RSS and CPU;
+ * steps 2-3 also run against a server that requires tokens, every request carrying one, and the
+ * ratio of the two is printed (auth may cost at most 5%);
  * then one table of every figure, and the targets with their verdicts. Steps 1-3 use one load
  * generator with one configuration.
  */
@@ -14,12 +16,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
-import { type ChildServer, startBareServer, startSpacekvServer } from './child-server.js';
+import { type ChildServer, startAuthedSpacekvServer, startBareServer, startSpacekvServer } from './child-server.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './load.js';
 import type { BenchOptions } from './options.js';
 import { type IdleSample, sampleIdle } from './proc-stats.js';
 import { out, printHttpStep, printIdle, printTable, printWriteStep } from './report.js';
-import { commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
+import { SPACE, commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
 import type { Section, SectionContext } from './section.js';
 import { median } from './stats.js';
 import { type EngineFigures, type RawFigures, engineWorkloads, rawSqliteWorkloads } from './store-workloads.js';
@@ -82,6 +84,9 @@ interface HttpFigures {
   readonly bare: LoadResult;
   readonly restGet: LoadResult;
   readonly restPut: LoadResult;
+  /** The same get and put on a server that requires tokens, each request carrying one. */
+  readonly restGetAuth: LoadResult;
+  readonly restPutAuth: LoadResult;
   readonly restPutWritesPerCommit: number;
   readonly afterLoad: IdleSample;
 }
@@ -91,27 +96,36 @@ async function httpSteps(c: SectionContext): Promise<HttpFigures> {
   const o = c.options;
   const bareServer = await startBareServer();
   let spacekv: ChildServer | undefined;
+  let authed: ChildServer | undefined;
   try {
     spacekv = await startSpacekvServer(join(c.root, 'rest'));
+    const withAuth = await startAuthedSpacekvServer(join(c.root, 'rest-auth'), SPACE);
+    authed = withAuth.server;
+    const token = withAuth.token;
     await createSpace(spacekv.url);
+    await createSpace(authed.url, token);
     const preloadStarted = performance.now();
     await preload(spacekv.url, o.keys, o.connections);
+    await preload(authed.url, o.keys, o.connections, token);
     const preloadSeconds = (performance.now() - preloadStarted) / 1000;
     const steps: HttpStep[] = [
       { label: 'bare node:http GET', server: bareServer, requestsFor: () => randomGets(o.keys), rounds: [] },
       { label: 'spacekv REST get', server: spacekv, requestsFor: () => randomGets(o.keys), rounds: [] },
       { label: 'spacekv REST put', server: spacekv, requestsFor: () => randomPuts(o.keys), rounds: [], writesPerCommit: [] },
+      { label: 'spacekv REST get, auth on', server: authed, requestsFor: () => randomGets(o.keys, token), rounds: [] },
+      { label: 'spacekv REST put, auth on', server: authed, requestsFor: () => randomPuts(o.keys, token), rounds: [], writesPerCommit: [] },
     ];
-    out(`[1-3] HTTP steps in ${o.rounds} interleaved round${o.rounds === 1 ? '' : 's'} (bare, get, put), ${o.keys} keys pre-loaded in ${preloadSeconds.toFixed(1)} s`);
+    out(`[1-3] HTTP steps in ${o.rounds} interleaved round${o.rounds === 1 ? '' : 's'} (bare, get, put, get and put with auth on), ${o.keys} keys pre-loaded (twice) in ${preloadSeconds.toFixed(1)} s`);
     for (let round = 1; round <= o.rounds; round++) {
       for (const step of steps) await measureRound(c, step, round);
     }
     const afterLoad = await settledIdle(spacekv, o);
-    const [bare, restGet, restPut] = steps.map((step) => medianOfRounds(step.rounds)) as [LoadResult, LoadResult, LoadResult];
-    return { bare, restGet, restPut, restPutWritesPerCommit: median(steps[2]?.writesPerCommit ?? []), afterLoad };
+    const [bare, restGet, restPut, restGetAuth, restPutAuth] = steps.map((step) => medianOfRounds(step.rounds)) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
+    return { bare, restGet, restPut, restGetAuth, restPutAuth, restPutWritesPerCommit: median(steps[2]?.writesPerCommit ?? []), afterLoad };
   } finally {
     await bareServer.stop(); // killed by SIGTERM: its exit status says nothing about the figures
     if (spacekv) await stopCleanly(c, spacekv);
+    if (authed) await stopCleanly(c, authed);
   }
 }
 
@@ -124,6 +138,11 @@ function printHttpFigures(f: HttpFigures, o: BenchOptions): void {
   out(`[3] spacekv REST durable put of random keys, 100-byte value${of}`);
   printHttpStep('    PUT /v1/spaces/bench/objects/<key>', f.restPut);
   out(`      group commit: ${f.restPutWritesPerCommit.toFixed(1)} writes per durable commit`);
+  out(`[2-3] the same with auth on (--auth on, every request with a token for the bench space; target: auth costs at most 5%)${of}`);
+  printHttpStep('    GET, auth on', f.restGetAuth);
+  printHttpStep('    PUT, auth on', f.restPutAuth);
+  const ratio = (on: LoadResult, off: LoadResult) => (on.reqPerSec / off.reqPerSec).toFixed(3);
+  out(`      throughput auth on / auth off: get ${ratio(f.restGetAuth, f.restGet)}, put ${ratio(f.restPutAuth, f.restPut)}`);
 }
 
 /** Step 4: the engine first, then raw SQLite batching as many writes per transaction as the engine's group commit did. */

@@ -31,19 +31,26 @@ function randomKeyIndex(keys: number): number {
   return Math.floor(Math.random() * keys);
 }
 
-export function randomGets(keys: number): autocannon.Request[] {
-  return Array.from({ length: REQUESTS_PER_CLIENT }, () => ({ method: 'GET', path: objectPath(randomKeyIndex(keys)) }));
+/** The Authorization header of `token`, or none. */
+export function authHeaders(token?: string): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
 }
 
-export function randomPuts(keys: number): autocannon.Request[] {
+export function randomGets(keys: number, token?: string): autocannon.Request[] {
+  const headers = authHeaders(token);
+  return Array.from({ length: REQUESTS_PER_CLIENT }, () => ({ method: 'GET', path: objectPath(randomKeyIndex(keys)), headers }));
+}
+
+export function randomPuts(keys: number, token?: string): autocannon.Request[] {
+  const headers = { ...JSON_HEADERS, ...authHeaders(token) };
   return Array.from({ length: REQUESTS_PER_CLIENT }, () => ({
-    method: 'PUT', path: objectPath(randomKeyIndex(keys)), headers: JSON_HEADERS, body: VALUE_JSON,
+    method: 'PUT', path: objectPath(randomKeyIndex(keys)), headers, body: VALUE_JSON,
   }));
 }
 
-export async function createSpace(url: string): Promise<void> {
+export async function createSpace(url: string, token?: string): Promise<void> {
   const response = await fetch(`${url}/v1/spaces`, {
-    method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ schema: SCHEMA_DSL }),
+    method: 'POST', headers: { ...JSON_HEADERS, ...authHeaders(token) }, body: JSON.stringify({ schema: SCHEMA_DSL }),
   });
   if (!response.ok) throw new Error(`creating space '${SPACE}' answered ${response.status}: ${await response.text()}`);
 }
@@ -53,13 +60,13 @@ export async function createSpace(url: string): Promise<void> {
  * node:http with a keep-alive agent rather than fetch: on Node 20 fetch costs the client several
  * times more per request, which made pre-loading take longer than the measured steps.
  */
-export async function preload(url: string, keys: number, concurrency: number): Promise<void> {
+export async function preload(url: string, keys: number, concurrency: number, token?: string): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < keys) {
       const i = next++;
-      const { status, body } = await send(agent, `${url}${objectPath(i)}`, 'PUT', VALUE_JSON);
+      const { status, body } = await send(agent, `${url}${objectPath(i)}`, 'PUT', VALUE_JSON, token);
       if (status !== 200 && status !== 201) throw new Error(`pre-loading ${keyName(i)} answered ${status}: ${body}`);
     }
   };
@@ -70,9 +77,9 @@ export async function preload(url: string, keys: number, concurrency: number): P
   }
 }
 
-function send(agent: Agent, url: string, method: string, body: string): Promise<{ status: number; body: string }> {
+function send(agent: Agent, url: string, method: string, body: string, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers = { ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(body)) };
+    const headers = { ...JSON_HEADERS, ...authHeaders(token), 'content-length': String(Buffer.byteLength(body)) };
     const outgoing = request(url, { method, agent, headers }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));

@@ -67,7 +67,8 @@ function section(stdout: string, n: number): string {
   return end === -1 ? rest : rest.slice(0, end);
 }
 
-test('the tiny benchmark runs every step and prints a figure for each', { timeout: 180_000 }, async (t) => {
+// The bound is generous for a shared machine: the run starts two spacekv servers with auth on besides the others.
+test('the tiny benchmark runs every step and prints a figure for each', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spacekv-bench-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const reportPath = join(dir, 'tiny.md');
@@ -82,6 +83,7 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   for (const label of ['engine group commit', 'engine one commit per write', 'raw better-sqlite3, one transaction per write', 'raw better-sqlite3, \\d+ writes per transaction']) {
     assert.match(inProcess, new RegExp(`${label}[^:]*: ${FIGURE.source} ops/s`), `section [4] lacks '${label}':\n${inProcess}`);
   }
+  assert.match(stdout, new RegExp(`throughput auth on / auth off: get ${FIGURE.source}, put ${FIGURE.source}`), 'steps 2-3 with auth on beside auth off');
   assert.match(section(stdout, 5), new RegExp(`after startup: RSS ${FIGURE.source} MB.*CPU ${FIGURE.source}%`));
 
   // Every target gets a verdict, and every figure in the table is a number.
@@ -96,6 +98,8 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     for (const op of ['get', 'put']) {
       assert.match(vsRedis, new RegExp(`^    ${op}, ${level} in flight \\([\\d,]+ ops per round\\): spacekv ${FIGURE.source} ops/s, p50 ${FIGURE.source} µs, p99 ${FIGURE.source} µs`, 'm'),
         `section [6] lacks spacekv ${op} at ${level} in flight:\n${vsRedis}`);
+      assert.match(vsRedis, new RegExp(`^    ${op}, ${level} in flight, auth on: spacekv ${FIGURE.source} ops/s.*auth on / off ${FIGURE.source}`, 'm'),
+        `section [6] lacks spacekv ${op} with auth on at ${level} in flight:\n${vsRedis}`);
     }
     for (const peer of ['Redis GET', 'Redis SET \\(no persistence\\)', 'Redis SET \\(appendfsync always\\)']) {
       assert.match(vsRedis, new RegExp(`^    ${peer}, ${level} in flight(, ioredis plain: ${FIGURE.source} ops/s|: SKIPPED \\(.+\\))`, 'm'),

@@ -20,6 +20,13 @@ export interface ConnectionOptions {
   /** First and longest pause between reconnection attempts. Defaults 50 ms and 5 s. */
   readonly reconnectDelayMs?: number;
   readonly reconnectDelayMaxMs?: number;
+  /** The token a server that requires one gets in the client's hello (docs/security.md). */
+  readonly token?: string;
+  /**
+   * PEM certificate(s) to trust for a `https://`/`wss://` server besides the system's (a private
+   * CA, a self-signed server). Node only: a browser trusts what its platform trusts.
+   */
+  readonly ca?: string | Buffer;
 }
 
 /**
@@ -64,6 +71,8 @@ const afterThisTurn: (fn: () => void) => void =
 export class Connection {
   private socket: WebSocketLike | undefined;
   private hello: HelloFrame | undefined;
+  /** The server's hello, held until it accepts the token of ours (its `auth` frame). */
+  private unconfirmedHello: HelloFrame | undefined;
   private readonly sent = new Map<number, Request>();
   private waiting: Request[] = [];
   private outbox: string[] = [];
@@ -207,12 +216,15 @@ export class Connection {
   private async dial(): Promise<void> {
     let socket: WebSocketLike;
     try {
-      socket = await openWebSocket(this.url, [...SUBPROTOCOLS]);
+      socket = await openWebSocket(this.url, [...SUBPROTOCOLS], this.options.ca === undefined ? {} : { ca: this.options.ca });
     } catch (err) {
       this.onDown(`cannot open a WebSocket: ${(err as Error).message}`);
       return;
     }
     this.socket = socket;
+    const token = this.options.token;
+    // First frame on every (re)connection: browsers cannot set headers on a WebSocket, so the token goes here.
+    if (token !== undefined) socket.onopen = () => socket.send(stringifyJson({ type: 'hello', token }));
     socket.onmessage = (event) => this.onFrame(String(event.data));
     socket.onclose = (event) => {
       if (this.socket === socket) this.onDown(`connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
@@ -231,7 +243,12 @@ export class Connection {
     if (Array.isArray(frame)) {
       for (const reply of frame) this.onReply(reply as ReplyBody & { id: number });
     } else if ((frame as { type?: string }).type === 'hello') {
-      this.onHello(frame as HelloFrame);
+      // With a token, the connection takes requests once the server has also accepted it.
+      if (this.options.token === undefined) this.onHello(frame as HelloFrame);
+      else this.unconfirmedHello = frame as HelloFrame;
+    } else if ((frame as { type?: string }).type === 'auth' && this.unconfirmedHello) {
+      this.onHello(this.unconfirmedHello);
+      this.unconfirmedHello = undefined;
     } else if ((frame as { type?: string }).type === 'changes' || (frame as { type?: string }).type === 'watch_end') {
       this.streamListener?.frame(frame as Readonly<Record<string, unknown>>);
     } else if ((frame as { type?: string }).type === 'error') {
@@ -268,7 +285,9 @@ export class Connection {
   private onDown(reason: string): void {
     this.socket = undefined;
     this.hello = undefined;
+    this.unconfirmedHello = undefined;
     const detail = this.lastServerError ? `${reason}; the server said: ${this.lastServerError.message}` : reason;
+    const refusal = this.lastServerError?.code === 'unauthenticated' || this.lastServerError?.code === 'rate_limited' ? this.lastServerError : undefined;
     this.lastServerError = undefined;
     for (const request of this.sent.values()) {
       request.settle(request.isWrite
@@ -279,7 +298,8 @@ export class Connection {
     this.outbox = [];
     if (this.opened) {
       clearTimeout(this.opened.timer);
-      this.opened.reject(errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
+      // A refused token is the caller's to fix, not a network fault: it keeps its code.
+      this.opened.reject(refusal ?? errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
       this.opened = undefined;
       this.closedByUser = true;
       return;

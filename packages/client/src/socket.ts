@@ -14,7 +14,12 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
-type WebSocketConstructor = new (url: string, protocols: string[]) => WebSocketLike;
+/** Options only the `ws` package takes (a platform WebSocket has none). */
+export interface NodeSocketOptions {
+  readonly ca?: string | Buffer;
+}
+
+type WebSocketConstructor = new (url: string, protocols: string[], options?: NodeSocketOptions) => WebSocketLike;
 
 let implementation: Promise<WebSocketConstructor> | undefined;
 
@@ -25,8 +30,8 @@ function load(): Promise<WebSocketConstructor> {
   return import('ws').then((module) => module.WebSocket as unknown as WebSocketConstructor);
 }
 
-export async function openWebSocket(url: string, protocols: string[]): Promise<WebSocketLike> {
+export async function openWebSocket(url: string, protocols: string[], options: NodeSocketOptions = {}): Promise<WebSocketLike> {
   implementation ??= load();
   const WebSocket = await implementation;
-  return new WebSocket(url, protocols);
+  return options.ca === undefined ? new WebSocket(url, protocols) : new WebSocket(url, protocols, options);
 }

@@ -18,6 +18,7 @@
  * `ttl` and `create`/`tolerate` may appear once each, in any order. `//` and `#` start a comment.
  * Keywords are case-sensitive and may also serve as names where what follows leaves no doubt.
  */
+import { isSystemSpace } from './access.js';
 import { fail } from './errors.js';
 import type { Limits } from './limits.js';
 import type { AttributeSchema, SpaceSchema } from './schema.js';
@@ -61,6 +62,7 @@ function nameProblem(role: NameRole, name: string, limits: Limits): SchemaProble
     const message = `the ${role} name ${quote(name)} is ${name.length} characters; the limit is ${limits.nameLengthMax}`;
     return { code: 'too_large', message, limit: 'nameLengthMax', ...(attribute === undefined ? {} : { attribute }) };
   }
+  if (role === 'space' && isSystemSpace(name)) return invalid(`${quote(name)} cannot name a space: names starting '_spacekv' are the server's own`);
   if (UNSAFE_NAMES.has(name)) return invalid(`${quote(name)} cannot name ${ROLE_NOUNS[role]}: JavaScript objects give it a meaning`, attribute);
   // The key is addressed like an attribute by predicates, so the wire words are barred for it too.
   if (role !== 'space' && RESERVED_ATTRIBUTE_NAMES.has(name)) {

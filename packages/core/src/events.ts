@@ -9,6 +9,7 @@
  * like every admin change, has none either). A tx's changes share
  * its seq. Delivery is at least once: consumers deduplicate by (seq, space, key).
  */
+import { isSystemSpace } from './access.js';
 import { fail } from './errors.js';
 import { type Fields, type SpaceLookup, isFields, parseSpaceName, requireSpace } from './fields.js';
 import { parseJson } from './json.js';
@@ -108,7 +109,7 @@ export function parseWatch(input: Fields, lookup: SpaceLookup, limits: Limits): 
 /** Does `change` belong to what `spec` watches? A filter is charged to `budget` (one per page sent). */
 export function watchMatches(spec: WatchSpec, change: Change, budget: StepBudget): boolean {
   if (spec.ops && !spec.ops.has(change.op)) return false;
-  if (spec.space === undefined) return true;
+  if (spec.space === undefined) return !isSystemSpace(change.space);
   if (change.space !== spec.space) return false;
   const admin = change.op === 'add_space' || change.op === 'rm_space' || change.op === 'rm_index';
   if (spec.key !== undefined && !admin && change.key !== spec.key) return false;

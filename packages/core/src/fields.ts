@@ -3,6 +3,7 @@
  * codec (wire.ts), the tx parser (tx.ts) and the REST routes. Each takes untrusted JSON and returns a
  * canonical value or throws a SpacekvError with a stable code (STYLE.md §8).
  */
+import { isSystemSpace } from './access.js';
 import { parseSchemaDslWithWarnings } from './dsl.js';
 import { fail } from './errors.js';
 import type { Limits } from './limits.js';
@@ -25,11 +26,13 @@ export function isFields(input: unknown): input is Fields {
 
 export function parseSpaceName(input: unknown): string {
   if (typeof input !== 'string' || input.length === 0) throw fail('bad_request', 'the field \'space\' must be a non-empty string');
+  if (isSystemSpace(input)) throw fail('unknown_space', `no space named '${input}'`); // rm_space and describe_space name it without a lookup
   return input;
 }
 
 export function requireSpace(lookup: SpaceLookup, name: string): Space {
-  const space = lookup(name);
+  // The server's own spaces (token records) exist for no request: every front finds its space here, and finds none.
+  const space = isSystemSpace(name) ? undefined : lookup(name);
   if (!space) throw fail('unknown_space', `no space named '${name}'`);
   return space;
 }

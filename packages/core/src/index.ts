@@ -22,3 +22,4 @@ export * from './index-key.js';
 export * from './search.js';
 export * from './plan.js';
 export * from './paths.js';
+export * from './access.js';

@@ -105,6 +105,24 @@ export interface Limits {
   readonly conditionStepsMax: number;
   /** Steps, counted the same way, one search page or one count may take on a search thread. */
   readonly searchStepsMax: number;
+  /** Verified tokens a server keeps (a token is verified once, then looked up); the oldest go past it. */
+  readonly tokenCacheEntriesMax: number;
+  /** Tokens (created, not yet revoked or forgotten) one store may hold. */
+  readonly tokensMax: number;
+  /** Characters of a bearer token; longer ones are refused before any parsing. */
+  readonly tokenLengthMax: number;
+  /** Failed authentications one client address may make per minute; past it its requests get `rate_limited` until the minute ends. */
+  readonly authFailuresPerMinuteMax: number;
+  /** Distinct client addresses whose failed authentications are counted at once (the counter table's bound). */
+  readonly authFailureAddressesMax: number;
+  /**
+   * Requests per second one client (a token record, or an address without tokens) may send, with
+   * bursts up to one second's worth, while rate limiting is on (`--rate-limit`; on by default
+   * beyond loopback); past it, `rate_limited`.
+   */
+  readonly clientRequestsPerSecondMax: number;
+  /** Clients whose request rate is tracked at once; the least recently seen is forgotten first. */
+  readonly rateLimitedClientsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -148,6 +166,13 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   batchReplyBytesMax: 64 * 1024 * 1024,
   conditionStepsMax: 2_000_000,
   searchStepsMax: 50_000_000,
+  tokenCacheEntriesMax: 10_000,
+  tokensMax: 10_000,
+  tokenLengthMax: 4096,
+  authFailuresPerMinuteMax: 60,
+  authFailureAddressesMax: 10_000,
+  clientRequestsPerSecondMax: 10_000,
+  rateLimitedClientsMax: 10_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

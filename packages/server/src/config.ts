@@ -33,6 +33,22 @@ export interface ServerConfig {
   readonly logRetentionSeqs: number;
   /** How often log retention runs. */
   readonly retentionIntervalMs: number;
+  /** Whether requests need a token: `auto` requires them unless the server listens on loopback only. */
+  readonly auth: 'auto' | 'on' | 'off';
+  /** Allow `auth: off` beyond loopback (a warning on every start). */
+  readonly insecureNoAuth: boolean;
+  /** An operator-chosen root secret (SPACEKV_ROOT_TOKEN, at least 32 characters) that grants everything; never stored. */
+  readonly rootToken?: string;
+  /** Host names answered besides loopback names and the listen address (`*`: any). */
+  readonly allowedHosts: readonly string[];
+  /** Web origins allowed (CORS, and WebSocket and SSE from browsers) besides the server's own (`*`: any). */
+  readonly corsOrigins: readonly string[];
+  /** Serve /metrics without a token. */
+  readonly metricsPublic: boolean;
+  /** Requests per second per client (limits.clientRequestsPerSecondMax): `auto` limits them unless listening on loopback only. */
+  readonly rateLimit: 'auto' | 'on' | 'off';
+  /** PEM certificate chain and private key: serve HTTPS and WSS on the port (both or neither). */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -51,4 +67,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   logRetentionMs: 7 * 24 * 3600 * 1000,
   logRetentionSeqs: 10_000_000,
   retentionIntervalMs: 60_000,
+  auth: 'auto',
+  insecureNoAuth: false,
+  allowedHosts: [],
+  corsOrigins: [],
+  metricsPublic: false,
+  rateLimit: 'auto',
 };

@@ -25,6 +25,10 @@ import { BackgroundTask } from './tasks/task.js';
 import { TaskSet } from './tasks/task-set.js';
 import { logRetention } from './tasks/log-retention.js';
 import { ttlSweeper } from './tasks/ttl-sweeper.js';
+import { authRequired, setUpAuth } from './auth/bootstrap.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { BrowserGuard, isLoopbackHost } from './front/browser-guard.js';
+import { RateLimiter } from './front/rate-limiter.js';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:7640 */
@@ -53,10 +57,14 @@ export function openStore(config: ServerConfig): Store {
  * The background tasks, in the order a drain stops them: the AMQP RPC consumer first (it takes
  * requests), the relay last (it publishes what the sweeper's last deletions logged).
  */
-function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics): TaskSet {
+function backgroundTasks(
+  config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics,
+  auth: Authenticator | undefined, limiter: RateLimiter | undefined,
+): TaskSet {
   const amqpUrl = config.amqpUrl;
+  const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}), ...(limiter ? { limiter } : {}) };
   const tasks = [
-    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, { url: amqpUrl, queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch }), logger)] : []),
+    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, rpcOptions), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
     new BackgroundTask('log_retention', logRetention(store, {
       intervalMs: config.retentionIntervalMs,
@@ -70,6 +78,11 @@ function backgroundTasks(config: ServerConfig, store: Store, engine: Engine, com
       : []),
   ];
   return new TaskSet(tasks, metrics.registry);
+}
+
+/** Whether requests are rate limited per client: `auto` does so unless the server listens on loopback only. */
+function rateLimited(config: ServerConfig): boolean {
+  return config.rateLimit === 'on' || (config.rateLimit === 'auto' && !isLoopbackHost(config.host));
 }
 
 /** /healthz: the server serves while its store does; a failing task or an unreachable broker shows as degraded. */
@@ -94,6 +107,7 @@ async function healthOf(config: ServerConfig, store: Store, tasks: TaskSet, feed
 export async function startServer(
   config: ServerConfig, logger: Logger = pino({ level: config.logLevel }), store: Store = openStore(config),
 ): Promise<RunningServer> {
+  const requireTokens = authRequired(config, logger); // before anything opens: a refused start leaves nothing behind
   let engine: Engine | undefined;
   const output = new OutputBudget(config.limits.replyBufferBytesMax);
   const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0, () => output.bytes);
@@ -112,15 +126,23 @@ export async function startServer(
   }, config.store === 'sqlite' ? 0 : SHARED_STORE_POLL_MS);
   const feed = new ChangeFeed(store, config.limits, logger);
   await feed.start(commits);
-  const tasks = backgroundTasks(config, store, running, commits, logger, metrics);
+  const auth = requireTokens ? await setUpAuth(config, running, feed, logger) : undefined;
+  const limiter = rateLimited(config) ? new RateLimiter(config.limits) : undefined;
+  const tasks = backgroundTasks(config, store, running, commits, logger, metrics, auth?.authenticator, limiter);
   const health = () => healthOf(config, store, tasks, feed);
-  const { app, stopAccepting } = buildHttpApp({ engine, metrics, feed, logger, health, output });
-  const ws = new WsFront(app.server, { engine, feed, metrics, output, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs });
+  const guard = new BrowserGuard({ listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
+  const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}), ...(limiter ? { limiter } : {}) };
+  const { app, stopAccepting } = buildHttpApp({
+    engine, metrics, feed, logger, health, output, gate, ...(auth ? { tokens: auth.registry } : {}), ...(config.tls ? { tls: config.tls } : {}),
+  });
+  const ws = new WsFront(app.server, {
+    engine, feed, metrics, output, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs, guard, auth: auth?.authenticator, limiter,
+  });
   await app.listen({ host: config.host, port: config.port });
   tasks.start();
   const port = (app.server.address() as AddressInfo).port;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off' }, 'spacekv serving');
+  const url = `${config.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, store: redactUrl(config.store), dataDir: config.dataDir, amqp: config.amqpUrl ? redactUrl(config.amqpUrl) : 'off', tls: config.tls !== undefined }, 'spacekv serving');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -132,6 +154,7 @@ export async function startServer(
         logger.warn({ drainTimeoutMs: config.drainTimeoutMs }, 'drain deadline passed; closing the remaining connections');
         app.server.closeAllConnections();
       }, config.drainTimeoutMs);
+      auth?.registry.close();
       feed.close({ code: 'shutting_down', message: 'the server is shutting down; resume from the last seq you saw' });
       await ws.close(); // answers every accepted WebSocket request, then closes with 1001
       await app.close(); // waits for in-flight requests to be answered

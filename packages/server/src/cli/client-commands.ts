@@ -8,14 +8,21 @@ import { Command, Option } from 'commander';
 import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
 import { type ErrorCode, parseJson, stringifyJson } from '@spacekv/core';
 
-export const EXIT_CODES = { ok: 0, invalid: 1, notFound: 2, conditionFailed: 3, unavailable: 4, failed: 5 } as const;
+export const EXIT_CODES = { ok: 0, invalid: 1, notFound: 2, conditionFailed: 3, unavailable: 4, failed: 5, denied: 6 } as const;
 
 const EXIT_HELP = `
 Exit codes: 0 done; 1 invalid input or usage; 2 not found (object or space); 3 condition failed
-(exists, cmp_fail); 4 server unreachable, overloaded or outcome unknown; 5 any other error.`;
+(exists, cmp_fail); 4 server unreachable, overloaded or outcome unknown; 5 any other error;
+6 not allowed (no token, a token refused, or one without the right; see --token).`;
 
-function exitCodeOf(code: ErrorCode): number {
+export function exitCodeOf(code: ErrorCode): number {
   switch (code) {
+    case 'unauthenticated':
+    case 'forbidden':
+    case 'forbidden_origin':
+    case 'forbidden_host':
+    case 'rate_limited':
+      return EXIT_CODES.denied;
     case 'not_found':
     case 'unknown_space':
       return EXIT_CODES.notFound;
@@ -57,20 +64,29 @@ function nonNegativeInt(value: string): number {
 
 type Action = (client: SpacekvClient, ...args: never[]) => Promise<unknown>;
 
+/** Print a command's result (JSON on stdout) and set the exit code; null means not found. */
+export function printResult(result: unknown): void {
+  process.stdout.write(`${stringifyJson(result ?? null)}\n`);
+  process.exitCode = result === null ? EXIT_CODES.notFound : EXIT_CODES.ok;
+}
+
+/** Print a command's failure (JSON on stderr) and set the exit code of its error code. */
+export function printFailure(err: unknown): void {
+  const error = err instanceof SpacekvError ? err : new SpacekvError('internal', (err as Error).message);
+  process.stderr.write(`${stringifyJson({ error: error.toWire() })}\n`);
+  process.exitCode = exitCodeOf(error.code);
+}
+
 /** Connect, run, print, exit with the code of the outcome. */
 function run(program: Command, action: Action) {
   return async (...args: unknown[]): Promise<void> => {
-    const { url } = program.opts<{ url: string }>();
+    const { url, token } = program.opts<{ url: string; token?: string }>();
     let client: SpacekvClient | undefined;
     try {
-      client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
-      const result = await action(client, ...(args as never[]));
-      process.stdout.write(`${stringifyJson(result ?? null)}\n`);
-      process.exitCode = result === null ? EXIT_CODES.notFound : EXIT_CODES.ok;
+      client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000, ...(token ? { token } : {}) });
+      printResult(await action(client, ...(args as never[])));
     } catch (err) {
-      const error = err instanceof SpacekvError ? err : new SpacekvError('internal', (err as Error).message);
-      process.stderr.write(`${stringifyJson({ error: error.toWire() })}\n`);
-      process.exitCode = exitCodeOf(error.code);
+      printFailure(err);
     } finally {
       await client?.close();
     }
@@ -79,6 +95,7 @@ function run(program: Command, action: Action) {
 
 export function addClientCommands(program: Command): void {
   program.addOption(new Option('--url <url>', 'server to talk to (client commands)').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
+  program.addOption(new Option('--token <token>', 'token for a server that requires one (client and token commands)').env('SPACEKV_TOKEN'));
   program.addHelpText('after', EXIT_HELP);
 
   program.command('get').description('read an object (prints {key, version, attributes}; exit 2 if absent)')

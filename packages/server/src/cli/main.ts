@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { addClientCommands } from './client-commands.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token-commands.js';
 import { SERVER_VERSION } from '../version.js';
 
 const program = new Command('spacekv')
@@ -9,6 +10,7 @@ const program = new Command('spacekv')
   .version(SERVER_VERSION)
   .addCommand(serveCommand());
 addClientCommands(program);
+program.addCommand(tokenCommand(program));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`spacekv: ${(err as Error).message}`);

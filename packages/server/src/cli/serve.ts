@@ -1,4 +1,5 @@
 /** `spacekv serve`: run a server until SIGTERM/SIGINT, then drain and exit. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { makeLimits } from '@spacekv/core';
 import { DEFAULT_CONFIG, type ServerConfig } from '../config.js';
@@ -47,6 +48,26 @@ interface ServeOptions {
   amqp?: string; amqpRpcQueue: string; amqpExchange: string; amqpPrefetch: number;
   sweepIntervalMs: number; logRetentionMs: number; logRetentionSeqs: number; heartbeatIntervalMs: number;
   limit?: Record<string, number>;
+  auth: 'auto' | 'on' | 'off'; insecureNoAuth?: boolean; tlsCert?: string; tlsKey?: string; rateLimit: 'auto' | 'on' | 'off'; allowedHost: string[]; corsOrigin: string[]; publicMetrics?: boolean;
+}
+
+/** The certificate and key files, read now: a missing or unreadable one stops the start with its name. */
+function tlsOf(options: ServeOptions): Pick<ServerConfig, 'tls'> {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return {};
+  if (options.tlsCert === undefined || options.tlsKey === undefined) throw new Error('--tls-cert and --tls-key go together');
+  const read = (file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read the TLS ${what} '${file}': ${(err as Error).message}`);
+    }
+  };
+  return { tls: { cert: read(options.tlsCert, 'certificate'), key: read(options.tlsKey, 'key') } };
+}
+
+/** A comma-separated list option, repeatable: `--cors-origin a,b --cors-origin c`. */
+function list(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
 }
 
 export function serveCommand(): Command {
@@ -69,6 +90,18 @@ export function serveCommand(): Command {
     .addOption(new Option('--log-retention-seqs <n>', 'keep the change log of only the newest n seqs (0: no count rule)').env('SPACEKV_LOG_RETENTION_SEQS').default(DEFAULT_CONFIG.logRetentionSeqs).argParser(count))
     .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often WebSocket peers are pinged; one that has not answered the previous ping is disconnected').env('SPACEKV_HEARTBEAT_INTERVAL_MS').default(DEFAULT_CONFIG.heartbeatIntervalMs).argParser(positive(milliseconds)))
     .addOption(new Option('--limit <name=value>', 'override a bound of the limits module (repeatable; SPACEKV_LIMITS takes a comma-separated list), e.g. --limit sendBufferBytesMax=1048576; docs/limits.md lists them').env('SPACEKV_LIMITS').argParser(limitOverride))
+    .addOption(new Option('--auth <mode>', "require tokens: 'auto' (required unless listening on loopback only), 'on', 'off' (refused beyond loopback without --insecure-no-auth); root secret: SPACEKV_ROOT_TOKEN")
+      .env('SPACEKV_AUTH').default(DEFAULT_CONFIG.auth).choices(['auto', 'on', 'off']))
+    .addOption(new Option('--insecure-no-auth', 'allow --auth off on a non-loopback address (warns on every start)').env('SPACEKV_INSECURE_NO_AUTH'))
+    .addOption(new Option('--allowed-host <names>', "Host names answered besides loopback and the listen address (comma-separated, repeatable; '*': any, behind a proxy that checks Host)")
+      .env('SPACEKV_ALLOWED_HOSTS').argParser(list).default([]))
+    .addOption(new Option('--cors-origin <origins>', "web origins allowed to call the server from a browser (REST with CORS, WebSocket, SSE), e.g. https://app.example.com (comma-separated, repeatable; '*': any)")
+      .env('SPACEKV_CORS_ORIGINS').argParser(list).default([]))
+    .addOption(new Option('--rate-limit <mode>', "limit requests per second per client (token, or address without tokens) to the limits' clientRequestsPerSecondMax: 'auto' (on unless listening on loopback only), 'on', 'off'")
+      .env('SPACEKV_RATE_LIMIT').default(DEFAULT_CONFIG.rateLimit).choices(['auto', 'on', 'off']))
+    .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve HTTPS and WSS on the port (with --tls-key)').env('SPACEKV_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('SPACEKV_TLS_KEY'))
+    .addOption(new Option('--public-metrics', 'serve /metrics without a token').env('SPACEKV_PUBLIC_METRICS'))
     .addOption(
       new Option('--log-level <level>', 'log level').env('SPACEKV_LOG_LEVEL').default(DEFAULT_CONFIG.logLevel)
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -82,6 +115,10 @@ export function serveCommand(): Command {
         ...(options.amqp ? { amqpUrl: options.amqp } : {}),
         amqpRpcQueue: options.amqpRpcQueue, amqpExchange: options.amqpExchange, amqpPrefetch: options.amqpPrefetch,
         sweepIntervalMs: options.sweepIntervalMs, logRetentionMs: options.logRetentionMs, logRetentionSeqs: options.logRetentionSeqs,
+        auth: options.auth, insecureNoAuth: options.insecureNoAuth === true, allowedHosts: options.allowedHost, corsOrigins: options.corsOrigin,
+        metricsPublic: options.publicMetrics === true, rateLimit: options.rateLimit,
+        ...(process.env.SPACEKV_ROOT_TOKEN ? { rootToken: process.env.SPACEKV_ROOT_TOKEN } : {}),
+        ...tlsOf(options),
       };
       const server = await startServer(config);
       const stop = (signal: string): void => {

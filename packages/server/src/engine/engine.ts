@@ -5,7 +5,7 @@
  */
 import {
   type AddIndexOp, type Change, type KeyedOp, type Limits, type Operation, type ReadOp, type Result, type TxOp, type WriteOp,
-  Space, SpacekvError, readResult,
+  Space, SpacekvError, isSystemSpace, readResult,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome, Store } from '../store/store.js';
 import { type CommitObserver, GroupCommitter } from './group-commit.js';
@@ -235,7 +235,7 @@ export class Engine implements OperationRunner, SearchHost {
         return { ok: true, kind: 'space', schema: space.schema, createdSeq: space.createdSeq };
       }
       case 'list_spaces':
-        return { ok: true, kind: 'spaces', spaces: [...this.spaces.values()].map((s) => s.schema) };
+        return { ok: true, kind: 'spaces', spaces: [...this.spaces.values()].filter((s) => !isSystemSpace(s.schema.name)).map((s) => s.schema) };
       default:
         return runSearch(this, op);
     }

@@ -88,11 +88,11 @@ export class TestBroker {
     return broker;
   }
 
-  /** Send one operation (wire JSON) on the RPC queue and wait for its reply. */
-  call(operation: unknown, raw?: string): Promise<Record<string, unknown>> {
+  /** Send one operation (wire JSON) on the RPC queue, with message `headers`, and wait for its reply. */
+  call(operation: unknown, raw?: string, headers?: Readonly<Record<string, string>>): Promise<Record<string, unknown>> {
     const correlationId = randomUUID();
     const reply = new Promise<Record<string, unknown>>((resolve) => this.replies.set(correlationId, resolve as (body: unknown) => void));
-    this.channel.sendToQueue(this.names.queue, Buffer.from(raw ?? JSON.stringify(operation)), { correlationId, replyTo: this.replyQueue, persistent: true });
+    this.channel.sendToQueue(this.names.queue, Buffer.from(raw ?? JSON.stringify(operation)), { correlationId, replyTo: this.replyQueue, persistent: true, ...(headers ? { headers } : {}) });
     return reply;
   }
 

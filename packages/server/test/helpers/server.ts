@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Limits } from '@spacekv/core';
-import { DEFAULT_CONFIG } from '../../src/config.js';
+import { DEFAULT_CONFIG, type ServerConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
@@ -26,11 +26,13 @@ export interface TestServerOptions {
    * fsync, and would otherwise spend most of their time in it.
    */
   readonly inMemory?: boolean;
+  /** Settings past the defaults (auth, allowed hosts and origins, ...). */
+  readonly config?: Partial<ServerConfig>;
 }
 
 export async function startTestServer(name: string, options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.inMemory && existsSync('/dev/shm') ? mkdtempSync(join('/dev/shm', `spacekv-${name}-`)) : makeTempDir(name);
-  const config = { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', limits: options.limits ?? DEFAULT_CONFIG.limits };
+  const config = { ...DEFAULT_CONFIG, port: 0, dataDir, logLevel: 'silent', limits: options.limits ?? DEFAULT_CONFIG.limits, ...options.config };
   const real = new SqliteStore(dataDir, config.limits);
   const server = await startServer(config, pino({ level: 'silent' }), options.wrapStore ? options.wrapStore(real) : real);
   return {

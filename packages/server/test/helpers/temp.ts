@@ -10,3 +10,18 @@ export function makeTempDir(prefix: string): string {
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
+
+/** Temporary directories a test file makes as it goes and removes all at once in its `after`. */
+export class TempDirs {
+  private readonly dirs: string[] = [];
+
+  make(prefix: string): string {
+    const dir = makeTempDir(prefix);
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  removeAll(): void {
+    for (const dir of this.dirs.splice(0)) removeDir(dir);
+  }
+}

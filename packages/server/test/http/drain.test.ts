@@ -31,7 +31,7 @@ function parseAnswers(text: string): RawAnswer[] {
 }
 
 const put = (key: string, body: string): string =>
-  `PUT ${objectPath('d', key)} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+  `PUT ${objectPath('d', key)} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
 
 test('drain: the in-flight request is answered and durable; a later one on the same connection is refused 503 shutting_down', async (t) => {
   const dataDir = makeTempDir('drain');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS } from '@spacekv/core';
 import { pino } from 'pino';
 import { Engine } from '../../src/engine/engine.js';
+import { BrowserGuard } from '../../src/front/browser-guard.js';
 import { buildHttpApp } from '../../src/front/http/app.js';
 import { OutputBudget } from '../../src/front/output-budget.js';
 import { ChangeFeed } from '../../src/events/change-feed.js';
@@ -40,6 +41,9 @@ const ROUTES = [
   'POST /v1/spaces/{space}/mutate',
   'POST /v1/spaces/{space}/indexes',
   'DELETE /v1/spaces/{space}/indexes/{attribute}',
+  'GET /v1/tokens',
+  'POST /v1/tokens',
+  'DELETE /v1/tokens/{id}',
 ].sort();
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
@@ -86,7 +90,8 @@ test('the test\'s route list is the router\'s route table', async () => {
     const engine = new Engine({ store, limits: DEFAULT_LIMITS });
     const logger = pino({ level: 'silent' });
     const feed = new ChangeFeed(store, DEFAULT_LIMITS, logger);
-    const { app } = buildHttpApp({ engine, metrics: new Metrics(() => 0), feed, logger, health: () => ({ ok: true, detail: 'test' }), output: new OutputBudget(DEFAULT_LIMITS.replyBufferBytesMax) });
+    const gate = { guard: new BrowserGuard({ listenHost: '127.0.0.1', allowedHosts: [], corsOrigins: [] }), metricsPublic: false };
+    const { app } = buildHttpApp({ engine, metrics: new Metrics(() => 0), feed, logger, health: () => ({ ok: true, detail: 'test' }), gate, output: new OutputBudget(DEFAULT_LIMITS.replyBufferBytesMax) });
     await app.ready();
     const registered = routesFromTree(app.printRoutes({ commonPrefix: false }));
     await app.close();

@@ -1,11 +1,11 @@
 // Proves the HyperDex friendlists tutorial (shared seed 004) works over REST, as the tutorial runs
-// it: the space is created from the tutorial's exact DSL (as {"schema": ...} JSON and as text/plain),
+// it: the space is created from the tutorial's exact DSL (as {"schema": ...} JSON and as application/x-spacekv-schema),
 // John Smith, John Doe and Brian Jones are put, friendships are added both ways with concurrent
 // set_add PATCHes, every object reads back with the expected friend set (missing attributes read as
 // their defaults), a friend's name is fetched through the set, `space rt key x` is added and removed
 // again (rm_space) taking its objects with it, `space userlocks key username` works as a key-only
 // space, and the tutorial's cleanup removes the spaces, after which friendlists is created anew from
-// the tutorial's multi-line DSL sent as text/plain, empty.
+// the tutorial's multi-line DSL sent as application/x-spacekv-schema, empty.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ObjectBody, type WrittenBody, call, expectError, expectOk, objectPath } from '../helpers/http.js';
@@ -61,8 +61,8 @@ test('the friendlists tutorial over REST', async (t) => {
     assert.deepEqual(described.space, EXPECTED_SCHEMA);
   });
 
-  await t.test('adding it again (the multi-line text/plain form) → 409 space_exists', async () => {
-    expectError(await call(srv.url, 'POST', '/v1/spaces', { body: FRIENDLISTS_DSL_MULTILINE, contentType: 'text/plain' }), 409, 'space_exists');
+  await t.test('adding it again (the multi-line application/x-spacekv-schema form) → 409 space_exists', async () => {
+    expectError(await call(srv.url, 'POST', '/v1/spaces', { body: FRIENDLISTS_DSL_MULTILINE, contentType: 'application/x-spacekv-schema' }), 409, 'space_exists');
   });
 
   await t.test('put John Smith, John Doe and Brian Jones → 201 each, versions increasing', async () => {
@@ -114,8 +114,8 @@ test('the friendlists tutorial over REST', async (t) => {
     assert.deepEqual(written.attributes, { first: 'John', last: 'Smith', friends: ['bjones1'] });
   });
 
-  await t.test('space rt key x: added as text/plain DSL, used, then rm_space', async () => {
-    const created = expectOk<SpaceBody>(await call(srv.url, 'POST', '/v1/spaces', { body: 'space rt key x', contentType: 'text/plain' }), 201);
+  await t.test('space rt key x: added as application/x-spacekv-schema DSL, used, then rm_space', async () => {
+    const created = expectOk<SpaceBody>(await call(srv.url, 'POST', '/v1/spaces', { body: 'space rt key x', contentType: 'application/x-spacekv-schema' }), 201);
     assert.deepEqual(created.space, { name: 'rt', key: { name: 'x', type: 'string' }, attributes: [] });
     expectOk<WrittenBody>(await call(srv.url, 'PUT', objectPath('rt', 'only-a-key'), { body: {} }), 201);
     assert.deepEqual(expectOk<ObjectBody>(await call(srv.url, 'GET', objectPath('rt', 'only-a-key')), 200).attributes, {});
@@ -143,11 +143,11 @@ test('the friendlists tutorial over REST', async (t) => {
     assert.deepEqual((await get('bjones1')).attributes, { first: 'Brian', last: 'Jones', friends: ['jsmith1'] });
   });
 
-  await t.test("the tutorial's cleanup: rm_space friendlists and userlocks; friendlists again from text/plain DSL starts empty", async () => {
+  await t.test("the tutorial's cleanup: rm_space friendlists and userlocks; friendlists again from application/x-spacekv-schema DSL starts empty", async () => {
     expectOk(await call(srv.url, 'DELETE', '/v1/spaces/friendlists'), 200);
     expectOk(await call(srv.url, 'DELETE', '/v1/spaces/userlocks'), 200);
     expectError(await call(srv.url, 'GET', objectPath('friendlists', 'jsmith1')), 404, 'unknown_space');
-    const created = expectOk<SpaceBody>(await call(srv.url, 'POST', '/v1/spaces', { body: FRIENDLISTS_DSL_MULTILINE, contentType: 'text/plain' }), 201);
+    const created = expectOk<SpaceBody>(await call(srv.url, 'POST', '/v1/spaces', { body: FRIENDLISTS_DSL_MULTILINE, contentType: 'application/x-spacekv-schema' }), 201);
     assert.deepEqual(created.space, EXPECTED_SCHEMA);
     expectError(await call(srv.url, 'GET', objectPath('friendlists', 'jsmith1')), 404, 'not_found');
     const listed = expectOk<{ ok: true; spaces: readonly { name: string }[] }>(await call(srv.url, 'GET', '/v1/spaces'), 200);

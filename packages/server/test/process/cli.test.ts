@@ -10,20 +10,15 @@ import { join } from 'node:path';
 import { call, expectOk, objectPath } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
 import { childEnv, killAllChildren, runCli, spawnServer } from '../helpers/process.js';
-import { makeTempDir, removeDir } from '../helpers/temp.js';
+import { TempDirs } from '../helpers/temp.js';
 import { withTimeout } from '../helpers/timeout.js';
 
-const dirs: string[] = [];
+const dirs = new TempDirs();
+const tempDir = (name: string): string => dirs.make(name);
 after(async () => {
   await killAllChildren();
-  for (const dir of dirs) removeDir(dir);
+  dirs.removeAll();
 });
-
-function tempDir(name: string): string {
-  const dir = makeTempDir(name);
-  dirs.push(dir);
-  return dir;
-}
 
 test('serve --help lists --host, --port, --data, --store and --log-level with their environment variables', async () => {
   const run = await runCli(['serve', '--help']);

@@ -83,7 +83,7 @@ test('a client stalled mid-request does not hold the drain open: SIGTERM still e
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     // Headers and part of a body, then nothing: an in-flight request that will never complete.
-    socket.write('PUT /v1/spaces/s/objects/k HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"n":');
+    socket.write('PUT /v1/spaces/s/objects/k HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"n":');
     const healthy = await call(server.url, 'GET', '/healthz');
     assert.equal(healthy.status, 200, 'the server serves others meanwhile');
     server.signal('SIGTERM');

@@ -20,6 +20,7 @@ import { type TestServer, startTestServer } from '../helpers/server.js';
 const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
 const ABUSE = 'packages/server/test/reliability/abuse.test.ts';
+const AUTH = 'packages/server/test/auth/auth-limits.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -65,6 +66,13 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   batchReplyBytesMax: { file: 'packages/server/test/reliability/abuse-work.test.ts', test: 'past batchReplyBytesMax a tx answers overloaded' },
   conditionStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
   searchStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
+  tokenCacheEntriesMax: { file: AUTH, test: 'the verified-token cache stays within tokenCacheEntriesMax' },
+  tokensMax: { file: AUTH, test: 'a token record past tokensMax' },
+  tokenLengthMax: { file: AUTH, test: 'a token past tokenLengthMax' },
+  authFailuresPerMinuteMax: { file: AUTH, test: 'failed authentications past authFailuresPerMinuteMax' },
+  authFailureAddressesMax: { file: AUTH, test: 'failure counters stay within authFailureAddressesMax' },
+  clientRequestsPerSecondMax: { file: AUTH, test: 'requests past clientRequestsPerSecondMax' },
+  rateLimitedClientsMax: { file: AUTH, test: 'the rate table stays within rateLimitedClientsMax' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {

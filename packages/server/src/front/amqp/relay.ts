@@ -12,7 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfirmChannel, Message } from 'amqplib';
-import { type Change, SpacekvError, encodeChangeEvent } from '@spacekv/core';
+import { type Change, SpacekvError, encodeChangeEvent, isSystemSpace } from '@spacekv/core';
 import type { ChangeLog, Lease } from '../../store/store.js';
 import type { TaskBody, TaskContext } from '../../tasks/task.js';
 import { type BrokerLink, aborted, openConfirmChannel, redactUrl } from './broker.js';
@@ -141,7 +141,8 @@ class RelayRun {
           await Promise.race([this.doorbell.wait(), this.progress.wait(), stop]);
           continue;
         }
-        for (const [index, change] of changes.entries()) this.publish(change, index);
+        // The server's own spaces (token records) never leave it.
+        for (const [index, change] of changes.entries()) if (!isSystemSpace(change.space)) this.publish(change, index);
         published = (changes[changes.length - 1] as Change).seq;
       }
       if (this.lease.signal.aborted && !this.ctx.signal.aborted) throw new Error('the relay lease was lost');

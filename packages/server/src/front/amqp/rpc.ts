@@ -13,6 +13,8 @@ import type { Channel, ConsumeMessage } from 'amqplib';
 import {
   type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, parseJson, parseOperation, OPERATION_NAMES,
 } from '@spacekv/core';
+import { type Authenticator, authorizeOperation, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Metrics } from '../../metrics.js';
 import type { TaskBody } from '../../tasks/task.js';
@@ -22,6 +24,18 @@ export interface RpcOptions {
   readonly url: string;
   readonly queue: string;
   readonly prefetch: number;
+  /** Absent: requests need no token. */
+  readonly auth?: Authenticator;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter;
+}
+
+/** The token a request message carries in its `authorization` header. */
+function tokenOf(message: ConsumeMessage): string | undefined {
+  const header: unknown = message.properties.headers?.authorization;
+  const text = Buffer.isBuffer(header) ? header.toString('utf8') : header;
+  if (typeof text !== 'string') return undefined;
+  return /^Bearer\s+/i.test(text) ? text.replace(/^Bearer\s+/i, '').trim() : '';
 }
 
 function errorReply(error: WireError): string {
@@ -46,7 +60,15 @@ export function amqpRpc(engine: Engine, metrics: Metrics, options: RpcOptions): 
       await channel.consume(options.queue, (message) => {
         // The broker cancelled the consumer (the queue was deleted): fail, so the task restarts and declares it again.
         if (!message) return cancelled(new Error(`the broker cancelled the consumer of '${options.queue}'`));
-        const answered = answer(channel, message, (input) => session.submit(parseOperation(input, lookup, engine.limits)), metrics);
+        const answered = answer(channel, message, (input) => {
+          // Failed attempts and rates are counted per broker user: every peer reaches us through the broker.
+          const peer = `amqp:${String(message.properties.userId ?? '')}`;
+          const access = options.auth?.authenticate(tokenOf(message), peer) ?? null;
+          options.limiter?.take(rateClient(access, peer));
+          const op = parseOperation(input, lookup, engine.limits);
+          authorizeOperation(access, op);
+          return session.submit(op);
+        }, metrics);
         inflight.add(answered);
         void answered.finally(() => inflight.delete(answered));
       }, { noAck: false });

@@ -3,6 +3,8 @@
  * Node frameworks, its schema-free fast path for pre-encoded bodies, and `inject()` for in-process
  * tests. JSON bodies are parsed by core's lossless parser so 64-bit ints arrive exact.
  */
+import type { RequestListener, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { SpacekvError, parseJson } from '@spacekv/core';
 import type { Engine } from '../../engine/engine.js';
@@ -21,7 +23,10 @@ import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { HttpOutputGate } from './output-gate.js';
 import { registerSearchRoutes } from './search-routes.js';
-import { registerSpaceRoutes } from './space-routes.js';
+import { SCHEMA_MEDIA_TYPE, registerSpaceRoutes } from './space-routes.js';
+import { type GateOptions, registerGate } from './gate.js';
+import { registerTokenRoutes } from './token-routes.js';
+import type { TokenRegistry } from '../../auth/token-registry.js';
 
 /** How often Node looks for requests past requestHeadersMs / requestReceiveMs. */
 const HEADERS_CHECK_MS = 1_000;
@@ -35,6 +40,12 @@ export interface HttpAppOptions {
   readonly health: () => MaybePromise<Health>;
   /** Reply bytes held for peers across every front (limits `sendBufferBytesMax`, `replyBufferBytesMax`). */
   readonly output: OutputBudget;
+  /** Host, Origin and CORS checks, and (when the server requires tokens) authentication. */
+  readonly gate: GateOptions;
+  /** The token records (absent when the server requires no token). */
+  readonly tokens?: TokenRegistry;
+  /** PEM certificate chain and key: HTTPS (and WSS, on the same server) instead of HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export interface Health {
@@ -55,6 +66,14 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   const { limits } = engine;
   const routes = new RouteMethods();
   let accepting = true;
+  // A client must send its headers in time (slow-loris), checked about every second.
+  const nodeServerOptions = {
+    headersTimeout: Math.min(limits.requestHeadersMs, limits.requestReceiveMs),
+    requestTimeout: limits.requestReceiveMs,
+    connectionsCheckingInterval: Math.min(HEADERS_CHECK_MS, limits.requestHeadersMs),
+    // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
+    requireHostHeader: false,
+  };
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
@@ -64,17 +83,13 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     keepAliveTimeout: limits.connectionIdleMs,
     connectionTimeout: limits.connectionIdleMs,
     requestTimeout: limits.requestReceiveMs,
-    // A client must send its headers in time (slow-loris), checked about every second.
-    http: {
-      headersTimeout: Math.min(limits.requestHeadersMs, limits.requestReceiveMs),
-      requestTimeout: limits.requestReceiveMs,
-      connectionsCheckingInterval: Math.min(HEADERS_CHECK_MS, limits.requestHeadersMs),
-      // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
-      requireHostHeader: false,
-    },
+    http: nodeServerOptions,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
     clientErrorHandler: refuseMalformedHttp,
+    // With TLS, an https.Server in place of the http.Server: the same request events, and the same
+    // 'upgrade' event the WebSocket front listens to, so WSS shares the port.
+    ...(options.tls ? { serverFactory: (handler: RequestListener) => createHttpsServer({ ...options.tls, ...nodeServerOptions }, handler) as unknown as HttpServer } : {}),
   });
   app.server.on('checkExpectation', refuseExpectation);
 
@@ -94,11 +109,13 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
       done(err as SpacekvError, undefined);
     }
   });
-  // DSL text for POST /v1/spaces; every other route refuses string bodies (see jsonBody).
-  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // DSL text for POST /v1/spaces; every other route refuses string bodies (see jsonBody). Not
+  // text/plain: a page may send that cross-site without a preflight, and so create a space.
+  app.addContentTypeParser(SCHEMA_MEDIA_TYPE, { parseAs: 'string' }, (_request, body, done) => done(null, body));
 
   const ctx = new HttpContext(engine, metrics);
-  const gate = new HttpOutputGate(options.output, limits.sendBufferBytesMax, limits.inflightRequestsMax);
+  const outputGate = new HttpOutputGate(options.output, limits.sendBufferBytesMax, limits.inflightRequestsMax);
+  registerGate(app, options.gate);
   app.decorateRequest('ticket', null);
   app.decorateRequest('arrivedAt', 0);
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
@@ -113,7 +130,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     }
     // A request with a body takes its place in order once past the output gate, before its body is
     // read; a bodiless one runs its handler in that same turn, so it takes its place there (ctx.run), which is cheaper.
-    gate.admit(request, reply, () => {
+    outputGate.admit(request, reply, () => {
       if (request.method === 'PUT' || request.method === 'PATCH' || request.method === 'POST') {
         try {
           ctx.admit(request);
@@ -125,7 +142,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     });
   });
   app.addHook('onSend', (request, reply, payload, done) => {
-    gate.count(request, reply, payload);
+    outputGate.count(request, reply, payload);
     done(null, payload);
   });
   app.addHook('onRequestAbort', (request, done) => {
@@ -160,10 +177,14 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed, options.output);
   registerSearchRoutes(app, ctx);
+  registerTokenRoutes(app, ctx, options.tokens);
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', async (request, reply) => {
     const health = await options.health();
-    reply.code(health.ok ? 200 : 503).send({ status: health.ok ? 'ok' : 'unavailable', detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
+    const status = health.ok ? 'ok' : 'unavailable';
+    // Liveness is public; what the server runs on and how its parts do is for token holders.
+    if (options.gate.auth && !request.access) return reply.code(health.ok ? 200 : 503).send({ status });
+    reply.code(health.ok ? 200 : 503).send({ status, detail: health.detail, ...(health.parts ? { parts: health.parts } : {}) });
   });
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

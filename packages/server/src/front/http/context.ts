@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type Operation, type Result, type SpaceLookup, SpacekvError, encodeResult, httpStatusOf } from '@spacekv/core';
+import { authorizeOperation } from '../../auth/authenticator.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Session, Ticket } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
@@ -54,6 +55,7 @@ export class HttpContext {
    * answers at once is sent at once; only operations that wait return a promise.
    */
   run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = () => 200): void | Promise<void> {
+    authorizeOperation(request.access, op); // before it takes a place: a refused request holds nothing
     if (!request.ticket) this.admit(request);
     const ticket = request.ticket as Ticket;
     let outcome: Result | Promise<Result>;

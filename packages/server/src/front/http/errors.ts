@@ -75,7 +75,7 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
   response.end(body);
 }
 
-/** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */
+/** The parsed JSON body of a request; DSL text (application/x-spacekv-schema) is for POST /v1/spaces only. */
 export function jsonBody(body: unknown): unknown {
   if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', `${TAKES_JSON}; got text/plain`);
   return body;

@@ -9,11 +9,13 @@
  * events count against the server-wide `replyBufferBytesMax`, past which every stream pauses until
  * there is room, so a thousand streams that never read hold one bounded budget, not a page each.
  */
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { SpacekvError, type WireError, errorJson, parseJson, parseWatch } from '@spacekv/core';
+import { SpacekvError, type WireError, errorJson, needsOfWatch, parseJson, parseWatch } from '@spacekv/core';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Subscription, WatchSink } from '../../events/subscription.js';
 import type { OutputBudget, OutputMeter } from '../output-budget.js';
+import { type Access, accessRefusal, authorize } from '../../auth/authenticator.js';
 import type { HttpContext } from './context.js';
 
 const KEEPALIVE_MS = 15_000;
@@ -22,9 +24,10 @@ type EventsRequest = FastifyRequest<{ Querystring: Record<string, string | undef
 
 /** The query string as a watch request's fields. */
 function watchFields(request: EventsRequest): Record<string, unknown> {
-  const { space, key, prefix, since, ops, if: condition, ...rest } = request.query;
+  // `token` is the gate's (an EventSource cannot send an Authorization header).
+  const { space, key, prefix, since, ops, if: condition, token: _token, ...rest } = request.query;
   const extra = Object.keys(rest);
-  if (extra.length > 0) throw new SpacekvError('bad_request', `GET /v1/events takes no parameter '${extra[0]}' (it takes: space, key, prefix, since, ops, if)`);
+  if (extra.length > 0) throw new SpacekvError('bad_request', `GET /v1/events takes no parameter '${extra[0]}' (it takes: space, key, prefix, since, ops, if, token)`);
   const lastEventId = request.headers['last-event-id'];
   const resumeAt = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : since;
   const fields: Record<string, unknown> = { space, key, prefix };
@@ -35,11 +38,20 @@ function watchFields(request: EventsRequest): Record<string, unknown> {
   return fields;
 }
 
-/** `resume`: wakes the stream's subscription once there is room again. */
-function sseSink(reply: FastifyReply, meter: OutputMeter, budget: OutputBudget, resume: () => void): WatchSink {
+/**
+ * `resume` wakes the stream's subscription once there is room again; `stop` ends it when its token
+ * was revoked or expired while it was open.
+ */
+function sseSink(reply: FastifyReply, meter: OutputMeter, budget: OutputBudget, access: Access | null, resume: () => void, stop: (error: WireError) => void): WatchSink {
   const res = reply.raw;
   return {
     deliver(events, seqs) {
+      // A token revoked or expired while the stream is open: the stream ends before the next event.
+      const refusal = accessRefusal(access);
+      if (refusal) {
+        stop(refusal);
+        return false;
+      }
       let text = '';
       for (let i = 0; i < events.length; i++) {
         const lastOfSeq = seqs[i] !== seqs[i + 1];
@@ -61,13 +73,14 @@ function sseSink(reply: FastifyReply, meter: OutputMeter, budget: OutputBudget, 
 export function registerEventsRoute(app: FastifyInstance, ctx: HttpContext, feed: ChangeFeed, budget: OutputBudget): void {
   app.get('/v1/events', async (request: EventsRequest, reply) => {
     const spec = parseWatch(watchFields(request), ctx.lookup, ctx.limits);
+    authorize(request.access, needsOfWatch(spec));
     const meter = budget.meter(ctx.limits.sendBufferBytesMax);
     let stream: Subscription | undefined;
-    const subscription = await feed.subscribe(spec, sseSink(reply, meter, budget, () => stream?.resume()));
+    const subscription = await feed.subscribe(spec, sseSink(reply, meter, budget, request.access, () => stream?.resume(), (error) => stream?.end(error)));
     stream = subscription;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    res.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
     res.write(`: watching after seq ${subscription.seq}\n\n`);
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
     keepalive.unref();

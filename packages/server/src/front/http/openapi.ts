@@ -21,13 +21,13 @@ const returnPrevious = { name: 'return', in: 'query', schema: { enum: ['previous
 
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
-  info: { title: 'spacekv REST API', version: '1', description: 'Typed, transactional key-value spaces. Error codes: docs/errors.md.' },
+  info: { title: 'spacekv REST API', version: '1', description: 'Typed, transactional key-value spaces. Error codes: docs/errors.md. Authentication: docs/security.md.' },
   paths: {
     '/v1/spaces': {
       get: { summary: 'list_spaces', responses: { 200: { description: 'Every space' } } },
       post: {
         summary: 'add_space',
-        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { schema: {} } } }, 'text/plain': { schema: { type: 'string' } } } },
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { schema: {} } } }, 'application/x-spacekv-schema': { schema: { type: 'string', description: 'The schema DSL' } } } },
         responses: { 201: { description: 'Created' }, 400: errorResponse, 409: errorResponse },
       },
     },
@@ -176,7 +176,28 @@ export const OPENAPI_DOCUMENT = {
         responses: { 200: { description: 'Serving' }, 503: { description: 'Not serving' } },
       },
     },
-    '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Text exposition format' } } } },
+    '/metrics': { get: { summary: 'Prometheus metrics (with tokens on: a token granting read on every space, unless --public-metrics)', responses: { 200: { description: 'Text exposition format' } } } },
+    '/v1/tokens': {
+      get: { summary: 'List token records (never a secret); needs admin on every space', responses: { 200: { description: '{"tokens": [{id, label, created_at, caveats, revoked}]}' }, 401: errorResponse, 403: errorResponse } },
+      post: {
+        summary: 'Create a token record and its token; needs admin on every space (docs/security.md)',
+        requestBody: objectBody({
+          label: { type: 'string' },
+          ops: { type: 'array', items: { enum: ['read', 'write', 'admin', 'watch'] } },
+          spaces: { type: 'array', items: { type: 'string', description: "A name, a prefix ending in '*', or '*'" } },
+          keys: { type: 'string', description: 'A key prefix' },
+          expires_in: { type: 'integer', description: 'Seconds' },
+        }),
+        responses: { 201: { description: '{"id", "token"}' }, 400: errorResponse, 401: errorResponse, 403: errorResponse },
+      },
+    },
+    '/v1/tokens/{id}': {
+      delete: {
+        summary: 'Revoke a token record: every token issued from it, attenuated or not, is refused at once on every server',
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'Revoked' }, 401: errorResponse, 403: errorResponse, 404: errorResponse },
+      },
+    },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
   },
   components: {

@@ -10,12 +10,19 @@
  * Watch subscriptions (`watch`/`unwatch` requests) live on the connection: each sends `changes`
  * frames after its reply, and pauses while the client leaves more than `sendBufferBytesMax`
  * unread, resuming from its seq (from the log if need be) once the socket drains.
+ *
+ * When the server requires tokens, the client's first frame is its hello, `{"type":"hello",
+ * "token":"..."}` (browsers cannot set headers on a WebSocket). The token is verified once; each
+ * request then costs a scope check and a look at the revoked flag and expiry, and a watch ends
+ * (`watch_end`, `unauthenticated`) at its next event once its token is revoked or expires.
  */
 import type { WebSocket } from 'ws';
 import {
-  CLOSE_CODES, type Limits, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isFields,
+  CLOSE_CODES, type ErrorCode, type Limits, needsOfWatch, OPERATION_NAMES, type Result, type SpaceLookup, SpacekvError, type WireError, encodeResult, errorJson, isFields,
   isRequestId, parseJson, parseOperation, parseWatch,
 } from '@spacekv/core';
+import { type Access, type Authenticator, accessRefusal, authorize, authorizeOperation, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Subscription, WatchSink } from '../../events/subscription.js';
@@ -24,6 +31,15 @@ import type { Metrics } from '../../metrics.js';
 import type { OutputBudget, OutputMeter } from '../output-budget.js';
 
 type Item = Readonly<Record<string, unknown>>;
+
+/** Who the client is and what guards the connection: its address (failures and rates are counted per address), the authenticator, the rate limiter. */
+export interface ConnectionGuards {
+  readonly address: string;
+  /** Absent: the server requires no token. */
+  readonly authenticator?: Authenticator | undefined;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter | undefined;
+}
 
 const SHUTTING_DOWN: WireError = { code: 'shutting_down', message: 'the server is shutting down; nothing was applied' };
 
@@ -57,10 +73,14 @@ export class WsConnection {
   /** Watch requests whose subscription is being made (counted against subscriptionsMax). */
   private watchesStarting = 0;
 
+  /** What the client's token grants: null when the server requires none; undefined until its hello. */
+  private access: Access | null | undefined;
+
   constructor(
     private readonly ws: WebSocket, private readonly engine: Engine, private readonly feed: ChangeFeed, private readonly metrics: Metrics,
-    private readonly budget: OutputBudget,
+    private readonly budget: OutputBudget, private readonly guards: ConnectionGuards,
   ) {
+    this.access = guards.authenticator ? undefined : null;
     this.session = engine.session();
     this.limits = engine.limits;
     this.lookup = (name) => engine.space(name);
@@ -116,6 +136,7 @@ export class WsConnection {
     } catch (err) {
       return this.closeWith(CLOSE_CODES.invalidPayload, 'bad_request', (err as Error).message);
     }
+    if (isFields(parsed) && parsed.type === 'hello') return this.onHello(parsed);
     const items = Array.isArray(parsed) ? parsed : [parsed];
     if (!items.every((item) => typeof item === 'object' && item !== null && isRequestId((item as Item).id))) {
       return this.closeWith(CLOSE_CODES.policyViolation, 'bad_request', 'every request needs an "id": a non-negative integer');
@@ -123,6 +144,24 @@ export class WsConnection {
     if (this.backlogHead === this.backlog.length) this.backlog = items as Item[];
     else this.backlog.push(...(items as Item[]));
     this.processBacklog();
+  }
+
+  /**
+   * The client's hello: its token, verified once for the connection, answered `{"type":"auth",
+   * "ok":true}` (a server that requires no token answers so too) or an error frame and a close.
+   */
+  private onHello(hello: Item): void {
+    const { authenticator, address } = this.guards;
+    if (authenticator) {
+      try {
+        if (this.access) throw new SpacekvError('bad_request', 'a connection says hello once');
+        this.access = authenticator.authenticate(typeof hello.token === 'string' ? hello.token : undefined, address);
+      } catch (err) {
+        const error = err as SpacekvError;
+        return this.closeWith(CLOSE_CODES.policyViolation, error.code, error.message);
+      }
+    }
+    this.ws.send('{"type":"auth","ok":true}');
   }
 
   /**
@@ -146,6 +185,14 @@ export class WsConnection {
   }
 
   private handle(item: Item, id: number): void {
+    if (this.access === undefined) {
+      return this.refuse(id, { code: 'unauthenticated', message: 'this server requires a token: send {"type":"hello","token":"..."} first' });
+    }
+    try {
+      this.guards.limiter?.take(rateClient(this.access, this.guards.address));
+    } catch (err) {
+      return this.refuse(id, (err as SpacekvError).toWire());
+    }
     if (item.op === 'watch' || item.op === 'unwatch') return this.handleWatch(item, id);
     const startedAt = performance.now();
     // Only known names become metric labels: arbitrary client strings would grow the series without bound.
@@ -155,7 +202,9 @@ export class WsConnection {
       if (this.output.budgetFull) {
         throw new SpacekvError('overloaded', `the server holds ${this.budget.bytes} bytes of replies its clients have not read; retry later`, { limit: 'replyBufferBytesMax' });
       }
-      outcome = this.session.submit(parseOperation(item, this.lookup, this.limits));
+      const op = parseOperation(item, this.lookup, this.limits);
+      authorizeOperation(this.access, op);
+      outcome = this.session.submit(op);
     } catch (err) {
       this.fail(id, opName, err, startedAt);
       return;
@@ -187,6 +236,7 @@ export class WsConnection {
         throw new SpacekvError('overloaded', `this connection holds ${this.watches.size + this.watchesStarting} watches`, { limit: 'subscriptionsMax' });
       }
       const spec = parseWatch(isFields(item) ? item : {}, this.lookup, this.limits);
+      authorize(this.access ?? null, needsOfWatch(spec));
       const watchId = this.nextWatchId++;
       this.watchesStarting++;
       this.feed.subscribe(spec, this.watchSink(watchId)).finally(() => {
@@ -207,6 +257,11 @@ export class WsConnection {
   private watchSink(watchId: number): WatchSink {
     return {
       deliver: (events) => {
+        const refusal = accessRefusal(this.access ?? null);
+        if (refusal) {
+          this.watches.get(watchId)?.end(refusal);
+          return false;
+        }
         this.flush();
         if (this.ws.readyState !== this.ws.OPEN) return false;
         this.send(`{"type":"changes","watch":${watchId},"changes":[${events.join(',')}]}`);
@@ -336,7 +391,7 @@ export class WsConnection {
     }
   }
 
-  private closeWith(code: number, errorCode: 'bad_request', message: string): void {
+  private closeWith(code: number, errorCode: ErrorCode, message: string): void {
     const frame = `{"type":"error","error":${errorJson({ code: errorCode, message })}}`;
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
     this.ws.close(code, message.slice(0, 120));

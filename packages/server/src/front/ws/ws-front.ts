@@ -5,10 +5,13 @@
  * (the cap on connections covers the whole port: connection-cap.ts). A heartbeat ping finds dead
  * peers so their sessions do not linger.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, WS_PATH, errorJson } from '@spacekv/core';
+import { CLOSE_CODES, type HelloFrame, PROTOCOL_VERSION, SUBPROTOCOLS, type SpacekvError, WS_PATH, errorJson } from '@spacekv/core';
+import type { Authenticator } from '../../auth/authenticator.js';
+import type { BrowserGuard } from '../browser-guard.js';
+import type { RateLimiter } from '../rate-limiter.js';
 import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
@@ -22,6 +25,12 @@ export interface WsFrontOptions {
   readonly output: OutputBudget;
   readonly serverVersion: string;
   readonly heartbeatIntervalMs: number;
+  /** Host and Origin checks on every upgrade. */
+  readonly guard: BrowserGuard;
+  /** Absent: requests need no token. Present: each connection's first frame must be a hello with one. */
+  readonly auth?: Authenticator | undefined;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter | undefined;
 }
 
 export class WsFront {
@@ -60,16 +69,24 @@ export class WsFront {
     const path = (request.url ?? '').split('?')[0];
     if (path !== WS_PATH) return refuse(socket, 404, 'no_route', `no WebSocket endpoint at ${path}; use ${WS_PATH}`);
     if (!this.accepting) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
+    try {
+      // A page on any site may open a WebSocket to localhost; its browser always says where it comes from.
+      this.options.guard.checkHost(request.headers.host);
+      this.options.guard.checkOrigin(request.headers.origin, request.headers.host);
+    } catch (err) {
+      const error = err as SpacekvError;
+      return refuse(socket, error.status, error.code as RefusalCode, error.message);
+    }
     const offered = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!SUBPROTOCOLS.some((p) => offered.includes(p))) {
       return refuse(socket, 400, 'bad_request', `offer a supported subprotocol in Sec-WebSocket-Protocol: ${SUBPROTOCOLS.join(', ')}`);
     }
-    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws));
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnection(ws, request.socket.remoteAddress ?? ''));
   }
 
-  private onConnection(ws: WebSocket): void {
-    const { engine, metrics, serverVersion } = this.options;
-    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, this.options.output));
+  private onConnection(ws: WebSocket, address: string): void {
+    const { engine, metrics, serverVersion, auth, limiter } = this.options;
+    this.connections.set(ws, new WsConnection(ws, engine, this.options.feed, metrics, this.options.output, { address, authenticator: auth, limiter }));
     ws.on('close', () => this.connections.delete(ws));
     // `ws` has already begun the close its error calls for (1009 for a frame past maxPayload, 1002,
     // 1007) and ends a socket that failed; terminating here would cut the close frame off (the peer
@@ -92,8 +109,10 @@ export class WsFront {
   }
 }
 
-function refuse(socket: Duplex, status: number, code: 'no_route' | 'shutting_down' | 'bad_request', message: string): void {
+type RefusalCode = 'no_route' | 'shutting_down' | 'bad_request' | 'forbidden_host' | 'forbidden_origin';
+
+function refuse(socket: Duplex, status: number, code: RefusalCode, message: string): void {
   const body = `{"ok":false,"error":${errorJson({ code, message })}}`;
-  socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 400 ? 'Bad Request' : 'Service Unavailable'}\r\n` +
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,0 +1,16 @@
+/** The part of the `macaroon` package (pure JS, HMAC-SHA256 chains) that token-format.ts uses. */
+declare module 'macaroon' {
+  export interface Macaroon {
+    readonly identifier: Uint8Array;
+    readonly caveats: readonly { readonly identifier: Uint8Array }[];
+    readonly signature: Uint8Array;
+    addFirstPartyCaveat(caveat: string): void;
+    /** The v2 JSON form. (Not exportBinary: its buffer doubles on every byte appended, past a few caveats it cannot allocate.) */
+    exportJSON(): Record<string, unknown>;
+    /** Throws unless the signature chain from `rootKey` holds and `check` (null: satisfied) accepts every caveat. */
+    verify(rootKey: Uint8Array, check: (caveat: string) => string | null, discharges: readonly Macaroon[]): void;
+  }
+  export function newMacaroon(params: { rootKey: Uint8Array; identifier: string | Uint8Array; location: string; version: 2 }): Macaroon;
+  /** From the v2 JSON form (an object); throws on a malformed one. */
+  export function importMacaroon(data: Record<string, unknown>): Macaroon;
+}

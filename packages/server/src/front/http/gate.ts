@@ -1,0 +1,104 @@
+/**
+ * The first thing every REST and SSE request meets (an onRequest hook, before it takes a place in
+ * its connection's order): the browser checks (Host, Origin, CORS preflights) and, when the server
+ * requires tokens, authentication. Authorization of the operation itself happens where the
+ * operation is known (HttpContext.run, the events route).
+ *
+ * Public without a token: `/healthz` (liveness only: status, no detail) and the OpenAPI document;
+ * `/metrics` too with `--public-metrics`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SpacekvError } from '@spacekv/core';
+import { type Access, type Authenticator, authorize, rateClient } from '../../auth/authenticator.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import type { BrowserGuard } from '../browser-guard.js';
+import { sendError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request's token grants; null when the server requires none (or on a public endpoint without one). */
+    access: Access | null;
+  }
+}
+
+export interface GateOptions {
+  readonly guard: BrowserGuard;
+  /** Absent: the server requires no token. */
+  readonly auth?: Authenticator;
+  readonly metricsPublic: boolean;
+  /** Absent: no rate limit. */
+  readonly limiter?: RateLimiter;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/v1/openapi.json']);
+
+/** The bearer token of a request: the Authorization header, or (EventSource cannot set headers) `?token=` on the events stream. */
+function tokenOf(request: FastifyRequest, path: string): string | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) return /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : '';
+  if (path === '/v1/events') return (request.query as Record<string, string | undefined>).token;
+  return undefined;
+}
+
+/** A refusal; a 401 says how to authenticate (RFC 6750), and whether the token given was the problem. */
+function refuse(reply: FastifyReply, err: unknown, token: string | undefined): void {
+  if (err instanceof SpacekvError && err.code === 'unauthenticated') {
+    reply.header('www-authenticate', token === undefined ? 'Bearer realm="spacekv"' : 'Bearer realm="spacekv", error="invalid_token"');
+  }
+  sendError(reply, err);
+}
+
+export function registerGate(app: FastifyInstance, options: GateOptions): void {
+  const { guard, auth } = options;
+  app.decorateRequest('access', null);
+  app.addHook('onRequest', (request, reply, done) => {
+    const origin = request.headers.origin;
+    try {
+      guard.checkHost(request.headers.host);
+      guard.checkOrigin(origin, request.headers.host);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+    const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+    const cors = guard.corsHeaders(origin, preflight);
+    if (cors) reply.headers(cors);
+    if (preflight) {
+      if (cors) return reply.code(204).send();
+      // Same-origin pages never preflight: this is no browser of an allowed origin.
+      return sendError(reply, new SpacekvError('forbidden_origin', 'a CORS preflight needs an Origin listed in --cors-origin'));
+    }
+    const path = request.url.split('?')[0] ?? '';
+    if (!auth) return limit(request, reply, done, path);
+    const token = tokenOf(request, path);
+    if (PUBLIC_PATHS.has(path) || (path === '/metrics' && options.metricsPublic)) {
+      // A valid token on a public endpoint still counts (/healthz then shows its detail).
+      if (token !== undefined) {
+        try {
+          request.access = auth.authenticate(token, request.ip);
+        } catch {
+          // public: answered without detail
+        }
+      }
+      return done();
+    }
+    try {
+      request.access = auth.authenticate(token, request.ip);
+      if (path === '/metrics') authorize(request.access, [{ right: 'read' }]);
+    } catch (err) {
+      return refuse(reply, err, token);
+    }
+    limit(request, reply, done, path);
+  });
+
+  /** Count the request against its client's rate (public endpoints are not counted), then go on. */
+  function limit(request: FastifyRequest, reply: FastifyReply, done: () => void, path: string): void {
+    if (options.limiter && !PUBLIC_PATHS.has(path)) {
+      try {
+        options.limiter.take(rateClient(request.access, request.ip));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    }
+    done();
+  }
+}
