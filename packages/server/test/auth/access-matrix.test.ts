@@ -102,6 +102,7 @@ const REST_CASES: readonly RestCase[] = [
     grant: { ops: ['read', 'write'], spaces: ['m'] }, status: 200,
   },
   { route: 'POST /v1/spaces/{space}/indexes', method: 'POST', path: '/v1/spaces/m/indexes', body: { attribute: 'n' }, grant: { ops: ['admin'], spaces: ['m'] }, status: 200 },
+  { route: 'DELETE /v1/spaces/{space}/indexes/{attribute}', method: 'DELETE', path: '/v1/spaces/m/indexes/n', grant: { ops: ['admin'], spaces: ['m'] }, status: 200 },
   { route: 'GET /v1/events', method: 'GET', path: '/v1/events?space=m', grant: { ops: ['watch'], spaces: ['m'] }, status: 200 },
   { route: 'GET /metrics', method: 'GET', path: '/metrics', grant: { ops: ['read'] }, status: 200 },
   { route: 'GET /v1/tokens', method: 'GET', path: '/v1/tokens', grant: { ops: ['admin'] }, status: 200 },
@@ -180,6 +181,7 @@ const WS_CASES: readonly WsCase[] = [
   { op: { op: 'put_if_not_exist', space: 'm', key: 'w2', attributes: { n: 1 } }, grant: WRITE_M },
   { op: { op: 'get_and_put', space: 'm', key: 'w3', attributes: { n: 1 } }, grant: READ_WRITE_M },
   { op: { op: 'cond_put', space: 'm', key: 'k1', if: { n: { gte: 0 } }, attributes: { s: 'y' } }, grant: WRITE_M },
+  { op: { op: 'cond_put_or_create', space: 'm', key: 'k1', if: { n: { gte: 0 } }, attributes: { s: 'z' } }, grant: WRITE_M },
   { op: { op: 'compare_and_swap', space: 'm', key: 'w4', version: 0, attributes: { n: 1 } }, grant: WRITE_M },
   { op: { op: 'del', space: 'm', key: 'd1' }, grant: WRITE_M, prepare: () => rootCall('PUT', objectPath('m', 'd1'), { n: 1 }) },
   { op: { op: 'cond_del', space: 'm', key: 'd2', if: { n: 1 } }, grant: WRITE_M, prepare: () => rootCall('PUT', objectPath('m', 'd2'), { n: 1 }) },
@@ -197,6 +199,7 @@ const WS_CASES: readonly WsCase[] = [
   { op: { op: 'group_del', space: 'm', where: { n: { gte: 1000 } } }, grant: READ_WRITE_M },
   { op: { op: 'group_mutate', space: 'm', where: { n: { gte: 1000 } }, mutations: [{ add: { n: 1 } }] }, grant: READ_WRITE_M },
   { op: { op: 'add_index', space: 'm2', attribute: 'n' }, grant: { ops: ['admin'], spaces: ['m2'] } },
+  { op: { op: 'rm_index', space: 'm2', attribute: 'n' }, grant: { ops: ['admin'], spaces: ['m2'] } },
   { op: { op: 'watch', space: 'm', prefix: 'k' }, grant: { ops: ['watch'], spaces: ['m'], keys: 'k' } },
 ];
 
