@@ -1,0 +1,187 @@
+/**
+ * The order table of one session: per-key order (DESIGN.md §4.3) as a small multi-granularity lock
+ * table over three levels, the catalog, each space and each object. An operation claims what its
+ * footprint names (footprint.ts) and announces its intent on the levels above, so an object write
+ * and a scan of its space meet on the space while writes of different objects never meet at all.
+ *
+ * Each resource keeps its claims in arrival order as a queue of groups: a claim joins the last
+ * group when it is compatible with every claim still held there, else it opens a new group, and a
+ * group's claims are granted once every group before it is done. A claim compatible with everything
+ * still held on its resource is granted at once wherever it stands (a read of an object behind an
+ * unrelated scan). An operation runs once all its claims are granted; since every claim waits only
+ * for earlier ones, the session never deadlocks. The cost of a claim does not depend on how many
+ * keys are in flight: one map lookup per level and a constant amount of work per group.
+ */
+import type { Key } from '@spacekv/core';
+import type { Target } from './footprint.js';
+
+/** Intent to read / to write below; read / write the whole resource; a write ordered by group commit. */
+const enum Mode { IntentRead, IntentWrite, Read, Write, CommittedWrite }
+
+/** For each mode, the modes (as bits) it must not run beside. */
+const CONFLICTS: readonly number[] = [
+  (1 << Mode.Write) | (1 << Mode.CommittedWrite),
+  (1 << Mode.Read) | (1 << Mode.Write),
+  (1 << Mode.IntentWrite) | (1 << Mode.Write) | (1 << Mode.CommittedWrite),
+  0b11111,
+  // Every object write goes through group commit, so a committed write on a space (add_space,
+  // rm_space) may run beside the intent to write its objects: the committer orders them.
+  (1 << Mode.IntentRead) | (1 << Mode.Read) | (1 << Mode.Write),
+];
+
+/** An operation waiting in the table: it runs when `waits` falls to 0. */
+export interface Claimant {
+  waits: number;
+}
+
+class Group {
+  /** Claims held per mode, granted or not. */
+  readonly held = [0, 0, 0, 0, 0];
+  size = 0;
+  /** Claims not yet granted, granted when this group reaches the head. */
+  waiting: Claim[] = [];
+
+  admits(mode: Mode): boolean {
+    return ((CONFLICTS[mode] as number) & heldMask(this.held)) === 0;
+  }
+}
+
+function count(held: number[], mode: Mode, delta: number): void {
+  held[mode] = (held[mode] as number) + delta;
+}
+
+function heldMask(held: readonly number[]): number {
+  let mask = 0;
+  for (let mode = 0; mode < held.length; mode++) if ((held[mode] as number) > 0) mask |= 1 << mode;
+  return mask;
+}
+
+class Resource {
+  readonly held = [0, 0, 0, 0, 0];
+  groups: Group[] = [];
+  head = 0;
+  /** The objects of a space (on a space's resource only). */
+  readonly objects: Map<Key, Resource> | undefined;
+
+  /** @param parent the map that holds this resource (none for the catalog), and its name there */
+  constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner?: Resource }) {
+    this.objects = withObjects ? new Map() : undefined;
+  }
+
+  get idle(): boolean {
+    return this.head === this.groups.length && (this.objects === undefined || this.objects.size === 0);
+  }
+}
+
+/** One granted or waiting claim of an operation on a resource. */
+export class Claim {
+  constructor(readonly claimant: Claimant, readonly resource: Resource, readonly mode: Mode, readonly group: Group) {}
+}
+
+export class OrderTable {
+  private readonly catalog = new Resource(false);
+  private readonly spaces = new Map<Key, Resource>();
+
+  /** @param ready called (synchronously, once) for each waiting claimant whose last claim is granted. */
+  constructor(private readonly ready: (claimant: Claimant) => void) {}
+
+  /** Claim a footprint; adds to `claimant.waits` what is not granted at once. */
+  acquire(claimant: Claimant, footprint: readonly Target[]): Claim[] {
+    const claims: Claim[] = [];
+    const wanted = new Map<Resource, Mode>();
+    for (const target of footprint) this.want(wanted, target);
+    for (const [resource, mode] of wanted) claims.push(this.claim(claimant, resource, mode));
+    return claims;
+  }
+
+  /** Give back the claims of a finished operation; may grant (and report ready) later ones. */
+  release(claims: readonly Claim[]): void {
+    for (const claim of claims) this.drop(claim);
+  }
+
+  /** The resources a target touches, with the strongest mode each needs. */
+  private want(wanted: Map<Resource, Mode>, target: Target): void {
+    const write = target.writes;
+    if (target.space === undefined) return strongest(wanted, this.catalog, write ? Mode.Write : Mode.Read);
+    strongest(wanted, this.catalog, write ? Mode.IntentWrite : Mode.IntentRead);
+    const space = resourceOf(this.spaces, target.space, true);
+    if (target.key === undefined) return strongest(wanted, space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
+    strongest(wanted, space, write ? Mode.IntentWrite : Mode.IntentRead);
+    const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
+    strongest(wanted, object, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
+  }
+
+  private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
+    const conflictsNow = ((CONFLICTS[mode] as number) & heldMask(resource.held)) !== 0;
+    let group = resource.head < resource.groups.length ? resource.groups[resource.groups.length - 1] as Group : undefined;
+    if (!group || !group.admits(mode)) {
+      group = new Group();
+      resource.groups.push(group);
+    }
+    count(group.held, mode, 1);
+    group.size++;
+    count(resource.held, mode, 1);
+    const claim = new Claim(claimant, resource, mode, group);
+    if (conflictsNow) {
+      group.waiting.push(claim);
+      claimant.waits++;
+    }
+    return claim;
+  }
+
+  private drop(claim: Claim): void {
+    const { resource, group, mode } = claim;
+    count(group.held, mode, -1);
+    group.size--;
+    count(resource.held, mode, -1);
+    if (group === resource.groups[resource.head] && group.size === 0) this.advance(resource);
+    forgetIfIdle(resource);
+  }
+
+  /** The head group is done: grant the next one that still holds claims. */
+  private advance(resource: Resource): void {
+    while (resource.head < resource.groups.length && (resource.groups[resource.head] as Group).size === 0) resource.head++;
+    if (resource.head === resource.groups.length) {
+      resource.groups = [];
+      resource.head = 0;
+      return;
+    }
+    if (resource.head >= 64 && resource.head * 2 >= resource.groups.length) {
+      resource.groups = resource.groups.slice(resource.head); // a resource busy for long keeps a short queue
+      resource.head = 0;
+    }
+    const head = resource.groups[resource.head] as Group;
+    const granted = head.waiting;
+    head.waiting = [];
+    for (const claim of granted) {
+      if (--claim.claimant.waits === 0) this.ready(claim.claimant);
+    }
+  }
+}
+
+function resourceOf(map: Map<Key, Resource>, name: Key, withObjects: boolean, owner?: Resource): Resource {
+  let resource = map.get(name);
+  if (!resource) {
+    resource = new Resource(withObjects, { map, name, ...(owner ? { owner } : {}) });
+    map.set(name, resource);
+  }
+  return resource;
+}
+
+/** Drop an idle resource from its map, and its space once that is idle too: the table holds only what is in flight. */
+function forgetIfIdle(resource: Resource): void {
+  const parent = resource.parent;
+  if (!parent || !resource.idle) return;
+  parent.map.delete(parent.name);
+  if (parent.owner) forgetIfIdle(parent.owner);
+}
+
+function strongest(wanted: Map<Resource, Mode>, resource: Resource, mode: Mode): void {
+  const had = wanted.get(resource);
+  if (had === undefined || rank(mode) > rank(had)) wanted.set(resource, mode);
+}
+
+/** Within one operation's footprint a stronger claim covers a weaker one on the same resource. */
+function rank(mode: Mode): number {
+  return mode === Mode.Write ? 4 : mode === Mode.CommittedWrite || mode === Mode.Read ? 3 : mode === Mode.IntentWrite ? 2 : 1;
+}
