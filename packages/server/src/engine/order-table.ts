@@ -29,35 +29,51 @@ const CONFLICTS: readonly number[] = [
   (1 << Mode.IntentRead) | (1 << Mode.Read) | (1 << Mode.Write),
 ];
 
+/**
+ * For each mode, the modes it may run beside only once their operation has started: both go to the
+ * group committer, which applies writes in the order they reach it, so the later must reach it later.
+ */
+const SEQUENCED: readonly number[] = [
+  0,
+  1 << Mode.CommittedWrite,
+  0,
+  0,
+  (1 << Mode.IntentWrite) | (1 << Mode.CommittedWrite),
+];
+
 /** An operation waiting in the table: it runs when `waits` falls to 0. */
 export interface Claimant {
   waits: number;
 }
 
-class Group {
-  /** Claims held per mode, granted or not. */
+/** Claims per mode on a resource or in one of its groups: all of them, and those whose operation has not started. */
+class Tally {
   readonly held = [0, 0, 0, 0, 0];
+  readonly unstarted = [0, 0, 0, 0, 0];
+
+  /** Whether a claim in `mode` may run beside every claim counted here. */
+  admits(mode: Mode): boolean {
+    return ((CONFLICTS[mode] as number) & maskOf(this.held)) === 0 && ((SEQUENCED[mode] as number) & maskOf(this.unstarted)) === 0;
+  }
+}
+
+class Group extends Tally {
   size = 0;
   /** Claims not yet granted, granted when this group reaches the head. */
   waiting: Claim[] = [];
-
-  admits(mode: Mode): boolean {
-    return ((CONFLICTS[mode] as number) & heldMask(this.held)) === 0;
-  }
 }
 
 function count(held: number[], mode: Mode, delta: number): void {
   held[mode] = (held[mode] as number) + delta;
 }
 
-function heldMask(held: readonly number[]): number {
+function maskOf(held: readonly number[]): number {
   let mask = 0;
   for (let mode = 0; mode < held.length; mode++) if ((held[mode] as number) > 0) mask |= 1 << mode;
   return mask;
 }
 
-class Resource {
-  readonly held = [0, 0, 0, 0, 0];
+class Resource extends Tally {
   groups: Group[] = [];
   head = 0;
   /** The objects of a space (on a space's resource only). */
@@ -65,6 +81,7 @@ class Resource {
 
   /** @param parent the map that holds this resource (none for the catalog), and its name there */
   constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner?: Resource }) {
+    super();
     this.objects = withObjects ? new Map() : undefined;
   }
 
@@ -112,21 +129,31 @@ export class OrderTable {
   }
 
   private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
-    const conflictsNow = ((CONFLICTS[mode] as number) & heldMask(resource.held)) !== 0;
+    const grantable = resource.admits(mode);
     let group = resource.head < resource.groups.length ? resource.groups[resource.groups.length - 1] as Group : undefined;
     if (!group || !group.admits(mode)) {
       group = new Group();
       resource.groups.push(group);
     }
     count(group.held, mode, 1);
-    group.size++;
+    count(group.unstarted, mode, 1);
     count(resource.held, mode, 1);
+    count(resource.unstarted, mode, 1);
+    group.size++;
     const claim = new Claim(claimant, resource, mode, group);
-    if (conflictsNow) {
+    if (!grantable) {
       group.waiting.push(claim);
       claimant.waits++;
     }
     return claim;
+  }
+
+  /** The claims' operation has started: writes after it may now reach the committer too. */
+  started(claims: readonly Claim[]): void {
+    for (const { resource, group, mode } of claims) {
+      count(group.unstarted, mode, -1);
+      count(resource.unstarted, mode, -1);
+    }
   }
 
   private drop(claim: Claim): void {

@@ -175,7 +175,7 @@ export class Session {
   private runNow(pending: Pending): Result | Promise<Result> {
     let outcome: Result | Promise<Result>;
     try {
-      outcome = isReadOp(pending.op) ? this.runner.read(pending.op) : this.runner.write(pending.op);
+      outcome = this.run(pending);
     } catch (err) {
       this.finish(pending);
       throw err;
@@ -195,7 +195,7 @@ export class Session {
   private start(pending: Pending): void {
     let outcome: Result | Promise<Result>;
     try {
-      outcome = isReadOp(pending.op) ? this.runner.read(pending.op) : this.runner.write(pending.op);
+      outcome = this.run(pending);
     } catch (err) {
       pending.reject(err);
       this.finish(pending);
@@ -206,6 +206,11 @@ export class Session {
       pending.resolve(outcome);
       this.finish(pending);
     }
+  }
+
+  private run(pending: Pending): Result | Promise<Result> {
+    this.table.started(pending.claims);
+    return isReadOp(pending.op) ? this.runner.read(pending.op) : this.runner.write(pending.op);
   }
 
   /**
