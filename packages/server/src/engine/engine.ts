@@ -1,6 +1,6 @@
 /**
  * The engine runs validated Operations against a store: it owns the catalog of spaces that fronts
- * validate against, per-connection order (sessions), group commit, backpressure, and the commit
+ * validate against, per-key order (sessions), group commit, backpressure, and the commit
  * hook through which later features (change events, AMQP relay) learn of durable changes.
  */
 import {
