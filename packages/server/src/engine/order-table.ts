@@ -15,41 +15,54 @@
 import type { Key } from '@spacekv/core';
 import type { Target } from './footprint.js';
 
-/** Intent to read / to write below; read / write the whole resource; a write ordered by group commit. */
-const enum Mode { IntentRead, IntentWrite, Read, Write, CommittedWrite }
+/**
+ * Intent to read / to write below; read / write the whole resource; a write that goes through group
+ * commit; a read of an object that goes through group commit behind the writes of it still there.
+ */
+const enum Mode { IntentRead, IntentWrite, Read, Write, CommittedWrite, CommittedRead }
+
+const ALL_MODES = 0b111111;
 
 /** For each mode, the modes (as bits) it must not run beside. */
 const CONFLICTS: readonly number[] = [
   (1 << Mode.Write) | (1 << Mode.CommittedWrite),
   (1 << Mode.Read) | (1 << Mode.Write),
   (1 << Mode.IntentWrite) | (1 << Mode.Write) | (1 << Mode.CommittedWrite),
-  0b11111,
+  ALL_MODES,
   // Every object write goes through group commit, so a committed write on a space (add_space,
   // rm_space) may run beside the intent to write its objects: the committer orders them.
   (1 << Mode.IntentRead) | (1 << Mode.Read) | (1 << Mode.Write),
+  1 << Mode.Write,
 ];
 
 /**
  * For each mode, the modes it may run beside only once their operation has started: both go to the
- * group committer, which applies writes in the order they reach it, so the later must reach it later.
+ * group committer, which runs members in the order they reach it, so the later must reach it later.
  */
 const SEQUENCED: readonly number[] = [
   0,
   1 << Mode.CommittedWrite,
   0,
   0,
-  (1 << Mode.IntentWrite) | (1 << Mode.CommittedWrite),
+  (1 << Mode.IntentWrite) | (1 << Mode.CommittedWrite) | (1 << Mode.CommittedRead),
+  1 << Mode.CommittedWrite,
 ];
 
 /** An operation waiting in the table: it runs when `waits` falls to 0. */
 export interface Claimant {
   waits: number;
+  /**
+   * Set by the table for a read of an object whose writes are still in the committer: it runs as a
+   * member of a batch, behind them, instead of waiting for their commit. That is what lets a
+   * pipeline that alternates writes and reads of one key fill one batch.
+   */
+  batched: boolean;
 }
 
 /** Claims per mode on a resource or in one of its groups: all of them, and those whose operation has not started. */
 class Tally {
-  readonly held = [0, 0, 0, 0, 0];
-  readonly unstarted = [0, 0, 0, 0, 0];
+  readonly held = [0, 0, 0, 0, 0, 0];
+  readonly unstarted = [0, 0, 0, 0, 0, 0];
 
   /** Whether a claim in `mode` may run beside every claim counted here. */
   admits(mode: Mode): boolean {
@@ -106,7 +119,7 @@ export class OrderTable {
   acquire(claimant: Claimant, footprint: readonly Target[]): Claim[] {
     const claims: Claim[] = [];
     const wanted = new Map<Resource, Mode>();
-    for (const target of footprint) this.want(wanted, target);
+    for (const target of footprint) this.want(wanted, target, claimant);
     for (const [resource, mode] of wanted) claims.push(this.claim(claimant, resource, mode));
     return claims;
   }
@@ -117,7 +130,7 @@ export class OrderTable {
   }
 
   /** The resources a target touches, with the strongest mode each needs. */
-  private want(wanted: Map<Resource, Mode>, target: Target): void {
+  private want(wanted: Map<Resource, Mode>, target: Target, claimant: Claimant): void {
     const write = target.writes;
     if (target.space === undefined) return strongest(wanted, this.catalog, write ? Mode.Write : Mode.Read);
     strongest(wanted, this.catalog, write ? Mode.IntentWrite : Mode.IntentRead);
@@ -125,7 +138,11 @@ export class OrderTable {
     if (target.key === undefined) return strongest(wanted, space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
     strongest(wanted, space, write ? Mode.IntentWrite : Mode.IntentRead);
     const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
-    strongest(wanted, object, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
+    if (write) return strongest(wanted, object, target.committed ? Mode.CommittedWrite : Mode.Write);
+    // Only get and get_partial read an object: a lone read, which the engine can run as a batch member.
+    const behindCommits = (object.held[Mode.CommittedWrite] as number) > 0;
+    if (behindCommits) claimant.batched = true;
+    strongest(wanted, object, behindCommits ? Mode.CommittedRead : Mode.Read);
   }
 
   private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
@@ -205,10 +222,8 @@ function forgetIfIdle(resource: Resource): void {
 
 function strongest(wanted: Map<Resource, Mode>, resource: Resource, mode: Mode): void {
   const had = wanted.get(resource);
-  if (had === undefined || rank(mode) > rank(had)) wanted.set(resource, mode);
+  if (had === undefined || (RANK[mode] as number) > (RANK[had] as number)) wanted.set(resource, mode);
 }
 
 /** Within one operation's footprint a stronger claim covers a weaker one on the same resource. */
-function rank(mode: Mode): number {
-  return mode === Mode.Write ? 4 : mode === Mode.CommittedWrite || mode === Mode.Read ? 3 : mode === Mode.IntentWrite ? 2 : 1;
-}
+const RANK: readonly number[] = [1, 2, 3, 4, 3, 3];

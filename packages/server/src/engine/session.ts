@@ -25,6 +25,8 @@ export interface OperationRunner {
   done(): void;
   /** Run a read; stores that answer synchronously return the result itself. */
   read(op: Operation): Result | Promise<Result>;
+  /** Run a read of one object as a member of the next group-commit batch, behind the writes before it. */
+  readInBatch(op: Operation): Promise<Result>;
   write(op: Operation): Promise<Result>;
 }
 
@@ -44,6 +46,7 @@ export interface Ticket {
 /** An admitted operation in the order table. */
 class Pending implements Claimant {
   waits = 0;
+  batched = false;
   claims: readonly Claim[] = [];
   resolve: (result: Result) => void = NOOP;
   reject: (err: unknown) => void = NOOP;
@@ -210,6 +213,7 @@ export class Session {
 
   private run(pending: Pending): Result | Promise<Result> {
     this.table.started(pending.claims);
+    if (pending.batched) return this.runner.readInBatch(pending.op);
     return isReadOp(pending.op) ? this.runner.read(pending.op) : this.runner.write(pending.op);
   }
 

@@ -77,6 +77,31 @@ export function orderCases(ctx: SuiteContext): void {
       expectResult(await fx.run({ op: 'get', space: 's', key: 'c' }), { ok: true, kind: 'object', key: 'c', version: vC, attributes: { v: 'ok' } });
     }, { limits: makeLimits({ valueBytesMax: 100 }) });
 
+    conformanceCase(ctx, 'put, get, put, get... of one key sent without waiting share one batch, each get seeing the put before it', async (fx) => {
+      await fx.addSpace('space c key k attributes int n');
+      await fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: -1 } });
+      const release = fx.store.holdCommits();
+      const blocker = fx.run({ op: 'put', space: 'c', key: 'other', attributes: { n: 0 } }); // holds the committer busy
+      await new Promise((resolve) => setImmediate(resolve));
+      const batchesBefore = fx.batchCount;
+      const pairs = Array.from({ length: 10 }, (_, n) => [
+        fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n } }),
+        fx.run({ op: 'get', space: 'c', key: 'a' }),
+      ]);
+      const missing = fx.run({ op: 'get', space: 'c', key: 'a-missing' });
+      release();
+      await blocker;
+      const results = await Promise.all(pairs.flat());
+      for (let n = 0; n < 10; n++) {
+        const v = writtenVersion(results[2 * n] as Result);
+        expectResult(results[2 * n + 1] as Result, { ok: true, kind: 'object', key: 'a', version: v, attributes: { n } });
+      }
+      expectResult(await missing, { ok: false, code: 'not_found', version: 0 });
+      // The first batch held only the blocker; every put and get of a waited for it and rode the next one.
+      assert.deepEqual(fx.store.batches.slice(batchesBefore - 1).map((b) => b.length), [1, 20]);
+      assert.equal(fx.store.batches[batchesBefore - 1]?.[0]?.op.op, 'put');
+    });
+
     conformanceCase(ctx, 'a batch never exceeds batchWritesMax, and every write of a long burst applies', async (fx) => {
       await fx.addSpace('space c key k attributes int n');
       await fx.run({ op: 'put', space: 'c', key: 'n', attributes: {} });
