@@ -124,6 +124,20 @@ export class OrderTable {
     return claims;
   }
 
+  /**
+   * Whether a read of one object would be granted at once, without claiming anything: the hot path
+   * of a store that answers point reads synchronously (the read is over before anything else can
+   * arrive, so it needs no place in the table).
+   */
+  readsNow(space: string, key: Key): boolean {
+    if (!this.catalog.admits(Mode.IntentRead)) return false;
+    const spaceResource = this.spaces.get(space);
+    if (!spaceResource) return true;
+    if (!spaceResource.admits(Mode.IntentRead)) return false;
+    const object = spaceResource.objects?.get(key);
+    return object === undefined || object.admits(Mode.Read);
+  }
+
   /** Give back the claims of a finished operation; may grant (and report ready) later ones. */
   release(claims: readonly Claim[]): void {
     for (const claim of claims) this.drop(claim);
