@@ -178,33 +178,16 @@ export class Session {
   /**
    * Run a point read that nothing holds up. A store that answers it synchronously is done before
    * anything else can arrive, so the read never enters the table; an asynchronous one's read enters
-   * it while it runs, so that later writes of its key wait for it.
+   * it while it runs (granted at once: nothing holds its key), so that later writes of its key wait.
    */
   private readAtOnce(op: Operation): Result | Promise<Result> {
-    let outcome: Result | Promise<Result>;
-    try {
-      outcome = this.runner.read(op);
-    } catch (err) {
-      this.release();
-      throw err;
-    }
-    if (!(outcome instanceof Promise)) {
-      this.release();
-      return outcome;
-    }
-    return this.track(op, outcome);
-  }
-
-  /** An asynchronous read already running, entered in the table so later writes of its key wait for it. */
-  private track(op: Operation, running: Promise<Result>): Promise<Result> {
     const pending = new Pending(op);
-    pending.claims = this.table.acquire(pending, footprintOf(op));
-    this.table.started(pending.claims);
-    return new Promise<Result>((resolve, reject) => {
-      pending.resolve = resolve;
-      pending.reject = reject;
-      this.settleWhen(pending, running);
-    });
+    const outcome = this.runNow(pending);
+    if (outcome instanceof Promise) {
+      pending.claims = this.table.acquire(pending, footprintOf(op));
+      this.table.started(pending.claims);
+    }
+    return outcome;
   }
 
   /** Run an operation whose claims are all granted, for a caller that awaits what this returns. */
