@@ -4,10 +4,18 @@
  * may be in flight on one connection. A failed condition rejects with a typed error (`ExistsError`,
  * `CmpFailError`, `NotFoundError`, ...), except that reads of absent objects resolve with null.
  *
+ * Order (docs/protocol.md, "Ordering"): operations issued without awaiting take effect in the order
+ * issued only per key (same space, same key); on different keys they may take effect in any order.
+ * A tx, search, count or list takes effect after every write issued before it to what it reads or
+ * writes. To have B follow A on another key, await A before issuing B, as HyperDex asks.
+ *
  * @example
  * const db = await connect('http://127.0.0.1:7640');
  * await db.put('friendlists', 'jsmith1', { first: 'John', last: 'Smith' });
  * const john = await db.get('friendlists', 'jsmith1'); // { key, version, attributes }
+ * const put = db.put('friendlists', 'jj', { first: 'J' });
+ * const jj = db.get('friendlists', 'jj'); // issued without awaiting: same key, so it sees the put
+ * await Promise.all([put, jj]);
  * await db.close();
  */
 import type { Key } from '@spacekv/core';

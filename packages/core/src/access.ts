@@ -1,5 +1,5 @@
 /**
- * Who may do what (DESIGN.md §4.9): the rights an operation needs, and the scope a token grants.
+ * Who may do what (docs/architecture.md §4.9): the rights an operation needs, and the scope a token grants.
  *
  * A token is a macaroon whose first-party caveats narrow what it grants; a token without caveats
  * grants everything. Every caveat must hold for every need of an operation, so a holder who adds

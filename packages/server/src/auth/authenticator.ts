@@ -1,5 +1,5 @@
 /**
- * Turns a bearer token into what it grants, and decides each operation (DESIGN.md §4.9).
+ * Turns a bearer token into what it grants, and decides each operation (docs/architecture.md §4.9).
  *
  * Verifying a macaroon costs about a quarter of a millisecond (an HMAC per caveat), so a token is
  * verified once and its {@link Access} cached (at most `tokenCacheEntriesMax`); a WebSocket keeps

@@ -1,5 +1,5 @@
 /**
- * Whether this server requires tokens, and its first start (DESIGN.md §4.9, docs/security.md).
+ * Whether this server requires tokens, and its first start (docs/architecture.md §4.9, docs/security.md).
  *
  * On loopback, tokens may be off for development (the default there, said in the startup log).
  * Listening beyond loopback requires them, unless `--insecure-no-auth`, which warns on every start;

@@ -1,5 +1,5 @@
 /**
- * The token records of a store (DESIGN.md §4.9): one object per record in the system space
+ * The token records of a store (docs/architecture.md §4.9): one object per record in the system space
  * `_spacekv_tokens`, keyed by the record's id, holding the root key that signs its tokens, a label,
  * the caveats it was created with, and whether it is revoked. Records are never deleted: a revoked
  * record stays, so its tokens stay refused and the first-start bootstrap never runs twice.

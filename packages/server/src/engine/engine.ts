@@ -1,6 +1,6 @@
 /**
  * The engine runs validated Operations against a store: it owns the catalog of spaces that fronts
- * validate against, per-connection order (sessions), group commit, backpressure, and the commit
+ * validate against, per-key order (sessions), group commit, backpressure, and the commit
  * hook through which later features (change events, AMQP relay) learn of durable changes.
  */
 import {
@@ -141,18 +141,43 @@ export class Engine implements OperationRunner, SearchHost {
     return this.runRead(op as ReadOp);
   }
 
-  async write(op: Operation): Promise<Result> {
+  write(op: Operation): Promise<Result> {
     if (op.op === 'group_del' || op.op === 'group_mutate') return runGroup(this, op);
     if (op.op === 'add_index') return this.addIndex(op);
-    const outcome = await this.committer.submit(this.batchMember(op as WriteOp));
-    if ('fault' in outcome) {
-      // The store knows a space is gone (or is another incarnation) that this catalog still has.
-      if (outcome.fault.code === 'unknown_space') void this.refreshCatalog();
-      throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
+    return this.commitMember(op as WriteOp, (result) => result);
+  }
+
+  /**
+   * A read of one object pipelined behind writes of it still in the committer: it runs as a read-only
+   * tx member of a batch, so it sees them without a commit round of its own, and it is answered once
+   * its batch is durable, like the writes it follows (and right after them: same number of hops).
+   */
+  readInBatch(op: Operation): Promise<Result> {
+    if (op.op !== 'get' && op.op !== 'get_partial') return Promise.reject(new SpacekvError('internal', `${op.op} cannot run as a batch member`));
+    return this.commitMember({ op: 'tx', checks: [], ops: [op] }, (result) => {
+      if (result.ok && result.kind === 'tx') return result.results[0] as Result;
+      return readResult(op, null); // a tx fails on an absent object's get (not_found); alone, that get answers not_found
+    });
+  }
+
+  /** Commit one member and answer with its result (`answer` adapts it), or throw its fault. */
+  private commitMember(op: WriteOp, answer: (result: Result) => Result): Promise<Result> {
+    let member: BatchMember;
+    try {
+      member = this.batchMember(op);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    // The warnings of an add_space are the parser's, not the store's: the reply carries them.
-    if (op.op === 'add_space' && op.warnings && outcome.result.ok && outcome.result.kind === 'space') return { ...outcome.result, warnings: op.warnings };
-    return outcome.result;
+    return this.committer.submit(member).then((outcome) => {
+      if ('fault' in outcome) {
+        // The store knows a space is gone (or is another incarnation) that this catalog still has.
+        if (outcome.fault.code === 'unknown_space') void this.refreshCatalog();
+        throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
+      }
+      // The warnings of an add_space are the parser's, not the store's: the reply carries them.
+      if (op.op === 'add_space' && op.warnings && outcome.result.ok && outcome.result.kind === 'space') return answer({ ...outcome.result, warnings: op.warnings });
+      return answer(outcome.result);
+    });
   }
 
   /** Queue one write for group commit (group operations write through here, object by object). */

@@ -1,16 +1,22 @@
 /**
- * Per-connection order (docs/architecture.md §4.3): operations sent on one connection take effect in the order
- * sent. Writes go to the group committer in order, and the committer keeps that order, so a write
- * may follow another write at once. A read must wait for the writes sent before it, and a write for
- * the (asynchronous) reads sent before it; everything else runs immediately.
+ * Per-key order (docs/architecture.md §4.3), as HyperDex: on one connection, operations naming the same key of
+ * the same space take effect in the order sent; operations on different keys do not wait for one
+ * another; a multi-key operation (tx, search, count, list, group and admin operations) takes effect
+ * after every write sent before it to what it reads or writes. A client that needs B after A on
+ * different keys waits for A's reply before it sends B. The order table (order-table.ts) decides
+ * what waits for what; a write that follows another write of its key goes to the group committer
+ * at once, which keeps their order, so a pipeline of writes still fills one batch.
  *
  * A front that learns of a request before it can build its operation (HTTP reads a body after the
- * request line) `reserve`s the request's place first, in arrival order, and fills it later.
+ * request line) `reserve`s the request's place first, in arrival order, and fills it later. Until
+ * it is filled, the requests after it wait at the gate (not for its commit: only for its body).
  *
  * A session also bounds what one connection may have accepted but not answered, so one client
  * cannot queue without limit (`overloaded`).
  */
 import { type Operation, type Result, SpacekvError, isReadOp } from '@spacekv/core';
+import { footprintOf } from './footprint.js';
+import { type Claim, type Claimant, OrderTable } from './order-table.js';
 
 export interface OperationRunner {
   /** Account for an accepted operation; throws (e.g. `shutting_down`) to refuse it. */
@@ -19,14 +25,16 @@ export interface OperationRunner {
   done(): void;
   /** Run a read; stores that answer synchronously return the result itself. */
   read(op: Operation): Result | Promise<Result>;
+  /** Run a read of one object as a member of the next group-commit batch, behind the writes before it. */
+  readInBatch(op: Operation): Promise<Result>;
   write(op: Operation): Promise<Result>;
 }
 
 /** A place in the session's order, taken before the operation is known. */
 export interface Ticket {
   /**
-   * Fill the place with its operation; it runs once everything before it allows. A read first in
-   * line that the store answers synchronously is answered synchronously.
+   * Fill the place with its operation; it runs once everything it depends on allows. A read that
+   * may run at once and that the store answers synchronously is answered synchronously.
    */
   run(op: Operation): Result | Promise<Result>;
   /** Give the place up (the request failed before it had an operation). No-op once run. */
@@ -35,9 +43,20 @@ export interface Ticket {
   readonly used: boolean;
 }
 
+/** An admitted operation in the order table. */
+class Pending implements Claimant {
+  waits = 0;
+  batched = false;
+  claims: readonly Claim[] = [];
+  resolve: (result: Result) => void = NOOP;
+  reject: (err: unknown) => void = NOOP;
+
+  constructor(readonly op: Operation) {}
+}
+
+/** A reserved place at the gate: its operation, once known. */
 interface Slot {
   op?: Operation;
-  isRead: boolean;
   cancelled: boolean;
   resolve: (result: Result) => void;
   reject: (err: unknown) => void;
@@ -46,10 +65,13 @@ interface Slot {
 const NOOP = (): void => {};
 
 export class Session {
-  private waiting: Slot[] = [];
-  private waitingHead = 0;
-  private readsInFlight = 0;
-  private writesInFlight = 0;
+  private readonly table = new OrderTable((claimant) => this.ready.push(claimant as Pending));
+  /** Operations whose claims were all granted, to start in that order (see startReady). */
+  private ready: Pending[] = [];
+  private starting = false;
+  /** Reserved places, in arrival order, up to the last one not yet filled. */
+  private gate: Slot[] = [];
+  private gateHead = 0;
   private accepted = 0;
 
   constructor(private readonly runner: OperationRunner, private readonly inflightMax: number) {}
@@ -70,67 +92,20 @@ export class Session {
 
   /**
    * `execute` for fronts on the hot path: a read that may run at once and that the store answers
-   * synchronously is answered synchronously, without a promise or a queue slot. Throws when the
-   * operation is refused (`overloaded`, `shutting_down`).
+   * synchronously is answered synchronously, without a promise. Throws when the operation is
+   * refused (`overloaded`, `shutting_down`) or fails at once.
    */
   submit(op: Operation): Result | Promise<Result> {
-    if (this.waitingHead === this.waiting.length) {
-      const isRead = isReadOp(op);
-      if (isRead && this.writesInFlight === 0) {
-        this.admitOne();
-        return this.readNow(op);
-      }
-      if (!isRead && this.readsInFlight === 0) {
-        this.admitOne();
-        return this.writeNow(op); // nothing waits ahead of it: no queue slot needed
-      }
-    }
-    return this.reserve().run(op);
-  }
-
-  /**
-   * Start an admitted write that may start now (the committer keeps write order). The bookkeeping
-   * is the first reaction on the write's promise, so operations it lets start are answered after
-   * this write, in the order sent.
-   */
-  private writeNow(op: Operation): Promise<Result> {
-    this.writesInFlight++;
-    const written = this.runner.write(op);
-    const done = (): void => {
-      this.writesInFlight--;
-      this.release();
-      this.drain();
-    };
-    written.then(done, done);
-    return written;
-  }
-
-  /** Run an admitted read that may start now; synchronously when the store answers so. */
-  private readNow(op: Operation): Result | Promise<Result> {
-    let result: Result | Promise<Result>;
-    try {
-      result = this.runner.read(op);
-    } catch (err) {
-      this.release();
-      throw err;
-    }
-    if (!(result instanceof Promise)) {
-      this.release();
-      return result;
-    }
-    this.readsInFlight++;
-    return result.finally(() => {
-      this.readsInFlight--;
-      this.release();
-      this.drain();
-    });
+    if (this.gateHead < this.gate.length) return this.reserve().run(op);
+    this.admitOne();
+    return this.enter(op);
   }
 
   /** Take the next place in order; throws `overloaded` past the in-flight bound. */
   reserve(): Ticket {
     this.admitOne();
-    const slot: Slot = { isRead: false, cancelled: false, resolve: NOOP, reject: NOOP };
-    this.waiting.push(slot);
+    const slot: Slot = { cancelled: false, resolve: NOOP, reject: NOOP };
+    this.gate.push(slot);
     return {
       run: (op) => this.fill(slot, op),
       get used() {
@@ -140,69 +115,154 @@ export class Session {
         if (slot.op || slot.cancelled) return;
         slot.cancelled = true;
         this.release();
-        this.drain();
+        this.openGate();
       },
     };
   }
 
   private fill(slot: Slot, op: Operation): Result | Promise<Result> {
     if (slot.op || slot.cancelled) return Promise.reject(new SpacekvError('internal', 'a session ticket was used twice'));
-    if (this.waiting[this.waitingHead] === slot && this.writesInFlight === 0 && isReadOp(op)) {
-      // First in line and free to run: answer without a promise when the store can.
-      slot.op = op;
-      this.waitingHead++;
+    slot.op = op;
+    if (this.gate[this.gateHead] === slot) {
+      this.gateHead++;
       try {
-        return this.readNow(op);
+        return this.enter(op);
       } finally {
-        this.drain();
+        this.openGate();
       }
     }
     return new Promise<Result>((resolve, reject) => {
-      slot.op = op;
-      slot.isRead = isReadOp(op);
       slot.resolve = resolve;
       slot.reject = reject;
-      this.drain();
     });
   }
 
-  private canStart(slot: Slot): boolean {
-    if (!slot.op) return false;
-    return slot.isRead ? this.writesInFlight === 0 : this.readsInFlight === 0;
+  /** Let through the gate every place at its head that is filled (or given up), in order. */
+  private openGate(): void {
+    while (this.gateHead < this.gate.length) {
+      const slot = this.gate[this.gateHead] as Slot;
+      if (!slot.op && !slot.cancelled) break;
+      this.gateHead++;
+      if (!slot.op) continue;
+      try {
+        const outcome = this.enter(slot.op);
+        if (outcome instanceof Promise) outcome.then(slot.resolve, slot.reject);
+        else slot.resolve(outcome);
+      } catch (err) {
+        slot.reject(err);
+      }
+    }
+    if (this.gateHead === this.gate.length) {
+      this.gate = [];
+      this.gateHead = 0;
+    }
   }
 
   /**
-   * Start a queued slot. Unlike readNow/writeNow it settles the slot's own promise inside the
-   * bookkeeping (finish), before the operations it unblocks start: forwarding their outcome would
-   * add a hop and let a later operation be answered first.
+   * Put an admitted operation in the order table, and run it now if nothing it depends on is in
+   * flight. A synchronous read holds no claim: it is over before anything else can arrive.
    */
-  private start(slot: Slot): void {
-    const op = slot.op as Operation;
-    if (slot.isRead) {
-      let result: Result | Promise<Result>;
-      try {
-        result = this.runner.read(op);
-      } catch (err) {
-        this.settle(slot, err, true);
-        return;
-      }
-      if (!(result instanceof Promise)) {
-        this.settle(slot, result, false);
-        return;
-      }
-      this.readsInFlight++;
-      result.then((r) => this.finish(slot, r), (err: unknown) => this.finish(slot, err, true));
-      return;
+  private enter(op: Operation): Result | Promise<Result> {
+    if ((op.op === 'get' || op.op === 'get_partial') && this.table.readsNow(op.space, op.key)) return this.readAtOnce(op);
+    const pending = new Pending(op);
+    pending.claims = this.table.acquire(pending, footprintOf(op));
+    if (pending.waits > 0) {
+      return new Promise<Result>((resolve, reject) => {
+        pending.resolve = resolve;
+        pending.reject = reject;
+      });
     }
-    this.writesInFlight++;
-    this.runner.write(op).then((r) => this.finish(slot, r), (err: unknown) => this.finish(slot, err, true));
+    return this.runNow(pending);
   }
 
-  private finish(slot: Slot, outcome: unknown, failed = false): void {
-    if (slot.isRead) this.readsInFlight--;
-    else this.writesInFlight--;
-    this.settle(slot, outcome, failed);
-    this.drain();
+  /**
+   * Run a point read that nothing holds up. A store that answers it synchronously is done before
+   * anything else can arrive, so the read never enters the table; an asynchronous one's read enters
+   * it while it runs (granted at once: nothing holds its key), so that later writes of its key wait.
+   */
+  private readAtOnce(op: Operation): Result | Promise<Result> {
+    const pending = new Pending(op);
+    const outcome = this.runNow(pending);
+    if (outcome instanceof Promise) {
+      pending.claims = this.table.acquire(pending, footprintOf(op));
+      this.table.started(pending.claims);
+    }
+    return outcome;
+  }
+
+  /** Run an operation whose claims are all granted, for a caller that awaits what this returns. */
+  private runNow(pending: Pending): Result | Promise<Result> {
+    let outcome: Result | Promise<Result>;
+    try {
+      outcome = this.run(pending);
+    } catch (err) {
+      this.finish(pending);
+      throw err;
+    }
+    if (!(outcome instanceof Promise)) {
+      this.finish(pending);
+      return outcome;
+    }
+    return new Promise<Result>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
+      this.settleWhen(pending, outcome);
+    });
+  }
+
+  /** Start an operation that waited, once its claims are granted; its caller holds its promise. */
+  private start(pending: Pending): void {
+    let outcome: Result | Promise<Result>;
+    try {
+      outcome = this.run(pending);
+    } catch (err) {
+      pending.reject(err);
+      this.finish(pending);
+      return;
+    }
+    if (outcome instanceof Promise) this.settleWhen(pending, outcome);
+    else {
+      pending.resolve(outcome);
+      this.finish(pending);
+    }
+  }
+
+  private run(pending: Pending): Result | Promise<Result> {
+    this.table.started(pending.claims);
+    if (pending.batched) return this.runner.readInBatch(pending.op);
+    return isReadOp(pending.op) ? this.runner.read(pending.op) : this.runner.write(pending.op);
+  }
+
+  /**
+   * Settle the operation's own promise before releasing its claims, so the operations it lets
+   * start are answered after it, in the order sent.
+   */
+  private settleWhen(pending: Pending, outcome: Promise<Result>): void {
+    outcome.then((result) => {
+      pending.resolve(result);
+      this.finish(pending);
+    }, (err: unknown) => {
+      pending.reject(err);
+      this.finish(pending);
+    });
+  }
+
+  private finish(pending: Pending): void {
+    this.release();
+    this.table.release(pending.claims);
+    this.startReady();
+  }
+
+  /** Start the operations the table made ready, one after another (never from inside the table). */
+  private startReady(): void {
+    if (this.starting) return;
+    this.starting = true;
+    try {
+      for (let i = 0; i < this.ready.length; i++) this.start(this.ready[i] as Pending);
+    } finally {
+      this.ready = [];
+      this.starting = false;
+    }
   }
 
   private admitOne(): void {
@@ -216,30 +276,5 @@ export class Session {
   private release(): void {
     this.accepted--;
     this.runner.done();
-  }
-
-  private settle(slot: Slot, outcome: unknown, failed: boolean): void {
-    this.release();
-    if (failed) slot.reject(outcome);
-    else slot.resolve(outcome as Result);
-  }
-
-  /** Start every slot at the head that may start, in order; stop at the first that may not. */
-  private drain(): void {
-    while (this.waitingHead < this.waiting.length) {
-      const slot = this.waiting[this.waitingHead] as Slot;
-      if (!slot.cancelled) {
-        if (!this.canStart(slot)) break;
-        this.start(slot);
-      }
-      this.waitingHead++;
-    }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead >= 1024 && this.waitingHead * 2 >= this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitingHead); // keep a long-lived pipeline's queue from growing
-      this.waitingHead = 0;
-    }
   }
 }

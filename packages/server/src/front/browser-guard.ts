@@ -1,5 +1,5 @@
 /**
- * What keeps web pages off the server (DESIGN.md §4.9; docs/security.md), shared by the REST,
+ * What keeps web pages off the server (docs/architecture.md §4.9; docs/security.md), shared by the REST,
  * server-sent events and WebSocket fronts:
  *
  * - **Host**: only Host names the server is configured for are answered: loopback names and the

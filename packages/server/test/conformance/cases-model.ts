@@ -1,6 +1,6 @@
 // Proves, on random pipelined workloads, that a store answers every operation exactly as a small
 // reference model of docs/architecture.md §3 says it must: bursts of writes and reads sent on one session
-// without waiting (so they share group-commit batches and rely on per-connection order), with a
+// without waiting (so they share group-commit batches and rely on per-key order), with a
 // restart half way. Versions are only known to increase, so the model learns each from its reply
 // and checks every later reply against it. The seed comes from SPACEKV_SEED when set and is printed
 // on failure.
@@ -29,8 +29,12 @@ interface ModelObject { readonly version: number; readonly n: number; readonly s
 
 class Model {
   readonly objects = new Map<Key, ModelObject>();
-  /** The highest version any reply has carried: every later success must carry a higher one. */
-  last = 0;
+  /**
+   * Per key, the highest version a reply has carried: every later success on that key must carry a
+   * higher one. Writes of different keys take effect in any order (per-key order), so versions are
+   * only ordered per key.
+   */
+  readonly last = new Map<Key, number>();
 }
 
 function generate(rand: () => number, model: Model): ModelOp {
@@ -95,14 +99,16 @@ function checkAndApply(model: Model, op: ModelOp, result: Result): void {
   };
   const wrote = (next: { n: number; s: string }, extra: object = {}): void => {
     const version = expectResult(result, { ok: true, kind: 'written', key: op.key, created: current === undefined, ...extra });
-    assert.ok(version > model.last, `version ${version} must follow ${model.last}`);
-    model.last = version;
+    const last = model.last.get(op.key) ?? 0;
+    assert.ok(version > last, `version ${version} must follow ${last}`);
+    model.last.set(op.key, version);
     model.objects.set(op.key, { version, ...next });
   };
   const deleted = (extra: object = {}): void => {
     const version = expectResult(result, { ok: true, kind: 'deleted', key: op.key, ...extra });
-    assert.ok(version > model.last, `version ${version} must follow ${model.last}`);
-    model.last = version;
+    const last = model.last.get(op.key) ?? 0;
+    assert.ok(version > last, `version ${version} must follow ${last}`);
+    model.last.set(op.key, version);
     model.objects.delete(op.key);
   };
   const merged = (given: Given): { n: number; s: string } => ({ n: given.n ?? current?.n ?? 0, s: given.s ?? current?.s ?? '' });

@@ -1,9 +1,11 @@
 // Proves the engine's ordering and batching contract (docs/architecture.md §4.1, §4.3, §4.4, §4.7) holds over
 // every store: writes sent in one tick really share one group-commit batch, and each member of it
 // gets its own outcome (a failing member neither rolls back nor half-applies another); on one
-// session operations take effect in the order sent, so pipelined reads see earlier writes and are
-// answered after them; several sessions interleave without loss; past inflightRequestsMax or
-// writeQueueDepthMax an operation fails `overloaded` and nothing of it applies.
+// session operations on one key take effect in the order sent, so pipelined reads see earlier
+// writes of their key, while a read of another key does not wait for a commit the case holds back;
+// a tx, a search, a count and a list see every write sent before them; several sessions
+// interleave without loss; past inflightRequestsMax or writeQueueDepthMax an operation fails
+// `overloaded` and nothing of it applies.
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { makeLimits, type Json, type Result } from '@spacekv/core';
@@ -75,6 +77,31 @@ export function orderCases(ctx: SuiteContext): void {
       expectResult(await fx.run({ op: 'get', space: 's', key: 'c' }), { ok: true, kind: 'object', key: 'c', version: vC, attributes: { v: 'ok' } });
     }, { limits: makeLimits({ valueBytesMax: 100 }) });
 
+    conformanceCase(ctx, 'put, get, put, get... of one key sent without waiting share one batch, each get seeing the put before it', async (fx) => {
+      await fx.addSpace('space c key k attributes int n');
+      await fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: -1 } });
+      const release = fx.store.holdCommits();
+      const blocker = fx.run({ op: 'put', space: 'c', key: 'other', attributes: { n: 0 } }); // holds the committer busy
+      await new Promise((resolve) => setImmediate(resolve));
+      const batchesBefore = fx.batchCount;
+      const pairs = Array.from({ length: 10 }, (_, n) => [
+        fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n } }),
+        fx.run({ op: 'get', space: 'c', key: 'a' }),
+      ]);
+      const missing = fx.run({ op: 'get', space: 'c', key: 'a-missing' });
+      release();
+      await blocker;
+      const results = await Promise.all(pairs.flat());
+      for (let n = 0; n < 10; n++) {
+        const v = writtenVersion(results[2 * n] as Result);
+        expectResult(results[2 * n + 1] as Result, { ok: true, kind: 'object', key: 'a', version: v, attributes: { n } });
+      }
+      expectResult(await missing, { ok: false, code: 'not_found', version: 0 });
+      // The first batch held only the blocker; every put and get of a waited for it and rode the next one.
+      assert.deepEqual(fx.store.batches.slice(batchesBefore - 1).map((b) => b.length), [1, 20]);
+      assert.equal(fx.store.batches[batchesBefore - 1]?.[0]?.op.op, 'put');
+    });
+
     conformanceCase(ctx, 'a batch never exceeds batchWritesMax, and every write of a long burst applies', async (fx) => {
       await fx.addSpace('space c key k attributes int n');
       await fx.run({ op: 'put', space: 'c', key: 'n', attributes: {} });
@@ -87,7 +114,7 @@ export function orderCases(ctx: SuiteContext): void {
     }, { limits: makeLimits({ batchWritesMax: 8 }) });
   });
 
-  describe('per-connection order', () => {
+  describe('per-key order', () => {
     conformanceCase(ctx, 'a get sent right after a put, without waiting, sees the put', async (fx) => {
       await fx.addSpace('space c key k attributes int n');
       const put = fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: 7 } });
@@ -149,7 +176,10 @@ export function orderCases(ctx: SuiteContext): void {
         track('get b', fx.run({ op: 'get', space: 'c', key: 'b' })),
       ];
       const outcomes = await Promise.allSettled(ops);
-      assert.deepEqual(answered, ['put a', 'get gone failed', 'get a', 'bad mutate', 'get a again', 'put b', 'get b']);
+      // Per key, answers follow the order sent; the failure holds nothing up.
+      assert.deepEqual(answered.filter((name) => name.endsWith(' a') || name.includes(' a ') || name === 'bad mutate'), ['put a', 'get a', 'bad mutate', 'get a again']);
+      assert.deepEqual(answered.filter((name) => name.endsWith(' b')), ['put b', 'get b']);
+      assert.equal(answered[0], 'get gone failed');
       await expectRejected(outcomes[1], 'unknown_space');
       const vA = writtenVersion(expectFulfilled(outcomes[0]));
       expectResult(expectFulfilled(outcomes[2]), { ok: true, kind: 'object', key: 'a', version: vA, attributes: { n: 1 } });
@@ -157,6 +187,74 @@ export function orderCases(ctx: SuiteContext): void {
       expectResult(expectFulfilled(outcomes[4]), { ok: true, kind: 'object', key: 'a', version: vA, attributes: { n: 1 } });
       const vB = writtenVersion(expectFulfilled(outcomes[5]));
       expectResult(expectFulfilled(outcomes[6]), { ok: true, kind: 'object', key: 'b', version: vB, attributes: { n: 2 } });
+    });
+
+    conformanceCase(ctx, 'a read of another key is answered while a write is held in its commit', async (fx) => {
+      await fx.addSpace('space c key k attributes int n');
+      const vB = writtenVersion(await fx.run({ op: 'put', space: 'c', key: 'b', attributes: { n: 1 } }));
+      const release = fx.store.holdCommits();
+      let putDone = false;
+      const put = fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: 2 } }).finally(() => {
+        putDone = true;
+      });
+      const getA = fx.run({ op: 'get', space: 'c', key: 'a' });
+      // Neither the read of b nor the write of c waits for a's commit, which the case holds back.
+      expectResult(await fx.run({ op: 'get', space: 'c', key: 'b' }), { ok: true, kind: 'object', key: 'b', version: vB, attributes: { n: 1 } });
+      const putC = fx.run({ op: 'put', space: 'c', key: 'c', attributes: { n: 3 } });
+      expectResult(await fx.run({ op: 'get', space: 'c', key: 'missing' }), { ok: false, code: 'not_found', version: 0 });
+      assert.equal(putDone, false, 'the write of a is still held');
+      release();
+      const vA = writtenVersion(await put);
+      writtenVersion(await putC);
+      expectResult(await getA, { ok: true, kind: 'object', key: 'a', version: vA, attributes: { n: 2 } });
+    });
+
+    conformanceCase(ctx, 'a read of the written key waits for the held commit, and then sees it', async (fx) => {
+      await fx.addSpace('space c key k attributes int n');
+      await fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: 1 } });
+      const release = fx.store.holdCommits();
+      const put = fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: 2 } });
+      let answered = false;
+      const get = fx.run({ op: 'get', space: 'c', key: 'a' }).finally(() => {
+        answered = true;
+      });
+      // Many turns of the event loop: an unordered read would have been answered by now.
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(answered, false, 'the read of a waits for the write of a');
+      release();
+      const v = writtenVersion(await put);
+      expectResult(await get, { ok: true, kind: 'object', key: 'a', version: v, attributes: { n: 2 } });
+    });
+
+    conformanceCase(ctx, 'a tx, search, count and list sent right after writes see every one of them', async (fx) => {
+      await fx.addSpace('space c key k attributes int n');
+      await fx.addSpace('space d key k attributes int n');
+      const release = fx.store.holdCommits();
+      const writes = [
+        fx.run({ op: 'put', space: 'c', key: 'a', attributes: { n: 1 } }),
+        fx.run({ op: 'put', space: 'c', key: 'b', attributes: { n: 2 } }),
+        fx.run({ op: 'put', space: 'd', key: 'x', attributes: { n: 3 } }),
+      ];
+      const tx = fx.run({ op: 'tx', checks: [{ space: 'c', key: 'a', exists: true }], ops: [{ op: 'get', space: 'd', key: 'x' }] });
+      const search = fx.run({ op: 'search', space: 'c', where: { n: { gte: 0 } } });
+      const count = fx.run({ op: 'count', space: 'c', where: {} });
+      const list = fx.run({ op: 'list', space: 'c' });
+      const delB = fx.run({ op: 'del', space: 'c', key: 'b' });
+      const countAfter = fx.run({ op: 'count', space: 'c', where: {} });
+      release();
+      const [vA, vB, vX] = (await Promise.all(writes)).map(writtenVersion);
+      const txResult = await tx;
+      assert.ok(txResult.ok && txResult.kind === 'tx', `the tx succeeds: ${JSON.stringify(txResult)}`);
+      expectResult(txResult.results[0] as Result, { ok: true, kind: 'object', key: 'x', version: vX, attributes: { n: 3 } });
+      const keysOf = (r: Result): unknown => (r.ok && 'objects' in r ? r.objects.map((o) => o.key) : r);
+      assert.deepEqual(keysOf(await search), ['a', 'b']);
+      assert.deepEqual(keysOf(await list), ['a', 'b']);
+      expectResult(await count, { ok: true, kind: 'count', count: 2 });
+      // The delete sent after the scans waited for them (they saw b), and the count after it does not.
+      const vDel = expectResult(await delB, { ok: true, kind: 'deleted', key: 'b' });
+      expectResult(await countAfter, { ok: true, kind: 'count', count: 1 });
+      assertIncreasing([vA as number, vDel]);
+      assertIncreasing([vB as number, vDel]);
     });
 
     conformanceCase(ctx, 'two sessions interleaved: every operation completes and none is lost', async (fx) => {

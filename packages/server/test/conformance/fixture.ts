@@ -64,10 +64,12 @@ export function conformanceCase(
 
 /**
  * A store decorator that records every batch the group committer hands to `commit()`, so a case can
- * prove which writes really shared a batch.
+ * prove which writes really shared a batch, and can hold commits back (`holdCommits`) so a case
+ * decides when a write becomes durable.
  */
 export class RecordingStore implements Store {
   readonly batches: (readonly BatchMember[])[] = [];
+  private held: Promise<void> | undefined;
 
   constructor(private readonly inner: Store) {}
 
@@ -79,9 +81,22 @@ export class RecordingStore implements Store {
     return this.inner.get(space, key, nowMs);
   }
 
-  commit(batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
+  async commit(batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     this.batches.push([...batch]);
+    if (this.held) await this.held;
     return this.inner.commit(batch);
+  }
+
+  /** Hold every commit that starts from now on until the returned function is called. */
+  holdCommits(): () => void {
+    let release = (): void => {};
+    this.held = new Promise((resolve) => {
+      release = () => {
+        this.held = undefined;
+        resolve();
+      };
+    });
+    return release;
   }
 
   search(plan: SearchPlan): Promise<SearchPage> {

@@ -1,8 +1,9 @@
-// Proves per-connection order over REST (docs/architecture.md §4.3): requests pipelined on one HTTP/1.1
-// connection, all written before any answer is read, take effect in the order sent and are answered
-// in that order: a GET after a PUT sees the PUT, a GET after a DELETE sees it gone, 100 pipelined
-// add-1 PATCHes answer 1..100 in sequence and a GET after them reads 100, and PUT-then-GET pairs over
-// several keys each read the value just written.
+// Proves per-key order over REST (docs/architecture.md §4.3): requests pipelined on one HTTP/1.1 connection,
+// all written before any answer is read, take effect in the order sent per key and are answered in
+// request order: a GET after a PUT sees the PUT, a GET after a DELETE sees it gone, 100 pipelined
+// add-1 PATCHes answer 1..100 in sequence and a GET after them reads 100, PUT-then-GET pairs over
+// several keys each read the value just written, and GETs of other keys, which the engine answers
+// before the PUTs before them commit, still leave after those PUTs' replies.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -28,7 +29,7 @@ interface PipelinedRequest {
 
 interface PipelinedReply {
   readonly status: number;
-  readonly body: { readonly ok: boolean; readonly version?: number; readonly attributes?: { readonly n?: number }; readonly error?: { readonly code: string } };
+  readonly body: { readonly ok: boolean; readonly key?: string; readonly version?: number; readonly attributes?: { readonly n?: number }; readonly error?: { readonly code: string } };
 }
 
 function encode(request: PipelinedRequest, host: string): string {
@@ -124,4 +125,19 @@ test('PUT k, GET k, pipelined for many keys and values: each GET reads the PUT j
   const replies = await pipeline(requests);
   const reads = replies.filter((_, i) => i % 2 === 1).map((r) => (r.status === 200 ? r.body.attributes?.n : `HTTP ${r.status}`));
   assert.deepEqual(reads, Array.from({ length: 30 }, (_, i) => i));
+});
+
+test('replies leave in request order even when a later GET of another key is answered first', async () => {
+  expectOk(await call(srv.url, 'PUT', at('steady'), { body: { n: 5 } }), 201);
+  const requests: PipelinedRequest[] = [];
+  for (let i = 0; i < 20; i++) {
+    requests.push({ method: 'PUT', path: at(`fresh${i}`), body: { n: i } });
+    requests.push({ method: 'GET', path: at('steady') });
+    requests.push({ method: 'GET', path: at(`never${i}`) });
+  }
+  const replies = await pipeline(requests);
+  const expected = Array.from({ length: 20 }, () => [201, 200, 404]).flat();
+  assert.deepEqual(replies.map((r) => r.status), expected);
+  assert.deepEqual(replies.filter((_, i) => i % 3 === 0).map((r) => r.body.key), Array.from({ length: 20 }, (_, i) => `fresh${i}`));
+  assert.ok(replies.filter((_, i) => i % 3 === 1).every((r) => r.body.key === 'steady' && r.body.attributes?.n === 5));
 });

@@ -3,7 +3,8 @@
  * Operation JSON of the other fronts; the answer, the same Result or error JSON as a WebSocket reply
  * (core's wire.ts), goes to the message's `reply_to` with its `correlation_id`. The prefetch bounds
  * the requests taken before any is answered: the broker holds the rest (backpressure). All
- * requests run on one engine session, so they take effect in the order the queue delivers them.
+ * requests run on one engine session, so those on one key take effect in the order the queue
+ * delivers them (per-key order, docs/protocol.md).
  *
  * A request is acked after its reply is sent: a server that dies in between leaves it to be
  * delivered again (at least once), so a redelivered write may run twice; conditional writes

@@ -1,6 +1,7 @@
 /**
  * What every REST route needs: the engine, the limits, metrics, and one engine session per TCP
- * connection, so pipelined HTTP/1.1 requests on one connection keep their order (docs/architecture.md §4.3).
+ * connection, so pipelined HTTP/1.1 requests on one connection keep per-key order (docs/architecture.md §4.3);
+ * node's HTTP server sends their replies in request order.
  * A request with a body takes its place in that order when it arrives (`admit`, an onRequest hook),
  * before its body is read: a bodiless request sent later must not overtake one still receiving its
  * body. A bodiless request goes from arrival to handler in one turn, so it is admitted in `run`.

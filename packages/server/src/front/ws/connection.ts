@@ -1,6 +1,6 @@
 /**
  * One WebSocket client: reads frames of requests, runs each through its own engine session (so
- * effects follow the order sent, docs/architecture.md §4.3), and writes the replies completed in the same
+ * effects on one key follow the order sent, docs/architecture.md §4.3), and writes the replies completed in the same
  * turn of the event loop as one frame. Backpressure: when the client has too many requests in
  * flight, or does not read its replies, the server stops reading its socket (TCP pushes back) and
  * runs none of the requests it has read but not run; requests past the in-flight bound, or arriving

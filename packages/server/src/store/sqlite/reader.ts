@@ -7,7 +7,7 @@
  * Reads share one snapshot: starting a read transaction takes file locks on the WAL index (several
  * syscalls, ~8 µs), against ~1.5 µs for a lookup inside an open one. The snapshot ends before any
  * commit outcome is delivered (`endSnapshot`, called by the store), so no read that starts after a
- * write is acknowledged can miss it: reads stay linearizable and per-connection order holds. (No
+ * write is acknowledged can miss it: reads stay linearizable and per-key order holds. (No
  * one can learn of a commit but through its acknowledgement, which comes after.) It also ends
  * after SNAPSHOT_MS at most, so a quiet period never pins old WAL frames.
  */

@@ -1,0 +1,243 @@
+/**
+ * The order table of one session: per-key order (docs/architecture.md §4.3) as a small multi-granularity lock
+ * table over three levels, the catalog, each space and each object. An operation claims what its
+ * footprint names (footprint.ts) and announces its intent on the levels above, so an object write
+ * and a scan of its space meet on the space while writes of different objects never meet at all.
+ *
+ * Each resource keeps its claims in arrival order as a queue of groups: a claim joins the last
+ * group when it is compatible with every claim still held there, else it opens a new group, and a
+ * group's claims are granted once every group before it is done. A claim compatible with everything
+ * still held on its resource is granted at once wherever it stands (a read of an object behind an
+ * unrelated scan). An operation runs once all its claims are granted; since every claim waits only
+ * for earlier ones, the session never deadlocks. The cost of a claim does not depend on how many
+ * keys are in flight: one map lookup per level and a constant amount of work per group.
+ */
+import type { Key } from '@spacekv/core';
+import type { Target } from './footprint.js';
+
+/**
+ * Intent to read / to write below; read / write the whole resource; a write that goes through group
+ * commit; a read of an object that goes through group commit behind the writes of it still there.
+ */
+const enum Mode { IntentRead, IntentWrite, Read, Write, CommittedWrite, CommittedRead }
+
+const ALL_MODES = 0b111111;
+
+/** For each mode, the modes (as bits) it must not run beside. */
+const CONFLICTS: readonly number[] = [
+  (1 << Mode.Write) | (1 << Mode.CommittedWrite),
+  (1 << Mode.Read) | (1 << Mode.Write),
+  (1 << Mode.IntentWrite) | (1 << Mode.Write) | (1 << Mode.CommittedWrite),
+  ALL_MODES,
+  // Every object write goes through group commit, so a committed write on a space (add_space,
+  // rm_space) may run beside the intent to write its objects: the committer orders them.
+  (1 << Mode.IntentRead) | (1 << Mode.Read) | (1 << Mode.Write),
+  1 << Mode.Write,
+];
+
+/**
+ * For each mode, the modes it may run beside only once their operation has started: both go to the
+ * group committer, which runs members in the order they reach it, so the later must reach it later.
+ */
+const SEQUENCED: readonly number[] = [
+  0,
+  1 << Mode.CommittedWrite,
+  0,
+  0,
+  (1 << Mode.IntentWrite) | (1 << Mode.CommittedWrite) | (1 << Mode.CommittedRead),
+  1 << Mode.CommittedWrite,
+];
+
+/** An operation waiting in the table: it runs when `waits` falls to 0. */
+export interface Claimant {
+  waits: number;
+  /**
+   * Set by the table for a read of an object whose writes are still in the committer: it runs as a
+   * member of a batch, behind them, instead of waiting for their commit. That is what lets a
+   * pipeline that alternates writes and reads of one key fill one batch.
+   */
+  batched: boolean;
+}
+
+/** Claims per mode on a resource or in one of its groups: all of them, and those whose operation has not started. */
+class Tally {
+  readonly held = [0, 0, 0, 0, 0, 0];
+  readonly unstarted = [0, 0, 0, 0, 0, 0];
+
+  /** Whether a claim in `mode` may run beside every claim counted here. */
+  admits(mode: Mode): boolean {
+    return ((CONFLICTS[mode] as number) & maskOf(this.held)) === 0 && ((SEQUENCED[mode] as number) & maskOf(this.unstarted)) === 0;
+  }
+}
+
+class Group extends Tally {
+  size = 0;
+  /** Claims not yet granted, granted when this group reaches the head. */
+  waiting: Claim[] = [];
+}
+
+function count(held: number[], mode: Mode, delta: number): void {
+  held[mode] = (held[mode] as number) + delta;
+}
+
+function maskOf(held: readonly number[]): number {
+  let mask = 0;
+  for (let mode = 0; mode < held.length; mode++) if ((held[mode] as number) > 0) mask |= 1 << mode;
+  return mask;
+}
+
+class Resource extends Tally {
+  groups: Group[] = [];
+  head = 0;
+  /** The objects of a space (on a space's resource only). */
+  readonly objects: Map<Key, Resource> | undefined;
+
+  /** @param parent the map that holds this resource (none for the catalog), and its name there */
+  constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner?: Resource }) {
+    super();
+    this.objects = withObjects ? new Map() : undefined;
+  }
+
+  get idle(): boolean {
+    return this.head === this.groups.length && (this.objects === undefined || this.objects.size === 0);
+  }
+}
+
+/** One granted or waiting claim of an operation on a resource. */
+export class Claim {
+  constructor(readonly claimant: Claimant, readonly resource: Resource, readonly mode: Mode, readonly group: Group) {}
+}
+
+export class OrderTable {
+  private readonly catalog = new Resource(false);
+  private readonly spaces = new Map<Key, Resource>();
+
+  /** @param ready called (synchronously, once) for each waiting claimant whose last claim is granted. */
+  constructor(private readonly ready: (claimant: Claimant) => void) {}
+
+  /** Claim a footprint; adds to `claimant.waits` what is not granted at once. */
+  acquire(claimant: Claimant, footprint: readonly Target[]): Claim[] {
+    const claims: Claim[] = [];
+    const wanted = new Map<Resource, Mode>();
+    for (const target of footprint) this.want(wanted, target, claimant);
+    for (const [resource, mode] of wanted) claims.push(this.claim(claimant, resource, mode));
+    return claims;
+  }
+
+  /**
+   * Whether a read of one object would be granted at once, without claiming anything: the hot path
+   * of a store that answers point reads synchronously (the read is over before anything else can
+   * arrive, so it needs no place in the table).
+   */
+  readsNow(space: string, key: Key): boolean {
+    if (!this.catalog.admits(Mode.IntentRead)) return false;
+    const spaceResource = this.spaces.get(space);
+    if (!spaceResource) return true;
+    if (!spaceResource.admits(Mode.IntentRead)) return false;
+    const object = spaceResource.objects?.get(key);
+    return object === undefined || object.admits(Mode.Read);
+  }
+
+  /** Give back the claims of a finished operation; may grant (and report ready) later ones. */
+  release(claims: readonly Claim[]): void {
+    for (const claim of claims) this.drop(claim);
+  }
+
+  /** The resources a target touches, with the strongest mode each needs. */
+  private want(wanted: Map<Resource, Mode>, target: Target, claimant: Claimant): void {
+    const write = target.writes;
+    if (target.space === undefined) return strongest(wanted, this.catalog, write ? Mode.Write : Mode.Read);
+    strongest(wanted, this.catalog, write ? Mode.IntentWrite : Mode.IntentRead);
+    const space = resourceOf(this.spaces, target.space, true);
+    if (target.key === undefined) return strongest(wanted, space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
+    strongest(wanted, space, write ? Mode.IntentWrite : Mode.IntentRead);
+    const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
+    if (write) return strongest(wanted, object, target.committed ? Mode.CommittedWrite : Mode.Write);
+    // Only get and get_partial read an object: a lone read, which the engine can run as a batch member.
+    const behindCommits = (object.held[Mode.CommittedWrite] as number) > 0;
+    if (behindCommits) claimant.batched = true;
+    strongest(wanted, object, behindCommits ? Mode.CommittedRead : Mode.Read);
+  }
+
+  private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
+    const grantable = resource.admits(mode);
+    let group = resource.head < resource.groups.length ? resource.groups[resource.groups.length - 1] as Group : undefined;
+    if (!group || !group.admits(mode)) {
+      group = new Group();
+      resource.groups.push(group);
+    }
+    count(group.held, mode, 1);
+    count(group.unstarted, mode, 1);
+    count(resource.held, mode, 1);
+    count(resource.unstarted, mode, 1);
+    group.size++;
+    const claim = new Claim(claimant, resource, mode, group);
+    if (!grantable) {
+      group.waiting.push(claim);
+      claimant.waits++;
+    }
+    return claim;
+  }
+
+  /** The claims' operation has started: writes after it may now reach the committer too. */
+  started(claims: readonly Claim[]): void {
+    for (const { resource, group, mode } of claims) {
+      count(group.unstarted, mode, -1);
+      count(resource.unstarted, mode, -1);
+    }
+  }
+
+  private drop(claim: Claim): void {
+    const { resource, group, mode } = claim;
+    count(group.held, mode, -1);
+    group.size--;
+    count(resource.held, mode, -1);
+    if (group === resource.groups[resource.head] && group.size === 0) this.advance(resource);
+    forgetIfIdle(resource);
+  }
+
+  /** The head group is done: grant the next one that still holds claims. */
+  private advance(resource: Resource): void {
+    while (resource.head < resource.groups.length && (resource.groups[resource.head] as Group).size === 0) resource.head++;
+    if (resource.head === resource.groups.length) {
+      resource.groups = [];
+      resource.head = 0;
+      return;
+    }
+    if (resource.head >= 64 && resource.head * 2 >= resource.groups.length) {
+      resource.groups = resource.groups.slice(resource.head); // a resource busy for long keeps a short queue
+      resource.head = 0;
+    }
+    const head = resource.groups[resource.head] as Group;
+    const granted = head.waiting;
+    head.waiting = [];
+    for (const claim of granted) {
+      if (--claim.claimant.waits === 0) this.ready(claim.claimant);
+    }
+  }
+}
+
+function resourceOf(map: Map<Key, Resource>, name: Key, withObjects: boolean, owner?: Resource): Resource {
+  let resource = map.get(name);
+  if (!resource) {
+    resource = new Resource(withObjects, { map, name, ...(owner ? { owner } : {}) });
+    map.set(name, resource);
+  }
+  return resource;
+}
+
+/** Drop an idle resource from its map, and its space once that is idle too: the table holds only what is in flight. */
+function forgetIfIdle(resource: Resource): void {
+  const parent = resource.parent;
+  if (!parent || !resource.idle) return;
+  parent.map.delete(parent.name);
+  if (parent.owner) forgetIfIdle(parent.owner);
+}
+
+function strongest(wanted: Map<Resource, Mode>, resource: Resource, mode: Mode): void {
+  const had = wanted.get(resource);
+  if (had === undefined || (RANK[mode] as number) > (RANK[had] as number)) wanted.set(resource, mode);
+}
+
+/** Within one operation's footprint a stronger claim covers a weaker one on the same resource. */
+const RANK: readonly number[] = [1, 2, 3, 4, 3, 3];
