@@ -17,6 +17,8 @@ export const ERRORS = {
   invalid_mutation: { status: 400, meaning: 'A mutation is unknown or does not apply to the attribute type.' },
   invalid_limit: { status: 400, meaning: 'A search or list limit is not a whole number between 1 and searchPageObjectsMax.' },
   invalid_cursor: { status: 400, meaning: 'A cursor is not one this space and operation handed out (malformed, or from another space or operation).' },
+  invalid_backup: { status: 400, meaning: 'A backup file is damaged, truncated or not a spacekv backup (its checksum, size or manifest does not match); nothing was restored.' },
+  invalid_export: { status: 400, meaning: 'An export file (NDJSON) is malformed, truncated or not a spacekv export; the message names the line. Lines before it were imported.' },
   unknown_space: { status: 404, meaning: 'No space of that name exists.' },
   not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
   no_route: { status: 404, meaning: 'No endpoint at that path.' },

@@ -58,6 +58,8 @@ export interface Limits {
   readonly searchPageBytesMax: number;
   /** Objects indexed per writer transaction while an index is built online. */
   readonly indexBuildBatchRowsMax: number;
+  /** Online backups (snapshots of the store) one server takes at once; past it a backup answers `overloaded`. */
+  readonly snapshotsInflightMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -88,6 +90,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   scanRowsMax: 10_000,
   searchPageBytesMax: 4 * 1024 * 1024,
   indexBuildBatchRowsMax: 2000,
+  snapshotsInflightMax: 1,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

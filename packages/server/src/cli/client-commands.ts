@@ -14,7 +14,7 @@ const EXIT_HELP = `
 Exit codes: 0 done; 1 invalid input or usage; 2 not found (object or space); 3 condition failed
 (exists, cmp_fail); 4 server unreachable, overloaded or outcome unknown; 5 any other error.`;
 
-function exitCodeOf(code: ErrorCode): number {
+export function exitCodeOf(code: ErrorCode): number {
   switch (code) {
     case 'not_found':
     case 'unknown_space':

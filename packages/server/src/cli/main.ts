@@ -1,6 +1,7 @@
 /** The `spacekv` command line. */
 import { Command } from 'commander';
 import { addClientCommands } from './client-commands.js';
+import { addOpsCommands } from './ops-commands.js';
 import { serveCommand } from './serve.js';
 import { SERVER_VERSION } from '../version.js';
 
@@ -9,6 +10,7 @@ const program = new Command('spacekv')
   .version(SERVER_VERSION)
   .addCommand(serveCommand());
 addClientCommands(program);
+addOpsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`spacekv: ${(err as Error).message}`);

@@ -11,6 +11,7 @@ import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
 import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
+import { registerBackupRoute } from './backup-route.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
@@ -115,6 +116,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed);
   registerSearchRoutes(app, ctx);
+  registerBackupRoute(app, ctx);
 
   app.get('/healthz', async (_request, reply) => {
     const health = await options.health();
