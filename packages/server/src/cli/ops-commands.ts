@@ -3,17 +3,74 @@
  * Results are one JSON line on stdout, errors JSON on stderr, with the client commands' exit codes;
  * progress goes to stderr.
  */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { Command, Option } from 'commander';
+import { connect } from '@spacekv/client';
 import { SpacekvError, stringifyJson } from '@spacekv/core';
+import { DEFAULT_CONFIG } from '../config.js';
 import { backupFromDataDir, backupFromServer } from '../ops/backup.js';
+import { exportNdjson } from '../ops/export.js';
+import { importNdjson, progressFileOf } from '../ops/import.js';
+import { progressOn } from '../ops/progress.js';
 import { restoreBackup } from '../ops/restore.js';
+import type { ExportSource } from '../store/export-source.js';
+import { openPostgresExport } from '../store/postgres/export-source.js';
+import { openSqliteExport } from '../store/sqlite/export-source.js';
 import { EXIT_CODES, exitCodeOf } from './client-commands.js';
+
+/** Objects per import transaction, and its bytes of NDJSON at most (well under requestBytesMax). */
+const IMPORT_BATCH_OBJECTS = 500;
+const IMPORT_BATCH_BYTES = 1024 * 1024;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new SpacekvError('bad_request', `expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function openExportSource(store: string, dataDir: string): Promise<ExportSource> {
+  if (store === 'sqlite') return Promise.resolve(openSqliteExport(dataDir));
+  if (/^postgres(ql)?:\/\//.test(store)) return openPostgresExport(store);
+  return Promise.reject(new SpacekvError('bad_request', "--store takes 'sqlite' (the embedded store in --data) or a postgres://… URL"));
+}
+
+interface ExportOptions { to?: string; data: string; store: string; space?: string[]; quiet?: boolean }
+
+/** Export to a file (under a temporary name until complete) or to stdout. */
+async function runExport(options: ExportOptions): Promise<unknown> {
+  const source = await openExportSource(options.store, options.data);
+  const partial = options.to === undefined ? undefined : `${options.to}.partial`;
+  const out: Writable = partial === undefined ? process.stdout : createWriteStream(partial, { flags: 'wx' });
+  try {
+    const summary = await exportNdjson(source, out, {
+      ...(options.space ? { spaces: options.space } : {}),
+      progress: (total) => progressOn(process.stderr, { quiet: options.quiet === true, verb: 'export', total }),
+    });
+    if (partial === undefined || options.to === undefined) return undefined; // stdout carries the data; the summary would corrupt it
+    out.end();
+    await finished(out);
+    await rename(partial, options.to);
+    return { exported: options.to, ...summary };
+  } catch (err) {
+    if (partial !== undefined) {
+      out.destroy();
+      await rm(partial, { force: true });
+    }
+    throw err;
+  } finally {
+    await source.close();
+  }
+}
 
 /** Run an operation command: print its result, or its error with the matching exit code. */
 function report<A extends unknown[]>(action: (...args: A) => Promise<unknown>) {
   return async (...args: A): Promise<void> => {
     try {
-      process.stdout.write(`${stringifyJson((await action(...args)) ?? null)}\n`);
+      const result = await action(...args);
+      if (result !== undefined) process.stdout.write(`${stringifyJson(result)}\n`);
       process.exitCode = EXIT_CODES.ok;
     } catch (err) {
       const error = err instanceof SpacekvError ? err : new SpacekvError('internal', (err as Error).message);
@@ -40,4 +97,36 @@ export function addOpsCommands(program: Command): void {
     .requiredOption('--from <file>', 'the backup file')
     .requiredOption('--data <dir>', 'the data directory to create (must hold no store)')
     .action(report(async (options: { from: string; data: string }) => ({ restored: options.data, ...(await restoreBackup(options.from, options.data)) })));
+
+  program.command('export')
+    .description('write every space (schema, indexes) and object of a store as NDJSON, consistent at one seq, while servers keep writing; read straight from the store (--data or --store)')
+    .addOption(new Option('--to <file>', 'the file to write (default: stdout)'))
+    .addOption(new Option('--data <dir>', 'data directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))
+    .addOption(new Option('--store <store>', "'sqlite' (the embedded store in --data) or postgres://user@host:5432/db?schema=name").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
+    .addOption(new Option('--space <name...>', 'export only these spaces'))
+    .option('--quiet', 'no progress on stderr')
+    .action(report(runExport));
+
+  program.command('import')
+    .description('read an export into the server at --url in batched transactions; idempotent, and resumable: run it again after an interruption and it goes on after the last committed batch')
+    .requiredOption('--from <file>', 'the NDJSON export to read')
+    .addOption(new Option('--batch-objects <n>', 'objects per transaction').default(IMPORT_BATCH_OBJECTS).argParser(positiveInt))
+    .option('--restart', `import from the start, ignoring the position saved in <file>.import-progress.json`)
+    .option('--quiet', 'no progress on stderr')
+    .action(report(async (options: { from: string; batchObjects: number; restart?: boolean; quiet?: boolean }) => {
+      const { url } = program.opts<{ url: string }>();
+      const client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
+      try {
+        const summary = await importNdjson(client, options.from, {
+          url, batchObjects: options.batchObjects, batchBytes: IMPORT_BATCH_BYTES, restart: options.restart === true,
+          progress: (total, done) => progressOn(process.stderr, { quiet: options.quiet === true, verb: 'import', total, start: done }),
+        });
+        return { imported_from: options.from, ...summary };
+      } catch (err) {
+        if (err instanceof SpacekvError) throw new SpacekvError(err.code, `${err.message} (position saved in ${progressFileOf(options.from)})`, err.details);
+        throw err;
+      } finally {
+        await client.close();
+      }
+    }));
 }

@@ -1,0 +1,203 @@
+/**
+ * `spacekv import`: an export (export-format.ts) into a live server, in batched transactions (one
+ * `tx` of puts per batch, all or nothing), streamed a line at a time. Idempotent: spaces are
+ * created when absent and checked when present, objects are upserted by key, so importing a file
+ * twice leaves one copy of everything. Resumable: after each committed batch the line it reached is
+ * saved beside the file (`<file>.import-progress.json`); a run that was cut picks up after it, and
+ * at worst repeats the one batch whose commit it did not see. A line that cannot be imported stops
+ * the run, naming it, with everything before it imported.
+ */
+import { createReadStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { type SpacekvClient, SpacekvError, UnknownSpaceError } from '@spacekv/client';
+import { type Json, type SchemaJson, parseJson } from '@spacekv/core';
+import { EXPORT_FORMAT, type EndLine, type HeaderLine, type SpaceLine } from './export-format.js';
+import type { Progress } from './progress.js';
+
+export interface ImportOptions {
+  /** The server's URL, saved in the progress file: a resume only ever continues into the same server. */
+  readonly url: string;
+  /** Objects per transaction. */
+  readonly batchObjects: number;
+  /** Bytes of NDJSON per transaction at most (a batch also ends at `batchObjects`). */
+  readonly batchBytes: number;
+  /** Ignore a saved position and import from the start. */
+  readonly restart?: boolean;
+  /** Told the total objects and those already done by an earlier run. */
+  readonly progress?: (totalObjects: number, alreadyDone: number) => Progress;
+}
+
+export interface ImportSummary {
+  readonly seq: number;
+  readonly spaces: number;
+  readonly objects: number;
+  /** Objects this run wrote (an earlier, interrupted run wrote the others). */
+  readonly imported: number;
+  /** Objects whose expiry had passed by the time they were imported: absent, so not written. */
+  readonly expired: number;
+  /** The line a resumed run started after (0: from the start). */
+  readonly resumedAfterLine: number;
+}
+
+/** Where an interrupted import of one file into one server stopped. */
+interface Saved {
+  readonly url: string;
+  readonly seq: number;
+  readonly exported_at: string;
+  /** Every object line up to this one is committed. */
+  readonly line: number;
+  readonly objects: number;
+}
+
+interface ObjectLine {
+  readonly type: 'object';
+  readonly space: string;
+  readonly key: string | number | bigint;
+  readonly expires_at: number | null;
+  readonly attributes: Readonly<Record<string, Json>>;
+}
+
+type Line = HeaderLine | SpaceLine | ObjectLine | EndLine;
+
+export function progressFileOf(from: string): string {
+  return `${from}.import-progress.json`;
+}
+
+function bad(line: number, why: string): SpacekvError {
+  return new SpacekvError('invalid_export', `line ${line}: ${why}`);
+}
+
+function parseLine(text: string, line: number): Line {
+  let value: Json;
+  try {
+    value = parseJson(text);
+  } catch {
+    throw bad(line, 'not JSON (the file is damaged or was cut here)');
+  }
+  const type = (value as { type?: unknown } | null)?.type;
+  if (type !== 'header' && type !== 'space' && type !== 'object' && type !== 'end') throw bad(line, `not a line of a spacekv export (type ${JSON.stringify(type)})`);
+  return value as unknown as Line;
+}
+
+function readSaved(from: string, header: HeaderLine, url: string): Saved | undefined {
+  let saved: Saved;
+  try {
+    saved = JSON.parse(readFileSync(progressFileOf(from), 'utf8')) as Saved;
+  } catch {
+    return undefined;
+  }
+  return saved.url === url && saved.seq === header.seq && saved.exported_at === header.exported_at ? saved : undefined;
+}
+
+function save(from: string, saved: Saved): void {
+  const path = progressFileOf(from);
+  writeFileSync(`${path}.tmp`, JSON.stringify(saved));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Create the space if absent; if present, it must have the same key and attributes, and gets any index it lacks. */
+async function ensureSpace(client: SpacekvClient, schema: SchemaJson, line: number): Promise<void> {
+  let present;
+  try {
+    present = await client.describeSpace(schema.name);
+  } catch (err) {
+    if (!(err instanceof UnknownSpaceError)) throw err;
+    await client.addSpace(schema as never);
+    return;
+  }
+  const shape = (s: { key: unknown; attributes: unknown; ttl_seconds?: unknown }) => JSON.stringify([s.key, s.attributes, s.ttl_seconds ?? null]);
+  if (shape(present) !== shape(schema)) {
+    throw new SpacekvError('space_exists', `line ${line}: space '${schema.name}' exists on the server with another key, attributes or ttl; remove it, or import into another server`);
+  }
+  for (const attribute of schema.indexes ?? []) if (!present.indexes?.includes(attribute)) await client.addIndex(schema.name, attribute);
+}
+
+/** Import the export at `from` through `client`; see the module comment. */
+export async function importNdjson(client: SpacekvClient, from: string, options: ImportOptions): Promise<ImportSummary> {
+  const lines = createInterface({ input: createReadStream(from), crlfDelay: Infinity });
+  let n = 0;
+  let header: HeaderLine | undefined;
+  let saved: Saved | undefined;
+  let progress: Progress | undefined;
+  const declared = new Set<string>();
+  let batch: { ops: Record<string, unknown>[]; bytes: number; firstLine: number } = { ops: [], bytes: 0, firstLine: 0 };
+  let objects = 0;
+  let imported = 0;
+  let expired = 0;
+  let bytes = 0;
+  let end: EndLine | undefined;
+
+  const flush = async (lastLine: number): Promise<void> => {
+    if (batch.ops.length > 0) {
+      try {
+        await client.tx({ ops: batch.ops });
+      } catch (err) {
+        const e = err instanceof SpacekvError ? err : new SpacekvError('unavailable', (err as Error).message);
+        throw new SpacekvError(e.code, `lines ${batch.firstLine}-${lastLine} were not imported: ${e.message}; everything before line ${batch.firstLine} was. Run again to resume`);
+      }
+      imported += batch.ops.length;
+    }
+    batch = { ops: [], bytes: 0, firstLine: 0 };
+    if (header) save(from, { url: options.url, seq: header.seq, exported_at: header.exported_at, line: lastLine, objects });
+    progress?.update(objects, bytes);
+  };
+
+  try {
+    for await (const text of lines) {
+      n++;
+      bytes += text.length + 1;
+      if (text.length === 0) continue;
+      if (end) throw bad(n, 'a line after the end line');
+      let line: Line;
+      try {
+        line = parseLine(text, n);
+        if (!header) {
+          if (line.type !== 'header' || line.format !== EXPORT_FORMAT) throw bad(n, `not a spacekv export of format ${EXPORT_FORMAT} (no header line)`);
+          header = line;
+          saved = options.restart ? undefined : readSaved(from, header, options.url);
+          progress = options.progress?.(header.objects, saved?.objects ?? 0);
+          continue;
+        }
+        if (line.type === 'header') throw bad(n, 'a second header line');
+      } catch (err) {
+        await flush(n - 1);
+        throw err;
+      }
+      if (line.type === 'space') {
+        await flush(n - 1); // a space's objects never share a transaction with the space's creation
+        await ensureSpace(client, line.schema, n);
+        declared.add(line.schema.name);
+      } else if (line.type === 'object') {
+        if (!declared.has(line.space)) {
+          await flush(n - 1);
+          throw bad(n, `an object of space '${line.space}', which no earlier line declares`);
+        }
+        objects++;
+        if (saved && n <= saved.line) continue; // committed by the run that was cut
+        const expireIn = line.expires_at === null ? null : (line.expires_at - Date.now()) / 1000;
+        if (expireIn !== null && expireIn <= 0) {
+          expired++;
+          continue;
+        }
+        if (batch.ops.length === 0) batch.firstLine = n;
+        batch.ops.push({ op: 'put', space: line.space, key: line.key, attributes: line.attributes, expire_in: expireIn });
+        batch.bytes += text.length;
+        if (batch.ops.length >= options.batchObjects || batch.bytes >= options.batchBytes) await flush(n);
+      } else {
+        await flush(n);
+        end = line;
+      }
+    }
+    if (!header) throw bad(1, 'the file is empty');
+    await flush(n);
+    if (!end) throw bad(n, 'the file ends before its end line (cut short?); every object before it was imported');
+    if (end.objects !== objects || end.spaces !== declared.size) {
+      throw bad(n, `the end line counts ${end.spaces} spaces and ${end.objects} objects, the file holds ${declared.size} and ${objects}`);
+    }
+  } finally {
+    progress?.stop();
+    lines.close();
+  }
+  rmSync(progressFileOf(from), { force: true }); // done: a later run starts afresh
+  return { seq: header.seq, spaces: declared.size, objects, imported, expired, resumedAfterLine: saved?.line ?? 0 };
+}
