@@ -31,6 +31,13 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** An instant: ISO 8601 or epoch milliseconds. */
+function instant(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isSafeInteger(ms)) throw new SpacekvError('bad_request', `expected an ISO 8601 time or epoch milliseconds, got '${value}'`);
+  return ms;
+}
+
 function openExportSource(store: string, dataDir: string): Promise<ExportSource> {
   if (store === 'sqlite') return Promise.resolve(openSqliteExport(dataDir));
   if (/^postgres(ql)?:\/\//.test(store)) return openPostgresExport(store);
@@ -93,10 +100,20 @@ export function addOpsCommands(program: Command): void {
     }));
 
   program.command('restore')
-    .description('rebuild a data directory from a backup file; the checksum is verified first, and a damaged backup is refused (exit 1)')
+    .description('rebuild a data directory from a backup file (checksum verified first; a damaged backup is refused, exit 1); with --log, roll it forward with the change log of the store it was taken of, to --to-seq, --to-time or the log\'s end (point-in-time restore)')
     .requiredOption('--from <file>', 'the backup file')
     .requiredOption('--data <dir>', 'the data directory to create (must hold no store)')
-    .action(report(async (options: { from: string; data: string }) => ({ restored: options.data, ...(await restoreBackup(options.from, options.data)) })));
+    .addOption(new Option('--log <dir>', 'data directory of the store the backup was taken of, whose change log follows the backup (a server may be running on it)'))
+    .addOption(new Option('--to-seq <seq>', 'with --log: the state as of this seq').argParser(positiveInt).conflicts('toTime'))
+    .addOption(new Option('--to-time <time>', 'with --log: the state as of this instant (ISO 8601, e.g. 2026-12-05T14:02:00Z, or epoch ms): every seq committed at or before it').argParser(instant))
+    .action(report(async (options: { from: string; data: string; log?: string; toSeq?: number; toTime?: number }) => {
+      if (options.log === undefined && (options.toSeq !== undefined || options.toTime !== undefined)) {
+        throw new SpacekvError('bad_request', '--to-seq and --to-time need --log: the data directory whose change log follows the backup');
+      }
+      const until = options.toSeq !== undefined ? { seq: options.toSeq } : options.toTime !== undefined ? { timeMs: options.toTime } : 'end' as const;
+      const { manifest, replayed } = await restoreBackup(options.from, options.data, options.log === undefined ? undefined : { logDataDir: options.log, until });
+      return { restored: options.data, seq: replayed?.seq ?? manifest.seq, backup: manifest, ...(replayed ? { replayed_changes: replayed.changes } : {}) };
+    }));
 
   program.command('export')
     .description('write every space (schema, indexes) and object of a store as NDJSON, consistent at one seq, while servers keep writing; read straight from the store (--data or --store)')

@@ -18,6 +18,9 @@
  *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
  *   highest seq log retention removed, below which a reader gets `compacted`.
  * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).
+ * - `changes.expires_at`, `changes.schema` (format 4): a write's expiry afterwards and an
+ *   `add_space`'s schema, so the log replays into the exact state (point-in-time restore). Changes
+ *   logged before format 4 have neither.
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
@@ -56,6 +59,9 @@ const MIGRATIONS: readonly Migration[] = [
     const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
     for (const id of ids) db.exec(createExpiryIndexSql(id));
   },
+  // 4: what a point-in-time restore needs to replay the log: each write's expiry, each new space's schema.
+  `ALTER TABLE changes ADD COLUMN expires_at INTEGER;
+   ALTER TABLE changes ADD COLUMN schema TEXT;`,
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */
