@@ -82,10 +82,17 @@ export function replayChangeLog(dbPath: string, logPath: string, until: ReplayUn
   }
 }
 
-/** The seq to replay through, checked against what the log holds. */
+/**
+ * The seq to replay through, checked against what the log holds: every change after the backup's
+ * seq (none removed by retention, none logged before the log kept expiries and schemas).
+ */
 function targetSeq(log: Database.Database, fromSeq: number, until: ReplayUntil, headSeq: number, floorSeq: number): number {
   const format = log.pragma('user_version', { simple: true }) as number;
-  if (format < REPLAYABLE_FORMAT) throw new SpacekvError('bad_request', `the log's store has format ${format}; a point-in-time restore needs format ${REPLAYABLE_FORMAT} or later`);
+  if (format < REPLAYABLE_FORMAT) throw new SpacekvError('bad_request', `the log's store has format ${format}; a point-in-time restore needs format ${REPLAYABLE_FORMAT} or later (start a server on it once)`);
+  const replayableAfter = log.prepare("SELECT value FROM meta WHERE name = 'replayable_after_seq'").pluck().get() as number;
+  if (replayableAfter > fromSeq) {
+    throw new SpacekvError('bad_request', `the log holds replayable changes only after seq ${replayableAfter} (when this spacekv first opened the store), but the backup is at seq ${fromSeq}: use a backup taken after seq ${replayableAfter}`);
+  }
   if (floorSeq > fromSeq) {
     throw new SpacekvError('compacted', `the log starts after seq ${floorSeq}, but the backup is at seq ${fromSeq}: log retention removed the changes in between. Use a backup taken after seq ${floorSeq}, or keep the log longer (--log-retention-ms, --log-retention-seqs)`);
   }
