@@ -173,7 +173,10 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
           throw bad(n, `an object of space '${line.space}', which no earlier line declares`);
         }
         objects++;
-        if (saved && n <= saved.line) continue; // committed by the run that was cut
+        if (saved && n <= saved.line) {
+          bytes -= text.length + 1; // committed by the run that was cut: read past, not imported (nor counted in the rate)
+          continue;
+        }
         const expireIn = line.expires_at === null ? null : (line.expires_at - Date.now()) / 1000;
         if (expireIn !== null && expireIn <= 0) {
           expired++;
