@@ -24,6 +24,8 @@ import { EXIT_CODES, exitCodeOf } from './client-commands.js';
 /** Objects per import transaction, and its bytes of NDJSON at most (well under requestBytesMax). */
 const IMPORT_BATCH_OBJECTS = 500;
 const IMPORT_BATCH_BYTES = 1024 * 1024;
+/** Import transactions in flight at once: enough to keep the server committing while the next batch is parsed. */
+const IMPORT_IN_FLIGHT = 4;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -128,14 +130,15 @@ export function addOpsCommands(program: Command): void {
     .description('read an export into the server at --url in batched transactions; idempotent, and resumable: run it again after an interruption and it goes on after the last committed batch')
     .requiredOption('--from <file>', 'the NDJSON export to read')
     .addOption(new Option('--batch-objects <n>', 'objects per transaction').default(IMPORT_BATCH_OBJECTS).argParser(positiveInt))
+    .addOption(new Option('--in-flight <n>', 'transactions in flight at once').default(IMPORT_IN_FLIGHT).argParser(positiveInt))
     .option('--restart', `import from the start, ignoring the position saved in <file>.import-progress.json`)
     .option('--quiet', 'no progress on stderr')
-    .action(report(async (options: { from: string; batchObjects: number; restart?: boolean; quiet?: boolean }) => {
+    .action(report(async (options: { from: string; batchObjects: number; inFlight: number; restart?: boolean; quiet?: boolean }) => {
       const { url } = program.opts<{ url: string }>();
       const client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
       try {
         const summary = await importNdjson(client, options.from, {
-          url, batchObjects: options.batchObjects, batchBytes: IMPORT_BATCH_BYTES, restart: options.restart === true,
+          url, batchObjects: options.batchObjects, batchBytes: IMPORT_BATCH_BYTES, window: options.inFlight, restart: options.restart === true,
           progress: (total, done) => progressOn(process.stderr, { quiet: options.quiet === true, verb: 'import', total, start: done }),
         });
         return { imported_from: options.from, ...summary };

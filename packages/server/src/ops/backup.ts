@@ -15,10 +15,10 @@ import { takeSnapshot } from '../store/sqlite/snapshot.js';
 import { type BackupManifest, backupBytes, manifestOf, verifyBackup, writeFileDurably } from './backup-file.js';
 
 /** Ask the server at `url` for a backup and write it to `to`. */
-export async function backupFromServer(url: string, to: string, headers: Readonly<Record<string, string>> = {}): Promise<BackupManifest> {
+export async function backupFromServer(url: string, to: string): Promise<BackupManifest> {
   let response: Response;
   try {
-    response = await fetch(new URL('/v1/backup', url), { headers });
+    response = await fetch(new URL('/v1/backup', url));
   } catch (err) {
     throw new SpacekvError('unavailable', `cannot reach ${url}: ${(err as Error).message}`);
   }

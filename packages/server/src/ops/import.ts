@@ -1,10 +1,10 @@
 /**
  * `spacekv import`: an export (export-format.ts) into a live server, in batched transactions (one
- * `tx` of puts per batch, all or nothing), streamed a line at a time. Idempotent: spaces are
- * created when absent and checked when present, objects are upserted by key, so importing a file
- * twice leaves one copy of everything. Resumable: after each committed batch the line it reached is
- * saved beside the file (`<file>.import-progress.json`); a run that was cut picks up after it, and
- * at worst repeats the one batch whose commit it did not see. A line that cannot be imported stops
+ * `tx` of puts per batch, all or nothing, a few in flight: import-batches.ts), streamed a line at
+ * a time. Idempotent: spaces are created when absent and checked when present, objects are
+ * upserted by key, so importing a file twice leaves one copy of everything. Resumable: as batches
+ * commit, the line they reached is saved beside the file (`<file>.import-progress.json`); a run that
+ * was cut picks up after it, and at worst writes again the batches whose commits it did not see. A line that cannot be imported stops
  * the run, naming it, with everything before it imported.
  */
 import { createReadStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { type SpacekvClient, SpacekvError, UnknownSpaceError } from '@spacekv/client';
 import { type Json, type SchemaJson, parseJson } from '@spacekv/core';
 import { EXPORT_FORMAT, type EndLine, type HeaderLine, type SpaceLine } from './export-format.js';
+import { ImportBatches } from './import-batches.js';
 import type { Progress } from './progress.js';
 
 export interface ImportOptions {
@@ -21,6 +22,8 @@ export interface ImportOptions {
   readonly batchObjects: number;
   /** Bytes of NDJSON per transaction at most (a batch also ends at `batchObjects`). */
   readonly batchBytes: number;
+  /** Transactions in flight at once. */
+  readonly window: number;
   /** Ignore a saved position and import from the start. */
   readonly restart?: boolean;
   /** Told the total objects and those already done by an earlier run. */
@@ -120,27 +123,15 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
   let saved: Saved | undefined;
   let progress: Progress | undefined;
   const declared = new Set<string>();
-  let batch: { ops: Record<string, unknown>[]; bytes: number; firstLine: number } = { ops: [], bytes: 0, firstLine: 0 };
   let objects = 0;
-  let imported = 0;
   let expired = 0;
   let bytes = 0;
   let end: EndLine | undefined;
 
-  const flush = async (lastLine: number): Promise<void> => {
-    if (batch.ops.length > 0) {
-      try {
-        await client.tx({ ops: batch.ops });
-      } catch (err) {
-        const e = err instanceof SpacekvError ? err : new SpacekvError('unavailable', (err as Error).message);
-        throw new SpacekvError(e.code, `lines ${batch.firstLine}-${lastLine} were not imported: ${e.message}; everything before line ${batch.firstLine} was. Run again to resume`);
-      }
-      imported += batch.ops.length;
-    }
-    batch = { ops: [], bytes: 0, firstLine: 0 };
-    if (header) save(from, { url: options.url, seq: header.seq, exported_at: header.exported_at, line: lastLine, objects });
-    progress?.update(objects, bytes);
-  };
+  const batches = new ImportBatches(client, { objects: options.batchObjects, bytes: options.batchBytes, window: options.window }, (line, through) => {
+    if (header) save(from, { url: options.url, seq: header.seq, exported_at: header.exported_at, line, objects: through });
+    progress?.update(through, bytes);
+  });
 
   try {
     for await (const text of lines) {
@@ -160,16 +151,16 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
         }
         if (line.type === 'header') throw bad(n, 'a second header line');
       } catch (err) {
-        await flush(n - 1);
+        await batches.drain(n - 1, objects);
         throw err;
       }
       if (line.type === 'space') {
-        await flush(n - 1); // a space's objects never share a transaction with the space's creation
+        await batches.drain(n - 1, objects); // a space's objects never share a transaction with the space's creation
         await ensureSpace(client, line.schema, n);
         declared.add(line.schema.name);
       } else if (line.type === 'object') {
         if (!declared.has(line.space)) {
-          await flush(n - 1);
+          await batches.drain(n - 1, objects);
           throw bad(n, `an object of space '${line.space}', which no earlier line declares`);
         }
         objects++;
@@ -182,17 +173,14 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
           expired++;
           continue;
         }
-        if (batch.ops.length === 0) batch.firstLine = n;
-        batch.ops.push({ op: 'put', space: line.space, key: line.key, attributes: line.attributes, expire_in: expireIn });
-        batch.bytes += text.length;
-        if (batch.ops.length >= options.batchObjects || batch.bytes >= options.batchBytes) await flush(n);
+        await batches.add({ op: 'put', space: line.space, key: line.key, attributes: line.attributes, expire_in: expireIn }, text.length, n, objects);
       } else {
-        await flush(n);
+        await batches.drain(n, objects);
         end = line;
       }
     }
     if (!header) throw bad(1, 'the file is empty');
-    await flush(n);
+    await batches.drain(n, objects);
     if (!end) throw bad(n, 'the file ends before its end line (cut short?); every object before it was imported');
     if (end.objects !== objects || end.spaces !== declared.size) {
       throw bad(n, `the end line counts ${end.spaces} spaces and ${end.objects} objects, the file holds ${declared.size} and ${objects}`);
@@ -202,5 +190,5 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
     lines.close();
   }
   rmSync(progressFileOf(from), { force: true }); // done: a later run starts afresh
-  return { seq: header.seq, spaces: declared.size, objects, imported, expired, resumedAfterLine: saved?.line ?? 0 };
+  return { seq: header.seq, spaces: declared.size, objects, imported: batches.imported, expired, resumedAfterLine: saved?.line ?? 0 };
 }

@@ -6,17 +6,12 @@
  * whether it was read to the end or cut.
  */
 import type { FastifyInstance } from 'fastify';
-import { SpacekvError } from '@spacekv/core';
 import { backupBytes, manifestOf } from '../../ops/backup-file.js';
 import type { HttpContext } from './context.js';
 
 export function registerBackupRoute(app: FastifyInstance, ctx: HttpContext): void {
   app.get('/v1/backup', async (request, reply) => {
-    const store = ctx.engine.store;
-    if (!store.backupSnapshot) {
-      throw new SpacekvError('bad_request', "this server's store takes no online backup (PostgreSQL: use pg_dump, or `spacekv export`, which reads any store)");
-    }
-    const snapshot = await store.backupSnapshot();
+    const snapshot = await ctx.engine.backupSnapshot();
     try {
       const manifest = await manifestOf(snapshot);
       request.log.info({ seq: manifest.seq, bytes: manifest.bytes }, 'backup taken');
