@@ -55,6 +55,11 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** `--url`: one server, or a comma-separated list of servers sharing a store, to fail over between. */
+export function serverUrls(text: string): string[] {
+  return text.split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+}
+
 type Action = (client: SpacekvClient, ...args: never[]) => Promise<unknown>;
 
 /** Connect, run, print, exit with the code of the outcome. */
@@ -63,7 +68,7 @@ function run(program: Command, action: Action) {
     const { url } = program.opts<{ url: string }>();
     let client: SpacekvClient | undefined;
     try {
-      client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
+      client = await connect(serverUrls(url), { connectTimeoutMs: 5_000 });
       const result = await action(client, ...(args as never[]));
       process.stdout.write(`${stringifyJson(result ?? null)}\n`);
       process.exitCode = result === null ? EXIT_CODES.notFound : EXIT_CODES.ok;
@@ -78,7 +83,7 @@ function run(program: Command, action: Action) {
 }
 
 export function addClientCommands(program: Command): void {
-  program.addOption(new Option('--url <url>', 'server to talk to (client commands)').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
+  program.addOption(new Option('--url <url>', 'server to talk to (client commands, backup, import); a comma-separated list of servers sharing a store fails over between them').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
   program.addHelpText('after', EXIT_HELP);
 
   program.command('get').description('read an object (prints {key, version, attributes}; exit 2 if absent)')

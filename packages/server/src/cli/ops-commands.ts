@@ -19,7 +19,7 @@ import { restoreBackup } from '../ops/restore.js';
 import type { ExportSource } from '../store/export-source.js';
 import { openPostgresExport } from '../store/postgres/export-source.js';
 import { openSqliteExport } from '../store/sqlite/export-source.js';
-import { EXIT_CODES, exitCodeOf } from './client-commands.js';
+import { EXIT_CODES, exitCodeOf, serverUrls } from './client-commands.js';
 
 /** Objects per import transaction, and its bytes of NDJSON at most (well under requestBytesMax). */
 const IMPORT_BATCH_OBJECTS = 500;
@@ -96,7 +96,7 @@ export function addOpsCommands(program: Command): void {
     .addOption(new Option('--data <dir>', 'back up this data directory directly instead of asking the server at --url (a server may be running on it)'))
     .action(report(async (options: { to: string; data?: string }) => {
       const manifest = options.data === undefined
-        ? await backupFromServer(program.opts<{ url: string }>().url, options.to)
+        ? await backupFromServer(serverUrls(program.opts<{ url: string }>().url), options.to)
         : await backupFromDataDir(options.data, options.to);
       return { backup: options.to, ...manifest };
     }));
@@ -135,7 +135,7 @@ export function addOpsCommands(program: Command): void {
     .option('--quiet', 'no progress on stderr')
     .action(report(async (options: { from: string; batchObjects: number; inFlight: number; restart?: boolean; quiet?: boolean }) => {
       const { url } = program.opts<{ url: string }>();
-      const client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000 });
+      const client = await connect(serverUrls(url), { connectTimeoutMs: 5_000 });
       try {
         const summary = await importNdjson(client, options.from, {
           url, batchObjects: options.batchObjects, batchBytes: IMPORT_BATCH_BYTES, window: options.inFlight, restart: options.restart === true,

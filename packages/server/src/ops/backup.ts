@@ -14,14 +14,19 @@ import { DATA_FILE } from '../store/sqlite/sqlite-store.js';
 import { takeSnapshot } from '../store/sqlite/snapshot.js';
 import { type BackupManifest, backupBytes, manifestOf, verifyBackup, writeFileDurably } from './backup-file.js';
 
-/** Ask the server at `url` for a backup and write it to `to`. */
-export async function backupFromServer(url: string, to: string): Promise<BackupManifest> {
-  let response: Response;
-  try {
-    response = await fetch(new URL('/v1/backup', url));
-  } catch (err) {
-    throw new SpacekvError('unavailable', `cannot reach ${url}: ${(err as Error).message}`);
+/** Ask the first server of `urls` that answers for a backup, and write it to `to`. */
+export async function backupFromServer(urls: readonly string[], to: string): Promise<BackupManifest> {
+  let response: Response | undefined;
+  const unreachable: string[] = [];
+  for (const url of urls) {
+    try {
+      response = await fetch(new URL('/v1/backup', url));
+      break;
+    } catch (err) {
+      unreachable.push(`${url}: ${(err as Error).message}`);
+    }
   }
+  if (!response) throw new SpacekvError('unavailable', `cannot reach ${unreachable.join('; ')}`);
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
     const code = body.error?.code;

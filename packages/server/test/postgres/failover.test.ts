@@ -3,12 +3,14 @@
 // SIGKILL. Every client carries on against the other server; every acknowledged write is there at
 // its version; the only failures are `outcome_unknown`, at most one per client (the write it had in
 // flight at the kill), never a silent retry; and a watch opened through the failover client resumes
-// on the other server from its last seq and sees every acknowledged write.
+// on the other server from its last seq and sees every acknowledged write. And that the first
+// connection of a client given a list goes to the first server that answers.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 import { killAllChildren, spawnServer } from '../helpers/process.js';
+import { startTestServer } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { sleep, withTimeout } from '../helpers/timeout.js';
 
@@ -90,5 +92,19 @@ test('clients connected to two servers carry on when one is killed: acknowledged
     await killAllChildren();
     removeDir(dataDir);
     await dropSchema(schema);
+  }
+});
+
+test('connecting with a list tries each server in turn; when none answers it fails unavailable naming them all', async () => {
+  const server = await startTestServer('failover-open', { inMemory: true });
+  const dead = 'http://127.0.0.1:1'; // nothing listens on port 1
+  try {
+    const client = await connect([dead, server.url], { connectTimeoutMs: 10_000 });
+    assert.equal((await client.listSpaces()).length, 0, 'connected to the server that answers');
+    await client.close();
+    await assert.rejects(connect([dead, 'http://127.0.0.1:2'], { connectTimeoutMs: 10_000 }), (err: { code?: string; message?: string }) =>
+      err.code === 'unavailable' && /any of ws:\/\/127\.0\.0\.1:1\/v1\/ws, ws:\/\/127\.0\.0\.1:2\/v1\/ws/.test(err.message ?? ''));
+  } finally {
+    await server.stop();
   }
 });
