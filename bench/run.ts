@@ -16,6 +16,7 @@ import { codecSection } from './lib/codec.js';
 import { eventsSection } from './lib/events.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
+import { opsSection } from './lib/ops.js';
 import { postgresSection } from './lib/postgres.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
@@ -32,6 +33,7 @@ const SECTIONS: readonly Section[] = [
   searchSection,
   eventsSection,
   postgresSection,
+  opsSection,
   ycsbSection,
   scalingSection,
 ];

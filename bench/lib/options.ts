@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { EventsSizes } from './events.js';
+import { OPS_FULL, OPS_TINY, type OpsSizes } from './ops.js';
 import type { PostgresSizes } from './postgres.js';
 import { WORKLOADS, type WorkloadName } from './ycsb/workload.js';
 
@@ -45,6 +46,8 @@ export interface BenchOptions {
   readonly events: EventsSizes;
   /** Step 10, the client workload on PostgreSQL (1 and 2 servers) beside raw PostgreSQL; its URL is --pg-url. */
   readonly postgres: PostgresSizes;
+  /** Step 11, export and import beside the stores' dump tools. */
+  readonly ops: OpsSizes;
   /** The YCSB sections (ycsb, scaling). */
   readonly ycsb: YcsbSizes;
   /** Only the sections with these ids; undefined runs the default ones (and those enabled by flags). */
@@ -146,12 +149,12 @@ const YCSB_TINY: YcsbSizes = {
 const FULL = {
   durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000,
   clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, events: { writes: 20_000, inFlight: 256 }, ycsb: YCSB_FULL,
-  postgres: { puts: 20_000, gets: 40_000, inFlight: 64 },
+  postgres: { puts: 20_000, gets: 40_000, inFlight: 64 }, ops: OPS_FULL,
 };
 const TINY = {
   durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100,
   clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, events: { writes: 300, inFlight: 64 }, ycsb: YCSB_TINY,
-  postgres: { puts: 300, gets: 300, inFlight: 16 },
+  postgres: { puts: 300, gets: 300, inFlight: 16 }, ops: OPS_TINY,
 };
 
 export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/run.js [options])
@@ -175,6 +178,7 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --peers <ids>          peers to run (default all): spacekv, spacekv-pg, redis, redis-aof, postgres, sqlite, denokv, etcd
   --scaling              also run the scaling section (records 10000,100000,1000000; tiny 100,300,1000)
   --scaling-records <list>  record counts of the scaling section
+  --ops-objects <n>      objects exported and imported in step 11 (default 1000000, tiny 500)
   --pg-url <url>         PostgreSQL for the raw peers and spacekv's PostgreSQL store (YCSB and step 10) (default postgres://postgres@127.0.0.1:5432/test,
                          or SPACEKV_BENCH_PG_URL)`;
 
@@ -199,6 +203,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       scaling: { type: 'boolean', default: false },
       'scaling-records': { type: 'string' },
       'pg-url': { type: 'string' },
+      'ops-objects': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -219,6 +224,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     note: values.note,
     serverCpuProfDir: values['server-cpu-prof'],
     ycsb: ycsbSizes(preset.ycsb, values, env),
+    ops: values['ops-objects'] === undefined ? preset.ops : { objects: positive('--ops-objects', values['ops-objects'], true) },
   };
 }
 

@@ -93,7 +93,7 @@ async function rawPostgres(baseUrl: string, sizes: PostgresSizes, schema: string
   }
 }
 
-async function reachable(baseUrl: string): Promise<string | undefined> {
+export async function reachable(baseUrl: string): Promise<string | undefined> {
   const sql = postgres(baseUrl, { max: 1, connect_timeout: 3, onnotice: () => {} });
   try {
     await sql.unsafe('SELECT 1');

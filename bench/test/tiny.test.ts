@@ -63,11 +63,12 @@ function section(stdout: string, n: number): string {
   const start = stdout.indexOf(`[${n}] `);
   assert.notEqual(start, -1, `section [${n}] is missing:\n${stdout}`);
   const rest = stdout.slice(start);
-  const end = rest.search(/\n(\[\d\] |\n)/);
+  const end = rest.search(/\n(\[\d+\] |\n)/);
   return end === -1 ? rest : rest.slice(0, end);
 }
 
-// The bound is generous for a shared machine: the run starts two spacekv servers with auth on besides the others.
+// The bound only stops a hung run: eleven sections of child processes (two servers with auth on among
+// them) on a shared 2-core machine take minutes.
 test('the tiny benchmark runs every step and prints a figure for each', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'spacekv-bench-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,6 +152,15 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     for (const label of ['SQLite \\(embedded\\), 1 server', 'PostgreSQL, 1 server', 'PostgreSQL, 2 servers', 'raw PostgreSQL']) {
       assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [10] lacks '${label}':\n${pg}`);
     }
+  }
+  // Step 11: export and import beside the stores' dump tools, each a figure (PostgreSQL's rows where it listens).
+  const ops = section(stdout, 11);
+  const rates = `${FIGURE.source} +${FIGURE.source} +${FIGURE.source} +${FIGURE.source}$`;
+  for (const label of ['spacekv export \\(SQLite\\)', 'spacekv import \\(SQLite\\)', ...(onPath('sqlite3') ? ['sqlite3 \\.dump', 'sqlite3 load of the dump'] : [])]) {
+    assert.match(ops, new RegExp(`^    ${label} +${rates}`, 'm'), `section [11] lacks '${label}':\n${ops}`);
+  }
+  if (!/SKIPPED: PostgreSQL/.test(ops)) {
+    for (const label of ['spacekv import \\(PostgreSQL\\)', 'spacekv export \\(PostgreSQL\\)']) assert.match(ops, new RegExp(`^    ${label} +${rates}`, 'm'), `section [11] lacks '${label}':\n${ops}`);
   }
   assert.doesNotMatch(stdout, /BROKEN/);
 

@@ -461,8 +461,14 @@ function asSpacekvError(error: unknown): SpacekvError {
   return error instanceof SpacekvError ? error : errorOf('internal', (error as Error)?.message ?? String(error));
 }
 
-/** Connect to a server (`http://host:port` or `ws://host:port/v1/ws`); resolves once it has said hello. */
-export async function connect(url: string, options: ClientOptions = {}): Promise<SpacekvClient> {
+/**
+ * Connect to a server (`http://host:port` or `ws://host:port/v1/ws`); resolves once it has said
+ * hello. Given several servers sharing one store, it uses one and fails over to the next when that
+ * one goes away (see connection.ts): a write in flight at the loss fails `outcome_unknown`.
+ * @example
+ * const db = await connect(['http://a:7640', 'http://b:7640']);
+ */
+export async function connect(url: string | readonly string[], options: ClientOptions = {}): Promise<SpacekvClient> {
   const connection = new Connection(url, options);
   await connection.open();
   return new SpacekvClient(connection, options);

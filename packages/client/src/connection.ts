@@ -7,6 +7,12 @@
  * and not answered fails `outcome_unknown` (it may have been applied), a read that was sent fails
  * `unavailable`. Requests not yet sent wait for the reconnection, up to `connectTimeoutMs`, and
  * then fail `unavailable`. Reconnection uses exponential backoff with jitter.
+ *
+ * Given several servers (that share one store), the connection uses one at a time and fails over:
+ * the first open tries each in turn until one says hello, and after a drop (the server went away)
+ * each reconnection attempt goes to the next server in the list, so requests waiting to be sent and
+ * watches (which resume from their last seq) carry on against another server. A write that was on
+ * the wire to the lost server still fails `outcome_unknown`: it is never sent again.
  */
 import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson, utf8Length } from '@spacekv/core';
 import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
@@ -83,11 +89,22 @@ export class Connection {
   private opened: { resolve: () => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> } | undefined;
   /** The last connection-level error frame, reported with the close that follows it. */
   private lastServerError: SpacekvError | undefined;
-  private readonly url: string;
+  private readonly urls: readonly string[];
+  /** The server in use, or being dialled: an index into `urls`. */
+  private current = 0;
+  /** Servers the first open has tried without a hello, the current one included. */
+  private openTries = 0;
   private streamListener: StreamListener | undefined;
 
-  constructor(baseUrl: string, private readonly options: ConnectionOptions = {}) {
-    this.url = toWebSocketUrl(baseUrl);
+  constructor(baseUrl: string | readonly string[], private readonly options: ConnectionOptions = {}) {
+    const list = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
+    if (list.length === 0) throw errorOf('bad_request', 'connect needs at least one server URL');
+    this.urls = list.map(toWebSocketUrl);
+  }
+
+  /** The WebSocket URL of the server in use (or being dialled). */
+  get url(): string {
+    return this.urls[this.current] as string;
   }
 
   /** Resolves once the server's hello arrives; rejects if the first attempt fails or takes too long. */
@@ -95,10 +112,12 @@ export class Connection {
     return new Promise((resolve, reject) => {
       const timeout = this.options.connectTimeoutMs ?? 10_000;
       const timer = setTimeout(() => {
+        this.openTries = this.urls.length; // out of time: no server left to try
         this.socket?.close(1000, 'no hello in time');
         this.onDown(`no hello from the server within ${timeout} ms`);
       }, timeout);
       this.opened = { resolve, reject, timer };
+      this.openTries = 1;
       void this.dial();
     });
   }
@@ -296,10 +315,17 @@ export class Connection {
     }
     this.sent.clear();
     this.outbox = [];
+    if (this.opened && this.openTries < this.urls.length) {
+      this.openTries++;
+      this.current = (this.current + 1) % this.urls.length; // the first open tries every server once
+      void this.dial();
+      return;
+    }
     if (this.opened) {
       clearTimeout(this.opened.timer);
+      const which = this.urls.length === 1 ? this.url : `any of ${this.urls.join(', ')}`;
       // A refused token is the caller's to fix, not a network fault: it keeps its code.
-      this.opened.reject(refusal ?? errorOf('unavailable', `cannot connect to ${this.url}: ${detail}`));
+      this.opened.reject(refusal ?? errorOf('unavailable', `cannot connect to ${which}: ${detail}`));
       this.opened = undefined;
       this.closedByUser = true;
       return;
@@ -317,7 +343,12 @@ export class Connection {
   private scheduleReconnect(): void {
     const base = this.options.reconnectDelayMs ?? 50;
     const max = this.options.reconnectDelayMaxMs ?? 5_000;
-    const delay = Math.min(max, base * 2 ** this.attempts++) * (0.5 + Math.random() / 2);
+    // Another server next: the one in use just went away, or could not be reached. Each other
+    // server is tried at once; once all have failed in turn, the attempts back off.
+    this.current = (this.current + 1) % this.urls.length;
+    const others = this.urls.length - 1;
+    const delay = this.attempts < others ? 0 : Math.min(max, base * 2 ** (this.attempts - others)) * (0.5 + Math.random() / 2);
+    this.attempts++;
     const timer = setTimeout(() => void this.dial(), delay);
     (timer as { unref?: () => void }).unref?.();
   }

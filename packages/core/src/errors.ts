@@ -23,6 +23,8 @@ export const ERRORS = {
   forbidden_origin: { status: 403, meaning: 'A browser request or WebSocket upgrade came from a web origin the server does not allow (see --cors-origin).' },
   forbidden_host: { status: 421, meaning: 'The request names a Host the server does not answer for (DNS rebinding defence; see --allowed-host).' },
   rate_limited: { status: 429, meaning: 'Too many requests from this client (clientRequestsPerSecondMax), or too many failed authentications from this address this minute; retry after a pause.' },
+  invalid_backup: { status: 400, meaning: 'A backup file is damaged, truncated or not a spacekv backup (its checksum, size or manifest does not match); nothing was restored.' },
+  invalid_export: { status: 400, meaning: 'An export file (NDJSON) is malformed, truncated or not a spacekv export; the message names the line. Lines before it were imported.' },
   unknown_space: { status: 404, meaning: 'No space of that name exists.' },
   not_found: { status: 404, meaning: 'Result: the object does not exist (or has expired).' },
   no_route: { status: 404, meaning: 'No endpoint at that path.' },

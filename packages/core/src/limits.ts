@@ -123,6 +123,8 @@ export interface Limits {
   readonly clientRequestsPerSecondMax: number;
   /** Clients whose request rate is tracked at once; the least recently seen is forgotten first. */
   readonly rateLimitedClientsMax: number;
+  /** Online backups (snapshots of the store) one server takes at once; past it a backup answers `overloaded`. */
+  readonly snapshotsInflightMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -173,6 +175,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   authFailureAddressesMax: 10_000,
   clientRequestsPerSecondMax: 10_000,
   rateLimitedClientsMax: 10_000,
+  snapshotsInflightMax: 1,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

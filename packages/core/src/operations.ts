@@ -277,6 +277,13 @@ export interface Change {
   readonly attributesJson: string | null;
   /** When the batch that committed it ran (epoch ms, the writer's clock): what retention by age goes by. */
   readonly committedAtMs: number;
+  /**
+   * A write's expiry afterwards (epoch ms; null: none). Logged, not sent to watchers: with the
+   * attributes it is the whole object, so a point-in-time restore can replay the change.
+   */
+  readonly expiresAtMs?: number | null;
+  /** `add_space`: the new space's schema (its stored JSON), logged for the same reason. */
+  readonly schemaJson?: string;
 }
 
 export interface ObjectResult {

@@ -62,6 +62,11 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** `--url`: one server, or a comma-separated list of servers sharing a store, to fail over between. */
+export function serverUrls(text: string): string[] {
+  return text.split(',').map((url) => url.trim()).filter((url) => url.length > 0);
+}
+
 type Action = (client: SpacekvClient, ...args: never[]) => Promise<unknown>;
 
 /** Print a command's result (JSON on stdout) and set the exit code; null means not found. */
@@ -83,7 +88,7 @@ function run(program: Command, action: Action) {
     const { url, token } = program.opts<{ url: string; token?: string }>();
     let client: SpacekvClient | undefined;
     try {
-      client = await connect(url, { reconnect: false, connectTimeoutMs: 5_000, ...(token ? { token } : {}) });
+      client = await connect(serverUrls(url), { connectTimeoutMs: 5_000, ...(token ? { token } : {}) });
       printResult(await action(client, ...(args as never[])));
     } catch (err) {
       printFailure(err);
@@ -94,8 +99,8 @@ function run(program: Command, action: Action) {
 }
 
 export function addClientCommands(program: Command): void {
-  program.addOption(new Option('--url <url>', 'server to talk to (client commands)').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
-  program.addOption(new Option('--token <token>', 'token for a server that requires one (client and token commands)').env('SPACEKV_TOKEN'));
+  program.addOption(new Option('--url <url>', 'server to talk to (client commands, backup, import); a comma-separated list of servers sharing a store fails over between them').env('SPACEKV_URL').default('http://127.0.0.1:7640'));
+  program.addOption(new Option('--token <token>', 'token for a server that requires one (client, token, backup and import commands)').env('SPACEKV_TOKEN'));
   program.addHelpText('after', EXIT_HELP);
 
   program.command('get').description('read an object (prints {key, version, attributes}; exit 2 if absent)')

@@ -1,6 +1,7 @@
 /** The `spacekv` command line. */
 import { Command } from 'commander';
 import { addClientCommands } from './client-commands.js';
+import { addOpsCommands } from './ops-commands.js';
 import { serveCommand } from './serve.js';
 import { tokenCommand } from './token-commands.js';
 import { SERVER_VERSION } from '../version.js';
@@ -11,6 +12,7 @@ const program = new Command('spacekv')
   .addCommand(serveCommand());
 addClientCommands(program);
 program.addCommand(tokenCommand(program));
+addOpsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`spacekv: ${(err as Error).message}`);

@@ -7,7 +7,7 @@ import {
   type AddIndexOp, type Change, type KeyedOp, type Limits, type Operation, type ReadOp, type Result, type TxOp, type WriteOp,
   Space, SpacekvError, isSystemSpace, readResult,
 } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, Store } from '../store/store.js';
+import type { BatchMember, MemberOutcome, Store, StoreSnapshot } from '../store/store.js';
 import { type CommitObserver, GroupCommitter } from './group-commit.js';
 import { type SearchHost, runGroup, runSearch } from './searches.js';
 import { type OperationRunner, Session } from './session.js';
@@ -135,6 +135,18 @@ export class Engine implements OperationRunner, SearchHost {
   done(): void {
     this.inflight--;
     if (this.inflight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  /**
+   * A copy of the store at one seq for an online backup (Store.backupSnapshot), holding every write
+   * acknowledged so far; the caller releases it. `bad_request` on a store that takes none.
+   */
+  async backupSnapshot(): Promise<StoreSnapshot> {
+    if (!this.accepting) throw new SpacekvError('shutting_down', 'the server is shutting down');
+    if (!this.store.backupSnapshot) {
+      throw new SpacekvError('bad_request', "this server's store takes no online backup (PostgreSQL: use pg_dump, or `spacekv export`, which reads any store)");
+    }
+    return this.store.backupSnapshot();
   }
 
   read(op: Operation): Result | Promise<Result> {

@@ -138,6 +138,18 @@ export interface ChangeLog {
   expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]>;
 }
 
+/** A consistent copy of a store's data at one seq (an online backup), in a file of its own until released. */
+export interface StoreSnapshot {
+  /** Every commit up to this seq is in the copy, and none after it. */
+  readonly seq: number;
+  /** The copy: for the embedded store, a SQLite database file that a data directory can be rebuilt from. */
+  readonly path: string;
+  /** The kind of store the copy restores into (`sqlite`). */
+  readonly store: 'sqlite';
+  /** Remove the copy. */
+  release(): void;
+}
+
 /** Told the number of objects indexed so far, after each bounded step of an online index build. */
 export type IndexBuildProgress = (indexedObjects: number) => void;
 
@@ -188,6 +200,12 @@ export interface Store extends ChangeLog {
    * Index entries are core's `indexKeysOf` bytes (index-key.ts), with the object's expiry.
    */
   addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null>;
+  /**
+   * Copy the data at one seq while writes go on, never holding the writer (an online backup); at
+   * most `snapshotsInflightMax` at once (`overloaded` past it). Absent on stores backed up by their
+   * own tools (PostgreSQL: pg_dump; or `spacekv export`, which reads any store).
+   */
+  backupSnapshot?(): Promise<StoreSnapshot>;
   /** Finish in-flight work and release every resource. */
   close(): Promise<void>;
   /** Present when other server processes share the store. */

@@ -129,7 +129,7 @@ export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: 
     ...(op.op === 'mutate' ? { attributesJson: json } : {}),
     ...(op.op === 'get_and_put' ? { previous: stored } : {}),
   };
-  return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json, committedAtMs: nowMs } };
+  return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: json, committedAtMs: nowMs, expiresAtMs: plan.expiresAt } };
 }
 
 /**

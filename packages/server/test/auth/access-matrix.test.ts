@@ -105,6 +105,7 @@ const REST_CASES: readonly RestCase[] = [
   { route: 'DELETE /v1/spaces/{space}/indexes/{attribute}', method: 'DELETE', path: '/v1/spaces/m/indexes/n', grant: { ops: ['admin'], spaces: ['m'] }, status: 200 },
   { route: 'GET /v1/events', method: 'GET', path: '/v1/events?space=m', grant: { ops: ['watch'], spaces: ['m'] }, status: 200 },
   { route: 'GET /metrics', method: 'GET', path: '/metrics', grant: { ops: ['read'] }, status: 200 },
+  { route: 'GET /v1/backup', method: 'GET', path: '/v1/backup', grant: { ops: ['admin'] }, status: 200 },
   { route: 'GET /v1/tokens', method: 'GET', path: '/v1/tokens', grant: { ops: ['admin'] }, status: 200 },
   { route: 'POST /v1/tokens', method: 'POST', path: '/v1/tokens', body: { label: 'made' }, grant: { ops: ['admin'] }, status: 201 },
 ];

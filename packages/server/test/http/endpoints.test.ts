@@ -22,6 +22,7 @@ import { makeTempDir, removeDir } from '../helpers/temp.js';
 const ROUTES = [
   'GET /healthz',
   'GET /v1/events',
+  'GET /v1/backup',
   'GET /metrics',
   'GET /v1/openapi.json',
   'GET /v1/spaces',

@@ -16,6 +16,7 @@ import { HttpContext } from './context.js';
 import { refuseExpectation, refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { discardRefusedBody, isRefusedBody } from './refused-body.js';
 import { RouteMethods } from './method-check.js';
+import { registerBackupRoute } from './backup-route.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
@@ -178,6 +179,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerEventsRoute(app, ctx, options.feed, options.output);
   registerSearchRoutes(app, ctx);
   registerTokenRoutes(app, ctx, options.tokens);
+  registerBackupRoute(app, ctx);
 
   app.get('/healthz', async (request, reply) => {
     const health = await options.health();

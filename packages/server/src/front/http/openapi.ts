@@ -170,6 +170,15 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/backup': {
+      get: {
+        summary: 'An online backup: a backup file (a manifest line with seq, size and SHA-256, then a SQLite snapshot) consistent at one seq, taken while writes go on (docs/operations.md)',
+        responses: {
+          200: { description: 'The backup file; header spacekv-backup-seq holds its seq', content: { 'application/octet-stream': {} } },
+          400: errorResponse, 503: errorResponse,
+        },
+      },
+    },
     '/healthz': {
       get: {
         summary: 'Health: status, detail and, per part (background tasks, the AMQP front), its state; 200 while the store serves, even with a part degraded',

@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, StepBudget, type StoredObject, parseJson,
+  type Change, type Key, type KeyTypeName, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, StepBudget, type StoredObject, parseJson,
 } from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
 import { BestByAttribute, type CandidateRow, KeyOrderedPage, counts } from '../search-rows.js';
@@ -43,10 +43,14 @@ function changeOf(row: ChangeRow): Change {
 }
 
 /** A key as PostgreSQL returns it (int8 as text), as the rest of the server has it: a number when exact, else a bigint. */
-function keyOf(text: string, space: PgSpace): Key {
-  if (space.space.schema.key.type !== 'int') return text;
+export function keyFromText(text: string, keyType: KeyTypeName): Key {
+  if (keyType !== 'int') return text;
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : BigInt(text);
+}
+
+function keyOf(text: string, space: PgSpace): Key {
+  return keyFromText(text, space.space.schema.key.type);
 }
 
 /** Cancels sent, 100 ms apart, to end a lease's waiting statement. */

@@ -12,7 +12,6 @@ import type { BatchMember, MemberOutcome } from '../store.js';
 import { ReplyBudget, type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
-import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
 /**
  * The fault for an error SQLite raised: a full disk (SQLITE_FULL) is `storage_full`, which a client
@@ -50,9 +49,6 @@ export class BatchExecutor implements StepContext {
       rollbackTo: db.prepare('ROLLBACK TO member'),
       readSeq: db.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck(),
       writeSeq: db.prepare("UPDATE meta SET value = ? WHERE name = 'last_seq'"),
-      insertSpace: db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)'),
-      deleteSpace: db.prepare('DELETE FROM spaces WHERE id = ?'),
-      updateSchema: db.prepare('UPDATE spaces SET schema = ? WHERE id = ?'),
     };
   }
 
@@ -162,10 +158,9 @@ export class BatchExecutor implements StepContext {
     }
     const seq = ++this.seq;
     const schema = space.withoutIndex(op.attribute);
-    this.stmts.updateSchema.run(JSON.stringify(schema), entry.id);
-    entry.indexes.clear(op.attribute);
-    this.catalog.add(entry.id, schema, space.createdSeq);
-    const change: Change = { seq, space: op.space, key: '', op: 'rm_index', attributesJson: null, committedAtMs: nowMs };
+    this.catalog.dropIndexes(entry, schema);
+    // The new schema rides in the log (as add_space's does) so a point-in-time restore replays the drop.
+    const change: Change = { seq, space: op.space, key: '', op: 'rm_index', attributesJson: null, committedAtMs: nowMs, schemaJson: JSON.stringify(schema) };
     return { result: { ok: true, kind: 'space', schema, createdSeq: space.createdSeq }, changes: [change] };
   }
 
@@ -177,20 +172,14 @@ export class BatchExecutor implements StepContext {
         throw fail('too_large', `the store holds ${this.catalog.size} spaces; the limit is ${this.limits.spacesMax}`, { limit: 'spacesMax' });
       }
       const seq = ++this.seq;
-      const id = Number(this.stmts.insertSpace.run(schema.name, JSON.stringify(schema), seq).lastInsertRowid);
-      this.db.exec(createSpaceTableSql(id, schema.key.type));
-      this.db.exec(createIndexTableSql(id, schema.key.type));
-      this.catalog.add(id, schema, seq);
-      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: nowMs };
+      this.catalog.create(schema, seq);
+      const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: nowMs, schemaJson: JSON.stringify(schema) };
       return { result: { ok: true, kind: 'space', schema, createdSeq: seq }, changes: [change] };
     }
     const entry = this.catalog.get(op.space);
     if (!entry) throw fail('unknown_space', `no space named '${op.space}'`);
     const seq = ++this.seq;
-    this.stmts.deleteSpace.run(entry.id);
-    this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
-    this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
-    this.catalog.delete(op.space);
+    this.catalog.remove(op.space);
     const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: nowMs };
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
   }

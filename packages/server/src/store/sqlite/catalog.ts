@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
 import type { SpaceRows, StepTarget } from '../write-steps.js';
 import { IndexEntries } from './index-entries.js';
-import { spaceTable } from './layout.js';
+import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
@@ -72,6 +72,35 @@ export class WriterCatalog {
     const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes), indexes };
     this.entries.set(schema.name, entry);
     return entry;
+  }
+
+  /** Create a space's tables and catalog row (in the caller's transaction), and add it. */
+  create(schema: SpaceSchema, createdSeq: number): CatalogEntry {
+    const id = Number(this.db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)').run(schema.name, JSON.stringify(schema), createdSeq).lastInsertRowid);
+    this.db.exec(createSpaceTableSql(id, schema.key.type));
+    this.db.exec(createIndexTableSql(id, schema.key.type));
+    return this.add(id, schema, createdSeq);
+  }
+
+  /**
+   * Give a space the schema it has once an index is dropped (in the caller's transaction): the
+   * catalog row, and the entries of every index the new schema no longer declares.
+   */
+  dropIndexes(entry: CatalogEntry, schema: SpaceSchema): CatalogEntry {
+    const kept = new Set(schema.indexes ?? []);
+    for (const attribute of entry.space.schema.indexes ?? []) if (!kept.has(attribute)) entry.indexes.clear(attribute);
+    this.db.prepare('UPDATE spaces SET schema = ? WHERE id = ?').run(JSON.stringify(schema), entry.id);
+    return this.add(entry.id, schema, entry.space.createdSeq);
+  }
+
+  /** Drop a space's tables and catalog row (in the caller's transaction), and forget it. */
+  remove(name: string): void {
+    const entry = this.entries.get(name);
+    if (!entry) return;
+    this.db.prepare('DELETE FROM spaces WHERE id = ?').run(entry.id);
+    this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
+    this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
+    this.delete(name);
   }
 
   delete(name: string): void {

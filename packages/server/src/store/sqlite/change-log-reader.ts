@@ -10,6 +10,7 @@ import { cutPage } from '../change-pages.js';
 import type { ChangePage, ExpiredObject } from '../store.js';
 import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
+import { keyOf } from './search-executor.js';
 
 /**
  * Spaces one expiredObjects call looks into, round robin: a store of thousands of spaces costs a
@@ -18,12 +19,6 @@ import { configureReader } from './pragmas.js';
 const SPACES_PER_SWEEP = 64;
 
 type ChangeRow = [seq: bigint, space: string, key: string | bigint, op: string, attrs: string | null, committedAt: bigint];
-
-/** Int keys come back as bigints (exact past 2^53); those within JavaScript's exact range become numbers, as the rest of the server has them. */
-function keyOf(key: string | bigint): Key {
-  if (typeof key === 'string') return key;
-  return key >= BigInt(Number.MIN_SAFE_INTEGER) && key <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(key) : key;
-}
 
 function changeOf(row: ChangeRow): Change {
   return { seq: Number(row[0]), space: row[1], key: keyOf(row[2]), op: row[3] as OpName, attributesJson: row[4], committedAtMs: Number(row[5]) };

@@ -18,7 +18,7 @@ export class ChangeLogWriter {
 
   constructor(private readonly db: Database.Database) {
     this.stmts = {
-      insert: db.prepare('INSERT INTO changes (seq, idx, space, key, op, attrs, committed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO changes (seq, idx, space, key, op, attrs, committed_at, expires_at, schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       saveCursor: db.prepare('INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq'),
       floor: db.prepare("SELECT value FROM meta WHERE name = 'log_floor_seq'").pluck(),
       head: db.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck(),
@@ -31,7 +31,7 @@ export class ChangeLogWriter {
 
   /** Append one member's changes; the caller's transaction commits them with the data. */
   append(changes: readonly Change[]): void {
-    changes.forEach((c, idx) => this.stmts.insert.run(c.seq, idx, c.space, c.key, c.op, c.attributesJson, c.committedAtMs));
+    changes.forEach((c, idx) => this.stmts.insert.run(c.seq, idx, c.space, c.key, c.op, c.attributesJson, c.committedAtMs, c.expiresAtMs ?? null, c.schemaJson ?? null));
   }
 
   /** Durable on return: one autocommit statement under synchronous=FULL. */

@@ -18,6 +18,10 @@
  *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
  *   highest seq log retention removed, below which a reader gets `compacted`.
  * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).
+ * - `changes.expires_at`, `changes.schema` (format 4): a write's expiry afterwards and an
+ *   `add_space`'s schema, so the log replays into the exact state (point-in-time restore). Changes
+ *   logged before format 4 have neither: `meta.replayable_after_seq` is the seq the store was at
+ *   when it took format 4, after which the log replays.
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
@@ -56,6 +60,11 @@ const MIGRATIONS: readonly Migration[] = [
     const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
     for (const id of ids) db.exec(createExpiryIndexSql(id));
   },
+  // 4: what a point-in-time restore needs to replay the log: each write's expiry, each new space's
+  // schema; and the seq from which the log has them (changes logged before lack them).
+  `ALTER TABLE changes ADD COLUMN expires_at INTEGER;
+   ALTER TABLE changes ADD COLUMN schema TEXT;
+   INSERT INTO meta (name, value) SELECT 'replayable_after_seq', value FROM meta WHERE name = 'last_seq';`,
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */

@@ -24,11 +24,12 @@ interface Match extends FoundObject {
 }
 
 /** A key as core holds it: an int within ±2^53 is a number. */
-function keyOf(raw: bigint | number | string): Key {
+export function keyOf(raw: bigint | number | string): Key {
   return typeof raw === 'bigint' && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
 }
 
-function bind(key: Key): unknown {
+/** A key as SQLite binds it: ints as bigints, so a key past 2^53 compares exactly. */
+export function bind(key: Key): unknown {
   return typeof key === 'number' ? BigInt(key) : key;
 }
 

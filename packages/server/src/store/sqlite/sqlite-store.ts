@@ -3,20 +3,25 @@
  * reader connections on the engine's thread for point reads and change-log reads. Data lives in
  * `<dir>/spacekv.db` (+ its WAL); `<dir>/spacekv.lock` keeps a second server out (data-dir-lock.ts).
  */
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
-  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoreHealth, StoredSpace,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
 } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { SqliteReader } from './reader.js';
 import { Searcher } from './searcher.js';
+import { takeSnapshot } from './snapshot.js';
 import type { FromWriter, IndexStep, IndexStepAnswer, ToWriter } from './writer-messages.js';
+
+/** The database file in a data directory (with its `-wal` and `-shm` beside it). */
+export const DATA_FILE = 'spacekv.db';
 
 /** A request to the writer thread awaiting its answer: a batch's outcomes or a change-log request's. */
 interface Pending {
@@ -41,13 +46,14 @@ export class SqliteStore implements Store {
   private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
   private readonly searcher: Searcher;
   private nextId = 1;
+  private snapshotsInflight = 0;
   private failure: SpacekvError | undefined;
   private heals = true;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly dataDir: string, private readonly limits: Limits) {
     mkdirSync(dataDir, { recursive: true });
-    this.path = join(dataDir, 'spacekv.db');
+    this.path = join(dataDir, DATA_FILE);
     this.searcher = new Searcher(this.path, limits);
   }
 
@@ -205,6 +211,34 @@ export class SqliteStore implements Store {
       this.indexSteps.set(id, { resolve, reject });
       worker.postMessage({ type: 'index', id, space, createdSeq, attribute, request } satisfies ToWriter);
     });
+  }
+
+  /**
+   * A copy of the data file at one seq (snapshot.ts), beside it in the data directory (same disk,
+   * so the copy is one local write; the caller streams it elsewhere and releases it). A copy counts
+   * against snapshotsInflightMax until released, which bounds the disk the copies take.
+   */
+  async backupSnapshot(): Promise<StoreSnapshot> {
+    if (this.closed) throw new SpacekvError('unavailable', 'the store is closed'); // the copy needs only the file, not the writer
+    if (this.snapshotsInflight >= this.limits.snapshotsInflightMax) {
+      throw new SpacekvError('overloaded', `${this.snapshotsInflight} backup(s) are being taken; the limit is ${this.limits.snapshotsInflightMax}`, { limit: 'snapshotsInflightMax' });
+    }
+    this.snapshotsInflight++; // until released: each copy held is a copy of the whole file on disk
+    const path = join(this.dataDir, `backup-${randomBytes(6).toString('hex')}.tmp`);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.snapshotsInflight--;
+      rmSync(path, { force: true });
+    };
+    try {
+      const { seq } = await takeSnapshot(this.path, path);
+      return { seq, path, store: 'sqlite', release };
+    } catch (err) {
+      release();
+      throw new SpacekvError('unavailable', (err as Error).message);
+    }
   }
 
   close(): Promise<void> {
