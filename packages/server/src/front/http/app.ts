@@ -18,6 +18,7 @@ import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { registerSpaceRoutes } from './space-routes.js';
+import { registerConsoleRoutes } from './console-route.js';
 
 export interface HttpAppOptions {
   readonly engine: Engine;
@@ -115,6 +116,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed);
   registerSearchRoutes(app, ctx);
+  registerConsoleRoutes(app, options.logger);
 
   app.get('/healthz', async (_request, reply) => {
     const health = await options.health();
