@@ -1,10 +1,7 @@
 /** A page of objects as a table; each key opens the object's editor. Shared by the browser and the search results. */
 import type { SpaceObject } from '@spacekv/client';
-import { stringifyJson } from '@spacekv/core';
 import { hrefOf } from './route.js';
-import { keyText } from './values.js';
-
-const PREVIEW_CHARS = 160;
+import { keyText, preview } from './values.js';
 
 export function ObjectTable({ space, objects }: { readonly space: string; readonly objects: readonly SpaceObject[] }) {
   return (
@@ -13,12 +10,11 @@ export function ObjectTable({ space, objects }: { readonly space: string; readon
         <thead><tr><th scope="col">key</th><th scope="col">version</th><th scope="col">attributes</th></tr></thead>
         <tbody>
           {objects.map((o) => {
-            const text = stringifyJson(o.attributes);
             return (
               <tr>
                 <td><a href={hrefOf({ page: 'object', space, key: keyText(o.key) })}>{keyText(o.key)}</a></td>
                 <td>{o.version}</td>
-                <td class="preview">{text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text}</td>
+                <td class="preview">{preview(o.attributes)}</td>
               </tr>
             );
           })}

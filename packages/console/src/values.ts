@@ -2,7 +2,7 @@
  * Turning what a user types into typed values and back. Objects travel as the server's lossless
  * JSON (64-bit ints beyond 2^53 stay exact as bigint), so the editor shows and reads that form.
  */
-import { type Json, type Key, parseJson, stringifyJson } from '@spacekv/core';
+import { CONSOLE_LIMITS, type Json, type Key, parseJson, stringifyJson } from '@spacekv/core';
 import type { SpaceDescription } from '@spacekv/client';
 
 /** Attributes as pretty JSON text for the editor. */
@@ -58,4 +58,11 @@ export function parseOperand(type: string, text: string): Json {
 
 export function keyText(key: Key): string {
   return String(key);
+}
+
+/** Attributes as one line of JSON for a table cell, cut at `previewCharsMax`. */
+export function preview(attributes: unknown): string {
+  const text = stringifyJson(attributes);
+  const max = CONSOLE_LIMITS.previewCharsMax;
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -4,15 +4,11 @@
  * nothing is missed across a pause. Only the newest changes stay on screen.
  */
 import { type ChangeEvent, type Watch, type WatchOptions } from '@spacekv/client';
-import { stringifyJson } from '@spacekv/core';
+import { CONSOLE_LIMITS } from '@spacekv/core';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { Empty, ErrorLine, useLoad } from '../ui.js';
-
-/** Changes kept on screen; older ones scroll away (the log keeps them: resume from their seq). */
-const SHOWN_CHANGES = 200;
-/** Changes arriving within this time are drawn together, so a busy stream costs one render per tick. */
-const DRAW_INTERVAL_MS = 100;
+import { preview } from '../values.js';
 
 interface Filters { readonly space: string; readonly prefix: string; readonly ops: string }
 
@@ -57,14 +53,14 @@ export function ChangesPage({ session }: { readonly session: Session }) {
       timer = undefined;
       const arrived = pending;
       pending = [];
-      setChanges((shown) => [...arrived.reverse(), ...shown].slice(0, SHOWN_CHANGES));
+      setChanges((shown) => [...arrived.reverse(), ...shown].slice(0, CONSOLE_LIMITS.changesShownMax));
     };
     try {
       for await (const change of w) {
         if (watch.current !== w) break;
         lastSeq.current = change.seq;
         pending.push(change);
-        timer ??= setTimeout(draw, DRAW_INTERVAL_MS);
+        timer ??= setTimeout(draw, CONSOLE_LIMITS.changesDrawIntervalMs);
       }
     } catch (err) {
       if (watch.current === w) { setError(err); setRunning(false); }
@@ -108,7 +104,7 @@ export function ChangesPage({ session }: { readonly session: Session }) {
             <tbody>{changes.map((c) => (
               <tr data-seq={c.seq}>
                 <td>{c.seq}</td><td>{new Date(c.committed_at).toLocaleTimeString()}</td><td>{c.space}</td><td>{c.op}</td><td>{String(c.key)}</td>
-                <td class="preview">{c.attributes === null ? '—' : stringifyJson(c.attributes).slice(0, 160)}</td>
+                <td class="preview">{c.attributes === null ? '—' : preview(c.attributes)}</td>
               </tr>
             ))}</tbody>
           </table>

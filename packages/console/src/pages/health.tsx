@@ -1,9 +1,8 @@
 /** The server's health (/healthz): whether it can commit, and how each part runs (background tasks, AMQP, watchers). */
+import { CONSOLE_LIMITS } from '@spacekv/core';
 import { useEffect } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { ErrorLine, useLoad } from '../ui.js';
-
-const REFRESH_INTERVAL_MS = 5_000;
 
 interface Health { readonly status: string; readonly detail?: string; readonly parts?: Readonly<Record<string, unknown>> }
 
@@ -11,7 +10,7 @@ export function HealthPage({ session }: { readonly session: Session }) {
   // /healthz answers 503 with the same body when the server cannot serve: read the body either way.
   const health = useLoad(async () => JSON.parse((await session.get('/healthz')).text) as Health, [session]);
   useEffect(() => {
-    const timer = setInterval(health.reload, REFRESH_INTERVAL_MS);
+    const timer = setInterval(health.reload, CONSOLE_LIMITS.healthRefreshIntervalMs);
     return () => clearInterval(timer);
   }, [health.reload]);
   const value = health.value;

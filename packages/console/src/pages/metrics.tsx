@@ -3,15 +3,14 @@
  * percentiles, writes per group commit, write queue depth and event-loop delay. The page scrapes
  * every few seconds (one small request: a loaded server does not notice) and keeps a bounded window.
  */
+import { CONSOLE_LIMITS } from '@spacekv/core';
 import { useEffect, useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { Chart } from '../chart.js';
 import { ErrorLine } from '../ui.js';
 import { type Sample, buckets, parseMetrics, quantileBetween, total } from '../prometheus.js';
 
-const SCRAPE_INTERVAL_MS = 2_000;
-/** Points kept per chart: five minutes at one per scrape. */
-const WINDOW_POINTS = 150;
+const { metricsScrapeIntervalMs: SCRAPE_INTERVAL_MS, chartPointsMax: WINDOW_POINTS } = CONSOLE_LIMITS;
 
 /** One point of every chart, from two consecutive scrapes. */
 interface Point {

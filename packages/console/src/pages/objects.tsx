@@ -3,6 +3,7 @@
  * prefix, forward by the server's cursor and back by the cursors already seen, so a space of any
  * size is read one page at a time and never whole. Also: open a key, and create an object.
  */
+import { CONSOLE_LIMITS } from '@spacekv/core';
 import type { SearchPage as Page, SpaceDescription } from '@spacekv/client';
 import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
@@ -13,7 +14,7 @@ import { Empty, ErrorLine, useLoad } from '../ui.js';
 import { keyText, parseAttributes, parseKey } from '../values.js';
 
 /** Objects per page the user may choose: a screenful by default, more to move through a big space faster. */
-const PAGE_SIZES = [50, 100, 500] as const;
+const PAGE_SIZES = CONSOLE_LIMITS.browserPageObjectsChoices;
 
 interface Query { readonly prefix: string; readonly start: string; readonly limit: number }
 
@@ -30,7 +31,7 @@ export function ObjectsPage({ session, space }: { readonly session: Session; rea
 
 function Browser({ session, description }: { readonly session: Session; readonly description: SpaceDescription }) {
   const space = description.name;
-  const [query, setQuery] = useState<Query>({ prefix: '', start: '', limit: PAGE_SIZES[0] });
+  const [query, setQuery] = useState<Query>({ prefix: '', start: '', limit: PAGE_SIZES[0] as number });
   const [draft, setDraft] = useState<Query>(query);
   /** Cursors of the pages before the one shown (undefined: the first page). */
   const [trail, setTrail] = useState<readonly (string | undefined)[]>([]);

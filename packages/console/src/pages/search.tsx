@@ -2,7 +2,7 @@
  * The search builder: predicates per attribute, each operator and operand typed by the schema,
  * combined by AND; the results a page at a time, and the plan the server chose (an index or a scan).
  */
-import type { Json } from '@spacekv/core';
+import { CONSOLE_LIMITS, type Json } from '@spacekv/core';
 import type { SearchPage as Page, SearchPlan, SpaceDescription } from '@spacekv/client';
 import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
@@ -11,8 +11,6 @@ import { useSpace } from '../space-hook.js';
 import { ObjectTable } from '../object-table.js';
 import { Empty, ErrorLine } from '../ui.js';
 import { operandType, operatorsFor, parseOperand } from '../values.js';
-
-const RESULT_PAGE_OBJECTS = 50;
 
 interface Predicate { readonly attribute: string; readonly op: string; readonly operand: string }
 
@@ -52,7 +50,7 @@ function Builder({ session, description }: { readonly session: Session; readonly
 
   const load = async (where: Record<string, unknown>, trail: readonly (string | undefined)[], cursor: string | undefined) => {
     try {
-      const page = await session.db.searchPage(description.name, where, { limit: RESULT_PAGE_OBJECTS, explain: true, ...(cursor ? { cursor } : {}) });
+      const page = await session.db.searchPage(description.name, where, { limit: CONSOLE_LIMITS.searchPageObjectsMax, explain: true, ...(cursor ? { cursor } : {}) });
       setResult({ page, where, trail, ...(cursor ? { cursor } : {}) });
       setError(undefined);
     } catch (err) {

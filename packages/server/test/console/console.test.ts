@@ -9,13 +9,10 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type TestServer, startTestServer } from '../helpers/server.js';
-import { type TestBrowser, browserMissing, launchBrowser } from '../helpers/browser.js';
+import { type PageDocument, type TestBrowser, browserMissing, launchBrowser } from '../helpers/browser.js';
 
 // What the functions run inside the page see; this package compiles without the DOM library.
-declare const document: {
-  querySelector(selector: string): { readonly textContent: string | null; getAttribute(name: string): string | null } | null;
-  querySelectorAll(selector: string): { readonly length: number };
-};
+declare const document: PageDocument;
 interface Canvas { toDataURL(): string }
 
 const missing = browserMissing();

@@ -41,3 +41,13 @@ export async function launchBrowser(viewport: { width: number; height: number } 
     },
   };
 }
+
+/**
+ * What the functions a test runs inside the page (`waitForFunction`, `evaluate`) use of the page's
+ * `document`: this package compiles without the DOM library, so each such file declares
+ * `declare const document: PageDocument;`.
+ */
+export interface PageDocument {
+  querySelector(selector: string): { readonly textContent: string | null; getAttribute(name: string): string | null } | null;
+  querySelectorAll(selector: string): { readonly length: number };
+}
