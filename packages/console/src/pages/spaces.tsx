@@ -18,6 +18,7 @@ export function SpacesPage({ session }: { readonly session: Session }) {
     <>
       <h1>Spaces</h1>
       <ErrorLine error={spaces.error} />
+      <OpenSpace />
       {spaces.value?.length === 0 && <Empty>No spaces yet. Create the first one below.</Empty>}
       <div class="cards">
         {spaces.value?.map((space) => <SpaceCard session={session} space={space} progress={progress.value} />)}
@@ -59,6 +60,17 @@ function SpaceCard({ session, space, progress }: { readonly session: Session; re
         <a class="button" href={hrefOf({ page: 'search', space: space.name })}>Search</a>
       </p>
     </section>
+  );
+}
+
+/** Go to a space by name: quicker than the list among many spaces, and the way in with a token that may not list them all. */
+function OpenSpace() {
+  const [name, setName] = useState('');
+  return (
+    <form class="toolbar" aria-label="open a space" onSubmit={(e) => { e.preventDefault(); if (name.trim()) location.hash = hrefOf({ page: 'objects', space: name.trim() }); }}>
+      <label>Space name <input name="space-name" value={name} onInput={(e) => setName(e.currentTarget.value)} /></label>
+      <button type="submit" disabled={name.trim() === ''}>Open</button>
+    </form>
   );
 }
 

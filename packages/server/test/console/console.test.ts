@@ -104,6 +104,25 @@ test('create a space from DSL; a DSL error shows under the text, pointing at its
   await page.close();
 });
 
+test('the keyboard alone creates a space: Tab reaches the schema box and the Create button, Enter submits', { skip: missing }, async () => {
+  const page = await open('#/spaces');
+  await page.locator('#schema').waitFor();
+  const tabTo = async (isTarget: () => Promise<boolean>, what: string) => {
+    for (let presses = 0; presses < 30; presses++) {
+      await page.keyboard.press('Tab');
+      if (await isTarget()) return;
+    }
+    assert.fail(`Tab never reached ${what}`);
+  };
+  await tabTo(() => page.evaluate(() => document.activeElement?.id === 'schema'), 'the schema box');
+  await page.keyboard.type('space keyboard key k attributes string v');
+  await tabTo(() => page.evaluate(() => document.activeElement?.textContent === 'Create'), 'the Create button');
+  await page.keyboard.press('Enter');
+  await page.locator('section[aria-label="space keyboard"]').waitFor();
+  assert.equal((await db.describeSpace('keyboard')).name, 'keyboard');
+  await page.close();
+});
+
 test('put and edit an object with compare-and-swap; a change by another client meanwhile is a conflict, not overwritten; delete asks first', { skip: missing }, async () => {
   await db.addSpace('space notes key id attributes string title, int stars');
   const first = await db.put('notes', 'n1', { title: 'draft', stars: 1 });

@@ -50,4 +50,5 @@ export async function launchBrowser(viewport: { width: number; height: number } 
 export interface PageDocument {
   querySelector(selector: string): { readonly textContent: string | null; getAttribute(name: string): string | null } | null;
   querySelectorAll(selector: string): { readonly length: number };
+  readonly activeElement: { readonly id: string; readonly textContent: string | null } | null;
 }
