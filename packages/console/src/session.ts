@@ -29,6 +29,17 @@ export function forgetToken(): void {
 export async function openSession(token: string | undefined): Promise<Session> {
   const options: ClientOptions & { readonly token?: string } = { connectTimeoutMs: 5_000, ...(token ? { token } : {}) };
   const db = await connect(location.origin, options);
+  try {
+    // A server that requires a token lets a connection without one open, and refuses its first
+    // request: ask one now, so the user meets the login form rather than an error on every page.
+    // A token that may not list every space is still a login (`forbidden` is its scope speaking).
+    await db.listSpaces().catch((error: unknown) => {
+      if ((error as { code?: unknown }).code !== 'forbidden') throw error;
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   if (token) sessionStorage.setItem(TOKEN_KEY, token);
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const get = async (path: string) => {
