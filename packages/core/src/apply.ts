@@ -5,6 +5,7 @@
  * `readResult` answers `get` and `get_partial` the same way for the engine's reads and a tx's.
  */
 import { parseJson, stringifyJson } from './json.js';
+import { StepBudget } from './cost.js';
 import { applyMutations } from './mutations.js';
 import type { Limits } from './limits.js';
 import type { Condition, ExpireIn, FailedResult, GetOp, GetPartialOp, ObjectResult, ObjectWriteOp, StoredObject } from './operations.js';
@@ -51,8 +52,8 @@ function expiryOf(expireIn: ExpireIn, space: Space, current: CurrentObject | nul
   return nowMs + Math.round(seconds * 1000);
 }
 
-function holds(condition: Condition, space: Space, key: Key, current: CurrentObject): boolean {
-  return evaluateCondition(condition, key, space.schema.key.name, current.attributes);
+function holds(condition: Condition, space: Space, key: Key, current: CurrentObject, budget: StepBudget): boolean {
+  return evaluateCondition(condition, key, space.schema.key.name, current.attributes, budget);
 }
 
 function upsert(space: Space, given: Attributes, current: CurrentObject | null, expireIn: ExpireIn, nowMs: number): WritePlan {
@@ -65,8 +66,13 @@ function upsert(space: Space, given: Attributes, current: CurrentObject | null, 
   };
 }
 
-/** Decide what `op` does to `current`. `nowMs` is the commit's clock, used for expiry. */
-export function planWrite(op: ObjectWriteOp, space: Space, current: CurrentObject | null, nowMs: number, limits: Limits): WritePlan {
+/**
+ * Decide what `op` does to `current`. `nowMs` is the commit's clock, used for expiry; `budget` is
+ * what its condition may cost (a tx passes its own, shared by all its operations).
+ */
+export function planWrite(
+  op: ObjectWriteOp, space: Space, current: CurrentObject | null, nowMs: number, limits: Limits, budget = StepBudget.forCondition(limits),
+): WritePlan {
   switch (op.op) {
     case 'put':
     case 'get_and_put':
@@ -76,7 +82,7 @@ export function planWrite(op: ObjectWriteOp, space: Space, current: CurrentObjec
       return upsert(space, op.attributes, null, op.expireIn, nowMs);
     case 'cond_put':
       if (!current) return failed('not_found', notFound(op), null);
-      if (!holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      if (!holds(op.condition, space, op.key, current, budget)) return failed('cmp_fail', 'the condition does not hold', current);
       return upsert(space, op.attributes, current, op.expireIn, nowMs);
     case 'compare_and_swap':
       if (!current) return failed('not_found', notFound(op), null);
@@ -92,14 +98,14 @@ export function planWrite(op: ObjectWriteOp, space: Space, current: CurrentObjec
       return { kind: 'delete' };
     case 'cond_del':
       if (!current) return failed('not_found', notFound(op), null);
-      if (!holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      if (!holds(op.condition, space, op.key, current, budget)) return failed('cmp_fail', 'the condition does not hold', current);
       return { kind: 'delete' };
     case 'get_and_del':
       if (!current) return failed('not_found', notFound(op), null);
       return { kind: 'delete' };
     case 'mutate': {
       if (!current) return failed('not_found', notFound(op), null);
-      if (op.condition && !holds(op.condition, space, op.key, current)) return failed('cmp_fail', 'the condition does not hold', current);
+      if (op.condition && !holds(op.condition, space, op.key, current, budget)) return failed('cmp_fail', 'the condition does not hold', current);
       const mutated = applyMutations(op.mutations, space, current.attributes, limits);
       if (!mutated.ok) return failed(mutated.code, mutated.message, current);
       return { kind: 'upsert', attributes: mutated.attributes, expiresAt: expiryOf(op.expireIn, space, current, nowMs), created: false };

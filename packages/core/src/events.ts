@@ -13,6 +13,7 @@ import { type Fields, type SpaceLookup, isFields, parseSpaceName, requireSpace }
 import { parseJson } from './json.js';
 import type { Limits } from './limits.js';
 import type { Change, Condition, OpName } from './operations.js';
+import type { StepBudget } from './cost.js';
 import { evaluateCondition, parseCondition } from './predicates.js';
 import type { Attributes, Json, Key } from './types.js';
 import { coerceKey } from './values.js';
@@ -103,8 +104,8 @@ export function parseWatch(input: Fields, lookup: SpaceLookup, limits: Limits): 
   return spec;
 }
 
-/** Does `change` belong to what `spec` watches? */
-export function watchMatches(spec: WatchSpec, change: Change): boolean {
+/** Does `change` belong to what `spec` watches? A filter is charged to `budget` (one per page sent). */
+export function watchMatches(spec: WatchSpec, change: Change, budget: StepBudget): boolean {
   if (spec.ops && !spec.ops.has(change.op)) return false;
   if (spec.space === undefined) return true;
   if (change.space !== spec.space) return false;
@@ -113,7 +114,7 @@ export function watchMatches(spec: WatchSpec, change: Change): boolean {
   if (spec.prefix !== undefined && !admin && !(typeof change.key === 'string' && change.key.startsWith(spec.prefix))) return false;
   if (spec.filter && change.attributesJson !== null) {
     const attributes = parseJson(change.attributesJson) as Attributes;
-    return evaluateCondition(spec.filter.condition, change.key, spec.filter.keyName, attributes);
+    return evaluateCondition(spec.filter.condition, change.key, spec.filter.keyName, attributes, budget);
   }
   return true;
 }

@@ -8,6 +8,7 @@ export * from './json.js';
 export * from './utf8.js';
 export * from './operations.js';
 export * from './predicates.js';
+export * from './cost.js';
 export * from './mutations.js';
 export * from './dsl.js';
 export * from './schema-json.js';

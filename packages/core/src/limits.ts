@@ -58,6 +58,25 @@ export interface Limits {
   readonly searchPageBytesMax: number;
   /** Objects indexed per writer transaction while an index is built online. */
   readonly indexBuildBatchRowsMax: number;
+  /**
+   * Bytes of object text (the attribute JSON its reads and writes return) one `tx` may answer with;
+   * the tx stops with `too_large` as soon as its results pass it, so a tx of many reads of large
+   * objects can never grow its reply (or the writer's memory) without bound.
+   */
+  readonly txReplyBytesMax: number;
+  /**
+   * Bytes of object text the tx results of one group-commit batch may carry back from the store
+   * together; a tx that would pass it fails `overloaded` (nothing applied; it fits a later batch).
+   */
+  readonly batchReplyBytesMax: number;
+  /**
+   * Steps (regex program instructions × characters tested, each test charged its worst case before
+   * it runs) one write's conditions, one tx's checks and conditions, or one page of a watch filter
+   * may take: they run on the writer thread or the event loop, where everyone else waits.
+   */
+  readonly conditionStepsMax: number;
+  /** Steps, counted the same way, one search page or one count may take on a search thread. */
+  readonly searchStepsMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -88,6 +107,10 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   scanRowsMax: 10_000,
   searchPageBytesMax: 4 * 1024 * 1024,
   indexBuildBatchRowsMax: 2000,
+  txReplyBytesMax: 16 * 1024 * 1024,
+  batchReplyBytesMax: 64 * 1024 * 1024,
+  conditionStepsMax: 2_000_000,
+  searchStepsMax: 50_000_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -401,7 +401,6 @@ function setRemove(set: readonly Value[], x: Value): readonly Value[] {
 
 function mapRemove(map: MapValue, keys: readonly Value[]): MapValue {
   const gone = new Set(keys);
-  const out: { [k: string]: Value } = {};
-  for (const [k, v] of Object.entries(map)) if (!gone.has(k)) out[k] = v;
-  return out;
+  // Own properties by definition, never by assignment, so a `__proto__` key stays a key.
+  return Object.fromEntries(Object.entries(map).filter(([k]) => !gone.has(k)));
 }

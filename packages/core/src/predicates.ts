@@ -28,7 +28,8 @@ import { fail, SpacekvError } from './errors.js';
 import type { Limits } from './limits.js';
 import type { AttributePredicate, Condition, OrPredicate, PredicateOp } from './operations.js';
 import { PREDICATE_OPS } from './operations.js';
-import { cachedRegex, regexSearch } from './regex.js';
+import type { StepBudget } from './cost.js';
+import { cachedRegex, regexTest } from './regex.js';
 import type { Space } from './schema.js';
 import type { AttributeType, Attributes, Key, Value } from './types.js';
 import { typeToString } from './types.js';
@@ -212,17 +213,20 @@ function isNumberLike(x: unknown): x is number | bigint {
 // ---------------------------------------------------------------------------------------------
 // Evaluation
 
-/** Does the object (`key` plus its complete canonical `attributes`) satisfy `condition`? Pure. */
-export function evaluateCondition(condition: Condition, key: Key, keyName: string, attributes: Attributes): boolean {
+/**
+ * Does the object (`key` plus its complete canonical `attributes`) satisfy `condition`? Pure but
+ * for `budget`, which each costly test is charged (throws `too_costly` when it runs out).
+ */
+export function evaluateCondition(condition: Condition, key: Key, keyName: string, attributes: Attributes, budget: StepBudget): boolean {
   return condition.every((clause) => {
-    if (clause.kind === 'or') return clause.branches.some((branch) => evaluateCondition(branch, key, keyName, attributes));
+    if (clause.kind === 'or') return clause.branches.some((branch) => evaluateCondition(branch, key, keyName, attributes, budget));
     const value = clause.attribute === keyName ? key : Object.hasOwn(attributes, clause.attribute) ? attributes[clause.attribute] : undefined;
-    return evaluatePredicate(clause, value);
+    return evaluatePredicate(clause, value, budget);
   });
 }
 
 /** A missing value (never the case for complete attributes) equals nothing, so only `ne` holds. */
-function evaluatePredicate(predicate: AttributePredicate, value: Value | undefined): boolean {
+function evaluatePredicate(predicate: AttributePredicate, value: Value | undefined, budget: StepBudget): boolean {
   const operand = predicate.operand;
   switch (predicate.op) {
     case 'eq':
@@ -240,7 +244,7 @@ function evaluatePredicate(predicate: AttributePredicate, value: Value | undefin
     case 'prefix':
       return typeof value === 'string' && typeof operand === 'string' && value.startsWith(operand);
     case 'regex':
-      return typeof value === 'string' && typeof operand === 'string' && regexSearch(operand, value);
+      return typeof value === 'string' && typeof operand === 'string' && regexHolds(predicate.attribute, operand, value, budget);
     case 'contains':
       return contains(value, operand);
     case 'length_eq':
@@ -248,6 +252,13 @@ function evaluatePredicate(predicate: AttributePredicate, value: Value | undefin
     case 'length_gte':
       return lengthHolds(predicate, value);
   }
+}
+
+/** A regex test, charged its worst case (program size × input length) before it runs. */
+function regexHolds(attribute: string, pattern: string, text: string, budget: StepBudget): boolean {
+  const program = cachedRegex(pattern);
+  budget.charge(program.insts.length * (text.length + 1), `the regex on '${attribute}' (${program.insts.length} instructions) over ${text.length} characters`);
+  return regexTest(program, text);
 }
 
 function lengthHolds(predicate: AttributePredicate, value: Value | undefined): boolean {

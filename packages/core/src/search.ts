@@ -58,12 +58,21 @@ function compareCodePoints(a: string, b: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cursors: base64url of `{"o": <op>, "s": <space>, "k": <key>}`; an int key travels as a string.
+// Cursors: base64url of `{"o": <op>, "s": <space>, "i": <incarnation>, "k": <key>}`; an int key
+// travels as a string. The incarnation (the seq that created the space, DESIGN §2) ties a cursor to
+// the space it paged: a new space of the same name refuses it.
 
 interface CursorBody {
   readonly o: string;
   readonly s: string;
+  readonly i: number;
   readonly k: string;
+}
+
+/** The space a cursor pages: its name and incarnation. */
+export interface CursorSpace {
+  readonly name: string;
+  readonly createdSeq: number;
 }
 
 function toBase64Url(text: string): string {
@@ -71,9 +80,9 @@ function toBase64Url(text: string): string {
   return btoa(ascii).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** The cursor that resumes `op` on `space` after `key`. */
-export function encodeCursor(op: 'search' | 'list', space: string, key: Key): string {
-  return toBase64Url(JSON.stringify({ o: op, s: space, k: String(key) } satisfies CursorBody));
+/** The cursor that resumes `op` on `space` (this incarnation of it) after `key`. */
+export function encodeCursor(op: 'search' | 'list', space: CursorSpace, key: Key): string {
+  return toBase64Url(JSON.stringify({ o: op, s: space.name, i: space.createdSeq, k: String(key) } satisfies CursorBody));
 }
 
 function badCursor(why: string): never {
@@ -91,9 +100,10 @@ export function decodeCursor(input: unknown, op: 'search' | 'list', space: Space
   } catch {
     return badCursor('it does not decode');
   }
-  const { o, s, k } = (body ?? {}) as Partial<CursorBody>;
-  if (typeof o !== 'string' || typeof s !== 'string' || typeof k !== 'string') return badCursor('it does not decode');
+  const { o, s, i, k } = (body ?? {}) as Partial<CursorBody>;
+  if (typeof o !== 'string' || typeof s !== 'string' || typeof i !== 'number' || typeof k !== 'string') return badCursor('it does not decode');
   if (o !== op || s !== space.name) return badCursor(`it was handed out by ${o} on space '${s}'`);
+  if (i !== space.createdSeq) return badCursor(`it was handed out by an earlier space named '${s}', since removed`);
   try {
     return coerceKey(space.schema.key.type, k, limits);
   } catch {

@@ -19,6 +19,7 @@ import { type OpResultCode, SpacekvError, fail } from './errors.js';
 import { type Fields, type SpaceLookup, isFields, parseTarget, parseVersion } from './fields.js';
 import type { Limits } from './limits.js';
 import type { Change, ObjectOp, TxCheck, TxOp } from './operations.js';
+import type { StepBudget } from './cost.js';
 import { evaluateCondition, parseCondition } from './predicates.js';
 import type { Space } from './schema.js';
 
@@ -82,7 +83,7 @@ function parseCheck(input: unknown, lookup: SpaceLookup, limits: Limits): TxChec
 
 /** Why a check does not hold of `current` (null: absent or expired), or null when it holds. Pure. */
 export function checkFailure(
-  check: TxCheck, space: Space, current: CurrentObject | null,
+  check: TxCheck, space: Space, current: CurrentObject | null, budget: StepBudget,
 ): { readonly code: OpResultCode; readonly message: string; readonly version: number } | null {
   const version = current?.version ?? 0;
   const failed = (code: OpResultCode, message: string) => ({ code, message, version });
@@ -97,7 +98,7 @@ export function checkFailure(
       return failed('cmp_fail', `expected ${what} at version ${check.version}, it is at version ${version}`);
     case 'if':
       if (!current) return failed('not_found', `no object with ${what}`);
-      if (!evaluateCondition(check.condition, check.key, space.schema.key.name, current.attributes)) {
+      if (!evaluateCondition(check.condition, check.key, space.schema.key.name, current.attributes, budget)) {
         return failed('cmp_fail', `the condition on ${what} does not hold`);
       }
       return null;

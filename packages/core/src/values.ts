@@ -186,9 +186,9 @@ export function canonicalMap(entries: readonly (readonly [string, Value])[], key
   const keys = [...byKey.keys()];
   if (keyType.kind === 'string') keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   else keys.sort((a, b) => compareScalars(keyType.kind === 'int' ? BigInt(a) : Number(a), keyType.kind === 'int' ? BigInt(b) : Number(b)));
-  const out: { [k: string]: Value } = {};
-  for (const k of keys) out[k] = byKey.get(k) as Value;
-  return out;
+  // fromEntries defines each key as an own property; assigning would let `__proto__` replace the
+  // prototype and vanish from the map (exact keys: every string key is stored as given).
+  return Object.fromEntries(keys.map((k) => [k, byKey.get(k) as Value]));
 }
 
 /** Validate a key for a space whose key has `type`. */

@@ -59,12 +59,13 @@ test('keys order by code point: astral characters after every BMP character', ()
 test('cursors round-trip and are refused by another space, operation or key type', () => {
   const people = new Space({ name: 'people', key: { name: 'k', type: 'string' }, attributes: [] });
   const ticks = new Space({ name: 'ticks', key: { name: 'k', type: 'int' }, attributes: [] });
-  for (const key of ['a', 'é\u{1F600}']) assert.equal(decodeCursor(encodeCursor('search', 'people', key), 'search', people, DEFAULT_LIMITS), key);
-  assert.equal(decodeCursor(encodeCursor('list', 'ticks', 2n ** 62n), 'list', ticks, DEFAULT_LIMITS), 2n ** 62n);
+  for (const key of ['a', 'é\u{1F600}']) assert.equal(decodeCursor(encodeCursor('search', people, key), 'search', people, DEFAULT_LIMITS), key);
+  assert.equal(decodeCursor(encodeCursor('list', ticks, 2n ** 62n), 'list', ticks, DEFAULT_LIMITS), 2n ** 62n);
   const refused = (run: () => unknown) => assert.throws(run, (err: unknown) => err instanceof SpacekvError && err.code === 'invalid_cursor');
-  refused(() => decodeCursor(encodeCursor('search', 'people', 'a'), 'list', people, DEFAULT_LIMITS));
-  refused(() => decodeCursor(encodeCursor('search', 'people', 'a'), 'search', ticks, DEFAULT_LIMITS));
-  refused(() => decodeCursor(encodeCursor('search', 'ticks', 'x'), 'search', ticks, DEFAULT_LIMITS));
+  refused(() => decodeCursor(encodeCursor('search', people, 'a'), 'list', people, DEFAULT_LIMITS));
+  refused(() => decodeCursor(encodeCursor('search', people, 'a'), 'search', ticks, DEFAULT_LIMITS));
+  refused(() => decodeCursor(encodeCursor('search', ticks, 'x'), 'search', ticks, DEFAULT_LIMITS));
+  refused(() => decodeCursor(encodeCursor('search', { name: 'people', createdSeq: people.createdSeq + 1 }, 'a'), 'search', people, DEFAULT_LIMITS));
   refused(() => decodeCursor('not base64!', 'search', people, DEFAULT_LIMITS));
   refused(() => decodeCursor(42, 'search', people, DEFAULT_LIMITS));
   refused(() => decodeCursor('e30', 'search', people, DEFAULT_LIMITS));

@@ -8,6 +8,7 @@ import { SpacekvError } from '../src/errors.js';
 import type { ErrorCode } from '../src/errors.js';
 import { DEFAULT_LIMITS, makeLimits } from '../src/limits.js';
 import type { Limits } from '../src/limits.js';
+import { StepBudget } from '../src/cost.js';
 import { evaluateCondition, parseCondition, valuesEqual } from '../src/predicates.js';
 import { Space } from '../src/schema.js';
 import type { AttributeType, Attributes, Value } from '../src/types.js';
@@ -55,7 +56,7 @@ function parse(condition: unknown, limits: Limits = DEFAULT_LIMITS) {
 }
 
 function holds(condition: unknown, attributes: Attributes = object, key: string = 'key-1'): boolean {
-  return evaluateCondition(parse(condition), key, 'k', attributes);
+  return evaluateCondition(parse(condition), key, 'k', attributes, StepBudget.forCondition(DEFAULT_LIMITS));
 }
 
 function rejects(condition: unknown, code: ErrorCode, limits: Limits = DEFAULT_LIMITS): void {
@@ -248,9 +249,9 @@ describe('key predicates', () => {
     const intSpace = new Space({ name: 'n', key: { name: 'id', type: 'int' }, attributes: [{ name: 'v', type: I }] });
     const big = 2n ** 62n;
     const cond = parseCondition({ id: { gt: 2n ** 53n, lte: big } }, intSpace, DEFAULT_LIMITS);
-    assert.equal(evaluateCondition(cond, big, 'id', { v: 0 }), true);
-    assert.equal(evaluateCondition(cond, 2 ** 52, 'id', { v: 0 }), false);
-    assert.equal(evaluateCondition(parseCondition({ id: big }, intSpace, DEFAULT_LIMITS), big, 'id', { v: 0 }), true);
+    assert.equal(evaluateCondition(cond, big, 'id', { v: 0 }, StepBudget.forCondition(DEFAULT_LIMITS)), true);
+    assert.equal(evaluateCondition(cond, 2 ** 52, 'id', { v: 0 }, StepBudget.forCondition(DEFAULT_LIMITS)), false);
+    assert.equal(evaluateCondition(parseCondition({ id: big }, intSpace, DEFAULT_LIMITS), big, 'id', { v: 0 }, StepBudget.forCondition(DEFAULT_LIMITS)), true);
     assert.throws(() => parseCondition({ id: { prefix: '1' } }, intSpace, DEFAULT_LIMITS), /does not apply/);
   });
 });

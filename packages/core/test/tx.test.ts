@@ -10,6 +10,7 @@ import { DEFAULT_LIMITS, makeLimits } from '../src/limits.js';
 import type { Limits } from '../src/limits.js';
 import type { Change, TxCheck } from '../src/operations.js';
 import { Space } from '../src/schema.js';
+import { StepBudget } from '../src/cost.js';
 import { TxChanges, checkFailure } from '../src/tx.js';
 import { encodeResult, parseOperation } from '../src/wire.js';
 
@@ -90,7 +91,7 @@ describe('checkFailure', () => {
   ];
   for (const [check, current, expected] of cases) {
     it(`${JSON.stringify(check)} of ${current ? 'a present object' : 'an absent one'}: ${expected ?? 'holds'}`, () => {
-      const failure = checkFailure(check, accounts, current);
+      const failure = checkFailure(check, accounts, current, StepBudget.forCondition(DEFAULT_LIMITS));
       assert.equal(failure && `${failure.code}@${failure.version}`, expected);
       if (failure) assert.ok(failure.message.length > 0);
     });

@@ -58,7 +58,7 @@ export async function runSearch(host: SearchHost, op: SearchReadOp): Promise<Res
   }
   const page = await host.store.search(plan);
   const cursorOp = op.op === 'list' ? 'list' : 'search';
-  const cursor = page.resumeAfter === null || op.op === 'sorted_search' ? {} : { cursor: encodeCursor(cursorOp, space.name, page.resumeAfter) };
+  const cursor = page.resumeAfter === null || op.op === 'sorted_search' ? {} : { cursor: encodeCursor(cursorOp, space, page.resumeAfter) };
   const explain = op.op !== 'list' && op.explain ? { plan: summarize(plan.access) } : {};
   return { ok: true, kind: 'page', objects: page.objects, ...cursor, ...explain };
 }

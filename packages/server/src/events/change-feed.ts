@@ -90,7 +90,7 @@ export class ChangeFeed implements ChangeSource {
       if (spec.since > headSeq) throw new SpacekvError('bad_request', `'since' ${spec.since} is past this store's last seq ${headSeq}`);
       this.admit();
     }
-    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits.watchPageChangesMax);
+    const subscription = new Subscription(this, spec, sink, spec.since ?? this.tail, this.limits);
     this.subscriptions.add(subscription);
     return subscription;
   }

@@ -5,7 +5,7 @@
  * sink that is full pauses the loop (nothing more is taken for it) until it calls `resume()`, so a
  * slow watcher costs its own send buffer and one page, never unbounded memory.
  */
-import { type Change, type WatchSpec, type WireError, SpacekvError, encodeChangeEvent, watchMatches } from '@spacekv/core';
+import { type Change, type Limits, StepBudget, type WatchSpec, type WireError, SpacekvError, encodeChangeEvent, watchMatches } from '@spacekv/core';
 
 /** Where a subscription's events go (an SSE response, a WebSocket connection). */
 export interface WatchSink {
@@ -40,7 +40,7 @@ export class Subscription {
     readonly spec: WatchSpec,
     private readonly sink: WatchSink,
     private position: number,
-    private readonly pageMax: number,
+    private readonly limits: Limits,
   ) {}
 
   /** The seq of the last change this watcher has been given or passed over. */
@@ -89,7 +89,7 @@ export class Subscription {
     while (this.wanted && !this.paused && !this.closed) {
       this.wanted = false;
       while (!this.paused && !this.closed && this.position < this.source.tailSeq) {
-        const page = this.source.recentAfter(this.position, this.pageMax) ?? (await this.source.readLog(this.position, this.pageMax));
+        const page = this.source.recentAfter(this.position, this.limits.watchPageChangesMax) ?? (await this.source.readLog(this.position, this.limits.watchPageChangesMax));
         if (page.length === 0 || this.closed) break;
         this.position = (page[page.length - 1] as Change).seq;
         this.send(page);
@@ -100,8 +100,9 @@ export class Subscription {
   private send(page: readonly Change[]): void {
     const events: string[] = [];
     const seqs: number[] = [];
+    const budget = StepBudget.forCondition(this.limits); // the filter runs on the event loop: one budget a page
     for (const change of page) {
-      if (!watchMatches(this.spec, change)) continue;
+      if (!watchMatches(this.spec, change, budget)) continue;
       events.push(encodeChangeEvent(change));
       seqs.push(change.seq);
     }

@@ -6,7 +6,7 @@
  * SQLite search executor, which runs the same core functions.
  */
 import {
-  type Attributes, type FoundObject, type Key, type SearchPage, type SearchPlan, type Space,
+  type Attributes, type FoundObject, type Key, type SearchPage, type SearchPlan, type Space, type StepBudget,
   compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
 } from '@spacekv/core';
 
@@ -22,12 +22,12 @@ interface Match extends FoundObject {
 }
 
 /** The object of `row` if it is live and satisfies the plan's condition, narrowed to `select`. */
-function match(plan: SearchPlan, space: Space, row: CandidateRow): Match | undefined {
+function match(plan: SearchPlan, space: Space, row: CandidateRow, budget: StepBudget): Match | undefined {
   if (row.expiresAt !== null && row.expiresAt <= plan.nowMs) return undefined;
   const needsAttributes = plan.condition.length > 0 || plan.select !== undefined || plan.order.by === 'attribute';
   if (!needsAttributes) return { key: row.key, version: row.version, attributesJson: row.attributesJson };
   const attributes = parseJson(row.attributesJson) as Attributes;
-  if (!evaluateCondition(plan.condition, row.key, space.schema.key.name, attributes)) return undefined;
+  if (!evaluateCondition(plan.condition, row.key, space.schema.key.name, attributes, budget)) return undefined;
   let attributesJson = row.attributesJson;
   if (plan.select) {
     const chosen: Record<string, unknown> = {};
@@ -49,7 +49,7 @@ export class KeyOrderedPage {
   private last: Key | null = null;
   private done: SearchPage | undefined;
 
-  constructor(private readonly plan: SearchPlan, private readonly space: Space, private readonly pageBytesMax: number) {}
+  constructor(private readonly plan: SearchPlan, private readonly space: Space, private readonly pageBytesMax: number, private readonly budget: StepBudget) {}
 
   /** Take the next candidate; false once the page is complete (feed no more). */
   add(row: CandidateRow): boolean {
@@ -60,7 +60,7 @@ export class KeyOrderedPage {
       this.done = { objects: this.objects, resumeAfter: null };
       return false;
     }
-    const found = match(this.plan, this.space, row);
+    const found = match(this.plan, this.space, row, this.budget);
     if (found) {
       this.objects.push({ key: found.key, version: found.version, attributesJson: found.attributesJson });
       this.bytes += found.attributesJson.length;
@@ -81,7 +81,7 @@ export class BestByAttribute {
   private best: Match[] = [];
   private readonly order: (a: Match, b: Match) => number;
 
-  constructor(private readonly plan: SearchPlan, private readonly space: Space) {
+  constructor(private readonly plan: SearchPlan, private readonly space: Space, private readonly budget: StepBudget) {
     const descending = plan.order.by === 'attribute' && plan.order.descending;
     this.order = (a, b) => {
       const c = compareScalars(a.sortValue, b.sortValue) || compareKeys(a.key, b.key);
@@ -90,7 +90,7 @@ export class BestByAttribute {
   }
 
   add(row: CandidateRow): void {
-    const found = match(this.plan, this.space, row);
+    const found = match(this.plan, this.space, row, this.budget);
     if (!found) return;
     this.best.push(found);
     if (this.best.length >= this.plan.limit * 2 + 64) this.best = this.best.sort(this.order).slice(0, this.plan.limit);
@@ -101,7 +101,7 @@ export class BestByAttribute {
   }
 }
 
-/** Whether `row` counts for the plan (live, condition holds). */
-export function counts(plan: SearchPlan, space: Space, row: CandidateRow): boolean {
-  return match(plan, space, row) !== undefined;
+/** Whether `row` counts for the plan (live, condition holds); the count's tests are charged to `budget`. */
+export function counts(plan: SearchPlan, space: Space, row: CandidateRow, budget: StepBudget): boolean {
+  return match(plan, space, row, budget) !== undefined;
 }

@@ -9,7 +9,7 @@
 import {
   type Attributes, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type Space, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
-  TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
+  StepBudget, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
 } from '@spacekv/core';
 import type { MemberOutcome } from './store.js';
 
@@ -27,9 +27,46 @@ export interface StepTarget {
   readonly rows: SpaceRows;
 }
 
+/**
+ * The object text the tx results of one batch carry back to the engine (structured clone from the
+ * writer thread, or rows held for the reply), bounded before it piles up: a tx of 10,000 reads of a
+ * 1 MB object once took the writer thread down with it. Charged as each result is made, so the
+ * work stops as soon as a bound is passed.
+ */
+export class ReplyBudget {
+  private used = 0;
+
+  constructor(private readonly limits: Limits) {}
+
+  /**
+   * Count `bytes` more of one tx's results (`txBytes` is that tx's total so far). Throws `too_large`
+   * past txReplyBytesMax (the tx can never fit), `overloaded` past what is left of
+   * batchReplyBytesMax (it fits a later, emptier batch). The caller rolls the member back.
+   */
+  charge(bytes: number, txBytes: number): void {
+    const { txReplyBytesMax, batchReplyBytesMax } = this.limits;
+    if (txBytes > txReplyBytesMax) {
+      throw fail('too_large', `the tx's results would pass ${txReplyBytesMax} bytes of objects (txReplyBytesMax); read fewer or smaller objects per tx`, { limit: 'txReplyBytesMax' });
+    }
+    if (this.used + bytes > batchReplyBytesMax) {
+      throw fail('overloaded', `the results of this commit batch would pass ${batchReplyBytesMax} bytes (batchReplyBytesMax); retry the tx`, { limit: 'batchReplyBytesMax' });
+    }
+    this.used += bytes;
+  }
+}
+
+/** Bytes of object text a result carries: what the reply will hold of it. */
+function resultBytes(result: ObjectOpResult): number {
+  const own = 'attributesJson' in result && result.attributesJson !== undefined ? Buffer.byteLength(result.attributesJson) : 0;
+  const previous = 'previous' in result && result.previous ? Buffer.byteLength(result.previous.attributesJson) : 0;
+  return own + previous;
+}
+
 /** What a store lends the shared steps for one member. */
 export interface StepContext {
   readonly limits: Limits;
+  /** What the batch's tx results may still carry back; one per batch. */
+  readonly replies: ReplyBudget;
   /** The space `name` if it is still the incarnation `createdSeq`; else throws `unknown_space`. */
   target(name: string, createdSeq: number | undefined): StepTarget;
   /** Undo the writes the current member made so far (its savepoint, or equivalent, stays open). */
@@ -67,10 +104,10 @@ function decoded(stored: StoredObject | null): CurrentObject | null {
  * Run one single-key operation against the object as it is now; a write lands at `seq`. Shared by
  * lone operations and the operations of a tx. Throws only faults (too_large).
  */
-export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: number, limits: Limits): Step {
+export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: number, limits: Limits, budget = StepBudget.forCondition(limits)): Step {
   const stored = liveObject(target.rows, op.key, nowMs);
   if (op.op === 'get' || op.op === 'get_partial') return { result: readResult(op, stored) };
-  const plan = planWrite(op, target.space, decoded(stored), nowMs, limits);
+  const plan = planWrite(op, target.space, decoded(stored), nowMs, limits, budget);
   if (plan.kind === 'fail') return { result: { ok: false, code: plan.code, message: plan.message, version: plan.version } };
   if (plan.kind === 'delete') {
     target.rows.remove(op.key);
@@ -124,17 +161,19 @@ function txFailed(message: string, failures: readonly TxFailure[]): MemberResult
  * seq was taken shows in the outcome: a successful tx with changes used it.
  */
 export function runTx(tx: TxOp, ctx: StepContext, seq: number, nowMs: number): MemberResult {
+  const budget = StepBudget.forCondition(ctx.limits); // the whole tx's checks and conditions share one
   const failures = tx.checks.flatMap((check, index): TxFailure[] => {
     const target = ctx.target(check.space, check.spaceCreatedSeq);
-    const failure = checkFailure(check, target.space, decoded(liveObject(target.rows, check.key, nowMs)));
+    const failure = checkFailure(check, target.space, decoded(liveObject(target.rows, check.key, nowMs)), budget);
     return failure ? [{ at: 'check', index, ...failure }] : [];
   });
   if (failures.length > 0) return txFailed(`${failures.length} of ${tx.checks.length} checks failed`, failures);
   const results: ObjectOpResult[] = [];
   const changes = new TxChanges();
+  let replyBytes = 0;
   for (const [index, op] of tx.ops.entries()) {
     const target = ctx.target(op.space, op.spaceCreatedSeq);
-    const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits);
+    const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits, budget);
     if (!result.ok) {
       let version = result.version ?? 0;
       if (changes.size > 0) {
@@ -145,6 +184,9 @@ export function runTx(tx: TxOp, ctx: StepContext, seq: number, nowMs: number): M
       }
       return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
     }
+    const bytes = resultBytes(result);
+    replyBytes += bytes;
+    ctx.replies.charge(bytes, replyBytes);
     results.push(result);
     if (change) changes.add(change);
   }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import fc from 'fast-check';
 import {
-  type Attributes, type Json, type Key, type Space, type Value, compareKeys, compareScalars, completeAttributes, evaluateCondition,
+  type Attributes, type Json, type Key, type Space, type Value, StepBudget, compareKeys, compareScalars, completeAttributes, evaluateCondition,
   parseAttributes, parseCondition, parseJson, stringifyJson,
 } from '@spacekv/core';
 import { conformanceCase, type Fixture, seedFromEnv, type SuiteContext, type Wire } from './fixture.js';
@@ -85,7 +85,7 @@ interface ModelObject {
 
 function modelSearch(space: Space, objects: readonly ModelObject[], where: Where, fx: Fixture): ModelObject[] {
   const parsed = parseCondition(parseJson(stringifyJson(where)), space, fx.limits);
-  return objects.filter((o) => evaluateCondition(parsed, o.key, 'k', o.attributes)).sort((a, b) => compareKeys(a.key, b.key));
+  return objects.filter((o) => evaluateCondition(parsed, o.key, 'k', o.attributes, StepBudget.forSearch(fx.limits))).sort((a, b) => compareKeys(a.key, b.key));
 }
 
 async function pagedKeys(fx: Fixture, wire: Wire): Promise<Key[]> {

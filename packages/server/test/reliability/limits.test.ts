@@ -51,6 +51,10 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   watchPageChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'a subscription gets every change after its position, in order, across memory and log' },
   recentChangesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
   recentChangeBytesMax: { file: 'packages/server/test/events/change-feed.test.ts', test: 'keeps whole seqs within its bounds and sends older positions to the log' },
+  txReplyBytesMax: { file: 'packages/server/test/reliability/abuse-work.test.ts', test: 'a tx of many reads of a large object is refused too_large (txReplyBytesMax)' },
+  batchReplyBytesMax: { file: 'packages/server/test/reliability/abuse-work.test.ts', test: 'past batchReplyBytesMax a tx answers overloaded' },
+  conditionStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
+  searchStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {

@@ -9,7 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import { HttpContext } from './context.js';
-import { refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
+import { refuseExpectation, refuseMalformedHttp, sendError, toSpacekvError } from './errors.js';
 import { RouteMethods } from './method-check.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
@@ -55,7 +55,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
     frameworkErrors: (err, _request, reply) => sendError(reply, err),
     clientErrorHandler: refuseMalformedHttp,
+    // Node answers a missing Host with an empty 400; we answer it ourselves, with the catalogue's body.
+    http: { requireHostHeader: false },
   });
+  app.server.on('checkExpectation', refuseExpectation);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -76,6 +79,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     if (!accepting) {
       reply.header('connection', 'close');
       return sendError(reply, new SpacekvError('shutting_down', 'the server is shutting down'));
+    }
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      reply.header('connection', 'close');
+      return sendError(reply, new SpacekvError('bad_request', 'an HTTP/1.1 request must carry a Host header'));
     }
     // A request with a body takes its place in order now, before its body is read; a bodiless one
     // runs its handler in this same turn, so it takes its place there (ctx.run), which is cheaper.

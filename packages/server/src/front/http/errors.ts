@@ -2,7 +2,7 @@
  * Maps everything that can go wrong in a request to the catalogue's JSON error body and HTTP
  * status: our own SpacekvErrors, and fastify's errors for bodies it refuses before our code runs.
  */
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
@@ -53,6 +53,18 @@ export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex):
   const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * A request whose `Expect` is not `100-continue` (Node answers that one itself): 417 with the
+ * catalogue's body instead of Node's empty one, and the connection closes, since the body the
+ * client holds back would otherwise be read as the next request.
+ */
+export function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const error = new SpacekvError('expectation_failed', `the server meets no expectation but 100-continue; got Expect: ${String(request.headers.expect).slice(0, 100)}`);
+  const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
+  response.writeHead(httpStatusOf(error.code), { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.end(body);
 }
 
 /** The parsed JSON body of a request; DSL text (text/plain) is for POST /v1/spaces only. */

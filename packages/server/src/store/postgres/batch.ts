@@ -17,7 +17,7 @@ import {
   SpacekvError, fail, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
-import { type MemberResult, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
+import { type MemberResult, ReplyBudget, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { PgCatalog, PgSpace } from './catalog.js';
 import type { Session } from './connection.js';
 import { createSpaceTableSql } from './layout.js';
@@ -118,6 +118,7 @@ export class PgBatch implements StepContext {
   private readonly changes: Change[] = [];
   private seq: number;
   private catalogSeq: number;
+  readonly replies: ReplyBudget;
 
   constructor(
     private readonly tx: Session,
@@ -129,6 +130,7 @@ export class PgBatch implements StepContext {
   ) {
     this.seq = startSeq;
     this.catalogSeq = catalog.seq;
+    this.replies = new ReplyBudget(limits);
   }
 
   /** Run every member in order; `flush` then writes the results, and COMMIT is the caller's. */

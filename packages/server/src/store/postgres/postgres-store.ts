@@ -8,7 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
+  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, StepBudget, type StoredObject, parseJson,
 } from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
 import { BestByAttribute, type CandidateRow, KeyOrderedPage, counts } from '../search-rows.js';
@@ -344,11 +344,11 @@ export class PostgresStore implements Store {
   async search(plan: SearchPlan): Promise<SearchPage> {
     const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
     if (plan.order.by === 'key') {
-      const page = new KeyOrderedPage(plan, entry.space, this.limits.searchPageBytesMax);
+      const page = new KeyOrderedPage(plan, entry.space, this.limits.searchPageBytesMax, StepBudget.forSearch(this.limits));
       await this.scan(entry, plan, plan.order.reverse, (row) => page.add(row));
       return page.page();
     }
-    const best = new BestByAttribute(plan, entry.space);
+    const best = new BestByAttribute(plan, entry.space, StepBudget.forSearch(this.limits));
     await this.scan(entry, plan, false, (row) => {
       best.add(row);
       return true;
@@ -359,8 +359,9 @@ export class PostgresStore implements Store {
   async count(plan: SearchPlan): Promise<number> {
     const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
     let found = 0;
+    const budget = StepBudget.forSearch(this.limits);
     await this.scan(entry, plan, false, (row) => {
-      if (counts(plan, entry.space, row)) found++;
+      if (counts(plan, entry.space, row, budget)) found++;
       return true;
     });
     return found;

@@ -9,7 +9,7 @@
 import type Database from 'better-sqlite3';
 import { type AdminWriteOp, type Change, type Limits, type TxOp, type WireError, SpacekvError, fail } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
-import { type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
+import { ReplyBudget, type StepContext, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { ChangeLogWriter } from './change-log-writer.js';
 import { type CatalogEntry, WriterCatalog } from './catalog.js';
 import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
@@ -36,9 +36,11 @@ export class BatchExecutor implements StepContext {
   readonly catalog: WriterCatalog;
   private readonly stmts;
   private seq = 0;
+  replies: ReplyBudget;
 
   constructor(private readonly db: Database.Database, readonly limits: Limits, private readonly log: ChangeLogWriter) {
     this.catalog = new WriterCatalog(db);
+    this.replies = new ReplyBudget(limits);
     this.stmts = {
       begin: db.prepare('BEGIN IMMEDIATE'),
       commit: db.prepare('COMMIT'),
@@ -66,6 +68,7 @@ export class BatchExecutor implements StepContext {
     }
     try {
       this.seq = this.stmts.readSeq.get() as number;
+      this.replies = new ReplyBudget(this.limits);
       const startSeq = this.seq;
       const nowMs = Date.now();
       const outcomes = batch.map((member) => this.runMember(member, nowMs));

@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import {
   type Attributes, type FoundObject, type IndexRange, type Key, type Limits, type SearchPage, type SearchPlan, Space, type SpaceSchema,
-  SpacekvError, compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
+  SpacekvError, StepBudget, compareKeys, compareScalars, evaluateCondition, parseJson, stringifyJson,
 } from '@spacekv/core';
 import { asBlob } from './index-entries.js';
 import { indexTable, spaceTable } from './layout.js';
@@ -80,11 +80,14 @@ export class SearchExecutor {
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
   private readonly spaces = new Map<number, Space>();
+  /** What the current page or count may still spend on predicates. */
+  private budget: StepBudget;
 
   constructor(private readonly db: Database.Database, private readonly limits: Limits) {
     this.spaceRow = db.prepare('SELECT id, schema, created_seq FROM spaces WHERE name = ?');
     this.begin = db.prepare('BEGIN');
     this.end = db.prepare('COMMIT');
+    this.budget = StepBudget.forSearch(limits);
   }
 
   search(plan: SearchPlan): SearchPage {
@@ -111,7 +114,9 @@ export class SearchExecutor {
     });
   }
 
+  /** One search page or count: a snapshot, and a fresh budget for its predicates. */
   private inSnapshot<T>(run: () => T): T {
+    this.budget = StepBudget.forSearch(this.limits);
     this.begin.run();
     try {
       return run();
@@ -202,7 +207,7 @@ export class SearchExecutor {
     let attributesJson = row[3];
     if (!needsAttributes) return { key, version: Number(row[1]), attributesJson };
     const attributes = parseJson(attributesJson) as Attributes;
-    if (!evaluateCondition(plan.condition, key, space.schema.key.name, attributes)) return undefined;
+    if (!evaluateCondition(plan.condition, key, space.schema.key.name, attributes, this.budget)) return undefined;
     if (plan.select) {
       const chosen: Record<string, unknown> = {};
       for (const name of plan.select) chosen[name] = attributes[name];

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
-  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoredSpace,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoreHealth, StoredSpace,
 } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
@@ -23,6 +23,10 @@ interface Pending {
   readonly resolve: (answer: Extract<FromWriter, { type: 'outcomes' | 'done' }>) => void;
   readonly reject: (err: Error) => void;
 }
+
+/** The first pause before a dead writer thread is started again, and the longest between tries. */
+const WRITER_RESTART_FIRST_MS = 10;
+const WRITER_RESTART_LAST_MS = 5_000;
 
 /** Leadership needs no contest here: the data-directory lock already makes this the only server. */
 const SOLE_LEASE: Lease = { signal: new AbortController().signal, release: () => Promise.resolve() };
@@ -38,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly searcher: Searcher;
   private nextId = 1;
   private failure: SpacekvError | undefined;
+  private heals = true;
   private closed: Promise<void> | undefined;
 
   constructor(private readonly dataDir: string, private readonly limits: Limits) {
@@ -48,26 +53,57 @@ export class SqliteStore implements Store {
 
   async open(): Promise<readonly StoredSpace[]> {
     this.lock = DataDirLock.take(this.dataDir);
+    let started: { worker: Worker; spaces: readonly StoredSpace[] };
+    try {
+      started = await this.startWriter();
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
+    this.reader = new SqliteReader(this.path);
+    this.logReader = new ChangeLogReader(this.path);
+    return started.spaces;
+  }
+
+  /** Start a writer thread on the data file and take it into service once it is ready. */
+  private async startWriter(): Promise<{ worker: Worker; spaces: readonly StoredSpace[] }> {
     const worker = new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { path: this.path, limits: this.limits } });
-    this.worker = worker;
     const spaces = await new Promise<readonly StoredSpace[]>((resolve, reject) => {
       const onMessage = (message: FromWriter): void => {
         if (message.type === 'ready') resolve(message.spaces);
-        else if (message.type === 'failed') {
-          this.lock?.release();
-          reject(new Error(`cannot open ${this.path}: ${message.message}`));
-        }
+        else if (message.type === 'failed') reject(new Error(`cannot open ${this.path}: ${message.message}`));
         worker.off('message', onMessage);
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the writer thread exited with code ${code} before it was ready`)));
     });
+    if (this.closed) {
+      await worker.terminate(); // a restart that ended after close began: the close already ran
+      throw new SpacekvError('unavailable', 'the store is closed');
+    }
     worker.on('message', (message: FromWriter) => this.onMessage(message));
-    worker.on('error', (err) => this.onWorkerLost(err));
-    worker.on('exit', (code) => this.onWorkerLost(new Error(`the writer thread exited with code ${code}`)));
-    this.reader = new SqliteReader(this.path);
-    this.logReader = new ChangeLogReader(this.path);
-    return spaces;
+    worker.on('error', (err) => this.onWorkerLost(worker, err));
+    worker.on('exit', (code) => this.onWorkerLost(worker, new Error(`the writer thread exited with code ${code}`)));
+    this.worker = worker;
+    this.failure = undefined;
+    return { worker, spaces };
+  }
+
+  /** Whether writes can succeed now: false while the writer thread is gone or restarting (/healthz says so). */
+  async health(): Promise<StoreHealth> {
+    if (this.failure) return { ok: false, detail: `store sqlite: ${this.failure.message}` };
+    return { ok: true, detail: 'store sqlite' };
+  }
+
+  /**
+   * End the writer thread as a crash would (the test seam of the reliability suite: the real causes,
+   * an out-of-memory kill or a native fault, cannot be summoned on demand). The store heals as from
+   * any other death of its writer.
+   */
+  async killWriterForTest(heal = true): Promise<void> {
+    this.heals = heal; // false only for the negative control: the writer stays dead
+    await this.worker?.terminate();
   }
 
   get(space: string, key: Key, nowMs: number): StoredObject | null {
@@ -206,15 +242,34 @@ export class SqliteStore implements Store {
     pending?.resolve(message);
   }
 
-  /** A dead writer leaves every in-flight batch with an unknown outcome; later writes fail fast. */
-  private onWorkerLost(err: Error): void {
+  /**
+   * A dead writer leaves every in-flight batch with an unknown outcome, and writes fail fast
+   * (`unavailable`, /healthz 503) until a new writer thread is ready. The store heals in place
+   * rather than exiting: reads, watches and every connection go on, and nothing needs a supervisor.
+   * A writer that cannot start again (the file is gone, the disk failed) is retried with backoff.
+   */
+  private onWorkerLost(worker: Worker, err: Error): void {
+    if (worker !== this.worker) return; // 'error' and 'exit' both report one death
+    this.worker = undefined;
     if (this.closed && this.pending.size === 0) return;
-    this.failure ??= new SpacekvError('unavailable', `the writer thread is gone: ${err.message}`);
+    this.failure = new SpacekvError('unavailable', `the writer thread is gone (${err.message}); restarting it`);
     const unknown = new SpacekvError('outcome_unknown', `the writer thread died during the commit: ${err.message}`);
     for (const pending of this.pending.values()) pending.reject(unknown);
     this.pending.clear();
     for (const waiting of this.indexSteps.values()) waiting.reject(this.failure);
     this.indexSteps.clear();
+    this.reader?.endSnapshot(); // the lost batch may have committed: later reads must see it
+    if (!this.closed && this.heals) this.restartWriter(WRITER_RESTART_FIRST_MS);
+  }
+
+  private restartWriter(delayMs: number): void {
+    setTimeout(() => {
+      if (this.closed) return;
+      this.startWriter().catch((err: Error) => {
+        this.failure = new SpacekvError('unavailable', `the writer thread cannot start again (${err.message}); retrying`);
+        this.restartWriter(Math.min(delayMs * 2, WRITER_RESTART_LAST_MS));
+      });
+    }, delayMs).unref();
   }
 
   private forgetChangedSpaces(members: readonly BatchMember[]): void {
