@@ -190,3 +190,26 @@ export function makeLimits(overrides: Partial<Record<string, unknown>> = {}): Li
   }
   return Object.freeze(merged) as unknown as Limits;
 }
+
+/**
+ * Bounds of the web console (`/console`), which runs in the browser: what it keeps in memory and
+ * what it asks of the server. Not server configuration; here so every bound is in one place.
+ */
+export const CONSOLE_LIMITS = Object.freeze({
+  /** Objects per page of the object browser, as offered to the user (the server caps pages at `searchPageObjectsMax`). */
+  browserPageObjectsChoices: [50, 100, 500] as readonly number[],
+  /** Objects per page of search results. */
+  searchPageObjectsMax: 50,
+  /** Changes kept on screen by the change stream; older ones stay in the log (resume from their seq). */
+  changesShownMax: 200,
+  /** Changes arriving within this time are drawn together, so a busy stream costs one render per interval. */
+  changesDrawIntervalMs: 100,
+  /** How often the metrics view reads /metrics (one small request; the cost to a loaded server is in docs/console). */
+  metricsScrapeIntervalMs: 2_000,
+  /** Points kept per metrics chart: five minutes at one per scrape. */
+  chartPointsMax: 150,
+  /** How often the health view re-reads /healthz. */
+  healthRefreshIntervalMs: 5_000,
+  /** Characters of an object's attributes shown in a table row before it is cut. */
+  previewCharsMax: 160,
+});

@@ -72,7 +72,7 @@ function list(value: string, previous: string[] = []): string[] {
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('start a spacekv server (REST under /v1, WebSocket protocol at /v1/ws, change events at /v1/events, AMQP with --amqp) on the embedded SQLite store or on PostgreSQL')
+    .description('start a spacekv server (REST under /v1, WebSocket protocol at /v1/ws, change events at /v1/events, the web console at /console, AMQP with --amqp) on the embedded SQLite store or on PostgreSQL')
     .addOption(new Option('--host <host>', 'address to listen on').env('SPACEKV_HOST').default(DEFAULT_CONFIG.host))
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SPACEKV_PORT').default(DEFAULT_CONFIG.port).argParser(port))
     .addOption(new Option('--data <dir>', 'directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))

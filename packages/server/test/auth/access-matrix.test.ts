@@ -109,8 +109,8 @@ const REST_CASES: readonly RestCase[] = [
   { route: 'GET /v1/tokens', method: 'GET', path: '/v1/tokens', grant: { ops: ['admin'] }, status: 200 },
   { route: 'POST /v1/tokens', method: 'POST', path: '/v1/tokens', body: { label: 'made' }, grant: { ops: ['admin'] }, status: 201 },
 ];
-/** Routes anyone may call: liveness and the API's description. */
-const PUBLIC_ROUTES = ['GET /healthz', 'GET /v1/openapi.json'];
+/** Routes anyone may call: liveness, the API's description, and the console's page and assets (no data). */
+const PUBLIC_ROUTES = ['GET /healthz', 'GET /v1/openapi.json', 'GET /console', 'GET /console/assets/{file}'];
 
 /** One request; an event stream is read only to its status, then cut. */
 async function send(c: Pick<RestCase, 'method' | 'path' | 'body'>, token: string | undefined): Promise<{ status: number; text: string; headers: Headers }> {

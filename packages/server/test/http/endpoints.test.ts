@@ -45,6 +45,8 @@ const ROUTES = [
   'GET /v1/tokens',
   'POST /v1/tokens',
   'DELETE /v1/tokens/{id}',
+  'GET /console',
+  'GET /console/assets/{file}',
 ].sort();
 
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
@@ -113,12 +115,14 @@ test('GET /v1/openapi.json lists every route the server registers, and no other'
 
 test('every listed route is live on the running server (none answers no_route)', async () => {
   expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: { schema: 'space probe key k attributes int n' } }), 201);
+  // The console's assets exist under their build's names only: take one from its page.
+  const asset = /\/console\/assets\/([^"]+)"/.exec((await call(srv.url, 'GET', '/console')).text)?.[1] ?? 'none';
   for (const route of ROUTES) {
     const [method, path] = route.split(' ') as [string, string];
     // An event stream never ends; watching a space that does not exist answers at once (404
     // unknown_space, not no_route), which is all this needs.
     const query = path === '/v1/events' ? '?space=no-such-space' : '';
-    const concrete = `${path.replace('{space}', 'probe').replace('{key}', 'probe').replace('{attribute}', 'n')}${query}`;
+    const concrete = `${path.replace('{space}', 'probe').replace('{key}', 'probe').replace('{attribute}', 'n').replace('{file}', asset)}${query}`;
     const reply = await call(srv.url, method, concrete, method === 'GET' || method === 'DELETE' ? {} : { body: {} });
     if (reply.status === 404) assert.notEqual(json<{ error: { code: string } }>(reply).error.code, 'no_route', route);
   }

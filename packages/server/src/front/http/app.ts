@@ -27,6 +27,7 @@ import { registerSearchRoutes } from './search-routes.js';
 import { SCHEMA_MEDIA_TYPE, registerSpaceRoutes } from './space-routes.js';
 import { type GateOptions, registerGate } from './gate.js';
 import { registerTokenRoutes } from './token-routes.js';
+import { registerConsoleRoutes } from './console-route.js';
 import type { TokenRegistry } from '../../auth/token-registry.js';
 
 /** How often Node looks for requests past requestHeadersMs / requestReceiveMs. */
@@ -180,6 +181,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerSearchRoutes(app, ctx);
   registerTokenRoutes(app, ctx, options.tokens);
   registerBackupRoute(app, ctx);
+  registerConsoleRoutes(app, options.logger);
 
   app.get('/healthz', async (request, reply) => {
     const health = await options.health();

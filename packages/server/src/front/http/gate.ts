@@ -4,8 +4,9 @@
  * requires tokens, authentication. Authorization of the operation itself happens where the
  * operation is known (HttpContext.run, the events route).
  *
- * Public without a token: `/healthz` (liveness only: status, no detail) and the OpenAPI document;
- * `/metrics` too with `--public-metrics`.
+ * Public without a token: `/healthz` (liveness only: status, no detail), the OpenAPI document and
+ * the console's page and assets (they hold no data: the console logs in with a token over the
+ * WebSocket); `/metrics` too with `--public-metrics`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpacekvError } from '@spacekv/core';
@@ -31,6 +32,11 @@ export interface GateOptions {
 }
 
 const PUBLIC_PATHS = new Set(['/healthz', '/v1/openapi.json']);
+
+/** The console's page and its assets. */
+function isConsolePath(path: string): boolean {
+  return path === '/console' || path.startsWith('/console/');
+}
 
 /** The bearer token of a request: the Authorization header, or (EventSource cannot set headers) `?token=` on the events stream. */
 function tokenOf(request: FastifyRequest, path: string): string | undefined {
@@ -70,7 +76,7 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
     const path = request.url.split('?')[0] ?? '';
     if (!auth) return limit(request, reply, done, path);
     const token = tokenOf(request, path);
-    if (PUBLIC_PATHS.has(path) || (path === '/metrics' && options.metricsPublic)) {
+    if (PUBLIC_PATHS.has(path) || isConsolePath(path) || (path === '/metrics' && options.metricsPublic)) {
       // A valid token on a public endpoint still counts (/healthz then shows its detail).
       if (token !== undefined) {
         try {

@@ -208,6 +208,14 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/console': { get: { summary: 'The web console (an HTML page; no-cache)', responses: { 200: { description: 'HTML' }, 304: { description: 'Not modified' } } } },
+    '/console/assets/{file}': {
+      get: {
+        summary: 'A script or stylesheet of the web console, named by its content hash (immutable)',
+        parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'JavaScript or CSS' }, 304: { description: 'Not modified' }, 404: errorResponse },
+      },
+    },
   },
   components: {
     schemas: {
