@@ -24,7 +24,7 @@ describe('client: HyperDex names', () => {
   it('a HyperDex schema loads with warnings for what spacekv ignores', async () => {
     const reply = await fetch(`${server.url}/v1/spaces`, {
       method: 'POST',
-      headers: { 'content-type': 'text/plain' },
+      headers: { 'content-type': 'application/x-spacekv-schema' },
       body: 'space hd key k attribute string name, int n, map(string, string) tags, map(string, int) counts, list(string) l, document info\n'
         + 'subspace name create 4 partitions tolerate 1 failure',
     });

@@ -34,6 +34,7 @@ test('clients connected to two servers carry on when one is killed: acknowledged
     const admin = await connect(survivor.url);
     clients.push(admin);
     await admin.addSpace('space counters key id attributes int n');
+    await untilKnown(doomed.url, 'counters');
     const watcherClient = await connect(urls, { connectTimeoutMs: 20_000 });
     clients.push(watcherClient);
     const seen = new Set<number>();
@@ -108,3 +109,25 @@ test('connecting with a list tries each server in turn; when none answers it fai
     await server.stop();
   }
 });
+
+/**
+ * A space added on one server reaches the others' catalogs through PostgreSQL's notification, a
+ * moment later (docs/postgres.md): wait until the server at `url` knows it, so the clients that start
+ * there find it.
+ */
+async function untilKnown(url: string, space: string): Promise<void> {
+  const probe = await connect(url);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await probe.describeSpace(space);
+        return;
+      } catch (err) {
+        if (attempt >= 400) throw err;
+        await sleep(25);
+      }
+    }
+  } finally {
+    await probe.close();
+  }
+}

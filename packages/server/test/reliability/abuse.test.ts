@@ -137,7 +137,11 @@ function destroyAll(sockets: readonly { destroy(): void }[]): void {
   for (const socket of sockets) socket.destroy();
 }
 
-describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000 : 400_000 }, () => {
+// Each test has its own bound: on Node 20 a suite-level `timeout` keeps the process alive until it
+// expires, even after every test has passed.
+const TEST_TIMEOUT_MS = LONG ? 600_000 : 120_000;
+
+describe(`abuse suite (${LONG ? 'long' : 'short'})`, () => {
   async function pipelining(sizes: typeof SIZES, bound: number): Promise<Observed> {
     const server = await serve({ sendBufferBytesMax: bound, replyBufferBytesMax: bound === OFF ? OFF : BUDGET_BYTES_MAX * 8 });
     await withBlobs(server);
@@ -149,7 +153,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return seen;
   }
 
-  it('HTTP pipelining that never reads holds at most sendBufferBytesMax per connection', async () => {
+  it('HTTP pipelining that never reads holds at most sendBufferBytesMax per connection', { timeout: TEST_TIMEOUT_MS }, async () => {
     const seen = await pipelining(SIZES, CONNECTION_BYTES_MAX);
     report('http-pipelining', seen);
     const most = SIZES.pipelineConnections * (CONNECTION_BYTES_MAX + SIZES.objectBytes + 64 * KiB);
@@ -158,7 +162,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.deepEqual(new Set(seen.answers), new Set([200]), 'the well-behaved client was answered throughout');
   });
 
-  it('negative control: with sendBufferBytesMax switched off, pipelined replies pile up past the bound', async () => {
+  it('negative control: with sendBufferBytesMax switched off, pipelined replies pile up past the bound', { timeout: TEST_TIMEOUT_MS }, async () => {
     const seen = await pipelining(SHORT_SIZES, OFF);
     const most = SHORT_SIZES.pipelineConnections * (CONNECTION_BYTES_MAX + SHORT_SIZES.objectBytes + 64 * KiB);
     assert.ok(seen.bufferedMax > most, `switched off, the server buffered only ${seen.bufferedMax} bytes (the test could not tell)`);
@@ -192,7 +196,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { seen, runBeforeClose, runAfterClose };
   }
 
-  it('WebSocket frames of gets that are never read hold at most sendBufferBytesMax, and a closed client\'s queued work is dropped', async () => {
+  it('WebSocket frames of gets that are never read hold at most sendBufferBytesMax, and a closed client\'s queued work is dropped', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { seen, runBeforeClose, runAfterClose } = await websocket(SIZES, CONNECTION_BYTES_MAX);
     report('ws-unread', seen, { runBeforeClose, runAfterClose, sent: SIZES.wsClients * SIZES.wsGetsPerFrame });
     const most = SIZES.wsClients * (CONNECTION_BYTES_MAX + SIZES.objectBytes + 64 * KiB);
@@ -203,7 +207,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.equal(runAfterClose, runBeforeClose, 'no queued get ran after its client went away');
   });
 
-  it('negative control: with sendBufferBytesMax switched off, a frame\'s replies pile up past the bound', async () => {
+  it('negative control: with sendBufferBytesMax switched off, a frame\'s replies pile up past the bound', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { seen, runBeforeClose } = await websocket(SHORT_SIZES, OFF);
     const most = SHORT_SIZES.wsClients * (CONNECTION_BYTES_MAX + SHORT_SIZES.objectBytes + 64 * KiB);
     assert.ok(seen.bufferedMax > most, `switched off, the server buffered only ${seen.bufferedMax} bytes`);
@@ -233,7 +237,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return seen;
   }
 
-  it('SSE subscribers that never read share one replyBufferBytesMax, and /healthz answers throughout', async () => {
+  it('SSE subscribers that never read share one replyBufferBytesMax, and /healthz answers throughout', { timeout: TEST_TIMEOUT_MS }, async () => {
     const budget = 4 * MiB;
     const seen = await sse(SIZES, budget);
     report('sse-unread', seen);
@@ -244,7 +248,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.deepEqual(new Set(seen.answers), new Set([200]));
   });
 
-  it('negative control: with replyBufferBytesMax switched off, unread event streams hold more than the budget', async () => {
+  it('negative control: with replyBufferBytesMax switched off, unread event streams hold more than the budget', { timeout: TEST_TIMEOUT_MS }, async () => {
     const seen = await sse(SHORT_SIZES, OFF);
     assert.ok(seen.bufferedMax > 6 * MiB, `switched off, the streams held only ${seen.bufferedMax} bytes`);
   });
@@ -268,7 +272,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { refused, after };
   }
 
-  it('past replyBufferBytesMax new work answers overloaded naming the limit, and is served again once the buffers drain', async () => {
+  it('past replyBufferBytesMax new work answers overloaded naming the limit, and is served again once the buffers drain', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { refused, after } = await budgetCase(2 * MiB);
     assert.equal(refused.status, 503, refused.text);
     const { error } = JSON.parse(refused.text) as { error: { code: string; limit?: string } };
@@ -276,7 +280,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.equal(after, 200, 'the budget came back when the abusers went away');
   });
 
-  it('negative control: with replyBufferBytesMax switched off, the same request is served', async () => {
+  it('negative control: with replyBufferBytesMax switched off, the same request is served', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { refused } = await budgetCase(OFF);
     assert.equal(refused.status, 200, refused.text);
   });
@@ -334,7 +338,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { longestHold, pagesAtEnd, streamPages, fullPages };
   }
 
-  it('replaying a long log from seq 0 leaves the server responsive, and stops for streams that closed', async () => {
+  it('replaying a long log from seq 0 leaves the server responsive, and stops for streams that closed', { timeout: TEST_TIMEOUT_MS }, async () => {
     const figures = await replay(SIZES, 1);
     console.log(`# abuse log-replay${LONG ? ' (long)' : ''}: ${JSON.stringify(figures)}`);
     recordFigures('abuse-log-replay', figures);
@@ -342,7 +346,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.ok(figures.pagesAtEnd < figures.fullPages, `the closed streams read all ${figures.fullPages} pages`);
   });
 
-  it('negative control: with watchLogPagesPerTurnMax switched off, a replay holds the loop until it ends', async () => {
+  it('negative control: with watchLogPagesPerTurnMax switched off, a replay holds the loop until it ends', { timeout: TEST_TIMEOUT_MS }, async () => {
     const figures = await replay(SHORT_SIZES, OFF);
     assert.ok(figures.longestHold >= figures.streamPages, `switched off, the longest hold was only ${figures.longestHold} pages`);
   });
@@ -395,7 +399,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { refusal, closedByServer, answers };
   }
 
-  it('past connectionsMax a new connection is refused 503 overloaded; idle connections are closed after connectionIdleMs', async () => {
+  it('past connectionsMax a new connection is refused 503 overloaded; idle connections are closed after connectionIdleMs', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { refusal, closedByServer, answers } = await idleFlood(SIZES, { connectionsMax: SIZES.idleSockets, connectionIdleMs: IDLE_MS }, true);
     assert.match(refusal, /^HTTP\/1\.1 503 /, refusal);
     assert.match(refusal, /"code":"overloaded".*"limit":"connectionsMax"/);
@@ -403,7 +407,7 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     assert.equal(closedByServer, SIZES.idleSockets - 1, 'every idle socket was closed by the server');
   });
 
-  it('negative control: with connectionsMax and connectionIdleMs switched off, the extra connection is taken and idle ones stay', async () => {
+  it('negative control: with connectionsMax and connectionIdleMs switched off, the extra connection is taken and idle ones stay', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { refusal, closedByServer } = await idleFlood(SHORT_SIZES, { connectionsMax: 1_000_000, connectionIdleMs: 1_000_000_000 }, false);
     assert.equal(refusal, '', 'nothing refused the extra connection');
     assert.equal(closedByServer, 0);
@@ -430,19 +434,19 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
   const SLOW_HEADERS = ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', 'X-Slow: y\r\n'] as const;
   const SLOW_BODY = ['PUT /v1/spaces/slow/objects/k HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"s":"', 'y'] as const;
 
-  it('a client that never finishes its headers is closed after requestHeadersMs with request_timeout', async () => {
+  it('a client that never finishes its headers is closed after requestHeadersMs with request_timeout', { timeout: TEST_TIMEOUT_MS }, async () => {
     const answer = await slowRequest({ requestHeadersMs: 1000 }, ...SLOW_HEADERS);
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
     assert.match(answer, /"code":"request_timeout"/);
   });
 
-  it('a client that never finishes its body is closed after requestReceiveMs with request_timeout', async () => {
+  it('a client that never finishes its body is closed after requestReceiveMs with request_timeout', { timeout: TEST_TIMEOUT_MS }, async () => {
     const answer = await slowRequest({ requestReceiveMs: 1500, requestHeadersMs: 1000 }, ...SLOW_BODY);
     assert.match(answer, /^HTTP\/1\.1 408 /, answer);
     assert.match(answer, /"code":"request_timeout"/);
   });
 
-  it('negative control: with requestHeadersMs and requestReceiveMs switched off, the dripping clients are never cut off', async () => {
+  it('negative control: with requestHeadersMs and requestReceiveMs switched off, the dripping clients are never cut off', { timeout: TEST_TIMEOUT_MS }, async () => {
     const off = { requestHeadersMs: 1_000_000_000, requestReceiveMs: 1_000_000_000 };
     assert.equal(await slowRequest(off, ...SLOW_HEADERS), '');
     assert.equal(await slowRequest(off, ...SLOW_BODY), '');
@@ -471,12 +475,12 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { code, replied };
   }
 
-  it('a WebSocket frame past requestBytesMax closes with 1009, not a bare TCP close', async () => {
+  it('a WebSocket frame past requestBytesMax closes with 1009, not a bare TCP close', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { code } = await oversizedFrame(512 * KiB);
     assert.equal(code, 1009);
   });
 
-  it('negative control: with requestBytesMax above the frame, the frame is read and answered', async () => {
+  it('negative control: with requestBytesMax above the frame, the frame is read and answered', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { code, replied } = await oversizedFrame(16 * MiB);
     assert.deepEqual([code, replied], [0, true]);
   });
@@ -505,11 +509,11 @@ describe(`abuse suite (${LONG ? 'long' : 'short'})`, { timeout: LONG ? 1_800_000
     return { code, liveOpen };
   }
 
-  it('a WebSocket peer that stops answering pings is disconnected; one that answers stays', async () => {
+  it('a WebSocket peer that stops answering pings is disconnected; one that answers stays', { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.deepEqual(await silentPeer(200), { code: 1006, liveOpen: true }, 'terminated by the server (no close frame), the other kept');
   });
 
-  it('negative control: with a heartbeat slower than the silence, the silent peer stays connected', async () => {
+  it('negative control: with a heartbeat slower than the silence, the silent peer stays connected', { timeout: TEST_TIMEOUT_MS }, async () => {
     assert.deepEqual(await silentPeer(600_000), { code: 0, liveOpen: true });
   });
 });

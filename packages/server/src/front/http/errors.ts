@@ -77,6 +77,6 @@ export function refuseExpectation(request: IncomingMessage, response: ServerResp
 
 /** The parsed JSON body of a request; DSL text (application/x-spacekv-schema) is for POST /v1/spaces only. */
 export function jsonBody(body: unknown): unknown {
-  if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', `${TAKES_JSON}; got text/plain`);
+  if (typeof body === 'string') throw new SpacekvError('unsupported_media_type', `${TAKES_JSON}; got DSL text (application/x-spacekv-schema), which only POST /v1/spaces takes`);
   return body;
 }

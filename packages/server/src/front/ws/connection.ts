@@ -171,7 +171,14 @@ export class WsConnection {
    */
   private processBacklog(): void {
     while (this.backlogHead < this.backlog.length) {
-      if (this.output.full || this.ws.readyState !== this.ws.OPEN) break;
+      if (this.ws.readyState !== this.ws.OPEN) {
+        // A closing connection's unrun requests are dropped, and reading goes on: the peer's closing
+        // handshake must be read, or the socket lingers until `ws`'s close timer ends it.
+        this.backlog = [];
+        this.backlogHead = 0;
+        break;
+      }
+      if (this.output.full) break;
       const item = this.backlog[this.backlogHead++] as Item;
       const id = item.id as number;
       if (this.draining) this.refuse(id, SHUTTING_DOWN);
@@ -395,5 +402,8 @@ export class WsConnection {
     const frame = `{"type":"error","error":${errorJson({ code: errorCode, message })}}`;
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(frame);
     this.ws.close(code, message.slice(0, 120));
+    this.processBacklog(); // drops what was read but not run
+    this.paused = false;
+    this.ws.resume(); // the peer's closing handshake must be read
   }
 }
