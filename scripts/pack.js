@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Packs the three published packages into installable tarballs, the way a user outside this
+// Packs the four published packages into installable tarballs, the way a user outside this
 // repository installs spacekv: `npm install ./packs/*.tgz`. Run after `npm run build` (npm run pack
 // does both). Prints the tarball paths, one a line. `--out <dir>` chooses the folder (default ./packs).
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 
-const PACKAGES = ['packages/core', 'packages/client', 'packages/server'];
+const PACKAGES = ['packages/core', 'packages/client', 'packages/console', 'packages/server'];
 
 const outFlag = process.argv.indexOf('--out');
 const out = resolve(outFlag >= 0 ? process.argv[outFlag + 1] ?? 'packs' : 'packs');

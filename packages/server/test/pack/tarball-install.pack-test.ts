@@ -1,4 +1,4 @@
-// Proves spacekv installs and runs outside this repository, as a user gets it: `npm run pack`'s three
+// Proves spacekv installs and runs outside this repository, as a user gets it: `npm run pack`'s four
 // tarballs go into an empty temporary project with a plain `npm install` (no workspace links; the
 // third-party dependencies come from the registry through the npm cache, and better-sqlite3 compiles
 // from source as it does for a user without a prebuilt binary). Then, from that project only:
@@ -69,7 +69,7 @@ test('the tarballs install into an empty project, type-check, serve with npx spa
 
   const packed = await run(process.execPath, [repoPath('scripts', 'pack.js'), '--out', packs], { cwd: REPO_ROOT, env: cleanEnv(), timeout: STEP_TIMEOUT_MS });
   const tarballs = packed.stdout.trim().split('\n');
-  assert.deepEqual(tarballs.map((path) => path.slice(packs.length + 1)).sort(), ['spacekv-0.1.0.tgz', 'spacekv-client-0.1.0.tgz', 'spacekv-core-0.1.0.tgz']);
+  assert.deepEqual(tarballs.map((path) => path.slice(packs.length + 1)).sort(), ['spacekv-0.1.0.tgz', 'spacekv-client-0.1.0.tgz', 'spacekv-console-0.1.0.tgz', 'spacekv-core-0.1.0.tgz']);
 
   // The project the README's "Using spacekv in your own project" makes, with the override it sets.
   const overrides = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { overrides: Record<string, string> }).overrides;
@@ -79,7 +79,7 @@ test('the tarballs install into an empty project, type-check, serve with npx spa
   const installed = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs], {
     cwd: project, env: cleanEnv({ npm_config_build_from_source: 'true' }), timeout: INSTALL_TIMEOUT_MS, maxBuffer: 16 << 20,
   });
-  console.log(`# npm install of the three tarballs took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`# npm install of the four tarballs took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.doesNotMatch(`${installed.stdout}${installed.stderr}`, /EBADENGINE/, 'every installed package accepts this Node');
 
   for (const name of ['spacekv', '@spacekv/client', '@spacekv/core']) {
