@@ -32,7 +32,7 @@ export interface ConnectionOptions {
    * PEM certificate(s) to trust for a `https://`/`wss://` server besides the system's (a private
    * CA, a self-signed server). Node only: a browser trusts what its platform trusts.
    */
-  readonly ca?: string | Buffer;
+  readonly ca?: string | Uint8Array;
 }
 
 /**

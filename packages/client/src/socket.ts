@@ -16,7 +16,7 @@ export interface WebSocketLike {
 
 /** Options only the `ws` package takes (a platform WebSocket has none). */
 export interface NodeSocketOptions {
-  readonly ca?: string | Buffer;
+  readonly ca?: string | Uint8Array;
 }
 
 type WebSocketConstructor = new (url: string, protocols: string[], options?: NodeSocketOptions) => WebSocketLike;
