@@ -92,7 +92,7 @@ let db: SpacekvClient;
 before(async () => {
   server = await startTestServer('limits', { limits: SMALL });
   db = await connect(server.url);
-  await db.addSpace('space ttl key k attributes int n');
+  await db.addSpace('space `ttl` key k attributes int n');
 });
 after(async () => {
   await db?.close();
