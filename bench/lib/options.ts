@@ -48,6 +48,8 @@ export interface BenchOptions {
   readonly postgres: PostgresSizes;
   /** Step 11, export and import beside the stores' dump tools. */
   readonly ops: OpsSizes;
+  /** Step 8: objects in the searched space (--search-objects); undefined: the preset's (1,000,000, tiny 2,000). */
+  readonly searchObjects: number | undefined;
   /** The YCSB sections (ycsb, scaling). */
   readonly ycsb: YcsbSizes;
   /** Only the sections with these ids; undefined runs the default ones (and those enabled by flags). */
@@ -179,6 +181,7 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --scaling              also run the scaling section (records 10000,100000,1000000; tiny 100,300,1000)
   --scaling-records <list>  record counts of the scaling section
   --ops-objects <n>      objects exported and imported in step 11 (default 1000000, tiny 500)
+  --search-objects <n>   objects in the searched space of step 8 (default 1000000, tiny 2000)
   --pg-url <url>         PostgreSQL for the raw peers and spacekv's PostgreSQL store (YCSB and step 10) (default postgres://postgres@127.0.0.1:5432/test,
                          or SPACEKV_BENCH_PG_URL)`;
 
@@ -204,6 +207,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       'scaling-records': { type: 'string' },
       'pg-url': { type: 'string' },
       'ops-objects': { type: 'string' },
+      'search-objects': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -225,6 +229,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     serverCpuProfDir: values['server-cpu-prof'],
     ycsb: ycsbSizes(preset.ycsb, values, env),
     ops: values['ops-objects'] === undefined ? preset.ops : { objects: positive('--ops-objects', values['ops-objects'], true) },
+    searchObjects: values['search-objects'] === undefined ? undefined : positive('--search-objects', values['search-objects'], true),
   };
 }
 

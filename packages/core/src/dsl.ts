@@ -3,6 +3,7 @@
  *
  *     schema    := 'space' name 'key' [keytype] name [('attributes'|'attribute') attribute (',' attribute)*] clause*
  *     attribute := type name | name                 (an untyped attribute is a string, as in HyperDex)
+ *     name      := word | '`' word '`'              (a keyword or type word names something only in backquotes)
  *     clause    := 'ttl' seconds | index name (',' name)*
  *                | 'subspace' name (',' name)* | 'create' N ('partitions'|'partition')
  *                | 'tolerate' N ('failures'|'failure') | 'with' 'authorization'
@@ -16,7 +17,10 @@
  * authorization` shape HyperDex's partitioning, replication and macaroons: spacekv has none of
  * those, so they are accepted, checked, and ignored with a warning that the add_space reply carries.
  * `ttl` and `create`/`tolerate` may appear once each, in any order. `//` and `#` start a comment.
- * Keywords are case-sensitive and may also serve as names where what follows leaves no doubt.
+ * Keywords are case-sensitive. A word of the grammar (a keyword such as `key` or `attributes`, or a
+ * type word such as `string`) is never read as a name, so that a forgotten name is reported rather
+ * than filled in with the next keyword: to name something with one, quote it in backquotes
+ * (`` space s key `key` attributes int `string` ``), as `schemaToDsl` prints it.
  */
 import { isSystemSpace } from './access.js';
 import { fail } from './errors.js';
@@ -27,7 +31,7 @@ import type { AttributeType, KeyTypeName } from './types.js';
 import { KEY_TYPE_NAMES, typeToString } from './types.js';
 import { isPath, splitPath } from './paths.js';
 import type { Token } from './type-grammar.js';
-import { ATTRIBUTE_TYPE_EXPECTED, TYPE_WORDS, TokenStream, caseHint, parseType, quote, tokenize } from './type-grammar.js';
+import { ATTRIBUTE_TYPE_EXPECTED, NAME_QUOTE, TYPE_WORDS, TokenStream, caseHint, parseType, quote, tokenize } from './type-grammar.js';
 
 /** The type grammar alone, for the JSON form and for clients that check a type string. */
 export { parseTypeText } from './type-grammar.js';
@@ -207,9 +211,22 @@ const CLAUSE_WORDS: ReadonlySet<string> = new Set(['ttl', ...INDEX_WORDS, 'subsp
 const REPEATABLE_CLAUSES: ReadonlySet<string> = new Set([...INDEX_WORDS, 'subspace']);
 const ATTRIBUTES_WORDS: ReadonlySet<string> = new Set(['attributes', 'attribute']);
 
-/** Words that may follow a key or an attribute: a keyword there is a keyword, not a name. */
+/** Words that may follow a key or an attribute. */
 const SECTION_WORDS: ReadonlySet<string> = new Set([...ATTRIBUTES_WORDS, ...CLAUSE_WORDS]);
 const KEYWORDS: ReadonlySet<string> = new Set(['space', 'key', 'partitions', 'partition', 'failures', 'failure', 'authorization', ...SECTION_WORDS]);
+/** The words of the grammar: each names something only when quoted. */
+const RESERVED_WORDS: ReadonlySet<string> = new Set([...KEYWORDS, ...TYPE_WORDS]);
+
+/**
+ * A name as the DSL writes it: quoted in backquotes when it is a word of the grammar.
+ *
+ * @example
+ * dslName('first'); // 'first'
+ * dslName('key');   // '`key`'
+ */
+export function dslName(name: string): string {
+  return RESERVED_WORDS.has(name) ? `${NAME_QUOTE}${name}${NAME_QUOTE}` : name;
+}
 const CLAUSES_EXPECTED = 'a clause (ttl, index, subspace, create, tolerate, with authorization) or the end of the schema';
 
 /** What spacekv does instead of each HyperDex clause it ignores, for the add_space reply. */
@@ -228,14 +245,6 @@ function blameAt(token: Token, message: string): never {
   throw fail('invalid_schema', `line ${token.line}, column ${token.column}: ${message}`, { position: positionOf(token) });
 }
 
-function endsKey(token: Token): boolean {
-  return token.kind === 'end' || SECTION_WORDS.has(token.text);
-}
-
-function endsAttribute(token: Token): boolean {
-  return endsKey(token) || (token.kind === 'punct' && token.text === ',');
-}
-
 class DslParser {
   private readonly s: TokenStream;
   private readonly draft: SchemaDraft;
@@ -251,7 +260,7 @@ class DslParser {
 
   parse(): SpaceSchema {
     this.keyword('space');
-    const name = this.name('the space name', (t) => t.kind === 'word' && t.text === 'key');
+    const name = this.name('the space name');
     this.check(name, this.draft.setName(name.text));
     this.keyword('key', " and the key's name");
     this.parseKey();
@@ -273,25 +282,30 @@ class DslParser {
     return this.s.next();
   }
 
-  /** A name; a keyword is read as one only if the next token fits after a name (`ends`). */
-  private name(what: string, ends: (next: Token) => boolean): Token {
+  /** A name: a quoted one, or a word that is not a word of the grammar (which is told how to quote it). */
+  private name(what: string): Token {
     const token = this.s.peek();
-    if (token.kind !== 'word' || (KEYWORDS.has(token.text) && !ends(this.s.peek(1)))) this.s.expected(what);
+    if (token.kind === 'name') return this.s.next();
+    if (token.kind !== 'word') this.s.expected(what);
+    if (RESERVED_WORDS.has(token.text)) {
+      const role = KEYWORDS.has(token.text) ? 'keyword' : 'type word';
+      blameAt(token, `expected ${what}, found the ${role} '${token.text}'; a ${role} names something only when quoted: ${dslName(token.text)}`);
+    }
     return this.s.next();
   }
 
-  /** `[type] name`: a type word always starts a type, so a name that is a type word needs its type. */
-  private typedName(what: string, ends: (next: Token) => boolean): { type: AttributeType; typeToken: Token; name: Token } {
+  /** `[type] name`: an unquoted type word always starts a type. */
+  private typedName(what: string): { type: AttributeType; typeToken: Token; name: Token } {
     const typeToken = this.s.peek();
     if (typeToken.kind === 'word' && TYPE_WORDS.has(typeToken.text)) {
       const type = parseType(this.s);
-      return { type, typeToken, name: this.name(`${what} after the type '${typeToString(type)}'`, ends) };
+      return { type, typeToken, name: this.name(`${what} after the type '${typeToString(type)}'`) };
     }
-    return { type: { kind: 'string' }, typeToken, name: this.name(what, ends) };
+    return { type: { kind: 'string' }, typeToken, name: this.name(what) };
   }
 
   private parseKey(): void {
-    const { type, typeToken, name } = this.typedName('the key name', endsKey);
+    const { type, typeToken, name } = this.typedName('the key name');
     this.check(typeToken, keyTypeProblem(type));
     this.check(name, this.draft.setKey(name.text, type));
   }
@@ -310,9 +324,10 @@ class DslParser {
     const first = this.s.peek();
     const second = this.s.peek(1);
     // `strin first`: two words where a name should end mean the first was meant as a type.
-    const mistypedType = first.kind === 'word' && !TYPE_WORDS.has(first.text) && second.kind === 'word' && !SECTION_WORDS.has(second.text);
-    if (first.kind !== 'word' || mistypedType) this.s.expected(ATTRIBUTE_TYPE_EXPECTED, caseHint(first, TYPE_WORDS));
-    const { type, name } = this.typedName('an attribute name', endsAttribute);
+    const startsName = second.kind === 'name' || (second.kind === 'word' && !SECTION_WORDS.has(second.text));
+    const mistypedType = first.kind === 'word' && !TYPE_WORDS.has(first.text) && startsName;
+    if ((first.kind !== 'word' && first.kind !== 'name') || mistypedType) this.s.expected(ATTRIBUTE_TYPE_EXPECTED, caseHint(first, TYPE_WORDS));
+    const { type, name } = this.typedName('an attribute name');
     this.check(name, this.draft.addAttribute(name.text, type));
   }
 
@@ -374,12 +389,12 @@ class DslParser {
 
   /** A subspace names declared attributes, as HyperDex checks; spacekv keeps nothing of it. */
   private parseSubspaceName(): void {
-    const name = this.name('the name of an attribute of the subspace', endsAttribute);
+    const name = this.name('the name of an attribute of the subspace');
     if (!this.draft.declares(name.text)) blameAt(name, `the subspace names ${quote(name.text)}, which is not a declared attribute`);
   }
 
   private parseIndexName(): void {
-    const name = this.name('the name of an attribute to index', endsAttribute);
+    const name = this.name('the name of an attribute to index');
     this.check(name, this.draft.addIndex(name.text));
   }
 

@@ -70,8 +70,12 @@ export interface Limits {
   readonly expireInSecondsMax: number;
   /** Watch subscriptions one WebSocket connection may hold. */
   readonly subscriptionsMax: number;
-  /** Watchers (SSE streams and WebSocket subscriptions) one server serves at once. */
+  /** Watchers (SSE streams, WebSocket subscriptions and AMQP event streams) one server serves at once. */
   readonly watchersMax: number;
+  /** Messages an AMQP event stream's queue may hold unread; past it the stream ends (the subscriber resubscribes with `since`). */
+  readonly amqpWatchQueueMessagesMax: number;
+  /** Milliseconds an AMQP event stream's queue may go without a consumer (checked twice) before the stream ends and the queue is deleted. */
+  readonly amqpWatchIdleMs: number;
   /** Changes a watcher is sent per page (more when one tx is larger: a seq is never split). */
   readonly watchPageChangesMax: number;
   /** Recent changes kept in memory for watchers that keep up; one further behind reads the log. */
@@ -157,6 +161,8 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   expireInSecondsMax: 100 * 365 * 24 * 3600,
   subscriptionsMax: 1_000,
   watchersMax: 10_000,
+  amqpWatchQueueMessagesMax: 100_000,
+  amqpWatchIdleMs: 60_000,
   watchPageChangesMax: 256,
   recentChangesMax: 8_192,
   recentChangeBytesMax: 32 * 1024 * 1024,

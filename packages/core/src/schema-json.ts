@@ -11,7 +11,7 @@
  * accept exactly the same schemas. Unknown fields are refused: a misspelt `ttl` must not vanish.
  */
 import type { SchemaProblem } from './dsl.js';
-import { SchemaDraft } from './dsl.js';
+import { SchemaDraft, dslName } from './dsl.js';
 import { fail } from './errors.js';
 import type { Limits } from './limits.js';
 import type { SpaceSchema } from './schema.js';
@@ -141,19 +141,19 @@ export function parseSchemaJson(input: unknown, limits: Limits): SpaceSchema {
 }
 
 /**
- * The canonical DSL text of a schema: one line, every type written out (so that no name can be
- * mistaken for a keyword), aliases resolved. `parseSchemaDsl` reads it back to an equal schema.
+ * The canonical DSL text of a schema: one line, every type written out, aliases resolved, and a
+ * name that is a word of the grammar quoted (`` `key` ``). `parseSchemaDsl` reads it back to an equal schema.
  *
  * @example
  * schemaToDsl(schema); // 'space friendlists key string username attributes string first, set(string) friends ttl 60'
  */
 export function schemaToDsl(schema: SpaceSchema): string {
-  const parts = [`space ${schema.name}`, `key ${schema.key.type} ${schema.key.name}`];
+  const parts = [`space ${dslName(schema.name)}`, `key ${schema.key.type} ${dslName(schema.key.name)}`];
   if (schema.attributes.length > 0) {
-    parts.push(`attributes ${schema.attributes.map((a) => `${typeToString(a.type)} ${a.name}`).join(', ')}`);
+    parts.push(`attributes ${schema.attributes.map((a) => `${typeToString(a.type)} ${dslName(a.name)}`).join(', ')}`);
   }
   if (schema.ttlSeconds !== undefined) parts.push(`ttl ${schema.ttlSeconds}`);
-  if (schema.indexes !== undefined && schema.indexes.length > 0) parts.push(`index ${schema.indexes.join(', ')}`);
+  if (schema.indexes !== undefined && schema.indexes.length > 0) parts.push(`index ${schema.indexes.map(dslName).join(', ')}`);
   return parts.join(' ');
 }
 

@@ -15,7 +15,8 @@ import type { AttributeType, MapKeyTypeName, ScalarType } from './types.js';
 import { MAP_KEY_TYPE_NAMES, SCALAR_TYPE_NAMES, isScalarTypeName, typeToString } from './types.js';
 
 export interface Token {
-  readonly kind: 'word' | 'punct' | 'end';
+  /** `name` is a name in backquotes (`` `key` ``): never a keyword or a type, and `text` is what is inside. */
+  readonly kind: 'word' | 'name' | 'punct' | 'end';
   readonly text: string;
   /** 1-based. */
   readonly line: number;
@@ -29,6 +30,8 @@ export interface Token {
 export type Blame = (token: Token, message: string) => never;
 
 const PUNCTUATION = '(),';
+/** Quotes a name, so that a word of the grammar (`key`, `attributes`, `string`) can name something. */
+export const NAME_QUOTE = '`';
 
 /** Every word that starts a type; the DSL uses it to tell `[type] name` apart from `name`. */
 export const TYPE_WORDS: ReadonlySet<string> = new Set([...SCALAR_TYPE_NAMES, 'int64', 'document', 'list', 'set', 'map']);
@@ -46,7 +49,10 @@ export function quote(text: string): string {
 }
 
 export function describeToken(token: Token): string {
-  return token.kind === 'end' ? 'end of input' : quote(token.text);
+  if (token.kind === 'end') return 'end of input';
+  if (token.kind === 'name') return `the quoted name ${NAME_QUOTE}${token.text.slice(0, QUOTE_LENGTH_MAX)}${NAME_QUOTE}`;
+  if (token.text === NAME_QUOTE) return `'${NAME_QUOTE}' with no closing '${NAME_QUOTE}' on its line`;
+  return quote(token.text);
 }
 
 /** A hint for `Space` or `STRING`: keywords and type names are case-sensitive. */
@@ -62,13 +68,22 @@ function startsComment(text: string, i: number): boolean {
 
 function isWordChar(text: string, i: number): boolean {
   const c = text.charAt(i);
-  return !/\s/.test(c) && !PUNCTUATION.includes(c) && !startsComment(text, i);
+  return !/\s/.test(c) && !PUNCTUATION.includes(c) && c !== NAME_QUOTE && !startsComment(text, i);
+}
+
+/** Where the quoted name opened at `start` closes, or -1 if its line holds no closing quote. */
+function closingQuote(text: string, start: number): number {
+  const close = text.indexOf(NAME_QUOTE, start + 1);
+  const lineEnd = text.indexOf('\n', start);
+  return close === -1 || (lineEnd !== -1 && lineEnd < close) ? -1 : close;
 }
 
 /**
- * Split text into words, punctuation and a final `end` token; `//` starts a comment to the end of
- * the line, and so does `#` (HyperDex's comments). A word is any run of characters other than whitespace and punctuation (not only an
- * identifier), so that `first-name` is reported whole as a bad name rather than as a stray '-'.
+ * Split text into words, quoted names, punctuation and a final `end` token; `//` starts a comment
+ * to the end of the line, and so does `#` (HyperDex's comments). A word is any run of characters
+ * other than whitespace and punctuation (not only an identifier), so that `first-name` is reported
+ * whole as a bad name rather than as a stray '-'. A backquote with no closing one on its line is
+ * left as a punctuation token, which no grammar expects, so the parser reports it where it stands.
  */
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -94,6 +109,10 @@ export function tokenize(text: string): Token[] {
     else if (PUNCTUATION.includes(c)) {
       i += 1;
       tokens.push(token('punct', start));
+    } else if (c === NAME_QUOTE) {
+      const close = closingQuote(text, start);
+      i = close === -1 ? start + 1 : close + 1;
+      tokens.push(close === -1 ? token('punct', start) : { ...token('name', start), text: text.slice(start + 1, close) });
     } else {
       while (i < text.length && isWordChar(text, i)) i += 1;
       tokens.push(token('word', start));

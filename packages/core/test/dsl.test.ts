@@ -280,8 +280,8 @@ test('index clauses declare secondary indexes, repeatable, on declared non-docum
   assertInvalidAt('space s key k attributes a index', 1, 33, 32, 'expected the name of an attribute to index');
 });
 
-test('keywords and type words serve as names where what follows leaves no doubt', () => {
-  const schema = parse('space key key string attributes attributes string ttl, int string, bool create ttl 5');
+test('a keyword or type word names something only in backquotes', () => {
+  const schema = parse('space `key` key string `attributes` attributes string `ttl`, int `string`, bool `create`, `index` index `string` ttl 5');
   assert.deepEqual(schema, {
     name: 'key',
     key: { name: 'attributes', type: 'string' },
@@ -289,15 +289,32 @@ test('keywords and type words serve as names where what follows leaves no doubt'
       { name: 'ttl', type: { kind: 'string' } },
       { name: 'string', type: { kind: 'int' } },
       { name: 'create', type: { kind: 'bool' } },
+      { name: 'index', type: { kind: 'string' } },
     ],
     ttlSeconds: 5,
+    indexes: ['string'],
   });
+  // Quoting a plain name changes nothing; a quoted keyword is never read as the keyword.
+  assert.deepEqual(parse('space `friendlists` key `username` attributes string `first`, string last, set(string) friends'), FRIENDLISTS);
+  assertInvalidAt('space s key k `attributes` string a', 1, 15, 14, "expected 'attributes', a clause");
+});
+
+test('a keyword where a name is expected is refused, saying how to quote it', () => {
+  const err = assertInvalidAt('space broken key attributes', 1, 18, 17, "expected the key name, found the keyword 'attributes'; a keyword names something only when quoted: `attributes`");
+  assert.equal(err.code, 'invalid_schema');
+  assertInvalidAt('space key key k', 1, 7, 6, "expected the space name, found the keyword 'key'; a keyword names something only when quoted: `key`");
+  assertInvalidAt('space s key k attributes int ttl', 1, 30, 29, "found the keyword 'ttl'; a keyword names something only when quoted: `ttl`");
+  assertInvalidAt('space s key k attributes int string', 1, 30, 29, "found the type word 'string'; a type word names something only when quoted: `string`");
+  assertInvalidAt('space s key k attributes int a index space', 1, 38, 37, "expected the name of an attribute to index, found the keyword 'space'");
+  assertInvalidAt('space s key `k attributes a', 1, 13, 12, "found '`' with no closing '`' on its line");
+  assertInvalidAt('space s key `k\n` attributes a', 1, 13, 12, "found '`' with no closing '`' on its line");
+  assertInvalidAt('space s key `` attributes a', 1, 13, 12, "'' is not a valid key name");
 });
 
 test('a forgotten name is reported, not filled in with the next keyword', () => {
-  assertInvalidAt('space key k', 1, 7, 6, "expected the space name, found 'key'");
-  assertInvalidAt('space s key string attributes string a', 1, 20, 19, "expected the key name after the type 'string', found 'attributes'");
-  assertInvalidAt('space s key k attributes string ttl 5', 1, 33, 32, "expected an attribute name after the type 'string', found 'ttl'");
+  assertInvalidAt('space key k', 1, 7, 6, "expected the space name, found the keyword 'key'");
+  assertInvalidAt('space s key string attributes string a', 1, 20, 19, "expected the key name after the type 'string', found the keyword 'attributes'");
+  assertInvalidAt('space s key k attributes string ttl 5', 1, 33, 32, "expected an attribute name after the type 'string', found the keyword 'ttl'");
   assertInvalidAt('space s key k attributes string, int b', 1, 32, 31, "expected an attribute name after the type 'string', found ','");
 });
 

@@ -178,8 +178,9 @@ test('schemaToJson writes the canonical JSON form, which parses back to an equal
 });
 
 // Names drawn from words the DSL gives a meaning to, to show the canonical text is never ambiguous.
-const NAMES = ['space', 'key', 'attributes', 'ttl', 'create', 'tolerate', 'partitions', 'failures', 'subspace', 'index',
-  'string', 'int', 'int64', 'timestamp', 'list', 'set', 'map', 'document', 'a', '_b9'];
+const NAMES = ['space', 'key', 'attributes', 'attribute', 'ttl', 'create', 'tolerate', 'partitions', 'partition', 'failures', 'failure',
+  'subspace', 'index', 'primary_index', 'secondary_index', 'with', 'authorization',
+  'string', 'int', 'int64', 'float', 'bool', 'bytes', 'timestamp', 'list', 'set', 'map', 'document', 'a', '_b9'];
 const TYPES = ['string', 'int', 'float', 'bool', 'bytes', 'document', 'timestamp', 'list(float)', 'set(bytes)', 'map(int, string)'];
 
 /** A small seeded generator (mulberry32) so that a failure can be replayed from its seed. */
@@ -201,11 +202,13 @@ function randomSchema(pick: (n: number) => number): SpaceSchema {
   }
   const [name = 's', keyName = 'k', ...rest] = names;
   const attributes = rest.slice(0, pick(rest.length + 1)).map((n) => ({ name: n, type: parseTypeText(TYPES[pick(TYPES.length)] ?? 'string') }));
-  const schema: SpaceSchema = { name, key: { name: keyName, type: pick(2) === 0 ? 'string' : 'int' }, attributes };
+  const indexes = attributes.filter((a) => a.type.kind !== 'document' && pick(2) === 0).map((a) => a.name);
+  const keyed: SpaceSchema = { name, key: { name: keyName, type: pick(2) === 0 ? 'string' : 'int' }, attributes };
+  const schema = indexes.length === 0 ? keyed : { ...keyed, indexes };
   return pick(2) === 0 ? schema : { ...schema, ttlSeconds: 1 + pick(100_000) };
 }
 
-test('random schemas with keyword names round-trip through both canonical forms', () => {
+test('random schemas with keyword names (quoted in the DSL) and indexes on them round-trip through both canonical forms', () => {
   const seed = Number(process.env['SCHEMA_SEED'] ?? Date.now() % 1_000_000);
   const pick = random(seed);
   for (let i = 0; i < 300; i += 1) {

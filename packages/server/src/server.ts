@@ -58,13 +58,13 @@ export function openStore(config: ServerConfig): Store {
  * requests), the relay last (it publishes what the sweeper's last deletions logged).
  */
 function backgroundTasks(
-  config: ServerConfig, store: Store, engine: Engine, commits: CommitSignal, logger: Logger, metrics: Metrics,
+  config: ServerConfig, store: Store, engine: Engine, feed: ChangeFeed, commits: CommitSignal, logger: Logger, metrics: Metrics,
   auth: Authenticator | undefined, limiter: RateLimiter | undefined,
 ): TaskSet {
   const amqpUrl = config.amqpUrl;
   const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}), ...(limiter ? { limiter } : {}) };
   const tasks = [
-    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, metrics, rpcOptions), logger)] : []),
+    ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, feed, metrics, rpcOptions), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
     new BackgroundTask('log_retention', logRetention(store, {
       intervalMs: config.retentionIntervalMs,
@@ -128,7 +128,7 @@ export async function startServer(
   await feed.start(commits);
   const auth = requireTokens ? await setUpAuth(config, running, feed, logger) : undefined;
   const limiter = rateLimited(config) ? new RateLimiter(config.limits) : undefined;
-  const tasks = backgroundTasks(config, store, running, commits, logger, metrics, auth?.authenticator, limiter);
+  const tasks = backgroundTasks(config, store, running, feed, commits, logger, metrics, auth?.authenticator, limiter);
   const health = () => healthOf(config, store, tasks, feed);
   const guard = new BrowserGuard({ listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
   const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}), ...(limiter ? { limiter } : {}) };

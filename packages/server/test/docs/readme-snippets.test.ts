@@ -22,7 +22,7 @@ const STEP_TIMEOUT_MS = 90_000;
 /** Install blocks, by their first command, and what runs them for real. */
 const INSTALL_BLOCKS: Readonly<Record<string, string>> = {
   'npm ci && npm start': '.ci/run (npm ci, npm test) and test/process/npm-start.test.ts (npm start)',
-  'npm ci && npm run pack': 'npm run test:pack (test/pack/tarball-install.pack-test.ts)',
+  'npm ci && npm run pack': 'npm test (test/pack/tarball-install.test.ts)',
 };
 
 interface Block {

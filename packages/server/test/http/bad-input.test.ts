@@ -210,11 +210,27 @@ const CASES: readonly BadCase[] = [
   { name: 'application/xml', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '<first>x</first>', contentType: 'application/xml' }), status: 415, code: 'unsupported_media_type' },
   { name: 'a form body', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: 'first=x', contentType: 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type' },
   // text/plain is what a web page may send cross-site without a preflight: no route takes it.
-  { name: 'DSL sent as text/plain to POST /v1/spaces', send: () => call(srv.url, 'POST', '/v1/spaces', { body: 'space tp key k', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type' },
-  { name: 'JSON sent as text/plain to an object route', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
+  {
+    name: 'DSL sent as text/plain to POST /v1/spaces', send: () => call(srv.url, 'POST', '/v1/spaces', { body: 'space tp key k', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type',
+    check: (error) => { saysTakesSchema(error); saysGot(error, 'content-type "text/plain"'); },
+  },
+  {
+    name: 'a schema sent with no content type at all', send: () => rawRequest('POST', '/v1/spaces', 'space tp key k', {}), status: 415, code: 'unsupported_media_type',
+    check: (error) => { saysTakesSchema(error); saysGot(error, 'no content-type'); },
+  },
+  {
+    name: 'JSON sent as text/plain to an object route', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'text/plain' }), status: 415, code: 'unsupported_media_type',
+    check: (error) => { saysTakesJson(error); saysGot(error, 'content-type "text/plain"'); },
+  },
   // `curl -d '{...}'` without -H sends a form type: the first mistake of most users, told the fix.
-  { name: 'JSON sent as curl -d sends it (a form type)', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
-  { name: 'JSON sent with no content type at all', send: () => rawPut('jsmith1', '{"first":"x"}', {}), status: 415, code: 'unsupported_media_type', check: saysTakesJson },
+  {
+    name: 'JSON sent as curl -d sends it (a form type)', send: () => call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: '{"first":"x"}', contentType: 'application/x-www-form-urlencoded' }), status: 415, code: 'unsupported_media_type',
+    check: (error) => { saysTakesJson(error); saysGot(error, 'content-type "application/x-www-form-urlencoded"'); },
+  },
+  {
+    name: 'JSON sent with no content type at all', send: () => rawPut('jsmith1', '{"first":"x"}', {}), status: 415, code: 'unsupported_media_type',
+    check: (error) => { saysTakesJson(error); saysGot(error, 'no content-type'); },
+  },
   {
     name: 'an empty application/json body (not JSON; {} means defaults)',
     send: () => call(srv.url, 'PUT', objectPath('people', 'empty-body'), { body: '' }),
@@ -257,11 +273,25 @@ function saysTakesJson(error: ErrorBody['error']): void {
   assert.match(error.message, /takes application\/json \(curl: -H 'content-type: application\/json'\)/);
 }
 
+/** POST /v1/spaces names both the types it takes. */
+function saysTakesSchema(error: ErrorBody['error']): void {
+  assert.match(error.message, /takes application\/json or DSL text as application\/x-spacekv-schema/);
+}
+
+/** The refusal names what was sent (not fastify's bare "Unsupported Media Type"). */
+function saysGot(error: ErrorBody['error'], what: string): void {
+  assert.ok(error.message.endsWith(`got ${what}`), error.message);
+}
+
 /** A PUT with exactly these headers (fetch would add a text/plain content type to a string body). */
-async function rawPut(key: string, body: string, headers: Record<string, string>): Promise<Reply> {
-  const url = new URL(`${srv.url}${objectPath('people', key)}`);
+function rawPut(key: string, body: string, headers: Record<string, string>): Promise<Reply> {
+  return rawRequest('PUT', objectPath('people', key), body, headers);
+}
+
+function rawRequest(method: string, path: string, body: string, headers: Record<string, string>): Promise<Reply> {
+  const url = new URL(`${srv.url}${path}`);
   return new Promise<Reply>((resolve, reject) => {
-    const req = request(url, { method: 'PUT', headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+    const req = request(url, { method, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => {
         resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers as Record<string, string>), text });

@@ -21,6 +21,7 @@ const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
 const ABUSE = 'packages/server/test/reliability/abuse.test.ts';
 const AUTH = 'packages/server/test/auth/auth-limits.test.ts';
+const AMQP_WATCH = 'packages/server/test/amqp/amqp-watch.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -74,6 +75,8 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   authFailureAddressesMax: { file: AUTH, test: 'failure counters stay within authFailureAddressesMax' },
   clientRequestsPerSecondMax: { file: AUTH, test: 'requests past clientRequestsPerSecondMax' },
   rateLimitedClientsMax: { file: AUTH, test: 'the rate table stays within rateLimitedClientsMax' },
+  amqpWatchQueueMessagesMax: { file: AMQP_WATCH, test: 'a stream whose queue reaches amqpWatchQueueMessagesMax unread ends' },
+  amqpWatchIdleMs: { file: AMQP_WATCH, test: 'a stream whose queue has no consumer for amqpWatchIdleMs ends' },
 };
 
 test('every limit of the limits module has a test that proves it, and that test names the limit', () => {
@@ -92,7 +95,7 @@ let db: SpacekvClient;
 before(async () => {
   server = await startTestServer('limits', { limits: SMALL });
   db = await connect(server.url);
-  await db.addSpace('space ttl key k attributes int n');
+  await db.addSpace('space `ttl` key k attributes int n');
 });
 after(async () => {
   await db?.close();

@@ -87,7 +87,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     requestTimeout: limits.requestReceiveMs,
     http: nodeServerOptions,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: engine.limits.keyBytesMax * 3 + 100 },
-    frameworkErrors: (err, _request, reply) => sendError(reply, err),
+    frameworkErrors: (err, request, reply) => sendError(reply, err, request),
     clientErrorHandler: refuseMalformedHttp,
     // With TLS, an https.Server in place of the http.Server: the same request events, and the same
     // 'upgrade' event the WebSocket front listens to, so WSS shares the port.
@@ -153,7 +153,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    const error = toSpacekvError(err);
+    const error = toSpacekvError(err, request);
     if (error.code === 'internal') request.log.error({ err }, 'request failed');
     if (!request.ticket?.used) ctx.countInvalid(request, error.code); // failures of run operations are counted by run
     ctx.release(request);

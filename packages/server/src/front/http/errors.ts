@@ -6,6 +6,7 @@ import { type IncomingMessage, STATUS_CODES, type ServerResponse } from 'node:ht
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
+import { SCHEMA_MEDIA_TYPE } from './space-routes.js';
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
@@ -24,12 +25,33 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
  * application/x-www-form-urlencoded, the most common first mistake, and deserves the fix in the answer.
  */
 const TAKES_JSON = "this endpoint takes application/json (curl: -H 'content-type: application/json')";
+/** POST /v1/spaces also takes the schema as DSL text, so its refusal names both types. */
+const TAKES_SCHEMA = `POST /v1/spaces takes application/json or DSL text as ${SCHEMA_MEDIA_TYPE} (curl: -H 'content-type: application/json' or -H 'content-type: ${SCHEMA_MEDIA_TYPE}')`;
 
-export function toSpacekvError(err: unknown): SpacekvError {
+/** The parts of a request a refusal of its body type names. */
+export interface RefusedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/**
+ * Why a body type was refused, naming the type that was sent (fastify's own message says only
+ * "Unsupported Media Type"), and what the route takes instead.
+ */
+function refusedMediaType(request: RefusedRequest | undefined): string {
+  const takes = request?.method === 'POST' && request.url.split('?')[0] === '/v1/spaces' ? TAKES_SCHEMA : TAKES_JSON;
+  const sent = request?.headers['content-type'];
+  const got = typeof sent === 'string' && sent.trim() !== '' ? `got content-type ${JSON.stringify(sent.slice(0, 100))}` : 'got no content-type';
+  return `${takes}; ${request ? got : 'got another type'}`;
+}
+
+/** Our error for anything thrown while serving `request` (given when known, to name what it sent). */
+export function toSpacekvError(err: unknown, request?: RefusedRequest): SpacekvError {
   if (err instanceof SpacekvError) return err;
   const fastifyError = err as Partial<FastifyError>;
   const code = fastifyError.code ? FASTIFY_CODES[fastifyError.code] : undefined;
-  if (code === 'unsupported_media_type') return new SpacekvError(code, `${TAKES_JSON}; got ${fastifyError.message ?? 'another type'}`);
+  if (code === 'unsupported_media_type') return new SpacekvError(code, refusedMediaType(request));
   if (code === 'too_large' && fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') {
     return new SpacekvError(code, 'the key in the path is past the key size limit', { limit: 'keyBytesMax' });
   }
@@ -40,8 +62,8 @@ export function toSpacekvError(err: unknown): SpacekvError {
   return new SpacekvError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
-export function sendError(reply: FastifyReply, err: unknown): void {
-  const error = toSpacekvError(err);
+export function sendError(reply: FastifyReply, err: unknown, request?: RefusedRequest): void {
+  const error = toSpacekvError(err, request);
   reply.code(httpStatusOf(error.code)).type('application/json').send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
 }
 
