@@ -5,7 +5,7 @@
  * (docs/architecture.md §4.5); WAL readers never wait for the writer.
  */
 import Database from 'better-sqlite3';
-import { type Change, type Key, type OpName, SpacekvError } from '@spacekv/core';
+import { type Change, type OpName, SpacekvError } from '@spacekv/core';
 import { cutPage } from '../change-pages.js';
 import type { ChangePage, ExpiredObject } from '../store.js';
 import { configureReader } from './pragmas.js';

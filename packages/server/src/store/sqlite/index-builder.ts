@@ -66,13 +66,18 @@ export class IndexBuilder {
   finish(space: string, createdSeq: number, attribute: string): SpaceSchema {
     const entry = this.entry(space, createdSeq);
     const schema: SpaceSchema = { ...entry.space.schema, indexes: [...(entry.space.schema.indexes ?? []), attribute] };
-    this.db.transaction(() => {
-      const seq = (this.stmts.readSeq.get() as number) + 1;
-      this.catalog.setSchema(entry, schema);
-      this.stmts.forget.run(entry.id, attribute);
-      this.log.append([{ seq, space, key: '', op: 'add_index', attributesJson: null, committedAtMs: Date.now(), schemaJson: JSON.stringify(schema) }]);
-      this.stmts.writeSeq.run(seq);
-    }).immediate();
+    try {
+      this.db.transaction(() => {
+        const seq = (this.stmts.readSeq.get() as number) + 1;
+        this.catalog.setSchema(entry, schema);
+        this.stmts.forget.run(entry.id, attribute);
+        this.log.append([{ seq, space, key: '', op: 'add_index', attributesJson: null, committedAtMs: Date.now(), schemaJson: JSON.stringify(schema) }]);
+        this.stmts.writeSeq.run(seq);
+      }).immediate();
+    } catch (err) {
+      this.catalog.reload(); // the schema in memory must not run ahead of the file
+      throw err;
+    }
     this.catalog.building.delete(entry.id);
     return schema;
   }

@@ -19,12 +19,12 @@
  *   order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order is core's
  *   comparison order; a list or set has a row per distinct element, a map one per key. Rows are
  *   written in the same transaction as the object, by the writer only.
- * - `purges` (format 5): rows left to delete, in bounded slices by a background task (purge.ts):
- *   those of a removed space (`attr` '') or of a removed index. Removing a space or an index is
- *   therefore a catalog write, immediate and small, whatever it held; and no catalog operation
- *   runs DDL, so SQLite's schema cookie never changes and no connection re-parses the schema
- *   (which with a table per space cost every connection a re-parse of tens of thousands of
- *   objects after each add_space or rm_space).
+ * - `purges` (format 5): rows left to delete, in bounded slices by a background task (purger.ts,
+ *   run by tasks/purge.ts): those of a removed space (`attr` '') or of a removed index. Removing
+ *   a space or an index is therefore a catalog write, immediate and small, whatever it held; and
+ *   no catalog operation runs DDL, so SQLite's schema cookie never changes and no connection
+ *   re-parses the schema (which with a table per space cost every connection a re-parse of tens
+ *   of thousands of objects after each add_space or rm_space).
  * - `index_builds` (format 5): online index builds in progress; a restart turns each into a purge
  *   of the entries it had written.
  * - `changes` (format 3): the change log (docs/architecture.md §4.6), one row per changed object, keyed by
