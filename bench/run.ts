@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killAllChildren } from './lib/child-server.js';
+import { catalogSection } from './lib/catalog.js';
 import { clientVsRedisSection } from './lib/client-vs-redis.js';
 import { codecSection } from './lib/codec.js';
 import { eventsSection } from './lib/events.js';
@@ -34,6 +35,7 @@ const SECTIONS: readonly Section[] = [
   eventsSection,
   postgresSection,
   opsSection,
+  catalogSection,
   ycsbSection,
   scalingSection,
 ];

@@ -5,8 +5,9 @@
  *
  * An event is one logged change: `{"seq", "space", "key", "op", "attributes", "committed_at"}`.
  * The object's new version is `seq`; `attributes` is the object's new state, or null for a deletion
- * (`del`, `cond_del`, `get_and_del`, `expire` by the TTL sweeper, `rm_space`; `rm_index`, with key ''
- * like every admin change, has none either). A tx's changes share
+ * (`del`, `cond_del`, `get_and_del`, `expire` by the TTL sweeper, `rm_space`; `add_index` and
+ * `rm_index`, with key '' like every admin change, have none either; the embedded store logs
+ * `add_index`). A tx's changes share
  * its seq. Delivery is at least once: consumers deduplicate by (seq, space, key).
  */
 import { isSystemSpace } from './access.js';
@@ -111,7 +112,7 @@ export function watchMatches(spec: WatchSpec, change: Change, budget: StepBudget
   if (spec.ops && !spec.ops.has(change.op)) return false;
   if (spec.space === undefined) return !isSystemSpace(change.space);
   if (change.space !== spec.space) return false;
-  const admin = change.op === 'add_space' || change.op === 'rm_space' || change.op === 'rm_index';
+  const admin = change.op === 'add_space' || change.op === 'rm_space' || change.op === 'add_index' || change.op === 'rm_index';
   if (spec.key !== undefined && !admin && change.key !== spec.key) return false;
   if (spec.prefix !== undefined && !admin && !(typeof change.key === 'string' && change.key.startsWith(spec.prefix))) return false;
   if (spec.filter && change.attributesJson !== null) {

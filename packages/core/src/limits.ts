@@ -91,6 +91,12 @@ export interface Limits {
   /** Objects indexed per writer transaction while an index is built online. */
   readonly indexBuildBatchRowsMax: number;
   /**
+   * Rows (objects and index entries) deleted per writer transaction while the rows of a removed
+   * space or index are purged in the background: the catalog change is immediate, the delete is
+   * sliced so that writes keep committing between slices.
+   */
+  readonly purgeBatchRowsMax: number;
+  /**
    * Bytes of object text (the attribute JSON its reads and writes return) one `tx` may answer with;
    * the tx stops with `too_large` as soon as its results pass it, so a tx of many reads of large
    * objects can never grow its reply (or the writer's memory) without bound.
@@ -170,6 +176,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   scanRowsMax: 10_000,
   searchPageBytesMax: 4 * 1024 * 1024,
   indexBuildBatchRowsMax: 2000,
+  purgeBatchRowsMax: 5000,
   txReplyBytesMax: 16 * 1024 * 1024,
   batchReplyBytesMax: 64 * 1024 * 1024,
   conditionStepsMax: 2_000_000,

@@ -282,7 +282,7 @@ export interface Change {
    * attributes it is the whole object, so a point-in-time restore can replay the change.
    */
   readonly expiresAtMs?: number | null;
-  /** `add_space`: the new space's schema (its stored JSON), logged for the same reason. */
+  /** `add_space`: the new space's schema (its stored JSON); `add_index`, `rm_index`: the schema after. Logged for the same reason. */
   readonly schemaJson?: string;
 }
 

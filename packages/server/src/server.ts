@@ -24,6 +24,7 @@ import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import { BackgroundTask } from './tasks/task.js';
 import { TaskSet } from './tasks/task-set.js';
 import { logRetention } from './tasks/log-retention.js';
+import { purgeRemoved } from './tasks/purge.js';
 import { ttlSweeper } from './tasks/ttl-sweeper.js';
 import { authRequired, setUpAuth } from './auth/bootstrap.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -45,6 +46,8 @@ const SHARED_STORE_POLL_MS = 100;
 
 /** Expired objects deleted per sweeper batch, and changes removed per retention step. */
 const SWEEP_BATCH_MAX = 256;
+/** How often the purge looks for rows of removed spaces and indexes when it has none left (with some, it goes on at once). */
+const PURGE_INTERVAL_MS = 1000;
 const PRUNE_BATCH_MAX = 4096;
 
 export function openStore(config: ServerConfig): Store {
@@ -65,6 +68,7 @@ function backgroundTasks(
   const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}), ...(limiter ? { limiter } : {}) };
   const tasks = [
     ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, feed, metrics, rpcOptions), logger)] : []),
+    ...(store.purgeRemoved ? [new BackgroundTask('purge', purgeRemoved(store.purgeRemoved.bind(store), PURGE_INTERVAL_MS), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
     new BackgroundTask('log_retention', logRetention(store, {
       intervalMs: config.retentionIntervalMs,

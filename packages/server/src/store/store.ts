@@ -150,6 +150,14 @@ export interface StoreSnapshot {
   release(): void;
 }
 
+/** What one step of purging a removed space's or index's rows did (see {@link Store.purgeRemoved}). */
+export interface PurgeOutcome {
+  /** Rows this step deleted. */
+  readonly removed: number;
+  /** Whether rows are left to purge: call again. */
+  readonly more: boolean;
+}
+
 /** Told the number of objects indexed so far, after each bounded step of an online index build. */
 export type IndexBuildProgress = (indexedObjects: number) => void;
 
@@ -206,6 +214,13 @@ export interface Store extends ChangeLog {
    * own tools (PostgreSQL: pg_dump; or `spacekv export`, which reads any store).
    */
   backupSnapshot?(): Promise<StoreSnapshot>;
+  /**
+   * Delete, in one bounded transaction between commits (`purgeBatchRowsMax` rows), rows that a
+   * removed space or index left behind; its removal was a catalog change, immediate whatever it
+   * held, and nothing reads those rows any more. Pending purges survive a restart. Absent on stores
+   * that drop them at once (PostgreSQL's DROP TABLE).
+   */
+  purgeRemoved?(): Promise<PurgeOutcome>;
   /** Finish in-flight work and release every resource. */
   close(): Promise<void>;
   /** Present when other server processes share the store. */

@@ -58,8 +58,8 @@ function contentsOf(file: string): Record<string, unknown> {
       changes: db.prepare('SELECT * FROM changes ORDER BY seq, idx').all(),
     };
     for (const { id, name } of spaces) {
-      out[`objects of ${name}`] = db.prepare(`SELECT key, version, expires_at, attrs FROM s_${id} ORDER BY key`).all();
-      out[`index entries of ${name}`] = db.prepare(`SELECT attr, hex(value) AS value, key, expires_at FROM x_${id} ORDER BY attr, value, key`).all();
+      out[`objects of ${name}`] = db.prepare('SELECT key, version, expires_at, attrs FROM objects WHERE space_id = ? ORDER BY key').all(id);
+      out[`index entries of ${name}`] = db.prepare('SELECT attr, hex(value) AS value, key, expires_at FROM index_entries WHERE space_id = ? ORDER BY attr, value, key').all(id);
     }
     return out;
   } finally {

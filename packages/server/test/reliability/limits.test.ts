@@ -57,6 +57,8 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   searchPageBytesMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'a page stops once its objects pass searchPageBytesMax' },
   // A bound on work per writer transaction, not on input: proven by a build that completes in batches of 7.
   indexBuildBatchRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'an index added to a space with data while writes continue is complete' },
+  // A bound on work per writer transaction: proven by a purge that runs in several slices while writes are answered.
+  purgeBatchRowsMax: { file: 'packages/server/test/store/sqlite-layout.test.ts', test: 'a removed space of many rows is purged in slices of purgeBatchRowsMax' },
   snapshotsInflightMax: { file: 'packages/server/test/ops/backup.test.ts', test: 'a backup past snapshotsInflightMax answers overloaded' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },

@@ -1,13 +1,15 @@
 /**
- * The writer's view of the spaces: each with its table id, its runtime `Space` and its rows through
- * statements prepared against its table. Only the writer changes the catalog; it does so after the DDL has
- * run, and reloads from disk when a commit fails, so memory never runs ahead of the file.
+ * The writer's view of the spaces: each with its id, its runtime `Space` and its rows in the shared
+ * tables (layout.ts). Only the writer changes the catalog, with catalog rows alone (no DDL: the
+ * schema cookie never moves); it reloads from disk when a commit fails, so memory never runs ahead
+ * of the file. A removed space or index leaves its rows to the purge (purge.ts).
  */
 import type Database from 'better-sqlite3';
 import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
 import type { SpaceRows, StepTarget } from '../write-steps.js';
-import { IndexEntries } from './index-entries.js';
-import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
+import { IndexEntries, IndexStatements } from './index-entries.js';
+import { WHOLE_SPACE } from './layout.js';
+import { bind } from './search-executor.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
 
@@ -16,30 +18,35 @@ export interface CatalogEntry extends StepTarget {
   readonly indexes: IndexEntries;
 }
 
-/** A space's table through statements prepared on the writer connection; its index entries follow every write. */
-class TableRows implements SpaceRows {
-  private readonly select: Database.Statement;
-  private readonly upsert: Database.Statement;
-  private readonly delete: Database.Statement;
+/** The statements on the shared objects table, prepared once on the writer connection for every space. */
+class ObjectStatements {
+  readonly select: Database.Statement;
+  readonly upsert: Database.Statement;
+  readonly delete: Database.Statement;
 
-  constructor(db: Database.Database, table: string, private readonly indexes: IndexEntries) {
-    this.select = db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true);
-    this.upsert = db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`);
-    this.delete = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
+  constructor(db: Database.Database) {
+    this.select = db.prepare('SELECT version, expires_at, attrs FROM objects WHERE space_id = ? AND key = ?').raw(true);
+    this.upsert = db.prepare('INSERT OR REPLACE INTO objects (space_id, key, version, expires_at, attrs) VALUES (?, ?, ?, ?, ?)');
+    this.delete = db.prepare('DELETE FROM objects WHERE space_id = ? AND key = ?');
   }
+}
+
+/** A space's objects in the shared table; its index entries follow every write. */
+class SpaceObjects implements SpaceRows {
+  constructor(private readonly stmts: ObjectStatements, private readonly id: number, private readonly indexes: IndexEntries) {}
 
   read(key: Key): StoredObject | null {
-    const row = this.select.get(key) as Row | undefined;
+    const row = this.stmts.select.get(this.id, key) as Row | undefined;
     return row ? { version: row[0], expiresAt: row[1], attributesJson: row[2] } : null;
   }
 
   write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
-    this.upsert.run(key, version, expiresAt, attributesJson);
+    this.stmts.upsert.run(this.id, bind(key), version, expiresAt, attributesJson);
     this.indexes.written(key, attributes, expiresAt);
   }
 
   remove(key: Key): void {
-    this.delete.run(key);
+    this.stmts.delete.run(this.id, key);
     this.indexes.deleted(key);
   }
 }
@@ -52,13 +59,26 @@ export class WriterCatalog {
    */
   readonly building = new Map<number, string>();
 
-  constructor(private readonly db: Database.Database) {
+  private readonly objects: ObjectStatements;
+  private readonly indexStatements: IndexStatements;
+  private readonly stmts;
+
+  constructor(db: Database.Database) {
+    this.objects = new ObjectStatements(db);
+    this.indexStatements = new IndexStatements(db);
+    this.stmts = {
+      insertSpace: db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)'),
+      updateSchema: db.prepare('UPDATE spaces SET schema = ? WHERE id = ?'),
+      deleteSpace: db.prepare('DELETE FROM spaces WHERE id = ?'),
+      purge: db.prepare('INSERT OR IGNORE INTO purges (space_id, attr) VALUES (?, ?)'),
+      all: db.prepare('SELECT id, name, schema, created_seq FROM spaces ORDER BY id'),
+    };
     this.reload();
   }
 
   reload(): void {
     this.entries.clear();
-    const rows = this.db.prepare('SELECT id, name, schema, created_seq FROM spaces ORDER BY id').all() as {
+    const rows = this.stmts.all.all() as {
       id: number;
       schema: string;
       created_seq: number;
@@ -68,38 +88,40 @@ export class WriterCatalog {
 
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
     const space = new Space(schema, createdSeq);
-    const indexes = new IndexEntries(this.db, id, space, this.building.get(id));
-    const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes), indexes };
+    const indexes = new IndexEntries(this.indexStatements, id, space, this.building.get(id));
+    const entry: CatalogEntry = { id, space, rows: new SpaceObjects(this.objects, id, indexes), indexes };
     this.entries.set(schema.name, entry);
     return entry;
   }
 
-  /** Create a space's tables and catalog row (in the caller's transaction), and add it. */
+  /** Add a space's catalog row (in the caller's transaction), and the space: its id is new, never reused. */
   create(schema: SpaceSchema, createdSeq: number): CatalogEntry {
-    const id = Number(this.db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)').run(schema.name, JSON.stringify(schema), createdSeq).lastInsertRowid);
-    this.db.exec(createSpaceTableSql(id, schema.key.type));
-    this.db.exec(createIndexTableSql(id, schema.key.type));
+    const id = Number(this.stmts.insertSpace.run(schema.name, JSON.stringify(schema), createdSeq).lastInsertRowid);
     return this.add(id, schema, createdSeq);
+  }
+
+  /** Give a space a new schema of the same incarnation (in the caller's transaction): an index added. */
+  setSchema(entry: CatalogEntry, schema: SpaceSchema): CatalogEntry {
+    this.stmts.updateSchema.run(JSON.stringify(schema), entry.id);
+    return this.add(entry.id, schema, entry.space.createdSeq);
   }
 
   /**
    * Give a space the schema it has once an index is dropped (in the caller's transaction): the
-   * catalog row, and the entries of every index the new schema no longer declares.
+   * catalog row, and a purge of the entries of every index the new schema no longer declares.
    */
   dropIndexes(entry: CatalogEntry, schema: SpaceSchema): CatalogEntry {
     const kept = new Set(schema.indexes ?? []);
-    for (const attribute of entry.space.schema.indexes ?? []) if (!kept.has(attribute)) entry.indexes.clear(attribute);
-    this.db.prepare('UPDATE spaces SET schema = ? WHERE id = ?').run(JSON.stringify(schema), entry.id);
-    return this.add(entry.id, schema, entry.space.createdSeq);
+    for (const attribute of entry.space.schema.indexes ?? []) if (!kept.has(attribute)) this.stmts.purge.run(entry.id, attribute);
+    return this.setSchema(entry, schema);
   }
 
-  /** Drop a space's tables and catalog row (in the caller's transaction), and forget it. */
+  /** Remove a space's catalog row and leave its rows to the purge (in the caller's transaction), and forget it. */
   remove(name: string): void {
     const entry = this.entries.get(name);
     if (!entry) return;
-    this.db.prepare('DELETE FROM spaces WHERE id = ?').run(entry.id);
-    this.db.exec(`DROP TABLE ${spaceTable(entry.id)}`);
-    this.db.exec(`DROP TABLE ${indexTable(entry.id)}`);
+    this.stmts.deleteSpace.run(entry.id);
+    this.stmts.purge.run(entry.id, WHOLE_SPACE);
     this.delete(name);
   }
 

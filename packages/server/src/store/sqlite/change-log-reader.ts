@@ -5,18 +5,11 @@
  * (docs/architecture.md §4.5); WAL readers never wait for the writer.
  */
 import Database from 'better-sqlite3';
-import { type Change, type Key, type OpName, SpacekvError } from '@spacekv/core';
+import { type Change, type OpName, SpacekvError } from '@spacekv/core';
 import { cutPage } from '../change-pages.js';
 import type { ChangePage, ExpiredObject } from '../store.js';
-import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
 import { keyOf } from './search-executor.js';
-
-/**
- * Spaces one expiredObjects call looks into, round robin: a store of thousands of spaces costs a
- * sweep of them all over several calls, never one long hold of the event loop.
- */
-const SPACES_PER_SWEEP = 64;
 
 type ChangeRow = [seq: bigint, space: string, key: string | bigint, op: string, attrs: string | null, committedAt: bigint];
 
@@ -27,9 +20,6 @@ function changeOf(row: ChangeRow): Change {
 export class ChangeLogReader {
   private readonly db: Database.Database;
   private readonly stmts;
-  private readonly expiredBySpaceId = new Map<number, Database.Statement>();
-  /** The space id the last sweep looked into last; the next starts after it. */
-  private sweptSpaceId = 0;
 
   constructor(path: string) {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
@@ -39,7 +29,11 @@ export class ChangeLogReader {
       page: this.db.prepare('SELECT seq, space, key, op, attrs, committed_at FROM changes WHERE seq > ? ORDER BY seq, idx LIMIT ?').raw(true).safeIntegers(true),
       seq: this.db.prepare('SELECT seq, space, key, op, attrs, committed_at FROM changes WHERE seq = ? ORDER BY idx').raw(true).safeIntegers(true),
       cursor: this.db.prepare('SELECT seq FROM cursors WHERE name = ?').pluck(),
-      spaces: this.db.prepare('SELECT id, name FROM spaces ORDER BY id').raw(true),
+      // The oldest expiries of every space through the one expiry index, at most `limit` rows read:
+      // rows of a removed space still being purged are read and dropped, never waited on.
+      expired: this.db.prepare(`SELECT s.name, o.key, o.version FROM
+          (SELECT space_id, key, version FROM objects WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?) AS o
+          JOIN spaces AS s ON s.id = o.space_id`).raw(true).safeIntegers(true),
     };
   }
 
@@ -65,40 +59,10 @@ export class ChangeLogReader {
     return (this.stmts.cursor.get(name) as number | undefined) ?? 0;
   }
 
-  /**
-   * Expired rows of up to SPACES_PER_SWEEP spaces, taken round robin in id order after the last
-   * call's, until `limit`; each space's oldest expiry first, through its expiry index.
-   */
+  /** Up to `limit` objects expired at `nowMs`, across spaces, oldest expiry first. */
   expiredObjects(nowMs: number, limit: number): ExpiredObject[] {
-    const spaces = this.stmts.spaces.all() as [number, string][];
-    this.forgetRemovedSpaces(spaces);
-    const start = Math.max(0, spaces.findIndex(([id]) => id > this.sweptSpaceId));
-    const found: ExpiredObject[] = [];
-    for (let n = 0; n < Math.min(spaces.length, SPACES_PER_SWEEP) && found.length < limit; n++) {
-      const [id, space] = spaces[(start + n) % spaces.length] as [number, string];
-      this.sweptSpaceId = id;
-      const rows = this.expiredIn(id).all(nowMs, limit - found.length) as [string | bigint, bigint][];
-      for (const [key, version] of rows) found.push({ space, key: keyOf(key), version: Number(version) });
-    }
-    return found;
-  }
-
-  /** Statements of removed spaces' tables go (ids are never reused, so they would never run again). */
-  private forgetRemovedSpaces(spaces: readonly [number, string][]): void {
-    if (this.expiredBySpaceId.size <= spaces.length) return;
-    const live = new Set(spaces.map(([id]) => id));
-    for (const id of this.expiredBySpaceId.keys()) if (!live.has(id)) this.expiredBySpaceId.delete(id);
-  }
-
-  private expiredIn(id: number): Database.Statement {
-    let stmt = this.expiredBySpaceId.get(id);
-    if (!stmt) {
-      stmt = this.db
-        .prepare(`SELECT key, version FROM ${spaceTable(id)} WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`)
-        .raw(true).safeIntegers(true);
-      this.expiredBySpaceId.set(id, stmt);
-    }
-    return stmt;
+    const rows = this.stmts.expired.all(nowMs, limit) as [string, string | bigint, bigint][];
+    return rows.map(([space, key, version]) => ({ space, key: keyOf(key), version: Number(version) }));
   }
 
   close(): void {

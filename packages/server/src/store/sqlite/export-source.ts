@@ -8,7 +8,6 @@ import Database from 'better-sqlite3';
 import type { SpaceSchema } from '@spacekv/core';
 import type { ExportSource, ExportedObject } from '../export-source.js';
 import type { StoredSpace } from '../store.js';
-import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
 import { bind, keyOf } from './search-executor.js';
 import { DATA_FILE } from './sqlite-store.js';
@@ -36,12 +35,11 @@ export function openSqliteExport(dataDir: string): ExportSource {
   return {
     seq,
     spaces: async () => spaces,
-    count: async (space) => Number((prepared(`SELECT count(*) FROM ${spaceTable(idOf(space))}`).get() as [bigint])[0]),
+    count: async (space) => Number((prepared('SELECT count(*) FROM objects WHERE space_id = ?').get(idOf(space)) as [bigint])[0]),
     async objects(space, after, limit): Promise<readonly ExportedObject[]> {
-      const table = spaceTable(idOf(space));
       const page = (after === null
-        ? prepared(`SELECT key, version, expires_at, attrs FROM ${table} ORDER BY key LIMIT ?`).all(limit)
-        : prepared(`SELECT key, version, expires_at, attrs FROM ${table} WHERE key > ? ORDER BY key LIMIT ?`).all(bind(after), limit)) as ObjectRow[];
+        ? prepared('SELECT key, version, expires_at, attrs FROM objects WHERE space_id = ? ORDER BY key LIMIT ?').all(idOf(space), limit)
+        : prepared('SELECT key, version, expires_at, attrs FROM objects WHERE space_id = ? AND key > ? ORDER BY key LIMIT ?').all(idOf(space), bind(after), limit)) as ObjectRow[];
       return page.map(([key, version, expiresAt, attrs]) => ({
         key: keyOf(key), version: Number(version), expiresAt: expiresAt === null ? null : Number(expiresAt), attributesJson: attrs,
       }));

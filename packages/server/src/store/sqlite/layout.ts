@@ -3,25 +3,42 @@
  *
  * - `PRAGMA user_version`: the format version (the number of migrations applied).
  * - `meta`: the store-wide `last_seq`.
- * - `spaces`: the catalog; each space has an id that is never reused.
- * - `s_<id>`: one table per space, keyed by the space's key. Attributes are the object's complete
- *   JSON text, so a read passes them through without decoding, and SQLite's JSON functions can
- *   index them (secondary indexes: expression indexes on `attrs`). `expires_at` (epoch ms) makes an
- *   object read as absent from then on; a partial index on it (format 3) lets the TTL sweeper
- *   find expired rows without a scan.
- * - `x_<id>`: the secondary index entries of space `<id>` (format 2): one row per (indexed
- *   attribute, encoded value, key), with the object's expiry so a count needs only this table.
- *   Values are core's order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order
- *   is core's comparison order; a list or set has a row per distinct element, a map one per key.
- *   Rows are written in the same transaction as the object, by the writer only.
+ * - `spaces`: the catalog; each space has an id that is never reused (AUTOINCREMENT), so a space
+ *   re-created under the same name is a new incarnation whose rows can never meet the old one's.
+ * - `objects` (format 5): every space's objects in one table, keyed by (space id, key). Attributes
+ *   are the object's complete JSON text, so a read passes them through without decoding. `key` is
+ *   `ANY` in a STRICT table: a space holds only ints (stored as INTEGER, ordered numerically) or
+ *   only strings (TEXT, ordered by bytes), exactly the order of the per-space tables before.
+ *   Ints must be bound as bigints (search-executor.ts `bind`): better-sqlite3 binds a JS number as
+ *   REAL, which an ANY column would keep. `expires_at` (epoch ms) makes an object read as absent
+ *   from then on; a partial index on it lets the TTL sweeper find expired rows of every space
+ *   without a scan.
+ * - `index_entries` (format 5): the secondary index entries of every space: one row per (space id,
+ *   indexed attribute, encoded value, key), with the object's expiry so a count needs only this
+ *   table, and an index by (space id, key) so a write finds an object's entries. Values are core's
+ *   order-preserving index keys (index-key.ts) as BLOBs, so SQLite's BLOB order is core's
+ *   comparison order; a list or set has a row per distinct element, a map one per key. Rows are
+ *   written in the same transaction as the object, by the writer only.
+ * - `purges` (format 5): rows left to delete, in bounded slices by a background task (purger.ts,
+ *   run by tasks/purge.ts): those of a removed space (`attr` '') or of a removed index. Removing
+ *   a space or an index is therefore a catalog write, immediate and small, whatever it held; and
+ *   no catalog operation runs DDL, so SQLite's schema cookie never changes and no connection
+ *   re-parses the schema (which with a table per space cost every connection a re-parse of tens
+ *   of thousands of objects after each add_space or rm_space).
+ * - `index_builds` (format 5): online index builds in progress; a restart turns each into a purge
+ *   of the entries it had written.
  * - `changes` (format 3): the change log (docs/architecture.md §4.6), one row per changed object, keyed by
  *   (seq, idx): idx orders the changes a tx made at its one seq. `meta.log_floor_seq` is the
  *   highest seq log retention removed, below which a reader gets `compacted`.
  * - `cursors` (format 3): durable named positions in the log (the AMQP relay's).
  * - `changes.expires_at`, `changes.schema` (format 4): a write's expiry afterwards and an
- *   `add_space`'s schema, so the log replays into the exact state (point-in-time restore). Changes
- *   logged before format 4 have neither: `meta.replayable_after_seq` is the seq the store was at
- *   when it took format 4, after which the log replays.
+ *   `add_space`'s schema (an `add_index`'s or `rm_index`'s new schema), so the log replays into the
+ *   exact state (point-in-time restore). Changes logged before format 4 have neither:
+ *   `meta.replayable_after_seq` is the seq the store was at when it took format 4, after which the
+ *   log replays.
+ *
+ * Formats 1 to 4 had a table per space (`s_<id>`, `x_<id>`, see the legacy helpers at the end); format 5 moves
+ * their rows into the shared tables and drops them.
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
@@ -41,7 +58,7 @@ const MIGRATIONS: readonly Migration[] = [
   // 2: secondary index tables, one per existing space (new spaces get theirs with their table).
   (db) => {
     const spaces = db.prepare('SELECT id, schema FROM spaces').all() as { id: number; schema: string }[];
-    for (const { id, schema } of spaces) db.exec(createIndexTableSql(id, (JSON.parse(schema) as { key: { type: KeyTypeName } }).key.type));
+    for (const { id, schema } of spaces) db.exec(legacyIndexTableSql(id, (JSON.parse(schema) as { key: { type: KeyTypeName } }).key.type));
   },
   // 3: the change log, its cursors and floor; and the expiry index on the space tables already there.
   (db) => {
@@ -58,13 +75,24 @@ const MIGRATIONS: readonly Migration[] = [
      CREATE TABLE cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT;
      INSERT INTO meta (name, value) VALUES ('log_floor_seq', 0);`);
     const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
-    for (const id of ids) db.exec(createExpiryIndexSql(id));
+    for (const id of ids) db.exec(legacyExpiryIndexSql(id));
   },
   // 4: what a point-in-time restore needs to replay the log: each write's expiry, each new space's
   // schema; and the seq from which the log has them (changes logged before lack them).
   `ALTER TABLE changes ADD COLUMN expires_at INTEGER;
    ALTER TABLE changes ADD COLUMN schema TEXT;
    INSERT INTO meta (name, value) SELECT 'replayable_after_seq', value FROM meta WHERE name = 'last_seq';`,
+  // 5: shared tables keyed by space id (no DDL per catalog operation); every space's rows move in.
+  (db) => {
+    db.exec(SHARED_TABLES_SQL);
+    const ids = db.prepare('SELECT id FROM spaces').pluck().all() as number[];
+    for (const id of ids) {
+      db.exec(`INSERT INTO objects (space_id, key, version, expires_at, attrs) SELECT ${id}, key, version, expires_at, attrs FROM s_${id};
+        INSERT INTO index_entries (space_id, attr, value, key, expires_at) SELECT ${id}, attr, value, key, expires_at FROM x_${id};
+        DROP TABLE s_${id};
+        DROP TABLE x_${id};`);
+    }
+  },
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */
@@ -83,39 +111,49 @@ export function migrate(db: Database.Database): void {
   }
 }
 
-export function spaceTable(id: number): string {
-  return `s_${id}`;
-}
-
-export function createSpaceTableSql(id: number, keyType: KeyTypeName): string {
-  const keyColumn = keyType === 'int' ? 'INTEGER' : 'TEXT';
-  return `CREATE TABLE ${spaceTable(id)} (
-    key ${keyColumn} PRIMARY KEY NOT NULL,
+const SHARED_TABLES_SQL = `
+  CREATE TABLE objects (
+    space_id INTEGER NOT NULL,
+    key ANY NOT NULL,
     version INTEGER NOT NULL,
     expires_at INTEGER,
-    attrs TEXT NOT NULL
+    attrs TEXT NOT NULL,
+    PRIMARY KEY (space_id, key)
   ) STRICT, WITHOUT ROWID;
-  ${createExpiryIndexSql(id)}`;
+  -- Only objects with an expiry are indexed: most have none, and they cost the index nothing.
+  CREATE INDEX objects_expiry ON objects (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE TABLE index_entries (
+    space_id INTEGER NOT NULL,
+    attr TEXT NOT NULL,
+    value BLOB NOT NULL,
+    key ANY NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (space_id, attr, value, key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX index_entries_by_key ON index_entries (space_id, key);
+  CREATE TABLE purges (space_id INTEGER NOT NULL, attr TEXT NOT NULL, PRIMARY KEY (space_id, attr)) STRICT;
+  CREATE TABLE index_builds (space_id INTEGER NOT NULL, attr TEXT NOT NULL, PRIMARY KEY (space_id, attr)) STRICT;`;
+
+/** `purges.attr` of a removed space: all its objects and index entries go. */
+export const WHOLE_SPACE = '';
+
+/*
+ * Formats 1 to 4: a table per space. Kept only so that migrations 2 and 3 can bring an old file to
+ * format 4 before format 5 moves its rows; nothing creates these tables any more.
+ */
+
+function legacyExpiryIndexSql(id: number): string {
+  return `CREATE INDEX s_${id}_expiry ON s_${id} (expires_at) WHERE expires_at IS NOT NULL;`;
 }
 
-/** Only objects with an expiry are indexed: most have none, and they cost the index nothing. */
-function createExpiryIndexSql(id: number): string {
-  return `CREATE INDEX ${spaceTable(id)}_expiry ON ${spaceTable(id)} (expires_at) WHERE expires_at IS NOT NULL;`;
-}
-
-export function indexTable(id: number): string {
-  return `x_${id}`;
-}
-
-/** The index entry table of a space, and an index on its keys so a write finds an object's entries. */
-export function createIndexTableSql(id: number, keyType: KeyTypeName): string {
+function legacyIndexTableSql(id: number, keyType: KeyTypeName): string {
   const keyColumn = keyType === 'int' ? 'INTEGER' : 'TEXT';
-  return `CREATE TABLE ${indexTable(id)} (
+  return `CREATE TABLE x_${id} (
     attr TEXT NOT NULL,
     value BLOB NOT NULL,
     key ${keyColumn} NOT NULL,
     expires_at INTEGER,
     PRIMARY KEY (attr, value, key)
   ) STRICT, WITHOUT ROWID;
-  CREATE INDEX ${indexTable(id)}_by_key ON ${indexTable(id)} (key);`;
+  CREATE INDEX x_${id}_by_key ON x_${id} (key);`;
 }

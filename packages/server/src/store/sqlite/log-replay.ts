@@ -2,7 +2,8 @@
  * Point-in-time restore's engine room: replay the change log of one data directory into a database
  * file restored from a backup of the same store, from the backup's seq through a chosen seq. Each
  * logged change is the object's whole new state (attributes and expiry) or its deletion, or a space
- * created (with its schema) or removed, so replaying them in seq order rebuilds exactly the state
+ * created (with its schema) or removed, or an index added or removed (with the schema after), so
+ * replaying them in seq order rebuilds exactly the state
  * at that seq: objects at their versions, index entries, the log itself. It runs on a file no
  * server has open (the restore's work file), in one transaction: it all happens or none of it.
  */
@@ -12,6 +13,7 @@ import { WriterCatalog } from './catalog.js';
 import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
+import { Purger } from './purger.js';
 import { configureReader, configureWriter } from './pragmas.js';
 import { keyOf } from './search-executor.js';
 
@@ -56,8 +58,11 @@ export function replayChangeLog(dbPath: string, logPath: string, until: ReplayUn
       .raw(true).safeIntegers(true);
     let changes = 0;
     db.transaction(() => {
+      const purger = new Purger(db);
+      purger.abandonBuilds(); // a build the backup caught midway: its entries go, the log says whether it finished
       const catalog = new WriterCatalog(db);
       const writer = new ChangeLogWriter(db);
+      const indexes = new IndexBuilder(db, catalog, purger, writer);
       let group: Change[] = [];
       for (const row of rows.iterate(fromSeq, throughSeq) as IterableIterator<LogRow>) {
         const change = changeOf(row);
@@ -65,13 +70,13 @@ export function replayChangeLog(dbPath: string, logPath: string, until: ReplayUn
           writer.append(group);
           group = [];
         }
-        apply(catalog, change);
+        apply(catalog, indexes, change);
         group.push(change);
         changes++;
       }
       writer.append(group);
       db.prepare("UPDATE meta SET value = ? WHERE name = 'last_seq'").run(Math.max(fromSeq, throughSeq));
-      catchUpIndexes(db, catalog, log);
+      catchUpIndexes(catalog, indexes, log);
     }).immediate();
     db.pragma('journal_mode = DELETE'); // everything into the one file, which the restore then moves into place
     return { fromSeq, seq: Math.max(fromSeq, throughSeq), changes };
@@ -106,7 +111,7 @@ function targetSeq(log: Database.Database, fromSeq: number, until: ReplayUntil, 
   return seq;
 }
 
-function apply(catalog: WriterCatalog, change: Change): void {
+function apply(catalog: WriterCatalog, indexes: IndexBuilder, change: Change): void {
   if (change.op === 'add_space') {
     if (change.schemaJson === undefined) throw new SpacekvError('bad_request', `the log lacks the schema of space '${change.space}' (seq ${change.seq}), logged before format ${REPLAYABLE_FORMAT}`);
     catalog.create(JSON.parse(change.schemaJson) as SpaceSchema, change.seq);
@@ -118,9 +123,14 @@ function apply(catalog: WriterCatalog, change: Change): void {
   }
   const entry = catalog.get(change.space);
   if (!entry) throw new SpacekvError('bad_request', `the log changes space '${change.space}' at seq ${change.seq}, which the backup does not hold: the log is not of the backup's store`);
-  if (change.op === 'rm_index') {
-    if (change.schemaJson === undefined) throw new SpacekvError('bad_request', `the log lacks the schema of space '${change.space}' after its rm_index (seq ${change.seq})`);
-    catalog.dropIndexes(entry, JSON.parse(change.schemaJson) as SpaceSchema);
+  if (change.op === 'rm_index' || change.op === 'add_index') {
+    if (change.schemaJson === undefined) throw new SpacekvError('bad_request', `the log lacks the schema of space '${change.space}' after its ${change.op} (seq ${change.seq})`);
+    const schema = JSON.parse(change.schemaJson) as SpaceSchema;
+    if (change.op === 'rm_index') catalog.dropIndexes(entry, schema);
+    else {
+      for (const attribute of schema.indexes ?? []) if (!entry.space.isIndexed(attribute)) indexes.buildNow(change.space, attribute, INDEX_FILL_ROWS);
+      catalog.setSchema(catalog.get(change.space) ?? entry, schema); // the logged schema, as it was written
+    }
     return;
   }
   if (change.attributesJson === null) entry.rows.remove(change.key);
@@ -128,21 +138,15 @@ function apply(catalog: WriterCatalog, change: Change): void {
 }
 
 /**
- * Indexes are built online and not logged (they change speed, never answers): a space the log's
- * store still has, in the same incarnation, gets any index added there after the backup.
+ * Before format 5 an index built online was not logged: a space the log's store still has, in the
+ * same incarnation, gets any index it has there that the replay did not build.
  */
-function catchUpIndexes(db: Database.Database, catalog: WriterCatalog, log: Database.Database): void {
-  const builder = new IndexBuilder(db, catalog);
+function catchUpIndexes(catalog: WriterCatalog, indexes: IndexBuilder, log: Database.Database): void {
   const now = log.prepare('SELECT schema, created_seq FROM spaces').all() as { schema: string; created_seq: number }[];
   for (const row of now) {
     const schema = JSON.parse(row.schema) as SpaceSchema;
     const entry = catalog.get(schema.name);
     if (!entry || entry.space.createdSeq !== row.created_seq) continue;
-    for (const attribute of schema.indexes ?? []) {
-      if (!builder.start(schema.name, row.created_seq, attribute)) continue;
-      let after = builder.fill(schema.name, row.created_seq, attribute, null, INDEX_FILL_ROWS).last;
-      while (after !== null) after = builder.fill(schema.name, row.created_seq, attribute, after, INDEX_FILL_ROWS).last;
-      builder.finish(schema.name, row.created_seq, attribute);
-    }
+    for (const attribute of schema.indexes ?? []) if (!entry.space.isIndexed(attribute)) indexes.buildNow(schema.name, attribute, INDEX_FILL_ROWS);
   }
 }

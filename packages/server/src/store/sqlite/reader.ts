@@ -13,7 +13,6 @@
  */
 import Database from 'better-sqlite3';
 import { type Key, SpacekvError, type StoredObject } from '@spacekv/core';
-import { spaceTable } from './layout.js';
 import { configureReader } from './pragmas.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
@@ -27,8 +26,9 @@ function removed(space: string): SpacekvError {
 
 export class SqliteReader {
   private readonly db: Database.Database;
-  private readonly lookups = new Map<string, Database.Statement>();
+  private readonly ids = new Map<string, number>();
   private readonly spaceId: Database.Statement;
+  private readonly lookup: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
   private inSnapshot = false;
@@ -37,22 +37,14 @@ export class SqliteReader {
     this.db = new Database(path, { readonly: true, fileMustExist: true });
     configureReader(this.db);
     this.spaceId = this.db.prepare('SELECT id FROM spaces WHERE name = ?').pluck();
+    this.lookup = this.db.prepare('SELECT version, expires_at, attrs FROM objects WHERE space_id = ? AND key = ?').raw(true);
     this.begin = this.db.prepare('BEGIN');
     this.end = this.db.prepare('COMMIT');
   }
 
   get(space: string, key: Key, nowMs: number): StoredObject | null {
     this.startSnapshot();
-    const lookup = this.lookup(space);
-    let row: Row | undefined;
-    try {
-      row = lookup.get(key) as Row | undefined;
-    } catch (err) {
-      // The writer dropped the table and the engine has not yet heard: the space is gone.
-      if (!/no such table/.test((err as Error).message)) throw err;
-      this.invalidate(space);
-      throw removed(space);
-    }
+    const row = this.lookup.get(this.idOf(space), key) as Row | undefined;
     if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
     return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
   }
@@ -71,9 +63,13 @@ export class SqliteReader {
     setTimeout(() => this.endSnapshot(), SNAPSHOT_MS).unref();
   }
 
-  /** Forget what is cached about a space that was added or removed. */
+  /**
+   * Forget what is cached about a space that was added or removed. A removed space's rows may
+   * still be there (purged in the background) under its old id: the engine invalidates before it
+   * acknowledges the removal, so no read after it can find them.
+   */
   invalidate(space: string): void {
-    this.lookups.delete(space);
+    this.ids.delete(space);
   }
 
   close(): void {
@@ -81,13 +77,12 @@ export class SqliteReader {
     this.db.close();
   }
 
-  private lookup(space: string): Database.Statement {
-    const cached = this.lookups.get(space);
-    if (cached) return cached;
+  private idOf(space: string): number {
+    const cached = this.ids.get(space);
+    if (cached !== undefined) return cached;
     const id = this.spaceId.get(space) as number | undefined;
     if (id === undefined) throw removed(space); // a missing space is not cached: it may be created any moment
-    const stmt = this.db.prepare(`SELECT version, expires_at, attrs FROM ${spaceTable(id)} WHERE key = ?`).raw(true);
-    this.lookups.set(space, stmt);
-    return stmt;
+    this.ids.set(space, id);
+    return id;
   }
 }

@@ -3,7 +3,7 @@
  * scan of a million rows never holds the event loop (docs/architecture.md §4.5). Each call reads one snapshot
  * (one read transaction), which includes every commit acknowledged before the call was made.
  *
- * SQL only selects candidates: a key range of the space table, or a byte range of one attribute's
+ * SQL only selects candidates: a key range of the space's objects, or a byte range of one attribute's
  * index entries (whose BLOB order is core's comparison order). Every candidate is then tested with
  * core's evaluateCondition, so the answer is exactly the in-memory semantics whatever SQL did.
  */
@@ -13,7 +13,6 @@ import {
   SpacekvError, StepBudget, compareKeys, compareSortValues, evaluateCondition, isPath, parseJson, readName, selectNames, stringifyJson, type Value,
 } from '@spacekv/core';
 import { asBlob } from './index-entries.js';
-import { indexTable, spaceTable } from './layout.js';
 
 /** Integers arrive as bigint only in int-keyed spaces (whose keys may pass 2^53); elsewhere as numbers, which is cheaper. */
 type Row = [key: bigint | number | string, version: bigint | number, expiresAt: bigint | number | null, attrs: string];
@@ -36,7 +35,7 @@ export function bind(key: Key): unknown {
 /** SQL conditions for an index range on alias `i`, with their parameters. */
 function indexWhere(range: IndexRange, params: Params): string[] {
   params.attr = range.attribute;
-  const where = ['i.attr = @attr'];
+  const where = ['i.space_id = @sid', 'i.attr = @attr'];
   if (range.lower) {
     params.lo = asBlob(range.lower.key);
     where.push(`i.value ${range.lower.inclusive ? '>=' : '>'} @lo`);
@@ -112,13 +111,13 @@ export class SearchExecutor {
     return this.inSnapshot(() => {
       const { id, space } = this.spaceOf(input);
       const plan = withLiveIndex(input, space);
-      const params: Params = { now: BigInt(plan.nowMs) };
+      const params: Params = { now: BigInt(plan.nowMs), sid: id };
       if (plan.access.exact && plan.access.index) {
         const where = indexWhere(plan.access.index, params).join(' AND ');
-        return Number(this.prepare(`SELECT count(*) FROM ${indexTable(id)} AS i WHERE ${where} AND (i.expires_at IS NULL OR i.expires_at > @now)`).pluck().get(params));
+        return Number(this.prepare(`SELECT count(*) FROM index_entries AS i WHERE ${where} AND (i.expires_at IS NULL OR i.expires_at > @now)`).pluck().get(params));
       }
       if (plan.condition.length === 0 && !plan.access.index) {
-        return Number(this.prepare(`SELECT count(*) FROM ${spaceTable(id)} WHERE expires_at IS NULL OR expires_at > @now`).pluck().get(params));
+        return Number(this.prepare('SELECT count(*) FROM objects WHERE space_id = @sid AND (expires_at IS NULL OR expires_at > @now)').pluck().get(params));
       }
       let count = 0;
       for (const row of this.candidates(plan, id, space, params, '')) if (this.matches(plan, space, row)) count++;
@@ -174,10 +173,9 @@ export class SearchExecutor {
   /** Rows of the plan's candidates, key-bounded, with `tail` (ORDER BY/LIMIT) appended. */
   private candidates(plan: SearchPlan, id: number, space: Space, params: Params, tail: string): IterableIterator<Row> {
     const index = plan.access.index;
-    const where = index ? indexWhere(index, params) : [];
-    const from = index
-      ? `${indexTable(id)} AS i JOIN ${spaceTable(id)} AS o ON o.key = i.key`
-      : `${spaceTable(id)} AS o`;
+    params.sid = id;
+    const where = index ? indexWhere(index, params) : ['o.space_id = @sid'];
+    const from = index ? 'index_entries AS i JOIN objects AS o ON o.space_id = i.space_id AND o.key = i.key' : 'objects AS o';
     const k = index ? 'i.key' : 'o.key';
     where.push(...this.keyWhere(plan, k, params), ...pushedDown(plan.condition, space, params));
     const sql = `SELECT ${k} AS k, o.version, o.expires_at, o.attrs FROM ${from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${tail}`;
@@ -261,10 +259,12 @@ export class SearchExecutor {
   }
 
   private prepare(sql: string, wideIntegers = true): Database.Statement {
-    let stmt = this.statements.get(sql);
+    // Spaces share tables, so int- and string-keyed spaces run the same SQL: the cache tells them apart.
+    const cacheKey = `${wideIntegers ? 'wide' : 'narrow'} ${sql}`;
+    let stmt = this.statements.get(cacheKey);
     if (!stmt) {
       stmt = this.db.prepare(sql).raw(true).safeIntegers(wideIntegers);
-      this.statements.set(sql, stmt);
+      this.statements.set(cacheKey, stmt);
       if (this.statements.size > 256) this.statements.delete(this.statements.keys().next().value as string);
     }
     return stmt;

@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
-  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, PurgeOutcome, RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
 } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
@@ -132,6 +132,11 @@ export class SqliteStore implements Store {
     return (answer.type === 'done' && answer.pruned) || { removed: 0, floorSeq: 0 };
   }
 
+  async purgeRemoved(): Promise<PurgeOutcome> {
+    const answer = await this.ask((id) => ({ type: 'purge', id }));
+    return (answer.type === 'done' && answer.purged) || { removed: 0, more: false };
+  }
+
   async readCursor(name: string): Promise<number> {
     return this.openLogReader().readCursor(name);
   }
@@ -149,7 +154,7 @@ export class SqliteStore implements Store {
   }
 
   /** Send the writer one request and await its answer; a change-log request's storage error rejects it alone. */
-  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
+  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' | 'purge' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
@@ -181,8 +186,9 @@ export class SqliteStore implements Store {
 
   async addIndex(space: string, createdSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
     const step = (request: IndexStep) => this.indexStep(space, createdSeq, attribute, request);
-    const started = await step({ step: 'start' });
-    if (started.step !== 'start' || !started.needed) return null;
+    let started = await step({ step: 'start' });
+    while (started.step === 'start' && started.state === 'purging') started = await step({ step: 'start' });
+    if (started.step !== 'start' || started.state !== 'started') return null;
     try {
       let after: Key | null = null;
       let indexed = 0;

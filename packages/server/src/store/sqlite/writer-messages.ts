@@ -1,6 +1,6 @@
 /** Messages between the engine's thread and the writer thread. */
 import type { Key, SpaceSchema, WireError } from '@spacekv/core';
-import type { BatchMember, MemberOutcome, RetentionRule, StoredSpace } from '../store.js';
+import type { BatchMember, MemberOutcome, PurgeOutcome, RetentionRule, StoredSpace } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 
 /** One step of an online index build (index-builder.ts). */
@@ -10,8 +10,11 @@ export type IndexStep =
   | { readonly step: 'finish' }
   | { readonly step: 'abort' };
 
+/** What a build's start found: built already, the attribute's old entries still being purged (ask again), or begun. */
+export type IndexStart = 'indexed' | 'purging' | 'started';
+
 export type IndexStepAnswer =
-  | { readonly step: 'start'; readonly needed: boolean }
+  | { readonly step: 'start'; readonly state: IndexStart }
   | { readonly step: 'fill'; readonly last: Key | null; readonly rows: number }
   | { readonly step: 'finish'; readonly schema: SpaceSchema }
   | { readonly step: 'abort' };
@@ -20,6 +23,7 @@ export type ToWriter =
   | { readonly type: 'batch'; readonly id: number; readonly members: readonly BatchMember[] }
   | { readonly type: 'save_cursor'; readonly id: number; readonly name: string; readonly seq: number }
   | { readonly type: 'prune'; readonly id: number; readonly rule: RetentionRule; readonly limit: number }
+  | { readonly type: 'purge'; readonly id: number }
   | { readonly type: 'index'; readonly id: number; readonly space: string; readonly createdSeq: number; readonly attribute: string; readonly request: IndexStep }
   | { readonly type: 'close' };
 
@@ -27,7 +31,7 @@ export type FromWriter =
   | { readonly type: 'ready'; readonly spaces: readonly StoredSpace[] }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'outcomes'; readonly id: number; readonly outcomes: readonly MemberOutcome[] }
-  | { readonly type: 'done'; readonly id: number; readonly pruned?: PruneOutcome; readonly error?: string }
+  | { readonly type: 'done'; readonly id: number; readonly pruned?: PruneOutcome; readonly purged?: PurgeOutcome; readonly error?: string }
   | { readonly type: 'index'; readonly id: number; readonly answer: IndexStepAnswer }
   | { readonly type: 'index_fault'; readonly id: number; readonly fault: WireError }
   | { readonly type: 'closed' };

@@ -11,6 +11,7 @@ import { BatchExecutor } from './batch-executor.js';
 import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
+import { Purger } from './purger.js';
 import { configureWriter } from './pragmas.js';
 import type { FromWriter, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
@@ -26,13 +27,16 @@ let db: Database.Database;
 let executor: BatchExecutor;
 let log: ChangeLogWriter;
 let builder: IndexBuilder;
+let purger: Purger;
 try {
   db = new Database(path);
   configureWriter(db);
   migrate(db);
   log = new ChangeLogWriter(db);
   executor = new BatchExecutor(db, limits, log);
-  builder = new IndexBuilder(db, executor.catalog);
+  purger = new Purger(db);
+  purger.abandonBuilds();
+  builder = new IndexBuilder(db, executor.catalog, purger, log);
   post({ type: 'ready', spaces: executor.catalog.list() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
@@ -62,6 +66,9 @@ port.on('message', (message: ToWriter) => {
     case 'prune':
       post(attempt(message.id, () => ({ pruned: log.prune(message.rule, message.limit) })));
       break;
+    case 'purge':
+      post(attempt(message.id, () => ({ purged: purger.step(limits.purgeBatchRowsMax) })));
+      break;
     case 'index':
       post(indexStep(message));
       break;
@@ -77,7 +84,7 @@ function indexStep(message: ToWriter & { type: 'index' }): FromWriter {
   const { id, space, createdSeq, attribute, request } = message;
   try {
     let answer: IndexStepAnswer;
-    if (request.step === 'start') answer = { step: 'start', needed: builder.start(space, createdSeq, attribute) };
+    if (request.step === 'start') answer = { step: 'start', state: builder.start(space, createdSeq, attribute, limits.purgeBatchRowsMax) };
     else if (request.step === 'fill') answer = { step: 'fill', ...builder.fill(space, createdSeq, attribute, request.after, limits.indexBuildBatchRowsMax) };
     else if (request.step === 'finish') answer = { step: 'finish', schema: builder.finish(space, createdSeq, attribute) };
     else {
