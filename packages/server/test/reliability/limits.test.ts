@@ -57,6 +57,7 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   // A bound on work per writer transaction, not on input: proven by a build that completes in batches of 7.
   indexBuildBatchRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'an index added to a space with data while writes continue is complete' },
   snapshotsInflightMax: { file: 'packages/server/test/ops/backup.test.ts', test: 'a backup past snapshotsInflightMax answers overloaded' },
+  readCacheBytesMax: { file: 'packages/server/test/store/read-cache.test.ts', test: 'holds at most readCacheBytesMax bytes, least recently used first' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
   // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.

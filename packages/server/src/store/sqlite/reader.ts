@@ -41,7 +41,8 @@ export class SqliteReader {
     this.end = this.db.prepare('COMMIT');
   }
 
-  get(space: string, key: Key, nowMs: number): StoredObject | null {
+  /** The object's row as stored, expired or not (the caller checks the expiry: see object-cache.ts). */
+  get(space: string, key: Key): StoredObject | null {
     this.startSnapshot();
     const lookup = this.lookup(space);
     let row: Row | undefined;
@@ -53,7 +54,7 @@ export class SqliteReader {
       this.invalidate(space);
       throw removed(space);
     }
-    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
+    if (!row) return null;
     return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
   }
 
