@@ -135,6 +135,11 @@ export interface Limits {
   readonly rateLimitedClientsMax: number;
   /** Online backups (snapshots of the store) one server takes at once; past it a backup answers `overloaded`. */
   readonly snapshotsInflightMax: number;
+  /**
+   * Bytes of recently read and written objects the embedded (SQLite) store keeps in memory for
+   * point reads; past it the least recently used are forgotten (read from the file again).
+   */
+  readonly readCacheBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -189,6 +194,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   clientRequestsPerSecondMax: 10_000,
   rateLimitedClientsMax: 10_000,
   snapshotsInflightMax: 1,
+  readCacheBytesMax: 32 * 1024 * 1024,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -60,6 +60,7 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   // A bound on work per writer transaction: proven by a purge that runs in several slices while writes are answered.
   purgeBatchRowsMax: { file: 'packages/server/test/store/sqlite-layout.test.ts', test: 'a removed space of many rows is purged in slices of purgeBatchRowsMax' },
   snapshotsInflightMax: { file: 'packages/server/test/ops/backup.test.ts', test: 'a backup past snapshotsInflightMax answers overloaded' },
+  readCacheBytesMax: { file: 'packages/server/test/store/read-cache.test.ts', test: 'holds at most readCacheBytesMax bytes, least recently used first' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
   // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.

@@ -42,10 +42,11 @@ export class SqliteReader {
     this.end = this.db.prepare('COMMIT');
   }
 
-  get(space: string, key: Key, nowMs: number): StoredObject | null {
+  /** The object's row as stored, expired or not (the caller checks the expiry: see object-cache.ts). */
+  get(space: string, key: Key): StoredObject | null {
     this.startSnapshot();
     const row = this.lookup.get(this.idOf(space), key) as Row | undefined;
-    if (!row || (row[1] !== null && row[1] <= nowMs)) return null;
+    if (!row) return null;
     return { version: row[0], expiresAt: row[1], attributesJson: row[2] };
   }
 

@@ -15,6 +15,7 @@ import type {
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { ObjectCache } from './object-cache.js';
 import { SqliteReader } from './reader.js';
 import { Searcher } from './searcher.js';
 import { takeSnapshot } from './snapshot.js';
@@ -45,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly pending = new Map<number, Pending>();
   private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
   private readonly searcher: Searcher;
+  private readonly cache: ObjectCache;
   private nextId = 1;
   private snapshotsInflight = 0;
   private failure: SpacekvError | undefined;
@@ -55,6 +57,7 @@ export class SqliteStore implements Store {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, DATA_FILE);
     this.searcher = new Searcher(this.path, limits);
+    this.cache = new ObjectCache(limits.readCacheBytesMax);
   }
 
   async open(): Promise<readonly StoredSpace[]> {
@@ -114,7 +117,12 @@ export class SqliteStore implements Store {
 
   get(space: string, key: Key, nowMs: number): StoredObject | null {
     if (!this.reader) throw new SpacekvError('unavailable', 'the store is not open');
-    return this.reader.get(space, key, nowMs);
+    let stored = this.cache.get(space, key);
+    if (stored === undefined) {
+      stored = this.reader.get(space, key);
+      this.cache.fill(space, key, stored);
+    }
+    return stored && (stored.expiresAt === null || stored.expiresAt > nowMs) ? stored : null;
   }
 
   async commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
@@ -276,7 +284,12 @@ export class SqliteStore implements Store {
       return;
     }
     if (message.type !== 'outcomes' && message.type !== 'done') return;
-    if (message.type === 'outcomes') this.reader?.endSnapshot(); // reads after this acknowledgement must see the batch
+    if (message.type === 'outcomes') {
+      // Reads after this acknowledgement must see the batch: the next one starts a new snapshot,
+      // and the cache holds the batch's objects (object-cache.ts says why this order keeps it exact).
+      this.reader?.endSnapshot();
+      this.cache.applyOutcomes(message.outcomes);
+    }
     const pending = this.pending.get(message.id);
     this.pending.delete(message.id);
     pending?.resolve(message);
@@ -299,6 +312,7 @@ export class SqliteStore implements Store {
     for (const waiting of this.indexSteps.values()) waiting.reject(this.failure);
     this.indexSteps.clear();
     this.reader?.endSnapshot(); // the lost batch may have committed: later reads must see it
+    this.cache.clear();
     if (!this.closed && this.heals) this.restartWriter(WRITER_RESTART_FIRST_MS);
   }
 
