@@ -69,10 +69,16 @@ const READ_DEADLINE_MS = 5_000;
 const SESSION_DEADLINE_MS = 3_000;
 /** The longest a batch may take, waiting for the meta row lock and retries included (lock_timeout is 10 s). */
 const BATCH_DEADLINE_MS = 15_000;
-/** Attempts at a batch the database gave up to keep transactions serializable (40001, 40P01). */
-const BATCH_ATTEMPTS = 8;
-/** The first retry waits up to this long (at random), each next one up to twice as long. */
-const RETRY_JITTER_MS = 5;
+/**
+ * Attempts at a batch the database gave up to keep transactions serializable (40001, 40P01).
+ * Under SERIALIZABLE a batch that waited for the meta row lock is given up once its holder
+ * commits (its snapshot predates that commit), so two busy servers retry often; the batch deadline
+ * bounds them too.
+ */
+const BATCH_ATTEMPTS = 40;
+/** The first retry waits up to this long (at random), each next one up to twice as long, to at most RETRY_WAIT_MAX_MS. */
+const RETRY_JITTER_MS = 2;
+const RETRY_WAIT_MAX_MS = 50;
 /** How often the meta row is read to learn of other servers' commits and catalog changes. */
 const POLL_MS = 100;
 /** Polls between looks for pending purges of removed spaces and indexes. */
@@ -448,7 +454,7 @@ export class PostgresStore implements Store {
       } catch (err) {
         if (!isRetryable(err) || tries === BATCH_ATTEMPTS) throw err;
         this.retries++;
-        await sleep(Math.random() * RETRY_JITTER_MS * 2 ** (tries - 1));
+        await sleep(Math.random() * Math.min(RETRY_WAIT_MAX_MS, RETRY_JITTER_MS * 2 ** (tries - 1)));
       }
     }
   }
