@@ -174,7 +174,7 @@ export interface Store extends ChangeLog {
    *   PostgreSQL bytea); else every object. Then only live objects (`expires_at > nowMs` or none)
    *   within `plan.keys` (`after`: strictly past it in the order; `start` ≤ key < `end`; `prefix`)
    *   for which core's `evaluateCondition(plan.condition, …)` holds.
-   * - order `key`: keys ascending (code-point order for strings: `COLLATE "C"` in PostgreSQL),
+   * - order `key`: keys ascending (code-point order for strings: UTF-8 `bytea` in PostgreSQL),
    *   descending when `reverse`; at most `limit` objects from at most `rowsMax` rows examined, and
    *   no more objects once their attribute JSON passes the limit `searchPageBytesMax`;
    *   `resumeAfter` is the last key examined when the page stopped early, else null.
