@@ -154,12 +154,14 @@ export class PgSearcher {
     const { from, alias } = this.from(plan);
     const keyType = space.schema.key.type;
     let after: Buffer | undefined = plan.keys.after === undefined ? undefined : keyBytes(plan.keys.after);
+    // A page with no condition to test takes its first `limit` live rows: read no more than that first.
+    let chunk = plan.order.by === 'key' && plan.condition.length === 0 ? Math.min(plan.limit, CHUNK_ROWS) : CHUNK_ROWS;
     for (;;) {
       const where = this.where(plan, space, alias);
       if (after !== undefined) where.add(`${alias}.key ${reverse ? '<' : '>'} ${where.param(after)}`);
       const rows = await tx.unsafe<CandidateSqlRow[]>(
         `SELECT ${alias}.key, o.version, o.expires_at, o.attrs FROM ${from} WHERE ${where.text}
-         ORDER BY ${alias}.key ${reverse ? 'DESC' : 'ASC'} LIMIT ${CHUNK_ROWS}`,
+         ORDER BY ${alias}.key ${reverse ? 'DESC' : 'ASC'} LIMIT ${where.param(chunk)}`,
         where.params as never[],
         { prepare: true },
       );
@@ -170,8 +172,9 @@ export class PgSearcher {
         previous = row.key;
         if (!take(candidateOf(row, keyType))) return;
       }
-      if (rows.length < CHUNK_ROWS) return;
+      if (rows.length < chunk) return;
       after = previous;
+      chunk = CHUNK_ROWS;
     }
   }
 
