@@ -88,7 +88,7 @@ export interface Limits {
   readonly scanRowsMax: number;
   /** Bytes of attribute JSON in one search or list page; a page stops (with a cursor) once past it. */
   readonly searchPageBytesMax: number;
-  /** Objects indexed per writer transaction while an index is built online. */
+  /** Objects indexed per writer transaction while an index is built online (PostgreSQL: also the rows one purge slice of a removed space or index deletes). */
   readonly indexBuildBatchRowsMax: number;
   /**
    * Rows (objects and index entries) deleted per writer transaction while the rows of a removed

@@ -15,7 +15,7 @@ export class Metrics implements CommitObserver {
   private readonly batchSeconds: client.Histogram;
   private readonly indexBuild: client.Gauge;
 
-  constructor(writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0) {
+  constructor(writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0, storeRetries: () => number = () => 0) {
     const registers = [this.registry];
     this.requests = new RequestMetrics(this.registry);
     this.batchSize = new client.Histogram({
@@ -39,6 +39,15 @@ export class Metrics implements CommitObserver {
       name: 'spacekv_reply_buffer_bytes', help: 'Bytes of replies and events held for clients that have not read them yet (bounded by replyBufferBytesMax)', registers,
       collect() {
         this.set(replyBufferBytes());
+      },
+    });
+    new client.Counter({
+      name: 'spacekv_store_retries_total',
+      help: 'Write batches the database gave up to keep transactions serializable (SQLSTATE 40001/40P01) and the store ran again (PostgreSQL)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(storeRetries());
       },
     });
     // The event-loop-delay monitor samples every 10 ms by default, which alone keeps an idle

@@ -2,8 +2,8 @@
  * What a store does with the candidate rows of a search plan (core's plan.ts), whatever fetched
  * them: keep the live rows for which core's `evaluateCondition` holds, narrowed to `select`, and
  * collect a key-ordered page, the best by an attribute, or a count. The rows are pushed in, so a
- * store may fetch them in chunks. Used by the PostgreSQL store; the semantics are those of the
- * SQLite search executor, which runs the same core functions.
+ * store may fetch them in chunks. The one copy of candidate matching: SQLite's search executor
+ * and the PostgreSQL store both test their candidates here.
  */
 import {
   type Attributes, type FoundObject, type Key, type SearchPage, type SearchPlan, type Space, type StepBudget,
@@ -17,12 +17,13 @@ export interface CandidateRow {
   readonly attributesJson: string;
 }
 
-interface Match extends FoundObject {
+export interface Match extends FoundObject {
+  /** The value of the plan's sort attribute, when it orders by one. */
   readonly sortValue?: unknown;
 }
 
 /** The object of `row` if it is live and satisfies the plan's condition, narrowed to `select`. */
-function match(plan: SearchPlan, space: Space, row: CandidateRow, budget: StepBudget): Match | undefined {
+export function match(plan: SearchPlan, space: Space, row: CandidateRow, budget: StepBudget): Match | undefined {
   if (row.expiresAt !== null && row.expiresAt <= plan.nowMs) return undefined;
   const needsAttributes = plan.condition.length > 0 || plan.select !== undefined || plan.order.by === 'attribute';
   if (!needsAttributes) return { key: row.key, version: row.version, attributesJson: row.attributesJson };
@@ -95,8 +96,13 @@ export class BestByAttribute {
   }
 
   objects(): FoundObject[] {
-    return this.best.sort(this.order).slice(0, this.plan.limit).map((m) => ({ key: m.key, version: m.version, attributesJson: m.attributesJson }));
+    return this.best.sort(this.order).slice(0, this.plan.limit).map(withoutSortValue);
   }
+}
+
+/** A match as a search returns it. */
+export function withoutSortValue(m: Match): FoundObject {
+  return { key: m.key, version: m.version, attributesJson: m.attributesJson };
 }
 
 /** Whether `row` counts for the plan (live, condition holds); the count's tests are charged to `budget`. */

@@ -90,7 +90,7 @@ export interface ExpiredObject {
 
 /** Held by one server at a time (the AMQP relay's leadership); see {@link ChangeLog.acquireLease}. */
 export interface Lease {
-  /** Aborted when the lease is lost (a PostgreSQL session dies): the holder must stop at once. */
+  /** Aborted when the lease is lost (PostgreSQL: not renewed in time, or taken over): the holder must stop at once. */
   readonly signal: AbortSignal;
   release(): Promise<void>;
 }
@@ -127,7 +127,8 @@ export interface ChangeLog {
   /**
    * Try to become the one holder of `name` among every server sharing the store; null when another
    * holds it. SQLite: always granted (one process per data directory, enforced by a lock file).
-   * PostgreSQL: an advisory lock held by a dedicated session; its loss aborts `signal`.
+   * PostgreSQL: a lease row with an expiry its holder renews and a fencing epoch (postgres/lease.ts);
+   * its loss (expiry passed unrenewed, or another holder's epoch) aborts `signal`.
    */
   acquireLease(name: string): Promise<Lease | null>;
   /**
@@ -181,7 +182,7 @@ export interface Store extends ChangeLog {
    *   PostgreSQL bytea); else every object. Then only live objects (`expires_at > nowMs` or none)
    *   within `plan.keys` (`after`: strictly past it in the order; `start` ≤ key < `end`; `prefix`)
    *   for which core's `evaluateCondition(plan.condition, …)` holds.
-   * - order `key`: keys ascending (code-point order for strings: `COLLATE "C"` in PostgreSQL),
+   * - order `key`: keys ascending (code-point order for strings: UTF-8 `bytea` in PostgreSQL),
    *   descending when `reverse`; at most `limit` objects from at most `rowsMax` rows examined, and
    *   no more objects once their attribute JSON passes the limit `searchPageBytesMax`;
    *   `resumeAfter` is the last key examined when the page stopped early, else null.
@@ -233,4 +234,6 @@ export interface Store extends ChangeLog {
    * the engine's commit hook).
    */
   onForeignCommit?(listener: () => void): () => void;
+  /** Batches run again because the database gave them up to stay serializable (SQLSTATE 40001/40P01), since open. */
+  readonly serializationRetries?: number;
 }

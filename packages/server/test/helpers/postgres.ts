@@ -26,10 +26,18 @@ export function uniqueSchema(prefix: string): string {
   return `t_${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
-/** The store URL for `schema` on `base` (default: the test server). */
+/**
+ * The store URL for `schema` on `base` (default: the test server), with the portable-subset guard
+ * on (statement-guard.ts): every PostgreSQL test proves the store needs nothing CockroachDB or
+ * YugabyteDB lacks. SPACEKV_TEST_PG_ISOLATION=serializable runs every test's sessions under
+ * SERIALIZABLE (CockroachDB's default), set per connection, never on the server.
+ */
 export function storeUrl(schema: string, base: string = POSTGRES_URL): string {
   const url = new URL(base);
   url.searchParams.set('schema', schema);
+  url.searchParams.set('guard', 'portable');
+  const isolation = process.env['SPACEKV_TEST_PG_ISOLATION'];
+  if (isolation) url.searchParams.set('default_transaction_isolation', isolation);
   return url.toString();
 }
 

@@ -187,3 +187,16 @@ test('a space added on one server is usable on the other; removed or re-created,
   assert.equal(await a.get('shared', 'x'), null, 'the old incarnation\'s objects are gone');
   assert.deepEqual((await a.get('shared', 'y'))?.attributes, { s: 'new' });
 });
+
+test('each server counts the batches it ran again after a serialization failure in /metrics', { skip: missing }, async (t) => {
+  let total = 0;
+  for (const server of servers) {
+    const text = await (await fetch(new URL('/metrics', server.url))).text();
+    const found = /^spacekv_store_retries_total (\d+)$/m.exec(text);
+    assert.ok(found, 'spacekv_store_retries_total is exposed');
+    total += Number(found[1]);
+  }
+  // Under READ COMMITTED the meta row lock orders the batches and there are none; under
+  // SERIALIZABLE (SPACEKV_TEST_PG_ISOLATION=serializable) every batch that lost a race is one.
+  t.diagnostic(`batches retried on 40001/40P01 across both servers (isolation ${process.env['SPACEKV_TEST_PG_ISOLATION'] ?? 'default'}): ${total}`);
+});

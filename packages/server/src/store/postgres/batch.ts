@@ -8,32 +8,22 @@
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
  * (write-steps.ts) against those rows plus the batch's own writes, and the results are written
- * back with one pipelined statement per space and kind, the change log and the meta row. A member
- * that fails is undone in memory (the journal below), which is this store's savepoint for reads
- * and writes; adding or removing a space runs DDL, so it gets a real SAVEPOINT.
+ * back with one pipelined statement per space and kind, the index entries, the change log and the
+ * meta row. A member that fails is undone in memory (the journal below), which is this store's
+ * savepoint. Adding or removing a space or an index only writes catalog rows (layout.ts), queued
+ * in memory like the rest, so a batch never runs DDL and never needs a real SAVEPOINT.
  */
 import {
-  type AddSpaceOp, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
-  SpacekvError, fail, stringifyJson,
+  type AddSpaceOp, type Attributes, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
+  SpacekvError, fail, parseJson, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type MemberResult, ReplyBudget, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
-import type { PgCatalog, PgSpace } from './catalog.js';
-import type { Session } from './connection.js';
-import { createSpaceTableSql } from './layout.js';
-
-/**
- * The notification channel of a schema's store: through it the servers sharing the schema learn
- * that another one committed changes (payload `commit`) or added or removed a space (`catalog`).
- * One channel per schema, so stores in other schemas never wake each other.
- */
-export function channelOf(schema: string): string {
-  return `spacekv_${schema}`;
-}
-
-export const COMMITTED = 'commit';
-export const CATALOG_CHANGED = 'catalog';
-
+import { type PgCatalog, type PgSpace, maintainedIndexes } from './catalog.js';
+import { type Session, byteaArray } from './connection.js';
+import { indexEntriesOf } from './index-entries.js';
+import { keyBytes, keyFromBytes } from './key-bytes.js';
+import { INSERT_ENTRIES } from './layout.js';
 type Row = StoredObject | null;
 
 interface Written {
@@ -67,7 +57,7 @@ class BatchRows implements SpaceRows, StepTarget {
     const written = this.written.get(text);
     if (written) return written.row;
     const fetched = this.fetched.get(text);
-    if (fetched === undefined) throw new Error(`internal: the row '${text}' of ${this.entry.table} was not fetched`);
+    if (fetched === undefined) throw new Error(`internal: the row '${text}' of space ${this.entry.space.createdSeq} was not fetched`);
     return fetched;
   }
 
@@ -87,7 +77,7 @@ class BatchRows implements SpaceRows, StepTarget {
 }
 
 interface FetchedRow {
-  key: string;
+  key: Buffer;
   version: string;
   expires_at: string | null;
   attrs: string;
@@ -114,11 +104,15 @@ function faultOf(err: unknown): WireError {
 }
 
 export class PgBatch implements StepContext {
-  private readonly tables = new Map<string, BatchRows>();
+  /** The rows of each space the batch touched, by incarnation. */
+  private readonly tables = new Map<number, BatchRows>();
+  /** Catalog rows to write, in the order the members changed them (a space added then removed in one batch). */
+  private readonly catalogWrites: { readonly text: string; readonly params: unknown[] }[] = [];
   private readonly journal: Undo[] = [];
   private readonly changes: Change[] = [];
   private seq: number;
   private catalogSeq: number;
+  private readonly startCatalogSeq: number;
   readonly replies: ReplyBudget;
 
   constructor(
@@ -126,11 +120,10 @@ export class PgBatch implements StepContext {
     private readonly catalog: PgCatalog,
     readonly limits: Limits,
     private readonly startSeq: number,
-    private readonly schema: string,
     private readonly nowMs: number,
   ) {
     this.seq = startSeq;
-    this.catalogSeq = catalog.seq;
+    this.catalogSeq = this.startCatalogSeq = catalog.seq;
     this.replies = new ReplyBudget(limits);
   }
 
@@ -158,10 +151,10 @@ export class PgBatch implements StepContext {
   }
 
   private rowsOf(entry: PgSpace): BatchRows {
-    let rows = this.tables.get(entry.table);
+    let rows = this.tables.get(entry.space.createdSeq);
     if (!rows) {
       rows = new BatchRows(entry, this.journal);
-      this.tables.set(entry.table, rows);
+      this.tables.set(entry.space.createdSeq, rows);
     }
     return rows;
   }
@@ -171,7 +164,7 @@ export class PgBatch implements StepContext {
    * read yet. Rows of spaces unknown here are left alone: those members fail `unknown_space`.
    */
   private async fetch(members: readonly BatchMember[]): Promise<void> {
-    const wanted = new Map<BatchRows, Set<string>>();
+    const wanted = new Map<BatchRows, Map<string, Key>>();
     for (const member of members) {
       for (const { space, createdSeq, key } of targetsOf(member)) {
         const entry = this.catalog.get(space);
@@ -180,21 +173,24 @@ export class PgBatch implements StepContext {
         const text = String(key);
         if (rows.fetched.has(text)) continue;
         let keys = wanted.get(rows);
-        if (!keys) wanted.set(rows, (keys = new Set()));
-        keys.add(text);
+        if (!keys) wanted.set(rows, (keys = new Map()));
+        keys.set(text, key);
       }
     }
     if (wanted.size === 0) return;
     await Promise.all([...wanted].map(async ([rows, keys]) => {
-      const list = [...keys];
+      const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
-        `SELECT key::text AS key, version, expires_at, attrs FROM ${rows.entry.table} WHERE key = ANY($1::text[]::${rows.entry.keyArrayType})`,
-        [list],
+        'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])',
+        [rows.space.createdSeq, byteaArray(this.tx, list.map(keyBytes))] as never[],
         { prepare: true },
       );
-      for (const key of list) rows.fetched.set(key, null);
+      for (const key of list) rows.fetched.set(String(key), null);
+      const keyType = rows.space.schema.key.type;
       for (const row of found) {
-        rows.fetched.set(row.key, { version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs });
+        rows.fetched.set(String(keyFromBytes(row.key, keyType)), {
+          version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs,
+        });
       }
     }));
   }
@@ -227,7 +223,7 @@ export class PgBatch implements StepContext {
     }
   }
 
-  /** Add or remove a space: DDL, so a SAVEPOINT of its own; the catalog changes only once it held. */
+  /** Add or remove a space: a catalog row (and, for a removal, a purge of its rows, done later in slices). */
   private async runAdmin(op: AddSpaceOp | RmSpaceOp): Promise<MemberOutcome> {
     if (op.op === 'add_space') {
       const { schema } = op;
@@ -236,10 +232,7 @@ export class PgBatch implements StepContext {
         throw fail('too_large', `the store holds ${this.catalog.size} spaces; the limit is ${this.limits.spacesMax}`, { limit: 'spacesMax' });
       }
       const seq = this.seq + 1;
-      await this.inSavepoint(async () => {
-        await this.tx.unsafe('INSERT INTO spaces (name, created_seq, schema) VALUES ($1, $2, $3)', [schema.name, seq, JSON.stringify(schema)]);
-        for (const statement of createSpaceTableSql(seq, schema.key.type)) await this.tx.unsafe(statement);
-      });
+      this.catalogWrites.push({ text: 'INSERT INTO spaces (name, created_seq, schema) VALUES ($1, $2, $3)', params: [schema.name, seq, JSON.stringify(schema)] });
       this.seq = this.catalogSeq = seq;
       this.catalog.add(schema, seq);
       const change: Change = { seq, space: schema.name, key: '', op: 'add_space', attributesJson: null, committedAtMs: this.nowMs };
@@ -249,13 +242,14 @@ export class PgBatch implements StepContext {
     const entry = this.catalog.get(op.space);
     if (!entry) throw fail('unknown_space', `no space named '${op.space}'`);
     const seq = this.seq + 1;
-    await this.inSavepoint(async () => {
-      await this.tx.unsafe('DELETE FROM spaces WHERE name = $1', [op.space]);
-      await this.tx.unsafe(`DROP TABLE ${entry.table}`);
-    });
+    const createdSeq = entry.space.createdSeq;
+    this.catalogWrites.push(
+      { text: 'DELETE FROM spaces WHERE name = $1', params: [op.space] },
+      { text: "INSERT INTO purges (space_seq, attr) VALUES ($1, '') ON CONFLICT DO NOTHING", params: [createdSeq] },
+    );
     this.seq = this.catalogSeq = seq;
     this.catalog.delete(op.space);
-    this.tables.delete(entry.table); // its pending writes went with the table
+    this.tables.delete(createdSeq); // its pending writes went with the space
     const change: Change = { seq, space: op.space, key: '', op: 'rm_space', attributesJson: null, committedAtMs: this.nowMs };
     this.changes.push(change);
     return { result: { ok: true, kind: 'space_removed', space: op.space }, changes: [change] };
@@ -263,7 +257,7 @@ export class PgBatch implements StepContext {
 
   /**
    * Drop an index: the schema without it, at one seq, logged, and the catalog moved on so every
-   * server reloads it (PostgreSQL has no index entries to remove; its searches scan, docs/postgres.md).
+   * server reloads it; its entries are purged afterwards in slices (planners stop using it at once).
    */
   private async runRmIndex(op: RmIndexOp, createdSeq: number | undefined): Promise<MemberOutcome> {
     const entry = this.catalog.get(op.space);
@@ -272,27 +266,15 @@ export class PgBatch implements StepContext {
     if (!space.isIndexed(op.attribute)) return { result: { ok: true, kind: 'space', schema: space.schema, createdSeq: space.createdSeq }, changes: [] };
     const seq = this.seq + 1;
     const schema = space.withoutIndex(op.attribute);
-    await this.inSavepoint(async () => {
-      await this.tx.unsafe('UPDATE spaces SET schema = $1 WHERE name = $2', [JSON.stringify(schema), op.space]);
-    });
+    this.catalogWrites.push(
+      { text: 'UPDATE spaces SET schema = $1 WHERE name = $2', params: [JSON.stringify(schema), op.space] },
+      { text: 'INSERT INTO purges (space_seq, attr) VALUES ($1, $2) ON CONFLICT DO NOTHING', params: [space.createdSeq, op.attribute] },
+    );
     this.seq = this.catalogSeq = seq;
-    this.catalog.add(schema, space.createdSeq);
+    this.catalog.add(schema, space.createdSeq, entry.building);
     const change: Change = { seq, space: op.space, key: '', op: 'rm_index', attributesJson: null, committedAtMs: this.nowMs };
     this.changes.push(change);
     return { result: { ok: true, kind: 'space', schema, createdSeq: space.createdSeq }, changes: [change] };
-  }
-
-  /** Run `work` so that if it fails, what it did is rolled back and the transaction goes on. */
-  private async inSavepoint(work: () => Promise<void>): Promise<void> {
-    await this.tx.unsafe('SAVEPOINT admin');
-    try {
-      await work();
-    } catch (err) {
-      await this.tx.unsafe('ROLLBACK TO SAVEPOINT admin');
-      throw err;
-    } finally {
-      await this.tx.unsafe('RELEASE SAVEPOINT admin');
-    }
   }
 
   /**
@@ -301,43 +283,61 @@ export class PgBatch implements StepContext {
    * once with its final state, so upserts and deletes never overlap.
    */
   flush(): Promise<unknown>[] {
-    const statements: Promise<unknown>[] = [];
+    const statements: Promise<unknown>[] = this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true }));
     for (const rows of this.tables.values()) {
       const upserts: Written[] = [];
-      const deletes: string[] = [];
-      for (const [text, written] of rows.written) {
+      const deletes: Buffer[] = [];
+      for (const written of rows.written.values()) {
         if (written.row) upserts.push(written);
-        else deletes.push(text);
+        else deletes.push(keyBytes(written.key));
       }
-      const { table, keyArrayType } = rows.entry;
+      const spaceSeq = rows.space.createdSeq;
+      const upsertKeys = upserts.map((w) => keyBytes(w.key));
       if (upserts.length > 0) {
         statements.push(this.tx.unsafe(
-          `INSERT INTO ${table} (key, version, expires_at, attrs)
-           SELECT * FROM unnest($1::text[]::${keyArrayType}, $2::int8[], $3::int8[], $4::text[])
-           ON CONFLICT (key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`,
+          `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
+           SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])
+           ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`,
           [
-            upserts.map((w) => String(w.key)),
+            spaceSeq,
+            byteaArray(this.tx, upsertKeys),
             upserts.map((w) => (w.row as StoredObject).version),
             upserts.map((w) => (w.row as StoredObject).expiresAt),
             upserts.map((w) => (w.row as StoredObject).attributesJson),
-          ],
+          ] as never[],
           { prepare: true },
         ));
       }
       if (deletes.length > 0) {
-        statements.push(this.tx.unsafe(`DELETE FROM ${table} WHERE key = ANY($1::text[]::${keyArrayType})`, [deletes], { prepare: true }));
+        statements.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(this.tx, deletes)] as never[], { prepare: true }));
       }
+      statements.push(...this.indexWrites(rows, upserts, upsertKeys, deletes));
     }
-    if (this.changes.length > 0) {
-      statements.push(this.logChanges());
-      // Delivered at COMMIT, to every other server's change feed (their watchers read the log).
-      statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), COMMITTED], { prepare: true }));
-    }
+    if (this.changes.length > 0) statements.push(this.logChanges());
     if (this.seq !== this.startSeq) {
-      statements.push(this.tx.unsafe('UPDATE meta SET last_seq = $1, catalog_seq = $2 WHERE id = 1', [this.seq, this.catalogSeq], { prepare: true }));
+      statements.push(this.tx.unsafe(
+        'UPDATE meta SET last_seq = $1, catalog_seq = $2, catalog_gen = catalog_gen + $3 WHERE id = 1',
+        [this.seq, this.catalogSeq, this.catalogChanged ? 1 : 0], { prepare: true }));
     }
-    if (this.catalogSeq !== this.catalog.seq) {
-      statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), CATALOG_CHANGED], { prepare: true }));
+    return statements;
+  }
+
+  /**
+   * The index entries of one space's writes, in the same transaction: every written key's old
+   * entries go (an expired object, read as absent, may still hold some), then the new objects'
+   * entries of each maintained attribute (indexes, and the one being built) are added.
+   */
+  private indexWrites(rows: BatchRows, upserts: readonly Written[], upsertKeys: readonly Buffer[], deletes: readonly Buffer[]): Promise<unknown>[] {
+    const entry = this.catalog.bySeq(rows.space.createdSeq) ?? rows.entry;
+    const maintained = maintainedIndexes(entry);
+    if (maintained.length === 0) return [];
+    const spaceSeq = rows.space.createdSeq;
+    const statements = [this.tx.unsafe('DELETE FROM index_entries WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(this.tx, [...upsertKeys, ...deletes])] as never[], { prepare: true })];
+    const entries = indexEntriesOf(entry.space, maintained, upserts.map((w, i) => ({
+      key: upsertKeys[i] as Buffer, attributes: parseJson((w.row as StoredObject).attributesJson) as Attributes, expiresAt: (w.row as StoredObject).expiresAt,
+    })));
+    if (entries.attrs.length > 0) {
+      statements.push(this.tx.unsafe(INSERT_ENTRIES, [spaceSeq, entries.attrs, byteaArray(this.tx, entries.values), byteaArray(this.tx, entries.keys), entries.expiries] as never[], { prepare: true }));
     }
     return statements;
   }
@@ -371,5 +371,10 @@ export class PgBatch implements StepContext {
   /** The catalog_seq after this batch (its last space change), for the store to record once committed. */
   get committedCatalogSeq(): number {
     return this.catalogSeq;
+  }
+
+  /** Whether the batch changed the catalog (so the meta row's catalog_gen moves on by one). */
+  get catalogChanged(): boolean {
+    return this.catalogSeq !== this.startCatalogSeq;
   }
 }

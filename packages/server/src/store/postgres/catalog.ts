@@ -1,47 +1,56 @@
 /**
- * This process's view of the spaces in PostgreSQL: each with its runtime `Space` and its table.
- * Other processes add and remove spaces too, so the view carries the `catalog_seq` it was read at;
- * a write batch compares it with the locked meta row and reloads when another process moved it on,
- * which makes the store's incarnation check final whatever this process has heard.
+ * This process's view of the spaces in PostgreSQL. Other processes add and remove spaces too, so
+ * the view carries the `catalog_seq` it was read at; a write batch compares it with the locked meta
+ * row and reloads when another process moved it on, which makes the store's incarnation check final
+ * whatever this process has heard.
  */
 import { Space, type SpaceSchema } from '@spacekv/core';
 import type { StoredSpace } from '../store.js';
-import { spaceTable } from './layout.js';
 
 export interface PgSpace {
   readonly space: Space;
-  readonly table: string;
-  /** The SQL type an array of text keys is cast to for this table. */
-  readonly keyArrayType: string;
+  /** The attribute an online index build is filling: writes maintain its entries too. */
+  readonly building: string | undefined;
 }
 
-interface CatalogRow {
+/** The attributes whose entries a write of `entry` keeps: the complete indexes and the one being built. */
+export function maintainedIndexes(entry: PgSpace): string[] {
+  const indexes = [...(entry.space.schema.indexes ?? [])];
+  if (entry.building !== undefined && !indexes.includes(entry.building)) indexes.push(entry.building);
+  return indexes;
+}
+
+export interface CatalogRow {
   catalog_seq: string;
+  catalog_gen: string;
   name: string | null;
   created_seq: string | null;
   schema: string | null;
+  building: string | null;
 }
 
 /** One statement, so the spaces and the catalog_seq come from one snapshot. */
 export const CATALOG_QUERY =
-  'SELECT m.catalog_seq, s.name, s.created_seq, s.schema FROM meta m LEFT JOIN spaces s ON true WHERE m.id = 1';
+  'SELECT m.catalog_seq, m.catalog_gen, s.name, s.created_seq, s.schema, s.building FROM meta m LEFT JOIN spaces s ON true WHERE m.id = 1';
 
 export class PgCatalog {
   private readonly entries = new Map<string, PgSpace>();
-  /** The catalog_seq this view was read at; -1 when it must be reloaded before use. */
-  seq = -1;
+  /** The catalog_seq this view was read at (the engine orders catalog snapshots by it). */
+  seq = 0;
+  /** The catalog_gen this view was read at; -1 when it must be reloaded before use. */
+  gen = -1;
 
   load(rows: readonly CatalogRow[]): void {
     this.entries.clear();
     for (const row of rows) {
       this.seq = Number(row.catalog_seq);
-      if (row.name !== null) this.add(JSON.parse(row.schema as string) as SpaceSchema, Number(row.created_seq));
+      this.gen = Number(row.catalog_gen);
+      if (row.name !== null) this.add(JSON.parse(row.schema as string) as SpaceSchema, Number(row.created_seq), row.building ?? undefined);
     }
   }
 
-  add(schema: SpaceSchema, createdSeq: number): PgSpace {
-    const keyArrayType = schema.key.type === 'int' ? 'int8[]' : 'text[]';
-    const entry: PgSpace = { space: new Space(schema, createdSeq), table: spaceTable(createdSeq), keyArrayType };
+  add(schema: SpaceSchema, createdSeq: number, building?: string): PgSpace {
+    const entry: PgSpace = { space: new Space(schema, createdSeq), building };
     this.entries.set(schema.name, entry);
     return entry;
   }
@@ -54,9 +63,10 @@ export class PgCatalog {
     return this.entries.get(name);
   }
 
-  /** The spaces, oldest first. */
-  entriesInOrder(): PgSpace[] {
-    return [...this.entries.values()].sort((a, b) => a.space.createdSeq - b.space.createdSeq);
+  /** The space of incarnation `createdSeq`, if this view holds it. */
+  bySeq(createdSeq: number): PgSpace | undefined {
+    for (const entry of this.entries.values()) if (entry.space.createdSeq === createdSeq) return entry;
+    return undefined;
   }
 
   get size(): number {

@@ -5,23 +5,38 @@
  * database answered" and those that say "the connection is gone".
  */
 import postgres from 'postgres';
+import { guardSql } from './statement-guard.js';
 
 export type Sql = postgres.Sql;
+/** Whatever runs statements: the pool, a reserved connection, or a transaction. */
+export type Queries = Pick<Sql, 'unsafe' | 'array'>;
+
+/** The OID of bytea: postgres.js types a plain array of Buffers as one bytea, so arrays say what they hold. */
+const BYTEA = 17;
+
+/** `buffers` as one `bytea[]` parameter. */
+export function byteaArray(sql: Queries, buffers: readonly Buffer[]): unknown {
+  return sql.array(buffers as Buffer[], BYTEA);
+}
 /** A connection reserved for one transaction (BEGIN and COMMIT are the store's own, so it can pipeline them). */
 export type Session = postgres.ReservedSql;
 
-/** Where the store lives: the connection URL without our own parameter, and the schema. */
+/** Where the store lives: the connection URL without our own parameters, the schema, and whether the portable-subset guard is on. */
 export interface PostgresTarget {
   readonly url: string;
   readonly schema: string;
+  /** `?guard=portable`: every statement is checked against the portable subset (statement-guard.ts); for tests. */
+  readonly guard: boolean;
 }
 
 /** At most 50 characters, so the schema's notification channel (`spacekv_<schema>`) stays a 63-byte identifier. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
 
 /**
- * Split `postgres://…?schema=name` into the driver's URL and the schema (default `spacekv`), and
- * check the schema is a plain identifier, since it is spliced into SQL.
+ * Split `postgres://…?schema=name&guard=portable` into the driver's URL, the schema (default
+ * `spacekv`) and the guard, and check the schema is a plain identifier, since it is spliced into
+ * SQL. Other parameters go to the driver, which sends those it does not know as session settings
+ * (e.g. `default_transaction_isolation=serializable`).
  */
 export function parseTarget(url: string): PostgresTarget {
   let parsed: URL;
@@ -33,8 +48,11 @@ export function parseTarget(url: string): PostgresTarget {
   if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') throw new Error(`not a PostgreSQL URL: '${url}'`);
   const schema = parsed.searchParams.get('schema') ?? 'spacekv';
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 50)`);
+  const guard = parsed.searchParams.get('guard');
+  if (guard !== null && guard !== 'portable') throw new Error(`invalid guard '${guard}' (the one guard is 'portable')`);
   parsed.searchParams.delete('schema');
-  return { url: parsed.toString(), schema };
+  parsed.searchParams.delete('guard');
+  return { url: parsed.toString(), schema, guard: guard !== null };
 }
 
 export interface ConnectOptions {
@@ -42,8 +60,8 @@ export interface ConnectOptions {
   readonly poolSize: number;
 }
 
-function connect(target: PostgresTarget, options: ConnectOptions): Sql {
-  return postgres(target.url, {
+export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+  const sql = postgres(target.url, {
     max: options.poolSize,
     // A server that does not answer the connection attempt fails the operation rather than hanging it.
     connect_timeout: 10,
@@ -59,6 +77,7 @@ function connect(target: PostgresTarget, options: ConnectOptions): Sql {
       idle_in_transaction_session_timeout: 60_000,
     },
   });
+  return target.guard ? guardSql(sql) : sql;
 }
 
 /**
@@ -159,7 +178,10 @@ function isConnectionLoss(err: postgres.PostgresError): boolean {
   return err.code.startsWith('08') || err.code.startsWith('57P0');
 }
 
-/** `undefined_table`: a space's table was dropped by another process. */
-export function isUndefinedTable(err: unknown): boolean {
-  return err instanceof postgres.PostgresError && err.code === '42P01';
+/**
+ * `serialization_failure` (40001) or `deadlock_detected` (40P01): the database gave up the
+ * transaction so that the others stay serializable; run again, it may well succeed.
+ */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && (err.code === '40001' || err.code === '40P01');
 }

@@ -9,8 +9,7 @@ import type { Key, SpaceSchema } from '@spacekv/core';
 import type { ExportSource, ExportedObject } from '../export-source.js';
 import type { StoredSpace } from '../store.js';
 import { parseTarget } from './connection.js';
-import { spaceTable } from './layout.js';
-import { keyFromText } from './postgres-store.js';
+import { keyBytes, keyFromBytes } from './key-bytes.js';
 
 export async function openPostgresExport(url: string): Promise<ExportSource> {
   const target = parseTarget(url);
@@ -32,18 +31,16 @@ export async function openPostgresExport(url: string): Promise<ExportSource> {
       seq: Number(meta.last_seq),
       spaces: async () => spaces,
       async count(space) {
-        const [row] = await session.unsafe<{ n: string }[]>(`SELECT count(*) AS n FROM ${spaceTable(space.createdSeq)}`);
+        const [row] = await session.unsafe<{ n: string }[]>('SELECT count(*) AS n FROM objects WHERE space_seq = $1', [space.createdSeq]);
         return Number(row?.n ?? 0);
       },
       async objects(space, after: Key | null, limit): Promise<readonly ExportedObject[]> {
-        const cast = space.schema.key.type === 'int' ? 'int8' : 'text';
-        const page = await session.unsafe<{ key_text: string; version: string; expires_at: string | null; attrs: string }[]>(
-          `SELECT key::text AS key_text, version, expires_at, attrs FROM ${spaceTable(space.createdSeq)}
-           ${after === null ? '' : `WHERE key > $2::${cast}`} ORDER BY key LIMIT $1`,
-          after === null ? [limit] : [limit, String(after)],
+        const page = await session.unsafe<{ key: Buffer; version: string; expires_at: string | null; attrs: string }[]>(
+          `SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $2${after === null ? '' : ' AND key > $3'} ORDER BY key LIMIT $1`,
+          (after === null ? [limit, space.createdSeq] : [limit, space.createdSeq, keyBytes(after)]) as never[],
         );
         return page.map((row) => ({
-          key: keyFromText(row.key_text, space.schema.key.type), version: Number(row.version),
+          key: keyFromBytes(row.key, space.schema.key.type), version: Number(row.version),
           expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs,
         }));
       },

@@ -1,95 +1,186 @@
 /**
  * The PostgreSQL layout of the store, and its migrations. Everything lives in one schema (named on
- * the URL), so several stores share a database without meeting.
+ * the URL), so several stores share a database without meeting. The layout keeps to the SQL that
+ * PostgreSQL, CockroachDB and YugabyteDB run alike (docs/postgres.md, "Portability"): no DDL once
+ * the store is open (adding a space writes rows), no collations, keys as `bytea`.
  *
- * - `spacekv_migrations`: the versions applied (one row each).
- * - `meta`: one row: `last_seq`, the store-wide seq, and `catalog_seq`, the seq of the last space
- *   added or removed. Every write batch locks this row first and holds the lock until it commits,
+ * - `spacekv_migrations`: the versions applied; `spacekv_bootstrap`: the one row migrations lock.
+ * - `meta`: one row: `last_seq`, the store-wide seq; `catalog_seq`, the seq of the last change to
+ *   the catalog; `catalog_gen`, bumped by every catalog change, logged or not (an index build's
+ *   start and end), which is what servers compare to know their catalog is current. Every write batch locks this row first and holds the lock until it commits,
  *   so batches commit in seq order across every server process (see batch.ts).
- * - `spaces`: the catalog. A space's table is named after the seq that created it, so a space
- *   removed and re-added under the same name gets a new table and no id sequence is needed.
- * - `s_<created_seq>`: one table per space, keyed by the space's key; attributes are the object's
- *   complete JSON text (TEXT, not JSONB: JSONB would rewrite 64-bit integers and key order).
- * - `changes`: the change log (docs/architecture.md §4.6), written in the same transaction as the data, one
- *   row per changed object keyed by (seq, idx), idx ordering a tx's changes at its one seq; the key
- *   as JSON (a string or an exact integer); `committed_at` in epoch ms of the writer's clock.
+ * - `spaces`: the catalog, one row per space: its schema, `created_seq` (the incarnation: a space
+ *   removed and re-added gets a new one), and `building`, the attribute an online index build is
+ *   filling (writes maintain its entries from then on).
+ * - `objects`: every space's objects, keyed by (space incarnation, key bytes) (key-bytes.ts), so
+ *   a space's keys are one contiguous range of the primary key: range sharding keeps scans local.
+ *   Attributes are the object's complete JSON text (TEXT, not JSONB: JSONB would rewrite 64-bit
+ *   integers and key order).
+ * - `index_entries`: secondary index entries, keyed by (incarnation, attribute, value bytes, key):
+ *   core's index-key.ts bytes, with the object's expiry.
+ * - `purges`: what a removed space or index left behind, deleted in bounded slices afterwards
+ *   (attr '' for a whole space), so removing a big space never holds the writers.
+ * - `changes`: the change log (docs/architecture.md §4.6), written in the same transaction as the
+ *   data, one row per changed object keyed by (seq, idx), idx ordering a tx's changes at its one
+ *   seq; the key as JSON (a string or an exact integer); `committed_at` in epoch ms.
  * - `log_state`: `floor_seq`, the highest seq log retention removed (below it readers get
  *   `compacted`). A row of its own, so pruning never waits on the writers' meta row lock.
  * - `cursors`: durable named positions in the log (the AMQP relay's).
+ * - `leases`: named leases (the relay's leadership): holder, expiry and fencing epoch (lease.ts).
  *
- * Migrations run in one transaction under a transaction-scoped advisory lock keyed by the schema,
- * so two servers starting at once apply each migration exactly once (the second waits, then finds
- * it done).
+ * Migrations: every step is idempotent and runs on its own (never DDL beside data writes in one
+ * transaction), while one session holds the bootstrap row (SELECT … FOR UPDATE) so two servers
+ * starting at once take turns; a step cut short by a crash simply runs again.
  */
-import type { KeyTypeName } from '@spacekv/core';
-import type { Sql } from './connection.js';
+import { type Attributes, type KeyTypeName, Space, type SpaceSchema, parseJson } from '@spacekv/core';
+import { type Queries, type Sql, byteaArray, isRetryable } from './connection.js';
+import { indexEntriesOf } from './index-entries.js';
 
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE meta (
-     id INT PRIMARY KEY CHECK (id = 1),
-     last_seq BIGINT NOT NULL,
-     catalog_seq BIGINT NOT NULL
-   );
-   INSERT INTO meta (id, last_seq, catalog_seq) VALUES (1, 0, 0);
-   CREATE TABLE spaces (
-     name TEXT PRIMARY KEY,
-     created_seq BIGINT NOT NULL UNIQUE,
-     schema TEXT NOT NULL
-   );
-   CREATE TABLE changes (
-     seq BIGINT NOT NULL,
-     idx INT NOT NULL,
-     space TEXT NOT NULL,
-     key_json TEXT NOT NULL,
-     op TEXT NOT NULL,
-     attrs TEXT,
-     committed_at BIGINT NOT NULL,
-     PRIMARY KEY (seq, idx)
-   );
-   CREATE TABLE log_state (id INT PRIMARY KEY CHECK (id = 1), floor_seq BIGINT NOT NULL);
-   INSERT INTO log_state (id, floor_seq) VALUES (1, 0);
-   CREATE TABLE cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);`,
+/** A step: one idempotent statement, or a function of idempotent statements (a data conversion). */
+type Step = string | ((sql: Sql, schema: string) => Promise<void>);
+
+/** Rows per statement while the conversion to the shared tables copies index entries. */
+const CONVERT_SLICE_ROWS = 1_000;
+
+const MIGRATIONS: readonly (readonly Step[])[] = [
+  // 1: the store's own tables (the layout of spacekv up to 0.x: one table per space, since converted by 2).
+  [
+    'CREATE TABLE IF NOT EXISTS meta (id INT PRIMARY KEY CHECK (id = 1), last_seq BIGINT NOT NULL, catalog_seq BIGINT NOT NULL)',
+    'INSERT INTO meta (id, last_seq, catalog_seq) VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING',
+    'CREATE TABLE IF NOT EXISTS spaces (name TEXT PRIMARY KEY, created_seq BIGINT NOT NULL UNIQUE, schema TEXT NOT NULL)',
+    `CREATE TABLE IF NOT EXISTS changes (
+       seq BIGINT NOT NULL, idx INT NOT NULL, space TEXT NOT NULL, key_json TEXT NOT NULL, op TEXT NOT NULL, attrs TEXT,
+       committed_at BIGINT NOT NULL, PRIMARY KEY (seq, idx))`,
+    'CREATE TABLE IF NOT EXISTS log_state (id INT PRIMARY KEY CHECK (id = 1), floor_seq BIGINT NOT NULL)',
+    'INSERT INTO log_state (id, floor_seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING',
+    'CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL)',
+  ],
+  // 2: the portable layout: shared objects and index entries, purges, leases; per-space tables converted.
+  [
+    `CREATE TABLE IF NOT EXISTS objects (
+       space_seq BIGINT NOT NULL, key BYTEA NOT NULL, version BIGINT NOT NULL, expires_at BIGINT, attrs TEXT NOT NULL,
+       PRIMARY KEY (space_seq, key))`,
+    'CREATE INDEX IF NOT EXISTS objects_expiry ON objects (expires_at) WHERE expires_at IS NOT NULL',
+    `CREATE TABLE IF NOT EXISTS index_entries (
+       space_seq BIGINT NOT NULL, attr TEXT NOT NULL, value BYTEA NOT NULL, key BYTEA NOT NULL, expires_at BIGINT,
+       PRIMARY KEY (space_seq, attr, value, key))`,
+    'CREATE INDEX IF NOT EXISTS index_entries_by_key ON index_entries (space_seq, key)',
+    'ALTER TABLE spaces ADD COLUMN IF NOT EXISTS building TEXT',
+    'ALTER TABLE meta ADD COLUMN IF NOT EXISTS catalog_gen BIGINT NOT NULL DEFAULT 0',
+    'CREATE TABLE IF NOT EXISTS purges (space_seq BIGINT NOT NULL, attr TEXT NOT NULL, PRIMARY KEY (space_seq, attr))',
+    'CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT, epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ)',
+    convertSpaceTables,
+  ],
 ];
 
-/** An arbitrary constant naming spacekv's migration lock; the second key is the schema's hash. */
-const MIGRATION_LOCK = 0x5ace4b;
+export const LAYOUT_VERSION = MIGRATIONS.length;
+
+/** Attempts at migrating when two servers start at once and one's snapshot predates the other's work. */
+const MIGRATE_ATTEMPTS = 5;
 
 export async function migrate(sql: Sql, schema: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx.unsafe('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK, schema]);
-    await tx.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await tx.unsafe('CREATE TABLE IF NOT EXISTS spacekv_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
-    const [row] = await tx.unsafe<{ version: number | null }[]>('SELECT max(version) AS version FROM spacekv_migrations');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await migrateOnce(sql, schema);
+    } catch (err) {
+      // Racing servers: a CREATE … IF NOT EXISTS that lost (23505, 42P07) or a stale snapshot (40001): go again.
+      const code = (err as { code?: string }).code;
+      if (attempt === MIGRATE_ATTEMPTS || !(isRetryable(err) || code === '23505' || code === '42P07')) throw err;
+    }
+  }
+}
+
+async function migrateOnce(sql: Sql, schema: string): Promise<void> {
+  await sql.unsafe(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await sql.unsafe('CREATE TABLE IF NOT EXISTS spacekv_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+  await sql.unsafe('CREATE TABLE IF NOT EXISTS spacekv_bootstrap (id INT PRIMARY KEY)');
+  await sql.unsafe('INSERT INTO spacekv_bootstrap (id) VALUES (1) ON CONFLICT (id) DO NOTHING');
+  const lock = await sql.reserve();
+  try {
+    await lock.unsafe('BEGIN');
+    await lock.unsafe('SELECT id FROM spacekv_bootstrap WHERE id = 1 FOR UPDATE');
+    const [row] = await lock.unsafe<{ version: number | null }[]>('SELECT max(version) AS version FROM spacekv_migrations');
     const current = row?.version ?? 0;
     if (current > MIGRATIONS.length) {
       throw new Error(`schema '${schema}' has format ${current}, newer than this server's ${MIGRATIONS.length}; upgrade spacekv`);
     }
     for (let version = current; version < MIGRATIONS.length; version++) {
-      await tx.unsafe(MIGRATIONS[version] as string);
-      await tx.unsafe('INSERT INTO spacekv_migrations (version) VALUES ($1)', [version + 1]);
+      // On the pool, outside the lock's transaction: each step commits alone.
+      for (const step of MIGRATIONS[version] as readonly Step[]) {
+        if (typeof step === 'string') await sql.unsafe(step);
+        else await step(sql, schema);
+      }
+      await lock.unsafe('INSERT INTO spacekv_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [version + 1]);
     }
-  });
+    await lock.unsafe('COMMIT');
+  } catch (err) {
+    await lock.unsafe('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    lock.release();
+  }
 }
 
-export function spaceTable(createdSeq: number): string {
-  return `s_${createdSeq}`;
+/** The old layout's key column as this layout's key bytes (key-bytes.ts), in SQL: PostgreSQL only, where that layout ever existed. */
+function oldKeyAsBytes(keyType: KeyTypeName): string {
+  return keyType === 'int'
+    ? 'set_byte(int8send(key), 0, get_byte(int8send(key), 0) # 128)' // two's complement with the sign bit flipped: the int plus 2^63
+    : "convert_to(key, 'UTF8')";
 }
 
-export function keyColumnType(keyType: KeyTypeName): string {
-  // Binary order for string keys, as SQLite compares them, whatever the database's locale.
-  return keyType === 'int' ? 'BIGINT' : 'TEXT COLLATE "C"';
+/**
+ * Migration 2's conversion: each per-space table `s_<created_seq>` of the old layout is copied
+ * into `objects`, its indexed attributes get their entries (the old layout kept none), and the
+ * table is dropped. Each statement is idempotent (ON CONFLICT DO NOTHING, IF EXISTS), so a
+ * conversion cut short runs again from the start.
+ */
+async function convertSpaceTables(sql: Sql, schema: string): Promise<void> {
+  const spaces = await sql.unsafe<{ created_seq: string; schema: string }[]>('SELECT created_seq, schema FROM spaces ORDER BY created_seq');
+  const tables = new Set((await sql.unsafe<{ table_name: string }[]>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema])).map((r) => r.table_name));
+  for (const row of spaces) {
+    const table = `s_${row.created_seq}`;
+    if (!tables.has(table)) continue;
+    const spaceSchema = JSON.parse(row.schema) as SpaceSchema;
+    const spaceSeq = Number(row.created_seq);
+    await sql.unsafe(
+      `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
+       SELECT $1, ${oldKeyAsBytes(spaceSchema.key.type)}, version, expires_at, attrs FROM ${table} ON CONFLICT DO NOTHING`,
+      [spaceSeq],
+    );
+    const indexes = spaceSchema.indexes ?? [];
+    if (indexes.length > 0) {
+      const space = new Space(spaceSchema, spaceSeq);
+      let after: Buffer | undefined;
+      for (;;) {
+        const slice = await fillIndexSlice(sql, space, indexes, after, CONVERT_SLICE_ROWS);
+        if (slice.last === undefined) break;
+        after = slice.last;
+      }
+    }
+    await sql.unsafe(`DROP TABLE IF EXISTS ${table}`);
+  }
 }
 
-/** The space's table, and a partial index on expiry (most objects have none) for the TTL sweeper. */
-export function createSpaceTableSql(createdSeq: number, keyType: KeyTypeName): string[] {
-  const table = spaceTable(createdSeq);
-  return [
-    `CREATE TABLE ${table} (
-      key ${keyColumnType(keyType)} PRIMARY KEY,
-      version BIGINT NOT NULL,
-      expires_at BIGINT,
-      attrs TEXT NOT NULL
-    )`,
-    `CREATE INDEX ${table}_expiry ON ${table} (expires_at) WHERE expires_at IS NOT NULL`,
-  ];
+/**
+ * Index the next `rowsMax` objects of `space` after key bytes `after` on `attributes`, in one
+ * statement to read and one to write (entries already there are kept: ON CONFLICT DO NOTHING).
+ * Returns how many objects were read and the last key, undefined once the space is done.
+ */
+export async function fillIndexSlice(
+  sql: Queries, space: Space, attributes: readonly string[], after: Buffer | undefined, rowsMax: number,
+): Promise<{ rows: number; last: Buffer | undefined }> {
+  const rows = await sql.unsafe<{ key: Buffer; expires_at: string | null; attrs: string }[]>(
+    `SELECT key, expires_at, attrs FROM objects WHERE space_seq = $1${after === undefined ? '' : ' AND key > $3'} ORDER BY key LIMIT $2`,
+    after === undefined ? [space.createdSeq, rowsMax] : [space.createdSeq, rowsMax, after],
+  );
+  const entries = indexEntriesOf(space, attributes, rows.map((row) => ({
+    key: row.key, attributes: parseJson(row.attrs) as Attributes, expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+  })));
+  if (entries.attrs.length > 0) await sql.unsafe(INSERT_ENTRIES, [space.createdSeq, entries.attrs, byteaArray(sql, entries.values), byteaArray(sql, entries.keys), entries.expiries] as never[]);
+  return { rows: rows.length, last: rows.length === rowsMax ? (rows[rows.length - 1] as { key: Buffer }).key : undefined };
 }
+
+/** Index entries from parallel arrays (index-entries.ts); an entry already there stays. */
+export const INSERT_ENTRIES = `INSERT INTO index_entries (space_seq, attr, value, key, expires_at)
+  SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::bytea[], $5::int8[]) ON CONFLICT DO NOTHING`;

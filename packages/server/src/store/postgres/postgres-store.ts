@@ -1,29 +1,37 @@
 /**
- * The PostgreSQL store: the same Store as SQLite's, shared by any number of server processes.
+ * The PostgreSQL store: the same Store as SQLite's, shared by any number of server processes, on
+ * the SQL subset that CockroachDB and YugabyteDB run too (docs/postgres.md, "Portability").
  * Writes: one transaction per group-commit batch, serialized across processes by the meta row
- * lock (batch.ts). Reads: one statement each on the pool, read committed, so a read that starts
- * after a write was acknowledged sees it. The driver (postgres.js) reconnects by itself: an
- * operation caught by a lost connection fails `unavailable`, or `outcome_unknown` when its COMMIT
- * was sent and never answered, and the next one opens a new connection.
+ * lock (batch.ts), retried as a whole when the database gives it up to stay serializable
+ * (40001/40P01). Reads: one statement each on the pool, so a read that starts after a write was
+ * acknowledged sees it. Other servers' commits and catalog changes reach this one through a poll of
+ * the meta row (a NOTIFY, where the engine has one, only wakes the poll early). The driver
+ * (postgres.js) reconnects by itself: an operation caught by a lost connection fails
+ * `unavailable`, or `outcome_unknown` when its COMMIT was sent and never answered.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type Change, type Key, type KeyTypeName, type Limits, type OpName, type SearchPage, type SearchPlan, type SpaceSchema, SpacekvError, StepBudget, type StoredObject, parseJson,
+  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type Space, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
 } from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
-import { BestByAttribute, type CandidateRow, KeyOrderedPage, counts } from '../search-rows.js';
 import type {
   BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, SharedCatalog, SpacesSnapshot, Store, StoreHealth,
   StoredSpace,
 } from '../store.js';
-import { CATALOG_CHANGED, PgBatch, channelOf } from './batch.js';
-import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
-import { PgPool, type PostgresTarget, type Session, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
-import { migrate } from './layout.js';
+import { PgBatch } from './batch.js';
+import { CATALOG_QUERY, type CatalogRow, PgCatalog, type PgSpace } from './catalog.js';
+import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
+import { keyBytes, keyFromBytes } from './key-bytes.js';
+import { fillIndexSlice, migrate } from './layout.js';
+import { LeaseRows } from './lease.js';
+import { clearEntries, purgeSlice } from './purges.js';
+import { PgSearcher } from './searcher.js';
 
 export interface PostgresStoreOptions {
   /** Connections to PostgreSQL (default 8). */
   readonly poolSize?: number;
+  /** How long a lease lasts unrenewed (default 5 s): how soon another server takes over the relay from a dead one. */
+  readonly leaseTtlMs?: number;
 }
 
 interface ChangeRow {
@@ -42,39 +50,40 @@ function changeOf(row: ChangeRow): Change {
   };
 }
 
-/** A key as PostgreSQL returns it (int8 as text), as the rest of the server has it: a number when exact, else a bigint. */
-export function keyFromText(text: string, keyType: KeyTypeName): Key {
-  if (keyType !== 'int') return text;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : BigInt(text);
+/** The one notification channel of a schema's store: an optional wake-up of the other servers' poll. */
+function channelOf(schema: string): string {
+  return `spacekv_${schema}`;
 }
-
-function keyOf(text: string, space: PgSpace): Key {
-  return keyFromText(text, space.space.schema.key.type);
-}
-
-/** Cancels sent, 100 ms apart, to end a lease's waiting statement. */
-const LEASE_CANCEL_TRIES = 50;
-/** How long a failed LISTEN waits before the next try. */
-const LISTEN_RETRY_MS = 1_000;
-/** Lease names become advisory lock keys: this constant and the hash of schema and name. */
-const LEASE_LOCK = 0x5ace1e;
 
 interface StoredRow {
-  version: string;
+  created_seq: string;
+  version: string | null;
   expires_at: string | null;
-  attrs: string;
+  attrs: string | null;
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
-/** Rows a search reads per statement. */
-const SCAN_CHUNK_ROWS = 1_000;
 /** The longest a read may wait for PostgreSQL before it fails `unavailable`. */
 const READ_DEADLINE_MS = 5_000;
 /** The longest a batch may wait for a connection of its own. */
 const SESSION_DEADLINE_MS = 3_000;
-/** The longest a batch may take, waiting for the meta row lock included (lock_timeout is 10 s). */
+/** The longest a batch may take, waiting for the meta row lock and retries included (lock_timeout is 10 s). */
 const BATCH_DEADLINE_MS = 15_000;
+/**
+ * Attempts at a batch the database gave up to keep transactions serializable (40001, 40P01).
+ * Under SERIALIZABLE a batch that waited for the meta row lock is given up once its holder
+ * commits (its snapshot predates that commit), so two busy servers retry often; the batch deadline
+ * bounds them too.
+ */
+const BATCH_ATTEMPTS = 40;
+/** The first retry waits up to this long (at random), each next one up to twice as long, to at most RETRY_WAIT_MAX_MS. */
+const RETRY_JITTER_MS = 2;
+const RETRY_WAIT_MAX_MS = 50;
+/** How often the meta row is read to learn of other servers' commits and catalog changes. */
+const POLL_MS = 100;
+/** Polls between looks for pending purges of removed spaces and indexes. */
+const PURGE_EVERY_POLLS = 10;
+const DEFAULT_LEASE_TTL_MS = 5_000;
 
 function unavailable(err: unknown): SpacekvError {
   return new SpacekvError('unavailable', `PostgreSQL cannot be reached: ${(err as Error).message}`);
@@ -85,16 +94,26 @@ export class PostgresStore implements Store {
   readonly sharedCatalog: SharedCatalog;
   private pool: PgPool | undefined;
   private readonly catalog = new PgCatalog();
+  private readonly searcher: PgSearcher;
+  private readonly leases: LeaseRows;
   private readonly catalogListeners = new Set<() => void>();
   private readonly commitListeners = new Set<() => void>();
-  /** The release of each lease held: on close, every one is given up. */
-  private readonly leases = new Set<() => Promise<void>>();
   /** The batch in flight or the catalog reload under way: they take turns, both change the catalog. */
   private turn: Promise<unknown> = Promise.resolve();
   private closing = false;
+  /** The meta row as the last poll read it: a change means another server committed or changed the catalog. */
+  private polled = { lastSeq: -1, catalogGen: -1 };
+  private pollTimer: NodeJS.Timeout | undefined;
+  private polls = 0;
+  private purging: Promise<void> | undefined;
+  /** Whether LISTEN works here: then commits also send a NOTIFY, a wake-up the poll does not need. */
+  private notifies = false;
+  private retries = 0;
 
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
+    this.searcher = new PgSearcher(limits);
+    this.leases = new LeaseRows(() => this.open_(), { ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
     this.sharedCatalog = {
       spaces: () => this.snapshot(),
       onChange: (listener) => this.catalogListeners.add(listener),
@@ -102,40 +121,71 @@ export class PostgresStore implements Store {
   }
 
   async open(): Promise<readonly StoredSpace[]> {
-    const pool = new PgPool(this.target, { poolSize: this.options.poolSize ?? 8 }, (sql) => this.keepListening(pool, sql));
+    const pool = new PgPool(this.target, { poolSize: this.options.poolSize ?? 8 }, (sql) => this.listen(sql));
     this.pool = pool;
     try {
       const sql = pool.current;
       await migrate(sql, this.target.schema);
-      this.catalog.load(await sql.unsafe(CATALOG_QUERY));
-      await this.listen(sql);
+      this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
     } catch (err) {
       await pool.end();
       throw new Error(`cannot open the PostgreSQL store (schema ${this.target.schema}): ${(err as Error).message}`);
     }
+    this.listen(pool.current);
+    this.schedulePoll();
     return this.catalog.list();
   }
 
+  /** Serialization failures retried since open (40001/40P01), for /metrics. */
+  get serializationRetries(): number {
+    return this.retries;
+  }
+
   /**
-   * Listen on a new set of connections, retrying each second while PostgreSQL is unreachable.
-   * Once listening, onlisten tells the listeners to refresh: notifications sent meanwhile are lost.
+   * An optional wake-up: where the engine has LISTEN, a NOTIFY from another server polls at once.
+   * Where it has not (or the guard refuses it), the poll alone carries everything.
    */
-  private keepListening(pool: PgPool, sql: Sql): void {
-    this.listen(sql).catch(() => {
-      if (pool.isCurrent(sql)) setTimeout(() => pool.isCurrent(sql) && this.keepListening(pool, sql), LISTEN_RETRY_MS).unref();
+  private listen(sql: Sql): void {
+    sql.listen(channelOf(this.target.schema), () => this.poll(), () => this.poll()).then(() => {
+      this.notifies = true;
+    }, () => {
+      this.notifies = false;
     });
   }
 
-  /** Hear of spaces added or removed and of commits by other processes; onlisten runs again whenever the listening connection comes back. */
-  private async listen(sql: Sql): Promise<void> {
-    const heard = (what: string): void => {
-      if (what === CATALOG_CHANGED) this.catalogChanged();
-      else this.foreignCommit();
-    };
-    await sql.listen(channelOf(this.target.schema), heard, () => {
-      this.catalogChanged();
-      this.foreignCommit();
-    });
+  private schedulePoll(): void {
+    if (this.closing) return;
+    this.pollTimer = setTimeout(() => void this.poll().finally(() => this.schedulePoll()), POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  /** Read the meta row; tell the listeners what moved since the last read; now and then, purge a slice. */
+  private async poll(): Promise<void> {
+    if (!this.pool || this.closing) return;
+    const sql = this.pool.current;
+    try {
+      const [meta] = await withDeadline(this.pool, sql, READ_DEADLINE_MS, sql.unsafe<{ last_seq: string; catalog_gen: string }[]>(
+        'SELECT last_seq, catalog_gen FROM meta WHERE id = 1', [], { prepare: true }));
+      if (!meta) return;
+      const now = { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
+      const before = this.polled;
+      this.polled = now;
+      if (before.catalogGen !== -1 && now.catalogGen !== before.catalogGen) this.catalogChanged();
+      if (before.lastSeq !== -1 && now.lastSeq !== before.lastSeq) this.foreignCommit();
+    } catch (err) {
+      if (!isServerError(err)) this.pool?.replace(sql);
+      return;
+    }
+    if (++this.polls % PURGE_EVERY_POLLS === 0) this.purging ??= this.purge().finally(() => (this.purging = undefined));
+  }
+
+  /** Work through the pending purges, a slice per transaction, while the store is open. */
+  private async purge(): Promise<void> {
+    try {
+      while (!this.closing && await purgeSlice(this.open_(), this.limits.indexBuildBatchRowsMax));
+    } catch {
+      // Another server purging the same slice (40001), or PostgreSQL away: the next poll tries again.
+    }
   }
 
   private foreignCommit(): void {
@@ -148,29 +198,35 @@ export class PostgresStore implements Store {
     for (let attempt = 0; ; attempt++) {
       if (!entry) throw new SpacekvError('unknown_space', `no space named '${space}'`);
       try {
-        const query = sql.unsafe<StoredRow[]>(`SELECT version, expires_at, attrs FROM ${entry.table} WHERE key = $1`, [String(key)], { prepare: true });
+        // The catalog row too, so a space another server removed (its rows not yet purged) is not read.
+        const query = sql.unsafe<StoredRow[]>(
+          `SELECT s.created_seq, o.version, o.expires_at, o.attrs FROM spaces s
+           LEFT JOIN objects o ON o.space_seq = s.created_seq AND o.key = $2 WHERE s.name = $1`,
+          [space, keyBytes(key)] as never[], { prepare: true });
         const [row] = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
-        if (!row) return null;
+        if (!row || Number(row.created_seq) !== entry.space.createdSeq) {
+          if (attempt > 0) throw new SpacekvError('unknown_space', `no space named '${space}'`);
+          // Removed by another server, perhaps re-created: once more with the catalog as it is now.
+          const stale = entry.space.createdSeq;
+          await this.reloadCatalog();
+          entry = this.catalog.get(space);
+          if (entry?.space.createdSeq === stale) entry = undefined;
+          continue;
+        }
+        if (row.version === null) return null;
         const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
         if (expiresAt !== null && expiresAt <= nowMs) return null;
-        return { version: Number(row.version), expiresAt, attributesJson: row.attrs };
+        return { version: Number(row.version), expiresAt, attributesJson: row.attrs as string };
       } catch (err) {
-        // Another process removed the space (and perhaps re-created it under a new table).
         // A read is safe to repeat: once on the fresh connections that replace lost ones.
-        if (attempt === 0 && !isServerError(err)) {
+        if (attempt === 0 && !isServerError(err) && !(err instanceof SpacekvError)) {
           this.pool?.replace(sql);
           if (this.pool && this.pool.current !== sql) {
             sql = this.pool.current;
             continue;
           }
         }
-        if (isUndefinedTable(err) && attempt === 0) {
-          const stale: PgSpace = entry;
-          await this.reloadCatalog();
-          entry = this.catalog.get(space);
-          if (entry?.table === stale.table) entry = undefined;
-          continue;
-        }
+        if (err instanceof SpacekvError) throw err;
         throw this.failure(sql, err);
       }
     }
@@ -250,180 +306,157 @@ export class PostgresStore implements Store {
     }
   }
 
-  /**
-   * An advisory lock held by a session reserved for it: exactly one server holds `name` at a time,
-   * and PostgreSQL frees it the moment that session ends (the server died or lost its connection).
-   * The session is checked every second; when it is gone, `signal` aborts so the holder stops.
-   */
-  async acquireLease(name: string): Promise<Lease | null> {
-    const sql = this.open_();
-    let session: Awaited<ReturnType<Sql['reserve']>>;
-    try {
-      session = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.reserve());
-    } catch (err) {
-      throw this.failure(sql, err);
-    }
-    const key = `${this.target.schema}.${name}`;
-    let backendPid = 0;
-    try {
-      const [row] = await session.unsafe<{ locked: boolean; pid: number }[]>(
-        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked, pg_backend_pid() AS pid', [LEASE_LOCK, key]);
-      if (!row?.locked) {
-        session.release();
-        return null;
-      }
-      backendPid = row.pid;
-    } catch (err) {
-      session.release();
-      throw this.failure(sql, err);
-    }
-    // The session then waits in a statement that never ends: when the connection dies, the
-    // statement fails at once and the lease is lost. (Nothing is ever written to the session after
-    // that: postgres.js 3.4.9 throws from a timer on a write to a closed connection.)
-    const controller = new AbortController();
-    // PostgreSQL notices a client gone mid-statement only if asked to check (14+); otherwise a killed
-    // server's sleeping session, and its lock, would outlive it.
-    await session.unsafe('SET client_connection_check_interval = 1000').catch(() => {});
-    const watch = session.unsafe('SELECT pg_sleep(1e9)');
-    const lose = (reason: string): void => {
-      this.leases.delete(release);
-      if (!controller.signal.aborted) controller.abort(new SpacekvError('unavailable', `the lease '${name}' was lost: ${reason}`));
-    };
-    watch.then(() => lose('its session ended'), (err: unknown) => {
-      if (!controller.signal.aborted) lose((err as Error).message);
+  /** A lease row (lease.ts): one holder at a time across the servers, fenced by its epoch. */
+  acquireLease(name: string): Promise<Lease | null> {
+    return this.leases.acquire(name).catch((err: unknown) => {
+      throw err instanceof SpacekvError ? err : this.failure(this.open_(), err);
     });
-    const release = async (): Promise<void> => {
-      if (controller.signal.aborted) return;
-      lose('released');
-      try {
-        // Interrupt the waiting statement from another connection (again until it stops: a cancel
-        // that arrives before the statement starts is lost), then unlock on the session.
-        const settled = watch.then(() => true, () => true);
-        for (let tries = 0; ; tries++) {
-          if (tries === LEASE_CANCEL_TRIES) throw new SpacekvError('unavailable', `the lease '${name}' could not be released`);
-          await (this.pool as PgPool).current.unsafe('SELECT pg_cancel_backend($1)', [backendPid]); // also while closing
-          if (await Promise.race([settled, sleep(100).then(() => false)])) break;
-        }
-        await session.unsafe('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK, key]);
-      } finally {
-        session.release();
-      }
-    };
-    this.leases.add(release);
-    return { signal: controller.signal, release };
   }
 
-  /** Across spaces in creation order, until `limit`; each space's expired rows oldest expiry first, through its expiry index. */
+  /** Across spaces in creation order, until `limit`, oldest expiry first, through the expiry index; objects of removed spaces are not. */
   async expiredObjects(nowMs: number, limit: number): Promise<readonly ExpiredObject[]> {
     const sql = this.open_();
-    const found: ExpiredObject[] = [];
-    const spaces = this.catalog.entriesInOrder();
     try {
-      for (const entry of spaces) {
-        if (found.length >= limit) break;
-        const rows = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe<{ key: string; version: string }[]>(
-          `SELECT key::text AS key, version FROM ${entry.table} WHERE expires_at IS NOT NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
-          [nowMs, limit - found.length], { prepare: true }));
-        for (const row of rows) found.push({ space: entry.space.schema.name, key: keyOf(row.key, entry), version: Number(row.version) });
-      }
-      return found;
+      const rows = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, sql.unsafe<{ name: string; key: Buffer; version: string; schema: string }[]>(
+        `SELECT s.name, s.schema, o.key, o.version FROM objects o JOIN spaces s ON s.created_seq = o.space_seq
+         WHERE o.expires_at IS NOT NULL AND o.expires_at <= $1 ORDER BY o.expires_at LIMIT $2`,
+        [nowMs, limit], { prepare: true }));
+      return rows.map((row) => {
+        const keyType = this.catalog.get(row.name)?.space.schema.key.type ?? (JSON.parse(row.schema) as SpaceSchema).key.type;
+        return { space: row.name, key: keyFromBytes(row.key, keyType), version: Number(row.version) };
+      });
     } catch (err) {
-      if (isUndefinedTable(err)) return found; // a space removed meanwhile: its objects went with it
       throw this.failure(sql, err);
     }
   }
 
-  /** `listener` runs when another server committed changes (LISTEN/NOTIFY), so this one's watchers read them from the log. */
+  /** `listener` runs when another server committed changes (the poll saw the seq move), so this one's watchers read them from the log. */
   onForeignCommit(listener: () => void): () => void {
     this.commitListeners.add(listener);
     return () => this.commitListeners.delete(listener);
   }
 
-  /**
-   * Search by scanning the space's rows in key order (in chunks, in one REPEATABLE READ snapshot
-   * that includes every commit acknowledged before the call) and testing each with core's
-   * evaluateCondition (search-rows.ts). The plan's index access is not used yet: PostgreSQL keeps
-   * no index entries, so an indexed search scans too; the answer is the same, only slower.
-   */
-  async search(plan: SearchPlan): Promise<SearchPage> {
-    const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
-    if (plan.order.by === 'key') {
-      const page = new KeyOrderedPage(plan, entry.space, this.limits.searchPageBytesMax, StepBudget.forSearch(this.limits));
-      await this.scan(entry, plan, plan.order.reverse, (row) => page.add(row));
-      return page.page();
+  /** Search (searcher.ts) in one REPEATABLE READ snapshot that includes every commit acknowledged before the call. */
+  search(plan: SearchPlan): Promise<SearchPage> {
+    return this.inSnapshot((tx) => this.searcher.search(tx, plan));
+  }
+
+  count(plan: SearchPlan): Promise<number> {
+    return this.inSnapshot((tx) => this.searcher.count(tx, plan));
+  }
+
+  private async inSnapshot<T>(work: (tx: Queries) => Promise<T>): Promise<T> {
+    const sql = this.open_();
+    try {
+      return await sql.begin('isolation level repeatable read read only', work) as T;
+    } catch (err) {
+      if (err instanceof SpacekvError) throw err;
+      throw this.failure(sql, err);
     }
-    const best = new BestByAttribute(plan, entry.space, StepBudget.forSearch(this.limits));
-    await this.scan(entry, plan, false, (row) => {
-      best.add(row);
-      return true;
-    });
-    return { objects: best.objects(), resumeAfter: null };
-  }
-
-  async count(plan: SearchPlan): Promise<number> {
-    const entry = await this.spaceAt(plan.space, plan.spaceCreatedSeq);
-    let found = 0;
-    const budget = StepBudget.forSearch(this.limits);
-    await this.scan(entry, plan, false, (row) => {
-      if (counts(plan, entry.space, row, budget)) found++;
-      return true;
-    });
-    return found;
   }
 
   /**
-   * An online build as the Store contract describes it: the space's objects are walked in bounded
-   * steps between batches (`indexBuildBatchRowsMax` each, `progress` after each), then the
-   * attribute joins the schema's indexes under the meta row lock, with a catalog notification. A
-   * space removed meanwhile fails the build `unknown_space`. PostgreSQL keeps no index entries yet
-   * (searches scan), so the steps only walk the objects.
+   * An online build as the Store contract describes it, shared by every server:
+   * 1. the attribute's leftover entries (an earlier index on it, a build cut short) are cleared,
+   *    while no write makes any (it is not `building` yet);
+   * 2. under the meta row lock it becomes the space's `building` attribute and the catalog moves
+   *    on, so from the next batch on every server's writes maintain its entries;
+   * 3. the objects are indexed in slices of `indexBuildBatchRowsMax`, each under the meta row lock
+   *    (a batch never interleaves with a slice, so a slice never writes entries of a stale object);
+   * 4. under the lock it joins the schema's indexes. A failure gives the attribute up: its entries
+   *    are purged later.
+   * One build per space at a time (`overloaded` otherwise); a build of the same attribute that a
+   * crash cut short is taken over.
    */
   async addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
     const entry = await this.spaceAt(space, spaceCreatedSeq);
     if (entry.space.isIndexed(attribute)) return null;
-    const cast = entry.space.schema.key.type === 'int' ? 'int8' : 'text';
-    let after: string | undefined;
-    let walked = 0;
-    for (;;) {
-      const rows = await this.inTurn(async () => {
-        const sql = this.open_();
-        try {
-          return await sql.unsafe<{ key_text: string }[]>(
-            `SELECT key::text AS key_text FROM ${entry.table}${after === undefined ? '' : ` WHERE key > $1::${cast}`} ORDER BY key LIMIT ${this.limits.indexBuildBatchRowsMax}`,
-            after === undefined ? [] : [after],
-          );
-        } catch (err) {
-          if (isUndefinedTable(err)) throw new SpacekvError('unknown_space', `no space named '${space}'`);
-          throw this.failure(sql, err);
-        }
-      });
-      walked += rows.length;
-      progress(walked);
-      if (rows.length < this.limits.indexBuildBatchRowsMax) break;
-      after = (rows[rows.length - 1] as { key_text: string }).key_text;
+    if (entry.building !== undefined && entry.building !== attribute) {
+      throw new SpacekvError('overloaded', `space '${space}' is already building an index on '${entry.building}'; retry when it is done`);
     }
-    return this.inTurn(async () => {
-      const sql = this.open_();
-      try {
-        const schema = await sql.begin(async (tx) => {
-          await tx.unsafe('SELECT 1 FROM meta WHERE id = 1 FOR UPDATE');
-          const [row] = await tx.unsafe<{ schema: string; created_seq: string }[]>('SELECT schema, created_seq FROM spaces WHERE name = $1', [space]);
-          if (!row || Number(row.created_seq) !== spaceCreatedSeq) throw new SpacekvError('unknown_space', `no space named '${space}'`);
-          const current = JSON.parse(row.schema) as SpaceSchema;
-          if (current.indexes?.includes(attribute)) return null;
-          const next: SpaceSchema = { ...current, indexes: [...(current.indexes ?? []), attribute] };
-          await tx.unsafe('UPDATE spaces SET schema = $1 WHERE name = $2', [JSON.stringify(next), space]);
-          await tx.unsafe('UPDATE meta SET catalog_seq = last_seq WHERE id = 1');
-          await tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), CATALOG_CHANGED]);
-          return next;
-        });
-        if (schema) this.catalog.seq = -1; // the next batch reads the new schema
-        return schema;
-      } catch (err) {
-        if (err instanceof SpacekvError) throw err;
-        throw this.failure(sql, err);
+    const rowsMax = this.limits.indexBuildBatchRowsMax;
+    if (entry.building === undefined) await this.unlessClosed((sql) => clearEntries(sql, spaceCreatedSeq, attribute, rowsMax));
+    const started = await this.catalogTx(space, spaceCreatedSeq, async (tx, row) => {
+      if (row.schema.indexes?.includes(attribute)) return false;
+      if (row.building !== null && row.building !== attribute) {
+        throw new SpacekvError('overloaded', `space '${space}' is already building an index on '${row.building}'; retry when it is done`);
       }
+      await tx.unsafe('DELETE FROM purges WHERE space_seq = $1 AND attr = $2', [spaceCreatedSeq, attribute]);
+      await tx.unsafe('UPDATE spaces SET building = $1 WHERE name = $2', [attribute, space]);
+      return true;
     });
+    if (!started) return null;
+    try {
+      let after: Buffer | undefined;
+      let indexed = 0;
+      for (;;) {
+        const slice = await this.catalogTx(space, spaceCreatedSeq, (tx, row) => {
+          if (row.building !== attribute) throw new SpacekvError('unavailable', `the build of the index on '${attribute}' was given up`);
+          return fillIndexSlice(tx, entry.space, [attribute], after, rowsMax);
+        }, false);
+        indexed += slice.rows;
+        progress(indexed);
+        if (slice.last === undefined) break;
+        after = slice.last;
+      }
+      return await this.catalogTx(space, spaceCreatedSeq, async (tx, row) => {
+        const next: SpaceSchema = { ...row.schema, indexes: [...(row.schema.indexes ?? []), attribute] };
+        await tx.unsafe('UPDATE spaces SET schema = $1, building = NULL WHERE name = $2', [JSON.stringify(next), space]);
+        return next;
+      });
+    } catch (err) {
+      await this.catalogTx(space, spaceCreatedSeq, async (tx, row) => {
+        if (row.building !== attribute) return;
+        await tx.unsafe('UPDATE spaces SET building = NULL WHERE name = $1', [space]);
+        await tx.unsafe('INSERT INTO purges (space_seq, attr) VALUES ($1, $2) ON CONFLICT DO NOTHING', [spaceCreatedSeq, attribute]);
+      }).catch(() => {}); // the space is gone, or PostgreSQL: its leftovers are cleared by the next build
+      throw err;
+    }
+  }
+
+  /**
+   * `work` in a short transaction holding the meta row lock, with the space's catalog row as
+   * committed (`unknown_space` when it is not incarnation `createdSeq`). When `changesCatalog`,
+   * the catalog moves on (every server reloads it before its next batch).
+   */
+  private catalogTx<T>(
+    space: string, createdSeq: number, work: (tx: Queries, row: { schema: SpaceSchema; building: string | null }) => Promise<T>, changesCatalog = true,
+  ): Promise<T> {
+    return this.inTurn(() => this.unlessClosed((sql) => this.retrying(() => sql.begin(async (tx) => {
+      await tx.unsafe('SELECT last_seq FROM meta WHERE id = 1 FOR UPDATE');
+      const [row] = await tx.unsafe<{ schema: string; created_seq: string; building: string | null }[]>(
+        'SELECT schema, created_seq, building FROM spaces WHERE name = $1', [space]);
+      if (!row || Number(row.created_seq) !== createdSeq) throw new SpacekvError('unknown_space', `no space named '${space}'`);
+      const result = await work(tx, { schema: JSON.parse(row.schema) as SpaceSchema, building: row.building });
+      if (changesCatalog) await tx.unsafe('UPDATE meta SET catalog_seq = last_seq, catalog_gen = catalog_gen + 1 WHERE id = 1');
+      return result;
+    }) as Promise<T>)).finally(() => {
+      if (changesCatalog) this.catalog.gen = -1; // the next batch reads the catalog again
+    }));
+  }
+
+  /** `work` on the current connections; a lost connection fails it `unavailable` (and replaces them). */
+  private async unlessClosed<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    const sql = this.open_();
+    try {
+      return await work(sql);
+    } catch (err) {
+      if (err instanceof SpacekvError) throw err;
+      throw this.failure(sql, err);
+    }
+  }
+
+  /** `attempt` again, after a short random wait, while the database gives it up to stay serializable (40001/40P01). */
+  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!isRetryable(err) || tries === BATCH_ATTEMPTS) throw err;
+        this.retries++;
+        await sleep(Math.random() * Math.min(RETRY_WAIT_MAX_MS, RETRY_JITTER_MS * 2 ** (tries - 1)));
+      }
+    }
   }
 
   /** The space `name`, if it is still the incarnation `createdSeq` (after one reload of the catalog). */
@@ -435,56 +468,6 @@ export class PostgresStore implements Store {
     }
     if (!entry || entry.space.createdSeq !== createdSeq) throw new SpacekvError('unknown_space', `no space named '${name}'`);
     return entry;
-  }
-
-  /** Feed the plan's key range to `take` in key order, a chunk at a time, until it returns false or the rows run out. */
-  private async scan(entry: PgSpace, plan: SearchPlan, reverse: boolean, take: (row: CandidateRow) => boolean): Promise<void> {
-    const sql = this.open_();
-    const cast = entry.space.schema.key.type === 'int' ? 'int8' : 'text';
-    const where: string[] = [];
-    const params: string[] = [];
-    const bound = (op: string, key: Key | string): void => {
-      params.push(String(key));
-      where.push(`key ${op} $${params.length}::${cast}`);
-    };
-    if (plan.keys.start !== undefined) bound('>=', plan.keys.start);
-    if (plan.keys.end !== undefined) bound('<', plan.keys.end);
-    if (plan.keys.prefix !== undefined) {
-      // Every key with this prefix lies in [prefix, prefix + U+10FFFF × n] when n code points are more than a key can hold.
-      bound('>=', plan.keys.prefix);
-      bound('<=', plan.keys.prefix + '\u{10FFFF}'.repeat(Math.ceil(this.limits.keyBytesMax / 4) + 1));
-    }
-    try {
-      await sql.begin('isolation level repeatable read read only', async (tx) => {
-        let after: Key | undefined = plan.keys.after;
-        for (;;) {
-          const clauses = [...where];
-          const values = [...params];
-          if (after !== undefined) {
-            values.push(String(after));
-            clauses.push(`key ${reverse ? '<' : '>'} $${values.length}::${cast}`);
-          }
-          // The key as text under another name: ORDER BY key must sort the column, not the text.
-          const rows = await tx.unsafe<{ key_text: string; version: string; expires_at: string | null; attrs: string }[]>(
-            `SELECT key::text AS key_text, version, expires_at, attrs FROM ${entry.table}${clauses.length ? ` WHERE ${clauses.join(' AND ')}` : ''}
-             ORDER BY key ${reverse ? 'DESC' : 'ASC'} LIMIT ${SCAN_CHUNK_ROWS}`,
-            values,
-            { prepare: true },
-          );
-          for (const row of rows) {
-            const key = keyOf(row.key_text, entry);
-            after = key;
-            const more = take({ key, version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs });
-            if (!more) return;
-          }
-          if (rows.length < SCAN_CHUNK_ROWS) return;
-        }
-      });
-    } catch (err) {
-      if (isUndefinedTable(err)) throw new SpacekvError('unknown_space', `no space named '${plan.space}'`);
-      if (err instanceof SpacekvError) throw err;
-      throw this.failure(sql, err);
-    }
   }
 
   async health(): Promise<StoreHealth> {
@@ -508,8 +491,10 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    await Promise.all([...this.leases].map((release) => release().catch(() => {})));
+    clearTimeout(this.pollTimer);
+    await this.leases.releaseAll();
     await this.turn;
+    await this.purging;
     await this.pool?.end();
   }
 
@@ -529,9 +514,10 @@ export class PostgresStore implements Store {
    * One batch in one transaction on a reserved connection, in three round trips: BEGIN with the
    * meta row lock, the rows the batch names, then its writes with COMMIT right behind them. The meta
    * row is locked first: from then until COMMIT no other process commits a batch, so what this
-   * batch reads is current and the seq it takes follows the last committed one. READ COMMITTED
-   * explicitly: each statement must see what committed before it (the lock wait included), which a
-   * database defaulting to REPEATABLE READ or SERIALIZABLE would not give.
+   * batch reads is current and the seq it takes follows the last committed one. The isolation is
+   * the database's default: under READ COMMITTED the lock orders the batches; under SERIALIZABLE
+   * (CockroachDB's default) a batch that read the meta row before another committed is given up
+   * with 40001, and runs again as a whole, a few times, after a short random wait.
    */
   private async runBatch(pool: PgPool, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     const sql = pool.current;
@@ -541,26 +527,22 @@ export class PostgresStore implements Store {
       const outcomes = await withDeadline(pool, sql, BATCH_DEADLINE_MS, (async () => {
         session = await withDeadline(pool, sql, SESSION_DEADLINE_MS, sql.reserve());
         const tx = session;
-        const [, [meta]] = await Promise.all([
-          tx.unsafe('BEGIN ISOLATION LEVEL READ COMMITTED'),
-          tx.unsafe<{ last_seq: string; catalog_seq: string }[]>('SELECT last_seq, catalog_seq FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true }),
-        ]);
-        if (!meta) throw new Error('the meta row is missing');
-        if (Number(meta.catalog_seq) !== this.catalog.seq) this.catalog.load(await tx.unsafe(CATALOG_QUERY));
-        const run = new PgBatch(tx, this.catalog, this.limits, Number(meta.last_seq), this.target.schema, Date.now());
-        const result = await run.execute(batch);
-        const writes = run.flush();
-        commitSent = true;
-        // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
-        const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
-        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        if (failed) throw failed.reason;
-        this.catalog.seq = run.committedCatalogSeq;
-        return result;
+        return this.retrying(async () => {
+          try {
+            return await this.attemptBatch(tx, batch, () => (commitSent = true));
+          } catch (err) {
+            this.catalog.gen = -1; // what the batch did to the catalog in memory is not in the database: reload
+            if (isServerError(err)) {
+              commitSent = false; // the database answered: nothing was applied
+              await tx.unsafe('ROLLBACK');
+            }
+            throw err;
+          }
+        });
       })());
+      if (this.notifies) void pool.current.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), 'commit']).catch(() => {});
       return outcomes;
     } catch (err) {
-      this.catalog.seq = -1; // what the batch did to the catalog in memory is not in the database: reload
       const left = session as Session | undefined;
       session = undefined;
       if (!isServerError(err)) {
@@ -569,8 +551,7 @@ export class PostgresStore implements Store {
         // when a pipelined write meets a closed socket, which would end the process).
         pool.replace(sql);
       } else if (left) {
-        // PostgreSQL refused a statement: the connection is sound; it goes back once rolled back.
-        void left.unsafe('ROLLBACK').catch(() => {}).finally(() => left.release());
+        left.release(); // rolled back already: the connection is sound
       }
       if (commitSent && !isServerError(err)) {
         throw new SpacekvError('outcome_unknown', `the connection to PostgreSQL was lost during COMMIT; the batch may or may not be applied: ${(err as Error).message}`);
@@ -580,6 +561,27 @@ export class PostgresStore implements Store {
     } finally {
       (session as Session | undefined)?.release();
     }
+  }
+
+  /** One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled back. */
+  private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void): Promise<readonly MemberOutcome[]> {
+    const [, [meta]] = await Promise.all([
+      tx.unsafe('BEGIN'),
+      tx.unsafe<{ last_seq: string; catalog_gen: string }[]>('SELECT last_seq, catalog_gen FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true }),
+    ]);
+    if (!meta) throw new Error('the meta row is missing');
+    if (Number(meta.catalog_gen) !== this.catalog.gen) this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
+    const run = new PgBatch(tx, this.catalog, this.limits, Number(meta.last_seq), Date.now());
+    const result = await run.execute(batch);
+    const writes = run.flush();
+    sendingCommit();
+    // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
+    const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.catalog.seq = run.committedCatalogSeq;
+    if (run.catalogChanged) this.catalog.gen = Number(meta.catalog_gen) + 1;
+    return result;
   }
 
   private async snapshot(): Promise<SpacesSnapshot> {

@@ -9,18 +9,15 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  type Attributes, type FoundObject, type IndexRange, type Key, type Limits, type SearchPage, type SearchPlan, Space, type SpaceSchema,
-  SpacekvError, StepBudget, compareKeys, compareSortValues, evaluateCondition, isPath, parseJson, readName, selectNames, stringifyJson, type Value,
+  type FoundObject, type IndexRange, type Key, type Limits, type SearchPage, type SearchPlan, Space, type SpaceSchema,
+  SpacekvError, StepBudget, isPath,
 } from '@spacekv/core';
+import { BestByAttribute, type CandidateRow, type Match, match, withoutSortValue } from '../search-rows.js';
 import { asBlob } from './index-entries.js';
 
 /** Integers arrive as bigint only in int-keyed spaces (whose keys may pass 2^53); elsewhere as numbers, which is cheaper. */
 type Row = [key: bigint | number | string, version: bigint | number, expiresAt: bigint | number | null, attrs: string];
 type Params = Record<string, unknown>;
-
-interface Match extends FoundObject {
-  readonly sortValue?: unknown;
-}
 
 /** A key as core holds it: an int within ±2^53 is a number. */
 export function keyOf(raw: bigint | number | string): Key {
@@ -208,21 +205,14 @@ export class SearchExecutor {
     return where;
   }
 
-  /** The object of `row` if it is live and satisfies the plan's condition, narrowed to `select`. */
+  /** The object of `row` if it is live and satisfies the plan's condition, narrowed to `select` (the shared matcher, search-rows.ts). */
   private matches(plan: SearchPlan, space: Space, row: Row): Match | undefined {
+    return match(plan, space, this.candidateOf(row), this.budget);
+  }
+
+  private candidateOf(row: Row): CandidateRow {
     const expiresAt = row[2];
-    if (expiresAt !== null && Number(expiresAt) <= plan.nowMs) return undefined;
-    const key = keyOf(row[0]);
-    const needsAttributes = plan.condition.length > 0 || plan.select !== undefined || plan.order.by === 'attribute';
-    let attributesJson = row[3];
-    if (!needsAttributes) return { key, version: Number(row[1]), attributesJson };
-    const attributes = parseJson(attributesJson) as Attributes;
-    if (!evaluateCondition(plan.condition, key, space.schema.key.name, attributes, this.budget)) return undefined;
-    if (plan.select) {
-      attributesJson = stringifyJson(selectNames(attributes, plan.select));
-    }
-    const sortValue = plan.order.by === 'attribute' ? readName(attributes, plan.order.attribute) : undefined;
-    return { key, version: Number(row[1]), attributesJson, sortValue };
+    return { key: keyOf(row[0]), version: Number(row[1]), expiresAt: expiresAt === null ? null : Number(expiresAt), attributesJson: row[3] };
   }
 
   /**
@@ -239,23 +229,14 @@ export class SearchExecutor {
       const out: FoundObject[] = [];
       for (const row of this.candidates(plan, id, space, params, `ORDER BY i.value ${dir}, i.key ${dir}`)) {
         const found = this.matches(plan, space, row);
-        if (found) out.push(strip(found));
+        if (found) out.push(withoutSortValue(found));
         if (out.length === plan.limit) break;
       }
       return out;
     }
-    const order = (a: Match, b: Match) => {
-      const c = compareSortValues(a.sortValue as Value | undefined, b.sortValue as Value | undefined) || compareKeys(a.key, b.key);
-      return descending ? -c : c;
-    };
-    let best: Match[] = [];
-    for (const row of this.candidates(plan, id, space, params, '')) {
-      const found = this.matches(plan, space, row);
-      if (!found) continue;
-      best.push(found);
-      if (best.length >= plan.limit * 2 + 64) best = best.sort(order).slice(0, plan.limit);
-    }
-    return best.sort(order).slice(0, plan.limit).map(strip);
+    const best = new BestByAttribute(plan, space, this.budget);
+    for (const row of this.candidates(plan, id, space, params, '')) best.add(this.candidateOf(row));
+    return best.objects();
   }
 
   private prepare(sql: string, wideIntegers = true): Database.Statement {
@@ -269,8 +250,4 @@ export class SearchExecutor {
     }
     return stmt;
   }
-}
-
-function strip(match: Match): FoundObject {
-  return { key: match.key, version: match.version, attributesJson: match.attributesJson };
 }

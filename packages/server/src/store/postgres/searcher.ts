@@ -1,0 +1,211 @@
+/**
+ * Search plans (core's plan.ts) on PostgreSQL, run inside one REPEATABLE READ READ ONLY
+ * transaction the store opens, so a page is one snapshot that includes every commit acknowledged
+ * before the call. SQL only selects candidates, in chunks: a key range of the space's objects, or
+ * a byte range of one attribute's index entries (whose bytea order is core's comparison order);
+ * every candidate is then tested by the shared matcher (search-rows.ts), so the answer is exactly
+ * the in-memory semantics whatever SQL did.
+ *
+ * The space's schema is read in the same snapshot as its rows, so the index entries a plan uses
+ * are those of an index the snapshot has whole: a plan made before an rm_index scans instead.
+ */
+import {
+  type Key, type Limits, type SearchPage, type SearchPlan, Space, type SpaceSchema, SpacekvError, StepBudget, isPath, prefixSuccessor,
+} from '@spacekv/core';
+import { BestByAttribute, type CandidateRow, KeyOrderedPage, counts, match, withoutSortValue } from '../search-rows.js';
+import type { Queries } from './connection.js';
+import { keyBytes, keyFromBytes } from './key-bytes.js';
+
+
+/** Rows a search reads per statement. */
+const CHUNK_ROWS = 1_000;
+
+interface CandidateSqlRow {
+  key: Buffer;
+  value?: Buffer;
+  version: string;
+  expires_at: string | null;
+  attrs: string;
+}
+
+/** A WHERE clause under construction, numbering its parameters. */
+class Where {
+  readonly clauses: string[] = [];
+  readonly params: unknown[] = [];
+
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  add(clause: string): void {
+    this.clauses.push(clause);
+  }
+
+  get text(): string {
+    return this.clauses.join(' AND ');
+  }
+}
+
+/** The plan as this snapshot can run it: an index the schema no longer has is not used (same answer, by the condition). */
+function withLiveIndex(plan: SearchPlan, space: Space): SearchPlan {
+  const index = plan.access.index;
+  return index && !space.isIndexed(index.attribute) ? { ...plan, access: { exact: false } } : plan;
+}
+
+export class PgSearcher {
+  /** Spaces by incarnation and schema text: a schema changes (add_index) without a new incarnation. */
+  private readonly spaces = new Map<string, Space>();
+
+  constructor(private readonly limits: Limits) {}
+
+  async search(tx: Queries, input: SearchPlan): Promise<SearchPage> {
+    const space = await this.spaceOf(tx, input);
+    const plan = withLiveIndex(input, space);
+    const budget = StepBudget.forSearch(this.limits);
+    if (plan.order.by === 'key') {
+      const page = new KeyOrderedPage(plan, space, this.limits.searchPageBytesMax, budget);
+      await this.inKeyOrder(tx, plan, space, plan.order.reverse, (row) => page.add(row));
+      return page.page();
+    }
+    const { attribute, descending } = plan.order;
+    // A path's entries order numbers as floats: walking them could misplace ints past 2^53.
+    if (plan.access.index?.attribute === attribute && !isPath(attribute)) {
+      return { objects: await this.inIndexOrder(tx, plan, space, descending, budget), resumeAfter: null };
+    }
+    const best = new BestByAttribute(plan, space, budget);
+    await this.inKeyOrder(tx, plan, space, false, (row) => {
+      best.add(row);
+      return true;
+    });
+    return { objects: best.objects(), resumeAfter: null };
+  }
+
+  async count(tx: Queries, input: SearchPlan): Promise<number> {
+    const space = await this.spaceOf(tx, input);
+    const plan = withLiveIndex(input, space);
+    const index = plan.access.index;
+    if ((plan.access.exact && index) || (plan.condition.length === 0 && !index)) {
+      // Decided by SQL alone: index entries (one per object and value), or every live object.
+      const where = this.where(plan, space, index ? 'i' : 'o');
+      const table = index ? 'index_entries i' : 'objects o';
+      where.add(`(${index ? 'i' : 'o'}.expires_at IS NULL OR ${index ? 'i' : 'o'}.expires_at > ${where.param(plan.nowMs)})`);
+      const [row] = await tx.unsafe<{ n: string }[]>(`SELECT count(*) AS n FROM ${table} WHERE ${where.text}`, where.params as never[], { prepare: true });
+      return Number(row?.n ?? 0);
+    }
+    let found = 0;
+    const budget = StepBudget.forSearch(this.limits);
+    await this.inKeyOrder(tx, plan, space, false, (row) => {
+      if (counts(plan, space, row, budget)) found++;
+      return true;
+    });
+    return found;
+  }
+
+  /** The space as this snapshot has it, if it is still the plan's incarnation. */
+  private async spaceOf(tx: Queries, plan: SearchPlan): Promise<Space> {
+    const [row] = await tx.unsafe<{ created_seq: string; schema: string }[]>('SELECT created_seq, schema FROM spaces WHERE name = $1', [plan.space], { prepare: true });
+    if (!row || Number(row.created_seq) !== plan.spaceCreatedSeq) throw new SpacekvError('unknown_space', `no space named '${plan.space}'`);
+    const id = `${row.created_seq} ${row.schema}`;
+    let space = this.spaces.get(id);
+    if (!space) {
+      space = new Space(JSON.parse(row.schema) as SpaceSchema, plan.spaceCreatedSeq);
+      if (this.spaces.size >= 256) this.spaces.clear();
+      this.spaces.set(id, space);
+    }
+    return space;
+  }
+
+  /**
+   * The conditions every candidate query shares, on alias `o` (objects) or `i` (index entries):
+   * the space, the plan's key bounds and, on entries, the index range.
+   */
+  private where(plan: SearchPlan, space: Space, alias: 'o' | 'i'): Where {
+    const where = new Where();
+    const k = `${alias}.key`;
+    where.add(`${alias}.space_seq = ${where.param(space.createdSeq)}`);
+    const { keys } = plan;
+    if (keys.start !== undefined) where.add(`${k} >= ${where.param(keyBytes(keys.start))}`);
+    if (keys.end !== undefined) where.add(`${k} < ${where.param(keyBytes(keys.end))}`);
+    if (keys.prefix !== undefined) {
+      // Every key with this prefix lies in [prefix, successor): the prefix's bytes start the key's.
+      const prefix = keyBytes(keys.prefix);
+      where.add(`${k} >= ${where.param(prefix)}`);
+      const top = prefixSuccessor(Uint8Array.from(prefix)); // a copy: Buffer's slice, which it uses, would share (and change) the prefix
+      if (top) where.add(`${k} < ${where.param(Buffer.from(top))}`);
+    }
+    const index = plan.access.index;
+    if (alias === 'i' && index) {
+      where.add(`i.attr = ${where.param(index.attribute)}`);
+      if (index.lower) where.add(`i.value ${index.lower.inclusive ? '>=' : '>'} ${where.param(Buffer.from(index.lower.key))}`);
+      if (index.upper) where.add(`i.value ${index.upper.inclusive ? '<=' : '<'} ${where.param(Buffer.from(index.upper.key))}`);
+    }
+    return where;
+  }
+
+  private from(plan: SearchPlan): { from: string; alias: 'o' | 'i' } {
+    return plan.access.index
+      ? { from: 'index_entries i JOIN objects o ON o.space_seq = i.space_seq AND o.key = i.key', alias: 'i' }
+      : { from: 'objects o', alias: 'o' };
+  }
+
+  /** Feed the plan's candidates to `take` in key order, a chunk at a time, until it returns false or they run out. */
+  private async inKeyOrder(tx: Queries, plan: SearchPlan, space: Space, reverse: boolean, take: (row: CandidateRow) => boolean): Promise<void> {
+    const { from, alias } = this.from(plan);
+    const keyType = space.schema.key.type;
+    let after: Buffer | undefined = plan.keys.after === undefined ? undefined : keyBytes(plan.keys.after);
+    // A page with no condition to test takes its first `limit` live rows: read no more than that first.
+    let chunk = plan.order.by === 'key' && plan.condition.length === 0 ? Math.min(plan.limit, CHUNK_ROWS) : CHUNK_ROWS;
+    for (;;) {
+      const where = this.where(plan, space, alias);
+      if (after !== undefined) where.add(`${alias}.key ${reverse ? '<' : '>'} ${where.param(after)}`);
+      const rows = await tx.unsafe<CandidateSqlRow[]>(
+        `SELECT ${alias}.key, o.version, o.expires_at, o.attrs FROM ${from} WHERE ${where.text}
+         ORDER BY ${alias}.key ${reverse ? 'DESC' : 'ASC'} LIMIT ${where.param(chunk)}`,
+        where.params as never[],
+        { prepare: true },
+      );
+      let previous: Buffer | undefined = after;
+      for (const row of rows) {
+        // A collection's object has an entry per element: a range may meet it more than once.
+        if (previous?.equals(row.key)) continue;
+        previous = row.key;
+        if (!take(candidateOf(row, keyType))) return;
+      }
+      if (rows.length < chunk) return;
+      after = previous;
+      chunk = CHUNK_ROWS;
+    }
+  }
+
+  /** The first `limit` matches in the order of the plan's index attribute, then key: a walk of its entries. */
+  private async inIndexOrder(tx: Queries, plan: SearchPlan, space: Space, descending: boolean, budget: StepBudget): Promise<ReturnType<typeof withoutSortValue>[]> {
+    const dir = descending ? 'DESC' : 'ASC';
+    const keyType = space.schema.key.type;
+    const out: ReturnType<typeof withoutSortValue>[] = [];
+    let after: { value: Buffer; key: Buffer } | undefined;
+    for (;;) {
+      const where = this.where(plan, space, 'i');
+      if (after) where.add(`(i.value, i.key) ${descending ? '<' : '>'} (${where.param(after.value)}, ${where.param(after.key)})`);
+      const rows = await tx.unsafe<CandidateSqlRow[]>(
+        `SELECT i.key, i.value, o.version, o.expires_at, o.attrs FROM ${this.from(plan).from} WHERE ${where.text}
+         ORDER BY i.value ${dir}, i.key ${dir} LIMIT ${CHUNK_ROWS}`,
+        where.params as never[],
+        { prepare: true },
+      );
+      for (const row of rows) {
+        const found = match(plan, space, candidateOf(row, keyType), budget);
+        if (found) out.push(withoutSortValue(found));
+        if (out.length === plan.limit) return out;
+      }
+      const last = rows[rows.length - 1];
+      if (rows.length < CHUNK_ROWS || !last) return out;
+      after = { value: last.value as Buffer, key: last.key };
+    }
+  }
+}
+
+function candidateOf(row: CandidateSqlRow, keyType: Space['schema']['key']['type']): CandidateRow {
+  const key: Key = keyFromBytes(row.key, keyType);
+  return { key, version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs };
+}
