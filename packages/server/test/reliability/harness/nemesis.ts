@@ -14,6 +14,15 @@ export interface Nemesis {
 }
 
 export function startNemesis(sut: ServerUnderTest, rng: Rng, faults: readonly Fault[], meanIntervalMs: number): Nemesis {
+  return startFaultLoop(faults.map((fault) => async () => {
+    if (fault === 'kill') await sut.crash();
+    else if (fault === 'pause') await sut.pause(50 + rng.int(250));
+    else sut.dropConnections();
+  }), rng, meanIntervalMs);
+}
+
+/** Run `faults` one at a time, each in turn from a seeded start, at seeded random intervals. */
+export function startFaultLoop(faults: readonly (() => Promise<void>)[], rng: Rng, meanIntervalMs: number): Nemesis {
   let stopping = false;
   // Every kind in turn, from a seeded start, so even a short run sees each kind of fault.
   let turn = rng.int(faults.length);
@@ -21,10 +30,7 @@ export function startNemesis(sut: ServerUnderTest, rng: Rng, faults: readonly Fa
     while (!stopping) {
       await sleep(meanIntervalMs / 2 + rng.int(meanIntervalMs));
       if (stopping) break;
-      const fault = faults[turn++ % faults.length]!;
-      if (fault === 'kill') await sut.crash();
-      else if (fault === 'pause') await sut.pause(50 + rng.int(250));
-      else sut.dropConnections();
+      await faults[turn++ % faults.length]!();
     }
   })();
   return {
