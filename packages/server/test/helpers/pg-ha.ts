@@ -17,6 +17,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { postgresOwner, postgresUserMissing } from './private-postgres.js';
 import { makeTempDir } from './temp.js';
 import { sleep, withTimeout } from './timeout.js';
 
@@ -31,14 +32,7 @@ export function pgHaMissing(): string | undefined {
   for (const [what, path] of [['patroni', PATRONI], ['etcd', ETCD], ['PostgreSQL (initdb)', join(PG_BIN, 'initdb')]] as const) {
     if (!existsSync(path)) return `no ${what} at ${path}: the PostgreSQL failover tests need patroni, etcd-server and PostgreSQL 15 (.ci/run installs them)`;
   }
-  if (process.getuid?.() === 0) {
-    try {
-      execFileSync('id', ['postgres'], { stdio: 'ignore' });
-    } catch {
-      return 'running as root without a postgres user to run Patroni as';
-    }
-  }
-  return undefined;
+  return postgresUserMissing();
 }
 
 /** One member as Patroni's REST API lists it. */
@@ -204,14 +198,6 @@ export class PgHaCluster {
 export function haStoreUrl(ports: readonly number[], schema: string): string {
   const hosts = ports.map((port) => `127.0.0.1:${port}`).join(',');
   return `postgres://postgres@${hosts}/postgres?target_session_attrs=read-write&schema=${schema}`;
-}
-
-function postgresOwner(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  return {
-    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
-    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
-  };
 }
 
 /** `command` as the postgres user when we are root (setpriv execs, so the pid is the command's). */

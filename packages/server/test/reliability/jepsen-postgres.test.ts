@@ -2,7 +2,7 @@
 // (linearizability), list-append (Elle), bank and set workloads run, in turn, against two
 // `spacekv serve` processes on one schema of a high-availability PostgreSQL (Patroni + etcd, two
 // nodes, synchronous replication), while a nemesis kills a spacekv server with SIGKILL, cuts every
-// connection between spacekv and PostgreSQL, blackholes them for 1-5 s, and kills the primary's
+// connection between spacekv and PostgreSQL, blackholes them (1-2.5 s short, 1-20 s long), and kills the primary's
 // postmaster so that Patroni fails over. Clients are spread over both servers. The negative
 // control runs the set workload's kill -9 cycles against a server whose store (PostgreSQL, wrapped)
 // acknowledges puts before committing them, and must find acknowledged adds lost. The short run
@@ -39,7 +39,9 @@ const ROUNDS = scaled(4, 200);
 const FAILOVERS_MIN = scaled(1, 20);
 /** Past ROUNDS, register and set rounds go on (bounded) until every fault kind and FAILOVERS_MIN have landed. */
 const EXTRA_ROUNDS_MAX = scaled(40, 400);
-const NEMESIS_INTERVAL_MS = scaled(1_500, 3_000);
+const NEMESIS_INTERVAL_MS = scaled(1_000, 2_000);
+/** The longest blackhole: short runs keep to delays; long ones also pass the store's read and batch deadlines. */
+const BLACKHOLE_MAX_MS = scaled(2_500, 20_000);
 const CONTROL_CYCLES = scaled(3, 20);
 const BROKEN_SERVER = fileURLToPath(new URL('./harness/broken-server.js', import.meta.url));
 const BANK_ACCOUNTS = 5;
@@ -84,13 +86,13 @@ test(`register, list-append, bank and set on PostgreSQL under server kill -9, st
     await admin.addSpace(registerSchema('set'));
     for (let round = 0; round < ROUNDS; round++) await setUp(admin, workloadOf(round), round);
     for (const server of [0, 1]) await untilKnown(sut.url(server), 'set');
-    const nemesis = sut.nemesis(rngOf(SEED), NEMESIS_INTERVAL_MS);
+    const nemesis = sut.nemesis(rngOf(SEED), NEMESIS_INTERVAL_MS, BLACKHOLE_MAX_MS);
     const done = (): boolean => {
       const f = sut.faults;
       return f.kills > 0 && f.drops > 0 && f.blackholes > 0 && f.failovers >= FAILOVERS_MIN;
     };
     try {
-      for (let round = 0; round < ROUNDS || (!done() && round < ROUNDS + EXTRA_ROUNDS_MAX); round++) {
+      for (let round = 0; (round < ROUNDS || (!done() && round < ROUNDS + EXTRA_ROUNDS_MAX)) && !nemesis.failed(); round++) {
         const workload = round < ROUNDS ? workloadOf(round) : round % 2 === 0 ? 'register' : 'set';
         const problem = await runRound(workload, clients, round, rngOf(roundSeed(SEED, round)));
         histories[workload]++;
@@ -152,15 +154,15 @@ async function runRound(workload: Workload, clients: Clients, round: number, rng
     return { found: verdict.result === 'ok' ? null : verdict.keys.filter((k) => k.result !== 'ok').map(explain).join('\n'), acknowledged: 0 };
   }
   if (workload === 'list-append') {
-    const verdict = checkListAppend(await runListAppend({ clients: clients.tx, space: `la${round}`, keys: ['x', 'y', 'z'], rng, txnsPerClient: scaled(15, 15) }));
+    const verdict = checkListAppend(await runListAppend({ clients: clients.tx, space: `la${round}`, keys: ['x', 'y', 'z'], rng, txnsPerClient: 15 }));
     return { found: verdict.valid ? null : verdict.anomalies.map((a) => `${a.type}: ${a.message}`).join('\n'), acknowledged: 0 };
   }
   if (workload === 'bank') {
-    const run = await runBank({ clients: clients.tx, space: `bank${round}`, accounts: BANK_ACCOUNTS, rng, opsPerClient: scaled(15, 15) });
+    const run = await runBank({ clients: clients.tx, space: `bank${round}`, accounts: BANK_ACCOUNTS, rng, opsPerClient: 15 });
     const violations = bankViolations(run, BANK_ACCOUNTS * BANK_BALANCE);
     return { found: violations.length > 0 ? violations.slice(0, 3).join('\n') : null, acknowledged: 0 };
   }
-  const added = await runSetAdds({ clients: clients.register, space: 'set', prefix: `s${round}`, addsPerClient: scaled(25, 25), rng });
+  const added = await runSetAdds({ clients: clients.register, space: 'set', prefix: `s${round}`, addsPerClient: 25, rng });
   const violations = await readBack(clients.reader, added);
   return { found: violations.length > 0 ? `${violations.length} violations, e.g. ${violations[0]}` : null, acknowledged: added.acked.length };
 }

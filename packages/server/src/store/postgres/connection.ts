@@ -30,6 +30,8 @@ export function parseTarget(url: string): PostgresTarget {
   const hosts = hostList(url);
   let parsed: URL;
   try {
+    // Each host of a list must parse as one would alone.
+    for (const host of hosts?.split(',') ?? []) new URL(`postgres://${host}/`);
     parsed = new URL(hosts ? url.replace(hosts, hosts.split(',')[0] as string) : url);
   } catch {
     throw new Error(`invalid PostgreSQL URL '${url}'`);

@@ -75,6 +75,12 @@ const READ_DEADLINE_MS = 5_000;
 const SESSION_DEADLINE_MS = 3_000;
 /** The longest a batch may take, waiting for the meta row lock included (lock_timeout is 10 s). */
 const BATCH_DEADLINE_MS = 15_000;
+/**
+ * The longest opening may take (migrations, catalog, LISTEN). Past it the server exits saying it
+ * cannot open the store, for its supervisor to start it again, rather than hang: started during a
+ * failover, a connection can stay stuck in the driver's reconnect loop (porsager/postgres#1193).
+ */
+const OPEN_DEADLINE_MS = 10_000;
 
 function unavailable(err: unknown): SpacekvError {
   return new SpacekvError('unavailable', `PostgreSQL cannot be reached: ${(err as Error).message}`);
@@ -106,9 +112,11 @@ export class PostgresStore implements Store {
     this.pool = pool;
     try {
       const sql = pool.current;
-      await migrate(sql, this.target.schema);
-      this.catalog.load(await sql.unsafe(CATALOG_QUERY));
-      await this.listen(sql);
+      await withDeadline(pool, sql, OPEN_DEADLINE_MS, (async () => {
+        await migrate(sql, this.target.schema);
+        this.catalog.load(await sql.unsafe(CATALOG_QUERY));
+        await this.listen(sql);
+      })());
     } catch (err) {
       await pool.end();
       throw new Error(`cannot open the PostgreSQL store (schema ${this.target.schema}): ${(err as Error).message}`);

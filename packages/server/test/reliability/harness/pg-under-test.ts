@@ -3,7 +3,7 @@
  * own client-side FaultProxy, as ServerUnderTest) on one schema of a high-availability PostgreSQL
  * (helpers/pg-ha.ts), reaching its nodes through one FaultProxy per node, so the nemesis can cut or
  * blackhole the connections between spacekv and PostgreSQL. Its faults: kill -9 of one spacekv
- * server (and restart), every store connection cut, the store connections blackholed for 1-5 s,
+ * server (and restart), every store connection cut, the store connections blackholed for a while,
  * and the primary's postmaster killed with SIGKILL (Patroni fails over to the synchronous standby).
  */
 import { type PgHaCluster, haStoreUrl } from '../../helpers/pg-ha.js';
@@ -64,12 +64,15 @@ export class PgSystemUnderTest {
     await this.cluster.waitNewLeader(old);
   }
 
-  /** Each fault in turn at seeded intervals (a failover first waits for a synchronous standby again). */
-  nemesis(rng: Rng, meanIntervalMs: number): Nemesis {
+  /**
+   * Each fault in turn at seeded intervals (a failover first waits for a synchronous standby again);
+   * blackholes last 1 s to `blackholeMaxMs` (past 5 s, reads meet their deadline; past 15 s, batches).
+   */
+  nemesis(rng: Rng, meanIntervalMs: number, blackholeMaxMs: number): Nemesis {
     return startFaultLoop([
       () => this.servers[rng.int(this.servers.length)]!.crash(),
       async () => this.cutStore(),
-      () => this.blackholeStore(1_000 + rng.int(4_000)),
+      () => this.blackholeStore(1_000 + rng.int(blackholeMaxMs - 1_000)),
       () => this.failover(),
     ], rng, meanIntervalMs);
   }

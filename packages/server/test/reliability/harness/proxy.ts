@@ -101,10 +101,11 @@ export class FaultProxy {
 
   private accept(client: net.Socket): void {
     if (this.held) {
-      client.pause();
+      client.pause().on('error', () => client.destroy());
       this.held.push(client);
       return;
     }
+    if (client.destroyed) return; // gave up while it was held
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     const pair = { client, upstream };
     this.pairs.add(pair);
