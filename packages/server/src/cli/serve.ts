@@ -76,7 +76,7 @@ export function serveCommand(): Command {
     .addOption(new Option('--host <host>', 'address to listen on').env('SPACEKV_HOST').default(DEFAULT_CONFIG.host))
     .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').env('SPACEKV_PORT').default(DEFAULT_CONFIG.port).argParser(port))
     .addOption(new Option('--data <dir>', 'directory of the embedded store').env('SPACEKV_DATA').default(DEFAULT_CONFIG.dataDir))
-    .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data) or postgres://user@host:5432/db?schema=name (shared by any number of servers; schema defaults to spacekv)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
+    .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data) or postgres://user@host:5432/db?schema=name (shared by any number of servers; schema defaults to spacekv; several hosts, h1:5432,h2:5432, with target_session_attrs=primary follow a failover)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
     .addOption(
       new Option('--drain-timeout-ms <ms>', 'on SIGTERM, how long to wait for in-flight requests before closing their connections')
         .env('SPACEKV_DRAIN_TIMEOUT_MS').default(DEFAULT_CONFIG.drainTimeoutMs).argParser(milliseconds),

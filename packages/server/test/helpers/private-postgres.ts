@@ -29,14 +29,27 @@ function binDir(): string | undefined {
 export function privatePostgresMissing(): string | undefined {
   const bin = binDir();
   if (!bin || !existsSync(join(bin, 'initdb'))) return 'no PostgreSQL server binaries (initdb) found; set SPACEKV_TEST_PG_BIN to run the PostgreSQL fault tests';
-  if (process.getuid?.() === 0) {
-    try {
-      execFileSync('id', ['postgres'], { stdio: 'ignore' });
-    } catch {
-      return 'running as root without a postgres user to run a private PostgreSQL cluster as';
-    }
+  return postgresUserMissing();
+}
+
+/** PostgreSQL refuses to run as root: why there is no `postgres` user to run it as, or undefined. */
+export function postgresUserMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    execFileSync('id', ['postgres'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'running as root without a postgres user to run a private PostgreSQL cluster as';
   }
-  return undefined;
+}
+
+/** Under root, the `postgres` user's ids, to give it the directories it runs in; else undefined. */
+export function postgresOwner(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+  };
 }
 
 function freePort(): Promise<number> {
@@ -62,11 +75,8 @@ export class PrivatePostgres {
     const bin = binDir() as string;
     const dir = mkdtempSync(join(tmpdir(), 'spacekv-pg-'));
     chmodSync(dir, 0o700);
-    if (process.getuid?.() === 0) {
-      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }));
-      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }));
-      chownSync(dir, uid, gid);
-    }
+    const owner = postgresOwner();
+    if (owner) chownSync(dir, owner.uid, owner.gid);
     const cluster = new PrivatePostgres(bin, dir, await freePort());
     cluster.run('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
     cluster.start();

@@ -107,7 +107,7 @@ export async function spawnServing(argv: readonly string[], env: NodeJS.ProcessE
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
     });
-    void exited.then((exit) => reject(new Error(`the server exited before serving (${JSON.stringify(exit)}):\n${stdout}${stderr}`)));
+    void exited.then((exit) => reject(new Error(`the server exited before serving (${JSON.stringify(exit)}):`)));
   });
   const kill = async (): Promise<Exit> => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -118,7 +118,8 @@ export async function spawnServing(argv: readonly string[], env: NodeJS.ProcessE
     url = await withTimeout(serving, startTimeoutMs, `'spacekv serving' from ${argv.join(' ')}`);
   } catch (err) {
     await kill();
-    throw err;
+    // What it wrote says why it did not serve (e.g. a store it could not open).
+    throw new Error(`${(err as Error).message}\n${stdout}${stderr}`);
   }
   return {
     url,

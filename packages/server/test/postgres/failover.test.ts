@@ -13,6 +13,7 @@ import { killAllChildren, spawnServer } from '../helpers/process.js';
 import { startTestServer } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 import { sleep, withTimeout } from '../helpers/timeout.js';
+import { untilKnown } from '../helpers/spaces.js';
 
 const WRITERS = 8;
 /** Writes each client acknowledges before the kill, and after it. */
@@ -109,25 +110,3 @@ test('connecting with a list tries each server in turn; when none answers it fai
     await server.stop();
   }
 });
-
-/**
- * A space added on one server reaches the others' catalogs through PostgreSQL's notification, a
- * moment later (docs/postgres.md): wait until the server at `url` knows it, so the clients that start
- * there find it.
- */
-async function untilKnown(url: string, space: string): Promise<void> {
-  const probe = await connect(url);
-  try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await probe.describeSpace(space);
-        return;
-      } catch (err) {
-        if (attempt >= 400) throw err;
-        await sleep(25);
-      }
-    }
-  } finally {
-    await probe.close();
-  }
-}

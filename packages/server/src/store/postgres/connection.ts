@@ -36,12 +36,18 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
  * Split `postgres://…?schema=name&guard=portable` into the driver's URL, the schema (default
  * `spacekv`) and the guard, and check the schema is a plain identifier, since it is spliced into
  * SQL. Other parameters go to the driver, which sends those it does not know as session settings
- * (e.g. `default_transaction_isolation=serializable`).
+ * (e.g. `default_transaction_isolation=serializable`). The URL may name several
+ * hosts (`postgres://h1:5432,h2:5432/db?target_session_attrs=read-write`, a high-availability
+ * cluster: the driver tries each in turn and keeps the one that takes writes); WHATWG URLs take one
+ * host, so the list is set aside while the rest is parsed and put back after, as postgres.js does.
  */
 export function parseTarget(url: string): PostgresTarget {
+  const hosts = hostList(url);
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    // Each host of a list must parse as one would alone.
+    for (const host of hosts?.split(',') ?? []) new URL(`postgres://${host}/`);
+    parsed = new URL(hosts ? url.replace(hosts, hosts.split(',')[0] as string) : url);
   } catch {
     throw new Error(`invalid PostgreSQL URL '${url}'`);
   }
@@ -52,7 +58,19 @@ export function parseTarget(url: string): PostgresTarget {
   if (guard !== null && guard !== 'portable') throw new Error(`invalid guard '${guard}' (the one guard is 'portable')`);
   parsed.searchParams.delete('schema');
   parsed.searchParams.delete('guard');
-  return { url: parsed.toString(), schema, guard: guard !== null };
+  // postgres.js 3.4.9 judges `read-write` by default_transaction_read_only, which a hot standby of
+  // PostgreSQL 14+ reports `off`: it would take a standby for the primary. `primary` asks the
+  // server whether it is in recovery, which is what read-write means for a replicated cluster.
+  if (parsed.searchParams.get('target_session_attrs') === 'read-write') parsed.searchParams.set('target_session_attrs', 'primary');
+  const single = parsed.toString();
+  return { url: hosts ? single.replace(parsed.host, hosts) : single, schema, guard: guard !== null };
+}
+
+/** The `host:port,host:port` part of a URL naming several hosts, or undefined for one host. */
+function hostList(url: string): string | undefined {
+  const authority = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0] ?? '';
+  const hosts = authority.slice(authority.lastIndexOf('@') + 1);
+  return hosts.includes(',') ? hosts : undefined;
 }
 
 export interface ConnectOptions {
@@ -173,9 +191,13 @@ export function isServerError(err: unknown): boolean {
   return err instanceof postgres.PostgresError && !isConnectionLoss(err);
 }
 
-/** SQLSTATE classes that mean the session is gone: 08 connection exception, 57P0x shutdown. */
+/**
+ * SQLSTATEs that mean the session is of no use: 08 connection exception, 57P0x shutdown, and 25006
+ * read_only_sql_transaction, a node that no longer takes writes (a primary demoted in a failover):
+ * the connections are replaced, and the new ones find the primary.
+ */
 function isConnectionLoss(err: postgres.PostgresError): boolean {
-  return err.code.startsWith('08') || err.code.startsWith('57P0');
+  return err.code.startsWith('08') || err.code.startsWith('57P0') || err.code === '25006';
 }
 
 /**

@@ -84,6 +84,12 @@ const POLL_MS = 100;
 /** Polls between looks for pending purges of removed spaces and indexes. */
 const PURGE_EVERY_POLLS = 10;
 const DEFAULT_LEASE_TTL_MS = 5_000;
+/**
+ * The longest opening may take (migrations, catalog). Past it the server exits saying it
+ * cannot open the store, for its supervisor to start it again, rather than hang: started during a
+ * failover, a connection can stay stuck in the driver's reconnect loop (porsager/postgres#1193).
+ */
+const OPEN_DEADLINE_MS = 10_000;
 
 function unavailable(err: unknown): SpacekvError {
   return new SpacekvError('unavailable', `PostgreSQL cannot be reached: ${(err as Error).message}`);
@@ -125,8 +131,10 @@ export class PostgresStore implements Store {
     this.pool = pool;
     try {
       const sql = pool.current;
-      await migrate(sql, this.target.schema);
-      this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
+      await withDeadline(pool, sql, OPEN_DEADLINE_MS, (async () => {
+        await migrate(sql, this.target.schema);
+        this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
+      })());
     } catch (err) {
       await pool.end();
       throw new Error(`cannot open the PostgreSQL store (schema ${this.target.schema}): ${(err as Error).message}`);

@@ -1,9 +1,12 @@
 /**
- * A TCP proxy on loopback between the clients and the server, which the fault injector controls:
- * it can cut every connection at once (a network fault the client sees as a dropped socket) and
- * follow the server to a new port after a restart, so clients keep one URL across crashes.
+ * A TCP proxy on loopback between the clients and the server (or between spacekv and PostgreSQL),
+ * which the fault injector controls: it can cut every connection at once (a network fault the
+ * client sees as a dropped socket), blackhole them for a while (a partition that heals: nothing
+ * passes, nothing is closed), and follow the server to a new port after a restart, so clients
+ * keep one URL across crashes.
  */
 import net from 'node:net';
+import { sleep } from '../../helpers/timeout.js';
 
 export class FaultProxy {
   private readonly pairs = new Set<{ readonly client: net.Socket; readonly upstream: net.Socket }>();
@@ -13,7 +16,9 @@ export class FaultProxy {
   dropped = 0;
 
   private suspendedPort: number | undefined;
-  private readonly port: number;
+  /** While blackholed: connections accepted meanwhile, joined to the server when it ends. */
+  private held: net.Socket[] | undefined;
+  readonly port: number;
 
   private constructor(server: net.Server, targetPort: number, port: number) {
     this.listening = server;
@@ -47,6 +52,27 @@ export class FaultProxy {
     this.pairs.clear();
   }
 
+  /**
+   * Blackhole every connection, open and new, for `ms`: no byte passes either way and nothing is
+   * closed, as when the network between the two drops packets; then everything flows again.
+   */
+  async blackhole(ms: number): Promise<void> {
+    this.held ??= [];
+    const stalled = [...this.pairs];
+    for (const { client, upstream } of stalled) {
+      client.unpipe(upstream).pause();
+      upstream.unpipe(client).pause();
+    }
+    await sleep(ms);
+    for (const { client, upstream } of stalled) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
+    const held = this.held;
+    this.held = undefined;
+    for (const client of held) this.accept(client);
+  }
+
   /** Stop listening (new connections are refused, so a client knows nothing was sent) and cut the open ones. */
   async suspend(): Promise<void> {
     const port = (this.listening.address() as net.AddressInfo).port;
@@ -74,6 +100,12 @@ export class FaultProxy {
   }
 
   private accept(client: net.Socket): void {
+    if (this.held) {
+      client.pause().on('error', () => client.destroy());
+      this.held.push(client);
+      return;
+    }
+    if (client.destroyed) return; // gave up while it was held
     const upstream = net.connect(this.targetPort, '127.0.0.1');
     const pair = { client, upstream };
     this.pairs.add(pair);

@@ -23,6 +23,8 @@ export interface RegisterRunOptions {
   readonly opsPerClient: number;
   /** The space to use (a run may share a server with others). */
   readonly space?: string;
+  /** Checked before each operation: true ends the run early (e.g. once a failover is over). */
+  readonly stop?: () => boolean;
 }
 
 export interface RegisterRun {
@@ -38,7 +40,7 @@ export async function runRegisterWorkload(options: RegisterRunOptions): Promise<
   const space = options.space ?? REGISTER_SPACE;
   await Promise.all(options.clients.map(async (client, process) => {
     const lastVersion = new Map<string, number>();
-    for (let i = 0; i < options.opsPerClient; i++) {
+    for (let i = 0; i < options.opsPerClient && !options.stop?.(); i++) {
       const key = options.rng.pick(options.keys);
       const input = nextInput(options.rng, lastVersion.get(key) ?? 0, () => nextValue++);
       const op = recorder.invoke(process, key, input);

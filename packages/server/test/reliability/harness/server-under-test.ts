@@ -27,7 +27,7 @@ export class ServerUnderTest {
    */
   static async launch(dataDir: string, script?: string, extraArgs: readonly string[] = []): Promise<ServerUnderTest> {
     const start = (): Promise<ServerProcess> =>
-      spawnServer(['--port', '0', '--data', dataDir, '--log-level', 'info', ...extraArgs], childEnv(), script);
+      supervised(() => spawnServer(['--port', '0', '--data', dataDir, '--log-level', 'info', ...extraArgs], childEnv(), script));
     const server = await start();
     const proxy = await FaultProxy.start(portOf(server.url));
     return new ServerUnderTest(server, proxy, start);
@@ -84,6 +84,26 @@ export class ServerUnderTest {
   async stop(): Promise<void> {
     await this.proxy.close();
     await this.server.kill();
+  }
+}
+
+/** How long a restart may keep failing because its PostgreSQL store cannot be opened yet. */
+const STORE_OPEN_RETRY_MS = 60_000;
+
+/**
+ * A server whose PostgreSQL store cannot be opened (a failover in progress: no primary yet) exits
+ * at once with a message saying so (docs/postgres.md); like the supervisor a deployment runs it
+ * under, start it again until it serves. Any other failure to start is the test's failure.
+ */
+async function supervised(start: () => Promise<ServerProcess>): Promise<ServerProcess> {
+  const deadline = performance.now() + STORE_OPEN_RETRY_MS;
+  for (;;) {
+    try {
+      return await start();
+    } catch (err) {
+      if (!/cannot open the PostgreSQL store/.test((err as Error).message) || performance.now() > deadline) throw err;
+      await sleep(500);
+    }
   }
 }
 
