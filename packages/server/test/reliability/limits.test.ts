@@ -21,6 +21,7 @@ const REPO = fileURLToPath(new URL('../../../../../', import.meta.url));
 const HERE = 'packages/server/test/reliability/limits.test.ts';
 const ABUSE = 'packages/server/test/reliability/abuse.test.ts';
 const AUTH = 'packages/server/test/auth/auth-limits.test.ts';
+const LARGE = 'packages/server/test/large/large-values.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -57,6 +58,9 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   // A bound on work per writer transaction, not on input: proven by a build that completes in batches of 7.
   indexBuildBatchRowsMax: { file: 'packages/server/test/conformance/cases-search.ts', test: 'an index added to a space with data while writes continue is complete' },
   snapshotsInflightMax: { file: 'packages/server/test/ops/backup.test.ts', test: 'a backup past snapshotsInflightMax answers overloaded' },
+  largeValueBytesMax: { file: LARGE, test: 'a value past largeValueBytesMax is too_large' },
+  largeUploadsInflightMax: { file: LARGE, test: 'past largeUploadsInflightMax an upload answers overloaded' },
+  largeUploadIdleMs: { file: LARGE, test: 'a cut upload is removed once idle past largeUploadIdleMs' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
   // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.

@@ -13,14 +13,15 @@
  * and writes; adding or removing a space runs DDL, so it gets a real SAVEPOINT.
  */
 import {
-  type AddSpaceOp, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
-  SpacekvError, fail, stringifyJson,
+  type AddSpaceOp, type Attributes, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
+  SpacekvError, fail, largeValueIds, parseJson, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type MemberResult, ReplyBudget, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
 import type { PgCatalog, PgSpace } from './catalog.js';
 import type { Session } from './connection.js';
 import { createSpaceTableSql } from './layout.js';
+import { ADOPT_SQL } from './large-values.js';
 
 /**
  * The notification channel of a schema's store: through it the servers sharing the schema learn
@@ -328,6 +329,8 @@ export class PgBatch implements StepContext {
         statements.push(this.tx.unsafe(`DELETE FROM ${table} WHERE key = ANY($1::text[]::${keyArrayType})`, [deletes], { prepare: true }));
       }
     }
+    const adopted = this.adoptedLargeValues();
+    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [adopted.ids, adopted.seqs], { prepare: true }));
     if (this.changes.length > 0) {
       statements.push(this.logChanges());
       // Delivered at COMMIT, to every other server's change feed (their watchers read the log).
@@ -340,6 +343,22 @@ export class PgBatch implements StepContext {
       statements.push(this.tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.schema), CATALOG_CHANGED], { prepare: true }));
     }
     return statements;
+  }
+
+  /** The large values the batch's final rows refer to, with the seq each was written at: adopted in this transaction. */
+  private adoptedLargeValues(): { ids: string[]; seqs: number[] } {
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    for (const rows of this.tables.values()) {
+      for (const { row } of rows.written.values()) {
+        if (!row || !row.attributesJson.includes('"$large"')) continue;
+        for (const id of largeValueIds(row.attributesJson, parseJson(row.attributesJson) as Attributes)) {
+          ids.push(id);
+          seqs.push(row.version);
+        }
+      }
+    }
+    return { ids, seqs };
   }
 
   /** The change log rows, in seq order; `idx` numbers the changes of one seq (a tx's several). */

@@ -16,6 +16,8 @@
  * - `log_state`: `floor_seq`, the highest seq log retention removed (below it readers get
  *   `compacted`). A row of its own, so pruning never waits on the writers' meta row lock.
  * - `cursors`: durable named positions in the log (the AMQP relay's).
+ * - `large_values`, `large_chunks` (format 2): large values staged in chunks (large-values.ts), as
+ *   on SQLite; `adopted_seq` is set by the batch that first writes an object referring to one.
  *
  * Migrations run in one transaction under a transaction-scoped advisory lock keyed by the schema,
  * so two servers starting at once apply each migration exactly once (the second waits, then finds
@@ -49,6 +51,18 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE log_state (id INT PRIMARY KEY CHECK (id = 1), floor_seq BIGINT NOT NULL);
    INSERT INTO log_state (id, floor_seq) VALUES (1, 0);
    CREATE TABLE cursors (name TEXT PRIMARY KEY, seq BIGINT NOT NULL);`,
+  // 2: large values, in tables of their own (the objects' layout may change without them).
+  `CREATE TABLE large_values (
+     id TEXT PRIMARY KEY,
+     space TEXT NOT NULL,
+     key_json TEXT NOT NULL,
+     attribute TEXT NOT NULL,
+     touched_at BIGINT NOT NULL,
+     adopted_seq BIGINT,
+     orphaned_seq BIGINT
+   );
+   CREATE INDEX large_values_staged ON large_values (touched_at) WHERE adopted_seq IS NULL;
+   CREATE TABLE large_chunks (id TEXT NOT NULL, idx INT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (id, idx));`,
 ];
 
 /** An arbitrary constant naming spacekv's migration lock; the second key is the schema's hash. */

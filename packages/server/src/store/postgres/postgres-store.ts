@@ -20,6 +20,7 @@ import { CATALOG_CHANGED, PgBatch, channelOf } from './batch.js';
 import { CATALOG_QUERY, PgCatalog, type PgSpace } from './catalog.js';
 import { PgPool, type PostgresTarget, type Session, type Sql, isServerError, isUndefinedTable, parseTarget, withDeadline } from './connection.js';
 import { migrate } from './layout.js';
+import { PgLargeValues } from './large-values.js';
 
 export interface PostgresStoreOptions {
   /** Connections to PostgreSQL (default 8). */
@@ -92,6 +93,14 @@ export class PostgresStore implements Store {
   /** The batch in flight or the catalog reload under way: they take turns, both change the catalog. */
   private turn: Promise<unknown> = Promise.resolve();
   private closing = false;
+  readonly largeValues = new PgLargeValues(async (query) => {
+    const sql = this.open_();
+    try {
+      return await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query(sql));
+    } catch (err) {
+      throw this.failure(sql, err);
+    }
+  }, (space, key, nowMs) => this.readLive(space, key, nowMs));
 
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
@@ -140,6 +149,16 @@ export class PostgresStore implements Store {
 
   private foreignCommit(): void {
     for (const listener of this.commitListeners) listener();
+  }
+
+  /** The object, or null when it or its space is gone (the large-value sweeper's check). */
+  private async readLive(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {
+    try {
+      return await this.get(space, key, nowMs);
+    } catch (err) {
+      if (err instanceof SpacekvError && err.code === 'unknown_space') return null;
+      throw err;
+    }
   }
 
   async get(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {

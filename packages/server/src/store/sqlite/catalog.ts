@@ -4,7 +4,7 @@
  * run, and reloads from disk when a commit fails, so memory never runs ahead of the file.
  */
 import type Database from 'better-sqlite3';
-import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
+import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject, largeValueIds } from '@spacekv/core';
 import type { SpaceRows, StepTarget } from '../write-steps.js';
 import { IndexEntries } from './index-entries.js';
 import { createIndexTableSql, createSpaceTableSql, indexTable, spaceTable } from './layout.js';
@@ -22,7 +22,7 @@ class TableRows implements SpaceRows {
   private readonly upsert: Database.Statement;
   private readonly delete: Database.Statement;
 
-  constructor(db: Database.Database, table: string, private readonly indexes: IndexEntries) {
+  constructor(db: Database.Database, table: string, private readonly indexes: IndexEntries, private readonly adopt: Database.Statement) {
     this.select = db.prepare(`SELECT version, expires_at, attrs FROM ${table} WHERE key = ?`).raw(true);
     this.upsert = db.prepare(`INSERT OR REPLACE INTO ${table} (key, version, expires_at, attrs) VALUES (?, ?, ?, ?)`);
     this.delete = db.prepare(`DELETE FROM ${table} WHERE key = ?`);
@@ -36,6 +36,8 @@ class TableRows implements SpaceRows {
   write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
     this.upsert.run(key, version, expiresAt, attributesJson);
     this.indexes.written(key, attributes, expiresAt);
+    // In this write's transaction: a large value the object now refers to becomes adopted with it (store.ts LargeValues).
+    for (const id of largeValueIds(attributesJson, attributes)) this.adopt.run(version, id);
   }
 
   remove(key: Key): void {
@@ -51,8 +53,10 @@ export class WriterCatalog {
    * Kept apart from the entries so that a reload (after a failed commit) does not forget them.
    */
   readonly building = new Map<number, string>();
+  private readonly adopt: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
+    this.adopt = db.prepare('UPDATE large_values SET adopted_seq = ? WHERE id = ? AND adopted_seq IS NULL');
     this.reload();
   }
 
@@ -69,7 +73,7 @@ export class WriterCatalog {
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
     const space = new Space(schema, createdSeq);
     const indexes = new IndexEntries(this.db, id, space, this.building.get(id));
-    const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes), indexes };
+    const entry: CatalogEntry = { id, space, rows: new TableRows(this.db, spaceTable(id), indexes, this.adopt), indexes };
     this.entries.set(schema.name, entry);
     return entry;
   }

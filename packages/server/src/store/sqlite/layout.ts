@@ -22,6 +22,11 @@
  *   `add_space`'s schema, so the log replays into the exact state (point-in-time restore). Changes
  *   logged before format 4 have neither: `meta.replayable_after_seq` is the seq the store was at
  *   when it took format 4, after which the log replays.
+ * - `large_values`, `large_chunks` (format 5): large values (core's large-values.ts), staged in
+ *   chunks of LARGE_CHUNK_BYTES beside the objects. A value's row names the attribute it was
+ *   uploaded for; `adopted_seq` is set in the transaction of the write whose object first refers
+ *   to it, and `orphaned_seq` once the sweeper found no object referring to it any more. Tables of
+ *   their own, apart from the objects' layout, so a change of that layout leaves them be.
  */
 import type Database from 'better-sqlite3';
 import type { KeyTypeName } from '@spacekv/core';
@@ -65,6 +70,18 @@ const MIGRATIONS: readonly Migration[] = [
   `ALTER TABLE changes ADD COLUMN expires_at INTEGER;
    ALTER TABLE changes ADD COLUMN schema TEXT;
    INSERT INTO meta (name, value) SELECT 'replayable_after_seq', value FROM meta WHERE name = 'last_seq';`,
+  // 5: large values, staged in chunks (a rowid table: SQLite keeps large rows best in one).
+  `CREATE TABLE large_values (
+     id TEXT PRIMARY KEY,
+     space TEXT NOT NULL,
+     key ANY NOT NULL,
+     attribute TEXT NOT NULL,
+     touched_at INTEGER NOT NULL,
+     adopted_seq INTEGER,
+     orphaned_seq INTEGER
+   ) STRICT;
+   CREATE INDEX large_values_staged ON large_values (touched_at) WHERE adopted_seq IS NULL;
+   CREATE TABLE large_chunks (id TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, idx)) STRICT;`,
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */

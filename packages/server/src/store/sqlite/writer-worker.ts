@@ -11,7 +11,8 @@ import { BatchExecutor } from './batch-executor.js';
 import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
-import { configureWriter } from './pragmas.js';
+import { configureStaging, configureWriter } from './pragmas.js';
+import { LargeValueWriter } from './large-value-writer.js';
 import type { FromWriter, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
 const { path, limits } = workerData as { path: string; limits: Limits };
@@ -26,6 +27,7 @@ let db: Database.Database;
 let executor: BatchExecutor;
 let log: ChangeLogWriter;
 let builder: IndexBuilder;
+let large: LargeValueWriter;
 try {
   db = new Database(path);
   configureWriter(db);
@@ -33,6 +35,9 @@ try {
   log = new ChangeLogWriter(db);
   executor = new BatchExecutor(db, limits, log);
   builder = new IndexBuilder(db, executor.catalog);
+  const staging = new Database(path);
+  configureStaging(staging);
+  large = new LargeValueWriter(staging, (space, key) => executor.catalog.get(space)?.rows.read(key) ?? null);
   post({ type: 'ready', spaces: executor.catalog.list() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
@@ -62,10 +67,14 @@ port.on('message', (message: ToWriter) => {
     case 'prune':
       post(attempt(message.id, () => ({ pruned: log.prune(message.rule, message.limit) })));
       break;
+    case 'large':
+      post(attempt(message.id, () => ({ gone: large.run(message.request) })));
+      break;
     case 'index':
       post(indexStep(message));
       break;
     case 'close':
+      large.close();
       db.close();
       post({ type: 'closed' });
       port.close();
