@@ -18,6 +18,7 @@ import type { LargeUploads } from '../../large/uploads.js';
 import type { LargeValueOwner, LargeValues } from '../../store/store.js';
 import type { HttpContext } from './context.js';
 import { sendError } from './errors.js';
+import { discardRefusedBody } from './refused-body.js';
 import { createdStatus, expireInQuery, ifMatchVersion, ifNoneMatchAny } from './object-routes.js';
 
 export const LARGE_VALUE_PATH = '/v1/spaces/:space/objects/:key/attributes/:attribute';
@@ -65,7 +66,8 @@ async function receive(body: IncomingMessage, values: LargeValues, id: string, l
   let size = 0;
   let filled = 0;
   let index = 0;
-  for await (const piece of body as AsyncIterable<Buffer>) {
+  // Not destroyed when this stops early: a refused body is still read to its end, so the client reads the refusal.
+  for await (const piece of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     size += piece.length;
     if (size > limits.largeValueBytesMax) {
       throw fail('too_large', `the value is past ${limits.largeValueBytesMax} bytes (largeValueBytesMax)`, { limit: 'largeValueBytesMax' });
@@ -94,6 +96,10 @@ async function discard(values: LargeValues, id: string): Promise<void> {
 
 async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploads, request: LargeRequest, reply: FastifyReply): Promise<void> {
   const target = largeTarget(ctx, request);
+  // Any other body type has been parsed already (JSON), or is not meant as the value's bytes.
+  if (request.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== OCTET_STREAM) {
+    throw new SpacekvError('unsupported_media_type', `a large value is sent as ${OCTET_STREAM}`);
+  }
   if (ctx.engine.space(target.base.space)?.isIndexed(target.attribute)) {
     throw fail('bad_request', `attribute '${target.attribute}' is indexed; an indexed attribute takes no large value (rm_index first)`, { attribute: target.attribute });
   }
@@ -117,6 +123,8 @@ async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploa
   } catch (err) {
     // An unknown outcome may have committed the value: the sweeper decides once the store knows.
     if (!(err instanceof SpacekvError && err.code === 'outcome_unknown')) void discard(values, id).catch(() => undefined);
+    // A client still sending reads the refusal rather than a broken pipe (as for any refused body).
+    if (err instanceof SpacekvError && err.code === 'too_large') await discardRefusedBody(request.raw, ctx.limits);
     throw err;
   } finally {
     uploads.finish(id);
@@ -189,7 +197,8 @@ export function registerLargeValueRoutes(app: FastifyInstance, ctx: HttpContext,
   void app.register(async (scope) => {
     // The body is read by the handler, a chunk at a time: never parsed, never buffered whole.
     scope.addContentTypeParser(OCTET_STREAM, (_request, _payload, done) => done(null, undefined));
-    scope.put(LARGE_VALUE_PATH, { bodyLimit: ctx.limits.largeValueBytesMax }, (request: LargeRequest, reply) => {
+    // largeValueBytesMax is checked by the handler, which answers it with the limit's name.
+    scope.put(LARGE_VALUE_PATH, { bodyLimit: Number.MAX_SAFE_INTEGER }, (request: LargeRequest, reply) => {
       if (!values) return sendError(reply, new SpacekvError('bad_request', 'this store keeps no large values'));
       return upload(ctx, values, uploads, request, reply);
     });
