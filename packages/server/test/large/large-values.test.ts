@@ -7,8 +7,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import postgres from 'postgres';
 import { pino } from 'pino';
 import { type Limits, LARGE_CHUNK_BYTES, makeLimits } from '@spacekv/core';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/config.js';
@@ -17,20 +15,13 @@ import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
-import { POSTGRES_URL, dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
+import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
-import { sleep, withTimeout } from '../helpers/timeout.js';
+import { type Peek, eventually, pgPeek, sqlitePeek } from './peek.js';
 import { type Answer, digestOf, download, fetchBytes, generated, slice, upload } from './streams.js';
 
 const MiB = 1024 * 1024;
 const SCHEMA = 'space files key id attributes bytes blob, string name, bytes small, int n index small';
-
-/** What is staged or stored of large values, read straight from the store's tables. */
-interface Peek {
-  values(): Promise<{ id: string; adopted: boolean }[]>;
-  chunks(): Promise<number>;
-  close(): Promise<void>;
-}
 
 interface Harness {
   readonly url: string;
@@ -62,35 +53,6 @@ async function startOn(kind: Kind, limits: Limits, config: Partial<ServerConfig>
       if (kind === 'postgres') await dropSchema(schema);
     },
   };
-}
-
-export function sqlitePeek(path: string): Peek {
-  const db = new Database(path, { readonly: true });
-  return {
-    values: async () => (db.prepare('SELECT id, adopted_seq FROM large_values ORDER BY id').all() as { id: string; adopted_seq: number | null }[])
-      .map((r) => ({ id: r.id, adopted: r.adopted_seq !== null })),
-    chunks: async () => db.prepare('SELECT count(*) FROM large_chunks').pluck().get() as number,
-    close: async () => {
-      db.close();
-    },
-  };
-}
-
-function pgPeek(schema: string): Peek {
-  const sql = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
-  return {
-    values: async () => (await sql.unsafe<{ id: string; adopted_seq: string | null }[]>(`SELECT id, adopted_seq FROM ${schema}.large_values ORDER BY id`))
-      .map((r) => ({ id: r.id, adopted: r.adopted_seq !== null })),
-    chunks: async () => Number((await sql.unsafe<{ n: string }[]>(`SELECT count(*) AS n FROM ${schema}.large_chunks`))[0]?.n),
-    close: () => sql.end({ timeout: 1 }),
-  };
-}
-
-/** Wait (bounded) until `check` holds: the sweeper runs on its own schedule. */
-export async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  await withTimeout((async () => {
-    while (!(await check())) await sleep(25);
-  })(), timeoutMs, what);
 }
 
 /** Declare `size` bytes, send a few, and read the answer (the server refuses on the header alone). */
