@@ -5,6 +5,7 @@
 // sweeper has run; an overwritten value goes once log retention passes it. PostgreSQL runs the same
 // cases at the same (small) sizes. The sizes that matter for memory are in large-memory.test.ts.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -17,6 +18,7 @@ import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
 import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
+import { sleep } from '../helpers/timeout.js';
 import { type Peek, eventually, pgPeek, sqlitePeek } from './peek.js';
 import { type Answer, digestOf, download, fetchBytes, generated, slice, upload } from './streams.js';
 
@@ -247,6 +249,25 @@ test('an overwritten large value is removed once log retention passes the seq it
     });
     assert.equal(await h.peek.chunks(), 3, 'the current value\'s 3 chunks, no more');
     assert.equal((await download(`${h.url}${attributePath('k')}`)).sha256, await digestOf(3 * MiB, 11));
+  } finally {
+    await h.stop();
+  }
+});
+
+test('an upload may take longer than requestReceiveMs while its bytes keep coming', async () => {
+  const h = await startOn('sqlite', makeLimits({ requestReceiveMs: 1000, requestHeadersMs: 1000 }), FAST_SWEEP);
+  try {
+    const hash = createHash('sha256');
+    const slow = async function* (): AsyncGenerator<Buffer> {
+      for await (const block of generated(3 * MiB, 12)) {
+        hash.update(block);
+        yield block;
+        await sleep(150); // 12 blocks: about 1.8 s in all, past requestReceiveMs
+      }
+    };
+    const reply = await upload(`${h.url}${attributePath('slow')}`, slow());
+    assert.equal(reply?.status, 201, reply?.body.toString());
+    assert.equal((await download(`${h.url}${attributePath('slow')}`)).sha256, hash.digest('hex'));
   } finally {
     await h.stop();
   }

@@ -17,7 +17,7 @@ import {
 import type { LargeUploads } from '../../large/uploads.js';
 import type { LargeValueOwner, LargeValues } from '../../store/store.js';
 import type { HttpContext } from './context.js';
-import { sendError } from './errors.js';
+import { STREAMED_BODIES, sendError } from './errors.js';
 import { discardRefusedBody } from './refused-body.js';
 import { createdStatus, expireInQuery, ifMatchVersion, ifNoneMatchAny } from './object-routes.js';
 
@@ -115,6 +115,8 @@ async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploa
   uploads.start(id);
   let result: Result | undefined;
   let op: Operation = probe;
+  const socket = request.raw.socket;
+  STREAMED_BODIES.add(socket);
   try {
     await values.begin(id, owner, Date.now());
     const { size, sha256 } = await receive(request.raw, values, id, ctx.limits);
@@ -128,6 +130,7 @@ async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploa
     throw err;
   } finally {
     uploads.finish(id);
+    STREAMED_BODIES.delete(socket);
   }
   if (!result.ok) void discard(values, id).catch(() => undefined); // a condition that did not hold: nothing refers to the value
   ctx.send(request, reply, op, result, createdStatus);
