@@ -17,6 +17,7 @@
 import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson, utf8Length } from '@spacekv/core';
 import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
 import { type WebSocketLike, openWebSocket } from './socket.js';
+import type { HttpTarget } from './large-values.js';
 
 export interface ConnectionOptions {
   /** How long a request may wait for a connection before failing `unavailable`. Default 10 s. */
@@ -103,6 +104,13 @@ export class Connection {
   }
 
   /** The WebSocket URL of the server in use (or being dialled). */
+  /** The HTTP base URL of the server in use, and the token, for the routes the client drives over HTTP (large values). */
+  get httpTarget(): HttpTarget {
+    const url = new URL(this.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    return { base: url.origin, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+  }
+
   get url(): string {
     return this.urls[this.current] as string;
   }

@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { Readable } from 'node:stream';
 import { pino } from 'pino';
+import { CmpFailError, ExistsError, NotFoundError, connect } from '@spacekv/client';
 import { type Limits, LARGE_CHUNK_BYTES, makeLimits } from '@spacekv/core';
 import { DEFAULT_CONFIG, type ServerConfig } from '../../src/config.js';
 import { type RunningServer, startServer } from '../../src/server.js';
@@ -269,6 +271,34 @@ test('an upload may take longer than requestReceiveMs while its bytes keep comin
     assert.equal(reply?.status, 201, reply?.body.toString());
     assert.equal((await download(`${h.url}${attributePath('slow')}`)).sha256, hash.digest('hex'));
   } finally {
+    await h.stop();
+  }
+});
+
+test('the client streams a large value in (putLarge, from a Node stream) and out (getLarge, whole and by range), with its conditions', async () => {
+  const h = await startOn('sqlite', LIMITS, FAST_SWEEP);
+  const db = await connect(h.url);
+  try {
+    const size = 3 * MiB + 1;
+    const written = await db.putLarge('files', 'c', 'blob', Readable.from(generated(size, 13)));
+    assert.equal(written.created, true);
+    await assert.rejects(db.putLarge('files', 'c', 'blob', new Uint8Array(10), { ifAbsent: true }), ExistsError);
+    await assert.rejects(db.putLarge('files', 'c', 'blob', new Uint8Array(10), { ifVersion: written.version + 1 }), CmpFailError);
+    const whole = await db.getLarge('files', 'c', 'blob');
+    const hash = createHash('sha256');
+    for await (const chunk of whole.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+    assert.deepEqual([whole.version, whole.size, whole.length, whole.sha256], [written.version, size, size, await digestOf(size, 13)]);
+    assert.equal(hash.digest('hex'), whole.sha256);
+    const part = await db.getLarge('files', 'c', 'blob', { start: MiB - 2, end: MiB + 1 });
+    const bytes: Uint8Array[] = [];
+    for await (const chunk of part.body as unknown as AsyncIterable<Uint8Array>) bytes.push(chunk);
+    assert.deepEqual([part.size, part.length], [size, 4]);
+    assert.ok(Buffer.concat(bytes).equals(await slice(size, 13, MiB - 2, MiB + 1)));
+    await assert.rejects(db.getLarge('files', 'absent', 'blob'), NotFoundError);
+    const replaced = await db.putLarge('files', 'c', 'blob', new Uint8Array([1, 2, 3]), { ifVersion: written.version });
+    assert.equal(replaced.created, false);
+  } finally {
+    await db.close();
     await h.stop();
   }
 });
