@@ -28,6 +28,7 @@ import {
   type AttributeRecord, type Deleted, type Mutated, type SpaceObject, type Written, type WrittenWithPrevious, expectOk, objectOrNull,
 } from './results.js';
 import { schemaDrift } from './schema-drift.js';
+import { type GetLargeOptions, type LargeBody, type LargeValueRead, type PutLargeOptions, getLarge, putLarge } from './large-values.js';
 import { type Transaction, type TransactionOptions, runTransaction } from './transaction.js';
 import { TypedSpace } from './typed-space.js';
 import { type Watch, type WatchOptions, WatchRegistry } from './watch.js';
@@ -194,6 +195,21 @@ export class SpacekvClient {
   /** Put only if the object is at `version` (`CmpFailError` carries the current version). */
   compareAndSwap(space: string, key: Key, version: number, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
     return this.call({ op: 'compare_and_swap', space, key, version, attributes, ...expiry(options) }, expectOk<Written>);
+  }
+
+  /**
+   * Write a large value into a `bytes` attribute (docs/large-values.md): `body` is streamed to the
+   * server in use over HTTP, and the object commits with the value once it is all there.
+   * @example
+   * await db.putLarge('files', 'intro', 'video', createReadStream('intro.mp4'));
+   */
+  putLarge(space: string, key: Key, attribute: string, body: LargeBody, options: PutLargeOptions = {}): Promise<Written> {
+    return putLarge(this.connection.httpTarget, space, key, attribute, body, options);
+  }
+
+  /** Read a bytes attribute's value (large or inline) as a stream, whole or from `start` to `end`; `NotFoundError` when absent. */
+  getLarge(space: string, key: Key, attribute: string, options: GetLargeOptions = {}): Promise<LargeValueRead> {
+    return getLarge(this.connection.httpTarget, space, key, attribute, options);
   }
 
   /** Delete (`NotFoundError` if absent); with `version`, only at that version. */

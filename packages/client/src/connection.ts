@@ -17,6 +17,7 @@
 import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson, utf8Length } from '@spacekv/core';
 import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
 import { type WebSocketLike, openWebSocket } from './socket.js';
+import type { HttpTarget } from './large-values.js';
 
 export interface ConnectionOptions {
   /** How long a request may wait for a connection before failing `unavailable`. Default 10 s. */
@@ -33,7 +34,16 @@ export interface ConnectionOptions {
    * CA, a self-signed server). Node only: a browser trusts what its platform trusts.
    */
   readonly ca?: string | Uint8Array;
+  /**
+   * Given several servers: how often the one in use is asked `/healthz` (default 5 s; 0: never). A
+   * server that answers 503 (up, but its store unreachable or its writer down) is left for the next,
+   * as if it had gone away, and one that answers 503 is skipped when dialling.
+   */
+  readonly healthCheckIntervalMs?: number;
 }
+
+/** The longest a health check waits for `/healthz`; a server that does not answer in time is not judged by it. */
+const HEALTH_CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * Hears what is not the reply of a request: `changes` and `watch_end` frames of watch
@@ -100,6 +110,13 @@ export class Connection {
     const list = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
     if (list.length === 0) throw errorOf('bad_request', 'connect needs at least one server URL');
     this.urls = list.map(toWebSocketUrl);
+  }
+
+  /** The HTTP base URL of the server in use, and the token, for the routes the client drives over HTTP (large values, /healthz). */
+  get httpTarget(): HttpTarget {
+    const url = new URL(this.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    return { base: url.origin, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
   }
 
   /** The WebSocket URL of the server in use (or being dialled). */
@@ -233,6 +250,10 @@ export class Connection {
   }
 
   private async dial(): Promise<void> {
+    if (this.urls.length > 1 && (await this.unhealthy())) {
+      this.onDown('the server is up but unhealthy (/healthz answers 503)');
+      return;
+    }
     let socket: WebSocketLike;
     try {
       socket = await openWebSocket(this.url, [...SUBPROTOCOLS], this.options.ca === undefined ? {} : { ca: this.options.ca });
@@ -278,9 +299,37 @@ export class Connection {
     this.pump();
   }
 
+  /**
+   * Whether the server in use answers `/healthz` with 503. Only that counts: a server that cannot be
+   * reached fails its WebSocket on its own, and one whose check times out is given the benefit.
+   */
+  private async unhealthy(): Promise<boolean> {
+    try {
+      const response = await fetch(`${this.httpTarget.base}/healthz`, { signal: AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS) });
+      await response.body?.cancel();
+      return response.status === 503;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Given several servers, check the one in use now and then; an unhealthy one is closed, and the client fails over. */
+  private watchHealth(socket: WebSocketLike): void {
+    const interval = this.options.healthCheckIntervalMs ?? 5_000;
+    if (this.urls.length < 2 || interval === 0) return;
+    const timer = setInterval(() => {
+      if (this.socket !== socket) return clearInterval(timer);
+      void this.unhealthy().then((sick) => {
+        if (sick && this.socket === socket) socket.close(4000, 'the server is unhealthy (/healthz 503)');
+      });
+    }, interval);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
   private onHello(hello: HelloFrame): void {
     this.hello = hello;
     this.attempts = 0;
+    if (this.socket) this.watchHealth(this.socket);
     // Connected: requests waiting for a slot are no longer waiting for a connection.
     for (const request of this.waiting) {
       if (request.timer) clearTimeout(request.timer);

@@ -27,6 +27,7 @@ export { TypedSpace } from './typed-space.js';
 export type { PathMutation, PredicateOperators, TypedCondition, TypedMutateOptions, TypedMutation } from './typed-space.js';
 export type { DocumentPathsOf, PathValue, PathWrites, PathsOf, ValueAtPath } from './document-paths.js';
 export { window } from './window.js';
+export type { GetLargeOptions, LargeBody, LargeValueRead, PutLargeOptions } from './large-values.js';
 export { Watch } from './watch.js';
 export type { ChangeEvent, WatchOptions } from './watch.js';
 export type { WindowFailure, WindowOptions, WindowResult } from './window.js';

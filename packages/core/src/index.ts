@@ -23,3 +23,4 @@ export * from './search.js';
 export * from './plan.js';
 export * from './paths.js';
 export * from './access.js';
+export * from './large-values.js';

@@ -140,6 +140,18 @@ export interface Limits {
    * point reads; past it the least recently used are forgotten (read from the file again).
    */
   readonly readCacheBytesMax: number;
+  /**
+   * Bytes of one large value: a `bytes` attribute streamed in through
+   * `PUT …/objects/:key/attributes/:attr` and stored off to the side in chunks (large-values.ts).
+   */
+  readonly largeValueBytesMax: number;
+  /** Large-value uploads one server receives at once; past it an upload answers `overloaded` before its body is read. */
+  readonly largeUploadsInflightMax: number;
+  /**
+   * Milliseconds an upload may go without receiving a chunk before its staged chunks count as
+   * abandoned (a cut connection, a crashed server) and the sweeper removes them.
+   */
+  readonly largeUploadIdleMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -195,6 +207,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   rateLimitedClientsMax: 10_000,
   snapshotsInflightMax: 1,
   readCacheBytesMax: 32 * 1024 * 1024,
+  largeValueBytesMax: 4 * 1024 * 1024 * 1024,
+  largeUploadsInflightMax: 8,
+  largeUploadIdleMs: 10 * 60_000,
 });
 
 /** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */

@@ -26,6 +26,8 @@ import { TaskSet } from './tasks/task-set.js';
 import { logRetention } from './tasks/log-retention.js';
 import { purgeRemoved } from './tasks/purge.js';
 import { ttlSweeper } from './tasks/ttl-sweeper.js';
+import { largeValueSweeper } from './tasks/large-value-sweeper.js';
+import { LargeUploads } from './large/uploads.js';
 import { authRequired, setUpAuth } from './auth/bootstrap.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { BrowserGuard, isLoopbackHost } from './front/browser-guard.js';
@@ -62,7 +64,7 @@ export function openStore(config: ServerConfig): Store {
  */
 function backgroundTasks(
   config: ServerConfig, store: Store, engine: Engine, feed: ChangeFeed, commits: CommitSignal, logger: Logger, metrics: Metrics,
-  auth: Authenticator | undefined, limiter: RateLimiter | undefined,
+  auth: Authenticator | undefined, limiter: RateLimiter | undefined, uploads: LargeUploads,
 ): TaskSet {
   const amqpUrl = config.amqpUrl;
   const rpcOptions = { url: amqpUrl ?? '', queue: config.amqpRpcQueue, prefetch: config.amqpPrefetch, ...(auth ? { auth } : {}), ...(limiter ? { limiter } : {}) };
@@ -70,6 +72,9 @@ function backgroundTasks(
     ...(amqpUrl ? [new BackgroundTask('amqp_rpc', amqpRpc(engine, feed, metrics, rpcOptions), logger)] : []),
     ...(store.purgeRemoved ? [new BackgroundTask('purge', purgeRemoved(store.purgeRemoved.bind(store), PURGE_INTERVAL_MS), logger)] : []),
     new BackgroundTask('ttl_sweeper', ttlSweeper(store, engine, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger),
+    ...(store.largeValues
+      ? [new BackgroundTask('large_value_sweeper', largeValueSweeper(store.largeValues, uploads, config.limits, { intervalMs: config.sweepIntervalMs, batchMax: SWEEP_BATCH_MAX }), logger)]
+      : []),
     new BackgroundTask('log_retention', logRetention(store, {
       intervalMs: config.retentionIntervalMs,
       ...(config.logRetentionMs > 0 ? { maxAgeMs: config.logRetentionMs } : {}),
@@ -132,12 +137,13 @@ export async function startServer(
   await feed.start(commits);
   const auth = requireTokens ? await setUpAuth(config, running, feed, logger) : undefined;
   const limiter = rateLimited(config) ? new RateLimiter(config.limits) : undefined;
-  const tasks = backgroundTasks(config, store, running, feed, commits, logger, metrics, auth?.authenticator, limiter);
+  const largeUploads = new LargeUploads(config.limits);
+  const tasks = backgroundTasks(config, store, running, feed, commits, logger, metrics, auth?.authenticator, limiter, largeUploads);
   const health = () => healthOf(config, store, tasks, feed);
   const guard = new BrowserGuard({ listenHost: config.host, allowedHosts: config.allowedHosts, corsOrigins: config.corsOrigins });
   const gate = { guard, metricsPublic: config.metricsPublic, ...(auth ? { auth: auth.authenticator } : {}), ...(limiter ? { limiter } : {}) };
   const { app, stopAccepting } = buildHttpApp({
-    engine, metrics, feed, logger, health, output, gate, ...(auth ? { tokens: auth.registry } : {}), ...(config.tls ? { tls: config.tls } : {}),
+    engine, metrics, feed, logger, health, output, gate, largeUploads, ...(auth ? { tokens: auth.registry } : {}), ...(config.tls ? { tls: config.tls } : {}),
   });
   const ws = new WsFront(app.server, {
     engine, feed, metrics, output, serverVersion: `spacekv/${SERVER_VERSION}`, heartbeatIntervalMs: config.heartbeatIntervalMs, guard, auth: auth?.authenticator, limiter,

@@ -11,11 +11,11 @@ import { Command, Option } from 'commander';
 import { connect } from '@spacekv/client';
 import { SpacekvError, stringifyJson } from '@spacekv/core';
 import { DEFAULT_CONFIG } from '../config.js';
-import { backupFromDataDir, backupFromServer } from '../ops/backup.js';
+import { backupFromDataDir, backupFromPostgres, backupFromServer } from '../ops/backup.js';
 import { exportNdjson } from '../ops/export.js';
 import { importNdjson, progressFileOf } from '../ops/import.js';
 import { progressOn } from '../ops/progress.js';
-import { restoreBackup } from '../ops/restore.js';
+import { restoreBackup, restoreIntoServer } from '../ops/restore.js';
 import type { ExportSource } from '../store/export-source.js';
 import { openPostgresExport } from '../store/postgres/export-source.js';
 import { openSqliteExport } from '../store/sqlite/export-source.js';
@@ -94,21 +94,36 @@ export function addOpsCommands(program: Command): void {
     .description('write a backup file (manifest with seq and SHA-256, then a consistent snapshot) of a live server (--url, while it serves) or of a data directory (--data)')
     .requiredOption('--to <file>', 'the backup file to write (must not exist)')
     .addOption(new Option('--data <dir>', 'back up this data directory directly instead of asking the server at --url (a server may be running on it)'))
-    .action(report(async (options: { to: string; data?: string }) => {
-      const manifest = options.data === undefined
-        ? await backupFromServer(serverUrls(program.opts<{ url: string }>().url), options.to, program.opts<{ token?: string }>().token)
-        : await backupFromDataDir(options.data, options.to);
+    .addOption(new Option('--store <url>', 'back up this PostgreSQL store (postgres://…?schema=…): its export at one seq, in a backup file that `restore --url` imports').conflicts('data'))
+    .action(report(async (options: { to: string; data?: string; store?: string }) => {
+      if (options.store !== undefined && !/^postgres(ql)?:\/\//.test(options.store)) throw new SpacekvError('bad_request', '--store takes a postgres://… URL (for the embedded store use --data or --url)');
+      const manifest = options.store !== undefined
+        ? await backupFromPostgres(options.store, options.to)
+        : options.data === undefined
+          ? await backupFromServer(serverUrls(program.opts<{ url: string }>().url), options.to, program.opts<{ token?: string }>().token)
+          : await backupFromDataDir(options.data, options.to);
       return { backup: options.to, ...manifest };
     }));
 
   program.command('restore')
-    .description('rebuild a data directory from a backup file (checksum verified first; a damaged backup is refused, exit 1); with --log, roll it forward with the change log of the store it was taken of, to --to-seq, --to-time or the log\'s end (point-in-time restore)')
+    .description('rebuild a data directory from a backup file (checksum verified first; a damaged backup is refused, exit 1); with --log, roll it forward with the change log of the store it was taken of, to --to-seq, --to-time or the log\'s end (point-in-time restore); a backup of a PostgreSQL store (backup --store) is imported into the server at --url')
     .requiredOption('--from <file>', 'the backup file')
-    .requiredOption('--data <dir>', 'the data directory to create (must hold no store)')
+    .addOption(new Option('--data <dir>', 'the data directory to create (must hold no store); a backup of a PostgreSQL store is imported into the server at --url instead'))
     .addOption(new Option('--log <dir>', 'data directory of the store the backup was taken of, whose change log follows the backup (a server may be running on it)'))
     .addOption(new Option('--to-seq <seq>', 'with --log: the state as of this seq').argParser(positiveInt).conflicts('toTime'))
     .addOption(new Option('--to-time <time>', 'with --log: the state as of this instant (ISO 8601, e.g. 2026-12-05T14:02:00Z, or epoch ms): every seq committed at or before it').argParser(instant))
-    .action(report(async (options: { from: string; data: string; log?: string; toSeq?: number; toTime?: number }) => {
+    .action(report(async (options: { from: string; data?: string; log?: string; toSeq?: number; toTime?: number }) => {
+      if (options.data === undefined) {
+        if (options.log !== undefined) throw new SpacekvError('bad_request', '--log (point-in-time restore) needs --data: it rolls a backup of the embedded store forward');
+        const { url, token } = program.opts<{ url: string; token?: string }>();
+        const client = await connect(serverUrls(url), { connectTimeoutMs: 5_000, ...(token ? { token } : {}) });
+        try {
+          const { manifest, imported } = await restoreIntoServer(options.from, client, { url, batchObjects: IMPORT_BATCH_OBJECTS, batchBytes: IMPORT_BATCH_BYTES, window: IMPORT_IN_FLIGHT });
+          return { restored_into: url, seq: manifest.seq, backup: manifest, objects: imported.objects };
+        } finally {
+          await client.close();
+        }
+      }
       if (options.log === undefined && (options.toSeq !== undefined || options.toTime !== undefined)) {
         throw new SpacekvError('bad_request', '--to-seq and --to-time need --log: the data directory whose change log follows the backup');
       }

@@ -144,7 +144,7 @@ export class Engine implements OperationRunner, SearchHost {
   async backupSnapshot(): Promise<StoreSnapshot> {
     if (!this.accepting) throw new SpacekvError('shutting_down', 'the server is shutting down');
     if (!this.store.backupSnapshot) {
-      throw new SpacekvError('bad_request', "this server's store takes no online backup (PostgreSQL: use pg_dump, or `spacekv export`, which reads any store)");
+      throw new SpacekvError('bad_request', "this server's store takes no online backup (PostgreSQL: `spacekv backup --store postgres://…`, a consistent copy at one seq, or PostgreSQL's pg_dump / pg_basebackup with WAL archiving; docs/operations.md)");
     }
     return this.store.backupSnapshot();
   }

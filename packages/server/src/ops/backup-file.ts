@@ -24,7 +24,12 @@ const HEAD_BYTES_MAX = 4096;
 
 export interface BackupManifest {
   readonly format: typeof FORMAT;
-  readonly store: 'sqlite';
+  /**
+   * What the bytes after the manifest are: `sqlite`, a SQLite database (the embedded store at the
+   * seq); `postgres`, a spacekv export (NDJSON) of a PostgreSQL store at the seq, which a restore
+   * imports into a server.
+   */
+  readonly store: 'sqlite' | 'postgres';
   /** Every commit up to this seq is in the backup, and none after it. */
   readonly seq: number;
   /** Bytes of the snapshot that follows the manifest line. */
@@ -40,7 +45,7 @@ function invalid(path: string, why: string): SpacekvError {
 }
 
 /** The manifest of a snapshot (one read of its file for the checksum). */
-export async function manifestOf(snapshot: StoreSnapshot): Promise<BackupManifest> {
+export async function manifestOf(snapshot: Pick<StoreSnapshot, 'seq' | 'path'> & { readonly store: BackupManifest['store'] }): Promise<BackupManifest> {
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of createReadStream(snapshot.path) as AsyncIterable<Buffer>) {
@@ -91,7 +96,7 @@ export async function readManifest(path: string): Promise<{ manifest: BackupMani
     throw invalid(path, 'its manifest is not JSON');
   }
   if (manifest.format !== FORMAT) throw invalid(path, `it has format ${String(manifest.format)}; this spacekv reads format ${FORMAT}`);
-  if (manifest.store !== 'sqlite' || !Number.isSafeInteger(manifest.seq) || !Number.isSafeInteger(manifest.bytes) || !/^[0-9a-f]{64}$/.test(manifest.sha256 ?? '')) {
+  if ((manifest.store !== 'sqlite' && manifest.store !== 'postgres') || !Number.isSafeInteger(manifest.seq) || !Number.isSafeInteger(manifest.bytes) || !/^[0-9a-f]{64}$/.test(manifest.sha256 ?? '')) {
     throw invalid(path, 'its manifest lacks a store, seq, size or checksum');
   }
   return { manifest, offset: second + 1 };

@@ -5,13 +5,17 @@
  * and checked against its manifest, so a backup that reports success is whole.
  */
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream } from 'node:stream/web';
 import { SpacekvError, isErrorCode } from '@spacekv/core';
 import { DATA_FILE } from '../store/sqlite/sqlite-store.js';
 import { takeSnapshot } from '../store/sqlite/snapshot.js';
+import { openPostgresExport } from '../store/postgres/export-source.js';
+import { exportNdjson } from './export.js';
 import { type BackupManifest, backupBytes, manifestOf, verifyBackup, writeFileDurably } from './backup-file.js';
 
 /** Ask the first server of `urls` that answers for a backup (with `token`, if it requires one), and write it to `to`. */
@@ -45,6 +49,27 @@ export async function backupFromDataDir(dataDir: string, to: string): Promise<Ba
     await writeFileDurably(to, backupBytes(await manifestOf(snapshot), copy));
   } finally {
     await rm(copy, { force: true });
+  }
+  return verifyBackup(to);
+}
+
+/**
+ * A backup of a PostgreSQL store: its export (NDJSON, one REPEATABLE READ snapshot, so exactly the
+ * commits up to one seq, large values included) written beside the backup, then wrapped in the same
+ * manifest (seq, size, SHA-256) as a SQLite backup, with `store: "postgres"`.
+ */
+export async function backupFromPostgres(storeUrl: string, to: string): Promise<BackupManifest> {
+  const exported = `${to}.export-${randomBytes(6).toString('hex')}.tmp`;
+  const source = await openPostgresExport(storeUrl);
+  try {
+    const out = createWriteStream(exported, { flags: 'wx' });
+    const { seq } = await exportNdjson(source, out);
+    out.end();
+    await finished(out);
+    await writeFileDurably(to, backupBytes(await manifestOf({ seq, path: exported, store: 'postgres' }), exported));
+  } finally {
+    await source.close();
+    await rm(exported, { force: true });
   }
   return verifyBackup(to);
 }

@@ -5,7 +5,8 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { type Key, SpacekvError, schemaToJson, stringifyJson } from '@spacekv/core';
+import { type Attributes, type Key, LARGE_CHUNK_BYTES, SpacekvError, isLargeValueRef, parseJson, schemaToJson, stringifyJson } from '@spacekv/core';
+import type { ExportedObject } from '../store/export-source.js';
 import type { ExportSource } from '../store/export-source.js';
 import type { StoredSpace } from '../store/store.js';
 import { SERVER_VERSION } from '../version.js';
@@ -54,7 +55,14 @@ export async function exportNdjson(source: ExportSource, out: Writable, options:
     for (;;) {
       const page = await source.objects(space, after, EXPORT_PAGE_OBJECTS);
       // The stored attribute text is spliced in as it is: no decoding, no precision at risk.
-      const text = page.map((o) => `{"type":"object","space":${name},"key":${stringifyJson(o.key)},"version":${o.version},"expires_at":${o.expiresAt ?? 'null'},"attributes":${o.attributesJson}}\n`).join('');
+      let text = '';
+      for (const o of page) {
+        text += `{"type":"object","space":${name},"key":${stringifyJson(o.key)},"version":${o.version},"expires_at":${o.expiresAt ?? 'null'},"attributes":${o.attributesJson}}\n`;
+        if (!o.attributesJson.includes('"$large"')) continue;
+        await write(text);
+        text = '';
+        await writeLargeValues(source, write, space.schema.name, o);
+      }
       if (text.length > 0) await write(text);
       objects += page.length;
       progress?.update(objects, bytes);
@@ -66,6 +74,21 @@ export async function exportNdjson(source: ExportSource, out: Writable, options:
   await write(`${JSON.stringify(end)}\n`);
   progress?.stop();
   return { seq: source.seq, spaces: spaces.length, objects, bytes };
+}
+
+/** The large values of one object, each as its line and its chunks' lines, read one chunk at a time. */
+async function writeLargeValues(source: ExportSource, write: (text: string) => Promise<void>, space: string, o: ExportedObject): Promise<void> {
+  for (const [attribute, value] of Object.entries(parseJson(o.attributesJson) as Attributes)) {
+    if (!isLargeValueRef(value)) continue;
+    const { id, size, sha256 } = value.$large;
+    const chunks = Math.ceil(size / LARGE_CHUNK_BYTES);
+    await write(`{"type":"large","space":${JSON.stringify(space)},"key":${stringifyJson(o.key)},"attribute":${JSON.stringify(attribute)},"size":${size},"sha256":"${sha256}","chunks":${chunks}}\n`);
+    for (let index = 0; index < chunks; index++) {
+      const data = await source.largeChunk(id, index);
+      if (!data) throw new SpacekvError('unavailable', `chunk ${index} of the large value of '${attribute}' in ${space}/${String(o.key)} is missing from the store`);
+      await write(`{"type":"large_chunk","data":"${Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64')}"}\n`);
+    }
+  }
 }
 
 async function chosenSpaces(source: ExportSource, names: readonly string[] | undefined): Promise<readonly StoredSpace[]> {

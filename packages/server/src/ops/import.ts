@@ -10,8 +10,9 @@
 import { createReadStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { type SpacekvClient, SpacekvError, UnknownSpaceError } from '@spacekv/client';
-import { type Json, type SchemaJson, parseJson } from '@spacekv/core';
-import { EXPORT_FORMAT, type EndLine, type HeaderLine, type SpaceLine } from './export-format.js';
+import { createHash } from 'node:crypto';
+import { type Json, type SchemaJson, isLargeValueRef, parseJson } from '@spacekv/core';
+import { EXPORT_FORMAT, type EndLine, type HeaderLine, type LargeChunkLine, type LargeLine, type SpaceLine } from './export-format.js';
 import { ImportBatches } from './import-batches.js';
 import type { Progress } from './progress.js';
 
@@ -60,7 +61,7 @@ interface ObjectLine {
   readonly attributes: Readonly<Record<string, Json>>;
 }
 
-type Line = HeaderLine | SpaceLine | ObjectLine | EndLine;
+type Line = HeaderLine | SpaceLine | ObjectLine | LargeLine | LargeChunkLine | EndLine;
 
 export function progressFileOf(from: string): string {
   return `${from}.import-progress.json`;
@@ -78,7 +79,7 @@ function parseLine(text: string, line: number): Line {
     throw bad(line, 'not JSON (the file is damaged or was cut here)');
   }
   const type = (value as { type?: unknown } | null)?.type;
-  if (type !== 'header' && type !== 'space' && type !== 'object' && type !== 'end') throw bad(line, `not a line of a spacekv export (type ${JSON.stringify(type)})`);
+  if (type !== 'header' && type !== 'space' && type !== 'object' && type !== 'large' && type !== 'large_chunk' && type !== 'end') throw bad(line, `not a line of a spacekv export (type ${JSON.stringify(type)})`);
   return value as unknown as Line;
 }
 
@@ -96,6 +97,13 @@ function save(from: string, saved: Saved): void {
   const path = progressFileOf(from);
   writeFileSync(`${path}.tmp`, JSON.stringify(saved));
   renameSync(`${path}.tmp`, path);
+}
+
+/** An object's attributes without its large values, which follow it as lines of their own. */
+function inlineAttributes(attributes: Readonly<Record<string, Json>>): Readonly<Record<string, Json>> {
+  const large = Object.keys(attributes).filter((name) => isLargeValueRef(attributes[name]));
+  if (large.length === 0) return attributes;
+  return Object.fromEntries(Object.entries(attributes).filter(([name]) => !large.includes(name)));
 }
 
 /** Create the space if absent; if present, it must have the same key and attributes, and gets any index it lacks. */
@@ -127,14 +135,17 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
   let expired = 0;
   let bytes = 0;
   let end: EndLine | undefined;
+  let lastExpired = false;
 
   const batches = new ImportBatches(client, { objects: options.batchObjects, bytes: options.batchBytes, window: options.window }, (line, through) => {
     if (header) save(from, { url: options.url, seq: header.seq, exported_at: header.exported_at, line, objects: through });
     progress?.update(through, bytes);
   });
 
+  const reader = lines[Symbol.asyncIterator]();
   try {
-    for await (const text of lines) {
+    for (let next = await reader.next(); !next.done; next = await reader.next()) {
+      const text = next.value;
       n++;
       bytes += text.length + 1;
       if (text.length === 0) continue;
@@ -164,16 +175,56 @@ export async function importNdjson(client: SpacekvClient, from: string, options:
           throw bad(n, `an object of space '${line.space}', which no earlier line declares`);
         }
         objects++;
+        lastExpired = false;
         if (saved && n <= saved.line) {
           bytes -= text.length + 1; // committed by the run that was cut: read past, not imported (nor counted in the rate)
           continue;
         }
         const expireIn = line.expires_at === null ? null : (line.expires_at - Date.now()) / 1000;
-        if (expireIn !== null && expireIn <= 0) {
+        lastExpired = expireIn !== null && expireIn <= 0;
+        if (lastExpired) {
           expired++;
           continue;
         }
-        await batches.add({ op: 'put', space: line.space, key: line.key, attributes: line.attributes, expire_in: expireIn }, text.length, n, objects);
+        await batches.add({ op: 'put', space: line.space, key: line.key, attributes: inlineAttributes(line.attributes), expire_in: expireIn }, text.length, n, objects);
+      } else if (line.type === 'large' || line.type === 'large_chunk') {
+        if (line.type === 'large_chunk') throw bad(n, 'a chunk of a large value without its large line');
+        await batches.drain(n - 1, objects); // the value's object is committed before its value is written onto it
+        // Read past a value committed by the run that was cut, or of an object not imported because it expired.
+        const skip = (saved !== undefined && n <= saved.line) || lastExpired;
+        const first = n;
+        const chunks = async function* (): AsyncGenerator<Uint8Array> {
+          const hash = createHash('sha256');
+          for (let i = 0; i < line.chunks; i++) {
+            const chunk = await reader.next();
+            n++;
+            if (chunk.done) throw bad(n, `the file ends inside the large value of line ${first}`);
+            bytes += chunk.value.length + 1;
+            const parsed = parseLine(chunk.value, n);
+            if (parsed.type !== 'large_chunk') throw bad(n, `chunk ${i} of the large value of line ${first} expected`);
+            const data = Buffer.from(parsed.data, 'base64');
+            hash.update(data);
+            yield data;
+          }
+          if (hash.digest('hex') !== line.sha256) throw bad(n, `the large value of line ${first} does not match its SHA-256`);
+        };
+        if (skip) {
+          for await (const _ of chunks());
+        } else {
+          let lineError: unknown; // a bad line surfaces as itself, not as the upload it cut
+          const body = async function* (): AsyncGenerator<Uint8Array> {
+            try {
+              yield* chunks();
+            } catch (err) {
+              lineError = err;
+              throw err;
+            }
+          };
+          await client.putLarge(line.space, line.key, line.attribute, body()).catch((err: unknown) => {
+            throw lineError ?? err;
+          });
+          if (header) save(from, { url: options.url, seq: header.seq, exported_at: header.exported_at, line: n, objects });
+        }
       } else {
         await batches.drain(n, objects);
         end = line;

@@ -12,7 +12,10 @@ import { SpacekvError } from '@spacekv/core';
 import { DATA_FILE } from '../store/sqlite/sqlite-store.js';
 import { type ReplayOutcome, type ReplayUntil, replayChangeLog } from '../store/sqlite/log-replay.js';
 import { checkSnapshotFile } from '../store/sqlite/snapshot.js';
-import { type BackupManifest, verifyBackup } from './backup-file.js';
+import { randomBytes } from 'node:crypto';
+import type { SpacekvClient } from '@spacekv/client';
+import { type BackupManifest, readManifest, verifyBackup } from './backup-file.js';
+import { type ImportOptions, type ImportSummary, importNdjson, progressFileOf } from './import.js';
 
 /** Rolling a restored backup forward: the data directory whose change log follows the backup, and how far. */
 export interface PointInTime {
@@ -31,6 +34,9 @@ export async function restoreBackup(from: string, dataDir: string, pointInTime?:
   const target = join(dataDir, DATA_FILE);
   if (existsSync(target) || readdirSync(dataDir).some((name) => name.startsWith(`${DATA_FILE}-`))) {
     throw new SpacekvError('bad_request', `${dataDir} already holds a store; restore into an empty directory (a restore never overwrites data)`);
+  }
+  if ((await readManifest(from)).manifest.store !== 'sqlite') {
+    throw new SpacekvError('bad_request', `${from} is a backup of a PostgreSQL store: restore it into a server (--url), not a data directory`);
   }
   const restoring = `${target}.restoring`;
   const removeWork = () => Promise.all(['', '-wal', '-shm', '-journal'].map((suffix) => rm(`${restoring}${suffix}`, { force: true })));
@@ -54,4 +60,24 @@ export async function restoreBackup(from: string, dataDir: string, pointInTime?:
   const dir = await open(dataDir, 'r');
   await dir.sync().finally(() => dir.close()); // the rename itself is durable
   return replayed ? { manifest, replayed } : { manifest };
+}
+
+/**
+ * Restore a backup of a PostgreSQL store (an export wrapped in a manifest) into the server `client`
+ * is connected to, of either store: the checksum is verified while the export is copied out beside
+ * the backup, then the copy is imported (idempotent: run again after an interruption, it ends with
+ * one copy of everything).
+ */
+export async function restoreIntoServer(from: string, client: SpacekvClient, options: Omit<ImportOptions, 'restart'>): Promise<{ manifest: BackupManifest; imported: ImportSummary }> {
+  if ((await readManifest(from)).manifest.store !== 'postgres') {
+    throw new SpacekvError('bad_request', `${from} is a backup of the embedded store: restore it into a data directory (--data)`);
+  }
+  const copy = `${from}.restoring-${randomBytes(6).toString('hex')}.ndjson`;
+  const manifest = await verifyBackup(from, copy);
+  try {
+    return { manifest, imported: await importNdjson(client, copy, { ...options, restart: true }) };
+  } finally {
+    await rm(copy, { force: true });
+    await rm(progressFileOf(copy), { force: true });
+  }
 }

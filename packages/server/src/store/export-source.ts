@@ -25,6 +25,8 @@ export interface ExportSource {
   count(space: StoredSpace): Promise<number>;
   /** Up to `limit` objects of `space` with a key past `after` (null: from the first), in key order. */
   objects(space: StoredSpace, after: Key | null, limit: number): Promise<readonly ExportedObject[]>;
+  /** Chunk `index` of large value `id`, in the export's snapshot; null when absent. */
+  largeChunk(id: string, index: number): Promise<Uint8Array | null>;
   /** End the read transaction and close the connection. */
   close(): Promise<void>;
 }

@@ -159,6 +159,50 @@ export interface PurgeOutcome {
   readonly more: boolean;
 }
 
+/** The attribute a large value was uploaded for. */
+export interface LargeValueOwner {
+  readonly space: string;
+  readonly key: Key;
+  readonly attribute: string;
+}
+
+/** A large value the sweeper should look at (see {@link LargeValues.sweepCandidates}). */
+export interface LargeValueCandidate {
+  readonly id: string;
+  readonly owner: LargeValueOwner;
+  /**
+   * `staged`: never committed and idle past the cut-off: an abandoned upload, to remove.
+   * `adopted`: committed by an object; the sweeper checks whether the object still refers to it.
+   * `droppable`: no longer referred to, since a seq that log retention has passed, so no
+   * point-in-time restore can need it again: to remove.
+   */
+  readonly state: 'staged' | 'adopted' | 'droppable';
+}
+
+/**
+ * Chunks of large values (core's large-values.ts), staged beside the objects until a write commits
+ * a reference to them. A store marks a value adopted in the transaction of the write whose object
+ * first refers to it (its `SpaceRows.write`), so staging and commit are atomic together.
+ */
+export interface LargeValues {
+  /** Record a new upload for `owner`; its chunks follow. */
+  begin(id: string, owner: LargeValueOwner, nowMs: number): Promise<void>;
+  /** Store chunk `index` (LARGE_CHUNK_BYTES, the last one shorter); durable with the commit that adopts the value. */
+  append(id: string, index: number, data: Uint8Array, nowMs: number): Promise<void>;
+  /** Chunk `index` of a value; null when the value or the chunk is gone. */
+  readChunk(id: string, index: number): Promise<Uint8Array | null>;
+  /** Up to `limit` values to look at: staged ones idle since before `idleBeforeMs`, then adopted ones with ids after `afterId`. */
+  sweepCandidates(idleBeforeMs: number, afterId: string, limit: number): Promise<readonly LargeValueCandidate[]>;
+  /**
+   * If the owner's object (live at `nowMs`) no longer refers to an adopted value, note the store's
+   * seq now as the one from which nothing does (checked against the committed object, never a stale
+   * read: a value is dropped only once log retention passes that seq).
+   */
+  orphanIfUnreferenced(id: string, owner: LargeValueOwner, nowMs: number): Promise<void>;
+  /** Remove a value's chunks, a bounded number per call, and its record with the last; true once it is gone. */
+  drop(id: string): Promise<boolean>;
+}
+
 /** Told the number of objects indexed so far, after each bounded step of an online index build. */
 export type IndexBuildProgress = (indexedObjects: number) => void;
 
@@ -219,9 +263,11 @@ export interface Store extends ChangeLog {
    * Delete, in one bounded transaction between commits (`purgeBatchRowsMax` rows), rows that a
    * removed space or index left behind; its removal was a catalog change, immediate whatever it
    * held, and nothing reads those rows any more. Pending purges survive a restart. Absent on stores
-   * that drop them at once (PostgreSQL's DROP TABLE).
+   * that purge on their own (PostgreSQL's purges its removed rows from its poll).
    */
   purgeRemoved?(): Promise<PurgeOutcome>;
+  /** Large values staged and stored beside the objects; absent on stores without them (test doubles). */
+  readonly largeValues?: LargeValues;
   /** Finish in-flight work and release every resource. */
   close(): Promise<void>;
   /** Present when other server processes share the store. */

@@ -28,7 +28,7 @@ async function rootCall(method: string, path: string, body?: unknown): Promise<v
 
 before(async () => {
   srv = await startAuthServer('auth-matrix');
-  for (const dsl of ['space m key k attributes int n, string s', 'space m2 key k attributes int n', 'space other key k attributes int n']) {
+  for (const dsl of ['space m key k attributes int n, string s', 'space m2 key k attributes int n', 'space other key k attributes int n', 'space mb key k attributes bytes b']) {
     await rootCall('POST', '/v1/spaces', { schema: dsl });
   }
   await rootCall('PUT', objectPath('m', 'k1'), { n: 1 });
@@ -44,6 +44,8 @@ interface RestCase {
   readonly method: string;
   readonly path: string;
   readonly body?: unknown;
+  /** The body's content type when it is a string sent as it is. */
+  readonly contentType?: string;
   /** Exactly the scope the request needs. */
   readonly grant: Scope;
   readonly status: number;
@@ -70,6 +72,15 @@ const REST_CASES: readonly RestCase[] = [
   {
     route: 'PUT /v1/spaces/{space}/objects/{key}', method: 'PUT', path: objectPath('m', 'k2'), body: { n: 2 }, grant: { ops: ['write'], spaces: ['m'] }, status: 201,
     unchanged: async () => void expectError(await call(srv.url, 'GET', objectPath('m', 'k2'), { headers: root }), 404, 'not_found'),
+  },
+  {
+    route: 'GET /v1/spaces/{space}/objects/{key}/attributes/{attribute}', method: 'GET', path: `${objectPath('mb', 'k1')}/attributes/b`, grant: { ops: ['read'], spaces: ['mb'] }, status: 200,
+    prepare: () => rootCall('PUT', objectPath('mb', 'k1'), { b: 'AAAA' }),
+  },
+  {
+    route: 'PUT /v1/spaces/{space}/objects/{key}/attributes/{attribute}', method: 'PUT', path: `${objectPath('mb', 'k2')}/attributes/b`, body: 'bytes',
+    contentType: 'application/octet-stream', grant: { ops: ['write'], spaces: ['mb'] }, status: 201,
+    unchanged: async () => void expectError(await call(srv.url, 'GET', objectPath('mb', 'k2'), { headers: root }), 404, 'not_found'),
   },
   {
     route: 'PATCH /v1/spaces/{space}/objects/{key}', method: 'PATCH', path: objectPath('m', 'k1'), body: { mutations: [{ add: { n: 1 } }] },
@@ -113,7 +124,7 @@ const REST_CASES: readonly RestCase[] = [
 const PUBLIC_ROUTES = ['GET /healthz', 'GET /v1/openapi.json', 'GET /console', 'GET /console/assets/{file}'];
 
 /** One request; an event stream is read only to its status, then cut. */
-async function send(c: Pick<RestCase, 'method' | 'path' | 'body'>, token: string | undefined): Promise<{ status: number; text: string; headers: Headers }> {
+async function send(c: Pick<RestCase, 'method' | 'path' | 'body' | 'contentType'>, token: string | undefined): Promise<{ status: number; text: string; headers: Headers }> {
   if (c.path.startsWith('/v1/events')) {
     const abort = new AbortController();
     const response = await fetch(`${srv.url}${c.path}`, { headers: bearer(token), signal: abort.signal });
@@ -121,7 +132,7 @@ async function send(c: Pick<RestCase, 'method' | 'path' | 'body'>, token: string
     abort.abort();
     return { status: response.status, text, headers: response.headers };
   }
-  return call(srv.url, c.method, c.path, { body: c.body, headers: bearer(token) });
+  return call(srv.url, c.method, c.path, { body: c.body, headers: bearer(token), ...(c.contentType ? { contentType: c.contentType } : {}) });
 }
 
 test('every REST route: no token → 401 with WWW-Authenticate; a token without the scope → 403 and nothing changes; the exact scope → served', async (t) => {

@@ -22,6 +22,7 @@ const HERE = 'packages/server/test/reliability/limits.test.ts';
 const ABUSE = 'packages/server/test/reliability/abuse.test.ts';
 const AUTH = 'packages/server/test/auth/auth-limits.test.ts';
 const AMQP_WATCH = 'packages/server/test/amqp/amqp-watch.test.ts';
+const LARGE = 'packages/server/test/large/large-values.test.ts';
 
 /** For each limit: the test file and a piece of the test's title that prove it enforced. */
 const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly test: string }>> = {
@@ -61,6 +62,9 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   purgeBatchRowsMax: { file: 'packages/server/test/store/sqlite-layout.test.ts', test: 'a removed space of many rows is purged in slices of purgeBatchRowsMax' },
   snapshotsInflightMax: { file: 'packages/server/test/ops/backup.test.ts', test: 'a backup past snapshotsInflightMax answers overloaded' },
   readCacheBytesMax: { file: 'packages/server/test/store/read-cache.test.ts', test: 'holds at most readCacheBytesMax bytes, least recently used first' },
+  largeValueBytesMax: { file: LARGE, test: 'a value past largeValueBytesMax is too_large' },
+  largeUploadsInflightMax: { file: LARGE, test: 'past largeUploadsInflightMax an upload answers overloaded' },
+  largeUploadIdleMs: { file: LARGE, test: 'a cut upload is removed once idle past largeUploadIdleMs' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
   // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.

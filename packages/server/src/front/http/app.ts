@@ -19,6 +19,8 @@ import { RouteMethods } from './method-check.js';
 import { registerBackupRoute } from './backup-route.js';
 import { registerEventsRoute } from './events-route.js';
 import { registerObjectRoutes } from './object-routes.js';
+import { registerLargeValueRoutes } from './large-value-routes.js';
+import { LargeUploads } from '../../large/uploads.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
@@ -46,6 +48,8 @@ export interface HttpAppOptions {
   readonly gate: GateOptions;
   /** The token records (absent when the server requires no token). */
   readonly tokens?: TokenRegistry;
+  /** The large-value uploads under way, shared with the sweeper, which leaves them be (default: a registry of the app's own). */
+  readonly largeUploads?: LargeUploads;
   /** PEM certificate chain and key: HTTPS (and WSS, on the same server) instead of HTTP. */
   readonly tls?: { readonly cert: string; readonly key: string };
 }
@@ -176,6 +180,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
 
   registerSpaceRoutes(app, ctx);
   registerObjectRoutes(app, ctx);
+  registerLargeValueRoutes(app, ctx, options.largeUploads ?? new LargeUploads(limits));
   registerOpsRoute(app, ctx);
   registerEventsRoute(app, ctx, options.feed, options.output);
   registerSearchRoutes(app, ctx);

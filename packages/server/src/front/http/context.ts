@@ -56,6 +56,18 @@ export class HttpContext {
    * answers at once is sent at once; only operations that wait return a promise.
    */
   run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = () => 200): void | Promise<void> {
+    const outcome = this.perform(request, op);
+    if (!(outcome instanceof Promise)) return this.send(request, reply, op, outcome, okStatus);
+    return outcome.then((result) => this.send(request, reply, op, result, okStatus));
+  }
+
+  /** Refuse `op` now if the request's token does not grant it (perform checks again). */
+  authorize(request: FastifyRequest, op: Operation): void {
+    authorizeOperation(request.access, op);
+  }
+
+  /** Run an operation in the request's connection order and return its result, for a route that answers in a form of its own (large values). */
+  perform(request: FastifyRequest, op: Operation): Result | Promise<Result> {
     authorizeOperation(request.access, op); // before it takes a place: a refused request holds nothing
     if (!request.ticket) this.admit(request);
     const ticket = request.ticket as Ticket;
@@ -65,12 +77,18 @@ export class HttpContext {
     } catch (err) {
       this.failed(request, op, err);
     }
-    if (!(outcome instanceof Promise)) return this.send(request, reply, op, outcome, okStatus);
-    return outcome.then((result) => this.send(request, reply, op, result, okStatus), (err: unknown) => this.failed(request, op, err));
+    if (!(outcome instanceof Promise)) return outcome;
+    return outcome.catch((err: unknown) => this.failed(request, op, err));
   }
 
-  private send(request: FastifyRequest, reply: FastifyReply, op: Operation, result: Result, okStatus: (result: Result) => number): void {
+  /** Count a result `perform` returned (send counts its own). */
+  counted(request: FastifyRequest, op: Operation, result: Result): void {
     this.metrics.request('http', op.op, result.ok ? 'ok' : result.code, request.arrivedAt);
+  }
+
+  /** Send an operation's result as JSON (and count it). */
+  send(request: FastifyRequest, reply: FastifyReply, op: Operation, result: Result, okStatus: (result: Result) => number = () => 200): void {
+    this.counted(request, op, result);
     const status = result.ok ? okStatus(result) : httpStatusOf(result.code);
     if (result.ok && 'version' in result) reply.header('etag', `"${result.version}"`);
     reply.code(status).type('application/json').send(encodeResult(result));

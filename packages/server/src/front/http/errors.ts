@@ -68,6 +68,12 @@ export function sendError(reply: FastifyReply, err: unknown, request?: RefusedRe
 }
 
 /**
+ * Sockets receiving a streamed body (a large-value upload), which requestReceiveMs does not bound:
+ * a 4 GiB value may take minutes. A stalled one is still cut after connectionIdleMs of silence.
+ */
+export const STREAMED_BODIES = new WeakSet<Duplex>();
+
+/**
  * A request Node's HTTP parser cannot read (a broken request line, bad headers or chunking, headers
  * past its bound), or one not received within requestHeadersMs / requestReceiveMs, gets the catalogue's error body like any other bad input, then the connection
  * closes: after a parse error nothing more on it can be trusted. (Fastify's default answers a
@@ -75,6 +81,9 @@ export function sendError(reply: FastifyReply, err: unknown, request?: RefusedRe
  */
 export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  // A large value's body may take longer than requestReceiveMs; while its bytes keep coming the
+  // socket's idle timeout (connectionIdleMs) is its bound instead. Node reports each request once.
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' && STREAMED_BODIES.has(socket)) return;
   const error = err.code === 'HPE_HEADER_OVERFLOW' ? new SpacekvError('too_large', 'the request headers are past the HTTP parser\'s bound')
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? new SpacekvError('request_timeout', 'the request was not received in time (its headers within requestHeadersMs, all of it within requestReceiveMs)')

@@ -10,7 +10,7 @@ import {
 import type { HttpContext } from './context.js';
 import { jsonBody } from './errors.js';
 
-type ObjectRequest = FastifyRequest<{ Params: { space: string; key: string }; Querystring: Record<string, string | undefined> }>;
+export type ObjectRequest = FastifyRequest<{ Params: { space: string; key: string }; Querystring: Record<string, string | undefined> }>;
 
 interface Target {
   readonly space: Space;
@@ -25,7 +25,7 @@ function target(ctx: HttpContext, request: ObjectRequest): Target {
 }
 
 /** `If-Match: "12"` (or `12`): the version a conditional write expects. Weak tags never match. */
-function ifMatchVersion(request: FastifyRequest): number | undefined {
+export function ifMatchVersion(request: FastifyRequest): number | undefined {
   const header = request.headers['if-match'];
   if (header === undefined) return undefined;
   const tag = header.trim();
@@ -33,14 +33,14 @@ function ifMatchVersion(request: FastifyRequest): number | undefined {
   return parseVersion(tag.replace(/^"(.*)"$/, '$1'));
 }
 
-function ifNoneMatchAny(request: FastifyRequest): boolean {
+export function ifNoneMatchAny(request: FastifyRequest): boolean {
   const header = request.headers['if-none-match'];
   if (header === undefined) return false;
   if (header.trim() !== '*') throw fail('bad_request', 'If-None-Match supports only * (create if absent)');
   return true;
 }
 
-function expireInQuery(ctx: HttpContext, request: ObjectRequest): number | undefined {
+export function expireInQuery(ctx: HttpContext, request: ObjectRequest): number | undefined {
   const raw = request.query.expire_in;
   if (raw === undefined) return undefined;
   return parseExpireIn(Number(raw), ctx.limits) ?? undefined;

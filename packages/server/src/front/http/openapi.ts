@@ -67,6 +67,29 @@ export const OPENAPI_DOCUMENT = {
       },
       delete: { summary: 'del / get_and_del', parameters: [ifMatch, returnPrevious], responses: { 200: { description: 'Deleted' }, 404: errorResponse, 412: errorResponse } },
     },
+    '/v1/spaces/{space}/objects/{key}/attributes/{attribute}': {
+      parameters: [spaceParam, keyParam, { name: 'attribute', in: 'path', required: true, schema: { type: 'string' }, description: 'A bytes attribute' }],
+      get: {
+        summary: "A bytes attribute's value as a stream (get_partial), large or inline; with Range",
+        parameters: [{ name: 'Range', in: 'header', schema: { type: 'string' }, description: 'One range: bytes=a-b, bytes=a-, bytes=-n' }],
+        responses: {
+          200: { description: 'The whole value', content: { 'application/octet-stream': {} } },
+          206: { description: 'The range (Content-Range)', content: { 'application/octet-stream': {} } },
+          404: errorResponse,
+          416: errorResponse,
+        },
+      },
+      put: {
+        summary: 'A large value streamed in (put / put_if_not_exist / compare_and_swap), committed with the object when complete',
+        parameters: [
+          ifMatch,
+          { name: 'If-None-Match', in: 'header', schema: { const: '*' }, description: 'Create only if absent (412 exists otherwise)' },
+          { name: 'expire_in', in: 'query', schema: { type: 'number' }, description: 'Seconds until the object expires' },
+        ],
+        requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: { 200: writeResponse, 201: writeResponse, 400: errorResponse, 404: errorResponse, 412: errorResponse, 413: errorResponse, 415: errorResponse },
+      },
+    },
     '/v1/spaces/{space}/objects': {
       parameters: [spaceParam],
       get: {

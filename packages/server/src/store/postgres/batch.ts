@@ -15,7 +15,7 @@
  */
 import {
   type AddSpaceOp, type Attributes, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
-  SpacekvError, fail, parseJson, stringifyJson,
+  SpacekvError, fail, largeValueIds, parseJson, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type MemberResult, ReplyBudget, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
@@ -23,6 +23,7 @@ import { type PgCatalog, type PgSpace, maintainedIndexes } from './catalog.js';
 import { type Session, byteaArray } from './connection.js';
 import { indexEntriesOf } from './index-entries.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
+import { ADOPT_SQL } from './large-values.js';
 import { INSERT_ENTRIES } from './layout.js';
 type Row = StoredObject | null;
 
@@ -313,6 +314,8 @@ export class PgBatch implements StepContext {
       }
       statements.push(...this.indexWrites(rows, upserts, upsertKeys, deletes));
     }
+    const adopted = this.adoptedLargeValues();
+    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [adopted.ids, adopted.seqs], { prepare: true }));
     if (this.changes.length > 0) statements.push(this.logChanges());
     if (this.seq !== this.startSeq) {
       statements.push(this.tx.unsafe(
@@ -340,6 +343,22 @@ export class PgBatch implements StepContext {
       statements.push(this.tx.unsafe(INSERT_ENTRIES, [spaceSeq, entries.attrs, byteaArray(this.tx, entries.values), byteaArray(this.tx, entries.keys), entries.expiries] as never[], { prepare: true }));
     }
     return statements;
+  }
+
+  /** The large values the batch's final rows refer to, with the seq each was written at: adopted in this transaction. */
+  private adoptedLargeValues(): { ids: string[]; seqs: number[] } {
+    const ids: string[] = [];
+    const seqs: number[] = [];
+    for (const rows of this.tables.values()) {
+      for (const { row } of rows.written.values()) {
+        if (!row || !row.attributesJson.includes('"$large"')) continue;
+        for (const id of largeValueIds(row.attributesJson, parseJson(row.attributesJson) as Attributes)) {
+          ids.push(id);
+          seqs.push(row.version);
+        }
+      }
+    }
+    return { ids, seqs };
   }
 
   /** The change log rows, in seq order; `idx` numbers the changes of one seq (a tx's several). */

@@ -44,6 +44,10 @@ export async function openPostgresExport(url: string): Promise<ExportSource> {
           expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs,
         }));
       },
+      async largeChunk(id, index) {
+        const [row] = await session.unsafe<{ data: Buffer }[]>('SELECT data FROM large_chunks WHERE id = $1 AND idx = $2', [id, index]);
+        return row?.data ?? null;
+      },
       async close() {
         await session.unsafe('COMMIT').catch(() => undefined);
         session.release();

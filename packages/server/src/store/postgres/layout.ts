@@ -27,6 +27,10 @@
  *   `compacted`). A row of its own, so pruning never waits on the writers' meta row lock.
  * - `cursors`: durable named positions in the log (the AMQP relay's).
  * - `leases`: named leases (the relay's leadership): holder, expiry and fencing epoch (lease.ts).
+ * - `large_values`, `large_chunks` (format 3): large values staged in chunks (large-values.ts), as
+ *   on SQLite; `adopted_seq` is set by the batch that first writes an object referring to one.
+ * - `large_values`, `large_chunks` (format 3): large values staged in chunks (large-values.ts), as
+ *   on SQLite; `adopted_seq` is set by the batch that first writes an object referring to one.
  *
  * Migrations: every step is idempotent and runs on its own (never DDL beside data writes in one
  * transaction), while one session holds the bootstrap row (SELECT … FOR UPDATE) so two servers
@@ -70,6 +74,14 @@ const MIGRATIONS: readonly (readonly Step[])[] = [
     'CREATE TABLE IF NOT EXISTS purges (space_seq BIGINT NOT NULL, attr TEXT NOT NULL, PRIMARY KEY (space_seq, attr))',
     'CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT, epoch BIGINT NOT NULL, expires_at TIMESTAMPTZ)',
     convertSpaceTables,
+  ],
+  // 3: large values, in tables of their own (the objects' layout may change without them).
+  [
+    `CREATE TABLE IF NOT EXISTS large_values (
+       id TEXT PRIMARY KEY, space TEXT NOT NULL, key_json TEXT NOT NULL, attribute TEXT NOT NULL,
+       touched_at BIGINT NOT NULL, adopted_seq BIGINT, orphaned_seq BIGINT)`,
+    'CREATE INDEX IF NOT EXISTS large_values_staged ON large_values (touched_at) WHERE adopted_seq IS NULL',
+    'CREATE TABLE IF NOT EXISTS large_chunks (id TEXT NOT NULL, idx INT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (id, idx))',
   ],
 ];
 

@@ -23,6 +23,7 @@ import { CATALOG_QUERY, type CatalogRow, PgCatalog, type PgSpace } from './catal
 import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { fillIndexSlice, migrate } from './layout.js';
+import { PgLargeValues } from './large-values.js';
 import { LeaseRows } from './lease.js';
 import { clearEntries, purgeSlice } from './purges.js';
 import { PgSearcher } from './searcher.js';
@@ -115,6 +116,14 @@ export class PostgresStore implements Store {
   /** Whether LISTEN works here: then commits also send a NOTIFY, a wake-up the poll does not need. */
   private notifies = false;
   private retries = 0;
+  readonly largeValues = new PgLargeValues(async (query) => {
+    const sql = this.open_();
+    try {
+      return await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query(sql));
+    } catch (err) {
+      throw this.failure(sql, err);
+    }
+  }, (space, key, nowMs) => this.readLive(space, key, nowMs));
 
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
@@ -198,6 +207,16 @@ export class PostgresStore implements Store {
 
   private foreignCommit(): void {
     for (const listener of this.commitListeners) listener();
+  }
+
+  /** The object, or null when it or its space is gone (the large-value sweeper's check). */
+  private async readLive(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {
+    try {
+      return await this.get(space, key, nowMs);
+    } catch (err) {
+      if (err instanceof SpacekvError && err.code === 'unknown_space') return null;
+      throw err;
+    }
   }
 
   async get(space: string, key: Key, nowMs: number): Promise<StoredObject | null> {

@@ -5,7 +5,7 @@
  * of the file. A removed space or index leaves its rows to the purge (purge.ts).
  */
 import type Database from 'better-sqlite3';
-import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject } from '@spacekv/core';
+import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject, largeValueIds } from '@spacekv/core';
 import type { SpaceRows, StepTarget } from '../write-steps.js';
 import { IndexEntries, IndexStatements } from './index-entries.js';
 import { WHOLE_SPACE } from './layout.js';
@@ -33,7 +33,12 @@ class ObjectStatements {
 
 /** A space's objects in the shared table; its index entries follow every write. */
 class SpaceObjects implements SpaceRows {
-  constructor(private readonly stmts: ObjectStatements, private readonly id: number, private readonly indexes: IndexEntries) {}
+  constructor(
+    private readonly stmts: ObjectStatements,
+    private readonly id: number,
+    private readonly indexes: IndexEntries,
+    private readonly adopt: Database.Statement,
+  ) {}
 
   read(key: Key): StoredObject | null {
     const row = this.stmts.select.get(this.id, key) as Row | undefined;
@@ -43,6 +48,8 @@ class SpaceObjects implements SpaceRows {
   write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
     this.stmts.upsert.run(this.id, bind(key), version, expiresAt, attributesJson);
     this.indexes.written(key, attributes, expiresAt);
+    // In this write's transaction: a large value the object now refers to becomes adopted with it (store.ts LargeValues).
+    for (const id of largeValueIds(attributesJson, attributes)) this.adopt.run(version, id);
   }
 
   remove(key: Key): void {
@@ -58,12 +65,14 @@ export class WriterCatalog {
    * Kept apart from the entries so that a reload (after a failed commit) does not forget them.
    */
   readonly building = new Map<number, string>();
+  private readonly adopt: Database.Statement;
 
   private readonly objects: ObjectStatements;
   private readonly indexStatements: IndexStatements;
   private readonly stmts;
 
   constructor(db: Database.Database) {
+    this.adopt = db.prepare('UPDATE large_values SET adopted_seq = ? WHERE id = ? AND adopted_seq IS NULL');
     this.objects = new ObjectStatements(db);
     this.indexStatements = new IndexStatements(db);
     this.stmts = {
@@ -89,7 +98,7 @@ export class WriterCatalog {
   add(id: number, schema: SpaceSchema, createdSeq: number): CatalogEntry {
     const space = new Space(schema, createdSeq);
     const indexes = new IndexEntries(this.indexStatements, id, space, this.building.get(id));
-    const entry: CatalogEntry = { id, space, rows: new SpaceObjects(this.objects, id, indexes), indexes };
+    const entry: CatalogEntry = { id, space, rows: new SpaceObjects(this.objects, id, indexes, this.adopt), indexes };
     this.entries.set(schema.name, entry);
     return entry;
   }

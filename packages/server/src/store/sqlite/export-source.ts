@@ -44,6 +44,9 @@ export function openSqliteExport(dataDir: string): ExportSource {
         key: keyOf(key), version: Number(version), expiresAt: expiresAt === null ? null : Number(expiresAt), attributesJson: attrs,
       }));
     },
+    async largeChunk(id, index) {
+      return (prepared('SELECT data FROM large_chunks WHERE id = ? AND idx = ?').get(id, index) as [Buffer] | undefined)?.[0] ?? null;
+    },
     async close() {
       if (db.inTransaction) db.exec('COMMIT');
       db.close();

@@ -36,6 +36,11 @@
  *   exact state (point-in-time restore). Changes logged before format 4 have neither:
  *   `meta.replayable_after_seq` is the seq the store was at when it took format 4, after which the
  *   log replays.
+ * - `large_values`, `large_chunks` (format 6): large values (core's large-values.ts), staged in
+ *   chunks of LARGE_CHUNK_BYTES beside the objects. A value's row names the attribute it was
+ *   uploaded for; `adopted_seq` is set in the transaction of the write whose object first refers
+ *   to it, and `orphaned_seq` once the sweeper found no object referring to it any more. Tables of
+ *   their own, apart from the objects' layout, so a change of that layout leaves them be.
  *
  * Formats 1 to 4 had a table per space (`s_<id>`, `x_<id>`, see the legacy helpers at the end); format 5 moves
  * their rows into the shared tables and drops them.
@@ -93,6 +98,18 @@ const MIGRATIONS: readonly Migration[] = [
         DROP TABLE x_${id};`);
     }
   },
+  // 6: large values, staged in chunks (a rowid table: SQLite keeps large rows best in one).
+  `CREATE TABLE large_values (
+     id TEXT PRIMARY KEY,
+     space TEXT NOT NULL,
+     key ANY NOT NULL,
+     attribute TEXT NOT NULL,
+     touched_at INTEGER NOT NULL,
+     adopted_seq INTEGER,
+     orphaned_seq INTEGER
+   ) STRICT;
+   CREATE INDEX large_values_staged ON large_values (touched_at) WHERE adopted_seq IS NULL;
+   CREATE TABLE large_chunks (id TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, idx)) STRICT;`,
 ];
 
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */

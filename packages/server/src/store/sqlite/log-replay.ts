@@ -8,10 +8,11 @@
  * server has open (the restore's work file), in one transaction: it all happens or none of it.
  */
 import Database from 'better-sqlite3';
-import { type Attributes, type Change, type OpName, type SpaceSchema, SpacekvError, parseJson } from '@spacekv/core';
+import { type Attributes, type Change, type OpName, type SpaceSchema, SpacekvError, largeValueIds, parseJson } from '@spacekv/core';
 import { WriterCatalog } from './catalog.js';
 import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
+import { LargeValueCopier } from './large-value-copy.js';
 import { migrate } from './layout.js';
 import { Purger } from './purger.js';
 import { configureReader, configureWriter } from './pragmas.js';
@@ -63,6 +64,7 @@ export function replayChangeLog(dbPath: string, logPath: string, until: ReplayUn
       const catalog = new WriterCatalog(db);
       const writer = new ChangeLogWriter(db);
       const indexes = new IndexBuilder(db, catalog, purger, writer);
+      const large = new LargeValueCopier(db, log);
       let group: Change[] = [];
       for (const row of rows.iterate(fromSeq, throughSeq) as IterableIterator<LogRow>) {
         const change = changeOf(row);
@@ -70,7 +72,7 @@ export function replayChangeLog(dbPath: string, logPath: string, until: ReplayUn
           writer.append(group);
           group = [];
         }
-        apply(catalog, indexes, change);
+        apply(catalog, indexes, large, change);
         group.push(change);
         changes++;
       }
@@ -111,7 +113,7 @@ function targetSeq(log: Database.Database, fromSeq: number, until: ReplayUntil, 
   return seq;
 }
 
-function apply(catalog: WriterCatalog, indexes: IndexBuilder, change: Change): void {
+function apply(catalog: WriterCatalog, indexes: IndexBuilder, large: LargeValueCopier, change: Change): void {
   if (change.op === 'add_space') {
     if (change.schemaJson === undefined) throw new SpacekvError('bad_request', `the log lacks the schema of space '${change.space}' (seq ${change.seq}), logged before format ${REPLAYABLE_FORMAT}`);
     catalog.create(JSON.parse(change.schemaJson) as SpaceSchema, change.seq);
@@ -133,8 +135,13 @@ function apply(catalog: WriterCatalog, indexes: IndexBuilder, change: Change): v
     }
     return;
   }
-  if (change.attributesJson === null) entry.rows.remove(change.key);
-  else entry.rows.write(change.key, change.seq, change.expiresAtMs ?? null, change.attributesJson, parseJson(change.attributesJson) as Attributes);
+  if (change.attributesJson === null) {
+    entry.rows.remove(change.key);
+    return;
+  }
+  const attributes = parseJson(change.attributesJson) as Attributes;
+  large.copyMissing(largeValueIds(change.attributesJson, attributes), change.seq);
+  entry.rows.write(change.key, change.seq, change.expiresAtMs ?? null, change.attributesJson, attributes);
 }
 
 /**

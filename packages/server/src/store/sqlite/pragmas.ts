@@ -24,3 +24,15 @@ export function configureReader(db: Database.Database): void {
   db.pragma('cache_size = -65536');
   db.pragma('query_only = ON');
 }
+
+/**
+ * Pages cached by a connection that moves large-value chunks: they are read or written once, so a
+ * cache only fills memory with them (1 MiB chunks would fill the usual 64 MiB in 64 of them).
+ */
+export const LARGE_VALUE_CACHE_KIB = 1024;
+
+/** The writer thread's second connection, for large-value chunks (large-value-writer.ts). */
+export function configureStaging(db: Database.Database): void {
+  configureWriter(db);
+  db.pragma(`cache_size = -${LARGE_VALUE_CACHE_KIB}`);
+}

@@ -10,11 +10,14 @@ import { Worker } from 'node:worker_threads';
 import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
-  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, PurgeOutcome, RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
+  BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, LargeValueCandidate, LargeValueOwner, LargeValues, Lease, MemberOutcome, PurgeOutcome,
+  RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
 } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { LargeValueReader } from './large-value-reader.js';
+import type { LargeValueRequest } from './large-value-writer.js';
 import { ObjectCache } from './object-cache.js';
 import { SqliteReader } from './reader.js';
 import { Searcher } from './searcher.js';
@@ -42,6 +45,7 @@ export class SqliteStore implements Store {
   private worker: Worker | undefined;
   private reader: SqliteReader | undefined;
   private logReader: ChangeLogReader | undefined;
+  private largeReader: LargeValueReader | undefined;
   private lock: DataDirLock | undefined;
   private readonly pending = new Map<number, Pending>();
   private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
@@ -71,6 +75,7 @@ export class SqliteStore implements Store {
     }
     this.reader = new SqliteReader(this.path);
     this.logReader = new ChangeLogReader(this.path);
+    this.largeReader = new LargeValueReader(this.path);
     return started.spaces;
   }
 
@@ -161,8 +166,35 @@ export class SqliteStore implements Store {
     return this.openLogReader().expiredObjects(nowMs, limit);
   }
 
-  /** Send the writer one request and await its answer; a change-log request's storage error rejects it alone. */
-  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' | 'purge' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
+  /** Large values: chunks staged by the writer thread between batches, read on a connection of their own. */
+  readonly largeValues: LargeValues = {
+    begin: async (id: string, owner: LargeValueOwner, nowMs: number) => {
+      await this.large({ step: 'begin', id, ...owner, nowMs });
+    },
+    append: async (id: string, index: number, data: Uint8Array, nowMs: number) => {
+      await this.large({ step: 'append', id, index, data, nowMs });
+    },
+    readChunk: async (id: string, index: number) => this.openLargeReader().readChunk(id, index),
+    sweepCandidates: async (idleBeforeMs: number, afterId: string, limit: number): Promise<readonly LargeValueCandidate[]> =>
+      this.openLargeReader().sweepCandidates(idleBeforeMs, afterId, limit),
+    orphanIfUnreferenced: async (id: string, owner: LargeValueOwner, nowMs: number) => {
+      await this.large({ step: 'orphan', id, ...owner, nowMs });
+    },
+    drop: (id: string) => this.large({ step: 'drop', id }),
+  };
+
+  private async large(request: LargeValueRequest): Promise<boolean> {
+    const answer = await this.ask((id) => ({ type: 'large', id, request }));
+    return answer.type === 'done' && answer.gone === true;
+  }
+
+  private openLargeReader(): LargeValueReader {
+    if (!this.largeReader || this.closed) throw new SpacekvError('unavailable', 'the store is not open');
+    return this.largeReader;
+  }
+
+  /** Send the writer one request and await its answer; a change-log or large-value request's storage error rejects it alone. */
+  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' | 'purge' | 'large' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
@@ -170,7 +202,7 @@ export class SqliteStore implements Store {
     return new Promise((resolve, reject) => {
       this.pending.set(id, {
         resolve: (answer) => {
-          if (answer.type === 'done' && answer.error !== undefined) reject(new SpacekvError('unavailable', `the change log failed: ${answer.error}`));
+          if (answer.type === 'done' && answer.error !== undefined) reject(new SpacekvError('unavailable', `the store failed: ${answer.error}`));
           else resolve(answer);
         },
         reject,
@@ -265,6 +297,7 @@ export class SqliteStore implements Store {
     // file and removes it, which only the read-write writer can do.
     this.reader?.close();
     this.logReader?.close();
+    this.largeReader?.close();
     await this.searcher.close();
     const worker = this.worker;
     if (worker && !this.failure) {

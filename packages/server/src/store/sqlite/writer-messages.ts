@@ -2,6 +2,7 @@
 import type { Key, SpaceSchema, WireError } from '@spacekv/core';
 import type { BatchMember, MemberOutcome, PurgeOutcome, RetentionRule, StoredSpace } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
+import type { LargeValueRequest } from './large-value-writer.js';
 
 /** One step of an online index build (index-builder.ts). */
 export type IndexStep =
@@ -25,13 +26,14 @@ export type ToWriter =
   | { readonly type: 'prune'; readonly id: number; readonly rule: RetentionRule; readonly limit: number }
   | { readonly type: 'purge'; readonly id: number }
   | { readonly type: 'index'; readonly id: number; readonly space: string; readonly createdSeq: number; readonly attribute: string; readonly request: IndexStep }
+  | { readonly type: 'large'; readonly id: number; readonly request: LargeValueRequest }
   | { readonly type: 'close' };
 
 export type FromWriter =
   | { readonly type: 'ready'; readonly spaces: readonly StoredSpace[] }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'outcomes'; readonly id: number; readonly outcomes: readonly MemberOutcome[] }
-  | { readonly type: 'done'; readonly id: number; readonly pruned?: PruneOutcome; readonly purged?: PurgeOutcome; readonly error?: string }
+  | { readonly type: 'done'; readonly id: number; readonly pruned?: PruneOutcome; readonly purged?: PurgeOutcome; readonly gone?: boolean; readonly error?: string }
   | { readonly type: 'index'; readonly id: number; readonly answer: IndexStepAnswer }
   | { readonly type: 'index_fault'; readonly id: number; readonly fault: WireError }
   | { readonly type: 'closed' };

@@ -12,7 +12,8 @@ import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
 import { Purger } from './purger.js';
-import { configureWriter } from './pragmas.js';
+import { configureStaging, configureWriter } from './pragmas.js';
+import { LargeValueWriter } from './large-value-writer.js';
 import type { FromWriter, IndexStepAnswer, ToWriter } from './writer-messages.js';
 
 const { path, limits } = workerData as { path: string; limits: Limits };
@@ -28,6 +29,7 @@ let executor: BatchExecutor;
 let log: ChangeLogWriter;
 let builder: IndexBuilder;
 let purger: Purger;
+let large: LargeValueWriter;
 try {
   db = new Database(path);
   configureWriter(db);
@@ -37,6 +39,9 @@ try {
   purger = new Purger(db);
   purger.abandonBuilds();
   builder = new IndexBuilder(db, executor.catalog, purger, log);
+  const staging = new Database(path);
+  configureStaging(staging);
+  large = new LargeValueWriter(staging, (space, key) => executor.catalog.get(space)?.rows.read(key) ?? null);
   post({ type: 'ready', spaces: executor.catalog.list() });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
@@ -69,10 +74,14 @@ port.on('message', (message: ToWriter) => {
     case 'purge':
       post(attempt(message.id, () => ({ purged: purger.step(limits.purgeBatchRowsMax) })));
       break;
+    case 'large':
+      post(attempt(message.id, () => ({ gone: large.run(message.request) })));
+      break;
     case 'index':
       post(indexStep(message));
       break;
     case 'close':
+      large.close();
       db.close();
       post({ type: 'closed' });
       port.close();
