@@ -7,14 +7,15 @@ import { test } from 'node:test';
 import { parseTarget } from '../../src/store/postgres/connection.js';
 
 test('one host: the schema is taken out of the URL, the default is spacekv', () => {
-  assert.deepEqual(parseTarget('postgres://u:p@db:5432/app?schema=s1&sslmode=disable'), { url: 'postgres://u:p@db:5432/app?sslmode=disable', schema: 's1' });
-  assert.deepEqual(parseTarget('postgresql://db/app'), { url: 'postgresql://db/app', schema: 'spacekv' });
+  assert.deepEqual(parseTarget('postgres://u:p@db:5432/app?schema=s1&sslmode=disable'), { url: 'postgres://u:p@db:5432/app?sslmode=disable', schema: 's1', guard: false });
+  assert.deepEqual(parseTarget('postgresql://db/app'), { url: 'postgresql://db/app', schema: 'spacekv', guard: false });
 });
 
 test('several hosts pass through to the driver, with read-write asked as primary', () => {
   assert.deepEqual(parseTarget('postgres://u:p@db1:5432,db2:5433,[::1]:5434/app?target_session_attrs=read-write&schema=ha'), {
     url: 'postgres://u:p@db1:5432,db2:5433,[::1]:5434/app?target_session_attrs=primary',
     schema: 'ha',
+    guard: false,
   });
   assert.equal(parseTarget('postgres://h1:1,h2:2/app?target_session_attrs=primary').url, 'postgres://h1:1,h2:2/app?target_session_attrs=primary');
 });

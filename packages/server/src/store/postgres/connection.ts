@@ -6,6 +6,7 @@
  */
 import postgres from 'postgres';
 import { guardSql } from './statement-guard.js';
+import { guardDriverRejections } from './driver-rejections.js';
 
 export type Sql = postgres.Sql;
 /** Whatever runs statements: the pool, a reserved connection, or a transaction. */
@@ -79,6 +80,7 @@ export interface ConnectOptions {
 }
 
 export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+  guardDriverRejections();
   const sql = postgres(target.url, {
     max: options.poolSize,
     // A server that does not answer the connection attempt fails the operation rather than hanging it.
