@@ -33,6 +33,8 @@ const ROUTES = [
   'PUT /v1/spaces/{space}/objects/{key}',
   'PATCH /v1/spaces/{space}/objects/{key}',
   'DELETE /v1/spaces/{space}/objects/{key}',
+  'GET /v1/spaces/{space}/objects/{key}/attributes/{attribute}',
+  'PUT /v1/spaces/{space}/objects/{key}/attributes/{attribute}',
   'POST /v1/ops',
   'POST /v1/tx',
   'GET /v1/spaces/{space}/objects',
