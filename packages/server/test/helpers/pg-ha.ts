@@ -121,18 +121,22 @@ export class PgHaCluster {
   /** Wait until there is a running leader and a running synchronous standby, and return the leader. */
   async waitHealthy(timeoutMs = HEALTHY_TIMEOUT_MS): Promise<HaMember> {
     let last: readonly HaMember[] = [];
+    let waiting = true; // the poll ends with the wait, so a timed-out wait leaves nothing running
     const leader = (async () => {
-      for (;;) {
+      while (waiting) {
         last = await this.members();
         const lead = last.find((m) => m.role === 'leader' && m.state === 'running');
         if (lead && last.some((m) => m.role === 'sync_standby' && (m.state === 'running' || m.state === 'streaming'))) return lead;
         await sleep(200);
       }
+      return undefined as never;
     })();
     try {
       return await withTimeout(leader, timeoutMs, 'a Patroni leader with a synchronous standby');
     } catch (err) {
       throw new Error(`${(err as Error).message}; members: ${JSON.stringify(last)}\n${this.logs()}`);
+    } finally {
+      waiting = false;
     }
   }
 

@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { DEFAULT_LIMITS, type SearchPlan, parseSchemaDsl, scalarIndexKey } from '@spacekv/core';
 import postgres from 'postgres';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { LAYOUT_VERSION } from '../../src/store/postgres/layout.js';
 import { POSTGRES_URL, dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 
 const missing = await postgresMissing();
@@ -108,7 +109,7 @@ test('a schema of the per-space-table layout opens in the portable layout with i
     await again.open();
     try {
       const [versions] = await admin.unsafe<{ v: number }[]>(`SELECT max(version) AS v FROM ${schema}.spacekv_migrations`);
-      assert.equal(versions?.v, 2);
+      assert.equal(versions?.v, LAYOUT_VERSION);
       assert.equal((await again.get('words', 'new', Date.now()))?.attributesJson, JSON.stringify({ n: 9, s: 'x' }));
     } finally {
       await again.close();

@@ -47,6 +47,8 @@ const BROKEN_SERVER = fileURLToPath(new URL('./harness/broken-server.js', import
 const BANK_ACCOUNTS = 5;
 const BANK_BALANCE = 100;
 const WORKLOADS = ['register', 'list-append', 'bank', 'set'] as const;
+/** The set workload's space (`set` itself is a type word of the schema language). */
+const SET_SPACE = 'adds';
 type Workload = (typeof WORKLOADS)[number];
 
 const missing = pgHaMissing();
@@ -83,9 +85,9 @@ test(`register, list-append, bank and set on PostgreSQL under server kill -9, st
   try {
     // Every round's spaces and objects exist before the first fault: set-up is not what is under test.
     await admin.addSpace(registerSchema('reg'));
-    await admin.addSpace(registerSchema('set'));
+    await admin.addSpace(registerSchema(SET_SPACE));
     for (let round = 0; round < ROUNDS; round++) await setUp(admin, workloadOf(round), round);
-    for (const server of [0, 1]) await untilKnown(sut.url(server), 'set');
+    for (const server of [0, 1]) await untilKnown(sut.url(server), SET_SPACE);
     const nemesis = sut.nemesis(rngOf(SEED), NEMESIS_INTERVAL_MS, BLACKHOLE_MAX_MS);
     const done = (): boolean => {
       const f = sut.faults;
@@ -162,7 +164,7 @@ async function runRound(workload: Workload, clients: Clients, round: number, rng
     const violations = bankViolations(run, BANK_ACCOUNTS * BANK_BALANCE);
     return { found: violations.length > 0 ? violations.slice(0, 3).join('\n') : null, acknowledged: 0 };
   }
-  const added = await runSetAdds({ clients: clients.register, space: 'set', prefix: `s${round}`, addsPerClient: 25, rng });
+  const added = await runSetAdds({ clients: clients.register, space: SET_SPACE, prefix: `s${round}`, addsPerClient: 25, rng });
   const violations = await readBack(clients.reader, added);
   return { found: violations.length > 0 ? `${violations.length} violations, e.g. ${violations[0]}` : null, acknowledged: added.acked.length };
 }
@@ -171,7 +173,7 @@ async function runRound(workload: Workload, clients: Clients, round: number, rng
 async function readBack(reader: RegisterClient, run: SetRun): Promise<string[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await setViolations(reader, 'set', run);
+      return await setViolations(reader, SET_SPACE, run);
     } catch (err) {
       if (attempt >= 60) throw err;
       await sleep(500);

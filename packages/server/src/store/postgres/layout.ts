@@ -95,9 +95,10 @@ export async function migrate(sql: Sql, schema: string): Promise<void> {
     try {
       return await migrateOnce(sql, schema);
     } catch (err) {
-      // Racing servers: a CREATE … IF NOT EXISTS that lost (23505, 42P07) or a stale snapshot (40001): go again.
+      // Racing servers: a CREATE … IF NOT EXISTS that lost (23505 on the catalog's unique index, 42P07
+      // relation or 42710 its row type already exists) or a stale snapshot (40001): go again.
       const code = (err as { code?: string }).code;
-      if (attempt === MIGRATE_ATTEMPTS || !(isRetryable(err) || code === '23505' || code === '42P07')) throw err;
+      if (attempt === MIGRATE_ATTEMPTS || !(isRetryable(err) || code === '23505' || code === '42P07' || code === '42710')) throw err;
     }
   }
 }
