@@ -39,9 +39,9 @@ export class ReplyBudget {
   constructor(private readonly limits: Limits) {}
 
   /**
-   * Count `bytes` more of one tx's results (`txBytes` is that tx's total so far). Throws `too_large`
-   * past txReplyBytesMax (the tx can never fit), `overloaded` past what is left of
-   * batchReplyBytesMax (it fits a later, emptier batch). The caller rolls the member back.
+   * Count `bytes` more of one tx's results (`txBytes` is that tx's total so far, `bytes` included).
+   * Throws `too_large` past txReplyBytesMax (the tx can never fit), `overloaded` past what is left
+   * of batchReplyBytesMax (it fits a later, emptier batch). The caller rolls the member back.
    */
   charge(bytes: number, txBytes: number): void {
     const { txReplyBytesMax, batchReplyBytesMax } = this.limits;
@@ -52,6 +52,15 @@ export class ReplyBudget {
       throw fail('overloaded', `the results of this commit batch would pass ${batchReplyBytesMax} bytes (batchReplyBytesMax); retry the tx`, { limit: 'batchReplyBytesMax' });
     }
     this.used += bytes;
+  }
+
+  /**
+   * Give back what a tx that failed had charged: its results are dropped, never sent. Without it,
+   * a few txs refused too_large in one batch used up the batch's budget with bytes nobody carries,
+   * and the next (just as hopeless) tx answered `overloaded`, a retry that can never succeed.
+   */
+  release(charged: number): void {
+    this.used -= charged;
   }
 }
 
@@ -175,24 +184,30 @@ export function runTx(tx: TxOp, ctx: StepContext, seq: number, nowMs: number): M
   const results: ObjectOpResult[] = [];
   const changes = new TxChanges();
   let replyBytes = 0;
-  for (const [index, op] of tx.ops.entries()) {
-    const target = ctx.target(op.space, op.spaceCreatedSeq);
-    const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits, budget);
-    if (!result.ok) {
-      let version = result.version ?? 0;
-      if (changes.size > 0) {
-        // Undo the tx's writes, so the failure reports the version the object is really at, not
-        // one the tx gave it and never committed.
-        ctx.undoMember();
-        version = liveObject(target.rows, op.key, nowMs)?.version ?? 0;
+  try {
+    for (const [index, op] of tx.ops.entries()) {
+      const target = ctx.target(op.space, op.spaceCreatedSeq);
+      const { result, change } = applyStep(op, target, seq, nowMs, ctx.limits, budget);
+      if (!result.ok) {
+        ctx.replies.release(replyBytes);
+        let version = result.version ?? 0;
+        if (changes.size > 0) {
+          // Undo the tx's writes, so the failure reports the version the object is really at, not
+          // one the tx gave it and never committed.
+          ctx.undoMember();
+          version = liveObject(target.rows, op.key, nowMs)?.version ?? 0;
+        }
+        return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
       }
-      return txFailed(`operation ${index} (${op.op}) failed with ${result.code}`, [{ at: 'op', index, code: result.code, message: result.message, version }]);
+      const bytes = resultBytes(result);
+      ctx.replies.charge(bytes, replyBytes + bytes);
+      replyBytes += bytes;
+      results.push(result);
+      if (change) changes.add(change);
     }
-    const bytes = resultBytes(result);
-    replyBytes += bytes;
-    ctx.replies.charge(bytes, replyBytes);
-    results.push(result);
-    if (change) changes.add(change);
+  } catch (err) {
+    ctx.replies.release(replyBytes); // the member is rolled back: its results are never sent
+    throw err;
   }
   return { result: { ok: true, kind: 'tx', seq: changes.size > 0 ? seq : null, results }, changes: changes.list() };
 }

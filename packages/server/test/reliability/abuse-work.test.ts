@@ -124,19 +124,44 @@ test('negative control: with txReplyBytesMax switched off, the same tx answers a
   await unbounded.bystander.stop();
 });
 
+/**
+ * `count` txs, each of `reads` gets of one object of `objectBytes`, pipelined on one client
+ * connection, so those sent while a batch is in flight share the next batch. Each tx's outcome:
+ * `ok`, or its error's code and limit.
+ */
+async function pipelinedReadTxs({ server }: Setup, objectBytes: number, reads: number, count: number): Promise<string[]> {
+  await putBig(server.url, 'mid', objectBytes);
+  const ops = Array.from({ length: reads }, () => ({ op: 'get', space: 'big', key: 'mid' }));
+  const client = await connect(server.url);
+  clients.push(client);
+  const outcomes = await Promise.allSettled(Array.from({ length: count }, () => client.tx({ ops })));
+  return outcomes.map((o) => {
+    if (o.status === 'fulfilled') return 'ok';
+    const error = o.reason as SpacekvError;
+    return `${error.code} ${error.details.limit}`;
+  });
+}
+
 test('past batchReplyBytesMax a tx answers overloaded, and succeeds alone in a later batch', async () => {
   const setup = await setUp('abuse-batch', makeLimits({ txReplyBytesMax: 200 * 1024, batchReplyBytesMax: 300 * 1024 }));
-  await putBig(setup.server.url, 'mid', 64 * 1024);
-  const ops = Array.from({ length: 2 }, () => ({ op: 'get', space: 'big', key: 'mid' }));
-  // Each tx answers 128 KB; pipelined on one connection, the ones sent while a batch is in flight
-  // share the next batch, which holds two of them at most: the others are overloaded.
-  const client = await connect(setup.server.url);
-  clients.push(client);
-  const outcomes = await Promise.allSettled(Array.from({ length: 12 }, () => client.tx({ ops })));
-  const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as SpacekvError);
-  for (const error of refused) assert.equal(`${error.code} ${error.details.limit}`, 'overloaded batchReplyBytesMax', error.message);
+  // Each tx answers 128 KB; a batch holds two of them at most: the others are overloaded.
+  const outcomes = await pipelinedReadTxs(setup, 64 * 1024, 2, 12);
+  const refused = outcomes.filter((outcome) => outcome !== 'ok');
+  for (const outcome of refused) assert.equal(outcome, 'overloaded batchReplyBytesMax');
   assert.ok(refused.length > 0 && refused.length < 12, `some tx, not all, met a full batch: ${refused.length} of 12`);
+  const ops = Array.from({ length: 2 }, () => ({ op: 'get', space: 'big', key: 'mid' }));
   expectOk(await call(setup.server.url, 'POST', '/v1/tx', { body: { ops } }), 200);
+  await setup.bystander.stop();
+});
+
+test('txs refused too_large give their reply bytes back: every one in a batch answers too_large, none overloaded', async () => {
+  // Each tx reads 10 objects of 16 KB (160 KB) where txReplyBytesMax is 64 KB: refused after 4 reads.
+  // Those 4 reads (64 KB) used to stay charged to the batch, so with batchReplyBytesMax at 150 KB the
+  // third such tx of a batch answered overloaded: a retry that can never succeed.
+  const setup = await setUp('abuse-batch-refund', makeLimits({ txReplyBytesMax: 64 * 1024, batchReplyBytesMax: 150 * 1024 }));
+  const outcomes = await pipelinedReadTxs(setup, 16 * 1024, 10, 24);
+  assert.deepEqual(new Set(outcomes), new Set(['too_large txReplyBytesMax']));
+  expectOk(await call(setup.server.url, 'PUT', objectPath('calm', 'after'), { body: { n: 2 } }), 201);
   await setup.bystander.stop();
 });
 
@@ -226,7 +251,7 @@ async function sseError(url: string, query: string, trigger: () => Promise<void>
  * condition (writer thread), a count (search thread), an SSE filter (event loop). Asserts the
  * coded refusal; the bystander answers meanwhile and after.
  */
-async function costlyRegex({ server, bystander }: Setup, where: Where, chars: number): Promise<void> {
+async function costlyRegex({ server, bystander }: Setup, where: Where, chars: number, round = 0): Promise<void> {
   const text = `${'x'.repeat(chars)}y`;
   let error: { code: string; limit?: string };
   if (where === 'watch') {
@@ -244,14 +269,15 @@ async function costlyRegex({ server, bystander }: Setup, where: Where, chars: nu
   }
   assert.equal(error.limit, where === 'search' ? 'searchStepsMax' : 'conditionStepsMax');
   await bystander.answersMore(20);
-  expectOk(await call(server.url, 'PUT', objectPath('calm', 'after'), { body: { n: 2 } }), 201);
+  // A new key each round, so 201 (created) proves this round's write committed.
+  expectOk(await call(server.url, 'PUT', objectPath('calm', `after${round}`), { body: { n: 2 } }), 201);
 }
 
 for (const where of ['writer', 'search', 'watch'] as const) {
   test(`a costly regex in a ${where === 'writer' ? 'cond_put condition' : where === 'search' ? 'count' : 'watch filter'} is refused too_costly and nobody waits behind it`, async () => {
     // The issue's 1 MB string: two billion steps, half a minute of a thread if it ran. Long: 20 rounds.
     const setup = await setUp(`abuse-regex-${where}`, makeLimits());
-    for (let round = 0; round < scaled(1, 20); round++) await costlyRegex(setup, where, 1024 * 1024 - 100);
+    for (let round = 0; round < scaled(1, 20); round++) await costlyRegex(setup, where, 1024 * 1024 - 100, round);
     await setup.bystander.stop();
   });
 
