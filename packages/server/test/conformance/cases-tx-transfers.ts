@@ -20,6 +20,12 @@ const TOTAL = KEYS.length * OPENING_BALANCE;
 const AUDIT_EVERY = 25;
 /** Far more conflicts in a row than 16 sessions can cause, yet a bound: a livelock fails, not hangs. */
 const ATTEMPTS_MAX = 500;
+/**
+ * The case's hang guard. It runs some 14,000 transactions (3,200 transfers and their retries): on
+ * PostgreSQL on a busy 2-core machine that took 10-12 s, too near the usual 15 s guard; ATTEMPTS_MAX
+ * is what catches a livelock.
+ */
+const CASE_TIMEOUT_MS = 60_000;
 
 interface Tally {
   retries: number;
@@ -97,6 +103,6 @@ export function transferCases(ctx: SuiteContext): void {
       } catch (err) {
         throw new Error(`concurrent transfers failed; rerun with SPACEKV_SEED=${seed}: ${(err as Error).message}`, { cause: err });
       }
-    });
+    }, { timeoutMs: CASE_TIMEOUT_MS });
   });
 }

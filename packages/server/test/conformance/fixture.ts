@@ -40,6 +40,8 @@ export interface SuiteContext {
 
 export interface CaseOptions {
   readonly limits?: Limits;
+  /** A hang guard for a case that runs far more operations than most (the default is CASE_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
 }
 
 /** An operation in its wire form, as a front receives it. */
@@ -52,7 +54,7 @@ export function conformanceCase(
   ctx: SuiteContext, name: string, body: (fx: Fixture, t: TestContext) => Promise<void>, options: CaseOptions = {},
 ): void {
   const skip = ctx.options.skips?.[name];
-  test(name, { timeout: CASE_TIMEOUT_MS, ...(skip === undefined ? {} : { skip }) }, async (t) => {
+  test(name, { timeout: options.timeoutMs ?? CASE_TIMEOUT_MS, ...(skip === undefined ? {} : { skip }) }, async (t) => {
     const fx = await Fixture.open(ctx.makeStore, options.limits ?? DEFAULT_LIMITS);
     try {
       await body(fx, t);
