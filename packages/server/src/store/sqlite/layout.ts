@@ -112,6 +112,9 @@ const MIGRATIONS: readonly Migration[] = [
    CREATE TABLE large_chunks (id TEXT NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, idx)) STRICT;`,
 ];
 
+/** The newest format: the number of migrations. */
+export const DATA_FORMAT = MIGRATIONS.length;
+
 /** Bring the file to the newest format (one migration per version, recorded in `user_version`), each in its own transaction. */
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
