@@ -95,6 +95,9 @@ export function hyperdexCases(ctx: SuiteContext): void {
       const ordered = [...keys].sort((a, b) => a - b);
       const listed = async () => keysOf(await fx.run({ op: 'list', space: 'points' }));
       assert.deepEqual(await listed(), ordered);
+      // Index entries point at float keys: built online over these objects, then kept by each write.
+      const indexed = await fx.run({ op: 'add_index', space: 'points', attribute: 'name' });
+      assert.ok(indexed.ok && indexed.kind === 'space', JSON.stringify(indexed));
       // -0 is the key 0 (as in HyperDex, where the two compare equal): one object, read back as 0.
       await fx.run({ op: 'put', space: 'points', key: -0, attributes: { name: 'zero' } });
       const again = await fx.run({ op: 'put_if_not_exist', space: 'points', key: 0, attributes: { name: 'again' } });
@@ -120,6 +123,9 @@ export function hyperdexCases(ctx: SuiteContext): void {
         9.5, 1e300, 2 ** 60, // by name, as text: '9.5' > '1e+300' > '1152921504606847000' > '10'
       ]);
       assert.equal(countOf(await fx.run({ op: 'count', space: 'points', where: { x: { lt: 0 } } })), 3);
+      const byName = await fx.run({ op: 'search', space: 'points', where: { name: { prefix: '1' } }, explain: true });
+      assert.deepEqual([keysOf(byName), planOf(byName)], [[1.5, 10, 2 ** 60, 1e300], { kind: 'index', attribute: 'name' }]);
+      assert.deepEqual(keysOf(await fx.run({ op: 'search', space: 'points', where: { name: 'zero' } })), [0]);
       assert.deepEqual((await get(fx, 'points', '1e+300')).attributes, { name: '1e+300' });
       // The change log hands every key back as the same double, and so does the store after a restart.
       const { changes } = await fx.store.readChanges(0, 100);
