@@ -51,8 +51,9 @@ export const t = {
 } as const;
 
 export type AttributeSpecs = Readonly<Record<string, TypeSpec>>;
-export type KeyKind = 'string' | 'int';
-export type KeyValue<K extends KeyKind> = K extends 'int' ? number | bigint : string;
+export type KeyKind = 'string' | 'int' | 'float';
+/** An int key past 2^53 arrives as a bigint; a float key is always a (finite) number. */
+export type KeyValue<K extends KeyKind> = K extends 'int' ? number | bigint : K extends 'float' ? number : string;
 
 export interface SpaceDefinition<
   Name extends string = string,

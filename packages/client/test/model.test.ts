@@ -194,4 +194,21 @@ describe('typed spaces', () => {
     assert.equal(small?.key, 42);
     assert.equal(await ticks.get(bigKey + 1n), null);
   });
+
+  it('a float-keyed space takes number keys over the WebSocket, lists them by value, and hands back each double exactly, in events too', async () => {
+    const points = await db.space(defineSpace('points', { key: 'x', keyType: 'float', attributes: { label: t.string() } }));
+    const watch = db.watch({ space: 'points', key: 2 ** 60 });
+    const keys = [2 ** 60, 10, 9.5, -0.002, 0.1, 5e-324];
+    for (const x of keys) await points.put(x, { label: String(x) });
+    await points.put(-0, { label: 'zero' }); // the key 0
+    const listed: unknown[] = [];
+    for await (const o of db.list('points', { limit: 2 })) listed.push(o.key);
+    assert.deepEqual(listed, [-0.002, 0, 5e-324, 0.1, 9.5, 10, 2 ** 60]);
+    assert.equal((await points.get(2 ** 60))?.attributes.label, String(2 ** 60));
+    assert.equal((await points.get(0))?.attributes.label, 'zero');
+    const event = await withTimeout(watch.next(), 15_000, 'the put of 2^60');
+    assert.ok(!event.done && Object.is(event.value.key, 2 ** 60), `the event's key is the double 2^60: ${String(event.value?.key)}`);
+    await watch.return();
+    await assert.rejects(db.get('points', 'NaN'), (err: unknown) => err instanceof SpacekvError && err.code === 'invalid_key');
+  });
 });

@@ -30,6 +30,8 @@ const ticks = defineSpace('ticks', { key: 'id', keyType: 'int', attributes: { la
 
 type People = typeof people;
 type Ticks = typeof ticks;
+const points = defineSpace('points', { key: 'x', keyType: 'float', attributes: { name: t.string() } });
+type Points = typeof points;
 const looseDocs = defineSpace('loose', { key: 'k', attributes: { info: t.document() } });
 type Loose = typeof looseDocs;
 
@@ -190,11 +192,30 @@ export async function validSearches(space: TypedSpace<People>): Promise<void> {
   defineSpace('ok', { key: 'k', attributes: { a: t.string() }, indexes: ['a'] });
 }
 
+/** Never called: a float key is a number, read and written; a string or a bigint is not one. */
+export async function floatKeyForms(pointSpace: TypedSpace<Points>): Promise<void> {
+  await pointSpace.put(1.5, { name: 'one and a half' });
+  const point = await pointSpace.get(-2e-3);
+  const key: number | undefined = point?.key;
+  const keyType: KeyOf<Points> = 0.1;
+  void [key, keyType];
+  // @ts-expect-error points is float-keyed: a key is a number, not its text
+  await pointSpace.get('1.5');
+  // @ts-expect-error a float key is a double, never a bigint
+  await pointSpace.put(2n, { name: 'two' });
+  const read = await pointSpace.get(1);
+  // @ts-expect-error the key read back is a number, not number | bigint
+  const wide: bigint | undefined = read?.key;
+  void wide;
+}
+
 describe('compile-time types', () => {
   it('compiled (the checks above are in the build); the declarations carry the schema', () => {
     assert.equal(typeof validForms, 'function');
     assert.equal(typeof invalidForms, 'function');
     assert.equal(typeof validSearches, 'function');
+    assert.equal(typeof floatKeyForms, 'function');
+    assert.deepEqual(schemaJsonOf(points).key, { name: 'x', type: 'float' });
     assert.deepEqual(schemaJsonOf(ticks), { name: 'ticks', key: { name: 'id', type: 'int' }, attributes: [{ name: 'label', type: 'string' }] });
     assert.deepEqual(schemaJsonOf(people).attributes.map((a) => a.type), [
       'string', 'int', 'float', 'bool', 'set(string)', 'set(int)', 'list(int)', 'map(string, int)', 'document',

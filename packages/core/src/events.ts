@@ -13,7 +13,7 @@
 import { isSystemSpace } from './access.js';
 import { fail } from './errors.js';
 import { type Fields, type SpaceLookup, isFields, parseSpaceName, requireSpace } from './fields.js';
-import { parseJson } from './json.js';
+import { parseJson, stringifyJson } from './json.js';
 import type { Limits } from './limits.js';
 import type { Change, Condition, OpName } from './operations.js';
 import type { StepBudget } from './cost.js';
@@ -36,8 +36,8 @@ export interface ChangeEvent {
 
 /** Encode a change as event JSON; the stored attribute text is spliced in, not re-encoded. */
 export function encodeChangeEvent(change: Change): string {
-  const key = typeof change.key === 'string' ? JSON.stringify(change.key) : String(change.key);
-  return `{"seq":${change.seq},"space":${JSON.stringify(change.space)},"key":${key},"op":"${change.op}",` +
+  // stringifyJson, not String: a whole float key past 2^53 must not read back as an int.
+  return `{"seq":${change.seq},"space":${JSON.stringify(change.space)},"key":${stringifyJson(change.key)},"op":"${change.op}",` +
     `"attributes":${change.attributesJson ?? 'null'},"committed_at":${change.committedAtMs}}`;
 }
 

@@ -161,7 +161,7 @@ function parseKeyRange(input: Fields, space: Space, limits: Limits): KeyRange {
   const keyType = space.schema.key.type;
   const bound = (name: 'start' | 'end') => (input[name] === undefined ? {} : { [name]: coerceKey(keyType, input[name], limits) });
   if (input.prefix !== undefined) {
-    if (keyType !== 'string') throw fail('bad_request', `'prefix' lists string keys; space '${space.name}' has int keys (use start and end)`);
+    if (keyType !== 'string') throw fail('bad_request', `'prefix' lists string keys; space '${space.name}' has ${keyType} keys (use start and end)`);
     if (typeof input.prefix !== 'string') throw fail('bad_request', "'prefix' must be a string");
   }
   return { ...bound('start'), ...bound('end'), ...(input.prefix === undefined ? {} : { prefix: input.prefix as string }) };

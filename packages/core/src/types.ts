@@ -27,9 +27,10 @@ export type MapKeyTypeName = (typeof MAP_KEY_TYPE_NAMES)[number];
 
 /**
  * Types allowed as a space key: HyperDex's hashable types. A timestamp key is held as its canonical
- * text, whose code-point order is time order (fixed width, years 0000-9999).
+ * text, whose code-point order is time order (fixed width, years 0000-9999). A float key is a
+ * finite number (never NaN or ±Infinity; -0 is the key 0), ordered by value.
  */
-export const KEY_TYPE_NAMES = ['string', 'int', 'timestamp'] as const;
+export const KEY_TYPE_NAMES = ['string', 'int', 'float', 'timestamp'] as const;
 export type KeyTypeName = (typeof KEY_TYPE_NAMES)[number];
 
 export type ScalarType = { readonly kind: ScalarTypeName };

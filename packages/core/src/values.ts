@@ -13,6 +13,8 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const YEAR_MAX = 9999;
+/** JSON's number grammar: how a float key is written as text (a REST path segment, a cursor). */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function describe(input: unknown): string {
   if (input === null) return 'null';
@@ -207,6 +209,7 @@ export function coerceKey(type: KeyTypeName, input: unknown, limits: Limits): Ke
       throw fail('invalid_key', `the key must be a timestamp (ISO 8601 or epoch milliseconds, years 0000-9999), got ${describe(input)}`);
     }
   }
+  if (type === 'float') return coerceFloatKey(input);
   if (type === 'int') {
     if (typeof input === 'string' && /^-?\d+$/.test(input)) input = BigInt(input);
     if ((typeof input === 'number' && Number.isSafeInteger(input)) || (typeof input === 'bigint' && isInt64(input))) {
@@ -221,4 +224,17 @@ export function coerceKey(type: KeyTypeName, input: unknown, limits: Limits): Ke
     throw fail('too_large', `the key is ${bytes} bytes; the limit is ${limits.keyBytesMax}`, { limit: 'keyBytesMax' });
   }
   return input;
+}
+
+/**
+ * A float key: a finite double. -0 is the key 0: the two compare equal everywhere (compareScalars,
+ * index bytes, SQLite, a float map key's text), so they must name one object. An integer past 2^53
+ * (a bigint from the lossless parser) is rounded to the nearest double, as a float attribute is.
+ */
+function coerceFloatKey(input: unknown): number {
+  const n = typeof input === 'string' && JSON_NUMBER.test(input) ? Number(input) : typeof input === 'bigint' ? Number(input) : input;
+  if (typeof n !== 'number' || !Number.isFinite(n)) {
+    throw fail('invalid_key', `the key must be a finite float (NaN and Infinity are not keys), got ${describe(input)}`);
+  }
+  return n === 0 ? 0 : n;
 }

@@ -138,10 +138,6 @@ function parseObjectOperation(op: string, input: Fields, lookup: SpaceLookup, li
   }
 }
 
-function keyJson(key: Key): string {
-  return typeof key === 'string' ? JSON.stringify(key) : String(key);
-}
-
 function storedJson(stored: StoredObject): string {
   return `{"version":${stored.version},"attributes":${stored.attributesJson}}`;
 }
@@ -159,15 +155,15 @@ export function encodeResult(result: Result): string {
   if (!result.ok) return `{"ok":false,"error":${errorJson(resultError(result))}}`;
   switch (result.kind) {
     case 'object':
-      return `{"ok":true,"key":${keyJson(result.key)},"version":${result.version},"attributes":${result.attributesJson}}`;
+      return `{"ok":true,"key":${stringifyJson(result.key)},"version":${result.version},"attributes":${result.attributesJson}}`;
     case 'written': {
-      let out = `{"ok":true,"key":${keyJson(result.key)},"version":${result.version},"created":${result.created}`;
+      let out = `{"ok":true,"key":${stringifyJson(result.key)},"version":${result.version},"created":${result.created}`;
       if (result.attributesJson !== undefined) out += `,"attributes":${result.attributesJson}`;
       if (result.previous !== undefined) out += `,"previous":${result.previous ? storedJson(result.previous) : 'null'}`;
       return `${out}}`;
     }
     case 'deleted':
-      return `{"ok":true,"key":${keyJson(result.key)},"version":${result.version}${result.previous ? `,"previous":${storedJson(result.previous)}` : ''}}`;
+      return `{"ok":true,"key":${stringifyJson(result.key)},"version":${result.version}${result.previous ? `,"previous":${storedJson(result.previous)}` : ''}}`;
     case 'space': {
       const warnings = result.warnings === undefined ? '' : `,"warnings":${stringifyJson(result.warnings)}`;
       return `{"ok":true,"space":${stringifyJson(schemaToJson(result.schema))}${warnings}}`;
@@ -190,7 +186,7 @@ export function encodeResult(result: Result): string {
 }
 
 function foundJson(found: FoundObject): string {
-  return `{"key":${keyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
+  return `{"key":${stringifyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
 }
 
 /** `explain`: `"plan": {"kind": "index", "attribute": "age", "counted_from_index": true}` or `{"kind": "scan"}`. */

@@ -94,12 +94,13 @@ test('an attribute written without a type is a string, as in HyperDex', () => {
   ]);
 });
 
-test('key types: string by default, string, int and int64; no other', () => {
+test('key types: string by default, string, int and int64, float, timestamp; no other', () => {
   assert.deepEqual(parse('space s key string id').key, { name: 'id', type: 'string' });
   assert.deepEqual(parse('space s key int id').key, { name: 'id', type: 'int' });
   assert.deepEqual(parse('space s key int64 id').key, { name: 'id', type: 'int' });
-  assertInvalidAt('space s key float id', 1, 13, 12, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'float'");
-  assertInvalidAt('space s key set(int) id', 1, 13, 12, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'set(int)'");
+  assert.deepEqual(parse('space s key float id').key, { name: 'id', type: 'float' });
+  assertInvalidAt('space s key bool id', 1, 13, 12, "the key type must be string, int, float, timestamp (what HyperDex hashes and spacekv stores), found 'bool'");
+  assertInvalidAt('space s key set(int) id', 1, 13, 12, "the key type must be string, int, float, timestamp (what HyperDex hashes and spacekv stores), found 'set(int)'");
 });
 
 test('nested and non-scalar element types are refused at the inner type', () => {

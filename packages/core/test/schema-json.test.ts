@@ -51,11 +51,12 @@ test('the list form, a typed key object and ttl_seconds', () => {
   assert.deepEqual(parse(json), dsl('space events key int id attributes timestamp at, map(string, int) tags ttl 86400'));
 });
 
-test('the key: a bare name is a string key; an object defaults its type to string; int64 is int', () => {
+test('the key: a bare name is a string key; an object defaults its type to string; int64 is int; a float key is taken', () => {
   assert.deepEqual(parse({ name: 's', key: 'k' }).key, { name: 'k', type: 'string' });
   assert.deepEqual(parse({ name: 's', key: { name: 'k' } }).key, { name: 'k', type: 'string' });
   assert.deepEqual(parse({ name: 's', key: { name: 'k', type: 'int64' } }).key, { name: 'k', type: 'int' });
-  assertInvalid({ name: 's', key: { name: 'k', type: 'float' } }, "the key type must be string, int, timestamp (what HyperDex hashes and spacekv stores), found 'float'");
+  assert.deepEqual(parse({ name: 's', key: { name: 'k', type: 'float' } }).key, { name: 'k', type: 'float' });
+  assertInvalid({ name: 's', key: { name: 'k', type: 'bool' } }, "the key type must be string, int, float, timestamp (what HyperDex hashes and spacekv stores), found 'bool'");
   assertInvalid({ name: 's', key: { name: 'k', type: 'strin' } }, "the key type 'strin': expected an attribute type");
   assertInvalid({ name: 's', key: { name: 'k', kind: 'int' } }, "unknown field 'kind' in the key");
   assertInvalid({ name: 's', key: 7 }, "the schema needs 'key' to be a name or");

@@ -15,6 +15,9 @@ Exit codes: 0 done; 1 invalid input or usage; 2 not found (object or space); 3 c
 (exists, cmp_fail); 4 server unreachable, overloaded or outcome unknown; 5 any other error;
 6 not allowed (no token, a token refused, or one without the right; see --token).`;
 
+/** A key argument is text; the server reads it as the space's key type wants. */
+const KEY_HELP = 'the key (digits for an int-keyed space, a number such as 1.5 or -2e-3 for a float-keyed one)';
+
 export function exitCodeOf(code: ErrorCode): number {
   switch (code) {
     case 'unauthenticated':
@@ -104,13 +107,13 @@ export function addClientCommands(program: Command): void {
   program.addHelpText('after', EXIT_HELP);
 
   program.command('get').description('read an object (prints {key, version, attributes}; exit 2 if absent)')
-    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)')
+    .argument('<space>').argument('<key>', KEY_HELP)
     .option('--select <attributes>', 'comma-separated attributes to read (get_partial)')
     .action(run(program, (c, space: string, key: string, options: { select?: string }) =>
       options.select ? c.getPartial(space, key, options.select.split(',')) : c.get(space, key)));
 
   program.command('put').description('write attributes (upsert; --if-not-exist creates only; --if-version compares and swaps)')
-    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<attributes>', 'JSON object of attributes, or @file')
+    .argument('<space>').argument('<key>', KEY_HELP).argument('<attributes>', 'JSON object of attributes, or @file')
     .option('--if-not-exist', 'fail (exit 3) if the key exists')
     .option('--if-version <version>', 'write only if the object is at this version (compare-and-swap; exit 3 otherwise)', nonNegativeInt)
     .option('--expire-in <seconds>', 'seconds until the object expires', Number)
@@ -123,13 +126,13 @@ export function addClientCommands(program: Command): void {
     }));
 
   program.command('del').description('delete an object (exit 2 if absent)')
-    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)')
+    .argument('<space>').argument('<key>', KEY_HELP)
     .option('--if-version <version>', 'delete only at this version (exit 3 otherwise)', nonNegativeInt)
     .action(run(program, (c, space: string, key: string, options: { ifVersion?: number }) =>
       c.del(space, key, options.ifVersion === undefined ? {} : { version: options.ifVersion })));
 
   program.command('mutate').description('apply mutations atomically, e.g. \'[{"add": {"visits": 1}}]\'')
-    .argument('<space>').argument('<key>', 'the key (digits for an int-keyed space)').argument('<mutations>', 'JSON list of mutations, or @file')
+    .argument('<space>').argument('<key>', KEY_HELP).argument('<mutations>', 'JSON list of mutations, or @file')
     .option('--if <condition>', 'JSON condition that must hold (exit 3 otherwise)')
     .action(run(program, (c, space: string, key: string, text: string, options: { if?: string }) =>
       c.mutate(space, key, jsonArgument(text, 'mutations') as never, options.if ? { if: jsonArgument(options.if, 'the condition') as never } : {})));

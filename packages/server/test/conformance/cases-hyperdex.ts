@@ -1,6 +1,6 @@
 // Proves spacekv does what HyperDex's own documentation says its API does, on every store: the
 // schema language's whole grammar (singular keywords, ignored partitioning clauses answered with
-// warnings, timestamp keys); each data type's defaults and atomic operations with HyperDex's
+// warnings, timestamp keys, float keys); each data type's defaults and atomic operations with HyperDex's
 // expected results (string, int, float, list, set, every map key/value type, documents by path,
 // timestamps); conditional puts including cond_put_or_create; range, regex and length predicates;
 // sorted search and group operations, also on document paths; indexes on document paths and
@@ -84,6 +84,67 @@ export function hyperdexCases(ctx: SuiteContext): void {
         '1999-12-31T23:59:59.500Z', '2024-03-01T00:00:00.000Z',
       ]);
       await expectFault(fx.run({ op: 'get', space: 'events', key: 'yesterday' }), 'invalid_key');
+    });
+
+    conformanceCase(ctx, 'a float key is stored, ordered, paged, searched, logged and read back after a restart by value, bit for bit', async (fx) => {
+      await fx.addSpace('space points key float x attribute string name');
+      // Whole floats beside fractions (SQLite stores those as INTEGER beside REAL), text order
+      // differing from value order (10 < 9.5 as text), subnormals, the extremes, past 2^53.
+      const keys = [10, 9.5, 2, 1.5, 0.1, -0.002, 5e-324, 2 ** 60, 1e300, -1.7976931348623157e308, -(2 ** 60) - 2 ** 9];
+      for (const x of keys) await fx.run({ op: 'put', space: 'points', key: x, attributes: { name: String(x) } });
+      const ordered = [...keys].sort((a, b) => a - b);
+      const listed = async () => keysOf(await fx.run({ op: 'list', space: 'points' }));
+      assert.deepEqual(await listed(), ordered);
+      // Index entries point at float keys: built online over these objects, then kept by each write.
+      const indexed = await fx.run({ op: 'add_index', space: 'points', attribute: 'name' });
+      assert.ok(indexed.ok && indexed.kind === 'space', JSON.stringify(indexed));
+      // -0 is the key 0 (as in HyperDex, where the two compare equal): one object, read back as 0.
+      await fx.run({ op: 'put', space: 'points', key: -0, attributes: { name: 'zero' } });
+      const again = await fx.run({ op: 'put_if_not_exist', space: 'points', key: 0, attributes: { name: 'again' } });
+      assert.ok(!again.ok && again.code === 'exists', `put_if_not_exist on 0 after -0: ${JSON.stringify(again)}`);
+      assert.deepEqual((await get(fx, 'points', '-0')).attributes, { name: 'zero' }, 'a path segment -0 names the key 0');
+      const all = [...ordered.filter((x) => x < 0), 0, ...ordered.filter((x) => x > 0)];
+      assert.deepEqual(await listed(), all);
+      assert.ok(!(await listed()).some((k) => Object.is(k, -0)), 'the key 0 is never listed as -0');
+      // Paging: each cursor carries its last key as text, which must read back as that exact double.
+      const paged: Json[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await fx.run({ op: 'list', space: 'points', limit: 2, ...(cursor === undefined ? {} : { cursor }) });
+        if (!page.ok || page.kind !== 'page') return assert.fail(JSON.stringify(page));
+        paged.push(...page.objects.map((o) => o.key as Json));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      assert.deepEqual(paged, all);
+      // Key ranges and predicates on the key, and the key's text form (a path segment, a cursor).
+      assert.deepEqual(keysOf(await fx.run({ op: 'list', space: 'points', start: '-2e-3', end: 2 })), [-0.002, 0, 5e-324, 0.1, 1.5]);
+      assert.deepEqual(keysOf(await fx.run({ op: 'search', space: 'points', where: { x: { gt: 1.5, lte: 10 } } })), [2, 9.5, 10]);
+      assert.deepEqual(keysOf(await fx.run({ op: 'sorted_search', space: 'points', where: { x: { gte: 9.5 } }, sort_by: 'name', order: 'desc', limit: 3 })), [
+        9.5, 1e300, 2 ** 60, // by name, as text: '9.5' > '1e+300' > '1152921504606847000' > '10'
+      ]);
+      assert.equal(countOf(await fx.run({ op: 'count', space: 'points', where: { x: { lt: 0 } } })), 3);
+      const byName = await fx.run({ op: 'search', space: 'points', where: { name: { prefix: '1' } }, explain: true });
+      assert.deepEqual([keysOf(byName), planOf(byName)], [[1.5, 10, 2 ** 60, 1e300], { kind: 'index', attribute: 'name' }]);
+      assert.deepEqual(keysOf(await fx.run({ op: 'search', space: 'points', where: { name: 'zero' } })), [0]);
+      assert.deepEqual((await get(fx, 'points', '1e+300')).attributes, { name: '1e+300' });
+      // The change log hands every key back as the same double, and so does the store after a restart.
+      const { changes } = await fx.store.readChanges(0, 100);
+      const logged = changes.filter((c) => c.space === 'points' && c.op === 'put').map((c) => c.key);
+      assert.deepEqual(logged, [...keys, 0]);
+      await fx.reopen();
+      assert.deepEqual(await listed(), all);
+      assert.deepEqual((await get(fx, 'points', 2 ** 60)).attributes, { name: String(2 ** 60) });
+    });
+
+    conformanceCase(ctx, 'a float key must be a finite number: NaN, Infinity and non-numbers are refused with invalid_key, nothing written', async (fx) => {
+      await fx.addSpace('space points key float x attribute string name');
+      for (const key of ['NaN', 'Infinity', '-Infinity', '1e400', 'abc', '1.5x', '0x10', '', ' 1', true, null, [1]]) {
+        await expectFault(fx.run({ op: 'put', space: 'points', key, attributes: { name: 'bad' } }), 'invalid_key');
+        await expectFault(fx.run({ op: 'get', space: 'points', key }), 'invalid_key');
+      }
+      await expectFault(fx.run({ op: 'list', space: 'points', start: 'NaN' }), 'invalid_key');
+      await expectFault(fx.run({ op: 'list', space: 'points', prefix: '1' }), 'bad_request');
+      assert.deepEqual(keysOf(await fx.run({ op: 'list', space: 'points' })), []);
     });
   });
 

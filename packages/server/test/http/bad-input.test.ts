@@ -24,6 +24,7 @@ before(async () => {
   srv = await startTestServer('bad-input');
   expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: { schema: SCHEMA } }), 201);
   expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: { schema: 'space counters key int id attributes int n' } }), 201);
+  expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: { schema: 'space points key float x attributes string name' } }), 201);
   sentinelVersion = expectOk<WrittenBody>(await call(srv.url, 'PUT', objectPath('people', 'jsmith1'), { body: SENTINEL }), 201).version;
 });
 after(async () => {
@@ -90,6 +91,9 @@ const CASES: readonly BadCase[] = [
   { name: 'unknown attribute in ?select', send: () => call(srv.url, 'GET', `${objectPath('people', 'jsmith1')}?select=first,middle`), status: 400, code: 'unknown_attribute' },
   { name: 'unknown attribute in a mutation', send: () => patch('jsmith1', { mutations: [{ add: { visits: 1 } }] }), status: 400, code: 'unknown_attribute' },
   { name: 'a non-int key for an int-keyed space', send: () => call(srv.url, 'PUT', objectPath('counters', 'abc'), { body: {} }), status: 400, code: 'invalid_key' },
+  ...['NaN', 'Infinity', '-Infinity', '1e400', 'abc', '1.5.2', '0x1p3'].map((key) => ({
+    name: `the float key '${key}'`, send: () => call(srv.url, 'PUT', objectPath('points', key), { body: {} }), status: 400, code: 'invalid_key',
+  })),
   { name: 'an int key past 64 bits', send: () => call(srv.url, 'PUT', objectPath('counters', '9223372036854775808'), { body: {} }), status: 400, code: 'invalid_key' },
 
   // Schemas
@@ -327,6 +331,21 @@ test('the int64 edges round-trip exactly, as text in the response body', async (
   assert.equal(reply.status, 200);
   assert.ok(reply.text.includes('"key":9223372036854775807'), reply.text);
   assert.ok(reply.text.includes('"n":-9223372036854775808'), reply.text);
+  await assertIntact();
+});
+
+test('float keys in the path are read as numbers and printed in their shortest exact form', async () => {
+  // [path segment, the key's text in replies]: -0 is the key 0; a whole float past 2^53 is written
+  // in exponent form so that a lossless JSON reader takes it for the double it is, not an int.
+  const cases = [['1.5', '1.5'], ['-2e-3', '-0.002'], ['1E+300', '1e+300'], ['-0', '0'], ['1152921504606846976', '1.152921504606847e+18']];
+  for (const [segment, printed] of cases as [string, string][]) {
+    const written = await call(srv.url, 'PUT', objectPath('points', segment), { body: { name: segment } });
+    assert.ok(written.status === 200 || written.status === 201, written.text);
+    assert.ok(written.text.includes(`"key":${printed},`), `${segment}: ${written.text}`);
+    const read = await call(srv.url, 'GET', objectPath('points', printed));
+    assert.equal(read.status, 200, read.text);
+    assert.ok(read.text.includes(`"key":${printed},`) && read.text.includes(`"name":"${segment}"`), `${printed}: ${read.text}`);
+  }
   await assertIntact();
 });
 

@@ -48,10 +48,14 @@ function objectsOf(lines: readonly Line[]): Map<string, Line> {
   return new Map(lines.filter((l) => l.type === 'object').map((l) => [`${l.space}/${String(l.key)}`, l]));
 }
 
+/** Float keys whose doubles must come back bit for bit: a whole one past 2^53, a subnormal, 0.1. */
+const FLOAT_KEYS = [1.5, -0.002, 2 ** 60, 5e-324, 0.1, -1e300, 0];
+
 async function fillEveryType(client: SpacekvClient): Promise<void> {
   await client.addSpace('space typed key id attributes int i, float f, string s, bool b, bytes by, document d, timestamp ts, list(int) li, set(string) ss, map(string, int) m index i');
   await client.addSpace('space wide key int n attributes int v, set(int) vs');
   await client.addSpace('space sessions key id attributes string user ttl 3600');
+  await client.addSpace('space points key float x attributes string name');
   await client.put('typed', 'extremes', {
     i: I64_MIN, f: -1.7976931348623157e308, s: 'naïve ☃ \u{1F600} "quoted"\n', b: true, by: 'AAECAwT/', d: { nested: [1, { deep: null }], big: I64_MAX },
     ts: '2024-02-29T23:59:59.999Z', li: [I64_MAX, 0, -1], ss: ['b', 'a', ''], m: { x: I64_MAX, y: I64_MIN },
@@ -62,6 +66,7 @@ async function fillEveryType(client: SpacekvClient): Promise<void> {
   await client.put('wide', I64_MIN, { v: I64_MAX, vs: [I64_MIN, I64_MAX] });
   await client.put('wide', I64_MAX, { v: I64_MIN });
   await client.put('wide', 0, { v: 0 });
+  for (const x of FLOAT_KEYS) await client.put('points', x, { name: String(x) });
   await client.put('sessions', 'with-ttl', { user: 'u1' }); // expires by the space's ttl
   await client.put('sessions', 'forever', { user: 'u2' }, { expireIn: null });
   await client.mutate('typed', 'sparse', [{ add: { i: 41 } }, { add: { i: 1 } }]);
@@ -79,7 +84,7 @@ test('every type goes SQLite -> PostgreSQL -> SQLite by export and import and co
     const client = await connect(first.url);
     await fillEveryType(client);
     const sourceVersions = new Map<string, number>();
-    for (const [space, keys] of [['typed', ['extremes', 'small', 'float', 'sparse']], ['wide', [I64_MIN, I64_MAX, 0]], ['sessions', ['with-ttl', 'forever']]] as const) {
+    for (const [space, keys] of [['typed', ['extremes', 'small', 'float', 'sparse']], ['wide', [I64_MIN, I64_MAX, 0]], ['sessions', ['with-ttl', 'forever']], ['points', FLOAT_KEYS]] as const) {
       for (const key of keys) sourceVersions.set(`${space}/${String(key)}`, (await client.get(space, key))?.version ?? -1);
     }
     await client.close();
@@ -108,12 +113,13 @@ test('every type goes SQLite -> PostgreSQL -> SQLite by export and import and co
     assert.deepEqual(spaces(c), spaces(a));
     assert.deepEqual((spaces(a)[0] as { indexes?: string[] }).indexes, ['i']);
     const [objectsA, objectsB, objectsC] = [a, b, c].map(objectsOf) as [Map<string, Line>, Map<string, Line>, Map<string, Line>];
-    assert.equal(objectsA.size, 9);
+    assert.equal(objectsA.size, 9 + FLOAT_KEYS.length);
     assert.deepEqual([...objectsA.keys()].sort(), [...sourceVersions.keys()].sort());
     for (const [id, original] of objectsA) {
       assert.equal(original.version, sourceVersions.get(id), `${id}: the export carries the source version`);
       for (const [where, copy] of [['PostgreSQL', objectsB.get(id)], ['SQLite again', objectsC.get(id)]] as const) {
         assert.ok(copy, `${id} in ${where}`);
+        assert.deepEqual(copy.key, original.key, `${id} key in ${where}`);
         assert.deepEqual(copy.attributes, original.attributes, `${id} attributes in ${where}`);
         if (original.expires_at === null) assert.equal(copy.expires_at, null, `${id} never expires in ${where}`);
         else {
@@ -125,6 +131,7 @@ test('every type goes SQLite -> PostgreSQL -> SQLite by export and import and co
     }
     assert.notEqual(objectsA.get('sessions/with-ttl')?.expires_at, null, 'the ttl space gave its object an expiry');
     assert.equal(objectsA.get('wide/-9223372036854775808')?.key, I64_MIN, 'an int64 key keeps every digit');
+    for (const x of FLOAT_KEYS) assert.ok(Object.is(objectsC.get(`points/${x}`)?.key, x), `the float key ${x} comes back the same double`);
     // The index came across and answers.
     const reader = await connect(last.url);
     assert.deepEqual((await reader.explain('typed', { i: { gte: 0 } })).kind, 'index');

@@ -183,7 +183,7 @@ export class PgBatch implements StepContext {
       const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
         'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])',
-        [rows.space.createdSeq, byteaArray(this.tx, list.map(keyBytes))] as never[],
+        [rows.space.createdSeq, byteaArray(this.tx, list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
         { prepare: true },
       );
       for (const key of list) rows.fetched.set(String(key), null);
@@ -290,10 +290,10 @@ export class PgBatch implements StepContext {
       const deletes: Buffer[] = [];
       for (const written of rows.written.values()) {
         if (written.row) upserts.push(written);
-        else deletes.push(keyBytes(written.key));
+        else deletes.push(keyBytes(written.key, rows.space.schema.key.type));
       }
       const spaceSeq = rows.space.createdSeq;
-      const upsertKeys = upserts.map((w) => keyBytes(w.key));
+      const upsertKeys = upserts.map((w) => keyBytes(w.key, rows.space.schema.key.type));
       if (upserts.length > 0) {
         statements.push(this.tx.unsafe(
           `INSERT INTO objects (space_seq, key, version, expires_at, attrs)

@@ -37,7 +37,7 @@ export async function openPostgresExport(url: string): Promise<ExportSource> {
       async objects(space, after: Key | null, limit): Promise<readonly ExportedObject[]> {
         const page = await session.unsafe<{ key: Buffer; version: string; expires_at: string | null; attrs: string }[]>(
           `SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $2${after === null ? '' : ' AND key > $3'} ORDER BY key LIMIT $1`,
-          (after === null ? [limit, space.createdSeq] : [limit, space.createdSeq, keyBytes(after)]) as never[],
+          (after === null ? [limit, space.createdSeq] : [limit, space.createdSeq, keyBytes(after, space.schema.key.type)]) as never[],
         );
         return page.map((row) => ({
           key: keyFromBytes(row.key, space.schema.key.type), version: Number(row.version),

@@ -5,7 +5,7 @@
  * server sharing the schema may read a value, and the sweepers of every server may remove one
  * (the statements are idempotent).
  */
-import { type Key, type StoredObject, refersToLargeValue } from '@spacekv/core';
+import { type Key, type StoredObject, parseJson, refersToLargeValue, stringifyJson } from '@spacekv/core';
 import type { LargeValueCandidate, LargeValueOwner, LargeValues } from '../store.js';
 import type { Sql } from './connection.js';
 
@@ -23,24 +23,13 @@ interface CandidateRow {
 /** Run one statement on the pool, with the store's deadline and failure mapping. */
 export type RunStatement = <T>(query: (sql: Sql) => Promise<T>) => Promise<T>;
 
-/** Keys are stored as JSON text (as the change log does), so int keys past 2^53 stay exact. */
-function keyJson(key: Key): string {
-  return typeof key === 'string' ? JSON.stringify(key) : String(key);
-}
-
-function keyFromJson(text: string): Key {
-  if (text.startsWith('"')) return JSON.parse(text) as string;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : BigInt(text);
-}
-
 export class PgLargeValues implements LargeValues {
   constructor(private readonly run: RunStatement, private readonly readObject: (space: string, key: Key, nowMs: number) => Promise<StoredObject | null>) {}
 
   async begin(id: string, owner: LargeValueOwner, nowMs: number): Promise<void> {
     await this.run((sql) => sql.unsafe(
       'INSERT INTO large_values (id, space, key_json, attribute, touched_at) VALUES ($1, $2, $3, $4, $5)',
-      [id, owner.space, keyJson(owner.key), owner.attribute, nowMs], { prepare: true }));
+      [id, owner.space, stringifyJson(owner.key), owner.attribute, nowMs], { prepare: true }));
   }
 
   async append(id: string, index: number, data: Uint8Array, nowMs: number): Promise<void> {
@@ -68,7 +57,7 @@ export class PgLargeValues implements LargeValues {
           FROM large_values v CROSS JOIN log_state l
          WHERE v.adopted_seq IS NOT NULL AND v.id > $2 ORDER BY v.id LIMIT $3)`,
       [idleBeforeMs, afterId, limit], { prepare: true }));
-    return rows.slice(0, limit).map((row) => ({ id: row.id, owner: { space: row.space, key: keyFromJson(row.key_json), attribute: row.attribute }, state: row.state }));
+    return rows.slice(0, limit).map((row) => ({ id: row.id, owner: { space: row.space, key: parseJson(row.key_json) as Key, attribute: row.attribute }, state: row.state }));
   }
 
   /**

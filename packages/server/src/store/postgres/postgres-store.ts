@@ -229,7 +229,7 @@ export class PostgresStore implements Store {
         const query = sql.unsafe<StoredRow[]>(
           `SELECT s.created_seq, o.version, o.expires_at, o.attrs FROM spaces s
            LEFT JOIN objects o ON o.space_seq = s.created_seq AND o.key = $2 WHERE s.name = $1`,
-          [space, keyBytes(key)] as never[], { prepare: true });
+          [space, keyBytes(key, entry.space.schema.key.type)] as never[], { prepare: true });
         const [row] = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
         if (!row || Number(row.created_seq) !== entry.space.createdSeq) {
           if (attempt > 0) throw new SpacekvError('unknown_space', `no space named '${space}'`);

@@ -125,11 +125,11 @@ export class PgSearcher {
     const k = `${alias}.key`;
     where.add(`${alias}.space_seq = ${where.param(space.createdSeq)}`);
     const { keys } = plan;
-    if (keys.start !== undefined) where.add(`${k} >= ${where.param(keyBytes(keys.start))}`);
-    if (keys.end !== undefined) where.add(`${k} < ${where.param(keyBytes(keys.end))}`);
+    if (keys.start !== undefined) where.add(`${k} >= ${where.param(keyBytes(keys.start, space.schema.key.type))}`);
+    if (keys.end !== undefined) where.add(`${k} < ${where.param(keyBytes(keys.end, space.schema.key.type))}`);
     if (keys.prefix !== undefined) {
       // Every key with this prefix lies in [prefix, successor): the prefix's bytes start the key's.
-      const prefix = keyBytes(keys.prefix);
+      const prefix = keyBytes(keys.prefix, space.schema.key.type);
       where.add(`${k} >= ${where.param(prefix)}`);
       const top = prefixSuccessor(Uint8Array.from(prefix)); // a copy: Buffer's slice, which it uses, would share (and change) the prefix
       if (top) where.add(`${k} < ${where.param(Buffer.from(top))}`);
@@ -153,7 +153,7 @@ export class PgSearcher {
   private async inKeyOrder(tx: Queries, plan: SearchPlan, space: Space, reverse: boolean, take: (row: CandidateRow) => boolean): Promise<void> {
     const { from, alias } = this.from(plan);
     const keyType = space.schema.key.type;
-    let after: Buffer | undefined = plan.keys.after === undefined ? undefined : keyBytes(plan.keys.after);
+    let after: Buffer | undefined = plan.keys.after === undefined ? undefined : keyBytes(plan.keys.after, keyType);
     // A page with no condition to test takes its first `limit` live rows: read no more than that first.
     let chunk = plan.order.by === 'key' && plan.condition.length === 0 ? Math.min(plan.limit, CHUNK_ROWS) : CHUNK_ROWS;
     for (;;) {

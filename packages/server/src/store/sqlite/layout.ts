@@ -7,8 +7,9 @@
  *   re-created under the same name is a new incarnation whose rows can never meet the old one's.
  * - `objects` (format 5): every space's objects in one table, keyed by (space id, key). Attributes
  *   are the object's complete JSON text, so a read passes them through without decoding. `key` is
- *   `ANY` in a STRICT table: a space holds only ints (stored as INTEGER, ordered numerically) or
- *   only strings (TEXT, ordered by bytes), exactly the order of the per-space tables before.
+ *   `ANY` in a STRICT table: a space holds only ints (stored as INTEGER, ordered numerically), only
+ *   floats (REAL, or INTEGER when whole: SQLite compares the two by exact value) or only strings
+ *   (TEXT, ordered by bytes), exactly the order of the per-space tables before.
  *   Ints must be bound as bigints (search-executor.ts `bind`): better-sqlite3 binds a JS number as
  *   REAL, which an ANY column would keep. `expires_at` (epoch ms) makes an object read as absent
  *   from then on; a partial index on it lets the TTL sweeper find expired rows of every space

@@ -24,9 +24,14 @@ export function keyOf(raw: bigint | number | string): Key {
   return typeof raw === 'bigint' && raw >= BigInt(Number.MIN_SAFE_INTEGER) && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
 }
 
-/** A key as SQLite binds it: ints as bigints, so a key past 2^53 compares exactly. */
+/**
+ * A key as SQLite binds it: whole numbers as bigints (INTEGER), so an int key past 2^53 compares
+ * exactly; any other number (a float key) as a double (REAL). A whole float key (2) is thus stored
+ * as INTEGER beside its space's REAL keys: SQLite compares INTEGER with REAL by exact numeric value,
+ * so order and equality hold, and both read back as the same JS number (keyOf).
+ */
 export function bind(key: Key): unknown {
-  return typeof key === 'number' ? BigInt(key) : key;
+  return typeof key === 'number' && Number.isSafeInteger(key) ? BigInt(key) : key;
 }
 
 /** SQL conditions for an index range on alias `i`, with their parameters. */
