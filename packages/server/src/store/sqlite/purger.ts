@@ -28,14 +28,17 @@ export class Purger {
       objects: db.prepare('DELETE FROM objects WHERE space_id = @id AND key IN (SELECT key FROM objects WHERE space_id = @id LIMIT @rows)'),
       builds: db.prepare('INSERT OR IGNORE INTO purges (space_id, attr) SELECT space_id, attr FROM index_builds'),
       clearBuilds: db.prepare('DELETE FROM index_builds'),
+      anyBuild: db.prepare('SELECT 1 FROM index_builds LIMIT 1').pluck(),
     };
   }
 
   /**
    * Builds a restart cut short (their writer died with them) become purges of what they wrote.
-   * Run when the writer opens the file, before any build can start.
+   * Run when the writer opens the file, before any build can start. Nothing is written when no
+   * build was cut short: a server must open, and serve reads, on a full disk.
    */
   abandonBuilds(): void {
+    if (this.stmts.anyBuild.get() === undefined) return;
     this.db.transaction(() => {
       this.stmts.builds.run();
       this.stmts.clearBuilds.run();
