@@ -41,7 +41,7 @@ export function guardDriverRejections(): void {
   });
 }
 
-/** Rejections the guard has taken since the process started (for tests and metrics). */
+/** Rejections the guard has taken since the process started (the driver-rejections test reads it). */
 export function droppedTypeQueryErrors(): number {
   return swallowed;
 }
