@@ -142,6 +142,12 @@ export class PostgresStore implements Store {
       const sql = pool.current;
       await withDeadline(pool, sql, OPEN_DEADLINE_MS, (async () => {
         await migrate(sql, this.target.schema);
+        // The poll's baseline is read before the catalog: a space another server creates between the
+        // two reads then shows as a change at the first poll. Starting the poll from nothing instead
+        // took whatever it first read as the baseline, and a space created before that poll was never
+        // heard of by this server.
+        const [meta] = await sql.unsafe<{ last_seq: string; catalog_gen: string }[]>('SELECT last_seq, catalog_gen FROM meta WHERE id = 1');
+        if (meta) this.polled = { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
         this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
       })());
     } catch (err) {
