@@ -29,14 +29,14 @@ export function uniqueSchema(prefix: string): string {
 /**
  * The store URL for `schema` on `base` (default: the test server), with the portable-subset guard
  * on (statement-guard.ts): every PostgreSQL test proves the store needs nothing CockroachDB or
- * YugabyteDB lacks. SPACEKV_TEST_PG_ISOLATION=serializable runs every test's sessions under
- * SERIALIZABLE (CockroachDB's default), set per connection, never on the server.
+ * YugabyteDB lacks. `isolation` (default: SPACEKV_TEST_PG_ISOLATION, which runs every test that way)
+ * sets the sessions' default_transaction_isolation, e.g. `serializable` (CockroachDB's default),
+ * per connection, never on the server; the `*-serializable` test files pass it themselves.
  */
-export function storeUrl(schema: string, base: string = POSTGRES_URL): string {
+export function storeUrl(schema: string, base: string = POSTGRES_URL, isolation = process.env['SPACEKV_TEST_PG_ISOLATION']): string {
   const url = new URL(base);
   url.searchParams.set('schema', schema);
   url.searchParams.set('guard', 'portable');
-  const isolation = process.env['SPACEKV_TEST_PG_ISOLATION'];
   if (isolation) url.searchParams.set('default_transaction_isolation', isolation);
   return url.toString();
 }
