@@ -25,3 +25,8 @@ test('bad URLs and schema names are refused with a message naming them', () => {
   assert.throws(() => parseTarget('mysql://db/app'), /not a PostgreSQL URL/);
   assert.throws(() => parseTarget('postgres://h1:1,h2:2/app?schema=Bad-Name'), /invalid schema name 'Bad-Name'/);
 });
+
+test('lease_ttl_ms sets the lease expiry and leaves the driver\'s URL; a bad one is refused', () => {
+  assert.deepEqual(parseTarget('postgres://db/app?lease_ttl_ms=1500&schema=s1'), { url: 'postgres://db/app', schema: 's1', guard: false, leaseTtlMs: 1500 });
+  for (const bad of ['0', '99', '1.5', 'abc', '10000000']) assert.throws(() => parseTarget(`postgres://db/app?lease_ttl_ms=${bad}`), new RegExp(`invalid lease_ttl_ms '${bad.replace('.', '\\.')}'`));
+});

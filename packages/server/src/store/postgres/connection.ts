@@ -28,14 +28,16 @@ export interface PostgresTarget {
   readonly schema: string;
   /** `?guard=portable`: every statement is checked against the portable subset (statement-guard.ts); for tests. */
   readonly guard: boolean;
+  /** `?lease_ttl_ms=`: how long a lease lasts unrenewed (lease.ts), when not the store's default. */
+  readonly leaseTtlMs?: number;
 }
 
 /** At most 50 characters, so the schema's notification channel (`spacekv_<schema>`) stays a 63-byte identifier. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,49}$/;
 
 /**
- * Split `postgres://…?schema=name&guard=portable` into the driver's URL, the schema (default
- * `spacekv`) and the guard, and check the schema is a plain identifier, since it is spliced into
+ * Split `postgres://…?schema=name&guard=portable&lease_ttl_ms=5000` into the driver's URL, the
+ * schema (default `spacekv`), the guard and the lease expiry, and check the schema is a plain identifier, since it is spliced into
  * SQL. Other parameters go to the driver, which sends those it does not know as session settings
  * (e.g. `default_transaction_isolation=serializable`). The URL may name several
  * hosts (`postgres://h1:5432,h2:5432/db?target_session_attrs=read-write`, a high-availability
@@ -57,14 +59,19 @@ export function parseTarget(url: string): PostgresTarget {
   if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name '${schema}' (lower-case letters, digits and _, at most 50)`);
   const guard = parsed.searchParams.get('guard');
   if (guard !== null && guard !== 'portable') throw new Error(`invalid guard '${guard}' (the one guard is 'portable')`);
+  const leaseTtl = parsed.searchParams.get('lease_ttl_ms');
+  if (leaseTtl !== null && !/^[1-9][0-9]{2,6}$/.test(leaseTtl)) throw new Error(`invalid lease_ttl_ms '${leaseTtl}' (milliseconds, 100 to 9999999)`);
   parsed.searchParams.delete('schema');
   parsed.searchParams.delete('guard');
+  parsed.searchParams.delete('lease_ttl_ms');
   // postgres.js 3.4.9 judges `read-write` by default_transaction_read_only, which a hot standby of
   // PostgreSQL 14+ reports `off`: it would take a standby for the primary. `primary` asks the
   // server whether it is in recovery, which is what read-write means for a replicated cluster.
   if (parsed.searchParams.get('target_session_attrs') === 'read-write') parsed.searchParams.set('target_session_attrs', 'primary');
   const single = parsed.toString();
-  return { url: hosts ? single.replace(parsed.host, hosts) : single, schema, guard: guard !== null };
+  return {
+    url: hosts ? single.replace(parsed.host, hosts) : single, schema, guard: guard !== null, ...(leaseTtl !== null ? { leaseTtlMs: Number(leaseTtl) } : {}),
+  };
 }
 
 /** The `host:port,host:port` part of a URL naming several hosts, or undefined for one host. */

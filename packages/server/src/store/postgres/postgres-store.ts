@@ -128,7 +128,7 @@ export class PostgresStore implements Store {
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
     this.searcher = new PgSearcher(limits);
-    this.leases = new LeaseRows(() => this.open_(), { ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
+    this.leases = new LeaseRows(() => this.open_(), { ttlMs: options.leaseTtlMs ?? this.target.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
     this.sharedCatalog = {
       spaces: () => this.snapshot(),
       onChange: (listener) => this.catalogListeners.add(listener),
