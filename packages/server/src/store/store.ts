@@ -92,6 +92,14 @@ export interface ExpiredObject {
 export interface Lease {
   /** Aborted when the lease is lost (PostgreSQL: not renewed in time, or taken over): the holder must stop at once. */
   readonly signal: AbortSignal;
+  /**
+   * Resolves while the lease is still held: its epoch still current in the store and its expiry not
+   * passed on this process's clock; otherwise the lease is lost (`signal` aborts) and this rejects.
+   * The holder calls it right before an act only the holder may do and then acts at once, with no
+   * await between: a holder paused past its expiry with work already read (SIGSTOP, a long GC)
+   * stops here when it resumes, instead of acting on it before its renewal timer notices.
+   */
+  confirm(): Promise<void>;
   release(): Promise<void>;
 }
 

@@ -29,7 +29,10 @@ class SharedLease {
     if (this.holder) return null;
     const controller = new AbortController();
     this.holder = controller;
-    return { signal: controller.signal, release: async () => this.drop(controller) };
+    const confirm = async (): Promise<void> => {
+      if (controller.signal.aborted) throw new Error('the lease was lost');
+    };
+    return { signal: controller.signal, confirm, release: async () => this.drop(controller) };
   }
 
   /** The holder's session died: its lease is gone (aborted), and free for anyone. */

@@ -2,7 +2,8 @@
 // with holder, expiry and fencing epoch (lease.ts): of two stores sharing a schema (two servers),
 // one holds a lease at a time; the other gets null until it is released or expires; a holder whose
 // lease expired and was taken by another (as when it was paused past its expiry) is fenced off by
-// the epoch at its next renewal and stops, so two holders never act at once.
+// the epoch at its next renewal and stops, so two holders never act at once; asked to confirm the
+// lease before acting, it learns so at once; and an expired lease is not renewed.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { DEFAULT_LIMITS } from '@spacekv/core';
@@ -46,6 +47,9 @@ test('one holder at a time across stores; a released or expired holder lets the 
     await admin.unsafe(`UPDATE ${schema}.leases SET expires_at = now() - interval '1 second' WHERE name = 'relay'`);
     const third = await a.acquireLease('relay');
     assert.ok(third, 'an expired lease is granted to another');
+    // Asked before acting, b learns at once that its epoch is no longer current; a is confirmed.
+    await assert.rejects(second.confirm(), /lease 'relay' was lost/);
+    await third.confirm();
     // b's next renewal names its old epoch: it finds nothing, and b stops.
     await withTimeout((async () => {
       while (!second.signal.aborted) await sleep(20);
@@ -55,7 +59,16 @@ test('one holder at a time across stores; a released or expired holder lets the 
     assert.equal(third.signal.aborted, false, 'the new holder keeps it');
     const [row] = await admin.unsafe<{ epoch: string }[]>(`SELECT epoch FROM ${schema}.leases WHERE name = 'relay'`);
     assert.equal(Number(row?.epoch), 3, 'each grant a new epoch');
-    await third.release();
+
+    // Expired in the row though no one took it (a renewal that ran late, after a pause): the
+    // holder's next renewal does not bring it back, and the holder stops.
+    await admin.unsafe(`UPDATE ${schema}.leases SET expires_at = now() - interval '1 second' WHERE name = 'relay'`);
+    await withTimeout((async () => {
+      while (!third.signal.aborted) await sleep(20);
+    })(), TTL_MS * 2, 'the holder of an expired lease to stop');
+    assert.match(String((third.signal.reason as Error).message), /expired/);
+    await assert.rejects(third.confirm());
+    assert.ok(await b.acquireLease('relay'), 'the expired lease is free for another');
   } finally {
     await admin.end({ timeout: 1 });
     await a.close();

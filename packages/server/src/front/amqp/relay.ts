@@ -8,7 +8,9 @@
  * each run: consumers deduplicate by `seq` (with space and key for a tx's several changes).
  *
  * Only the holder of the store's relay lease publishes (one relay among servers sharing a
- * PostgreSQL store); the others wait on standby and take over when the holder's lease goes.
+ * PostgreSQL store); the others wait on standby and take over when the holder's lease goes. The
+ * holder confirms its lease between reading a page and publishing it, so a holder paused past its
+ * expiry with a page in hand publishes nothing when it resumes.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfirmChannel, Message } from 'amqplib';
@@ -141,6 +143,9 @@ class RelayRun {
           await Promise.race([this.doorbell.wait(), this.progress.wait(), stop]);
           continue;
         }
+        // Fencing: this server may have been paused since it read the page, long enough for another
+        // to take the lease and publish it; confirm, then publish at once (no await in between).
+        await this.lease.confirm();
         // The server's own spaces (token records) never leave it.
         for (const [index, change] of changes.entries()) if (!isSystemSpace(change.space)) this.publish(change, index);
         published = (changes[changes.length - 1] as Change).seq;

@@ -6,6 +6,9 @@
  * out, by an UPDATE that names the epoch: once another server took the lease, the old holder's
  * renewal finds nothing and it stops. A holder that cannot renew (PostgreSQL away, or the process
  * paused) stops on its own clock when its expiry passes, before anyone else may take the lease.
+ * Before each act only the holder may do, it confirms the lease (the epoch still current in the
+ * row, the expiry not passed on its clock): a holder paused between reading its work and acting on
+ * it is fenced off there, not at its next renewal.
  */
 import { randomUUID } from 'node:crypto';
 import { SpacekvError } from '@spacekv/core';
@@ -57,17 +60,22 @@ export class LeaseRows {
       this.held.delete(release);
       if (!controller.signal.aborted) controller.abort(new SpacekvError('unavailable', `the lease '${name}' was lost: ${reason}`));
     };
+    /** The row no longer names this holder's epoch as live. */
+    const fenced = (): void => lose(`it expired, or another server holds it now (epoch ${epoch} is fenced off)`);
     const renew = async (): Promise<void> => {
       if (controller.signal.aborted) return;
       // A process paused past its expiry (SIGSTOP, a long GC) stops before doing anything else.
       if (performance.now() - renewedAt >= ttlMs) return lose('its expiry passed before it could be renewed');
       const sentAt = performance.now();
       try {
+        // Not once expired: a renewal sent before a pause and run after the expiry would keep the
+        // lease from the others for another ttl, for a holder that stops on its own clock anyway.
         const rows = await this.sql().unsafe(
-          `UPDATE leases SET expires_at = now() + $4 * interval '1 millisecond' WHERE name = $1 AND holder = $2 AND epoch = $3 RETURNING epoch`,
+          `UPDATE leases SET expires_at = now() + $4 * interval '1 millisecond'
+           WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() RETURNING epoch`,
           [name, this.holder, epoch, ttlMs],
         );
-        if (rows.length === 0) return lose(`another server holds it now (epoch ${epoch} is fenced off)`);
+        if (rows.length === 0) return fenced();
         renewedAt = sentAt;
       } catch {
         // PostgreSQL away: try again soon; the expiry check above stops the holder in time.
@@ -80,13 +88,26 @@ export class LeaseRows {
     };
     timer = setTimeout(() => void renew(), ttlMs / 3);
     timer.unref();
+    const confirm = async (): Promise<void> => {
+      if (!controller.signal.aborted) {
+        // A read, not a renewal: it writes nothing (no commit to wait for) on every page the holder acts on.
+        const rows = await this.sql().unsafe(
+          'SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()', [name, this.holder, epoch]);
+        if (rows.length === 0) fenced();
+        // The row says no other holder as of when PostgreSQL read it; our clock says the expiry, which
+        // PostgreSQL set no earlier than renewedAt + ttl, has not passed since (the reply may have
+        // waited in a paused process for any time).
+        else if (performance.now() - renewedAt >= ttlMs) lose('its expiry passed before it could be renewed');
+      }
+      if (controller.signal.aborted) throw controller.signal.reason;
+    };
     const release = async (): Promise<void> => {
       if (controller.signal.aborted) return;
       lose('released');
       await this.sql().unsafe('UPDATE leases SET holder = NULL, expires_at = NULL WHERE name = $1 AND holder = $2 AND epoch = $3', [name, this.holder, epoch]);
     };
     this.held.add(release);
-    return { signal: controller.signal, release };
+    return { signal: controller.signal, confirm, release };
   }
 
   /** Give up every lease held (on close). */

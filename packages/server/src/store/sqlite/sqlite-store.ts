@@ -38,7 +38,7 @@ const WRITER_RESTART_FIRST_MS = 10;
 const WRITER_RESTART_LAST_MS = 5_000;
 
 /** Leadership needs no contest here: the data-directory lock already makes this the only server. */
-const SOLE_LEASE: Lease = { signal: new AbortController().signal, release: () => Promise.resolve() };
+const SOLE_LEASE: Lease = { signal: new AbortController().signal, confirm: () => Promise.resolve(), release: () => Promise.resolve() };
 
 export class SqliteStore implements Store {
   readonly path: string;
