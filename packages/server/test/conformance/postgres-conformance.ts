@@ -4,8 +4,10 @@
  * schema (derived from the case's directory), dropped afterwards. A last test reports how many
  * batches the stores ran again after a serialization failure (40001/40P01).
  */
+import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { test } from 'node:test';
+import { connect, parseTarget } from '../../src/store/postgres/connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { POSTGRES_URL, dropSchema, postgresMissing, storeUrl } from '../helpers/postgres.js';
 import { conformanceSuite } from './suite.js';
@@ -28,7 +30,19 @@ export async function postgresConformance(isolation?: string): Promise<void> {
     stores.push(store);
     return store;
   }, { cleanup: (dir) => dropSchema(schemaOf(dir)) });
-  test(`conformance: ${name}: serialization retries`, (t) => {
+  test(`conformance: ${name}: serialization retries`, async (t) => {
+    if (isolation) {
+      // The stores' sessions really ran that way: the setting reaches PostgreSQL through the URL.
+      const sql = connect(parseTarget(storeUrl('public', POSTGRES_URL, isolation)), { poolSize: 1 });
+      try {
+        const [row] = await sql.unsafe<{ transaction_isolation: string }[]>('SHOW transaction_isolation');
+        assert.equal(row?.transaction_isolation, isolation);
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    }
+    // Expect few or none: one store's batches queue on the meta row lock; servers racing on one
+    // schema (two-servers-serializable.test.ts) are where 40001 comes from.
     const retries = stores.reduce((sum, store) => sum + store.serializationRetries, 0);
     t.diagnostic(`batches retried on 40001/40P01 over ${stores.length} stores (isolation ${isolation ?? process.env['SPACEKV_TEST_PG_ISOLATION'] ?? 'default'}): ${retries}`);
   });
