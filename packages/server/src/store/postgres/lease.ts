@@ -92,7 +92,7 @@ export class LeaseRows {
       if (!controller.signal.aborted) {
         // A read, not a renewal: it writes nothing (no commit to wait for) on every page the holder acts on.
         const rows = await this.sql().unsafe(
-          'SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()', [name, this.holder, epoch]);
+          'SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now()', [name, this.holder, epoch], { prepare: true });
         if (rows.length === 0) fenced();
         // The row says no other holder as of when PostgreSQL read it; our clock says the expiry, which
         // PostgreSQL set no earlier than renewedAt + ttl, has not passed since (the reply may have
