@@ -404,7 +404,7 @@ export class PostgresStore implements Store {
    * 2. under the meta row lock it becomes the space's `building` attribute and the catalog moves
    *    on, so from the next batch on every server's writes maintain its entries;
    * 3. the objects are indexed in slices of `indexBuildBatchRowsMax`, each under the meta row lock
-   *    (a batch never interleaves with a slice, so a slice never writes entries of a stale object);
+   *    (a batch writes only under that lock, so a slice never writes entries of a stale object);
    * 4. under the lock it joins the schema's indexes. A failure gives the attribute up: its entries
    *    are purged later.
    * One build per space at a time (`overloaded` otherwise); a build of the same attribute that a
@@ -556,13 +556,14 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One batch in one transaction on a reserved connection, in three round trips: BEGIN with the
-   * meta row lock, the rows the batch names, then its writes with COMMIT right behind them. The meta
-   * row is locked first: from then until COMMIT no other process commits a batch, so what this
-   * batch reads is current and the seq it takes follows the last committed one. The isolation is
-   * the database's default: under READ COMMITTED the lock orders the batches; under SERIALIZABLE
-   * (CockroachDB's default) a batch that read the meta row before another committed is given up
-   * with 40001, and runs again as a whole, a few times, after a short random wait.
+   * One batch in one transaction on a reserved connection (attemptBatch): its rows read and locked,
+   * then the meta row lock, then its writes with COMMIT right behind them. From the meta row lock
+   * until COMMIT no other process commits a batch, so the seq it takes follows the last committed
+   * one; the row locks and the absent-key guards (batch.ts) keep what it read current until then.
+   * The isolation is the database's default: under READ COMMITTED the locks order the batches;
+   * under SERIALIZABLE (CockroachDB's default) a batch that read the meta row before another
+   * committed is given up with 40001, and runs again as a whole, a few times, after a short random
+   * wait; so does a batch that lost the race to create a key (23505 on `objects`).
    */
   private async runBatch(pool: PgPool, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     const sql = pool.current;
