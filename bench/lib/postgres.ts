@@ -2,7 +2,7 @@
  * Step 10, PostgreSQL: the client workload of step 6 (durable put of fresh keys, then point get of
  * existing keys, `inFlight` operations outstanding, 100-byte values) on the embedded SQLite store,
  * on PostgreSQL behind one server process, and behind two server processes sharing one schema (the
- * operations split over a client on each), beside raw PostgreSQL: the same upserts and reads sent
+ * operations split over a client on each, each keeping `inFlight` outstanding), beside raw PostgreSQL: the same upserts and reads sent
  * by the driver spacekv uses (postgres.js, a pool of 8, one autocommit statement per write, durable
  * by synchronous_commit=on) in the same run. Each spacekv-on-PostgreSQL run gets a fresh schema,
  * dropped afterwards. Skipped, with a line saying why, when PostgreSQL is not reachable.
@@ -13,6 +13,8 @@ import postgres from 'postgres';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from './child-server.js';
 import { type InFlightResult, runInFlight } from './inflight.js';
+import { cpuSeconds, localTcpPorts, visible } from './proc-stats.js';
+import { metricSamples } from './rest-fixtures.js';
 import { int, out, printColumns } from './report.js';
 import type { Section } from './section.js';
 
@@ -25,10 +27,22 @@ export interface PostgresSizes {
 const SCHEMA_DSL = 'space bench key k attributes string v';
 const VALUE = 'x'.repeat(100);
 
+/** What the durable puts of one row cost, beside their rate (spacekv rows only). */
+export interface PutCost {
+  /** CPU of the PostgreSQL backends serving the spacekv servers' connections, per put (µs); undefined without PostgreSQL. */
+  readonly pgCpuUsPerPut: number | undefined;
+  /** CPU of the spacekv server processes, per put (µs). */
+  readonly serverCpuUsPerPut: number;
+  readonly putsPerBatch: number;
+  /** Mean time a batch held the lock that orders commits across servers (PostgreSQL's meta row), from the servers' /metrics. */
+  readonly lockMsPerBatch: number | undefined;
+}
+
 export interface PostgresRow {
   readonly label: string;
   readonly put: InFlightResult;
   readonly get: InFlightResult;
+  readonly cost?: PutCost;
 }
 
 export type PostgresFigures = { readonly rows: readonly PostgresRow[]; readonly sizes: PostgresSizes } | { readonly skipped: string };
@@ -37,12 +51,15 @@ function keyName(i: number): string {
   return `k${String(i).padStart(8, '0')}`;
 }
 
-/** Two runs of half the operations at once, one per client; ops/s is their sum, latencies the worse of the two. */
+/**
+ * One run per client at once, each of an equal share of the operations with `inFlight` outstanding
+ * (so `inFlight` per server); ops/s is their sum, latencies the worse of them.
+ */
 async function split(clients: readonly SpacekvClient[], inFlight: number, total: number, issue: (client: SpacekvClient, i: number) => Promise<unknown>): Promise<InFlightResult> {
   const share = Math.floor(total / clients.length);
-  const parts = await Promise.all(clients.map((client, c) => runInFlight(Math.max(1, Math.floor(inFlight / clients.length)), share, (i) => issue(client, c * share + i))));
+  const parts = await Promise.all(clients.map((client, c) => runInFlight(inFlight, share, (i) => issue(client, c * share + i))));
   return {
-    inFlight, total: share * clients.length,
+    inFlight: inFlight * clients.length, total: share * clients.length,
     opsPerSec: parts.reduce((sum, p) => sum + p.opsPerSec, 0),
     seconds: Math.max(...parts.map((p) => p.seconds)),
     p50Us: Math.max(...parts.map((p) => p.p50Us)),
@@ -51,7 +68,58 @@ async function split(clients: readonly SpacekvClient[], inFlight: number, total:
   };
 }
 
-async function measureServers(label: string, servers: readonly ChildServer[], sizes: PostgresSizes, problems: string[]): Promise<PostgresRow> {
+const COST_METRICS = ['spacekv_commit_batch_size_count', 'spacekv_store_lock_held_seconds_total', 'spacekv_store_locked_batches_total'];
+
+/**
+ * CPU and lock figures over one phase: the servers' CPU and their PostgreSQL backends' (found by
+ * the servers' sockets' ports, so other clients of a shared PostgreSQL do not count; its WAL writer
+ * and checkpointer are not counted either), and the servers' batch and lock counters.
+ */
+class CostMeter {
+  private constructor(
+    private readonly servers: readonly ChildServer[],
+    private readonly backends: readonly number[],
+    private readonly cpuBefore: { server: number; pg: number },
+    private readonly metricsBefore: readonly number[],
+  ) {}
+
+  static async start(servers: readonly ChildServer[], baseUrl: string): Promise<CostMeter> {
+    const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
+    let backends: number[] = [];
+    try {
+      const ports = servers.flatMap((s) => localTcpPorts(s.pid));
+      backends = (await sql.unsafe<{ pid: number }[]>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports])).map((r) => r.pid);
+    } catch {
+      // PostgreSQL away (the SQLite row runs without it): no backends to count
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+    return new CostMeter(servers, backends, CostMeter.cpu(servers, backends), await CostMeter.metrics(servers));
+  }
+
+  private static cpu(servers: readonly ChildServer[], backends: readonly number[]): { server: number; pg: number } {
+    const sum = (pids: readonly number[]): number => pids.reduce((total, pid) => total + (visible(pid) ? cpuSeconds(pid) : 0), 0);
+    return { server: sum(servers.map((s) => s.pid)), pg: sum(backends) };
+  }
+
+  private static async metrics(servers: readonly ChildServer[]): Promise<number[]> {
+    const each = await Promise.all(servers.map((s) => metricSamples(s.url, COST_METRICS)));
+    return COST_METRICS.map((_, i) => each.reduce((total, values) => total + (values[i] ?? 0), 0));
+  }
+
+  async stop(puts: number): Promise<PutCost> {
+    const cpu = CostMeter.cpu(this.servers, this.backends);
+    const [batches = 0, heldSeconds = 0, lockedBatches = 0] = (await CostMeter.metrics(this.servers)).map((v, i) => v - (this.metricsBefore[i] ?? 0));
+    return {
+      pgCpuUsPerPut: this.backends.length > 0 ? ((cpu.pg - this.cpuBefore.pg) / puts) * 1e6 : undefined,
+      serverCpuUsPerPut: ((cpu.server - this.cpuBefore.server) / puts) * 1e6,
+      putsPerBatch: batches > 0 ? puts / batches : 0,
+      lockMsPerBatch: lockedBatches > 0 ? (heldSeconds / lockedBatches) * 1000 : undefined,
+    };
+  }
+}
+
+async function measureServers(label: string, servers: readonly ChildServer[], baseUrl: string, sizes: PostgresSizes, problems: string[]): Promise<PostgresRow> {
   const clients = await Promise.all(servers.map((s) => connect(s.url, { reconnect: false })));
   try {
     await (clients[0] as SpacekvClient).addSpace(SCHEMA_DSL);
@@ -67,10 +135,12 @@ async function measureServers(label: string, servers: readonly ChildServer[], si
         }
       }
     }
+    const costs = await CostMeter.start(servers, baseUrl);
     const put = await split(clients, sizes.inFlight, sizes.puts, (client, i) => client.put('bench', keyName(i), { v: VALUE }));
+    const cost = await costs.stop(put.total);
     const get = await split(clients, sizes.inFlight, sizes.gets, (client, i) => client.get('bench', keyName(i % sizes.puts)));
     if (put.wrongResults + get.wrongResults > 0) problems.push(`${label}: ${put.wrongResults + get.wrongResults} wrong results`);
-    return { label, put, get };
+    return { label, put, get, cost };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
   }
@@ -123,7 +193,7 @@ export async function dropSchemas(baseUrl: string, schemas: readonly string[]): 
 }
 
 export async function postgresBench(root: string, baseUrl: string, sizes: PostgresSizes, problems: string[]): Promise<PostgresFigures> {
-  out(`[10] PostgreSQL: @spacekv/client durable put (fresh keys) then get, ${sizes.inFlight} in flight, ${sizes.puts} puts and ${sizes.gets} gets per row, `
+  out(`[10] PostgreSQL: @spacekv/client durable put (fresh keys) then get, ${sizes.inFlight} in flight per server, ${sizes.puts} puts and ${sizes.gets} gets per row, `
     + `${VALUE.length}-byte values; SQLite, PostgreSQL behind 1 and 2 servers, and raw PostgreSQL through the driver`);
   const missing = await reachable(baseUrl);
   if (missing) return { skipped: missing };
@@ -134,7 +204,7 @@ export async function postgresBench(root: string, baseUrl: string, sizes: Postgr
   const run = async (label: string, start: () => Promise<ChildServer[]>): Promise<void> => {
     const servers = await start();
     try {
-      rows.push(await measureServers(label, servers, sizes, problems));
+      rows.push(await measureServers(label, servers, baseUrl, sizes, problems));
     } finally {
       for (const server of servers) {
         const exit = await server.stop();
@@ -163,13 +233,17 @@ export function printPostgres(f: PostgresFigures): void {
   }
   const raw = f.rows[f.rows.length - 1] as PostgresRow;
   const us = (n: number): string => `${(n / 1000).toFixed(1)}`;
+  const orDash = (n: number | undefined, digits: number): string => (n === undefined ? '-' : n.toFixed(digits));
   printColumns([
-    ['', 'put ops/s', 'put p50/p99 ms', 'get ops/s', 'get p50/p99 ms', 'put vs raw PG', 'get vs raw PG'],
+    ['', 'put ops/s', 'put p50/p99 ms', 'get ops/s', 'get p50/p99 ms', 'put vs raw PG', 'get vs raw PG', 'puts/batch', 'lock ms/batch', 'server CPU µs/put', 'PG CPU µs/put'],
     ...f.rows.map((r) => [
       `    ${r.label}`, int(r.put.opsPerSec), `${us(r.put.p50Us)}/${us(r.put.p99Us)}`, int(r.get.opsPerSec), `${us(r.get.p50Us)}/${us(r.get.p99Us)}`,
       `${(r.put.opsPerSec / raw.put.opsPerSec).toFixed(2)}x`, `${(r.get.opsPerSec / raw.get.opsPerSec).toFixed(2)}x`,
+      orDash(r.cost?.putsPerBatch, 1), orDash(r.cost?.lockMsPerBatch, 2), orDash(r.cost?.serverCpuUsPerPut, 0), orDash(r.cost?.pgCpuUsPerPut, 0),
     ]),
   ]);
+  const [one, two] = [f.rows.find((r) => r.label.endsWith('PostgreSQL, 1 server')), f.rows.find((r) => r.label.endsWith('PostgreSQL, 2 servers'))];
+  if (one && two) out(`    2 servers / 1 server, durable puts at ${f.sizes.inFlight} in flight per server: ${(two.put.opsPerSec / one.put.opsPerSec).toFixed(2)}x`);
 }
 
 export const postgresSection: Section = {

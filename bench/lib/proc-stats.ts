@@ -3,7 +3,7 @@
  * benchmark can watch a child server from outside without instrumenting it.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { median } from './stats.js';
 
@@ -118,4 +118,36 @@ export async function sampleIdle(pid: number, seconds: number): Promise<IdleSamp
   readings.push(last.rssMb);
   const cpuResolutionPercent = 100 / (clockTicksPerSecond() * seconds);
   return { seconds, cpuPercent: meter.percent(), rssMb: median(readings), peakRssMb: last.peakRssMb, cpuResolutionPercent };
+}
+
+/**
+ * The local TCP ports of the sockets process `pid` holds open, from /proc (its fds name socket
+ * inodes; /proc/<pid>/net/tcp{,6} map inodes to addresses), so its PostgreSQL backends can be found
+ * by `client_port` in pg_stat_activity on a PostgreSQL that other clients share.
+ */
+export function localTcpPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match) inodes.add(match[1] as string);
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1];
+      if (local && inodes.has(fields[9] ?? '')) ports.push(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return ports;
 }

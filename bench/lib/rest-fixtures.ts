@@ -97,18 +97,23 @@ export interface CommitCounters {
   readonly batches: number;
 }
 
+/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics. */
+export async function metricSamples(url: string, names: readonly string[]): Promise<number[]> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  return names.map((name) => {
+    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`/metrics has no ${name}`);
+    return Number(match[1]);
+  });
+}
+
 /**
  * The server's own group-commit counters, from its Prometheus histogram `spacekv_commit_batch_size`
  * (its _sum is writes, its _count batches): how many writes each durable commit carried over REST.
  */
 export async function commitCounters(url: string): Promise<CommitCounters> {
-  const response = await fetch(`${url}/metrics`);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
-  const sample = (name: string): number => {
-    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`/metrics has no ${name}`);
-    return Number(match[1]);
-  };
-  return { writes: sample('spacekv_commit_batch_size_sum'), batches: sample('spacekv_commit_batch_size_count') };
+  const [writes = 0, batches = 0] = await metricSamples(url, ['spacekv_commit_batch_size_sum', 'spacekv_commit_batch_size_count']);
+  return { writes, batches };
 }

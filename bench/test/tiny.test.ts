@@ -150,8 +150,11 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   const pg = section(stdout, 10);
   if (!/SKIPPED: PostgreSQL is not reachable/.test(pg)) {
     for (const label of ['SQLite \\(embedded\\), 1 server', 'PostgreSQL, 1 server', 'PostgreSQL, 2 servers', 'raw PostgreSQL']) {
-      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'), `section [10] lacks '${label}':\n${pg}`);
+      // ... then puts per batch, lock ms per batch, server and PostgreSQL CPU per put ('-' where there is none).
+      assert.match(pg, new RegExp(`${label}.*  ${FIGURE.source} +[\\d.]+/[\\d.]+ +${FIGURE.source} +[\\d.]+/[\\d.]+ +[\\d.]+x +[\\d.]+x( +(-|[\\d.]+)){4}$`, 'm'), `section [10] lacks '${label}':\n${pg}`);
     }
+    assert.match(pg, /PostgreSQL, 1 server .* \d+\.\d+ +\d+ +\d+$/m, 'one server on PostgreSQL reports its lock time per batch and its PostgreSQL CPU');
+    assert.match(pg, new RegExp(`2 servers / 1 server, durable puts at \\d+ in flight per server: ${FIGURE.source}x`));
   }
   // Step 11: export and import beside the stores' dump tools, each a figure (PostgreSQL's rows where it listens).
   const ops = section(stdout, 11);

@@ -15,7 +15,10 @@ export class Metrics implements CommitObserver {
   private readonly batchSeconds: client.Histogram;
   private readonly indexBuild: client.Gauge;
 
-  constructor(writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0, storeRetries: () => number = () => 0) {
+  constructor(
+    writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0, storeRetries: () => number = () => 0,
+    storeLockHold: () => { readonly batches: number; readonly heldMs: number } | undefined = () => undefined,
+  ) {
     const registers = [this.registry];
     this.requests = new RequestMetrics(this.registry);
     this.batchSize = new client.Histogram({
@@ -48,6 +51,22 @@ export class Metrics implements CommitObserver {
       collect() {
         this.reset();
         this.inc(storeRetries());
+      },
+    });
+    new client.Counter({
+      name: 'spacekv_store_lock_held_seconds_total',
+      help: 'Time committed write batches held the lock that orders commits across server processes, from its grant to COMMIT (PostgreSQL: the meta row)',
+      registers,
+      collect() {
+        this.reset();
+        this.inc((storeLockHold()?.heldMs ?? 0) / 1000);
+      },
+    });
+    new client.Counter({
+      name: 'spacekv_store_locked_batches_total', help: 'Write batches committed under that lock (PostgreSQL)', registers,
+      collect() {
+        this.reset();
+        this.inc(storeLockHold()?.batches ?? 0);
       },
     });
     // The event-loop-delay monitor samples every 10 ms by default, which alone keeps an idle

@@ -290,4 +290,9 @@ export interface Store extends ChangeLog {
   onForeignCommit?(listener: () => void): () => void;
   /** Batches run again because the database gave them up to stay serializable (SQLSTATE 40001/40P01), since open. */
   readonly serializationRetries?: number;
+  /**
+   * Where server processes share the store through one lock that orders their commits (PostgreSQL's
+   * meta row): the batches committed since open and how long, in total, they held that lock.
+   */
+  readonly lockHold?: { readonly batches: number; readonly heldMs: number };
 }

@@ -76,7 +76,7 @@ function startLogReader(url: string): { stop(): Promise<Change[]> } {
 
 /**
  * The suite, with every session under `isolation` when given (e.g. `serializable`) or the sessions'
- * default; the last test reports the batches retried on 40001/40P01.
+ * default; the last tests report the batches retried on 40001/40P01/23505 and the meta row lock time.
  */
 export async function twoServersSuite(isolation?: string): Promise<void> {
   const name = isolation ? ` (${isolation})` : '';
@@ -202,8 +202,20 @@ export async function twoServersSuite(isolation?: string): Promise<void> {
       assert.ok(found, 'spacekv_store_retries_total is exposed');
       total += Number(found[1]);
     }
-    // Under READ COMMITTED the meta row lock orders the batches and there are none; under
+    // Under READ COMMITTED only batches that lost the race to create a key run again; under
     // SERIALIZABLE (two-servers-serializable.test.ts) every batch that lost a race is one.
-    t.diagnostic(`batches retried on 40001/40P01 across both servers (isolation ${isolation ?? process.env['SPACEKV_TEST_PG_ISOLATION'] ?? 'default'}): ${total}`);
+    t.diagnostic(`batches retried on 40001/40P01/23505 across both servers (isolation ${isolation ?? process.env['SPACEKV_TEST_PG_ISOLATION'] ?? 'default'}): ${total}`);
+  });
+
+  test(`each server${name} reports how long its batches held the meta row lock in /metrics`, { skip: missing }, async (t) => {
+    for (const server of servers) {
+      const text = await (await fetch(new URL('/metrics', server.url))).text();
+      const held = Number(/^spacekv_store_lock_held_seconds_total (\S+)$/m.exec(text)?.[1]);
+      const batches = Number(/^spacekv_store_locked_batches_total (\S+)$/m.exec(text)?.[1]);
+      // Both servers committed batches in the tests above, each under the lock for some time.
+      assert.ok(batches > 0, `locked batches counted (${batches})`);
+      assert.ok(held > 0, `lock time counted (${held} s)`);
+      t.diagnostic(`${server.url}: ${batches} batches, ${((held / batches) * 1000).toFixed(2)} ms each under the meta row lock`);
+    }
   });
 }

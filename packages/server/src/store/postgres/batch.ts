@@ -1,9 +1,15 @@
 /**
- * One group-commit batch on PostgreSQL (docs/architecture.md §4.4), run by the store inside one transaction
- * that has locked the meta row. Because every writer of the schema locks that row first and holds
- * it until COMMIT, batches from every server process commit one at a time in seq order: a batch
- * reads `last_seq`, numbers its writes after it and writes it back, so the seq follows commit
- * order with no visible gap (a PostgreSQL sequence would hand numbers out in call order instead).
+ * One group-commit batch on PostgreSQL (docs/architecture.md §4.4), run by the store inside one
+ * transaction. The seq must stay gapless and in commit order across every server process, so a
+ * batch numbers its writes after `last_seq` only while it holds the meta row lock, and holds that
+ * lock until COMMIT. When it takes the lock is the store's choice (postgres-store.ts):
+ * - a batch of object operations locks only the rows it names (SELECT ... FOR UPDATE) while it
+ *   reads them, and takes the meta row lock last, just before it writes (`lockedRows`). Rows it found
+ *   absent cannot be locked; it inserts them with a plain INSERT, and checks those it only read as
+ *   absent by inserting and deleting them, so a key another batch created meanwhile fails the batch
+ *   with a unique violation on `objects` (23505), which the store runs again like a 40001;
+ * - a batch that changes the catalog (add_space, rm_space, rm_index, all rare) takes the meta row
+ *   lock first, as every batch once did, and reads its rows under it.
  *
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
@@ -14,7 +20,7 @@
  * in memory like the rest, so a batch never runs DDL and never needs a real SAVEPOINT.
  */
 import {
-  type AddSpaceOp, type Attributes, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
+  type AddSpaceOp, type Attributes, type KeyTypeName, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
   SpacekvError, fail, largeValueIds, parseJson, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
@@ -26,6 +32,10 @@ import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { ADOPT_SQL } from './large-values.js';
 import { INSERT_ENTRIES } from './layout.js';
 type Row = StoredObject | null;
+
+const FETCH_SQL = 'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])';
+const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
+  SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])`;
 
 interface Written {
   readonly key: Key;
@@ -44,6 +54,8 @@ class BatchRows implements SpaceRows, StepTarget {
   readonly rows = this;
   /** Rows as committed before the batch, by key text; null when absent. */
   readonly fetched = new Map<string, Row>();
+  /** The keys fetched as absent, by key text. */
+  readonly absent = new Map<string, Key>();
   /** The batch's writes, by key text: the final state each key will be written to. */
   readonly written = new Map<string, Written>();
 
@@ -99,6 +111,11 @@ function targetsOf(member: BatchMember): { space: string; createdSeq: number | u
   }
 }
 
+/** Whether the batch changes the catalog: then it takes the meta row lock before anything else. */
+export function changesCatalog(member: BatchMember): boolean {
+  return member.op.op === 'add_space' || member.op.op === 'rm_space' || member.op.op === 'rm_index';
+}
+
 function faultOf(err: unknown): WireError {
   if (err instanceof SpacekvError) return err.toWire();
   return { code: 'internal', message: `storage fault: ${(err as Error).message}` };
@@ -111,25 +128,33 @@ export class PgBatch implements StepContext {
   private readonly catalogWrites: { readonly text: string; readonly params: unknown[] }[] = [];
   private readonly journal: Undo[] = [];
   private readonly changes: Change[] = [];
-  private seq: number;
+  private startSeq = 0;
+  private seq = 0;
   private catalogSeq: number;
   private readonly startCatalogSeq: number;
   readonly replies: ReplyBudget;
 
+  /**
+   * `lockedRows`: the batch reads its rows before it holds the meta row lock, so it locks the rows
+   * it reads and guards those it found absent (see the top of this file).
+   */
   constructor(
     private readonly tx: Session,
     private readonly catalog: PgCatalog,
     readonly limits: Limits,
-    private readonly startSeq: number,
     private readonly nowMs: number,
+    private readonly lockedRows: boolean,
   ) {
-    this.seq = startSeq;
     this.catalogSeq = this.startCatalogSeq = catalog.seq;
     this.replies = new ReplyBudget(limits);
   }
 
-  /** Run every member in order; `flush` then writes the results, and COMMIT is the caller's. */
-  async execute(members: readonly BatchMember[]): Promise<MemberOutcome[]> {
+  /**
+   * Run every member in order, numbering its writes after `lastSeq` (read under the meta row lock);
+   * `flush` then writes the results, and COMMIT is the caller's.
+   */
+  async execute(members: readonly BatchMember[], lastSeq: number): Promise<MemberOutcome[]> {
+    this.startSeq = this.seq = lastSeq;
     await this.fetch(members);
     const outcomes: MemberOutcome[] = [];
     for (const member of members) outcomes.push(await this.runMember(member));
@@ -162,9 +187,10 @@ export class PgBatch implements StepContext {
 
   /**
    * Fetch, one query per space (pipelined), every row the members name that this batch has not
-   * read yet. Rows of spaces unknown here are left alone: those members fail `unknown_space`.
+   * read yet, locking them when the batch reads before it holds the meta row lock. Rows of spaces
+   * unknown here are left alone: those members fail `unknown_space`.
    */
-  private async fetch(members: readonly BatchMember[]): Promise<void> {
+  async fetch(members: readonly BatchMember[]): Promise<void> {
     const wanted = new Map<BatchRows, Map<string, Key>>();
     for (const member of members) {
       for (const { space, createdSeq, key } of targetsOf(member)) {
@@ -182,16 +208,21 @@ export class PgBatch implements StepContext {
     await Promise.all([...wanted].map(async ([rows, keys]) => {
       const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
-        'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])',
+        this.lockedRows ? `${FETCH_SQL} FOR UPDATE` : FETCH_SQL,
         [rows.space.createdSeq, byteaArray(this.tx, list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
         { prepare: true },
       );
-      for (const key of list) rows.fetched.set(String(key), null);
       const keyType = rows.space.schema.key.type;
       for (const row of found) {
         rows.fetched.set(String(keyFromBytes(row.key, keyType)), {
           version: Number(row.version), expiresAt: row.expires_at === null ? null : Number(row.expires_at), attributesJson: row.attrs,
         });
+      }
+      for (const key of list) {
+        const text = String(key);
+        if (rows.fetched.has(text)) continue;
+        rows.fetched.set(text, null);
+        rows.absent.set(text, key);
       }
     }));
   }
@@ -281,38 +312,31 @@ export class PgBatch implements StepContext {
   /**
    * Send the batch's final rows, its changes and the new seq, pipelined on the transaction's
    * connection, without waiting: the caller sends COMMIT right behind them. Each key is written
-   * once with its final state, so upserts and deletes never overlap.
+   * once with its final state, so writes and deletes never overlap. A key the batch found absent
+   * is inserted with a plain INSERT, never an upsert: if another batch created it after this one
+   * read it, the INSERT fails (23505) instead of overwriting what this batch never saw.
    */
   flush(): Promise<unknown>[] {
     const statements: Promise<unknown>[] = this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true }));
     for (const rows of this.tables.values()) {
-      const upserts: Written[] = [];
-      const deletes: Buffer[] = [];
-      for (const written of rows.written.values()) {
-        if (written.row) upserts.push(written);
-        else deletes.push(keyBytes(written.key, rows.space.schema.key.type));
-      }
+      const keyType = rows.space.schema.key.type;
       const spaceSeq = rows.space.createdSeq;
-      const upsertKeys = upserts.map((w) => keyBytes(w.key, rows.space.schema.key.type));
-      if (upserts.length > 0) {
-        statements.push(this.tx.unsafe(
-          `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
-           SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])
-           ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`,
-          [
-            spaceSeq,
-            byteaArray(this.tx, upsertKeys),
-            upserts.map((w) => (w.row as StoredObject).version),
-            upserts.map((w) => (w.row as StoredObject).expiresAt),
-            upserts.map((w) => (w.row as StoredObject).attributesJson),
-          ] as never[],
-          { prepare: true },
-        ));
+      const updates: Written[] = [];
+      const inserts: Written[] = [];
+      const deletes: Buffer[] = [];
+      for (const [text, written] of rows.written) {
+        if (!written.row) deletes.push(keyBytes(written.key, keyType));
+        else if (rows.fetched.get(text)) updates.push(written);
+        else inserts.push(written);
       }
+      if (updates.length > 0) statements.push(this.writeRows(spaceSeq, keyType, updates, true));
+      if (inserts.length > 0) statements.push(this.writeRows(spaceSeq, keyType, inserts, false));
       if (deletes.length > 0) {
         statements.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(this.tx, deletes)] as never[], { prepare: true }));
       }
-      statements.push(...this.indexWrites(rows, upserts, upsertKeys, deletes));
+      if (this.lockedRows) statements.push(...this.guardAbsent(rows));
+      const upserts = [...updates, ...inserts];
+      statements.push(...this.indexWrites(rows, upserts, upserts.map((w) => keyBytes(w.key, keyType)), deletes));
     }
     const adopted = this.adoptedLargeValues();
     if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [adopted.ids, adopted.seqs], { prepare: true }));
@@ -323,6 +347,41 @@ export class PgBatch implements StepContext {
         [this.seq, this.catalogSeq, this.catalogChanged ? 1 : 0], { prepare: true }));
     }
     return statements;
+  }
+
+  /** Write `rows` of one space: as upserts of rows the batch read (and locked), or as plain inserts of rows it found absent. */
+  private writeRows(spaceSeq: number, keyType: KeyTypeName, rows: readonly Written[], upsert: boolean): Promise<unknown> {
+    return this.tx.unsafe(
+      upsert
+        ? `${UPSERT_SQL} ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`
+        : UPSERT_SQL,
+      [
+        spaceSeq,
+        byteaArray(this.tx, rows.map((w) => keyBytes(w.key, keyType))),
+        rows.map((w) => (w.row as StoredObject).version),
+        rows.map((w) => (w.row as StoredObject).expiresAt),
+        rows.map((w) => (w.row as StoredObject).attributesJson),
+      ] as never[],
+      { prepare: true },
+    );
+  }
+
+  /**
+   * The keys of one space the batch found absent and did not create: nothing locked them, so each
+   * is inserted (a placeholder, version 0, which no seq ever is) and deleted again in this
+   * transaction. A key another batch created since this one read it fails the INSERT (23505), and
+   * the store runs the batch again; otherwise nobody ever sees the placeholder.
+   */
+  private guardAbsent(rows: BatchRows): Promise<unknown>[] {
+    const keyType = rows.space.schema.key.type;
+    const absent: Buffer[] = [];
+    for (const [text, key] of rows.absent) if (!rows.written.get(text)?.row) absent.push(keyBytes(key, keyType));
+    if (absent.length === 0) return [];
+    const keys = byteaArray(this.tx, absent);
+    return [
+      this.tx.unsafe("INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT $1, k, 0, NULL, '' FROM unnest($2::bytea[]) k", [rows.space.createdSeq, keys] as never[], { prepare: true }),
+      this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[]) AND version = 0', [rows.space.createdSeq, keys] as never[], { prepare: true }),
+    ];
   }
 
   /**

@@ -216,3 +216,11 @@ function isConnectionLoss(err: postgres.PostgresError): boolean {
 export function isRetryable(err: unknown): boolean {
   return err instanceof postgres.PostgresError && (err.code === '40001' || err.code === '40P01');
 }
+
+/**
+ * A unique violation on `objects`: a batch inserted a key it had found absent and another batch
+ * created it first (batch.ts). Like a 40001, the batch runs again and then finds the key present.
+ */
+export function isLostInsertRace(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && err.code === '23505' && err.table_name === 'objects';
+}

@@ -18,9 +18,9 @@ import type {
   BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, Lease, MemberOutcome, RetentionRule, SharedCatalog, SpacesSnapshot, Store, StoreHealth,
   StoredSpace,
 } from '../store.js';
-import { PgBatch } from './batch.js';
+import { PgBatch, changesCatalog } from './batch.js';
 import { CATALOG_QUERY, type CatalogRow, PgCatalog, type PgSpace } from './catalog.js';
-import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
+import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isLostInsertRace, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { fillIndexSlice, migrate } from './layout.js';
 import { PgLargeValues } from './large-values.js';
@@ -55,6 +55,13 @@ function changeOf(row: ChangeRow): Change {
 function channelOf(schema: string): string {
   return `spacekv_${schema}`;
 }
+
+interface MetaRow {
+  last_seq: string;
+  catalog_gen: string;
+}
+
+const META_SQL = 'SELECT last_seq, catalog_gen FROM meta WHERE id = 1';
 
 interface StoredRow {
   created_seq: string;
@@ -116,6 +123,8 @@ export class PostgresStore implements Store {
   /** Whether LISTEN works here: then commits also send a NOTIFY, a wake-up the poll does not need. */
   private notifies = false;
   private retries = 0;
+  /** Committed batches and how long they held the meta row lock, from its grant (as this process saw it) to COMMIT's reply. */
+  readonly lockHold = { batches: 0, heldMs: 0 };
   readonly largeValues = new PgLargeValues(async (query) => {
     const sql = this.open_();
     try {
@@ -395,7 +404,7 @@ export class PostgresStore implements Store {
    * 2. under the meta row lock it becomes the space's `building` attribute and the catalog moves
    *    on, so from the next batch on every server's writes maintain its entries;
    * 3. the objects are indexed in slices of `indexBuildBatchRowsMax`, each under the meta row lock
-   *    (a batch never interleaves with a slice, so a slice never writes entries of a stale object);
+   *    (a batch writes only under that lock, so a slice never writes entries of a stale object);
    * 4. under the lock it joins the schema's indexes. A failure gives the attribute up: its entries
    *    are purged later.
    * One build per space at a time (`overloaded` otherwise); a build of the same attribute that a
@@ -479,13 +488,16 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** `attempt` again, after a short random wait, while the database gives it up to stay serializable (40001/40P01). */
+  /**
+   * `attempt` again, after a short random wait, while the database gives it up to stay serializable
+   * (40001/40P01), or a batch lost the race to create a key it had found absent (batch.ts).
+   */
   private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
     for (let tries = 1; ; tries++) {
       try {
         return await attempt();
       } catch (err) {
-        if (!isRetryable(err) || tries === BATCH_ATTEMPTS) throw err;
+        if (!(isRetryable(err) || isLostInsertRace(err)) || tries === BATCH_ATTEMPTS) throw err;
         this.retries++;
         await sleep(Math.random() * Math.min(RETRY_WAIT_MAX_MS, RETRY_JITTER_MS * 2 ** (tries - 1)));
       }
@@ -544,13 +556,14 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One batch in one transaction on a reserved connection, in three round trips: BEGIN with the
-   * meta row lock, the rows the batch names, then its writes with COMMIT right behind them. The meta
-   * row is locked first: from then until COMMIT no other process commits a batch, so what this
-   * batch reads is current and the seq it takes follows the last committed one. The isolation is
-   * the database's default: under READ COMMITTED the lock orders the batches; under SERIALIZABLE
-   * (CockroachDB's default) a batch that read the meta row before another committed is given up
-   * with 40001, and runs again as a whole, a few times, after a short random wait.
+   * One batch in one transaction on a reserved connection (attemptBatch): its rows read and locked,
+   * then the meta row lock, then its writes with COMMIT right behind them. From the meta row lock
+   * until COMMIT no other process commits a batch, so the seq it takes follows the last committed
+   * one; the row locks and the absent-key guards (batch.ts) keep what it read current until then.
+   * The isolation is the database's default: under READ COMMITTED the locks order the batches;
+   * under SERIALIZABLE (CockroachDB's default) a batch that read the meta row before another
+   * committed is given up with 40001, and runs again as a whole, a few times, after a short random
+   * wait; so does a batch that lost the race to create a key (23505 on `objects`).
    */
   private async runBatch(pool: PgPool, batch: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
     const sql = pool.current;
@@ -596,22 +609,44 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled back. */
+  /**
+   * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
+   * back. A batch of object operations reads (and row-locks) its rows first and takes the meta row
+   * lock only for its last two round trips: the lock with `last_seq`, then its writes with COMMIT
+   * right behind them. A batch that changes the catalog takes the lock at BEGIN (batch.ts).
+   */
   private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void): Promise<readonly MemberOutcome[]> {
-    const [, [meta]] = await Promise.all([
+    const lockFirst = batch.some(changesCatalog);
+    const [, [seen]] = await Promise.all([
       tx.unsafe('BEGIN'),
-      tx.unsafe<{ last_seq: string; catalog_gen: string }[]>('SELECT last_seq, catalog_gen FROM meta WHERE id = 1 FOR UPDATE', [], { prepare: true }),
+      tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }),
     ]);
-    if (!meta) throw new Error('the meta row is missing');
-    if (Number(meta.catalog_gen) !== this.catalog.gen) this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
-    const run = new PgBatch(tx, this.catalog, this.limits, Number(meta.last_seq), Date.now());
-    const result = await run.execute(batch);
+    if (!seen) throw new Error('the meta row is missing');
+    let lockedAt = performance.now();
+    if (Number(seen.catalog_gen) !== this.catalog.gen) this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
+    const run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    let meta: MetaRow | undefined = seen;
+    if (!lockFirst) {
+      await run.fetch(batch);
+      [meta] = await tx.unsafe<MetaRow[]>(`${META_SQL} FOR UPDATE`, [], { prepare: true });
+      if (!meta) throw new Error('the meta row is missing');
+      if (meta.catalog_gen !== seen.catalog_gen) {
+        // The catalog changed after this batch read its rows (an index build began, a space went):
+        // it runs again from the start on the catalog as it is now.
+        await tx.unsafe('ROLLBACK');
+        return this.attemptBatch(tx, batch, sendingCommit);
+      }
+      lockedAt = performance.now();
+    }
+    const result = await run.execute(batch, Number(meta.last_seq));
     const writes = run.flush();
     sendingCommit();
     // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
     const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
+    this.lockHold.heldMs += performance.now() - lockedAt;
+    this.lockHold.batches++;
     this.catalog.seq = run.committedCatalogSeq;
     if (run.catalogChanged) this.catalog.gen = Number(meta.catalog_gen) + 1;
     return result;
