@@ -42,7 +42,7 @@ export class RequestMetrics {
     }
     series.count++;
     series.sum += seconds;
-    const bucket = BUCKETS_SECONDS.findIndex((bound) => seconds <= bound);
+    const bucket = bucketOf(seconds);
     if (bucket >= 0) (series.buckets[bucket] as number)++;
   }
 
@@ -57,6 +57,12 @@ export class RequestMetrics {
       reset: () => this.series.clear(),
     };
   }
+}
+
+/** The first bucket whose bound holds `seconds`, or -1 (a plain loop: this runs on every request, where findIndex would allocate its callback). */
+function bucketOf(seconds: number): number {
+  for (let i = 0; i < BUCKETS_SECONDS.length; i++) if (seconds <= (BUCKETS_SECONDS[i] as number)) return i;
+  return -1;
 }
 
 function histogramValues(series: Series): MetricValue[] {

@@ -54,12 +54,26 @@ class Pending implements Claimant {
   constructor(readonly op: Operation) {}
 }
 
-/** A reserved place at the gate: its operation, once known. */
-interface Slot {
-  op?: Operation;
-  cancelled: boolean;
-  resolve: (result: Result) => void;
-  reject: (err: unknown) => void;
+/** A reserved place at the gate: its operation, once known. One object per request, its own ticket. */
+class Slot implements Ticket {
+  op: Operation | undefined = undefined;
+  cancelled = false;
+  resolve: (result: Result) => void = NOOP;
+  reject: (err: unknown) => void = NOOP;
+
+  constructor(private readonly session: Session) {}
+
+  get used(): boolean {
+    return this.op !== undefined;
+  }
+
+  run(op: Operation): Result | Promise<Result> {
+    return this.session.fill(this, op);
+  }
+
+  cancel(): void {
+    this.session.abandon(this);
+  }
 }
 
 const NOOP = (): void => {};
@@ -104,23 +118,21 @@ export class Session {
   /** Take the next place in order; throws `overloaded` past the in-flight bound. */
   reserve(): Ticket {
     this.admitOne();
-    const slot: Slot = { cancelled: false, resolve: NOOP, reject: NOOP };
+    const slot = new Slot(this);
     this.gate.push(slot);
-    return {
-      run: (op) => this.fill(slot, op),
-      get used() {
-        return slot.op !== undefined;
-      },
-      cancel: () => {
-        if (slot.op || slot.cancelled) return;
-        slot.cancelled = true;
-        this.release();
-        this.openGate();
-      },
-    };
+    return slot;
   }
 
-  private fill(slot: Slot, op: Operation): Result | Promise<Result> {
+  /** @internal Slot.cancel */
+  abandon(slot: Slot): void {
+    if (slot.op || slot.cancelled) return;
+    slot.cancelled = true;
+    this.release();
+    this.openGate();
+  }
+
+  /** @internal Slot.run */
+  fill(slot: Slot, op: Operation): Result | Promise<Result> {
     if (slot.op || slot.cancelled) return Promise.reject(new SpacekvError('internal', 'a session ticket was used twice'));
     slot.op = op;
     if (this.gate[this.gateHead] === slot) {
@@ -153,7 +165,7 @@ export class Session {
       }
     }
     if (this.gateHead === this.gate.length) {
-      this.gate = [];
+      this.gate.length = 0; // emptied in place: a request that fills its place at once would otherwise allocate a new array
       this.gateHead = 0;
     }
   }

@@ -50,6 +50,8 @@ const PREFLIGHT_HEADERS = {
 export class BrowserGuard {
   private readonly hosts: ReadonlySet<string> | 'any';
   private readonly origins: ReadonlySet<string> | 'any';
+  /** The Host header last found allowed: a client sends the same one on every request, so most checks end at one comparison. */
+  private allowedHost: string | undefined;
 
   constructor(policy: BrowserPolicy) {
     if (policy.allowedHosts.includes('*')) this.hosts = 'any';
@@ -70,10 +72,11 @@ export class BrowserGuard {
    * a browser's (browsers always send it): it is left to the HTTP front's own Host rule.
    */
   checkHost(host: string | undefined): void {
-    if (this.hosts === 'any' || host === undefined) return;
+    if (this.hosts === 'any' || host === undefined || host === this.allowedHost) return;
     if (!this.hosts.has(hostName(host))) {
       throw new SpacekvError('forbidden_host', `this server does not answer for Host '${String(host).slice(0, 100)}'; add it with --allowed-host if it is yours`);
     }
+    this.allowedHost = host;
   }
 
   /** Throws `forbidden_origin` unless `origin` (absent outside browsers) is the server's own or an allowed one. */

@@ -117,5 +117,9 @@ test('a foreign Host (DNS rebinding) is refused 421 forbidden_host on REST and o
   for (const host of ['localhost:1', '127.0.0.1', '[::1]:7640', 'LOCALHOST']) {
     assert.equal((await withHost(strict.url, host, '/v1/spaces')).status, 200, host);
   }
+  // The guard remembers the last Host it allowed; a foreign one after allowed ones, and again, is still refused.
+  for (const attempt of ['first', 'second']) {
+    assert.equal((await withHost(strict.url, 'evil.example:7640', '/v1/spaces')).status, 421, `foreign Host after allowed ones, ${attempt} time`);
+  }
   assert.equal((await withHost(open.url, 'evil.example:7640', '/v1/spaces')).status, 200, 'negative control: --allowed-host * answers any Host');
 });

@@ -83,6 +83,10 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
+    // Fastify makes a child logger per request to bind its request id, which costs a pino child (and
+    // its JSON bindings) on every request; with request logging off no other line carries that id,
+    // so requests log through the server's logger, and the few lines they write name the request.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: limits.requestBytesMax,
     return503OnClosing: false, // we answer with our own shutting_down error instead
     // Idle between requests, and a socket with no traffic at all (a peer that stopped reading included).
@@ -158,7 +162,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
 
   app.setErrorHandler((err, request, reply) => {
     const error = toSpacekvError(err, request);
-    if (error.code === 'internal') request.log.error({ err }, 'request failed');
+    if (error.code === 'internal') request.log.error({ err, method: request.method, url: request.url }, 'request failed');
     if (!request.ticket?.used) ctx.countInvalid(request, error.code); // failures of run operations are counted by run
     ctx.release(request);
     if (isRefusedBody(err)) {

@@ -54,19 +54,19 @@ function wantsPrevious(request: ObjectRequest): boolean {
 }
 
 function putOperation(ctx: HttpContext, request: ObjectRequest): Operation {
-  const { space, base: keyed } = target(ctx, request);
+  const { space, base: { key, spaceCreatedSeq } } = target(ctx, request);
   const attributes = parseAttributes(jsonBody(request.body) ?? {}, space, ctx.limits);
   const expireIn = expireInQuery(ctx, request);
-  const base = { ...keyed, attributes, expireIn };
   const version = ifMatchVersion(request);
   const createOnly = ifNoneMatchAny(request);
   const previous = wantsPrevious(request);
-  if ([version !== undefined, createOnly, previous].filter(Boolean).length > 1) {
+  if (Number(version !== undefined) + Number(createOnly) + Number(previous) > 1) {
     throw fail('bad_request', 'If-Match, If-None-Match and return=previous cannot be combined');
   }
-  if (version !== undefined) return { op: 'compare_and_swap', ...base, version };
-  if (createOnly) return { op: 'put_if_not_exist', ...base };
-  return { op: previous ? 'get_and_put' : 'put', ...base };
+  // One object literal per kind, not spreads: this runs on every PUT.
+  if (version !== undefined) return { op: 'compare_and_swap', space: space.name, key, spaceCreatedSeq, attributes, expireIn, version };
+  const op = createOnly ? 'put_if_not_exist' : previous ? 'get_and_put' : 'put';
+  return { op, space: space.name, key, spaceCreatedSeq, attributes, expireIn };
 }
 
 function patchOperation(ctx: HttpContext, request: ObjectRequest): Operation {

@@ -99,6 +99,11 @@ export class ObjectCache {
     if (bytes > this.bytesMax) return;
     this.entries.set(id, { space, object, bytes, stamp: ++this.clock });
     this.bytes += bytes;
+    if (this.bytes > this.bytesMax) this.evict(); // walked only when over: every write of a batch comes here
+  }
+
+  /** Drop the least recently used entries until the cache is within its bound. */
+  private evict(): void {
     for (const [oldest, entry] of this.entries) {
       if (this.bytes <= this.bytesMax) break;
       this.entries.delete(oldest);
