@@ -45,6 +45,24 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * A started feed over `log` with small bounds, and `own`, which appends changes of seq `seq` to
+ * `space` and tells the feed of them as the engine's hook does for this process's own commit.
+ */
+async function ownCommitsFeed(log: MemoryLog): Promise<{ feed: ChangeFeed; own: (seq: number, space?: string, keys?: readonly string[]) => void }> {
+  const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
+  let commit = (_changes?: readonly Change[]): void => {};
+  await feed.start((listener) => {
+    commit = listener;
+    return () => {};
+  });
+  const own = (seq: number, space = 's', keys: readonly string[] = ['a']): void => {
+    log.append(seq, keys, 10, space);
+    commit(log.changes.filter((c) => c.seq === seq));
+  };
+  return { feed, own };
+}
+
 describe('ChangeFeed', () => {
   it('keeps whole seqs within its bounds and sends older positions to the log', async () => {
     const log = new MemoryLog();
@@ -134,17 +152,9 @@ describe('ChangeFeed', () => {
 
   it('reads nothing for its own commits while nobody watches; a later watcher starts after them, or reads the log from its since', async () => {
     const log = new MemoryLog();
-    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
-    let commit = (_changes?: readonly Change[]): void => {};
-    await feed.start((listener) => {
-      commit = listener;
-      return () => {};
-    });
+    const { feed, own } = await ownCommitsFeed(log);
     const readsAtStart = log.logReads;
-    for (let seq = 1; seq <= 10; seq++) {
-      log.append(seq, ['a']);
-      commit(log.changes.filter((c) => c.seq === seq)); // the engine's hook: this process's own commit
-    }
+    for (let seq = 1; seq <= 10; seq++) own(seq);
     await settle();
     assert.equal(log.logReads, readsAtStart, 'no watcher, no read');
     assert.equal(feed.tailSeq, 10);
@@ -152,8 +162,7 @@ describe('ChangeFeed', () => {
     (await feed.subscribe({}, { deliver: (_e, seqs) => (fromNow.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
     const fromStart: number[] = [];
     (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (fromStart.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
-    log.append(11, ['a', 'b']);
-    commit(log.changes.filter((c) => c.seq === 11));
+    own(11, 's', ['a', 'b']);
     await settle();
     assert.deepEqual(fromNow, [11, 11], 'from now: only what came after it subscribed');
     assert.deepEqual(fromStart, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11], 'from seq 0: everything, in order');
@@ -161,18 +170,9 @@ describe('ChangeFeed', () => {
 
   it("reads nothing for its own commits to a space nobody watches, yet a watcher of one space misses none of that space's changes, another server's included", async () => {
     const log = new MemoryLog();
-    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
-    let commit = (_changes?: readonly Change[]): void => {};
-    await feed.start((listener) => {
-      commit = listener;
-      return () => {};
-    });
+    const { feed, own } = await ownCommitsFeed(log);
     const seen: number[] = [];
     (await feed.subscribe({ space: 't' }, { deliver: (_e, seqs) => (seen.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
-    const own = (seq: number, space: string): void => {
-      log.append(seq, ['a'], 10, space);
-      commit(log.changes.filter((c) => c.seq === seq));
-    };
     const readsAtStart = log.logReads;
     for (let seq = 1; seq <= 5; seq++) own(seq, 's');
     await settle();
@@ -198,20 +198,11 @@ describe('ChangeFeed', () => {
 
   it('never passes a watcher over changes it has not been given yet (its sink was full)', async () => {
     const log = new MemoryLog();
-    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
-    let commit = (_changes?: readonly Change[]): void => {};
-    await feed.start((listener) => {
-      commit = listener;
-      return () => {};
-    });
+    const { feed, own } = await ownCommitsFeed(log);
     const seen: number[] = [];
     let full = true;
     const watcher = await feed.subscribe({ space: 't' }, { deliver: (_e, seqs) => (seen.push(...seqs), !full), end: () => assert.fail('not ended') });
     watcher.pump();
-    const own = (seq: number, space: string): void => {
-      log.append(seq, ['a'], 10, space);
-      commit(log.changes.filter((c) => c.seq === seq));
-    };
     own(1, 't'); // delivered; the sink is full now
     await settle();
     own(2, 't'); // waits for the sink
