@@ -17,12 +17,30 @@ import {
 import { decodeToken } from './token-format.js';
 import type { TokenRecord, TokenRegistry } from './token-registry.js';
 
-/** What a verified token grants; `revoked` flips when its record is revoked. */
+/** What a verified token grants; `revoked` turns true when its record is revoked. */
 export interface Access {
   /** The token record's id (`env-root` for the operator's root secret). */
   readonly id: string;
   readonly scope: Scope;
+  readonly revoked: boolean;
+}
+
+/** Whether a token record is revoked: one per record, shared by every Access of its tokens. */
+interface RecordState {
   revoked: boolean;
+}
+
+/**
+ * An Access reads its record's shared state, so a revocation reaches every Access of the record at
+ * once: those in the cache, and those it evicted that a connection still holds (a WebSocket for its
+ * lifetime, an HTTP keep-alive connection for its last Authorization header).
+ */
+class RecordAccess implements Access {
+  constructor(readonly id: string, readonly scope: Scope, private readonly state: RecordState) {}
+
+  get revoked(): boolean {
+    return this.state.revoked;
+  }
 }
 
 /** Why `access` no longer holds (revoked, expired), or undefined while it does. */
@@ -58,6 +76,8 @@ function digest(text: string): Buffer {
 
 export class Authenticator {
   private readonly cache = new Map<string, Access>();
+  /** Per token record verified so far (at most the store's `tokensMax` records). */
+  private readonly states = new Map<string, RecordState>();
   private readonly rootSecretDigest: Buffer | undefined;
   /** Failed authentications per client address in the current minute. */
   private readonly failures = new Map<string, { minute: number; count: number }>();
@@ -101,7 +121,7 @@ export class Authenticator {
     if (token.length > this.limits.tokenLengthMax) {
       throw new SpacekvError('unauthenticated', `the token is ${token.length} characters; the limit is ${this.limits.tokenLengthMax}`, { limit: 'tokenLengthMax' });
     }
-    if (this.rootSecretDigest && timingSafeEqual(digest(token), this.rootSecretDigest)) return { id: 'env-root', scope: new Scope([]), revoked: false };
+    if (this.rootSecretDigest && timingSafeEqual(digest(token), this.rootSecretDigest)) return { id: 'env-root', scope: new Scope([]), revoked: false }; // never revoked: not a record
     const decoded = decodeToken(token);
     const record = this.registry.get(decoded.id);
     if (!record) throw new SpacekvError('unauthenticated', 'the token was not issued by this server');
@@ -114,15 +134,24 @@ export class Authenticator {
       throw new SpacekvError('unauthenticated', `the token carries a caveat this server does not know: ${(err as Error).message}`);
     }
     if (Date.now() >= scope.expiresAtMs) throw new SpacekvError('unauthenticated', 'the token has expired');
-    return { id: record.id, scope, revoked: false };
+    return new RecordAccess(record.id, scope, this.stateOf(record.id));
   }
 
-  /** A record changed: its cached tokens are verified afresh next time, and open connections holding them see `revoked`. */
+  private stateOf(id: string): RecordState {
+    let state = this.states.get(id);
+    if (!state) {
+      state = { revoked: false };
+      this.states.set(id, state);
+    }
+    return state;
+  }
+
+  /** A record changed: its cached tokens are verified afresh next time, and every Access of it, cached or held, sees `revoked`. */
   private forget(record: TokenRecord): void {
+    const state = this.states.get(record.id);
+    if (state && record.revoked) state.revoked = true; // a record is never un-revoked
     for (const [token, access] of this.cache) {
-      if (access.id !== record.id) continue;
-      access.revoked = record.revoked;
-      this.cache.delete(token);
+      if (access.id === record.id) this.cache.delete(token);
     }
   }
 

@@ -5,7 +5,8 @@
  * wakes the subscriptions. A subscription that keeps up is fed from that memory; one that falls
  * behind it reads the log at its own pace. While nobody watches, this process's own commits cost no
  * read: the feed moves its tail to their seq and starts its memory afresh there (a read after every
- * commit took a fifth of the event loop in YCSB's update-heavy workload).
+ * commit took a fifth of the event loop in YCSB's update-heavy workload), nor while every watcher
+ * watches another space (see nobodyWants).
  */
 import { type Change, type Limits, SpacekvError, type WatchSpec, type WireError } from '@spacekv/core';
 import type { ChangeLog, ChangePage } from '../store/store.js';
@@ -41,19 +42,41 @@ export class ChangeFeed implements ChangeSource {
     this.tail = (await this.log.readChanges(Number.MAX_SAFE_INTEGER, 1)).headSeq;
     this.memoryFloorSeq = this.tail;
     onCommit((changes) => {
-      if (changes !== undefined && this.subscriptions.size === 0 && !this.reading) this.skipPast(changes);
+      if (changes !== undefined && !this.reading && this.nobodyWants(changes)) this.skipPast(changes);
       else this.wake();
     });
   }
 
   /**
-   * Nobody watches: move the tail past this process's own commit without reading it. The memory
+   * Whether this process's own commit concerns no watcher: nobody watches, or every watcher has
+   * seen everything up to the tail and watches one space the commit does not touch (the server's
+   * token registry watches only its own space, so with tokens on, user writes cost no read either).
+   * With watchers, the commit must also follow the tail directly: seqs follow commit order with no
+   * gap, so nothing another server committed lies unread between them.
+   */
+  private nobodyWants(changes: readonly Change[]): boolean {
+    if (this.subscriptions.size === 0) return true;
+    if (changes[0]?.seq !== this.tail + 1) return false;
+    const touched = new Set<string>();
+    for (const change of changes) touched.add(change.space);
+    for (const subscription of this.subscriptions) {
+      const space = subscription.spec.space;
+      if (subscription.seq !== this.tail || space === undefined || touched.has(space)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Move the tail past this process's own commit without reading it (see nobodyWants). The memory
    * starts afresh there, so a later watcher "from now" starts after it, and one from an older seq
-   * reads the log. (Another server's commits still come by reading: their seqs are not known here.)
+   * reads the log; the watchers, all caught up, pass over it. (Another server's commits still come
+   * by reading: their seqs are not known here.)
    */
   private skipPast(changes: readonly Change[]): void {
     const seq = changes[changes.length - 1]?.seq;
-    if (seq !== undefined && seq > this.tail) this.restartMemoryAt(seq);
+    if (seq === undefined || seq <= this.tail) return;
+    this.restartMemoryAt(seq);
+    for (const subscription of this.subscriptions) subscription.passOver(seq);
   }
 
   /** Forget the memory and stand at `seq`: whatever came before it is only in the log now. */

@@ -54,6 +54,14 @@ export class Subscription {
     return this.position;
   }
 
+  /**
+   * The feed moved past changes none of which this watcher wants, without reading them (its own
+   * commits to other spaces): the position moves with it, so the next page comes from memory.
+   */
+  passOver(seq: number): void {
+    if (seq > this.position) this.position = seq;
+  }
+
   /** The sink drained: carry on from the position. */
   resume(): void {
     this.paused = false;

@@ -2,13 +2,14 @@
 // tokensMax (records a store holds), tokenLengthMax (a token's characters), authFailuresPerMinuteMax
 // (failed attempts per address, then `rate_limited` even for a valid new token), and, on the
 // authenticator itself, tokenCacheEntriesMax and authFailureAddressesMax (memory a stream of
-// distinct tokens or addresses may take), with every token still verified correctly past them;
+// distinct tokens or addresses may take), with every token still verified correctly past them, and
+// a revocation still reaching a token the cache evicted;
 // clientRequestsPerSecondMax per token on every front when rate limiting is on (and nothing when
 // it is off, the loopback default: the negative control), and rateLimitedClientsMax.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeLimits } from '@spacekv/core';
-import { Authenticator } from '../../src/auth/authenticator.js';
+import { Authenticator, accessRefusal } from '../../src/auth/authenticator.js';
 import { RateLimiter } from '../../src/front/rate-limiter.js';
 import { mintToken } from '../../src/auth/token-format.js';
 import type { TokenRecord, TokenRegistry } from '../../src/auth/token-registry.js';
@@ -71,6 +72,19 @@ test('the verified-token cache stays within tokenCacheEntriesMax, and tokens evi
     }
   }
   assert.throws(() => auth.authenticate(mintToken('r', Buffer.alloc(32, 9), []), '10.0.0.9'), /signature/);
+});
+
+test('a revocation reaches an Access the cache has evicted (one a connection still holds)', () => {
+  const records = [record('a'), record('bb')];
+  let changed = (_record: TokenRecord): void => {};
+  const registry = { ...registryOf(records), onChange: (listener: (r: TokenRecord) => void) => (changed = listener) } as unknown as TokenRegistry;
+  const auth = new Authenticator(registry, makeLimits({ tokenCacheEntriesMax: 1 }));
+  const [a, b] = records as [TokenRecord, TokenRecord];
+  const held = auth.authenticate(mintToken(a.id, a.rootKey, []), '10.0.0.1');
+  auth.authenticate(mintToken(b.id, b.rootKey, []), '10.0.0.1'); // evicts a's token from the cache
+  assert.equal(accessRefusal(held), undefined);
+  changed({ ...a, revoked: true });
+  assert.equal(accessRefusal(held)?.message, 'the token was revoked');
 });
 
 test('failure counters stay within authFailureAddressesMax: the oldest address is forgotten first', () => {

@@ -1,10 +1,12 @@
 // Proves what a token holder relies on over its life: an attenuated token never grants more than
 // its parent (whatever caveats are added, and with none removed: a stripped or altered token does
 // not verify); an expired token is refused; a revoked one is refused at once, on REST, on an open
-// WebSocket, and by an open watch, which ends at its next event; a watch or SSE stream never
+// WebSocket, and by an open watch, which ends at its next event, and on a keep-alive connection
+// that sent the same token before (each request is judged by its own token); a watch or SSE stream never
 // carries an event of a space its token cannot read; the client connects with { token }.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Agent, request as httpRequest } from 'node:http';
 import { connect, SpacekvError } from '@spacekv/client';
 import { attenuateToken, decodeToken, mintToken } from '../../src/auth/token-format.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
@@ -83,6 +85,42 @@ test('a revoked token is refused at once: REST, an open WebSocket, and an open w
     assert.equal(end.error.code, 'unauthenticated');
   } finally {
     peer.close();
+  }
+});
+
+/** A request on `agent` (one keep-alive connection): its status and body, and whether it reused the connection. */
+function onConnection(agent: Agent, method: string, path: string, token: string): Promise<{ status: number; body: string; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${srv.url}${path}`, { agent, method, headers: bearer(token) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, reused: request.reusedSocket }));
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+test('on one keep-alive connection, each request is judged by its own token, and a revocation holds at the next request', async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const wide = await createToken(srv.url, { ops: ['read'], spaces: ['pub', 'secret'] });
+    const narrow = attenuateToken(wide.token, ['spaces = pub']);
+    assert.equal((await onConnection(agent, 'GET', '/v1/spaces/secret', wide.token)).status, 200);
+    const switched = await onConnection(agent, 'GET', '/v1/spaces/secret', narrow);
+    assert.ok(switched.reused, 'the same connection');
+    assert.equal(switched.status, 403, 'another token on the same connection grants only what it grants');
+    assert.equal((await onConnection(agent, 'GET', '/v1/spaces/secret', wide.token)).status, 200);
+    assert.ok('detail' in JSON.parse((await onConnection(agent, 'GET', '/healthz', wide.token)).body), 'a valid token sees the detail');
+    expectOk(await call(srv.url, 'DELETE', `/v1/tokens/${wide.id}`, { headers: root }), 200);
+    const revoked = await onConnection(agent, 'GET', '/v1/spaces/secret', wide.token);
+    assert.ok(revoked.reused, 'the same connection');
+    assert.equal(revoked.status, 401);
+    // Public, but its detail is for token holders: a revoked token on the same connection sees none.
+    assert.deepEqual(JSON.parse((await onConnection(agent, 'GET', '/healthz', wide.token)).body), { status: 'ok' });
+  } finally {
+    agent.destroy();
   }
 });
 

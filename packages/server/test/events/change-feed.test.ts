@@ -4,7 +4,9 @@
 // every change after its position in order, across memory and log, pausing while its sink is full;
 // and that when retention passes a stalled feed, watchers behind it end with compacted, never
 // skipping changes silently; and that while nobody watches, this process's own commits cost no read
-// of the log, yet a later watcher still gets every change after its position.
+// of the log, yet a later watcher still gets every change after its position; and likewise while
+// every watcher watches another space (the token registry, with tokens on), without ever passing
+// over a change of that space, another server's included.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Change, SpacekvError, type WireError, makeLimits } from '@spacekv/core';
@@ -23,8 +25,8 @@ class MemoryLog {
     this.floorSeq = throughSeq;
   }
 
-  append(seq: number, keys: readonly string[], bytes = 10): void {
-    for (const key of keys) this.changes.push({ seq, space: 's', key, op: 'put', attributesJson: `"${'x'.repeat(bytes - 2)}"`, committedAtMs: 0 });
+  append(seq: number, keys: readonly string[], bytes = 10, space = 's'): void {
+    for (const key of keys) this.changes.push({ seq, space, key, op: 'put', attributesJson: `"${'x'.repeat(bytes - 2)}"`, committedAtMs: 0 });
   }
 
   async readChanges(afterSeq: number, limit: number): Promise<ChangePage> {
@@ -41,6 +43,24 @@ const quiet = { warn: () => {} };
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A started feed over `log` with small bounds, and `own`, which appends changes of seq `seq` to
+ * `space` and tells the feed of them as the engine's hook does for this process's own commit.
+ */
+async function ownCommitsFeed(log: MemoryLog): Promise<{ feed: ChangeFeed; own: (seq: number, space?: string, keys?: readonly string[]) => void }> {
+  const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
+  let commit = (_changes?: readonly Change[]): void => {};
+  await feed.start((listener) => {
+    commit = listener;
+    return () => {};
+  });
+  const own = (seq: number, space = 's', keys: readonly string[] = ['a']): void => {
+    log.append(seq, keys, 10, space);
+    commit(log.changes.filter((c) => c.seq === seq));
+  };
+  return { feed, own };
 }
 
 describe('ChangeFeed', () => {
@@ -132,17 +152,9 @@ describe('ChangeFeed', () => {
 
   it('reads nothing for its own commits while nobody watches; a later watcher starts after them, or reads the log from its since', async () => {
     const log = new MemoryLog();
-    const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
-    let commit = (_changes?: readonly Change[]): void => {};
-    await feed.start((listener) => {
-      commit = listener;
-      return () => {};
-    });
+    const { feed, own } = await ownCommitsFeed(log);
     const readsAtStart = log.logReads;
-    for (let seq = 1; seq <= 10; seq++) {
-      log.append(seq, ['a']);
-      commit(log.changes.filter((c) => c.seq === seq)); // the engine's hook: this process's own commit
-    }
+    for (let seq = 1; seq <= 10; seq++) own(seq);
     await settle();
     assert.equal(log.logReads, readsAtStart, 'no watcher, no read');
     assert.equal(feed.tailSeq, 10);
@@ -150,10 +162,56 @@ describe('ChangeFeed', () => {
     (await feed.subscribe({}, { deliver: (_e, seqs) => (fromNow.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
     const fromStart: number[] = [];
     (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (fromStart.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
-    log.append(11, ['a', 'b']);
-    commit(log.changes.filter((c) => c.seq === 11));
+    own(11, 's', ['a', 'b']);
     await settle();
     assert.deepEqual(fromNow, [11, 11], 'from now: only what came after it subscribed');
     assert.deepEqual(fromStart, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11], 'from seq 0: everything, in order');
+  });
+
+  it("reads nothing for its own commits to a space nobody watches, yet a watcher of one space misses none of that space's changes, another server's included", async () => {
+    const log = new MemoryLog();
+    const { feed, own } = await ownCommitsFeed(log);
+    const seen: number[] = [];
+    (await feed.subscribe({ space: 't' }, { deliver: (_e, seqs) => (seen.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    const readsAtStart = log.logReads;
+    for (let seq = 1; seq <= 5; seq++) own(seq, 's');
+    await settle();
+    assert.equal(log.logReads, readsAtStart, "commits to another space than the watcher's: no read");
+    assert.equal(feed.tailSeq, 5);
+    own(6, 't');
+    await settle();
+    assert.deepEqual(seen, [6], "a commit to the watcher's space reaches it");
+    // Another server commits (no hook here) to both spaces; this process's next commit, to the
+    // unwatched space, does not follow the tail: the feed must read, or the watcher misses seq 8.
+    log.append(7, ['b'], 10, 's');
+    log.append(8, ['b'], 10, 't');
+    own(9, 's');
+    await settle();
+    assert.deepEqual(seen, [6, 8], "another server's change of the watched space, though this process's commit came first");
+    const readsBefore = log.logReads;
+    own(10, 's');
+    own(11, 't');
+    await settle();
+    assert.deepEqual(seen, [6, 8, 11]);
+    assert.equal(log.logReads, readsBefore + 1, 'only the commit the watcher wants is read');
+  });
+
+  it('never passes a watcher over changes it has not been given yet (its sink was full)', async () => {
+    const log = new MemoryLog();
+    const { feed, own } = await ownCommitsFeed(log);
+    const seen: number[] = [];
+    let full = true;
+    const watcher = await feed.subscribe({ space: 't' }, { deliver: (_e, seqs) => (seen.push(...seqs), !full), end: () => assert.fail('not ended') });
+    watcher.pump();
+    own(1, 't'); // delivered; the sink is full now
+    await settle();
+    own(2, 't'); // waits for the sink
+    await settle();
+    own(3, 's'); // of another space, but the watcher has not caught up: 2 must not be passed over
+    await settle();
+    full = false;
+    watcher.resume();
+    await settle();
+    assert.deepEqual(seen, [1, 2]);
   });
 });

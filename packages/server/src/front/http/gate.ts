@@ -8,6 +8,7 @@
  * the console's page and assets (they hold no data: the console logs in with a token over the
  * WebSocket); `/metrics` too with `--public-metrics`.
  */
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpacekvError } from '@spacekv/core';
 import { type Access, type Authenticator, authorize, rateClient } from '../../auth/authenticator.js';
@@ -38,12 +39,41 @@ function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith('/console/');
 }
 
+const BEARER = /^Bearer\s+/i;
+
 /** The bearer token of a request: the Authorization header, or (EventSource cannot set headers) `?token=` on the events stream. */
 function tokenOf(request: FastifyRequest, path: string): string | undefined {
   const header = request.headers.authorization;
-  if (header !== undefined) return /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, '').trim() : '';
+  if (header !== undefined) {
+    const scheme = BEARER.exec(header);
+    return scheme === null ? '' : header.slice(scheme[0].length).trim();
+  }
   if (path === '/v1/events') return (request.query as Record<string, string | undefined>).token;
   return undefined;
+}
+
+/**
+ * The Authorization header each connection sent last, and what it granted. A keep-alive client
+ * sends the same header on every request; comparing it with the last one costs less than reading
+ * the token out of it and hashing it (a few hundred characters) for the authenticator's cache.
+ * Only a header that verified is kept, a revoked Access is never reused, and every operation still
+ * checks revocation, expiry and scope (authorize).
+ */
+class ConnectionAccess {
+  private readonly last = new WeakMap<Socket, { readonly header: string; readonly access: Access }>();
+
+  constructor(private readonly auth: Authenticator) {}
+
+  /** What the request's token grants (Authenticator.authenticate, which throws for no or a bad token). */
+  of(request: FastifyRequest, path: string): Access {
+    const header = request.headers.authorization;
+    const socket = request.raw.socket;
+    const last = header === undefined ? undefined : this.last.get(socket);
+    if (last !== undefined && last.header === header && !last.access.revoked) return last.access;
+    const access = this.auth.authenticate(tokenOf(request, path), request.ip);
+    if (header !== undefined) this.last.set(socket, { header, access });
+    return access;
+  }
 }
 
 /** A refusal; a 401 says how to authenticate (RFC 6750), and whether the token given was the problem. */
@@ -55,7 +85,8 @@ function refuse(reply: FastifyReply, err: unknown, token: string | undefined): v
 }
 
 export function registerGate(app: FastifyInstance, options: GateOptions): void {
-  const { guard, auth } = options;
+  const { guard } = options;
+  const connections = options.auth ? new ConnectionAccess(options.auth) : undefined;
   app.decorateRequest('access', null);
   app.addHook('onRequest', (request, reply, done) => {
     const origin = request.headers.origin;
@@ -74,13 +105,12 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
       return sendError(reply, new SpacekvError('forbidden_origin', 'a CORS preflight needs an Origin listed in --cors-origin'));
     }
     const path = request.url.split('?')[0] ?? '';
-    if (!auth) return limit(request, reply, done, path);
-    const token = tokenOf(request, path);
+    if (!connections) return limit(request, reply, done, path);
     if (PUBLIC_PATHS.has(path) || isConsolePath(path) || (path === '/metrics' && options.metricsPublic)) {
       // A valid token on a public endpoint still counts (/healthz then shows its detail).
-      if (token !== undefined) {
+      if (tokenOf(request, path) !== undefined) {
         try {
-          request.access = auth.authenticate(token, request.ip);
+          request.access = connections.of(request, path);
         } catch {
           // public: answered without detail
         }
@@ -88,10 +118,10 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
       return done();
     }
     try {
-      request.access = auth.authenticate(token, request.ip);
+      request.access = connections.of(request, path);
       if (path === '/metrics') authorize(request.access, [{ right: 'read' }]);
     } catch (err) {
-      return refuse(reply, err, token);
+      return refuse(reply, err, tokenOf(request, path));
     }
     limit(request, reply, done, path);
   });
