@@ -54,10 +54,14 @@ test('an expired token is refused, and a token that expires while a WebSocket is
   const expiresAt = Date.now() + 1500;
   const soon = attenuateToken(parent, [`expires = ${new Date(expiresAt).toISOString()}`]);
   const peer = await WsPeer.open(srv.url, soon);
+  const healthDetail = async (): Promise<boolean> => 'detail' in (JSON.parse((await call(srv.url, 'GET', '/healthz', { headers: bearer(soon) })).text) as object);
   try {
     assert.equal(WsPeer.outcome(await peer.request({ op: 'describe_space', space: 'pub' })), 'ok');
+    assert.equal(await healthDetail(), true, '/healthz shows its detail to a valid token');
     await new Promise((resolve) => setTimeout(resolve, expiresAt - Date.now() + 50));
     assert.equal(WsPeer.outcome(await peer.request({ op: 'describe_space', space: 'pub' })), 'unauthenticated');
+    // The token is still in the server's cache, verified while it held: expired, it shows nothing more.
+    assert.equal(await healthDetail(), false, '/healthz shows no detail to an expired token');
   } finally {
     peer.close();
   }

@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SpacekvError } from '@spacekv/core';
-import { type Access, type Authenticator, authorize, rateClient } from '../../auth/authenticator.js';
+import { type Access, type Authenticator, accessRefusal, authorize, rateClient } from '../../auth/authenticator.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import type { BrowserGuard } from '../browser-guard.js';
 import { sendError } from './errors.js';
@@ -110,7 +110,9 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
       // A valid token on a public endpoint still counts (/healthz then shows its detail).
       if (tokenOf(request, path) !== undefined) {
         try {
-          request.access = connections.of(request, path);
+          const access = connections.of(request, path);
+          // A cached token may have expired (or been revoked) since it was verified: then no detail.
+          if (accessRefusal(access) === undefined) request.access = access;
         } catch {
           // public: answered without detail
         }
