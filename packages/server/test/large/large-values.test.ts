@@ -17,6 +17,7 @@ import { type RunningServer, startServer } from '../../src/server.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { ROOT_SECRET, bearer, createToken, startAuthServer } from '../helpers/auth.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
 import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
@@ -318,6 +319,34 @@ test('slow uploads from one client hold at most largeUploadsPerClientMax places;
   } finally {
     release();
     await h.stop();
+  }
+});
+
+test('with tokens, the share of largeUploadsPerClientMax is per token: another token from the same address still uploads', async () => {
+  const srv = await startAuthServer('large-share', { limits: makeLimits({ largeUploadsPerClientMax: 1 }) });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  try {
+    expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: SCHEMA, contentType: 'application/x-spacekv-schema', headers: bearer(ROOT_SECRET) }));
+    const other = await createToken(srv.url, { ops: ['read', 'write'], spaces: ['files'] });
+    let staged = false;
+    const holding = upload(`${srv.url}${attributePath('held')}`, heldBody(held), { headers: bearer(ROOT_SECRET), onProgress: () => (staged = true) });
+    await eventually('the held upload to be under way', async () => staged);
+    // The root token's one place is taken: a second upload of it waits its turn...
+    let second: Answer | null = null;
+    await eventually('the root token\'s second upload to be refused', async () => {
+      second = await upload(`${srv.url}${attributePath('second')}`, generated(1024, 16), { headers: bearer(ROOT_SECRET) });
+      return second?.status === 429;
+    });
+    assert.match((second as Answer | null)?.body.toString() ?? '', /largeUploadsPerClientMax/);
+    // ...while another token, from the same address, has a share of its own.
+    const theirs = await upload(`${srv.url}${attributePath('theirs')}`, generated(1024, 17), { headers: bearer(other.token) });
+    assert.equal(theirs?.status, 201, theirs?.body.toString());
+    release();
+    assert.equal((await holding)?.status, 201);
+  } finally {
+    release();
+    await srv.stop();
   }
 });
 
