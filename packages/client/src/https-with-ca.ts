@@ -1,10 +1,11 @@
 /**
- * The client's HTTP requests (large values) to a server whose certificate the client's own `ca`
+ * The client's HTTP requests (large values, health checks) to a server whose certificate its `ca`
  * vouches for, on Node: fetch takes no CA, so these go through node:https with it. Both ways
  * stream: the body is piped with backpressure, the response is handed on as a web stream, so a
  * 2 GiB value is never held whole. Mapped away for browsers (package.json "browser"), which trust
  * their own store and cannot be given a CA.
  */
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable, pipeline } from 'node:stream';
 
@@ -19,7 +20,7 @@ export interface CaRequest {
 /** Statuses whose Response must have no body. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
-function headersOf(response: import('node:http').IncomingMessage): Headers {
+function headersOf(response: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(response.headers)) {
     for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
