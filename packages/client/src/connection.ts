@@ -17,7 +17,7 @@
 import { type HelloFrame, SUBPROTOCOLS, WS_PATH, parseJson, stringifyJson, utf8Length } from '@spacekv/core';
 import { type SpacekvError, errorFromWire, errorOf } from './errors.js';
 import { type WebSocketLike, openWebSocket } from './socket.js';
-import type { HttpTarget } from './large-values.js';
+import { type HttpTarget, httpRequest } from './http-request.js';
 
 export interface ConnectionOptions {
   /** How long a request may wait for a connection before failing `unavailable`. Default 10 s. */
@@ -30,8 +30,9 @@ export interface ConnectionOptions {
   /** The token a server that requires one gets in the client's hello (docs/security.md). */
   readonly token?: string;
   /**
-   * PEM certificate(s) to trust for a `https://`/`wss://` server besides the system's (a private
-   * CA, a self-signed server). Node only: a browser trusts what its platform trusts.
+   * PEM certificate(s) to trust for a `https://`/`wss://` server instead of the system's (a private
+   * CA, a self-signed server), for the WebSocket and for the client's HTTP requests (large values,
+   * health checks). Node only: a browser trusts what its platform trusts.
    */
   readonly ca?: string | Uint8Array;
   /**
@@ -116,7 +117,11 @@ export class Connection {
   get httpTarget(): HttpTarget {
     const url = new URL(this.url);
     url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
-    return { base: url.origin, ...(this.options.token === undefined ? {} : { token: this.options.token }) };
+    return {
+      base: url.origin,
+      ...(this.options.token === undefined ? {} : { token: this.options.token }),
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    };
   }
 
   /** The WebSocket URL of the server in use (or being dialled). */
@@ -305,7 +310,7 @@ export class Connection {
    */
   private async unhealthy(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.httpTarget.base}/healthz`, { signal: AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS) });
+      const response = await httpRequest(this.httpTarget, '/healthz', { method: 'GET', headers: new Headers(), signal: AbortSignal.timeout(HEALTH_CHECK_TIMEOUT_MS) });
       await response.body?.cancel();
       return response.status === 503;
     } catch {

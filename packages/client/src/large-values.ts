@@ -1,11 +1,12 @@
 /**
  * Large values from the client (docs/large-values.md): an upload and a download over HTTP, to the
- * server the client's WebSocket is connected to, with fetch (Node 20+ and browsers). HTTP rather
- * than frames on the WebSocket: TCP's backpressure paces the body, Range and Content-Length come
- * with it, and a 2 GiB value never holds up the small requests pipelined on the WebSocket.
+ * server the client's WebSocket is connected to, trusting the client's `ca` (http-request.ts). HTTP
+ * rather than frames on the WebSocket: TCP's backpressure paces the body, Range and Content-Length
+ * come with it, and a 2 GiB value never holds up the small requests pipelined on the WebSocket.
  */
 import type { Key } from '@spacekv/core';
 import { errorFromWire, errorOf } from './errors.js';
+import { type HttpRequest, type HttpTarget, httpRequest } from './http-request.js';
 import type { Written } from './results.js';
 
 /**
@@ -47,12 +48,6 @@ export interface LargeValueRead {
   readonly body: ByteStream;
 }
 
-/** Where a client reaches the server its WebSocket uses, and how it authenticates there. */
-export interface HttpTarget {
-  readonly base: string;
-  readonly token?: string;
-}
-
 function pathOf(space: string, key: Key, attribute: string): string {
   return `/v1/spaces/${encodeURIComponent(space)}/objects/${encodeURIComponent(String(key))}/attributes/${encodeURIComponent(attribute)}`;
 }
@@ -81,11 +76,11 @@ async function failure(response: Response): Promise<Error> {
   }
 }
 
-async function send(target: HttpTarget, path: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+async function send(target: HttpTarget, path: string, init: { method: string; headers: Record<string, string>; body?: HttpRequest['body'] }): Promise<Response> {
   const headers = new Headers(init.headers);
   if (target.token !== undefined) headers.set('authorization', `Bearer ${target.token}`);
   try {
-    return await fetch(`${target.base}${path}`, { ...init, headers });
+    return await httpRequest(target, path, { ...init, headers });
   } catch (err) {
     // A connection lost after the body was sent may have committed: the outcome is unknown.
     throw errorOf('outcome_unknown', `the large-value request to ${target.base} failed: ${(err as Error).message}`);
@@ -97,7 +92,7 @@ export async function putLarge(target: HttpTarget, space: string, key: Key, attr
   if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
   if (options.ifAbsent) headers['if-none-match'] = '*';
   const query = options.expireIn === undefined ? '' : `?expire_in=${options.expireIn}`;
-  const response = await send(target, `${pathOf(space, key, attribute)}${query}`, { method: 'PUT', headers, body: streamOf(body), duplex: 'half' });
+  const response = await send(target, `${pathOf(space, key, attribute)}${query}`, { method: 'PUT', headers, body: streamOf(body) });
   if (!response.ok) throw await failure(response);
   const { ok: _ok, ...written } = (await response.json()) as Written & { ok: boolean };
   return written;
@@ -106,7 +101,7 @@ export async function putLarge(target: HttpTarget, space: string, key: Key, attr
 export async function getLarge(target: HttpTarget, space: string, key: Key, attribute: string, options: GetLargeOptions = {}): Promise<LargeValueRead> {
   const ranged = options.start !== undefined || options.end !== undefined;
   const headers: Record<string, string> = ranged ? { range: `bytes=${options.start ?? 0}-${options.end ?? ''}` } : {};
-  const response = await send(target, pathOf(space, key, attribute), { headers });
+  const response = await send(target, pathOf(space, key, attribute), { method: 'GET', headers });
   if (!response.ok) throw await failure(response);
   const length = Number(response.headers.get('content-length') ?? 0);
   const whole = /\/(\d+)$/.exec(response.headers.get('content-range') ?? '');

@@ -148,6 +148,22 @@ export interface Limits {
   /** Large-value uploads one server receives at once; past it an upload answers `overloaded` before its body is read. */
   readonly largeUploadsInflightMax: number;
   /**
+   * Large-value uploads one client (a token record, or an address where the server requires no
+   * token) may have in flight at once, so one client cannot hold every place of
+   * largeUploadsInflightMax; past it its upload answers `rate_limited` before its body is read.
+   */
+  readonly largeUploadsPerClientMax: number;
+  /**
+   * Bytes an upload must send in every largeUploadProgressWindowMs; one that sends fewer (a trickle
+   * that would hold its place for days) is cut with `request_timeout` and its staged chunks removed.
+   */
+  readonly largeUploadProgressBytesMin: number;
+  /**
+   * Milliseconds of waiting for an upload's body in which it must send largeUploadProgressBytesMin.
+   * Time the server spends storing a chunk does not count: a slow store never cuts its clients.
+   */
+  readonly largeUploadProgressWindowMs: number;
+  /**
    * Milliseconds an upload may go without receiving a chunk before its staged chunks count as
    * abandoned (a cut connection, a crashed server) and the sweeper removes them.
    */
@@ -209,6 +225,9 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   readCacheBytesMax: 32 * 1024 * 1024,
   largeValueBytesMax: 4 * 1024 * 1024 * 1024,
   largeUploadsInflightMax: 8,
+  largeUploadsPerClientMax: 2,
+  largeUploadProgressBytesMin: 1024 * 1024,
+  largeUploadProgressWindowMs: 60_000,
   largeUploadIdleMs: 10 * 60_000,
 });
 

@@ -17,6 +17,7 @@ import { type RunningServer, startServer } from '../../src/server.js';
 import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { ROOT_SECRET, bearer, createToken, startAuthServer } from '../helpers/auth.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
 import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
@@ -212,11 +213,15 @@ function storeCases(kind: Kind): void {
           await held;
           yield Buffer.alloc(1024, 2);
         };
-        uploads.push(upload(`${h.url}${attributePath('held-a')}`, source()), upload(`${h.url}${attributePath('held-b')}`, source()));
+        // Three clients (addresses), so no one's share (largeUploadsPerClientMax) is what refuses the third.
+        uploads.push(
+          upload(`${h.url}${attributePath('held-a')}`, source(), { localAddress: '127.0.0.1' }),
+          upload(`${h.url}${attributePath('held-b')}`, source(), { localAddress: '127.0.0.2' }),
+        );
       });
       await allStarted;
       await eventually('both held uploads to be staged', async () => (await h.peek.values()).filter((v) => !v.adopted).length === 2);
-      const third = await upload(`${h.url}${attributePath('held-c')}`, generated(1024, 8));
+      const third = await upload(`${h.url}${attributePath('held-c')}`, generated(1024, 8), { localAddress: '127.0.0.3' });
       assert.equal(third?.status, 503);
       assert.match(third.body.toString(), /largeUploadsInflightMax/);
       release();
@@ -271,6 +276,112 @@ test('an upload may take longer than requestReceiveMs while its bytes keep comin
     assert.equal(reply?.status, 201, reply?.body.toString());
     assert.equal((await download(`${h.url}${attributePath('slow')}`)).sha256, hash.digest('hex'));
   } finally {
+    await h.stop();
+  }
+});
+
+/** A body that sends one small piece, then waits for `held` before its last. */
+async function* heldBody(held: Promise<void>): AsyncGenerator<Buffer> {
+  yield Buffer.alloc(1024, 1);
+  await held;
+  yield Buffer.alloc(1024, 2);
+}
+
+test('slow uploads from one client hold at most largeUploadsPerClientMax places; another client\'s upload goes through', async () => {
+  const limits = makeLimits({ largeUploadsInflightMax: 8, largeUploadsPerClientMax: 2 });
+  const h = await startOn('sqlite', limits, FAST_SWEEP);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  try {
+    // Eight uploads that trickle from one address: enough to fill every place without the per-client share.
+    const answers: (Answer | null)[] = [];
+    const slow = Array.from({ length: limits.largeUploadsInflightMax }, (_, i) =>
+      upload(`${h.url}${attributePath(`slow-${i}`)}`, heldBody(held), { localAddress: '127.0.0.1' }).then((answer) => {
+        answers.push(answer);
+        return answer;
+      }));
+    const staged = async () => (await h.peek.values()).filter((v) => !v.adopted).length;
+    await eventually('each slow upload to be refused or staged', async () => answers.length + (await staged()) === slow.length);
+    // Another client (another address) is not held up by them.
+    const other = await upload(`${h.url}${attributePath('other')}`, generated(2 * MiB, 14), { localAddress: '127.0.0.2' });
+    assert.equal(other?.status, 201, other?.body.toString());
+    assert.equal((await download(`${h.url}${attributePath('other')}`)).sha256, await digestOf(2 * MiB, 14));
+    // The slow client holds its share, and is told why the rest were refused.
+    const refusals = limits.largeUploadsInflightMax - limits.largeUploadsPerClientMax;
+    assert.equal(answers.length, refusals);
+    for (const answer of answers) {
+      assert.equal(answer?.status, 429);
+      assert.match(answer.body.toString(), /"code":"rate_limited".*largeUploadsPerClientMax/);
+    }
+    release();
+    const done = await Promise.all(slow);
+    assert.deepEqual(done.map((d) => d?.status).sort(), [201, 201, ...Array(refusals).fill(429)]);
+  } finally {
+    release();
+    await h.stop();
+  }
+});
+
+test('with tokens, the share of largeUploadsPerClientMax is per token: another token from the same address still uploads', async () => {
+  const srv = await startAuthServer('large-share', { limits: makeLimits({ largeUploadsPerClientMax: 1 }) });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  try {
+    expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: SCHEMA, contentType: 'application/x-spacekv-schema', headers: bearer(ROOT_SECRET) }));
+    const other = await createToken(srv.url, { ops: ['read', 'write'], spaces: ['files'] });
+    let staged = false;
+    const holding = upload(`${srv.url}${attributePath('held')}`, heldBody(held), { headers: bearer(ROOT_SECRET), onProgress: () => (staged = true) });
+    await eventually('the held upload to be under way', async () => staged);
+    // The root token's one place is taken: a second upload of it waits its turn...
+    let second: Answer | null = null;
+    await eventually('the root token\'s second upload to be refused', async () => {
+      second = await upload(`${srv.url}${attributePath('second')}`, generated(1024, 16), { headers: bearer(ROOT_SECRET) });
+      return second?.status === 429;
+    });
+    assert.match((second as Answer | null)?.body.toString() ?? '', /largeUploadsPerClientMax/);
+    // ...while another token, from the same address, has a share of its own.
+    const theirs = await upload(`${srv.url}${attributePath('theirs')}`, generated(1024, 17), { headers: bearer(other.token) });
+    assert.equal(theirs?.status, 201, theirs?.body.toString());
+    release();
+    assert.equal((await holding)?.status, 201);
+  } finally {
+    release();
+    await srv.stop();
+  }
+});
+
+test('an upload that sends fewer than largeUploadProgressBytesMin in largeUploadProgressWindowMs is cut with request_timeout and leaves no trace', async () => {
+  // largeUploadIdleMs keeps its default (10 min): no sweeper removes the chunks, only the cut itself.
+  const h = await startOn('sqlite', makeLimits({ largeUploadProgressBytesMin: 64 * 1024, largeUploadProgressWindowMs: 1000 }), FAST_SWEEP);
+  let answered = false;
+  let stagedChunks = 0;
+  try {
+    // 2 MiB at full speed (two chunks staged), then 1 KiB every 100 ms: a tenth of the pace the rule asks.
+    // Bounded: with no rule it ends after 15 s and the upload commits, which fails the test.
+    const trickle = async function* (): AsyncGenerator<Buffer> {
+      yield* generated(2 * MiB, 15);
+      for (let i = 0; i < 150 && !answered; i++) {
+        await sleep(100);
+        yield Buffer.alloc(1024, i);
+      }
+    };
+    const watching = (async () => {
+      while (!answered) {
+        stagedChunks = Math.max(stagedChunks, await h.peek.chunks());
+        await sleep(25);
+      }
+    })();
+    const reply = await upload(`${h.url}${attributePath('trickle')}`, trickle());
+    answered = true;
+    await watching;
+    assert.equal(reply?.status, 408, reply?.body.toString());
+    assert.match(reply.body.toString(), /"code":"request_timeout".*largeUploadProgressBytesMin/);
+    assert.equal(reply.headers.connection, 'close');
+    assert.ok(stagedChunks >= 2, `chunks were staged before the cut (${stagedChunks})`);
+    expectError(await call(h.url, 'GET', objectPath('files', 'trickle')), 404, 'not_found');
+    await eventually('the cut upload\'s chunks to be removed', async () => (await h.peek.values()).length === 0 && (await h.peek.chunks()) === 0);
+  } finally {
+    answered = true;
     await h.stop();
   }
 });

@@ -43,12 +43,17 @@ export interface UploadOptions {
   readonly cutAfter?: number;
   /** Called once the server has taken this many bytes (to act while an upload is under way). */
   readonly onProgress?: (sent: number) => void;
+  /** The loopback address to send from (127.0.0.2 is another client to a server without tokens). */
+  readonly localAddress?: string;
 }
 
 /** PUT `source` to `url` with chunked transfer encoding (no Content-Length), with backpressure. */
 export function upload(url: string, source: AsyncIterable<Buffer>, options: UploadOptions = {}): Promise<Answer | null> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...options.headers } });
+    const request = http.request(url, {
+      method: 'PUT', headers: { 'content-type': 'application/octet-stream', ...options.headers },
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     let cut = false;
     request.on('response', (response) => void collect(response).then(resolve, reject));
     request.on('error', (err) => (cut ? resolve(null) : reject(err)));

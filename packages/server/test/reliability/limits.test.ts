@@ -65,6 +65,9 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   largeValueBytesMax: { file: LARGE, test: 'a value past largeValueBytesMax is too_large' },
   largeUploadsInflightMax: { file: LARGE, test: 'past largeUploadsInflightMax an upload answers overloaded' },
   largeUploadIdleMs: { file: LARGE, test: 'a cut upload is removed once idle past largeUploadIdleMs' },
+  largeUploadsPerClientMax: { file: LARGE, test: 'slow uploads from one client hold at most largeUploadsPerClientMax places' },
+  largeUploadProgressBytesMin: { file: LARGE, test: 'an upload that sends fewer than largeUploadProgressBytesMin in largeUploadProgressWindowMs is cut' },
+  largeUploadProgressWindowMs: { file: LARGE, test: 'an upload that sends fewer than largeUploadProgressBytesMin in largeUploadProgressWindowMs is cut' },
   subscriptionsMax: { file: HERE, test: 'a watch past subscriptionsMax on one connection' },
   watchersMax: { file: HERE, test: 'a watch past the server-wide watchersMax' },
   // Bounds on memory and page size, not on input: proven by the feed keeping whole seqs within them.

@@ -69,7 +69,8 @@ export function sendError(reply: FastifyReply, err: unknown, request?: RefusedRe
 
 /**
  * Sockets receiving a streamed body (a large-value upload), which requestReceiveMs does not bound:
- * a 4 GiB value may take minutes. A stalled one is still cut after connectionIdleMs of silence.
+ * a 4 GiB value may take minutes. A stalled or trickling one is cut by the minimum-progress rule
+ * (largeUploadProgressBytesMin per largeUploadProgressWindowMs, large/progress.ts).
  */
 export const STREAMED_BODIES = new WeakSet<Duplex>();
 

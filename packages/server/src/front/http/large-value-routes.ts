@@ -15,6 +15,8 @@ import {
   isLargeValueRef, largeValueRef, parseJson, requireSpace,
 } from '@spacekv/core';
 import type { LargeUploads } from '../../large/uploads.js';
+import { UploadProgress } from '../../large/progress.js';
+import { rateClient } from '../../auth/authenticator.js';
 import type { LargeValueOwner, LargeValues } from '../../store/store.js';
 import type { HttpContext } from './context.js';
 import { STREAMED_BODIES, sendError } from './errors.js';
@@ -55,7 +57,8 @@ function commitOperation(ctx: HttpContext, request: LargeRequest, target: LargeT
 
 /**
  * Read the body into fixed-size chunks, each stored before the next is read (the socket is paused
- * meanwhile, so TCP holds the sender back), hashing as it goes.
+ * meanwhile, so TCP holds the sender back), hashing as it goes; a client too slow for the
+ * minimum-progress rule is cut (progress.ts).
  */
 async function receive(body: IncomingMessage, values: LargeValues, id: string, limits: Limits): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
@@ -66,23 +69,33 @@ async function receive(body: IncomingMessage, values: LargeValues, id: string, l
   let size = 0;
   let filled = 0;
   let index = 0;
+  const progress = new UploadProgress(limits);
   // Not destroyed when this stops early: a refused body is still read to its end, so the client reads the refusal.
-  for await (const piece of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-    size += piece.length;
-    if (size > limits.largeValueBytesMax) {
-      throw fail('too_large', `the value is past ${limits.largeValueBytesMax} bytes (largeValueBytesMax)`, { limit: 'largeValueBytesMax' });
-    }
-    hash.update(piece);
-    for (let offset = 0; offset < piece.length;) {
-      const n = Math.min(piece.length - offset, LARGE_CHUNK_BYTES - filled);
-      piece.copy(chunk, filled, offset, offset + n);
-      filled += n;
-      offset += n;
-      if (filled === LARGE_CHUNK_BYTES) {
-        await values.append(id, index++, chunk, Date.now());
-        filled = 0;
+  const pieces = body.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+  try {
+    for (let next = await progress.within(pieces.next()); !next.done; next = await progress.within(pieces.next())) {
+      const piece = next.value;
+      progress.received(piece.length);
+      size += piece.length;
+      if (size > limits.largeValueBytesMax) {
+        throw fail('too_large', `the value is past ${limits.largeValueBytesMax} bytes (largeValueBytesMax)`, { limit: 'largeValueBytesMax' });
+      }
+      hash.update(piece);
+      for (let offset = 0; offset < piece.length;) {
+        const n = Math.min(piece.length - offset, LARGE_CHUNK_BYTES - filled);
+        piece.copy(chunk, filled, offset, offset + n);
+        filled += n;
+        offset += n;
+        if (filled === LARGE_CHUNK_BYTES) {
+          await values.append(id, index++, chunk, Date.now());
+          filled = 0;
+        }
       }
     }
+  } finally {
+    // After a stall a read is still pending, and return() waits for it: the closing connection ends it.
+    const closing = pieces.return?.().catch(() => undefined);
+    if (!progress.stalled) await closing;
   }
   if (!body.complete) throw fail('bad_request', 'the upload was cut before its end; nothing was written');
   if (filled > 0) await values.append(id, index, chunk.subarray(0, filled), Date.now());
@@ -112,7 +125,7 @@ async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploa
   }
   const id = randomBytes(16).toString('hex');
   const owner: LargeValueOwner = { space: target.base.space, key: target.base.key, attribute: target.attribute };
-  uploads.start(id);
+  uploads.start(id, rateClient(request.access, request.ip));
   let result: Result | undefined;
   let op: Operation = probe;
   const socket = request.raw.socket;
@@ -127,6 +140,8 @@ async function upload(ctx: HttpContext, values: LargeValues, uploads: LargeUploa
     if (!(err instanceof SpacekvError && err.code === 'outcome_unknown')) void discard(values, id).catch(() => undefined);
     // A client still sending reads the refusal rather than a broken pipe (as for any refused body).
     if (err instanceof SpacekvError && err.code === 'too_large') await discardRefusedBody(request.raw, ctx.limits);
+    // A client too slow to keep its place is not waited for either: the connection closes after the answer.
+    if (err instanceof SpacekvError && err.code === 'request_timeout') reply.header('connection', 'close');
     throw err;
   } finally {
     uploads.finish(id);

@@ -87,7 +87,11 @@ export const OPENAPI_DOCUMENT = {
           { name: 'expire_in', in: 'query', schema: { type: 'number' }, description: 'Seconds until the object expires' },
         ],
         requestBody: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-        responses: { 200: writeResponse, 201: writeResponse, 400: errorResponse, 404: errorResponse, 412: errorResponse, 413: errorResponse, 415: errorResponse },
+        // 408: too slow for the minimum-progress rule; 429: past the client's share of uploads; 503: every place taken.
+        responses: {
+          200: writeResponse, 201: writeResponse, 400: errorResponse, 404: errorResponse, 408: errorResponse, 412: errorResponse, 413: errorResponse, 415: errorResponse,
+          429: errorResponse, 503: errorResponse,
+        },
       },
     },
     '/v1/spaces/{space}/objects': {
