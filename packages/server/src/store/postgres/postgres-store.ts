@@ -402,7 +402,7 @@ export class PostgresStore implements Store {
    * crash cut short is taken over.
    */
   async addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
-    const entry = await this.spaceAt(space, spaceCreatedSeq);
+    const entry = await this.spaceNow(space, spaceCreatedSeq);
     if (entry.space.isIndexed(attribute)) return null;
     if (entry.building !== undefined && entry.building !== attribute) {
       throw new SpacekvError('overloaded', `space '${space}' is already building an index on '${entry.building}'; retry when it is done`);
@@ -492,13 +492,14 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The space `name`, if it is still the incarnation `createdSeq` (after one reload of the catalog). */
-  private async spaceAt(name: string, createdSeq: number): Promise<PgSpace> {
-    let entry = this.catalog.get(name);
-    if (entry?.space.createdSeq !== createdSeq) {
-      await this.reloadCatalog();
-      entry = this.catalog.get(name);
-    }
+  /**
+   * The space `name` as the catalog is now, if it is still the incarnation `createdSeq`. Always read
+   * afresh: the view in memory may date from during a build that has finished since (this server's
+   * or another's), and its `building` would refuse the next add_index until a batch reloaded it.
+   */
+  private async spaceNow(name: string, createdSeq: number): Promise<PgSpace> {
+    await this.reloadCatalog();
+    const entry = this.catalog.get(name);
     if (!entry || entry.space.createdSeq !== createdSeq) throw new SpacekvError('unknown_space', `no space named '${name}'`);
     return entry;
   }
