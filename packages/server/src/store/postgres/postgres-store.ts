@@ -26,7 +26,7 @@ import { fillIndexSlice, migrate } from './layout.js';
 import { PgLargeValues } from './large-values.js';
 import { LeaseRows } from './lease.js';
 import { clearEntries, purgeSlice } from './purges.js';
-import { PgSearcher } from './searcher.js';
+import { PgSearcher, type Readers } from './searcher.js';
 
 export interface PostgresStoreOptions {
   /** Connections to PostgreSQL (default 8). */
@@ -369,10 +369,15 @@ export class PostgresStore implements Store {
     return () => this.commitListeners.delete(listener);
   }
 
-  /** Search (searcher.ts) in one REPEATABLE READ snapshot that includes every commit acknowledged before the call. */
+  /** Search (searcher.ts) in one snapshot that includes every commit acknowledged before the call: one statement's, or a REPEATABLE READ transaction's. */
   search(plan: SearchPlan): Promise<SearchPage> {
-    return this.inSnapshot((tx) => this.searcher.search(tx, plan));
+    return this.searcher.search(this.readers, plan);
   }
+
+  private readonly readers: Readers = {
+    statement: (work) => this.unlessClosed(work),
+    snapshot: (work) => this.inSnapshot(work),
+  };
 
   count(plan: SearchPlan): Promise<number> {
     return this.inSnapshot((tx) => this.searcher.count(tx, plan));
