@@ -3,7 +3,9 @@
 // with exactly one entry per object, each matching the object's current value, so indexed search
 // and count answer as a scan does; rm_index and rm_space change the catalog at once and their rows
 // are purged afterwards in bounded slices, by the stores' own background work. A second add_index
-// right after a first one succeeds even when the store read its catalog while the first was building.
+// right after a first one succeeds even when the store read its catalog while the first was building,
+// and a build analyzes the objects table first (a freshly loaded space would otherwise be sorted
+// whole for each slice).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { DEFAULT_LIMITS, type Limits, type SearchPlan, type WriteOp, parseSchemaDsl, scalarIndexKey } from '@spacekv/core';
@@ -113,6 +115,15 @@ test('a second add_index right after a first succeeds, though the catalog was re
     assert.deepEqual(first?.indexes, ['n']);
     const second = await store.addIndex('items', seq, 's', () => {});
     assert.deepEqual(second?.indexes, ['n', 's']);
+    // A build analyzes the objects first, so its slices walk the key index even right after a bulk load.
+    const admin = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
+    try {
+      const [stats] = await admin.unsafe<{ analyzed: boolean }[]>(
+        "SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'objects'", [twice]);
+      assert.equal(stats?.analyzed, true, 'the build analyzed the objects table');
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
   } finally {
     await store.close();
   }
