@@ -182,7 +182,7 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --scaling-records <list>  record counts of the scaling section
   --ops-objects <n>      objects exported and imported in step 11 (default 1000000, tiny 500)
   --search-objects <n>   objects in the searched space of step 8 (default 1000000, tiny 2000)
-  --pg-url <url>         PostgreSQL for the raw peers and spacekv's PostgreSQL store (YCSB and step 10) (default postgres://postgres@127.0.0.1:5432/test,
+  --pg-url <url>         PostgreSQL for the raw peers and spacekv's PostgreSQL store (YCSB, steps 8 and 10) (default postgres://postgres@127.0.0.1:5432/test,
                          or SPACEKV_BENCH_PG_URL)`;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {

@@ -1,8 +1,7 @@
 /**
- * Step 8, search (issues 4 and 16): a spacekv server child holding `objects` objects
- * (`city`: objects/100 distinct values, so an equality matches 100; `age`: 0-99; `name`: unindexed;
- * `info`: a document whose `info.city` is the same city), driven by @spacekv/client, beside raw
- * better-sqlite3 answering the same queries from its own table with ordinary indexes on the same columns:
+ * Step 8, search (issues 4, 16 and 18): a spacekv server child on the embedded SQLite store holding
+ * the searched space (search-data.ts), driven by @spacekv/client, beside raw better-sqlite3
+ * answering the same queries from its own table with ordinary indexes on the same columns:
  *
  *  - the online build of the `city`, `age` and `info.city` (a document path) indexes on the loaded space (add_index);
  *  - an indexed equality search returning 100 objects, one at a time: p50/p99 through the client,
@@ -11,6 +10,8 @@
  *  - an unindexed search that scans the whole space, page by page, while a second connection keeps
  *    doing point gets: the server's event-loop delay (perf_hooks.monitorEventLoopDelay in the server,
  *    loop-delay-probe.ts) and the gets' latency meanwhile.
+ *
+ * Then the same space on the PostgreSQL store, beside raw PostgreSQL (search-postgres.ts).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,28 +20,13 @@ import Database from 'better-sqlite3';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import { startSpacekvServer } from './child-server.js';
 import { int, out } from './report.js';
+import {
+  LOAD_BATCHES_IN_FLIGHT, LOAD_BATCH_PUTS, type Latency, SEARCH_FULL, SEARCH_TINY, type SearchSizes, buildIndexes, citiesOf, cityOf,
+  equalityLatencies, key, latency, loadPeople, ms, spacekvCityQuery, timed, verdict,
+} from './search-data.js';
+import { pgSearchBench, printPgSearch } from './search-postgres.js';
 import type { Section } from './section.js';
-import { median, percentile } from './stats.js';
-
-export interface SearchSizes {
-  /** Objects in the space. */
-  readonly objects: number;
-  /** Equality searches timed (and the same count of raw SQLite queries). */
-  readonly searches: number;
-  /** Timed repetitions of each count. */
-  readonly counts: number;
-}
-
-export const SEARCH_FULL: SearchSizes = { objects: 1_000_000, searches: 2_000, counts: 5 };
-export const SEARCH_TINY: SearchSizes = { objects: 2_000, searches: 50, counts: 2 };
-
-const MATCHES_PER_CITY = 100;
-/**
- * The load writes in batches: one `tx` of this many puts (one seq, one commit), a few in flight,
- * so that a million objects load in a minute or two instead of a put's round trip each.
- */
-const LOAD_BATCH_PUTS = 1_000;
-const LOAD_BATCHES_IN_FLIGHT = 4;
+import { median } from './stats.js';
 
 export const SEARCH_TARGETS = {
   /** Indexed equality search (≤ 100 objects) p50 through the client, ms. */
@@ -48,11 +34,6 @@ export const SEARCH_TARGETS = {
   /** Server event-loop delay p99 during a full unindexed scan, ms. */
   scanLoopDelayP99MsMax: 10,
 } as const;
-
-interface Latency {
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
 
 interface LoopDelay {
   readonly p50Ms: number;
@@ -64,7 +45,7 @@ interface LoopDelay {
 export interface SearchFigures {
   readonly sizes: SearchSizes;
   readonly loadSeconds: number;
-  readonly indexBuildSeconds: { readonly city: number; readonly age: number; readonly infoCity: number };
+  readonly indexBuildSeconds: { readonly city: number; readonly age: number; readonly 'info.city': number };
   readonly search: Latency;
   /** The same equality on the document path `info.city`, through its own index. */
   readonly pathSearch: Latency;
@@ -72,19 +53,6 @@ export interface SearchFigures {
   readonly countRange: { readonly ms: number; readonly rawMs: number; readonly count: number; readonly fromIndex: boolean };
   readonly countEq: { readonly ms: number; readonly rawMs: number; readonly fromIndex: boolean };
   readonly scan: { readonly seconds: number; readonly rawSeconds: number; readonly pages: number; readonly loop: LoopDelay; readonly gets: Latency; readonly getCount: number };
-}
-
-const key = (i: number) => `u${String(i).padStart(8, '0')}`;
-const cityOf = (i: number, cities: number) => `c${i % cities}`;
-
-function latency(samples: readonly number[]): Latency {
-  return { p50Ms: median(samples), p99Ms: percentile(samples, 99) };
-}
-
-async function timed<T>(run: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
-  const started = performance.now();
-  const value = await run();
-  return { value, ms: performance.now() - started };
 }
 
 /** The same rows in a plain table with ordinary indexes: the raw SQLite side of every ratio. */
@@ -104,43 +72,14 @@ function rawDatabase(dir: string, objects: number, cities: number): Database.Dat
   return db;
 }
 
-async function load(db: SpacekvClient, objects: number, cities: number): Promise<number> {
-  await db.addSpace('space people key k attributes string city, int age, string name, document info');
-  const put = (i: number) => ({
-    op: 'put', space: 'people', key: key(i),
-    attributes: { city: cityOf(i, cities), age: i % 100, name: `n${i}`, info: { city: cityOf(i, cities), since: 2000 + (i % 20) } },
-  });
-  const batches = Array.from({ length: Math.ceil(objects / LOAD_BATCH_PUTS) }, (_, b) => b * LOAD_BATCH_PUTS);
-  const { ms } = await timed(() => db.window(batches, LOAD_BATCHES_IN_FLIGHT, (first) =>
-    db.tx({ ops: Array.from({ length: Math.min(LOAD_BATCH_PUTS, objects - first) }, (_, n) => put(first + n)) })));
-  return ms / 1000;
-}
-
-/** p50/p99 of `searches` indexed equality searches on `attribute` (a top-level name or a document path). */
-async function equalityLatency(db: SpacekvClient, sizes: SearchSizes, cities: number, attribute: string): Promise<Latency> {
-  const expected = Math.min(MATCHES_PER_CITY, sizes.objects);
-  const plan = await db.explain('people', { [attribute]: 'c0' });
-  if (plan.kind !== 'index') throw new Error(`an equality on ${attribute} must use its index, the plan is ${JSON.stringify(plan)}`);
-  const samples: number[] = [];
-  for (let n = 0; n < sizes.searches; n++) {
-    const city = `c${Math.floor(Math.random() * cities)}`;
-    const { value, ms } = await timed(() => db.searchPage('people', { [attribute]: city }, { limit: 100 }));
-    if (value.objects.length !== expected) throw new Error(`search for ${attribute} = ${city} found ${value.objects.length} objects, expected ${expected}`);
-    samples.push(ms);
-  }
-  return latency(samples);
-}
-
-async function equalitySearches(db: SpacekvClient, raw: Database.Database, sizes: SearchSizes, cities: number): Promise<{ search: Latency; pathSearch: Latency; rawSearch: Latency }> {
-  const search = await equalityLatency(db, sizes, cities, 'city');
-  const pathSearch = await equalityLatency(db, sizes, cities, 'info.city');
+async function equalitySearches(db: SpacekvClient, raw: Database.Database, sizes: SearchSizes): Promise<{ search: Latency; pathSearch: Latency; rawSearch: Latency }> {
   const query = raw.prepare('SELECT key, attrs FROM people WHERE city = ? ORDER BY key LIMIT 100');
-  const rawSamples: number[] = [];
-  for (let n = 0; n < sizes.searches; n++) {
-    const city = `c${Math.floor(Math.random() * cities)}`;
-    rawSamples.push((await timed(() => query.all(city))).ms);
-  }
-  return { search, pathSearch, rawSearch: latency(rawSamples) };
+  const { city, path, rawCity } = await equalityLatencies(sizes, {
+    city: await spacekvCityQuery(db, 'city'),
+    path: await spacekvCityQuery(db, 'info.city'),
+    rawCity: (c: string) => query.all(c).length,
+  });
+  return { search: city, pathSearch: path, rawSearch: rawCity };
 }
 
 async function countFigures(db: SpacekvClient, raw: Database.Database, sizes: SearchSizes) {
@@ -221,23 +160,21 @@ async function scanWithGets(url: string, db: SpacekvClient, raw: Database.Databa
 }
 
 export async function searchBench(root: string, sizes: SearchSizes): Promise<SearchFigures> {
-  const cities = Math.max(1, Math.floor(sizes.objects / MATCHES_PER_CITY));
+  const cities = citiesOf(sizes);
   const probeFile = join(root, 'loop-delay.json');
   process.env.SPACEKV_LOOP_PROBE_FILE = probeFile;
   const server = await startSpacekvServer(join(root, 'search'), ['--import', fileURLToPath(new URL('./loop-delay-probe.js', import.meta.url))]);
   let db: SpacekvClient | undefined;
   try {
     db = await connect(server.url);
-    const loadSeconds = await load(db, sizes.objects, cities);
-    const city = await timed(() => db?.addIndex('people', 'city'));
-    const age = await timed(() => db?.addIndex('people', 'age'));
-    const infoCity = await timed(() => db?.addIndex('people', 'info.city'));
+    const loadSeconds = await loadPeople(db, sizes.objects, cities);
+    const indexBuildSeconds = await buildIndexes(db, ['city', 'age', 'info.city'] as const);
     const raw = rawDatabase(join(root, 'raw-search'), sizes.objects, cities);
     try {
-      const searches = await equalitySearches(db, raw, sizes, cities);
+      const searches = await equalitySearches(db, raw, sizes);
       const counts = await countFigures(db, raw, sizes);
       const scan = await scanWithGets(server.url, db, raw, sizes, server.pid, probeFile);
-      return { sizes, loadSeconds, indexBuildSeconds: { city: city.ms / 1000, age: age.ms / 1000, infoCity: infoCity.ms / 1000 }, ...searches, ...counts, scan };
+      return { sizes, loadSeconds, indexBuildSeconds, ...searches, ...counts, scan };
     } finally {
       raw.close();
     }
@@ -247,15 +184,12 @@ export async function searchBench(root: string, sizes: SearchSizes): Promise<Sea
   }
 }
 
-const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(0));
-const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
-
 export function printSearch(f: SearchFigures): void {
   const s = f.sizes;
   out(`[8] search: ${int(s.objects)} objects loaded through the client in ${f.loadSeconds.toFixed(1)} s (tx batches of ${int(LOAD_BATCH_PUTS)} puts, `
     + `${LOAD_BATCHES_IN_FLIGHT} in flight); raw SQLite: the same rows, plain table with ordinary indexes`);
   out(`    add_index online on the loaded space: city ${f.indexBuildSeconds.city.toFixed(1)} s, age ${f.indexBuildSeconds.age.toFixed(1)} s, `
-    + `info.city (a document path) ${f.indexBuildSeconds.infoCity.toFixed(1)} s`);
+    + `info.city (a document path) ${f.indexBuildSeconds['info.city'].toFixed(1)} s`);
   out(`    indexed equality search, 100 objects, 1 in flight (${int(s.searches)} searches): p50 ${ms(f.search.p50Ms)} ms, p99 ${ms(f.search.p99Ms)} ms; `
     + `raw SQLite p50 ${ms(f.rawSearch.p50Ms)} ms (ratio ${(f.search.p50Ms / f.rawSearch.p50Ms).toFixed(1)}x) `
     + `[target p50 < ${SEARCH_TARGETS.indexedSearchP50MsMax} ms: ${verdict(f.search.p50Ms < SEARCH_TARGETS.indexedSearchP50MsMax)}]`);
@@ -274,10 +208,12 @@ export function printSearch(f: SearchFigures): void {
 
 export const searchSection: Section = {
   id: 'search',
-  title: 'Step 8: search over 1,000,000 objects beside raw SQLite',
+  title: 'Step 8: search over 1,000,000 objects on SQLite and on PostgreSQL, beside raw SQLite and raw PostgreSQL',
   byDefault: true,
   async run(c) {
     const preset = c.options.tiny ? SEARCH_TINY : SEARCH_FULL;
-    printSearch(await searchBench(c.root, { ...preset, objects: c.options.searchObjects ?? preset.objects }));
+    const sizes = { ...preset, objects: c.options.searchObjects ?? preset.objects };
+    printSearch(await searchBench(c.root, sizes));
+    printPgSearch(await pgSearchBench(c.root, c.options.ycsb.postgresUrl, sizes, c.problems));
   },
 };

@@ -145,6 +145,21 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   assert.match(search, /count of an indexed range .*served from the index: yes/);
   assert.match(search, /count of an indexed equality: .*served from the index: yes/);
   assert.match(search, new RegExp(`server event-loop delay p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms.*\[target p99 < 10 ms: (PASS|MISS)\]`));
+  // ... and on the PostgreSQL store beside raw PostgreSQL, in the console and the report, wherever PostgreSQL listens.
+  if (await listening(5432)) {
+    const pgLines = [
+      new RegExp(`on PostgreSQL: ${FIGURE.source} objects loaded through the client in ${FIGURE.source} s \\(${FIGURE.source} objects/s.*add_index online: city ${FIGURE.source} s, info.city ${FIGURE.source} s`),
+      new RegExp(`on PostgreSQL, indexed equality search, 100 objects.*p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms; raw PostgreSQL .*p50 ${FIGURE.source} ms .*\\[target p50 < 3 ms on PostgreSQL: (PASS|MISS)\\]`),
+      new RegExp(`on PostgreSQL, the same on the document path info.city: p50 ${FIGURE.source} ms, p99 ${FIGURE.source} ms; raw PostgreSQL .*p50 ${FIGURE.source} ms .*\\[target p50 < 3 ms on PostgreSQL: (PASS|MISS)\\]`),
+    ];
+    const report = readFileSync(reportPath, 'utf8');
+    for (const line of pgLines) {
+      assert.match(search, line, `section [8] lacks the PostgreSQL figures:\n${search}`);
+      assert.match(report, line, 'the report lacks step 8\'s PostgreSQL figures');
+    }
+  } else {
+    assert.match(search, /on PostgreSQL: SKIPPED: PostgreSQL is not reachable/);
+  }
 
   // Step 10: PostgreSQL, a row of figures for each store set-up and raw PostgreSQL (or skipped with its reason).
   const pg = section(stdout, 10);

@@ -2,7 +2,10 @@
 // built online on one while the other keeps writing (and rewriting the indexed attribute) ends
 // with exactly one entry per object, each matching the object's current value, so indexed search
 // and count answer as a scan does; rm_index and rm_space change the catalog at once and their rows
-// are purged afterwards in bounded slices, by the stores' own background work.
+// are purged afterwards in bounded slices, by the stores' own background work. A second add_index
+// right after a first one succeeds even when the store read its catalog while the first was building,
+// and a build analyzes the objects table first (a freshly loaded space would otherwise be sorted
+// whole for each slice).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { DEFAULT_LIMITS, type Limits, type SearchPlan, type WriteOp, parseSchemaDsl, scalarIndexKey } from '@spacekv/core';
@@ -14,8 +17,9 @@ import { sleep, withTimeout } from '../helpers/timeout.js';
 
 const missing = await postgresMissing();
 const schema = uniqueSchema('index');
+const twice = uniqueSchema('index_twice');
 after(async () => {
-  if (!missing) await dropSchema(schema);
+  if (!missing) await Promise.all([dropSchema(schema), dropSchema(twice)]);
 });
 
 /** Small slices, so the build and the purges take many steps. */
@@ -94,5 +98,34 @@ test('an index built online while another server writes is exact; rm_index and r
     await admin.end({ timeout: 1 });
     await a.close();
     await b.close();
+  }
+});
+
+test('a second add_index right after a first succeeds, though the catalog was read while the first was building', { skip: missing }, async () => {
+  const store = new PostgresStore(storeUrl(twice), LIMITS, { poolSize: 3 });
+  await store.open();
+  try {
+    const added = await write(store, { op: 'add_space', schema: parseSchemaDsl('space items key k attributes int n, string s', LIMITS) } as WriteOp);
+    const seq = (added.changes[0] as { seq: number }).seq;
+    await store.commit(Array.from({ length: 100 }, (_, i) => ({ op: { op: 'put', space: 'items', key: `k${i}`, attributes: { n: i % 10, s: `s${i}` } } as WriteOp, spaceCreatedSeq: seq })));
+    // A read of an unknown space reloads the catalog: during the build it reads `building` = 'n' (as a poll
+    // that hears of the build does on a long one), and nothing reads it again before the next add_index.
+    let reload: Promise<unknown> | undefined;
+    const first = await store.addIndex('items', seq, 'n', () => (reload ??= Promise.resolve(store.get('nope', 'k', Date.now())).catch(() => {})));
+    await reload;
+    assert.deepEqual(first?.indexes, ['n']);
+    const second = await store.addIndex('items', seq, 's', () => {});
+    assert.deepEqual(second?.indexes, ['n', 's']);
+    // A build analyzes the objects first, so its slices walk the key index even right after a bulk load.
+    const admin = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
+    try {
+      const [stats] = await admin.unsafe<{ analyzed: boolean }[]>(
+        "SELECT last_analyze IS NOT NULL AS analyzed FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'objects'", [twice]);
+      assert.equal(stats?.analyzed, true, 'the build analyzed the objects table');
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
+  } finally {
+    await store.close();
   }
 });

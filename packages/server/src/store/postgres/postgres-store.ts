@@ -26,7 +26,7 @@ import { fillIndexSlice, migrate } from './layout.js';
 import { PgLargeValues } from './large-values.js';
 import { LeaseRows } from './lease.js';
 import { clearEntries, purgeSlice } from './purges.js';
-import { PgSearcher } from './searcher.js';
+import { PgSearcher, type Readers } from './searcher.js';
 
 export interface PostgresStoreOptions {
   /** Connections to PostgreSQL (default 8). */
@@ -378,10 +378,15 @@ export class PostgresStore implements Store {
     return () => this.commitListeners.delete(listener);
   }
 
-  /** Search (searcher.ts) in one REPEATABLE READ snapshot that includes every commit acknowledged before the call. */
+  /** Search (searcher.ts) in one snapshot that includes every commit acknowledged before the call: one statement's, or a REPEATABLE READ transaction's. */
   search(plan: SearchPlan): Promise<SearchPage> {
-    return this.inSnapshot((tx) => this.searcher.search(tx, plan));
+    return this.searcher.search(this.readers, plan);
   }
+
+  private readonly readers: Readers = {
+    statement: (work) => this.unlessClosed(work),
+    snapshot: (work) => this.inSnapshot(work),
+  };
 
   count(plan: SearchPlan): Promise<number> {
     return this.inSnapshot((tx) => this.searcher.count(tx, plan));
@@ -411,7 +416,7 @@ export class PostgresStore implements Store {
    * crash cut short is taken over.
    */
   async addIndex(space: string, spaceCreatedSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
-    const entry = await this.spaceAt(space, spaceCreatedSeq);
+    const entry = await this.spaceNow(space, spaceCreatedSeq);
     if (entry.space.isIndexed(attribute)) return null;
     if (entry.building !== undefined && entry.building !== attribute) {
       throw new SpacekvError('overloaded', `space '${space}' is already building an index on '${entry.building}'; retry when it is done`);
@@ -429,6 +434,7 @@ export class PostgresStore implements Store {
     });
     if (!started) return null;
     try {
+      await this.freshStatistics('objects');
       let after: Buffer | undefined;
       let indexed = 0;
       for (;;) {
@@ -504,13 +510,29 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The space `name`, if it is still the incarnation `createdSeq` (after one reload of the catalog). */
-  private async spaceAt(name: string, createdSeq: number): Promise<PgSpace> {
-    let entry = this.catalog.get(name);
-    if (entry?.space.createdSeq !== createdSeq) {
-      await this.reloadCatalog();
-      entry = this.catalog.get(name);
+  /**
+   * ANALYZE `table` before a build walks it. A space loaded since autovacuum last analyzed the table
+   * (or with autovacuum off) leaves the planner thinking the space holds a few thousand rows, and
+   * it then reads every row after the slice's start and sorts them for each slice of 2,000: a
+   * million objects took minutes, not seconds. The database may refuse (a role that does not own
+   * the table gets a warning; another engine may lack the statement): the build goes on regardless.
+   */
+  private async freshStatistics(table: string): Promise<void> {
+    try {
+      await this.unlessClosed((sql) => sql.unsafe(`ANALYZE ${table}`));
+    } catch (err) {
+      if (err instanceof SpacekvError && err.code === 'unavailable') throw err; // the connection is gone: so is the build
     }
+  }
+
+  /**
+   * The space `name` as the catalog is now, if it is still the incarnation `createdSeq`. Always read
+   * afresh: the view in memory may date from during a build that has finished since (this server's
+   * or another's), and its `building` would refuse the next add_index until a batch reloaded it.
+   */
+  private async spaceNow(name: string, createdSeq: number): Promise<PgSpace> {
+    await this.reloadCatalog();
+    const entry = this.catalog.get(name);
     if (!entry || entry.space.createdSeq !== createdSeq) throw new SpacekvError('unknown_space', `no space named '${name}'`);
     return entry;
   }
