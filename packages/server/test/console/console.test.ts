@@ -312,7 +312,9 @@ test('with tokens required, the console shows nothing without a token, refuses a
     const readOnly = await createToken(guarded.url, { ops: ['read'], spaces: ['vault'] });
     await page.getByLabel('Token').fill(readOnly.token);
     await page.getByRole('button', { name: 'Log in' }).click();
+    // The editor is drawn before the object arrives: wait for its text, then check it.
     await page.locator('#attributes').waitFor();
+    await page.waitForFunction(() => (document.querySelector('#attributes') as unknown as { value: string } | null)?.value.includes('hidden-value')).catch(() => {});
     assert.match(await page.locator('#attributes').inputValue(), /hidden-value/, 'the token reads the space');
     await page.locator('#attributes').fill('{"v": "changed"}');
     await page.getByRole('button', { name: 'Save' }).click();
