@@ -14,7 +14,7 @@
  * comes back as a standby by itself (pg_rewind, or a fresh copy when rewinding fails).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { postgresOwner, postgresUserMissing } from './private-postgres.js';
@@ -26,6 +26,11 @@ const ETCD = process.env['SPACEKV_TEST_ETCD'] ?? '/usr/bin/etcd';
 const PG_BIN = process.env['SPACEKV_TEST_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 /** How long a cluster may take to elect a leader and have a streaming synchronous standby. */
 const HEALTHY_TIMEOUT_MS = 90_000;
+/**
+ * Patroni's once-a-loop status lines. Left in, a slow bootstrap's failure message shows only
+ * "bootstrap in progress" fifteen times; taken out, it shows initdb's, PostgreSQL's and Patroni's own lines.
+ */
+const LOOP_CHATTER = /no action\. I am|bootstrap (from leader '[^']*' )?in progress|Lock owner: |not healthy enough for leader race|waiting for leader to bootstrap/;
 
 /** Why an HA cluster cannot be made here, or undefined when it can. */
 export function pgHaMissing(): string | undefined {
@@ -77,13 +82,14 @@ export class PgHaCluster {
     chmodSync(dir, 0o755);
     const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
     mkdirSync(join(dir, 'etcd'), { mode: 0o700 });
+    const etcdLog = openSync(join(dir, 'etcd.log'), 'a');
     const etcd = spawn(ETCD, [
       '--name', 'spacekv-test', '--data-dir', join(dir, 'etcd'),
       '--listen-client-urls', `http://127.0.0.1:${etcdClient}`, '--advertise-client-urls', `http://127.0.0.1:${etcdClient}`,
       '--listen-peer-urls', `http://127.0.0.1:${etcdPeer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${etcdPeer}`,
       '--initial-cluster', `spacekv-test=http://127.0.0.1:${etcdPeer}`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    etcd.stderr?.resume();
+    ], { stdio: ['ignore', 'ignore', etcdLog] });
+    closeSync(etcdLog); // etcd holds its own copy
     const nodes: Node[] = [];
     for (const name of ['pg1', 'pg2']) {
       const nodeDir = join(dir, name);
@@ -166,13 +172,13 @@ export class PgHaCluster {
     return withTimeout(promoted, timeoutMs, `a leader other than ${old}`);
   }
 
-  /** The tail of each Patroni's log, for failure messages. */
+  /** The tail of each Patroni's log (its loop's status lines left out) and of etcd's, for failure messages. */
   logs(): string {
-    return this.nodes.map((n) => {
-      const file = join(this.dir, n.name, 'patroni.log');
-      const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-      return `--- ${n.name} (patroni log, last lines)\n${text.split('\n').slice(-15).join('\n')}`;
-    }).join('\n');
+    const tail = (file: string, lines: number): string => existsSync(file) ? lastLines(readFileSync(file, 'utf8'), lines) : '';
+    return [
+      ...this.nodes.map((n) => `--- ${n.name} (patroni log, last lines)\n${tail(join(this.dir, n.name, 'patroni.log'), 15)}`),
+      `--- etcd (last lines)\n${tail(join(this.dir, 'etcd.log'), 5)}`,
+    ].join('\n');
   }
 
   /** Stop Patroni (which stops PostgreSQL), then etcd, and remove every file. */
@@ -193,6 +199,11 @@ export class PgHaCluster {
       // not running after all
     }
   }
+}
+
+/** The last `count` lines of a Patroni or etcd log, without Patroni's loop status lines. */
+export function lastLines(log: string, count: number): string {
+  return log.split('\n').filter((line) => !LOOP_CHATTER.test(line)).slice(-count).join('\n');
 }
 
 /**
