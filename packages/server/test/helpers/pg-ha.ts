@@ -9,7 +9,7 @@
  * which execs: the pid we hold is Patroni's own) in directories it owns. Clients find the primary
  * with a multi-host URL and `target_session_attrs=read-write` (`url`), as docs/postgres.md says.
  *
- * `primary_start_timeout: 0` makes Patroni fail over at once when the primary's postmaster dies,
+ * `primary_start_timeout: 0` makes Patroni fail over at once when the primary's PostgreSQL dies,
  * rather than restart it in place; `loop_wait: 1` makes it notice within a second. The killed node
  * comes back as a standby by itself (pg_rewind, or a fresh copy when rewinding fails).
  */
@@ -147,29 +147,46 @@ export class PgHaCluster {
   }
 
   /**
-   * kill -9 the primary's postmaster (its pid from postmaster.pid), as a crashed machine would leave
-   * it; Patroni then fails over to the synchronous standby. Returns the killed member's name.
+   * kill -9 every process of the primary's PostgreSQL at once, as a crashed machine would leave it;
+   * Patroni then fails over to the synchronous standby. Returns the killed member's name.
+   *
+   * Killing the postmaster alone left its backends alive for a moment, long enough for the
+   * primary's Patroni to read from its own backend that the standby's walsender had gone: it
+   * then took the standby out of the synchronous set, and with no synchronous standby left to
+   * promote it restarted the killed primary in place (one failover in about 60 of a long run).
    */
   async killPrimary(): Promise<string> {
     const leader = await this.waitHealthy();
     const node = this.nodes.find((n) => n.name === leader.name);
     if (!node) throw new Error(`unknown leader ${leader.name}`);
-    const pid = Number(readFileSync(join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    process.kill(pid, 'SIGKILL');
+    const postmaster = Number(readFileSync(join(node.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(postmaster, 'SIGSTOP'); // it forks no new backend while we list and kill its children
+    for (const child of childrenOf(postmaster)) killIfAlive(child);
+    process.kill(postmaster, 'SIGKILL');
     this.failovers++;
     return node.name;
   }
 
   /** Wait until a member other than `old` leads (Patroni promoted the standby). */
   async waitNewLeader(old: string, timeoutMs = HEALTHY_TIMEOUT_MS): Promise<HaMember> {
+    let last: readonly HaMember[] = [];
+    let waiting = true; // as in waitHealthy: a timed-out wait leaves no poll running
     const promoted = (async () => {
-      for (;;) {
-        const lead = (await this.members()).find((m) => m.role === 'leader' && m.state === 'running' && m.name !== old);
+      while (waiting) {
+        last = await this.members();
+        const lead = last.find((m) => m.role === 'leader' && m.state === 'running' && m.name !== old);
         if (lead) return lead;
         await sleep(100);
       }
+      return undefined as never;
     })();
-    return withTimeout(promoted, timeoutMs, `a leader other than ${old}`);
+    try {
+      return await withTimeout(promoted, timeoutMs, `a leader other than ${old}`);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; members: ${JSON.stringify(last)}\n${this.logs()}`);
+    } finally {
+      waiting = false;
+    }
   }
 
   /** The tail of each Patroni's log (its loop's status lines left out) and of etcd's, for failure messages. */
@@ -198,6 +215,20 @@ export class PgHaCluster {
     } catch {
       // not running after all
     }
+  }
+}
+
+/** The pids of `parent`'s children (a postmaster's backends, walsenders and auxiliary processes). */
+function childrenOf(parent: number): number[] {
+  const list = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim();
+  return list === '' ? [] : list.split(' ').map(Number);
+}
+
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // it exited meanwhile
   }
 }
 
