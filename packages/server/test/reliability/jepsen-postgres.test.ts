@@ -3,7 +3,7 @@
 // `spacekv serve` processes on one schema of a high-availability PostgreSQL (Patroni + etcd, two
 // nodes, synchronous replication), while a nemesis kills a spacekv server with SIGKILL, cuts every
 // connection between spacekv and PostgreSQL, blackholes them (1-2.5 s short, 1-20 s long), and kills the primary's
-// postmaster so that Patroni fails over. Clients are spread over both servers. The negative
+// PostgreSQL (every process of it) so that Patroni fails over. Clients are spread over both servers. The negative
 // control runs the set workload's kill -9 cycles against a server whose store (PostgreSQL, wrapped)
 // acknowledges puts before committing them, and must find acknowledged adds lost. The short run
 // (`npm test`) goes on until every fault kind has landed; the long run takes >= 200 histories and

@@ -3,7 +3,8 @@
 // replication, helpers/pg-ha.ts) under two `spacekv serve` processes that reach it through one
 // multi-host URL with target_session_attrs=read-write. 8 clients (4 per server, WebSocket and REST)
 // write under load: 4 add unique elements (the set workload), 4 run register operations on hot
-// keys. The primary's postmaster is killed with SIGKILL; Patroni promotes the synchronous standby.
+// keys. The primary's PostgreSQL is killed with SIGKILL (every process of it, as a crashed machine);
+// Patroni promotes the synchronous standby.
 // Then: every acknowledged add is present and every definitely failed one absent, the register
 // history is linearizable, every error a client saw was `unavailable` or `outcome_unknown`, and the
 // servers write again by themselves. The time from the kill to the first write that succeeds

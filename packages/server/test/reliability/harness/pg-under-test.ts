@@ -4,7 +4,7 @@
  * (helpers/pg-ha.ts), reaching its nodes through one FaultProxy per node, so the nemesis can cut or
  * blackhole the connections between spacekv and PostgreSQL. Its faults: kill -9 of one spacekv
  * server (and restart), every store connection cut, the store connections blackholed for a while,
- * and the primary's postmaster killed with SIGKILL (Patroni fails over to the synchronous standby).
+ * and the primary's PostgreSQL killed with SIGKILL (Patroni fails over to the synchronous standby).
  */
 import { type PgHaCluster, haStoreUrl } from '../../helpers/pg-ha.js';
 import { FaultProxy } from './proxy.js';
@@ -58,7 +58,7 @@ export class PgSystemUnderTest {
     this.counts.blackholes++;
   }
 
-  /** kill -9 the primary's postmaster and wait until Patroni has promoted the standby. */
+  /** kill -9 the primary's PostgreSQL and wait until Patroni has promoted the standby. */
   async failover(): Promise<void> {
     const old = await this.cluster.killPrimary();
     await this.cluster.waitNewLeader(old);
