@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DEFAULT_LIMITS, Space, indexKeysOfName, makeLimits, parseSchemaDsl } from '@spacekv/core';
 import { DATA_FILE } from '../../src/store/sqlite/sqlite-store.js';
-import { asBlob } from '../../src/store/sqlite/index-entries.js';
+import { ENTRIES_OF_KEY_DELETE, asBlob } from '../../src/store/sqlite/index-entries.js';
 import { DATA_FORMAT } from '../../src/store/sqlite/layout.js';
 import { killAllChildren, spawnServer } from '../helpers/process.js';
 import { TempDirs } from '../helpers/temp.js';
@@ -52,6 +52,19 @@ test(`with ${SPACES} spaces, add_space, rm_space, add_index and rm_index change 
     await fx.run({ op: 'add_space', schema: 'space s17 key k attributes int n' });
     await fx.purgeAll();
     assert.deepEqual(schemaState(fx.store.path), before, 'a catalog operation changed the schema (it ran DDL)');
+  } finally {
+    await fx.close();
+  }
+});
+
+test("a write to an indexed space finds the object's old entries through the (space, key) index, not by scanning the space's entries", async () => {
+  const fx = await LayoutFixture.open(dirs.make('layout-by-key'), DEFAULT_LIMITS);
+  try {
+    await fx.run({ op: 'add_space', schema: 'space people key k attributes int n index n' });
+    await fill(fx, 'people', 2_000);
+    const id = spaceIdOf(fx.store.path, 'people');
+    const plan = inFile(fx.store.path, (db) => (db.prepare(`EXPLAIN QUERY PLAN ${ENTRIES_OF_KEY_DELETE}`).all(id, 'k1') as { detail: string }[]).map((row) => row.detail));
+    assert.deepEqual(plan, ['SEARCH index_entries USING INDEX index_entries_by_key (space_id=? AND key=?)']);
   } finally {
     await fx.close();
   }

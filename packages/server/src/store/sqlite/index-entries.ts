@@ -7,6 +7,15 @@ import type Database from 'better-sqlite3';
 import { type Attributes, type Key, type Space, indexKeysOfName } from '@spacekv/core';
 import { bind } from './search-executor.js';
 
+/**
+ * Every entry of one object, found through the (space id, key) index. Named outright: with the key
+ * bound as a parameter (the column is ANY) SQLite's planner chose the primary key instead and
+ * scanned every entry of the space, so a write to an indexed space of n objects cost O(n) (a bulk
+ * load of 15,000 objects slowed from 3,800 to 1,000 objects/s). INDEXED BY also makes the statement
+ * fail to prepare, rather than scan, should the index ever be missing.
+ */
+export const ENTRIES_OF_KEY_DELETE = 'DELETE FROM index_entries INDEXED BY index_entries_by_key WHERE space_id = ? AND key = ?';
+
 /** The statements on the shared entries table, prepared once on the writer connection for every space. */
 export class IndexStatements {
   readonly insert: Database.Statement;
@@ -14,7 +23,7 @@ export class IndexStatements {
 
   constructor(db: Database.Database) {
     this.insert = db.prepare('INSERT OR IGNORE INTO index_entries (space_id, attr, value, key, expires_at) VALUES (?, ?, ?, ?, ?)');
-    this.removeKey = db.prepare('DELETE FROM index_entries WHERE space_id = ? AND key = ?');
+    this.removeKey = db.prepare(ENTRIES_OF_KEY_DELETE);
   }
 }
 
