@@ -8,6 +8,17 @@
 import net from 'node:net';
 import { sleep } from '../../helpers/timeout.js';
 
+/**
+ * A test process that cut connections with `resetAndDestroy` was seen to pass every test and then
+ * never exit: 100% CPU in Node's exit-time handle cleanup (Environment::CleanupHandles, after the
+ * event loop had drained), which hung the whole suite. Once the loop drains, the process exits
+ * explicitly instead, a moment later so the test runner's report is written first; the exit code
+ * the runner set is kept. process.exit does not go through that cleanup.
+ */
+process.once('beforeExit', () => {
+  setTimeout(() => process.exit(), 200);
+});
+
 export class FaultProxy {
   private readonly pairs = new Set<{ readonly client: net.Socket; readonly upstream: net.Socket }>();
   private targetPort: number;
