@@ -8,14 +8,10 @@
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable, pipeline } from 'node:stream';
+import type { HttpRequest, HttpTarget } from './http-request.js';
 
-export interface CaRequest {
-  readonly method: string;
-  readonly headers: Headers;
-  readonly body?: Uint8Array | ReadableStream<Uint8Array>;
-  readonly ca: string | Uint8Array;
-  readonly signal?: AbortSignal;
-}
+/** A request of http-request.ts, with the certificate authority to trust. */
+export type CaRequest = HttpRequest & { readonly ca: NonNullable<HttpTarget['ca']> };
 
 /** Statuses whose Response must have no body. */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);

@@ -62,10 +62,12 @@ export class LeaseRows {
     };
     /** The row no longer names this holder's epoch as live. */
     const fenced = (): void => lose(`it expired, or another server holds it now (epoch ${epoch} is fenced off)`);
+    /** This holder's own clock says the expiry passed since the last renewal it saw answered. */
+    const expired = (): void => lose('its expiry passed before it could be renewed');
     const renew = async (): Promise<void> => {
       if (controller.signal.aborted) return;
       // A process paused past its expiry (SIGSTOP, a long GC) stops before doing anything else.
-      if (performance.now() - renewedAt >= ttlMs) return lose('its expiry passed before it could be renewed');
+      if (performance.now() - renewedAt >= ttlMs) return expired();
       const sentAt = performance.now();
       try {
         // Not once expired: a renewal sent before a pause and run after the expiry would keep the
@@ -80,7 +82,7 @@ export class LeaseRows {
       } catch {
         // PostgreSQL away: try again soon; the expiry check above stops the holder in time.
       }
-      if (performance.now() - renewedAt >= ttlMs) return lose('its expiry passed before it could be renewed');
+      if (performance.now() - renewedAt >= ttlMs) return expired();
       if (!controller.signal.aborted) {
         timer = setTimeout(() => void renew(), Math.max(10, Math.min(ttlMs / 3, renewedAt + ttlMs - performance.now())));
         timer.unref();
@@ -97,7 +99,7 @@ export class LeaseRows {
         // The row says no other holder as of when PostgreSQL read it; our clock says the expiry, which
         // PostgreSQL set no earlier than renewedAt + ttl, has not passed since (the reply may have
         // waited in a paused process for any time).
-        else if (performance.now() - renewedAt >= ttlMs) lose('its expiry passed before it could be renewed');
+        else if (performance.now() - renewedAt >= ttlMs) expired();
       }
       if (controller.signal.aborted) throw controller.signal.reason;
     };

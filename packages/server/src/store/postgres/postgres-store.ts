@@ -63,6 +63,11 @@ interface MetaRow {
 
 const META_SQL = 'SELECT last_seq, catalog_gen FROM meta WHERE id = 1';
 
+/** The meta row as the poll compares it. */
+function pollView(meta: MetaRow): { lastSeq: number; catalogGen: number } {
+  return { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
+}
+
 interface StoredRow {
   created_seq: string;
   version: string | null;
@@ -155,8 +160,8 @@ export class PostgresStore implements Store {
         // two reads then shows as a change at the first poll. Starting the poll from nothing instead
         // took whatever it first read as the baseline, and a space created before that poll was never
         // heard of by this server.
-        const [meta] = await sql.unsafe<{ last_seq: string; catalog_gen: string }[]>('SELECT last_seq, catalog_gen FROM meta WHERE id = 1');
-        if (meta) this.polled = { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
+        const [meta] = await sql.unsafe<MetaRow[]>(META_SQL);
+        if (meta) this.polled = pollView(meta);
         this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
       })());
     } catch (err) {
@@ -196,10 +201,9 @@ export class PostgresStore implements Store {
     if (!this.pool || this.closing) return;
     const sql = this.pool.current;
     try {
-      const [meta] = await withDeadline(this.pool, sql, READ_DEADLINE_MS, sql.unsafe<{ last_seq: string; catalog_gen: string }[]>(
-        'SELECT last_seq, catalog_gen FROM meta WHERE id = 1', [], { prepare: true }));
+      const [meta] = await withDeadline(this.pool, sql, READ_DEADLINE_MS, sql.unsafe<MetaRow[]>(META_SQL, [], { prepare: true }));
       if (!meta) return;
-      const now = { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
+      const now = pollView(meta);
       const before = this.polled;
       this.polled = now;
       if (before.catalogGen !== -1 && now.catalogGen !== before.catalogGen) this.catalogChanged();
