@@ -5,13 +5,11 @@
 // the certificate is refused at the handshake; plain HTTP on that port gets no answer as HTTP.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import https from 'node:https';
-import { join } from 'node:path';
 import { connect } from '@spacekv/client';
 import { ROOT_SECRET, startAuthServer } from '../helpers/auth.js';
+import { makeTestCertificate } from '../helpers/certificate.js';
 import type { TestServer } from '../helpers/server.js';
 import { makeTempDir, removeDir } from '../helpers/temp.js';
 
@@ -20,10 +18,9 @@ let cert = '';
 let srv: TestServer;
 
 before(async () => {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
-  srv = await startAuthServer('tls', { config: { tls: { cert, key: readFileSync(join(dir, 'key.pem'), 'utf8') } } });
+  const tls = makeTestCertificate(dir);
+  cert = tls.cert;
+  srv = await startAuthServer('tls', { config: { tls } });
 });
 after(async () => {
   await srv?.stop();
