@@ -46,7 +46,7 @@ export class Metrics implements CommitObserver {
     });
     new client.Counter({
       name: 'spacekv_store_retries_total',
-      help: 'Write batches the database gave up to keep transactions serializable (SQLSTATE 40001/40P01) and the store ran again (PostgreSQL)',
+      help: 'Write batches the store ran again (PostgreSQL): given up by the database to keep transactions serializable (SQLSTATE 40001/40P01), beaten to creating a key, or overtaken by a catalog change',
       registers,
       collect() {
         this.reset();

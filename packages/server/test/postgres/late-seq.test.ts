@@ -3,7 +3,9 @@
 // before it got the lock, make it run again instead of being overwritten (put_if_not_exist) or
 // trusted absent (a tx check). The interleaving is forced, not hoped for: this test holds the meta
 // row lock itself, waits until the store's batch is blocked behind it, commits the two keys as
-// another server would (object rows, log rows, last_seq), and lets the batch go.
+// another server would (object rows, log rows, last_seq), and lets the batch go. A batch whose
+// catalog changes while it waits runs again holding the lock from BEGIN, so a catalog that keeps
+// changing sends it round at most once more.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { DEFAULT_LIMITS, type WriteOp, parseSchemaDsl } from '@spacekv/core';
@@ -31,13 +33,7 @@ async function raced(store: PostgresStore, admin: postgres.Sql, spaceSeq: number
     const [{ last_seq: last }] = await tx.unsafe<[{ last_seq: string }]>(`SELECT last_seq FROM ${schema}.meta WHERE id = 1 FOR UPDATE`);
     batch = store.commit(members);
     // The batch has read its rows and now waits for the meta row lock held here.
-    await withTimeout((async () => {
-      for (;;) {
-        const [{ n }] = await admin.unsafe<[{ n: number }]>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
-        if (n > 0) return;
-        await sleep(20);
-      }
-    })(), 20_000, 'the batch to wait for the meta row lock');
+    await blockedBehind(admin, pid);
     for (const [i, key] of created.entries()) {
       const seq = Number(last) + 1 + i;
       await tx.unsafe(`INSERT INTO ${schema}.objects (space_seq, key, version, expires_at, attrs) VALUES ($1, $2, $3, NULL, $4)`,
@@ -48,6 +44,18 @@ async function raced(store: PostgresStore, admin: postgres.Sql, spaceSeq: number
     await tx.unsafe(`UPDATE ${schema}.meta SET last_seq = $1 WHERE id = 1`, [Number(last) + created.length]);
   });
   return batch as Promise<readonly MemberOutcome[]>;
+}
+
+/** True once some session waits for a lock held by the session `pid`; false if `done()` first. */
+async function blockedBehind(admin: postgres.Sql, pid: number, done: () => boolean = () => false): Promise<boolean> {
+  return withTimeout((async () => {
+    for (;;) {
+      if (done()) return false;
+      const [{ n }] = await admin.unsafe<[{ n: number }]>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid]);
+      if (n > 0) return true;
+      await sleep(20);
+    }
+  })(), 20_000, 'the batch to wait for the meta row lock');
 }
 
 const OTHER = JSON.stringify({ owner: 'other' });
@@ -78,6 +86,66 @@ test('keys created while a batch waits for the meta row lock are seen by that ba
     assert.equal((putOutcome.result as { code?: string }).code, 'exists', `put_if_not_exist of z finds it: ${JSON.stringify(putOutcome.result)}`);
     assert.equal((await store.get('t', 'z', Date.now()))?.attributesJson, OTHER, 'z keeps what the other writer put');
     assert.ok(store.serializationRetries >= 2, 'each batch ran again');
+  } finally {
+    await admin.end({ timeout: 1 });
+    await store.close();
+  }
+});
+
+test('a batch whose catalog keeps changing while it waits for the meta row lock runs twice at most', { skip: missing }, async () => {
+  const store = new PostgresStore(storeUrl(schema), DEFAULT_LIMITS, { poolSize: 2 });
+  await store.open();
+  const admin = postgres(POSTGRES_URL, { max: 4, onnotice: () => {} });
+  /** A session of its own holding the meta row lock (or queued for it, when `queued`). */
+  const holdMeta = async (queued = false): Promise<{ session: postgres.ReservedSql; pid: number; locked: Promise<unknown> }> => {
+    const session = await admin.reserve();
+    const [{ pid }] = await session.unsafe<[{ pid: number }]>('SELECT pg_backend_pid() AS pid');
+    await session.unsafe('BEGIN');
+    const locked = session.unsafe(`SELECT last_seq FROM ${schema}.meta WHERE id = 1 FOR UPDATE`).execute(); // sent now, not when awaited
+    if (!queued) await locked;
+    return { session, pid, locked };
+  };
+  try {
+    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space churn key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
+    assert.ok(added && 'result' in added);
+    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    /** Puts `key` while the catalog changes under it each time it waits for the lock, up to 5 times. */
+    const churn = async (key: string): Promise<{ blocks: number; reran: number }> => {
+      let holder = await holdMeta();
+      const reranBefore = store.serializationRetries;
+      let settled = false;
+      const batch = store.commit([{ op: { op: 'put', space: 'churn', key, attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq }]);
+      void batch.finally(() => (settled = true));
+      // Each time the batch waits for the lock, the next holder queues behind it, and the one holding
+      // it moves the catalog generation on (as another server's catalog operation would) and lets go:
+      // the batch then finds the catalog changed under it.
+      let blocks = 0;
+      while (blocks < 5 && (await blockedBehind(admin, holder.pid, () => settled))) {
+        blocks++;
+        const next = await holdMeta(true);
+        await withTimeout((async () => {
+          // Behind the batch, which heads the row's queue (PostgreSQL reports the head as the blocker).
+          while ((await admin.unsafe<[{ n: number }]>('SELECT cardinality(pg_blocking_pids($1))::int AS n', [next.pid]))[0].n === 0) await sleep(10);
+        })(), 20_000, 'the next holder to queue for the lock');
+        await holder.session.unsafe(`UPDATE ${schema}.meta SET catalog_gen = catalog_gen + 1 WHERE id = 1`);
+        await holder.session.unsafe('COMMIT');
+        holder.session.release();
+        await next.locked;
+        holder = next;
+      }
+      await holder.session.unsafe('COMMIT');
+      holder.session.release();
+      const [outcome] = await batch;
+      assert.ok(outcome && 'result' in outcome, JSON.stringify(outcome));
+      assert.equal((await store.get('churn', key, Date.now()))?.attributesJson, JSON.stringify({ owner: 'batch' }));
+      return { blocks, reran: store.serializationRetries - reranBefore };
+    };
+    // A run again may take the lock before the next holder it queued ahead of (PostgreSQL does not
+    // promise the order): then the catalog changed under the batch only once, which tells nothing.
+    let seen = { blocks: 0, reran: 0 };
+    for (let round = 0; round < 5 && seen.blocks < 2; round++) seen = await churn(`a${round}`);
+    assert.ok(seen.blocks >= 2, `the catalog changed under the batch only ${seen.blocks} time(s) in 5 rounds (the test could not tell)`);
+    assert.equal(seen.reran, 1, 'the batch ran again once, not once per catalog change');
   } finally {
     await admin.end({ timeout: 1 });
     await store.close();

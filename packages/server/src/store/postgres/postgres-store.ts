@@ -173,7 +173,10 @@ export class PostgresStore implements Store {
     return this.catalog.list();
   }
 
-  /** Serialization failures retried since open (40001/40P01), for /metrics. */
+  /**
+   * Batches run again since open: given up by the database to stay serializable (40001/40P01),
+   * beaten to creating a key they found absent, or overtaken by a catalog change; for /metrics.
+   */
   get serializationRetries(): number {
     return this.retries;
   }
@@ -639,10 +642,10 @@ export class PostgresStore implements Store {
    * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
    * back. A batch of object operations reads (and row-locks) its rows first and takes the meta row
    * lock only for its last two round trips: the lock with `last_seq`, then its writes with COMMIT
-   * right behind them. A batch that changes the catalog takes the lock at BEGIN (batch.ts).
+   * right behind them. A batch that changes the catalog takes the lock at BEGIN (batch.ts), and so
+   * does a batch run again because the catalog changed under it, so it runs at most twice.
    */
-  private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void): Promise<readonly MemberOutcome[]> {
-    const lockFirst = batch.some(changesCatalog);
+  private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog)): Promise<readonly MemberOutcome[]> {
     const [, [seen]] = await Promise.all([
       tx.unsafe('BEGIN'),
       tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }),
@@ -658,9 +661,11 @@ export class PostgresStore implements Store {
       if (!meta) throw new Error('the meta row is missing');
       if (meta.catalog_gen !== seen.catalog_gen) {
         // The catalog changed after this batch read its rows (an index build began, a space went):
-        // it runs again from the start on the catalog as it is now.
+        // it runs again from the start on the catalog as it is now, holding the lock from BEGIN
+        // this time, so a catalog that keeps changing cannot send it round again.
         await tx.unsafe('ROLLBACK');
-        return this.attemptBatch(tx, batch, sendingCommit);
+        this.retries++;
+        return this.attemptBatch(tx, batch, sendingCommit, true);
       }
       lockedAt = performance.now();
     }
