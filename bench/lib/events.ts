@@ -122,7 +122,7 @@ export async function eventsBench(root: string, sizes: EventsSizes, problems: st
   }
   const rpcQueue = `spacekv.bench.${id}.rpc`;
   const amqpArgs = model ? ['--amqp', BROKER_URL, '--amqp-exchange', exchange, '--amqp-rpc-queue', rpcQueue] : [];
-  const server = await startSpacekvServer(join(root, 'events'), [], amqpArgs);
+  const server = await startSpacekvServer(join(root, 'events'), { serveArgs: amqpArgs });
   try {
     const writer = await connect(server.url);
     const reader = await connect(server.url);

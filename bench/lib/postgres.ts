@@ -214,10 +214,10 @@ export async function postgresBench(root: string, baseUrl: string, sizes: Postgr
   };
   try {
     await run('spacekv, SQLite (embedded), 1 server', async () => [await startSpacekvServer(join(root, 'pg-sqlite'))]);
-    await run('spacekv, PostgreSQL, 1 server', async () => [await startSpacekvServer(join(root, 'pg-one'), [], ['--store', url(schemas[0] as string)])]);
+    await run('spacekv, PostgreSQL, 1 server', async () => [await startSpacekvServer(join(root, 'pg-one'), { serveArgs: ['--store', url(schemas[0] as string)] })]);
     await run('spacekv, PostgreSQL, 2 servers', async () => Promise.all([
-      startSpacekvServer(join(root, 'pg-two-a'), [], ['--store', url(schemas[1] as string)]),
-      startSpacekvServer(join(root, 'pg-two-b'), [], ['--store', url(schemas[1] as string)]),
+      startSpacekvServer(join(root, 'pg-two-a'), { serveArgs: ['--store', url(schemas[1] as string)] }),
+      startSpacekvServer(join(root, 'pg-two-b'), { serveArgs: ['--store', url(schemas[1] as string)] }),
     ]));
     rows.push(await rawPostgres(baseUrl, sizes, schemas[2] as string));
   } finally {
