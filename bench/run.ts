@@ -18,7 +18,7 @@ import { eventsSection } from './lib/events.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
 import { opsSection } from './lib/ops.js';
-import { postgresSection } from './lib/postgres.js';
+import { postgresSection } from './lib/postgres-section.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
 import { searchSection } from './lib/search.js';

@@ -14,6 +14,8 @@ export interface Sample {
   readonly opsPerSec: number;
   /** CPU µs per operation of the server process(es); NaN when /proc cannot see them. */
   readonly serverCpuUsPerOp: number;
+  /** CPU µs per operation of the store's own processes (PostgreSQL's backends), where they are measured. */
+  readonly storeCpuUsPerOp?: number;
 }
 
 export interface Pair<T extends Sample = Sample> {
@@ -42,6 +44,8 @@ export interface PairSummary {
   readonly throughput: Spread;
   /** Server CPU µs/op of the compared side over the reference's, per round (above 1: it costs more); NaN without CPU figures. */
   readonly cpu: Spread;
+  /** The same for the store's processes (PostgreSQL's backends); NaN where they are not measured. */
+  readonly storeCpu: Spread;
   readonly rounds: number;
   /** The issue's verdict on the median throughput ratio; undefined where no issue sets a target. */
   readonly pass?: boolean;
@@ -62,9 +66,10 @@ export function summarize(variant: ServerVariant, pairs: readonly Pair[]): PairS
   const oriented = pairs.map((p) => sides(variant, p));
   const throughput = spread(oriented.map((s) => s.compared.opsPerSec / s.reference.opsPerSec));
   const cpu = spread(oriented.map((s) => s.compared.serverCpuUsPerOp / s.reference.serverCpuUsPerOp));
+  const storeCpu = spread(oriented.map((s) => (s.compared.storeCpuUsPerOp ?? Number.NaN) / (s.reference.storeCpuUsPerOp ?? Number.NaN)));
   // Judged as printed, so a printed 0.950 passes >= 0.95.
   const pass = variant.target === undefined ? undefined : Number(throughput.median.toFixed(3)) >= variant.target.min;
-  return { throughput, cpu, rounds: pairs.length, ...(pass === undefined ? {} : { pass }) };
+  return { throughput, cpu, storeCpu, rounds: pairs.length, ...(pass === undefined ? {} : { pass }) };
 }
 
 /** "auth on / this build" or, for a baseline, "this build / old-layout". */
@@ -82,6 +87,7 @@ export function describePairs(step: string, variant: ServerVariant, pairs: reado
   const target = variant.target === undefined || s.pass === undefined
     ? ''
     : `; ${variant.target.issue} target: throughput >= ${variant.target.min.toFixed(2)}: ${s.pass ? 'PASS' : 'MISS'}`;
-  return `${step}, ${ratioName(variant)}: throughput ${describeSpread(s.throughput)}, server CPU µs/op ${describeSpread(s.cpu)}, `
+  const store = Number.isFinite(s.storeCpu.median) ? `, PostgreSQL CPU µs/op ${describeSpread(s.storeCpu)}` : '';
+  return `${step}, ${ratioName(variant)}: throughput ${describeSpread(s.throughput)}, server CPU µs/op ${describeSpread(s.cpu)}${store}, `
     + `median of ${s.rounds} paired round${s.rounds === 1 ? '' : 's'}${target}`;
 }

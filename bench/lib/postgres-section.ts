@@ -1,0 +1,16 @@
+/** Step 10 as a bench section: the rows of postgres.ts, then each --variants variant paired with this build (postgres-variants.ts). */
+import { postgresBench, printPostgres } from './postgres.js';
+import { postgresVariants } from './postgres-variants.js';
+import type { Section } from './section.js';
+
+export const postgresSection: Section = {
+  id: 'postgres',
+  title: 'Step 10: the client workload on PostgreSQL behind 1 and 2 servers, beside raw PostgreSQL',
+  byDefault: true,
+  async run(c) {
+    const o = c.options;
+    const figures = await postgresBench(c.root, o.ycsb.postgresUrl, o.postgres, c.problems);
+    printPostgres(figures);
+    if (o.variants.length > 0 && !('skipped' in figures)) await postgresVariants(c.root, o.ycsb.postgresUrl, o.postgres, o.variants, o.rounds, c.problems);
+  },
+};
