@@ -6,6 +6,7 @@
  * ratios with their range, for throughput and for the server's CPU per operation (steadier still:
  * it does not count the time the server waited for a CPU another process held).
  */
+import { table } from './markdown.js';
 import { median } from './stats.js';
 import type { ServerVariant } from './variants.js';
 
@@ -90,4 +91,13 @@ export function describePairs(step: string, variant: ServerVariant, pairs: reado
   const store = Number.isFinite(s.storeCpu.median) ? `, PostgreSQL CPU µs/op ${describeSpread(s.storeCpu)}` : '';
   return `${step}, ${ratioName(variant)}: throughput ${describeSpread(s.throughput)}, server CPU µs/op ${describeSpread(s.cpu)}${store}, `
     + `median of ${s.rounds} paired round${s.rounds === 1 ? '' : 's'}${target}`;
+}
+
+/** A Markdown table of paired comparisons, one row per step and variant: the report's copy of the printed lines. */
+export function pairsTable(rows: readonly { readonly step: string; readonly variant: ServerVariant; readonly pairs: readonly Pair[] }[]): string {
+  return table(['step', 'ratio', 'throughput (range)', 'server CPU µs/op (range)', 'rounds', 'target', 'verdict'], rows.map(({ step, variant, pairs }) => {
+    const s = summarize(variant, pairs);
+    return [step, ratioName(variant), describeSpread(s.throughput), describeSpread(s.cpu), String(s.rounds),
+      variant.target === undefined ? '-' : `>= ${variant.target.min.toFixed(2)} (${variant.target.issue})`, s.pass === undefined ? '-' : s.pass ? 'PASS' : 'MISS'];
+  }), 2);
 }
