@@ -28,7 +28,7 @@ import { type Pair, describePairs, pairedRound } from './paired.js';
 import { type PeerOutcome, type RedisPeer, deleteKeys, durablePeer, fastPeer, redisClient } from './redis-peer.js';
 import { int, out, printColumns } from './report.js';
 import { SCHEMA_DSL, SPACE, VALUE_JSON, commitCounters, keyName } from './rest-fixtures.js';
-import type { Section } from './section.js';
+import { type Section, runsPerRound } from './section.js';
 import type { Verdict } from './targets.js';
 import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
@@ -423,5 +423,12 @@ export const clientVsRedisSection: Section = {
   byDefault: true,
   async run(c) {
     printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.options.variants, c.problems));
+  },
+  estimateSeconds({ options: o }) {
+    // Rough rates of spacekv here, ops/s at 1, 64 and more in flight: gets, then durable puts (an fsync per batch).
+    const rate = (op: 'get' | 'put', inFlight: number): number => (op === 'get' ? [3_000, 20_000, 25_000] : [400, 5_000, 10_000])[inFlight <= 1 ? 0 : inFlight <= 64 ? 1 : 2] as number;
+    const spacekvRound = o.clientVsRedis.levels.reduce((sum, l) => sum + l.getOps / rate('get', l.inFlight) + l.putOps / rate('put', l.inFlight), 0);
+    // Redis's runs (two peers, two ioredis modes) take about as long as spacekv's.
+    return 10 + o.clientVsRedis.rounds * spacekvRound * (1 + runsPerRound(o.variants.length));
   },
 };

@@ -23,7 +23,7 @@ import { type Pair, type Sample, describePairs, pairedRound } from './paired.js'
 import { type IdleSample, sampleIdle } from './proc-stats.js';
 import { out, printHttpStep, printIdle, printTable, printWriteStep } from './report.js';
 import { SPACE, commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
-import type { Section, SectionContext } from './section.js';
+import { type Section, type SectionContext, runsPerRound } from './section.js';
 import { median } from './stats.js';
 import { type EngineFigures, type RawFigures, engineWorkloads, rawSqliteWorkloads } from './store-workloads.js';
 import { verdicts } from './targets.js';
@@ -42,6 +42,13 @@ export const httpSection: Section = {
     const idle = await idleStep(c, http.afterLoad);
     const table = { ...http, ...inProcess, idle };
     printTable(table, verdicts(table));
+  },
+  estimateSeconds({ options: o }) {
+    const runs = o.rounds * (1 + 2 * runsPerRound(o.variants.length));
+    const warmUps = 3 + 2 * o.variants.length;
+    // Servers' start-up and pre-load, the in-process step 4 (about 20 s full size), and step 5.
+    const fixed = (o.tiny ? 5 : 30) + 3 * (2 + o.variants.length) + o.settleSeconds * 2 + o.idleSeconds * 2;
+    return runs * o.durationSeconds + warmUps * o.warmupSeconds + fixed;
   },
 };
 

@@ -65,7 +65,22 @@ export const ycsbSection: Section = {
         + `the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
     }
   },
+  estimateSeconds(c) {
+    const o = c.options;
+    const y = o.ycsb;
+    // A cell ends at --operations or --cell-seconds, whichever comes first, plus its set-up.
+    const cells = y.workloads.length * y.levels.length * (Math.min(y.cellSeconds, y.operations / CELL_OPS_PER_SECOND) + 0.2);
+    return selectedPeers(c).reduce((sum, peer) => {
+      const variants = variantPeers(c, peer).length;
+      const runs = variants === 0 ? 1 : 2 * variants * o.rounds;
+      return sum + (1 + variants) * (y.records / LOADED_PER_SECOND + 3) + y.pacedSeconds + cells * runs;
+    }, o.serverCpuProfDir === undefined ? 0 : cells + y.records / LOADED_PER_SECOND);
+  },
 };
+
+/** Rough records loaded, and operations of a cell, per second by a peer here: what the estimate assumes. */
+const LOADED_PER_SECOND = 5_000;
+const CELL_OPS_PER_SECOND = 5_000;
 
 export const scalingSection: Section = {
   id: 'scaling',
