@@ -57,8 +57,8 @@ const AUTH_ON: ServerVariant = {
   target: { min: 0.95, issue: 'issue 15' },
   /**
    * `--auth on` (metrics public, so the bench reads its commit counters as for the other servers)
-   * and a token of the scope a real application would hold: read, write and admin on the bench's
-   * spaces only. Every measured request carries it, so the figures include verifying it (once,
+   * and a token of the scope a real application would hold: read, write, watch and admin on the
+   * bench's spaces only. Every measured request carries it, so the figures include verifying it (once,
    * then the cache) and checking the scope of every operation.
    */
   async start(dataDir, launch, tokenSpaces) {
@@ -68,7 +68,7 @@ const AUTH_ON: ServerVariant = {
     const response = await fetch(`${server.url}/v1/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${BENCH_ROOT_SECRET}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ label: 'bench', ops: ['read', 'write', 'admin'], spaces: tokenSpaces }),
+      body: JSON.stringify({ label: 'bench', ops: ['read', 'write', 'watch', 'admin'], spaces: tokenSpaces }),
     });
     if (!response.ok) {
       await server.stop();

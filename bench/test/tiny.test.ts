@@ -142,6 +142,7 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   const delivered = `${FIGURE.source} events/s \\(\\d+ events\\), ack to delivery p50 ${SIGNED.source} ms, p99 ${SIGNED.source} ms`;
   assert.match(events, new RegExp(`watcher \\(db.watch over WebSocket\\): ${delivered}`), `section [9] lacks the watcher:\n${events}`);
   assert.match(events, new RegExp(`AMQP consumer \\(relay, confirms\\): (${delivered}|SKIPPED \\(.+\\))`), `section [9] lacks the AMQP consumer:\n${events}`);
+  assert.match(stdout, new RegExp(`^    durable puts with a watcher and an AMQP consumer, ${PAIRED}`, 'm'), 'step 9 lacks its auth-on runs paired with this build\'s');
   // Step 8: search, each figure present, counts served from the index, and the two verdicts.
   const search = section(stdout, 8);
   assert.match(search, new RegExp(`indexed equality search, 100 objects.*p50 ${FIGURE.source} ms.*raw SQLite p50 ${FIGURE.source} ms.*\[target p50 < 2 ms: (PASS|MISS)\]`));
