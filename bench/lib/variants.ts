@@ -14,21 +14,22 @@ import { join, resolve } from 'node:path';
 import { boundsOffArgs } from './bounds-off.js';
 import { type ChildServer, type SpacekvLaunch, startSpacekvServer } from './child-server.js';
 
-/** The ratio (variant over default throughput) an issue sets for a variant. */
+/** The least throughput ratio an issue allows: the variant over this build, or this build over a baseline. */
 export interface VariantTarget {
   readonly min: number;
   readonly issue: string;
 }
 
 export interface ServerVariant {
-  /** As written in --variants (`auth-on`, `build=/dir:old`), and in the printed lines' ids. */
+  /** As written in --variants (`auth-on`, `build=/dir:old`). */
   readonly id: string;
   /** Short name for printed lines: `bounds off`, `auth on`, `old-layout`. */
   readonly label: string;
   readonly target?: VariantTarget;
   /**
    * The variant is the reference (an older build): ratios are then this build over it, so that a
-   * figure below 1 always means this build is the slower, whichever side is the variant.
+   * figure below 1 always means the side being judged (this build against a baseline, the variant
+   * otherwise) is the slower.
    */
   readonly baseline?: boolean;
   /** Start a server of this variant; `tokenSpaces` are the spaces a token (where one is needed) must cover, with admin to create them. */
