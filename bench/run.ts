@@ -18,12 +18,12 @@ import { eventsSection } from './lib/events.js';
 import { httpSection } from './lib/http-section.js';
 import { MarkdownReport } from './lib/markdown.js';
 import { opsSection } from './lib/ops.js';
-import { postgresSection } from './lib/postgres.js';
+import { postgresSection } from './lib/postgres-section.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
 import { searchSection } from './lib/search.js';
 import { out, printLoad, printMachine, printedCount, printedSince, reportHeader } from './lib/report.js';
-import { type Section, selectSections } from './lib/section.js';
+import { type Section, type SectionContext, selectSections } from './lib/section.js';
 import { scalingSection, ycsbSection } from './lib/ycsb/sections.js';
 
 /** Every section, in the order they run. */
@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   out(`spacekv bench${options.tiny ? ' (tiny)' : ''}: sections ${sections.map((s) => s.id).join(', ')}`);
   printMachine(tmpdir());
+  printEstimate(sections, { root, options, problems, report });
   const startedAt = new Date();
   for (const section of sections) {
     out();
@@ -84,6 +85,15 @@ async function main(): Promise<number> {
   report.prepend(reportHeader(startedAt, new Date(), process.argv.slice(2), options.tiny, options.note));
   for (const file of await report.write()) out(`report: ${file}`);
   return problems.length === 0 ? 0 : 1;
+}
+
+/** The run's rough duration, from the sections that can estimate theirs, so a long run of variants and rounds is no surprise. */
+function printEstimate(sections: readonly Section[], context: SectionContext): void {
+  const estimated = sections.filter((s) => s.estimateSeconds !== undefined);
+  const seconds = estimated.reduce((sum, s) => sum + (s.estimateSeconds?.(context) ?? 0), 0);
+  const others = sections.filter((s) => s.estimateSeconds === undefined).map((s) => s.id);
+  const minutes = seconds < 90 ? `${Math.ceil(seconds)} s` : `${Math.ceil(seconds / 60)} min`;
+  out(`estimate: about ${minutes}${estimated.length === 0 ? '' : ` for ${estimated.map((s) => s.id).join(', ')}`}${others.length === 0 ? '' : ` (not estimated: ${others.join(', ')})`}`);
 }
 
 main().then(

@@ -46,7 +46,7 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
 }
 
 async function measure(dataDir: string, spaces: number, sizes: CatalogSizes): Promise<Figures> {
-  const server = await startSpacekvServer(dataDir, [], ['--limit', `spacesMax=${spaces + 10}`]);
+  const server = await startSpacekvServer(dataDir, { serveArgs: ['--limit', `spacesMax=${spaces + 10}`] });
   let client: SpacekvClient | undefined;
   try {
     client = await connect(server.url);

@@ -127,43 +127,29 @@ export function startBareServer(): Promise<ChildServer> {
   });
 }
 
-/**
- * `spacekv serve` on a fresh port over `dataDir`, exactly as an operator would start it; `nodeArgs`
- * go to node before the script (e.g. `--cpu-prof` to profile the server under load), `serveArgs`
- * after `serve` (e.g. `--store <url>`).
- */
-export function startSpacekvServer(
-  dataDir: string, nodeArgs: readonly string[] = [], serveArgs: readonly string[] = [], env: Readonly<Record<string, string>> = {},
-): Promise<ChildServer> {
-  // The CLI sits beside the package entry point; resolving through the package keeps this independent of the checkout layout.
-  const main = fileURLToPath(new URL('./cli/main.js', import.meta.resolve('spacekv')));
-  return startChild({
-    name: 'spacekv server',
-    args: [...nodeArgs, main, 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...serveArgs],
-    readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
-    env,
-  });
+/** How a spacekv server is started: which build's CLI, and what goes before and after `serve`. */
+export interface SpacekvLaunch {
+  /** Arguments to node before the script (e.g. `--cpu-prof` to profile the server under load). */
+  readonly nodeArgs?: readonly string[];
+  /** Arguments after `serve` (e.g. `--store <url>`). */
+  readonly serveArgs?: readonly string[];
+  /** Environment variables besides this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The CLI script (`.../packages/server/dist/src/cli/main.js`); this checkout's unless given. */
+  readonly cli?: string;
 }
 
-/** The root secret of the benchmark's servers that require tokens. */
-const BENCH_ROOT_SECRET = 'bench-root-secret-not-for-production-0123456789';
+/** This checkout's CLI: it sits beside the package entry point, so resolving through the package keeps this independent of the layout. */
+export function thisBuildCli(): string {
+  return fileURLToPath(new URL('./cli/main.js', import.meta.resolve('spacekv')));
+}
 
-/**
- * `spacekv serve --auth on` (metrics public, so the bench reads its commit counters as for the
- * other server) and a token of the scope a real application would hold: read, write and admin on
- * the bench's space only. Every measured request carries it, so the figures include verifying
- * (once, then the cache) and checking the scope of every operation.
- */
-export async function startAuthedSpacekvServer(dataDir: string, space: string): Promise<{ server: ChildServer; token: string }> {
-  const server = await startSpacekvServer(dataDir, [], ['--auth', 'on', '--public-metrics'], { SPACEKV_ROOT_TOKEN: BENCH_ROOT_SECRET });
-  const response = await fetch(`${server.url}/v1/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${BENCH_ROOT_SECRET}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ label: 'bench', ops: ['read', 'write', 'admin'], spaces: [space] }),
+/** `spacekv serve` on a fresh port over `dataDir`, exactly as an operator would start it. */
+export function startSpacekvServer(dataDir: string, launch: SpacekvLaunch = {}): Promise<ChildServer> {
+  return startChild({
+    name: 'spacekv server',
+    args: [...(launch.nodeArgs ?? []), launch.cli ?? thisBuildCli(), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...(launch.serveArgs ?? [])],
+    readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
+    env: launch.env ?? {},
   });
-  if (!response.ok) {
-    await server.stop();
-    throw new Error(`creating the bench token answered ${response.status}: ${await response.text()}`);
-  }
-  return { server, token: ((await response.json()) as { token: string }).token };
 }

@@ -14,10 +14,12 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { connect } from '@spacekv/client';
-import { startSpacekvServer } from './child-server.js';
+import { type Pair, describePairs, pairedRound } from './paired.js';
+import { CpuMeter } from './proc-stats.js';
 import { out } from './report.js';
-import type { Section } from './section.js';
+import { type Section, runsPerRound } from './section.js';
 import { percentile } from './stats.js';
+import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
 export interface EventsSizes {
   readonly writes: number;
@@ -48,6 +50,8 @@ interface WriteTimes {
 export interface EventsFigures {
   readonly sizes: EventsSizes;
   readonly writesPerSecond: number;
+  /** CPU µs of the server per write, over the writes and the delivery of their events. */
+  readonly serverCpuUsPerWrite: number;
   readonly watcher: Delivery;
   readonly amqp: Delivery | { readonly skipped: string };
 }
@@ -103,7 +107,8 @@ async function brokerReachable(): Promise<string | undefined> {
   }
 }
 
-export async function eventsBench(root: string, sizes: EventsSizes, problems: string[]): Promise<EventsFigures> {
+/** One run in `dir` on a server started as `variant` says (this build's default server unless given). */
+export async function eventsBench(dir: string, sizes: EventsSizes, problems: string[], variant: ServerVariant = DEFAULT_SERVER): Promise<EventsFigures> {
   const missing = await brokerReachable();
   const id = randomUUID().slice(0, 8);
   const exchange = `spacekv.bench.${id}.events`;
@@ -122,10 +127,11 @@ export async function eventsBench(root: string, sizes: EventsSizes, problems: st
   }
   const rpcQueue = `spacekv.bench.${id}.rpc`;
   const amqpArgs = model ? ['--amqp', BROKER_URL, '--amqp-exchange', exchange, '--amqp-rpc-queue', rpcQueue] : [];
-  const server = await startSpacekvServer(join(root, 'events'), [], amqpArgs);
+  const { server, token } = await variant.start(dir, { serveArgs: amqpArgs }, ['events']);
   try {
-    const writer = await connect(server.url);
-    const reader = await connect(server.url);
+    const auth = token === undefined ? {} : { token };
+    const writer = await connect(server.url, auth);
+    const reader = await connect(server.url, auth);
     await writer.addSpace('space events key k attributes int n, string pad');
     const watched = new Arrivals();
     const watch = reader.watch({ space: 'events', ops: ['put'] });
@@ -135,6 +141,7 @@ export async function eventsBench(root: string, sizes: EventsSizes, problems: st
     const acked = new Map<number, WriteTimes>();
     const pad = 'x'.repeat(100);
     const startedAt = performance.now();
+    const serverCpu = new CpuMeter(server.pid);
     await writer.window(Array.from({ length: sizes.writes }, (_, i) => i), sizes.inFlight, async (i) => {
       const sentAt = performance.now();
       const { version } = await writer.put('events', `k${i % 10_000}`, { n: i, pad });
@@ -144,6 +151,7 @@ export async function eventsBench(root: string, sizes: EventsSizes, problems: st
     const lastSeq = Math.max(...acked.keys());
     await watched.until(lastSeq, 60_000, 'the watcher');
     if (model) await consumed.until(lastSeq, 60_000, 'the AMQP consumer');
+    const serverCpuUsPerWrite = (serverCpu.seconds() * 1e6) / sizes.writes;
     await watch.return();
     await watching;
     await writer.close();
@@ -151,6 +159,7 @@ export async function eventsBench(root: string, sizes: EventsSizes, problems: st
     return {
       sizes,
       writesPerSecond,
+      serverCpuUsPerWrite,
       watcher: delivery(watched, acked, startedAt),
       amqp: model ? delivery(consumed, acked, startedAt) : { skipped: missing ?? 'no broker' },
     };
@@ -183,6 +192,33 @@ export const eventsSection: Section = {
   title: 'Step 9: change events under durable writes, to a watcher and to an AMQP consumer',
   byDefault: true,
   async run(c) {
-    printEvents(await eventsBench(c.root, c.options.events, c.problems));
+    const o = c.options;
+    printEvents(await eventsBench(join(c.root, 'events'), o.events, c.problems));
+    if (o.variants.length > 0) await eventsVariants(c.root, o.events, o.variants, o.rounds, c.problems);
+  },
+  estimateSeconds({ options: o }) {
+    // A run: a server's start-up and the broker's set-up, then the writes (about 2,000 durable puts/s here).
+    const run = 4 + o.events.writes / 2_000;
+    return run * (1 + 2 * o.rounds * o.variants.length);
   },
 };
+
+/**
+ * Each variant beside this build: per round, a whole run (a fresh server, its watcher and AMQP
+ * consumer) on each, back to back, alternating which goes first; the ratio is of the writes per
+ * second and of the server's CPU per write, which includes delivering the events.
+ */
+async function eventsVariants(root: string, sizes: EventsSizes, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<void> {
+  out(`[9] server variants beside this build, ${rounds} paired round${rounds === 1 ? '' : 's'} of a whole run each (ratio per round, median and range):`);
+  for (const [index, variant] of variants.entries()) {
+    const pairs: Pair[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const run = (v: ServerVariant, side: string) => async () => {
+        const f = await eventsBench(join(root, `events-${index}-${round}-${side}`), sizes, problems, v);
+        return { opsPerSec: f.writesPerSecond, serverCpuUsPerOp: f.serverCpuUsPerWrite };
+      };
+      pairs.push(await pairedRound(round, run(DEFAULT_SERVER, 'default'), run(variant, 'variant')));
+    }
+    out(describePairs('    durable puts with a watcher and an AMQP consumer', variant, pairs));
+  }
+}

@@ -7,8 +7,8 @@
  *  4. in process: Engine + SqliteStore durable puts, group commit vs one commit per write, beside
  *     raw better-sqlite3 doing the same upserts one transaction per write and batched;
  *  5. an idle spacekv server: RSS and CPU;
- * steps 2-3 also run against a server that requires tokens, every request carrying one, and the
- * ratio of the two is printed (auth may cost at most 5%);
+ * steps 2-3 also run on each server variant of --variants (variants.ts), paired round by round with
+ * the default server, and the ratios are printed (paired.ts);
  * then one table of every figure, and the targets with their verdicts. Steps 1-3 use one load
  * generator with one configuration.
  */
@@ -16,16 +16,18 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
-import { type ChildServer, startAuthedSpacekvServer, startBareServer, startSpacekvServer } from './child-server.js';
+import { type ChildServer, startBareServer, startSpacekvServer } from './child-server.js';
 import { type LoadResult, medianOfRounds, runLoad, warmUp } from './load.js';
 import type { BenchOptions } from './options.js';
+import { type Pair, type Sample, describePairs, pairedRound } from './paired.js';
 import { type IdleSample, sampleIdle } from './proc-stats.js';
 import { out, printHttpStep, printIdle, printTable, printWriteStep } from './report.js';
 import { SPACE, commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
-import type { Section, SectionContext } from './section.js';
+import { type Section, type SectionContext, runsPerRound } from './section.js';
 import { median } from './stats.js';
 import { type EngineFigures, type RawFigures, engineWorkloads, rawSqliteWorkloads } from './store-workloads.js';
 import { verdicts } from './targets.js';
+import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
 export const httpSection: Section = {
   id: 'http',
@@ -41,6 +43,13 @@ export const httpSection: Section = {
     const table = { ...http, ...inProcess, idle };
     printTable(table, verdicts(table));
   },
+  estimateSeconds({ options: o }) {
+    const runs = o.rounds * (1 + 2 * runsPerRound(o.variants.length));
+    const warmUps = 3 + 2 * o.variants.length;
+    // Servers' start-up and pre-load, the in-process step 4 (about 20 s full size), and step 5.
+    const fixed = (o.tiny ? 5 : 30) + 3 * (2 + o.variants.length) + o.settleSeconds * 2 + o.idleSeconds * 2;
+    return runs * o.durationSeconds + warmUps * o.warmupSeconds + fixed;
+  },
 };
 
 interface HttpStep {
@@ -50,12 +59,15 @@ interface HttpStep {
   readonly rounds: LoadResult[];
   /** For writes: the mean writes per durable commit the server reported in each round. */
   readonly writesPerCommit?: number[];
+  /** Set once the step has had its unmeasured warm-up. */
+  warmed: boolean;
 }
 
-async function measureRound(c: SectionContext, step: HttpStep, round: number): Promise<void> {
+async function measureRound(c: SectionContext, step: HttpStep, round: number): Promise<LoadResult> {
   const { options, problems } = c;
   const spec = { url: step.server.url, connections: options.connections, durationSeconds: options.durationSeconds, requestsFor: step.requestsFor, serverPid: step.server.pid };
-  if (round === 1) await warmUp(spec, options.warmupSeconds);
+  if (!step.warmed) await warmUp(spec, options.warmupSeconds);
+  step.warmed = true;
   const before = step.writesPerCommit ? await commitCounters(step.server.url) : undefined;
   const result = await runLoad(spec);
   step.rounds.push(result);
@@ -68,6 +80,7 @@ async function measureRound(c: SectionContext, step: HttpStep, round: number): P
   }
   if (result.responses2xx === 0) problems.push(`${step.label}, round ${round}: no successful response`);
   if (result.non2xx + result.errors > 0) problems.push(`${step.label}, round ${round}: ${result.non2xx} non-2xx responses, ${result.errors} connection errors`);
+  return result;
 }
 
 async function stopCleanly(c: SectionContext, server: ChildServer): Promise<void> {
@@ -80,52 +93,81 @@ async function settledIdle(server: ChildServer, o: BenchOptions): Promise<IdleSa
   return sampleIdle(server.pid, o.idleSeconds);
 }
 
+/** A variant's get and put, each paired round by round with the default server's. */
+interface VariantFigures {
+  readonly variant: ServerVariant;
+  readonly get: Pair[];
+  readonly put: Pair[];
+}
+
 interface HttpFigures {
   readonly bare: LoadResult;
   readonly restGet: LoadResult;
   readonly restPut: LoadResult;
-  /** The same get and put on a server that requires tokens, each request carrying one. */
-  readonly restGetAuth: LoadResult;
-  readonly restPutAuth: LoadResult;
   readonly restPutWritesPerCommit: number;
+  readonly variants: readonly VariantFigures[];
   readonly afterLoad: IdleSample;
 }
 
-/** Steps 1-3, in interleaved rounds; both servers stay up throughout, only the one under load works. */
+const asSample = (r: LoadResult): Sample => ({ opsPerSec: r.reqPerSec, serverCpuUsPerOp: r.serverCpuUsPerRequest });
+
+/**
+ * Steps 1-3, in interleaved rounds; every server stays up throughout, only the one under load
+ * works. With variants, each round runs the default's get (then put) back to back with each
+ * variant's, alternating which goes first; every default run counts towards the default's figures.
+ */
 async function httpSteps(c: SectionContext): Promise<HttpFigures> {
   const o = c.options;
   const bareServer = await startBareServer();
-  let spacekv: ChildServer | undefined;
-  let authed: ChildServer | undefined;
+  const servers: ChildServer[] = [];
   try {
-    spacekv = await startSpacekvServer(join(c.root, 'rest'));
-    const withAuth = await startAuthedSpacekvServer(join(c.root, 'rest-auth'), SPACE);
-    authed = withAuth.server;
-    const token = withAuth.token;
-    await createSpace(spacekv.url);
-    await createSpace(authed.url, token);
+    const start = async (variant: ServerVariant, dir: string): Promise<{ server: ChildServer; token?: string }> => {
+      const started = await variant.start(join(c.root, dir), {}, [SPACE]);
+      servers.push(started.server);
+      await createSpace(started.server.url, started.token);
+      return started;
+    };
+    const spacekv = (await start(DEFAULT_SERVER, 'rest')).server;
+    const variantServers = [];
+    for (const [i, variant] of o.variants.entries()) variantServers.push({ variant, ...await start(variant, `rest-variant-${i}`) });
     const preloadStarted = performance.now();
     await preload(spacekv.url, o.keys, o.connections);
-    await preload(authed.url, o.keys, o.connections, token);
+    for (const v of variantServers) await preload(v.server.url, o.keys, o.connections, v.token);
     const preloadSeconds = (performance.now() - preloadStarted) / 1000;
-    const steps: HttpStep[] = [
-      { label: 'bare node:http GET', server: bareServer, requestsFor: () => randomGets(o.keys), rounds: [] },
-      { label: 'spacekv REST get', server: spacekv, requestsFor: () => randomGets(o.keys), rounds: [] },
-      { label: 'spacekv REST put', server: spacekv, requestsFor: () => randomPuts(o.keys), rounds: [], writesPerCommit: [] },
-      { label: 'spacekv REST get, auth on', server: authed, requestsFor: () => randomGets(o.keys, token), rounds: [] },
-      { label: 'spacekv REST put, auth on', server: authed, requestsFor: () => randomPuts(o.keys, token), rounds: [], writesPerCommit: [] },
-    ];
-    out(`[1-3] HTTP steps in ${o.rounds} interleaved round${o.rounds === 1 ? '' : 's'} (bare, get, put, get and put with auth on), ${o.keys} keys pre-loaded (twice) in ${preloadSeconds.toFixed(1)} s`);
+    const step = (label: string, server: ChildServer, requestsFor: HttpStep['requestsFor'], writes: boolean): HttpStep =>
+      ({ label, server, requestsFor, rounds: [], warmed: false, ...(writes ? { writesPerCommit: [] } : {}) });
+    const bare = step('bare node:http GET', bareServer, () => randomGets(o.keys), false);
+    const get = step('spacekv REST get', spacekv, () => randomGets(o.keys), false);
+    const put = step('spacekv REST put', spacekv, () => randomPuts(o.keys), true);
+    const variants = variantServers.map((v) => ({
+      variant: v.variant,
+      get: step(`spacekv REST get, ${v.variant.label}`, v.server, () => randomGets(o.keys, v.token), false),
+      put: step(`spacekv REST put, ${v.variant.label}`, v.server, () => randomPuts(o.keys, v.token), true),
+      pairs: { get: [] as Pair[], put: [] as Pair[] },
+    }));
+    const also = variants.length === 0 ? '' : `, each paired with ${variants.map((v) => v.variant.label).join(', ')}`;
+    out(`[1-3] HTTP steps in ${o.rounds} interleaved round${o.rounds === 1 ? '' : 's'} (bare, get, put${also}), ${o.keys} keys pre-loaded `
+      + `(${1 + variants.length} server${variants.length === 0 ? '' : 's'}) in ${preloadSeconds.toFixed(1)} s`);
     for (let round = 1; round <= o.rounds; round++) {
-      for (const step of steps) await measureRound(c, step, round);
+      await measureRound(c, bare, round);
+      for (const op of ['get', 'put'] as const) {
+        const base = op === 'get' ? get : put;
+        if (variants.length === 0) await measureRound(c, base, round);
+        for (const v of variants) {
+          const pair = await pairedRound(round, async () => asSample(await measureRound(c, base, round)), async () => asSample(await measureRound(c, v[op], round)));
+          v.pairs[op].push(pair);
+        }
+      }
     }
     const afterLoad = await settledIdle(spacekv, o);
-    const [bare, restGet, restPut, restGetAuth, restPutAuth] = steps.map((step) => medianOfRounds(step.rounds)) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
-    return { bare, restGet, restPut, restGetAuth, restPutAuth, restPutWritesPerCommit: median(steps[2]?.writesPerCommit ?? []), afterLoad };
+    return {
+      bare: medianOfRounds(bare.rounds), restGet: medianOfRounds(get.rounds), restPut: medianOfRounds(put.rounds),
+      restPutWritesPerCommit: median(put.writesPerCommit ?? []), afterLoad,
+      variants: variants.map((v) => ({ variant: v.variant, get: v.pairs.get, put: v.pairs.put })),
+    };
   } finally {
     await bareServer.stop(); // killed by SIGTERM: its exit status says nothing about the figures
-    if (spacekv) await stopCleanly(c, spacekv);
-    if (authed) await stopCleanly(c, authed);
+    for (const server of servers) await stopCleanly(c, server);
   }
 }
 
@@ -138,11 +180,12 @@ function printHttpFigures(f: HttpFigures, o: BenchOptions): void {
   out(`[3] spacekv REST durable put of random keys, 100-byte value${of}`);
   printHttpStep('    PUT /v1/spaces/bench/objects/<key>', f.restPut);
   out(`      group commit: ${f.restPutWritesPerCommit.toFixed(1)} writes per durable commit`);
-  out(`[2-3] the same with auth on (--auth on, every request with a token for the bench space; target: auth costs at most 5%)${of}`);
-  printHttpStep('    GET, auth on', f.restGetAuth);
-  printHttpStep('    PUT, auth on', f.restPutAuth);
-  const ratio = (on: LoadResult, off: LoadResult) => (on.reqPerSec / off.reqPerSec).toFixed(3);
-  out(`      throughput auth on / auth off: get ${ratio(f.restGetAuth, f.restGet)}, put ${ratio(f.restPutAuth, f.restPut)}`);
+  if (f.variants.length === 0) return;
+  out('[2-3] server variants beside this build, paired in each round (ratio per round, median and range):');
+  for (const v of f.variants) {
+    out(describePairs('    REST get', v.variant, v.get));
+    out(describePairs('    REST put', v.variant, v.put));
+  }
 }
 
 /** Step 4: the engine first, then raw SQLite batching as many writes per transaction as the engine's group commit did. */

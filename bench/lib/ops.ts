@@ -120,7 +120,7 @@ export async function opsBench(root: string, sizes: OpsSizes, pgBaseUrl: string,
     const schema = `bench_ops_${process.pid}_${randomBytes(3).toString('hex')}`;
     const storeUrl = withSchema(pgBaseUrl, schema);
     try {
-      const pg = await startSpacekvServer(join(dir, 'pg'), [], ['--store', storeUrl]);
+      const pg = await startSpacekvServer(join(dir, 'pg'), { serveArgs: ['--store', storeUrl] });
       try {
         seconds = await run(process.execPath, [MAIN(), '--url', pg.url, 'import', '--from', ndjson, '--quiet']);
         rows.push({ label: 'spacekv import (PostgreSQL)', seconds, objects: n, bytes: size(ndjson) });

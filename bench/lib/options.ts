@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { EventsSizes } from './events.js';
 import { OPS_FULL, OPS_TINY, type OpsSizes } from './ops.js';
 import type { PostgresSizes } from './postgres.js';
+import { type ServerVariant, parseVariants } from './variants.js';
 import { WORKLOADS, type WorkloadName } from './ycsb/workload.js';
 
 export interface BenchOptions {
@@ -21,9 +22,12 @@ export interface BenchOptions {
   readonly warmupSeconds: number;
   /**
    * Rounds of the HTTP steps, interleaved (bare, get, put, bare, ...): drift in what else the machine
-   * runs then hits every step alike, and each figure is the median over rounds.
+   * runs then hits every step alike, and each figure is the median over rounds. An explicit
+   * --rounds also sets step 6's, and the paired rounds of every variant (steps 10 and YCSB too).
    */
   readonly rounds: number;
+  /** Server variants measured beside the default server, paired round by round (variants.ts, paired.ts). */
+  readonly variants: readonly ServerVariant[];
   /** Keep-alive connections of the load generator. */
   readonly connections: number;
   /** Keys pre-loaded for the REST get step, and the key range of the put step. */
@@ -170,7 +174,11 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
  HTTP steps:
   --duration <s>         seconds of each HTTP step (default 10, tiny 1)
   --connections <n>      keep-alive connections of the load generator (default 64)
-  --rounds <n>           interleaved rounds of the HTTP steps, figures are medians (default 3, tiny 1)
+  --rounds <n>           interleaved rounds of the HTTP steps and of step 6, figures are medians (default 3, tiny 1);
+                         also the paired rounds of each variant in steps 10 and YCSB
+  --variants <list>      measure server variants beside the default server, paired and interleaved round by round
+                         (steps 2-3, 6, 9, 10, YCSB spacekv peers): bounds-off, auth-on, build=<dir>[:label] (another
+                         built checkout's server, e.g. build=/work/base/f5d9958:old-layout)
  YCSB:
   --records <n>          records loaded (default 100000, tiny 300)
   --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 150)
@@ -193,6 +201,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       duration: { type: 'string' },
       connections: { type: 'string' },
       rounds: { type: 'string' },
+      variants: { type: 'string' },
       only: { type: 'string' },
       report: { type: 'string' },
       note: { type: 'string' },
@@ -215,13 +224,16 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
 
   const tiny = values.tiny === true || env.SPACEKV_BENCH_TINY === '1';
   const preset = tiny ? TINY : FULL;
+  const rounds = values.rounds === undefined ? undefined : positive('--rounds', values.rounds, true);
   return {
     ...preset,
     help: values.help === true,
     tiny,
     durationSeconds: values.duration === undefined ? preset.durationSeconds : positive('--duration', values.duration, false),
     connections: values.connections === undefined ? preset.connections : positive('--connections', values.connections, true),
-    rounds: values.rounds === undefined ? preset.rounds : positive('--rounds', values.rounds, true),
+    rounds: rounds ?? preset.rounds,
+    variants: values.variants === undefined ? [] : parseVariants(list(values.variants)),
+    clientVsRedis: rounds === undefined ? preset.clientVsRedis : { ...preset.clientVsRedis, rounds },
     only: values.only === undefined ? undefined : new Set(list(values.only)),
     enabled: new Set(values.scaling === true ? ['scaling'] : []),
     reportPath: values.report,

@@ -14,9 +14,8 @@ import { type SpacekvClient, connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from './child-server.js';
 import { type InFlightResult, runInFlight } from './inflight.js';
 import { cpuSeconds, localTcpPorts, visible } from './proc-stats.js';
-import { metricSamples } from './rest-fixtures.js';
+import { servedMetricSamples } from './rest-fixtures.js';
 import { int, out, printColumns } from './report.js';
-import type { Section } from './section.js';
 
 export interface PostgresSizes {
   readonly puts: number;
@@ -75,7 +74,7 @@ const COST_METRICS = ['spacekv_commit_batch_size_count', 'spacekv_store_lock_hel
  * the servers' sockets' ports, so other clients of a shared PostgreSQL do not count; its WAL writer
  * and checkpointer are not counted either), and the servers' batch and lock counters.
  */
-class CostMeter {
+export class CostMeter {
   private constructor(
     private readonly servers: readonly ChildServer[],
     private readonly backends: readonly number[],
@@ -103,10 +102,12 @@ class CostMeter {
   }
 
   private static async metrics(servers: readonly ChildServer[]): Promise<number[]> {
-    const each = await Promise.all(servers.map((s) => metricSamples(s.url, COST_METRICS)));
+    // Served, not required: a baseline build (--variants build=...) may predate the lock metrics.
+    const each = await Promise.all(servers.map((s) => servedMetricSamples(s.url, COST_METRICS)));
     return COST_METRICS.map((_, i) => each.reduce((total, values) => total + (values[i] ?? 0), 0));
   }
 
+  /** The figures per operation over `puts` operations (the gets of a phase, where a caller measures those). */
   async stop(puts: number): Promise<PutCost> {
     const cpu = CostMeter.cpu(this.servers, this.backends);
     const [batches = 0, heldSeconds = 0, lockedBatches = 0] = (await CostMeter.metrics(this.servers)).map((v, i) => v - (this.metricsBefore[i] ?? 0));
@@ -214,10 +215,10 @@ export async function postgresBench(root: string, baseUrl: string, sizes: Postgr
   };
   try {
     await run('spacekv, SQLite (embedded), 1 server', async () => [await startSpacekvServer(join(root, 'pg-sqlite'))]);
-    await run('spacekv, PostgreSQL, 1 server', async () => [await startSpacekvServer(join(root, 'pg-one'), [], ['--store', url(schemas[0] as string)])]);
+    await run('spacekv, PostgreSQL, 1 server', async () => [await startSpacekvServer(join(root, 'pg-one'), { serveArgs: ['--store', url(schemas[0] as string)] })]);
     await run('spacekv, PostgreSQL, 2 servers', async () => Promise.all([
-      startSpacekvServer(join(root, 'pg-two-a'), [], ['--store', url(schemas[1] as string)]),
-      startSpacekvServer(join(root, 'pg-two-b'), [], ['--store', url(schemas[1] as string)]),
+      startSpacekvServer(join(root, 'pg-two-a'), { serveArgs: ['--store', url(schemas[1] as string)] }),
+      startSpacekvServer(join(root, 'pg-two-b'), { serveArgs: ['--store', url(schemas[1] as string)] }),
     ]));
     rows.push(await rawPostgres(baseUrl, sizes, schemas[2] as string));
   } finally {
@@ -245,12 +246,3 @@ export function printPostgres(f: PostgresFigures): void {
   const [one, two] = [f.rows.find((r) => r.label.endsWith('PostgreSQL, 1 server')), f.rows.find((r) => r.label.endsWith('PostgreSQL, 2 servers'))];
   if (one && two) out(`    2 servers / 1 server, durable puts at ${f.sizes.inFlight} in flight per server: ${(two.put.opsPerSec / one.put.opsPerSec).toFixed(2)}x`);
 }
-
-export const postgresSection: Section = {
-  id: 'postgres',
-  title: 'Step 10: the client workload on PostgreSQL behind 1 and 2 servers, beside raw PostgreSQL',
-  byDefault: true,
-  async run(c) {
-    printPostgres(await postgresBench(c.root, c.options.ycsb.postgresUrl, c.options.postgres, c.problems));
-  },
-};

@@ -97,16 +97,20 @@ export interface CommitCounters {
   readonly batches: number;
 }
 
-/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics. */
-export async function metricSamples(url: string, names: readonly string[]): Promise<number[]> {
+/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics; NaN for one it does not serve (an older build). */
+export async function servedMetricSamples(url: string, names: readonly string[]): Promise<number[]> {
   const response = await fetch(`${url}/metrics`);
   const text = await response.text();
   if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
-  return names.map((name) => {
-    const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`/metrics has no ${name}`);
-    return Number(match[1]);
-  });
+  return names.map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
+}
+
+/** The same, every sample required. */
+export async function metricSamples(url: string, names: readonly string[]): Promise<number[]> {
+  const values = await servedMetricSamples(url, names);
+  const missing = names.filter((_, i) => Number.isNaN(values[i]));
+  if (missing.length > 0) throw new Error(`/metrics has no ${missing.join(', ')}`);
+  return values;
 }
 
 /**

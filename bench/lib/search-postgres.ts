@@ -73,7 +73,7 @@ export async function pgSearchBench(root: string, baseUrl: string, sizes: Search
   const [storeSchema, rawSchema] = [`bench_search_${tag}`, `bench_search_raw_${tag}`];
   const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
   try {
-    const server = await startSpacekvServer(join(root, 'search-pg'), [], ['--store', withSchema(baseUrl, storeSchema)]);
+    const server = await startSpacekvServer(join(root, 'search-pg'), { serveArgs: ['--store', withSchema(baseUrl, storeSchema)] });
     try {
       const db = await connect(server.url);
       try {

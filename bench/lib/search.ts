@@ -163,7 +163,7 @@ export async function searchBench(root: string, sizes: SearchSizes): Promise<Sea
   const cities = citiesOf(sizes);
   const probeFile = join(root, 'loop-delay.json');
   process.env.SPACEKV_LOOP_PROBE_FILE = probeFile;
-  const server = await startSpacekvServer(join(root, 'search'), ['--import', fileURLToPath(new URL('./loop-delay-probe.js', import.meta.url))]);
+  const server = await startSpacekvServer(join(root, 'search'), { nodeArgs: ['--import', fileURLToPath(new URL('./loop-delay-probe.js', import.meta.url))] });
   let db: SpacekvClient | undefined;
   try {
     db = await connect(server.url);

@@ -25,6 +25,16 @@ export interface Section {
   /** Runs when no --only is given; false for sections behind a flag. */
   readonly byDefault: boolean;
   run(context: SectionContext): Promise<void>;
+  /**
+   * Rough seconds the section will take with the context's options (printed at the start, so a long run
+   * with many variants and rounds is no surprise); sections without one are listed as unestimated.
+   */
+  estimateSeconds?(context: SectionContext): number;
+}
+
+/** How many times a step runs per round: once, or once per variant on each side of its pairs. */
+export function runsPerRound(variants: number): number {
+  return variants === 0 ? 1 : 2 * variants;
 }
 
 /** The sections to run, in registry order: those named by --only, else the default ones plus those enabled by flags. */

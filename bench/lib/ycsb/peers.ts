@@ -5,18 +5,34 @@ import { etcdPeer } from './peers/etcd.js';
 import { postgresPeer } from './peers/postgres.js';
 import { redisPeers } from './peers/redis.js';
 import { sqlitePeer } from './peers/sqlite.js';
-import { spacekvPeer } from './peers/spacekv.js';
+import type { ServerVariant } from '../variants.js';
+import { type SpacekvPeerOptions, spacekvPeer } from './peers/spacekv.js';
 import type { YcsbPeer } from './store.js';
 
 /** The id of spacekv on its embedded store: the peer every ratio is taken against. */
 export const SPACEKV = 'spacekv';
 
+/** The spacekv peers: the ones --variants applies to. */
+function spacekvPeers(c: SectionContext): SpacekvPeerOptions[] {
+  const { problems } = c;
+  return [
+    { id: SPACEKV, name: 'spacekv (SQLite)', problems },
+    { id: 'spacekv-pg', name: 'spacekv (PostgreSQL)', storeUrl: c.options.ycsb.postgresUrl, problems },
+  ];
+}
+
+/** The same spacekv peer with its server started as each variant says; none for the other peers. */
+export function variantPeers(c: SectionContext, peer: YcsbPeer): { variant: ServerVariant; peer: YcsbPeer }[] {
+  const options = spacekvPeers(c).find((o) => o.id === peer.id);
+  if (options === undefined) return [];
+  return c.options.variants.map((variant) => ({ variant, peer: spacekvPeer({ ...options, name: `${options.name}, ${variant.label}`, variant }) }));
+}
+
 export function allPeers(c: SectionContext): YcsbPeer[] {
   const { problems } = c;
   const y = c.options.ycsb;
   return [
-    spacekvPeer({ id: SPACEKV, name: 'spacekv (SQLite)', problems }),
-    spacekvPeer({ id: 'spacekv-pg', name: 'spacekv (PostgreSQL)', storeUrl: y.postgresUrl, problems }),
+    ...spacekvPeers(c).map(spacekvPeer),
     ...redisPeers(problems),
     postgresPeer({ url: y.postgresUrl, connections: y.postgresConnections, problems }),
     sqlitePeer(),

@@ -8,6 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { int, out } from '../report.js';
 import { type CellResult, runCell } from './driver.js';
+import { type Pair, type Sample, describePairs, pairedRound } from '../paired.js';
+import type { ServerVariant } from '../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine, isSkipped } from './store.js';
 import { FIELD_NAMES, Keyspace, OP_KINDS, WORKLOADS, type WorkloadName, generate, recordOf } from './workload.js';
 
@@ -62,7 +64,18 @@ export async function runPeers(peers: readonly YcsbPeer[], plan: PeerPlan, dir: 
   return outcomes;
 }
 
-export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, problems: string[]): Promise<PeerOutcome> {
+/** A peer opened and loaded, ready for steps. */
+interface Loaded {
+  readonly peer: YcsbPeer;
+  readonly store: YcsbStore;
+  readonly keys: Keyspace;
+  readonly loadSeconds: number;
+  /** Inserts (D, E) take fresh record numbers; the next one carries over from step to step. */
+  nextRecord: number;
+}
+
+/** Open the peer and load the plan's records (not measured); a peer that cannot run comes back as its outcome. */
+async function openLoaded(peer: YcsbPeer, plan: PeerPlan, dir: string, problems: string[]): Promise<Loaded | PeerOutcome> {
   mkdirSync(dir, { recursive: true });
   let opened: YcsbStore | { readonly skipped: string };
   try {
@@ -77,8 +90,6 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
   }
   const store = opened;
   const keys = new Keyspace();
-  const steps: StepOutcome[] = [];
-  const profiles: Partial<Record<WorkloadName, readonly string[]>> = {};
   try {
     const loadStarted = performance.now();
     for (let n = 0; n < plan.records; n += plan.loadBatch) {
@@ -90,46 +101,140 @@ export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, probl
     // The load gets a profile of its own, so the first workload's holds only that workload.
     if (store.cutProfile !== undefined) await store.cutProfile(`${plan.label}-load`.replace(/[^\w-]+/g, '-'));
     out(`    ${peer.name}: ${store.detail}; ${int(plan.records)} records loaded in ${loadSeconds.toFixed(1)} s`);
-    // Inserts (D, E) take fresh record numbers; the next one carries over from step to step.
-    let nextRecord = plan.records;
+    return { peer, store, keys, loadSeconds, nextRecord: plan.records };
+  } catch (err) {
+    problems.push(`${plan.label}, ${peer.name}: ${firstLine(err)}`);
+    await close(peer, store, plan, problems);
+    return { peer, detail: store.detail, steps: [], profiles: {} };
+  }
+}
+
+async function close(peer: YcsbPeer, store: YcsbStore, plan: PeerPlan, problems: string[]): Promise<void> {
+  await store.close().catch((err: unknown) => problems.push(`${plan.label}, ${peer.name}: close failed: ${firstLine(err)}`));
+}
+
+/** One step (a cell) on a loaded peer, with a freshly generated operation sequence; prints its line. */
+async function runStep(loaded: Loaded, plan: PeerPlan, step: Step, problems: string[]): Promise<StepOutcome> {
+  const { peer, store, keys } = loaded;
+  const workload = WORKLOADS.find((w) => w.name === step.workload);
+  if (workload === undefined) throw new Error(`unknown workload ${step.workload}`);
+  if (workload.mix.scan !== undefined && store.scanUnsupported !== undefined) {
+    out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${store.scanUnsupported})`);
+    return { step, skipped: store.scanUnsupported };
+  }
+  // The seed depends on the step alone, so every peer (and a profiled pass) gets the same sequence.
+  const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond);
+  const sequence = generate(workload, plan.records, loaded.nextRecord, step.operations, stepSeed);
+  const before = await store.commitCounters?.();
+  const result = await runCell(store, keys, {
+    sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
+  });
+  const after = await store.commitCounters?.();
+  const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
+  const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
+  loaded.nextRecord += countInserts(sequence.kinds, result.ops);
+  const perCommit = writesPerCommit === undefined ? '' : `, ${writesPerCommit.toFixed(1)} writes per durable commit`;
+  out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}`);
+  if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
+  // Under "latest" a read may race the insert of its record; elsewhere every key read was loaded.
+  if (result.misses > 0 && workload.distribution !== 'latest') {
+    problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.misses} reads or scans found no record`);
+  }
+  if (result.malformed > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.malformed} reads found a record without its ${FIELD_NAMES.length} fields`);
+  return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) };
+}
+
+const isLoaded = (x: Loaded | PeerOutcome): x is Loaded => 'store' in x;
+
+export async function runPeer(peer: YcsbPeer, plan: PeerPlan, dir: string, problems: string[]): Promise<PeerOutcome> {
+  const loaded = await openLoaded(peer, plan, dir, problems);
+  if (!isLoaded(loaded)) return loaded;
+  const { store } = loaded;
+  const steps: StepOutcome[] = [];
+  const profiles: Partial<Record<WorkloadName, readonly string[]>> = {};
+  try {
     for (const [index, step] of plan.steps.entries()) {
-      const workload = WORKLOADS.find((w) => w.name === step.workload);
-      if (workload === undefined) throw new Error(`unknown workload ${step.workload}`);
-      if (workload.mix.scan !== undefined && store.scanUnsupported !== undefined) {
-        steps.push({ step, skipped: store.scanUnsupported });
-        out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${store.scanUnsupported})`);
-      } else {
-        // The seed depends on the step alone, so every peer (and a profiled pass) gets the same sequence.
-        const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond);
-        const sequence = generate(workload, plan.records, nextRecord, step.operations, stepSeed);
-        const before = await store.commitCounters?.();
-        const result = await runCell(store, keys, {
-          sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
-        });
-        const after = await store.commitCounters?.();
-        const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
-        const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
-        nextRecord += countInserts(sequence.kinds, result.ops);
-        steps.push({ step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) });
-        const perCommit = writesPerCommit === undefined ? '' : `, ${writesPerCommit.toFixed(1)} writes per durable commit`;
-        out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}`);
-        if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
-        // Under "latest" a read may race the insert of its record; elsewhere every key read was loaded.
-        if (result.misses > 0 && workload.distribution !== 'latest') {
-          problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.misses} reads or scans found no record`);
-        }
-        if (result.malformed > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.malformed} reads found a record without its ${FIELD_NAMES.length} fields`);
-      }
+      steps.push(await runStep(loaded, plan, step, problems));
       const last = plan.steps[index + 1]?.workload !== step.workload;
       if (last && store.cutProfile !== undefined) profiles[step.workload] = await store.cutProfile(`${plan.label}-${step.workload}`.replace(/[^\w-]+/g, '-'));
     }
-    return { peer, detail: store.detail, loadSeconds, steps, profiles };
+    return { peer, detail: store.detail, loadSeconds: loaded.loadSeconds, steps, profiles };
   } catch (err) {
     problems.push(`${plan.label}, ${peer.name}: ${firstLine(err)}`);
     return { peer, detail: store.detail, steps, profiles };
   } finally {
-    await store.close().catch((err: unknown) => problems.push(`${plan.label}, ${peer.name}: close failed: ${firstLine(err)}`));
+    await close(peer, store, plan, problems);
   }
+}
+
+/** A variant's cells, each paired round by round with the default's cell. */
+export interface VariantCells {
+  readonly variant: ServerVariant;
+  readonly cells: readonly { readonly step: Step; readonly pairs: readonly Pair[] }[];
+}
+
+/**
+ * A peer and its variants (the same peer with its server started another way), all loaded, then
+ * each step run cell by cell: for each variant, `rounds` pairs of the default's cell and the
+ * variant's back to back, alternating which goes first. The default's figure for the tables is
+ * the cell of median throughput among its runs. The paced low-load step runs once, on the default
+ * only: it measures latency at 10 operations per second, not throughput.
+ */
+export async function runPeerPaired(
+  peer: YcsbPeer, variants: readonly { readonly variant: ServerVariant; readonly peer: YcsbPeer }[], plan: PeerPlan, rounds: number, dir: string, problems: string[],
+): Promise<{ outcome: PeerOutcome; variants: VariantCells[] }> {
+  const base = await openLoaded(peer, plan, dir, problems);
+  if (!isLoaded(base)) return { outcome: base, variants: [] };
+  const others: { variant: ServerVariant; loaded: Loaded; cells: { step: Step; pairs: Pair[] }[] }[] = [];
+  const steps: StepOutcome[] = [];
+  try {
+    for (const [i, v] of variants.entries()) {
+      const loaded = await openLoaded(v.peer, plan, `${dir}-variant-${i}`, problems);
+      if (isLoaded(loaded)) others.push({ variant: v.variant, loaded, cells: [] });
+      else problems.push(`${plan.label}, ${v.peer.name}: could not run (${loaded.skipped ?? 'failed while loading'}), so it has no figures`);
+    }
+    for (const step of plan.steps) {
+      const runs: StepOutcome[] = [];
+      const onBase = async (): Promise<StepOutcome> => {
+        const outcome = await runStep(base, plan, step, problems);
+        runs.push(outcome);
+        return outcome;
+      };
+      if (step.pacedPerSecond !== undefined || others.length === 0) await onBase();
+      else {
+        for (const other of others) {
+          const pairs: Pair[] = [];
+          for (let round = 1; round <= rounds; round++) {
+            const pair = await pairedRound(round, async () => cellSample(await onBase()), async () => cellSample(await runStep(other.loaded, plan, step, problems)));
+            if (Number.isFinite(pair.base.opsPerSec) && Number.isFinite(pair.variant.opsPerSec)) pairs.push(pair);
+          }
+          other.cells.push({ step, pairs });
+          if (pairs.length > 0) out(describePairs(`    ${peer.name} ${describeStep(step)}`, other.variant, pairs));
+        }
+      }
+      steps.push(medianCell(runs));
+    }
+    return { outcome: { peer, detail: base.store.detail, loadSeconds: base.loadSeconds, steps, profiles: {} }, variants: others.map((o) => ({ variant: o.variant, cells: o.cells })) };
+  } catch (err) {
+    problems.push(`${plan.label}, ${peer.name}: ${firstLine(err)}`);
+    return { outcome: { peer, detail: base.store.detail, steps, profiles: {} }, variants: others.map((o) => ({ variant: o.variant, cells: o.cells })) };
+  } finally {
+    await close(peer, base.store, plan, problems);
+    for (const other of others) await close(other.loaded.peer, other.loaded.store, plan, problems);
+  }
+}
+
+/** A skipped cell (no scans) has no figures: NaN, which drops its pair. */
+function cellSample(outcome: StepOutcome): Sample {
+  return outcome.result === undefined
+    ? { opsPerSec: Number.NaN, serverCpuUsPerOp: Number.NaN }
+    : { opsPerSec: outcome.result.opsPerSec, serverCpuUsPerOp: outcome.result.serverCpuUsPerOp };
+}
+
+/** The run of median throughput (the lower middle for an even count), or the first when none has figures. */
+function medianCell(runs: readonly StepOutcome[]): StepOutcome {
+  const measured = runs.filter((r) => r.result !== undefined).sort((a, b) => (a.result?.opsPerSec ?? 0) - (b.result?.opsPerSec ?? 0));
+  return measured[Math.ceil(measured.length / 2) - 1] ?? (runs[0] as StepOutcome);
 }
 
 /** Inserts among the first `issued` operations: the record numbers they used. */

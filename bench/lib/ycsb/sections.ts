@@ -11,8 +11,10 @@
 import { join } from 'node:path';
 import { out } from '../report.js';
 import type { Section, SectionContext } from '../section.js';
-import { SPACEKV, profiledSpacekv, selectedPeers } from './peers.js';
-import { type PeerOutcome, type Step, peerPlan, runPeer, runPeers } from './run-peer.js';
+import { SPACEKV, profiledSpacekv, selectedPeers, variantPeers } from './peers.js';
+import { type Pair, pairsTable } from '../paired.js';
+import type { ServerVariant } from '../variants.js';
+import { type PeerOutcome, type Step, describeStep, peerPlan, runPeer, runPeerPaired, runPeers } from './run-peer.js';
 import { reportScaling, reportYcsb } from './tables.js';
 import type { WorkloadName } from './workload.js';
 
@@ -35,7 +37,22 @@ export const ycsbSection: Section = {
     out(`[ycsb] YCSB workloads ${y.workloads.join(', ')} at ${y.levels.join(', ')} in flight, ${y.records.toLocaleString('en-US')} records of 10 x 100 bytes, `
       + `each cell at most ${y.operations.toLocaleString('en-US')} operations or ${y.cellSeconds} s; low load: workload A paced at ${y.pacedPerSecond}/s for ${y.pacedSeconds} s`);
     const peers = selectedPeers(c);
-    const outcomes = await runPeers(peers, peerPlan('ycsb', y.records, steps, y.seed), join(c.root, 'ycsb'), c.problems);
+    const plan = peerPlan('ycsb', y.records, steps, y.seed);
+    const outcomes: PeerOutcome[] = [];
+    const paired: { step: string; variant: ServerVariant; pairs: readonly Pair[] }[] = [];
+    for (const peer of peers) {
+      const variants = variantPeers(c, peer);
+      const dir = join(c.root, 'ycsb', peer.id);
+      if (variants.length === 0) {
+        outcomes.push(await runPeer(peer, plan, dir, c.problems));
+        continue;
+      }
+      out(`    ${peer.name}: each cell paired with ${variants.map((v) => v.variant.label).join(', ')}, ${c.options.rounds} round${c.options.rounds === 1 ? '' : 's'} per cell `
+        + '(the tables show the cell of median throughput of this build)');
+      const run = await runPeerPaired(peer, variants, plan, c.options.rounds, dir, c.problems);
+      outcomes.push(run.outcome);
+      for (const v of run.variants) paired.push(...v.cells.map((cell) => ({ step: `${peer.name} ${describeStep(cell.step)}`, variant: v.variant, pairs: cell.pairs })));
+    }
     let profiled: PeerOutcome | undefined;
     const profiles = c.options.serverCpuProfDir;
     if (profiles !== undefined && peers.some((p) => p.id === SPACEKV)) {
@@ -43,8 +60,27 @@ export const ycsbSection: Section = {
       profiled = await runPeer(profiledSpacekv(c, profiles), peerPlan('ycsb', y.records, steps.slice(1), y.seed), join(c.root, 'ycsb', 'spacekv-profiled'), c.problems);
     }
     reportYcsb(c, outcomes, profiled);
+    if (paired.length > 0) {
+      c.report.add(`### Server variants beside this build\n\nEach cell run back to back on this build and on the variant, ${c.options.rounds} rounds alternating which goes first; `
+        + `the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
+    }
+  },
+  estimateSeconds(c) {
+    const o = c.options;
+    const y = o.ycsb;
+    // A cell ends at --operations or --cell-seconds, whichever comes first, plus its set-up.
+    const cells = y.workloads.length * y.levels.length * (Math.min(y.cellSeconds, y.operations / CELL_OPS_PER_SECOND) + 0.2);
+    return selectedPeers(c).reduce((sum, peer) => {
+      const variants = variantPeers(c, peer).length;
+      const runs = variants === 0 ? 1 : 2 * variants * o.rounds;
+      return sum + (1 + variants) * (y.records / LOADED_PER_SECOND + 3) + y.pacedSeconds + cells * runs;
+    }, o.serverCpuProfDir === undefined ? 0 : cells + y.records / LOADED_PER_SECOND);
   },
 };
+
+/** Rough records loaded, and operations of a cell, per second by a peer here: what the estimate assumes. */
+const LOADED_PER_SECOND = 5_000;
+const CELL_OPS_PER_SECOND = 5_000;
 
 export const scalingSection: Section = {
   id: 'scaling',

@@ -14,9 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
-import { type ChildServer, startSpacekvServer } from '../../child-server.js';
+import type { ChildServer } from '../../child-server.js';
 import { dropSchemas, withSchema } from '../../postgres.js';
 import { commitCounters } from '../../rest-fixtures.js';
+import { DEFAULT_SERVER, type ServerVariant } from '../../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
 
@@ -28,6 +29,8 @@ export interface SpacekvPeerOptions {
   readonly name: string;
   /** `--store` for the server; undefined = the embedded SQLite store in the peer's directory. */
   readonly storeUrl?: string;
+  /** How the server starts (a build, its flags, a token); this build's default server unless given. */
+  readonly variant?: ServerVariant;
   /** Run the server under node --cpu-prof, writing its profile here when it stops. */
   readonly cpuProfDir?: string;
   /** Collects what went wrong that makes figures untrustworthy (an unclean shutdown). */
@@ -80,9 +83,9 @@ interface Running {
 async function start(dataDir: string, o: SpacekvPeerOptions): Promise<Running> {
   const serveArgs = o.storeUrl === undefined ? [] : ['--store', o.storeUrl];
   const nodeArgs = o.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir];
-  const server = await startSpacekvServer(dataDir, nodeArgs, serveArgs);
+  const { server, token } = await (o.variant ?? DEFAULT_SERVER).start(dataDir, { nodeArgs, serveArgs }, [SPACE]);
   try {
-    return { server, client: await connect(server.url, { reconnect: false }) };
+    return { server, client: await connect(server.url, { reconnect: false, ...(token === undefined ? {} : { token }) }) };
   } catch (err) {
     await server.stop();
     throw err;

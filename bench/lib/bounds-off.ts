@@ -1,0 +1,83 @@
+/**
+ * Every bound of packages/core/src/limits.ts switched off, for the `bounds-off` variant (issue 13:
+ * the bounds must cost nothing measurable). "Off" is a value the bench never reaches, so each check
+ * still runs but never bites; the comparison is then the cost of the checks and of the bookkeeping
+ * behind them. The type lists every limit, so a new limit fails the build until it is added here
+ * (and bench/test/variants.test.ts checks the same at run time, against DEFAULT_LIMITS).
+ *
+ * Two entries change what the server does, not only what it checks, and can make bounds-off faster
+ * for that reason alone: batchWritesMax (a group-commit batch takes every queued write) and
+ * readCacheBytesMax (the read cache keeps every object read or written).
+ */
+import type { Limits } from '@spacekv/core';
+
+/** Far past any count or byte size the bench reaches (1 TiB), and still a safe integer after any arithmetic the server does with it. */
+const HUGE = 2 ** 40;
+/** Node's timers take at most 2^31-1 ms (about 24.8 days); a larger value fires at once, which would switch the bound fully on. */
+const MS_OFF = 2 ** 31 - 1;
+
+export const BOUNDS_OFF: { readonly [K in keyof Limits]: number } = Object.freeze({
+  keyBytesMax: HUGE, // the bench's keys are under 30 bytes
+  valueBytesMax: HUGE, // values are 100 bytes (1 KB for YCSB records)
+  requestBytesMax: HUGE, // frames of 1,024 requests stay under a megabyte
+  refusedBodyBytesMax: HUGE, // nothing is refused for its size
+  refusedBodyDrainMsMax: MS_OFF, // a timer: Node's largest
+  attributesMax: HUGE, // spaces declare 1-10 attributes
+  nameLengthMax: HUGE, // names are under 20 characters
+  collectionElementsMax: HUGE, // no collection values
+  documentDepthMax: HUGE, // no documents deeper than 2 (search section)
+  documentPathDepthMax: HUGE,
+  documentPathLengthMax: HUGE,
+  mutationsPerOpMax: HUGE,
+  txOpsMax: HUGE, // loads use tx of 1,000 puts
+  predicatesPerOpMax: HUGE,
+  schemaLengthMax: HUGE,
+  spacesMax: HUGE, // the catalog section adds 10,000 spaces
+  batchWritesMax: HUGE, // changes behaviour: a batch takes every queued write (at most the in-flight level)
+  writeQueueDepthMax: HUGE, // at most 1,024 writes in flight per client
+  inflightRequestsMax: HUGE,
+  sendBufferBytesMax: HUGE,
+  replyBufferBytesMax: HUGE,
+  connectionsMax: HUGE, // 64 connections at most
+  connectionIdleMs: MS_OFF, // a timer
+  requestHeadersMs: MS_OFF, // a timer (Node's headersTimeout, not above requestTimeout: both the same)
+  requestReceiveMs: MS_OFF, // a timer
+  watchLogPagesPerTurnMax: HUGE, // a replay never yields
+  expireInSecondsMax: HUGE, // now + 2^40 s is still a valid Date (under 8.64e15 ms)
+  subscriptionsMax: HUGE,
+  watchersMax: HUGE,
+  amqpWatchQueueMessagesMax: HUGE,
+  amqpWatchIdleMs: MS_OFF, // a timer
+  watchPageChangesMax: HUGE,
+  recentChangesMax: HUGE, // memory grows with every change of the run (24 GB machines; a full bench writes a few GB at most)
+  recentChangeBytesMax: HUGE,
+  searchPageObjectsMax: HUGE, // only the largest allowed limit; the default page (100) stays as it is
+  scanRowsMax: HUGE,
+  searchPageBytesMax: HUGE,
+  indexBuildBatchRowsMax: HUGE, // an online index build is one transaction
+  purgeBatchRowsMax: HUGE,
+  txReplyBytesMax: HUGE,
+  batchReplyBytesMax: HUGE,
+  conditionStepsMax: HUGE,
+  searchStepsMax: HUGE,
+  tokenCacheEntriesMax: HUGE, // one token per variant
+  tokensMax: HUGE,
+  tokenLengthMax: HUGE,
+  authFailuresPerMinuteMax: HUGE,
+  authFailureAddressesMax: HUGE,
+  clientRequestsPerSecondMax: HUGE, // rate limiting is off on loopback anyway
+  rateLimitedClientsMax: HUGE,
+  snapshotsInflightMax: HUGE, // the ops section takes one snapshot at a time
+  readCacheBytesMax: HUGE, // changes behaviour: the read cache keeps every object read or written
+  largeValueBytesMax: HUGE,
+  largeUploadsInflightMax: HUGE,
+  largeUploadsPerClientMax: HUGE,
+  largeUploadProgressBytesMin: 1, // a floor, not a ceiling: off is the smallest positive value
+  largeUploadProgressWindowMs: MS_OFF, // a timer
+  largeUploadIdleMs: MS_OFF, // a timer
+});
+
+/** The server's flags for BOUNDS_OFF: one `--limit name=value` each. */
+export function boundsOffArgs(): string[] {
+  return Object.entries(BOUNDS_OFF).flatMap(([name, value]) => ['--limit', `${name}=${value}`]);
+}

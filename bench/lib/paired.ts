@@ -1,0 +1,103 @@
+/**
+ * Paired, interleaved measurement of a server variant beside the default server: in each round the
+ * two run back to back, the default first in odd rounds and second in even ones, so neither always
+ * follows the other's burst. On a machine that drifts by tens of percent between rounds, the ratio
+ * within a round is far steadier than either figure; the summary is the median of the per-round
+ * ratios with their range, for throughput and for the server's CPU per operation (steadier still:
+ * it does not count the time the server waited for a CPU another process held).
+ */
+import { table } from './markdown.js';
+import { median } from './stats.js';
+import type { ServerVariant } from './variants.js';
+
+/** What a pair compares: one measurement of one side. */
+export interface Sample {
+  readonly opsPerSec: number;
+  /** CPU µs per operation of the server process(es); NaN when /proc cannot see them. */
+  readonly serverCpuUsPerOp: number;
+  /** CPU µs per operation of the store's own processes (PostgreSQL's backends), where they are measured. */
+  readonly storeCpuUsPerOp?: number;
+}
+
+export interface Pair<T extends Sample = Sample> {
+  readonly base: T;
+  readonly variant: T;
+}
+
+/** Default and variant back to back, the default first in odd rounds (round counts from 1). */
+export async function pairedRound<T extends Sample>(round: number, runDefault: () => Promise<T>, runVariant: () => Promise<T>): Promise<Pair<T>> {
+  if (round % 2 === 1) {
+    const base = await runDefault();
+    return { base, variant: await runVariant() };
+  }
+  const variant = await runVariant();
+  return { base: await runDefault(), variant };
+}
+
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface PairSummary {
+  /** Throughput of the compared side over the reference's, per round. */
+  readonly throughput: Spread;
+  /** Server CPU µs/op of the compared side over the reference's, per round (above 1: it costs more); NaN without CPU figures. */
+  readonly cpu: Spread;
+  /** The same for the store's processes (PostgreSQL's backends); NaN where they are not measured. */
+  readonly storeCpu: Spread;
+  readonly rounds: number;
+  /** The issue's verdict on the median throughput ratio; undefined where no issue sets a target. */
+  readonly pass?: boolean;
+}
+
+function spread(values: readonly number[]): Spread {
+  const finite = values.filter(Number.isFinite);
+  if (finite.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) };
+}
+
+/** The compared side is the variant, except for a baseline (an older build), where it is this build: below 1 always means this build is slower. */
+function sides(variant: ServerVariant, pair: Pair): { compared: Sample; reference: Sample } {
+  return variant.baseline === true ? { compared: pair.base, reference: pair.variant } : { compared: pair.variant, reference: pair.base };
+}
+
+export function summarize(variant: ServerVariant, pairs: readonly Pair[]): PairSummary {
+  const oriented = pairs.map((p) => sides(variant, p));
+  const throughput = spread(oriented.map((s) => s.compared.opsPerSec / s.reference.opsPerSec));
+  const cpu = spread(oriented.map((s) => s.compared.serverCpuUsPerOp / s.reference.serverCpuUsPerOp));
+  const storeCpu = spread(oriented.map((s) => (s.compared.storeCpuUsPerOp ?? Number.NaN) / (s.reference.storeCpuUsPerOp ?? Number.NaN)));
+  // Judged as printed, so a printed 0.950 passes >= 0.95.
+  const pass = variant.target === undefined ? undefined : Number(throughput.median.toFixed(3)) >= variant.target.min;
+  return { throughput, cpu, storeCpu, rounds: pairs.length, ...(pass === undefined ? {} : { pass }) };
+}
+
+/** "auth on / this build" or, for a baseline, "this build / old-layout". */
+export function ratioName(variant: ServerVariant): string {
+  return variant.baseline === true ? `this build / ${variant.label}` : `${variant.label} / this build`;
+}
+
+function describeSpread(s: Spread): string {
+  return Number.isFinite(s.median) ? `${s.median.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})` : '-';
+}
+
+/** One printed line: the step, the ratios (median and range over rounds) and, where an issue sets one, the target and verdict. */
+export function describePairs(step: string, variant: ServerVariant, pairs: readonly Pair[]): string {
+  const s = summarize(variant, pairs);
+  const target = variant.target === undefined || s.pass === undefined
+    ? ''
+    : `; ${variant.target.issue} target: throughput >= ${variant.target.min.toFixed(2)}: ${s.pass ? 'PASS' : 'MISS'}`;
+  const store = Number.isFinite(s.storeCpu.median) ? `, PostgreSQL CPU µs/op ${describeSpread(s.storeCpu)}` : '';
+  return `${step}, ${ratioName(variant)}: throughput ${describeSpread(s.throughput)}, server CPU µs/op ${describeSpread(s.cpu)}${store}, `
+    + `median of ${s.rounds} paired round${s.rounds === 1 ? '' : 's'}${target}`;
+}
+
+/** A Markdown table of paired comparisons, one row per step and variant: the report's copy of the printed lines. */
+export function pairsTable(rows: readonly { readonly step: string; readonly variant: ServerVariant; readonly pairs: readonly Pair[] }[]): string {
+  return table(['step', 'ratio', 'throughput (range)', 'server CPU µs/op (range)', 'rounds', 'target', 'verdict'], rows.map(({ step, variant, pairs }) => {
+    const s = summarize(variant, pairs);
+    return [step, ratioName(variant), describeSpread(s.throughput), describeSpread(s.cpu), String(s.rounds),
+      variant.target === undefined ? '-' : `>= ${variant.target.min.toFixed(2)} (${variant.target.issue})`, s.pass === undefined ? '-' : s.pass ? 'PASS' : 'MISS'];
+  }), 2);
+}

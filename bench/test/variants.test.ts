@@ -1,0 +1,114 @@
+// Proves the server variants of --variants (bench/lib/variants.ts) and their paired measurement
+// (bench/lib/paired.ts): bounds-off switches off every bound of the limits module (so a new limit
+// cannot be forgotten) with values the server accepts and starts with; the option names each
+// variant or is refused with the valid ones; a pair alternates which side runs first; ratios are
+// the median and range over rounds, oriented so that below 1 always means this build is slower.
+// No timing is asserted: speed is measured by `npm run bench`, not here.
+import { type TestContext, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_LIMITS, makeLimits } from '@spacekv/core';
+import { BOUNDS_OFF } from '../lib/bounds-off.js';
+import { killAllChildren } from '../lib/child-server.js';
+import { parseOptions } from '../lib/options.js';
+import { type Pair, type Sample, describePairs, pairedRound, summarize } from '../lib/paired.js';
+import { type ServerVariant, cliOfBuild, parseVariants } from '../lib/variants.js';
+
+/** Node's timers take at most this many milliseconds; a larger one fires at once. */
+const TIMER_MS_MAX = 2 ** 31 - 1;
+
+test('bounds-off names every limit of the limits module, and only those', () => {
+  assert.deepEqual(Object.keys(BOUNDS_OFF).sort(), Object.keys(DEFAULT_LIMITS).sort());
+});
+
+test('bounds-off is off: every ceiling at or past its default, every floor at or below, timers within what Node takes, and makeLimits accepts it', () => {
+  makeLimits(BOUNDS_OFF);
+  for (const [name, value] of Object.entries(BOUNDS_OFF)) {
+    const fallback = DEFAULT_LIMITS[name as keyof typeof DEFAULT_LIMITS];
+    if (name.endsWith('Min')) assert.ok(value <= fallback, `${name}: ${value} is above its default ${fallback}: a floor is off at its lowest`);
+    else assert.ok(value >= fallback, `${name}: ${value} is below its default ${fallback}: that is a tighter bound, not an off one`);
+    if (/Ms(Max)?$/.test(name)) assert.ok(value <= TIMER_MS_MAX, `${name}: ${value} ms is past Node's largest timer, which would fire at once`);
+  }
+});
+
+test('a bounds-off server starts with the whole list and serves a put and a get', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'spacekv-bench-variants-'));
+  t.after(() => {
+    killAllChildren();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const [variant] = parseVariants(['bounds-off']);
+  const { server, token } = await (variant as NonNullable<typeof variant>).start(join(dir, 'data'), {}, ['bench']);
+  assert.equal(token, undefined);
+  const call = (method: string, path: string, body?: unknown): Promise<Response> =>
+    fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  assert.equal((await call('POST', '/v1/spaces', { schema: 'space bench key k attributes string v' })).status, 201);
+  assert.ok([200, 201].includes((await call('PUT', '/v1/spaces/bench/objects/a', { v: 'x' })).status));
+  assert.equal(((await (await call('GET', '/v1/spaces/bench/objects/a')).json()) as { attributes: { v: string } }).attributes.v, 'x');
+  const exit = await server.stop();
+  assert.equal(exit.code, 0, exit.stderrTail);
+});
+
+/** A directory that looks like a built checkout (its server CLI exists), removed after the test. */
+function fakeCheckout(t: TestContext): string {
+  const checkout = mkdtempSync(join(tmpdir(), 'spacekv-bench-build-'));
+  t.after(() => rmSync(checkout, { recursive: true, force: true }));
+  mkdirSync(join(cliOfBuild(checkout), '..'), { recursive: true });
+  writeFileSync(cliOfBuild(checkout), '');
+  return checkout;
+}
+
+test('--variants names bounds-off, auth-on and builds, each with its target; anything else is refused with the valid names', (t) => {
+  const checkout = fakeCheckout(t);
+
+  assert.deepEqual(parseOptions([], {}).variants, []);
+  const o = parseOptions(['--variants', `bounds-off, auth-on,build=${checkout}:old-layout,build=${checkout}`], {});
+  assert.deepEqual(o.variants.map((v) => [v.label, v.target?.min, v.baseline === true]), [
+    ['bounds off', 0.95, false], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
+  ]);
+  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, auth-on, build=<dir>\[:label\]; got 'auth-off'/);
+  assert.throws(() => parseOptions(['--variants', `build=${join(checkout, 'nope')}:x`], {}), /no built server at .*nope\/packages\/server\/dist\/src\/cli\/main\.js/);
+  assert.throws(() => parseOptions(['--variants', 'auth-on,auth-on'], {}), /names 'auth on' twice/);
+});
+
+test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset', () => {
+  assert.equal(parseOptions([], {}).clientVsRedis.rounds, 3);
+  assert.equal(parseOptions(['--tiny'], {}).clientVsRedis.rounds, 1);
+  const o = parseOptions(['--tiny', '--rounds', '9'], {});
+  assert.equal(o.rounds, 9);
+  assert.equal(o.clientVsRedis.rounds, 9);
+});
+
+test('a pair runs the default first in odd rounds and the variant first in even ones', async () => {
+  const order: string[] = [];
+  const side = (name: string, opsPerSec: number) => async (): Promise<Sample> => {
+    order.push(name);
+    return { opsPerSec, serverCpuUsPerOp: 10 };
+  };
+  for (let round = 1; round <= 4; round++) {
+    const pair = await pairedRound(round, side('default', 100), side('variant', 90));
+    assert.deepEqual([pair.base.opsPerSec, pair.variant.opsPerSec], [100, 90], 'each result lands on its own side whatever the order');
+  }
+  assert.deepEqual(order, ['default', 'variant', 'variant', 'default', 'default', 'variant', 'variant', 'default']);
+});
+
+test('the summary is the median and range of the per-round ratios, inverted for a baseline build, and judged as printed', (t) => {
+  const pair = (base: number, variant: number, baseCpu = 10, variantCpu = 10): Pair =>
+    ({ base: { opsPerSec: base, serverCpuUsPerOp: baseCpu }, variant: { opsPerSec: variant, serverCpuUsPerOp: variantCpu } });
+  const pairs = [pair(100, 96, 10, 11), pair(100, 80, 10, 12), pair(100, 120, 10, Number.NaN)];
+  const [authOn, old] = parseVariants(['auth-on', `build=${fakeCheckout(t)}:old-layout`]) as [ServerVariant, ServerVariant];
+  const s = summarize(authOn, pairs);
+  assert.deepEqual([s.throughput.median, s.throughput.min, s.throughput.max], [0.96, 0.8, 1.2]);
+  assert.deepEqual([s.cpu.median, s.cpu.min, s.cpu.max].map((x) => Number(x.toFixed(3))), [1.1, 1.1, 1.2], 'a round without CPU figures is left out of the CPU ratio');
+  assert.equal(s.pass, true);
+  assert.match(describePairs('    REST get', authOn, pairs),
+    /^    REST get, auth on \/ this build: throughput 0\.960 \(0\.800-1\.200\), server CPU µs\/op 1\.100 \(1\.100-1\.200\), median of 3 paired rounds; issue 15 target: throughput >= 0\.95: PASS$/);
+  assert.equal(summarize(authOn, [pair(10_000, 9_496)]).pass, true, '0.9496 prints as 0.950, which meets >= 0.95');
+  assert.equal(summarize(authOn, [pair(10_000, 9_494)]).pass, false, '0.9494 prints as 0.949');
+  // The baseline is the older build: the ratio is this build (the default side) over it.
+  const b = summarize(old, [pair(80, 100, 12, 10)]);
+  assert.deepEqual([b.throughput.median, b.cpu.median, b.pass], [0.8, 1.2, false]);
+  assert.match(describePairs('    put', old, [pair(80, 100)]), /^    put, this build \/ old-layout: throughput 0\.800 .*issue 21 target: throughput >= 0\.90: MISS$/);
+});
