@@ -155,10 +155,6 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     outputGate.count(request, reply, payload);
     done(null, payload);
   });
-  app.addHook('onRequestAbort', (request, done) => {
-    ctx.release(request);
-    done();
-  });
 
   app.setErrorHandler((err, request, reply) => {
     const error = toSpacekvError(err, request);

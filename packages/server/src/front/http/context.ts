@@ -42,7 +42,11 @@ export class HttpContext {
     return this.engine.limits;
   }
 
-  /** Take the request's place in its connection's order (throws `overloaded`). */
+  /**
+   * Take the request's place in its connection's order (throws `overloaded`). A peer that goes
+   * before the body has all arrived gives the place back through the error handler (`release`):
+   * fastify's body reader reports the cut body as an error, and a streamed upload's reader throws.
+   */
   admit(request: FastifyRequest): void {
     request.arrivedAt = performance.now();
     request.ticket = this.session(request.raw.socket).reserve();
