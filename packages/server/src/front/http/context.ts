@@ -13,6 +13,7 @@ import { authorizeOperation } from '../../auth/authenticator.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Session, Ticket } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
+import { JSON_TYPE } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -100,7 +101,7 @@ export class HttpContext {
     this.counted(request, op, result);
     const status = result.ok ? okStatus(result) : httpStatusOf(result.code);
     if (result.ok && 'version' in result) reply.header('etag', `"${result.version}"`);
-    reply.code(status).type('application/json').send(encodeResult(result));
+    reply.code(status).type(JSON_TYPE).send(encodeResult(result));
   }
 
   private failed(request: FastifyRequest, op: Operation, err: unknown): never {
