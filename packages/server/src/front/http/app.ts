@@ -81,12 +81,16 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     requireHostHeader: false,
   };
   const app = Fastify({
-    loggerInstance: options.logger,
+    // No loggerInstance: given one, fastify adds 'finish' and 'error' listeners (and a closure) to
+    // every response to log its completion, which request logging off never writes. Requests still
+    // log through the server's logger (childLoggerFactory), so request.log and reply.log are it;
+    // what fastify logs outside a request (its "Server listening" line, the URL of which
+    // 'spacekv serving' gives) is dropped.
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
     // Fastify makes a child logger per request to bind its request id, which costs a pino child (and
     // its JSON bindings) on every request; with request logging off no other line carries that id,
     // so requests log through the server's logger, and the few lines they write name the request.
-    childLoggerFactory: (logger) => logger,
+    childLoggerFactory: () => options.logger,
     bodyLimit: limits.requestBytesMax,
     return503OnClosing: false, // we answer with our own shutting_down error instead
     // Idle between requests, and a socket with no traffic at all (a peer that stopped reading included).
