@@ -24,10 +24,10 @@ import { LargeUploads } from '../../large/uploads.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 import type { MaybePromise } from '../../store/store.js';
 import { registerOpsRoute } from './ops-route.js';
-import { HttpOutputGate } from './output-gate.js';
+import { HttpOutputGate, type Proceed } from './output-gate.js';
 import { registerSearchRoutes } from './search-routes.js';
 import { SCHEMA_MEDIA_TYPE, registerSpaceRoutes } from './space-routes.js';
-import { type GateOptions, registerGate } from './gate.js';
+import { type GateOptions, pathOf, registerGate } from './gate.js';
 import { registerTokenRoutes } from './token-routes.js';
 import { registerConsoleRoutes } from './console-route.js';
 import type { TokenRegistry } from '../../auth/token-registry.js';
@@ -81,12 +81,16 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
     requireHostHeader: false,
   };
   const app = Fastify({
-    loggerInstance: options.logger,
+    // No loggerInstance: given one, fastify adds 'finish' and 'error' listeners (and a closure) to
+    // every response to log its completion, which request logging off never writes. Requests still
+    // log through the server's logger (childLoggerFactory), so request.log and reply.log are it;
+    // what fastify logs outside a request (its "Server listening" line, the URL of which
+    // 'spacekv serving' gives) is dropped.
     logController: new LogController({ disableRequestLogging: true }), // per-request lines would dominate the log at load
     // Fastify makes a child logger per request to bind its request id, which costs a pino child (and
     // its JSON bindings) on every request; with request logging off no other line carries that id,
     // so requests log through the server's logger, and the few lines they write name the request.
-    childLoggerFactory: (logger) => logger,
+    childLoggerFactory: () => options.logger,
     bodyLimit: limits.requestBytesMax,
     return503OnClosing: false, // we answer with our own shutting_down error instead
     // Idle between requests, and a socket with no traffic at all (a peer that stopped reading included).
@@ -128,6 +132,18 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   registerGate(app, options.gate);
   app.decorateRequest('ticket', null);
   app.decorateRequest('arrivedAt', 0);
+  // A request with a body takes its place in order once past the output gate, before its body is
+  // read; a bodiless one runs its handler in that same turn, so it takes its place there (ctx.run), which is cheaper.
+  const takePlace: Proceed = (request, reply, done) => {
+    if (request.method === 'PUT' || request.method === 'PATCH' || request.method === 'POST') {
+      try {
+        ctx.admit(request);
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    }
+    done();
+  };
   app.addHook('onRoute', (route) => routes.add(route.url, route.method));
   app.addHook('onRequest', (request, reply, done) => {
     if (!accepting) {
@@ -138,26 +154,11 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
       reply.header('connection', 'close');
       return sendError(reply, new SpacekvError('bad_request', 'an HTTP/1.1 request must carry a Host header'));
     }
-    // A request with a body takes its place in order once past the output gate, before its body is
-    // read; a bodiless one runs its handler in that same turn, so it takes its place there (ctx.run), which is cheaper.
-    outputGate.admit(request, reply, () => {
-      if (request.method === 'PUT' || request.method === 'PATCH' || request.method === 'POST') {
-        try {
-          ctx.admit(request);
-        } catch (err) {
-          return sendError(reply, err);
-        }
-      }
-      done();
-    });
+    outputGate.admit(request, reply, takePlace, done);
   });
   app.addHook('onSend', (request, reply, payload, done) => {
     outputGate.count(request, reply, payload);
     done(null, payload);
-  });
-  app.addHook('onRequestAbort', (request, done) => {
-    ctx.release(request);
-    done();
   });
 
   app.setErrorHandler((err, request, reply) => {
@@ -173,7 +174,7 @@ export function buildHttpApp(options: HttpAppOptions): HttpApp {
   });
   app.setNotFoundHandler((request, reply) => {
     ctx.release(request);
-    const path = request.url.split('?')[0] ?? '';
+    const path = pathOf(request.url);
     const allowed = routes.allowed(path);
     if (allowed.length > 0) {
       reply.header('allow', allowed.join(', '));

@@ -13,6 +13,7 @@ import { authorizeOperation } from '../../auth/authenticator.js';
 import type { Engine } from '../../engine/engine.js';
 import type { Session, Ticket } from '../../engine/session.js';
 import type { Metrics } from '../../metrics.js';
+import { JSON_TYPE } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,7 +43,11 @@ export class HttpContext {
     return this.engine.limits;
   }
 
-  /** Take the request's place in its connection's order (throws `overloaded`). */
+  /**
+   * Take the request's place in its connection's order (throws `overloaded`). A peer that goes
+   * before the body has all arrived gives the place back through the error handler (`release`):
+   * fastify's body reader reports the cut body as an error, and a streamed upload's reader throws.
+   */
   admit(request: FastifyRequest): void {
     request.arrivedAt = performance.now();
     request.ticket = this.session(request.raw.socket).reserve();
@@ -96,7 +101,7 @@ export class HttpContext {
     this.counted(request, op, result);
     const status = result.ok ? okStatus(result) : httpStatusOf(result.code);
     if (result.ok && 'version' in result) reply.header('etag', `"${result.version}"`);
-    reply.code(status).type('application/json').send(encodeResult(result));
+    reply.code(status).type(JSON_TYPE).send(encodeResult(result));
   }
 
   private failed(request: FastifyRequest, op: Operation, err: unknown): never {

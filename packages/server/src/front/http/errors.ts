@@ -62,9 +62,15 @@ export function toSpacekvError(err: unknown, request?: RefusedRequest): SpacekvE
   return new SpacekvError('internal', `internal error: ${(err as Error)?.message ?? String(err)}`);
 }
 
+/**
+ * The content type of every JSON reply, charset included: given without one, fastify parses the
+ * type and builds this string again on every reply.
+ */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 export function sendError(reply: FastifyReply, err: unknown, request?: RefusedRequest): void {
   const error = toSpacekvError(err, request);
-  reply.code(httpStatusOf(error.code)).type('application/json').send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
+  reply.code(httpStatusOf(error.code)).type(JSON_TYPE).send(`{"ok":false,"error":${errorJson(error.toWire())}}`);
 }
 
 /**
@@ -91,7 +97,7 @@ export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex):
       : new SpacekvError('bad_request', `malformed HTTP request (${err.code ?? err.message})`);
   const status = httpStatusOf(error.code);
   const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${JSON_TYPE}\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
@@ -103,7 +109,7 @@ export function refuseMalformedHttp(err: NodeJS.ErrnoException, socket: Duplex):
 export function refuseExpectation(request: IncomingMessage, response: ServerResponse): void {
   const error = new SpacekvError('expectation_failed', `the server meets no expectation but 100-continue; got Expect: ${String(request.headers.expect).slice(0, 100)}`);
   const body = `{"ok":false,"error":${errorJson(error.toWire())}}`;
-  response.writeHead(httpStatusOf(error.code), { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+  response.writeHead(httpStatusOf(error.code), { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' });
   response.end(body);
 }
 

@@ -39,6 +39,12 @@ function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith('/console/');
 }
 
+/** The URL's path, without its query. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
+}
+
 const BEARER = /^Bearer\s+/i;
 
 /** The bearer token of a request: the Authorization header, or (EventSource cannot set headers) `?token=` on the events stream. */
@@ -104,7 +110,7 @@ export function registerGate(app: FastifyInstance, options: GateOptions): void {
       // Same-origin pages never preflight: this is no browser of an allowed origin.
       return sendError(reply, new SpacekvError('forbidden_origin', 'a CORS preflight needs an Origin listed in --cors-origin'));
     }
-    const path = request.url.split('?')[0] ?? '';
+    const path = pathOf(request.url);
     if (!connections) return limit(request, reply, done, path);
     if (PUBLIC_PATHS.has(path) || isConsolePath(path) || (path === '/metrics' && options.metricsPublic)) {
       // A valid token on a public endpoint still counts (/healthz then shows its detail).

@@ -97,7 +97,8 @@ function deleteOperation(ctx: HttpContext, request: ObjectRequest): Operation {
 function getOperation(ctx: HttpContext, request: ObjectRequest): Operation {
   const { space, base } = target(ctx, request);
   const select = request.query.select;
-  if (select === undefined) return { op: 'get', ...base };
+  // A literal, not a spread of base: this runs on every GET.
+  if (select === undefined) return { op: 'get', space: base.space, key: base.key, spaceCreatedSeq: base.spaceCreatedSeq };
   const names = select.split(',').filter((n) => n.length > 0);
   for (const name of names) {
     if (!space.attribute(name)) throw fail('unknown_attribute', `space '${space.name}' has no attribute '${name}'`, { attribute: name });
