@@ -388,7 +388,7 @@ export class PostgresStore implements Store {
   }
 
   private readonly readers: Readers = {
-    statement: (work) => this.unlessClosed(work),
+    statement: (work) => this.reading(work),
     snapshot: (work) => this.inSnapshot(work),
   };
 
@@ -488,8 +488,18 @@ export class PostgresStore implements Store {
   }
 
   /** `work` on the current connections; a lost connection fails it `unavailable` (and replaces them). */
+  /** One read statement, on the pool's hot connection when it is free (PgPool.reading). */
+  private async reading<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
+    this.open_();
+    return (this.pool as PgPool).reading((sql) => this.reportingLoss(sql, work));
+  }
+
   private async unlessClosed<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    const sql = this.open_();
+    return this.reportingLoss(this.open_(), work);
+  }
+
+  /** `work` on `sql`; its errors as `failure` says (a lost connection replaces the set). */
+  private async reportingLoss<T>(sql: Sql, work: (sql: Sql) => Promise<T>): Promise<T> {
     try {
       return await work(sql);
     } catch (err) {
