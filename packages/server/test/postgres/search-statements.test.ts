@@ -32,6 +32,16 @@ function byN(seq: number, n: number, indexed: boolean, limit = 1_000, reverse = 
   };
 }
 
+/** Space `name` (int n, indexed) holding `count` objects keyed `<prefix>00000`…, object i with n = nOfObject(i). */
+async function filledSpace(store: PostgresStore, name: string, prefix: string, count: number, nOfObject: (i: number) => number): Promise<{ seq: number; key: (i: number) => string }> {
+  const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl(`space ${name} key k attributes int n index n`, DEFAULT_LIMITS) } as WriteOp }]);
+  assert.ok(added && 'result' in added);
+  const seq = (added.changes[0] as { seq: number }).seq;
+  const key = (i: number): string => `${prefix}${String(i).padStart(5, '0')}`;
+  await store.commit(Array.from({ length: count }, (_, i) => ({ op: { op: 'put', space: name, key: key(i), attributes: { n: nOfObject(i) } } as WriteOp, spaceCreatedSeq: seq })));
+  return { seq, key };
+}
+
 test('a page its first chunk decides is one statement; one that needs more, or names a removed index, is read again in a snapshot', { skip: missing }, async () => {
   const store = new PostgresStore(storeUrl(schema), DEFAULT_LIMITS, { poolSize: 2 });
   await store.open();
@@ -48,11 +58,7 @@ test('a page its first chunk decides is one statement; one that needs more, or n
   };
   const searcher = new PgSearcher(DEFAULT_LIMITS);
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space items key k attributes int n index n', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const seq = (added.changes[0] as { seq: number }).seq;
-    const key = (i: number): string => `k${String(i).padStart(5, '0')}`;
-    await store.commit(Array.from({ length: OBJECTS }, (_, i) => ({ op: { op: 'put', space: 'items', key: key(i), attributes: { n: nOf(i) } } as WriteOp, spaceCreatedSeq: seq })));
+    const { seq, key } = await filledSpace(store, 'items', 'k', OBJECTS, nOf);
     const expected = (n: number): string[] => Array.from({ length: OBJECTS }, (_, i) => i).filter((i) => nOf(i) === n).map(key);
 
     // The first search of the space reads its schema (and so its key type) in a snapshot; from then on, one statement.
@@ -107,12 +113,8 @@ test('an indexed equality reads one page of entries in key order, sorted by neit
   };
   const searcher = new PgSearcher(DEFAULT_LIMITS);
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space many key k attributes int n index n', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const seq = (added.changes[0] as { seq: number }).seq;
-    const key = (i: number): string => `m${String(i).padStart(5, '0')}`;
     // 300 objects share n = 1: more than a page, fewer than a chunk.
-    await store.commit(Array.from({ length: 600 }, (_, i) => ({ op: { op: 'put', space: 'many', key: key(i), attributes: { n: i % 2 } } as WriteOp, spaceCreatedSeq: seq })));
+    const { seq, key } = await filledSpace(store, 'many', 'm', 600, (i) => i % 2);
     await sql.unsafe('ANALYZE index_entries');
     await sql.unsafe('ANALYZE objects');
     const ones = Array.from({ length: 600 }, (_, i) => i).filter((i) => i % 2 === 1).map(key);
