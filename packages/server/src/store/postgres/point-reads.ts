@@ -87,12 +87,14 @@ export class PointReads {
     }
   }
 
-  /** Up to batchKeysMax of the longest-waiting gets of one space on one set of connections. */
+  /** Up to batchKeysMax of the longest-waiting gets of one space on one set of connections, the spaces in turn. */
   private take(): { sql: Sql; space: string; waiters: Waiter[] } | undefined {
     for (const [sql, spaces] of this.waiting) {
       for (const [space, queue] of spaces) {
         const waiters = queue.splice(0, this.batchKeysMax);
-        if (queue.length === 0) spaces.delete(space);
+        // Whatever is left goes behind the other spaces, so one busy space does not hold up the rest.
+        spaces.delete(space);
+        if (queue.length > 0) spaces.set(space, queue);
         if (spaces.size === 0) this.waiting.delete(sql);
         return { sql, space, waiters };
       }
