@@ -5,9 +5,10 @@
  * behind them. The type lists every limit, so a new limit fails the build until it is added here
  * (and bench/test/variants.test.ts checks the same at run time, against DEFAULT_LIMITS).
  *
- * Two entries change what the server does, not only what it checks, and can make bounds-off faster
- * for that reason alone: batchWritesMax (a group-commit batch takes every queued write) and
- * readCacheBytesMax (the read cache keeps every object read or written).
+ * Three entries change what the server does, not only what it checks, and can make bounds-off faster
+ * for that reason alone: batchWritesMax (a group-commit batch takes every queued write),
+ * readCacheBytesMax (the read cache keeps every object read or written) and pointReadBatchKeysMax
+ * (a PostgreSQL statement of coalesced point reads takes every get waiting for it).
  */
 import type { Limits } from '@spacekv/core';
 
@@ -69,6 +70,7 @@ export const BOUNDS_OFF: { readonly [K in keyof Limits]: number } = Object.freez
   rateLimitedClientsMax: HUGE,
   snapshotsInflightMax: HUGE, // the ops section takes one snapshot at a time
   readCacheBytesMax: HUGE, // changes behaviour: the read cache keeps every object read or written
+  pointReadBatchKeysMax: HUGE, // changes behaviour: one PostgreSQL statement takes every waiting get (at most the in-flight level)
   largeValueBytesMax: HUGE,
   largeUploadsInflightMax: HUGE,
   largeUploadsPerClientMax: HUGE,

@@ -67,12 +67,28 @@ async function split(clients: readonly SpacekvClient[], inFlight: number, total:
   };
 }
 
+/**
+ * The PostgreSQL backends serving the connections of processes `pids`, found by their sockets'
+ * ports, so other clients of a shared PostgreSQL do not count (nor its WAL writer and checkpointer);
+ * none when PostgreSQL is away.
+ */
+export async function backendPids(pids: readonly number[], baseUrl: string): Promise<number[]> {
+  const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const ports = pids.flatMap((pid) => localTcpPorts(pid));
+    return (await sql.unsafe<{ pid: number }[]>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports])).map((r) => r.pid);
+  } catch {
+    return []; // PostgreSQL away (the SQLite row runs without it)
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 const COST_METRICS = ['spacekv_commit_batch_size_count', 'spacekv_store_lock_held_seconds_total', 'spacekv_store_locked_batches_total'];
 
 /**
- * CPU and lock figures over one phase: the servers' CPU and their PostgreSQL backends' (found by
- * the servers' sockets' ports, so other clients of a shared PostgreSQL do not count; its WAL writer
- * and checkpointer are not counted either), and the servers' batch and lock counters.
+ * CPU and lock figures over one phase: the servers' CPU and their PostgreSQL backends'
+ * (backendPids), and the servers' batch and lock counters.
  */
 export class CostMeter {
   private constructor(
@@ -83,16 +99,7 @@ export class CostMeter {
   ) {}
 
   static async start(servers: readonly ChildServer[], baseUrl: string): Promise<CostMeter> {
-    const sql = postgres(baseUrl, { max: 1, onnotice: () => {} });
-    let backends: number[] = [];
-    try {
-      const ports = servers.flatMap((s) => localTcpPorts(s.pid));
-      backends = (await sql.unsafe<{ pid: number }[]>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])', [ports])).map((r) => r.pid);
-    } catch {
-      // PostgreSQL away (the SQLite row runs without it): no backends to count
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
+    const backends = await backendPids(servers.map((s) => s.pid), baseUrl);
     return new CostMeter(servers, backends, CostMeter.cpu(servers, backends), await CostMeter.metrics(servers));
   }
 

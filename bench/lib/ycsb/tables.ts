@@ -42,7 +42,7 @@ export function reportYcsb(c: SectionContext, outcomes: readonly PeerOutcome[], 
     + `key choice by YCSB's scrambled zipfian (0.99; D: latest), updates write one field, scans read 1-100 records. Each cell (workload x in-flight level x peer) runs at most `
     + `${y.operations.toLocaleString('en-US')} operations or ${y.cellSeconds} s, whichever ends first, from one client process; every peer gets the same seeded operation `
     + `sequence. Latency is per operation (a read-modify-write counts as one), from an HDR histogram (3 significant digits). Server CPU is % of one core (200% = both cores) `
-    + `of the peer's server processes over the cell, RSS their resident memory at its end (PostgreSQL: the sum over this run's backends, which counts shared buffers they touched). `
+    + `of the peer's server processes over the cell, RSS their resident memory at its end (PostgreSQL: the sum over this run's backends, which counts shared buffers they touched; spacekv (PostgreSQL): its server and the backends serving it). `
     + `"in process" peers run inside the bench process: their CPU is the bench's own. Peers run one after another.`);
   r.add(table(['peer', 'status', 'what', 'durability'], outcomes.map((o) => [
     o.peer.name, o.skipped === undefined ? 'measured' : `skipped: ${o.skipped}`, o.detail ?? '-', o.peer.durability,

@@ -141,6 +141,11 @@ export interface Limits {
    */
   readonly readCacheBytesMax: number;
   /**
+   * Keys one statement of the PostgreSQL store reads for point reads asked together (of one space);
+   * the gets past it wait for the next statement.
+   */
+  readonly pointReadBatchKeysMax: number;
+  /**
    * Bytes of one large value: a `bytes` attribute streamed in through
    * `PUT …/objects/:key/attributes/:attr` and stored off to the side in chunks (large-values.ts).
    */
@@ -223,6 +228,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   rateLimitedClientsMax: 10_000,
   snapshotsInflightMax: 1,
   readCacheBytesMax: 32 * 1024 * 1024,
+  pointReadBatchKeysMax: 256,
   largeValueBytesMax: 4 * 1024 * 1024 * 1024,
   largeUploadsInflightMax: 8,
   largeUploadsPerClientMax: 2,

@@ -15,7 +15,7 @@ import { mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { ChildServer } from '../../child-server.js';
-import { dropSchemas, withSchema } from '../../postgres.js';
+import { backendPids, dropSchemas, withSchema } from '../../postgres.js';
 import { commitCounters } from '../../rest-fixtures.js';
 import { DEFAULT_SERVER, type ServerVariant } from '../../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
@@ -37,6 +37,8 @@ export interface SpacekvPeerOptions {
   readonly problems: string[];
   /** Set per opening on PostgreSQL: removes that opening's schema. */
   readonly dropSchema?: () => Promise<void>;
+  /** Set per opening on PostgreSQL: the backends serving the server `pid`. */
+  readonly backendsOf?: (pid: number) => Promise<readonly number[]>;
 }
 
 /** The client's generic request path: a YCSB scan is one page of the wire `list` (the client's list() iterates every page), and the probe needs the server's own refusal. */
@@ -54,7 +56,9 @@ export function spacekvPeer(o: SpacekvPeerOptions): YcsbPeer {
     durability,
     async open(dir: string) {
       const schema = `ycsb_${process.pid}_${randomBytes(4).toString('hex')}`;
-      const opened = o.storeUrl === undefined ? o : { ...o, storeUrl: withSchema(o.storeUrl, schema), dropSchema: () => dropSchemas(o.storeUrl as string, [schema]) };
+      const opened = o.storeUrl === undefined ? o : {
+        ...o, storeUrl: withSchema(o.storeUrl, schema), dropSchema: () => dropSchemas(o.storeUrl as string, [schema]), backendsOf: (pid: number) => backendPids([pid], o.storeUrl as string),
+      };
       let running: Running;
       try {
         running = await start(join(dir, 'data'), opened);
@@ -109,7 +113,8 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
   return {
     detail: `spacekv server (${typeof health.detail === 'string' ? health.detail : 'store unknown'}), @spacekv/client over WebSocket, one connection`,
     scanUnsupported,
-    serverPids: () => Promise.resolve([running.server.pid]),
+    // On PostgreSQL the server's backends count too: the work a point read costs is split between them.
+    serverPids: async () => [running.server.pid, ...(await o.backendsOf?.(running.server.pid) ?? [])],
     async load(records) {
       const { client } = running;
       await Promise.all(records.map(([key, fields]) => client.put(SPACE, key, fields)));

@@ -77,6 +77,7 @@ const PROOFS: Readonly<Record<keyof Limits, { readonly file: string; readonly te
   txReplyBytesMax: { file: 'packages/server/test/reliability/abuse-work.test.ts', test: 'a tx of many reads of a large object is refused too_large (txReplyBytesMax)' },
   batchReplyBytesMax: { file: 'packages/server/test/reliability/abuse-work.test.ts', test: 'past batchReplyBytesMax a tx answers overloaded' },
   conditionStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
+  pointReadBatchKeysMax: { file: 'packages/server/test/postgres/point-reads.test.ts', test: 'gets in flight together share statements of at most pointReadBatchKeysMax keys' },
   searchStepsMax: { file: 'packages/core/test/cost.test.ts', test: 'a regex past conditionStepsMax fails too_costly before it runs' },
   tokenCacheEntriesMax: { file: AUTH, test: 'the verified-token cache stays within tokenCacheEntriesMax' },
   tokensMax: { file: AUTH, test: 'a token record past tokensMax' },

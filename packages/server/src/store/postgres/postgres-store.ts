@@ -3,7 +3,8 @@
  * the SQL subset that CockroachDB and YugabyteDB run too (docs/postgres.md, "Portability").
  * Writes: one transaction per group-commit batch, serialized across processes by the meta row
  * lock (batch.ts), retried as a whole when the database gives it up to stay serializable
- * (40001/40P01). Reads: one statement each on the pool, so a read that starts after a write was
+ * (40001/40P01). Reads: statements on the pool sent after the read was asked (point reads of one
+ * space asked together share one, point-reads.ts), so a read that starts after a write was
  * acknowledged sees it. Other servers' commits and catalog changes reach this one through a poll of
  * the meta row (a NOTIFY, where the engine has one, only wakes the poll early). The driver
  * (postgres.js) reconnects by itself: an operation caught by a lost connection fails
@@ -25,6 +26,7 @@ import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { fillIndexSlice, migrate } from './layout.js';
 import { PgLargeValues } from './large-values.js';
 import { LeaseRows } from './lease.js';
+import { PointReads } from './point-reads.js';
 import { clearEntries, purgeSlice } from './purges.js';
 import { PgSearcher, type Readers } from './searcher.js';
 
@@ -68,13 +70,6 @@ function pollView(meta: MetaRow): { lastSeq: number; catalogGen: number } {
   return { lastSeq: Number(meta.last_seq), catalogGen: Number(meta.catalog_gen) };
 }
 
-interface StoredRow {
-  created_seq: string;
-  version: string | null;
-  expires_at: string | null;
-  attrs: string | null;
-}
-
 const HEALTH_TIMEOUT_MS = 2_000;
 /** The longest a read may wait for PostgreSQL before it fails `unavailable`. */
 const READ_DEADLINE_MS = 5_000;
@@ -115,6 +110,8 @@ export class PostgresStore implements Store {
   private readonly catalog = new PgCatalog();
   private readonly searcher: PgSearcher;
   private readonly leases: LeaseRows;
+  /** Gets of one space asked together go to PostgreSQL as one statement. */
+  readonly pointReads: PointReads;
   private readonly catalogListeners = new Set<() => void>();
   private readonly commitListeners = new Set<() => void>();
   /** The batch in flight or the catalog reload under way: they take turns, both change the catalog. */
@@ -142,6 +139,7 @@ export class PostgresStore implements Store {
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
     this.searcher = new PgSearcher(limits);
+    this.pointReads = new PointReads(limits.pointReadBatchKeysMax);
     this.leases = new LeaseRows(() => this.open_(), { ttlMs: options.leaseTtlMs ?? this.target.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
     this.sharedCatalog = {
       spaces: () => this.snapshot(),
@@ -247,12 +245,8 @@ export class PostgresStore implements Store {
     for (let attempt = 0; ; attempt++) {
       if (!entry) throw new SpacekvError('unknown_space', `no space named '${space}'`);
       try {
-        // The catalog row too, so a space another server removed (its rows not yet purged) is not read.
-        const query = sql.unsafe<StoredRow[]>(
-          `SELECT s.created_seq, o.version, o.expires_at, o.attrs FROM spaces s
-           LEFT JOIN objects o ON o.space_seq = s.created_seq AND o.key = $2 WHERE s.name = $1`,
-          [space, keyBytes(key, entry.space.schema.key.type)] as never[], { prepare: true });
-        const [row] = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
+        const query = this.pointReads.read(sql, space, keyBytes(key, entry.space.schema.key.type));
+        const row = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
         if (!row || Number(row.created_seq) !== entry.space.createdSeq) {
           if (attempt > 0) throw new SpacekvError('unknown_space', `no space named '${space}'`);
           // Removed by another server, perhaps re-created: once more with the catalog as it is now.

@@ -1,0 +1,123 @@
+/**
+ * Point reads coalesced: the gets of one space asked while the store's read statements are busy
+ * (or within one turn of the event loop) go to PostgreSQL as one statement, `key = ANY($2)`, and
+ * each get takes its own row from the answer. PostgreSQL then parses, plans and round-trips once
+ * per batch instead of once per get, which is most of a point read's cost on both sides.
+ *
+ * Linearizable, as one statement per get was: a batch is sent only after every one of its gets
+ * was asked, and PostgreSQL takes the statement's snapshot once it receives it. So the snapshot
+ * holds every commit acknowledged before any of its gets was asked, and it is taken before any of
+ * them is answered: each get takes effect at that snapshot, within its own call.
+ */
+import { byteaArray, type Sql } from './connection.js';
+
+/** A get's answer: the space's catalog row with the object's columns (null when absent), or undefined when the space is gone. */
+export interface PointRow {
+  created_seq: string;
+  version: string | null;
+  expires_at: string | null;
+  attrs: string | null;
+}
+
+interface BatchRow extends PointRow {
+  key: Buffer | null;
+}
+
+/**
+ * The catalog row too, so a space removed by another server (its rows not yet purged) is not read:
+ * no space row, no rows at all; a space row and none of the keys, one row of nulls.
+ */
+const POINT_READS_SQL = `SELECT s.created_seq, o.key, o.version, o.expires_at, o.attrs FROM spaces s
+  LEFT JOIN objects o ON o.space_seq = s.created_seq AND o.key = ANY($2::bytea[]) WHERE s.name = $1`;
+
+/**
+ * Statements in flight at once. Two, not one: the next batch is sent while the last one's answer is
+ * parsed and handed out, so PostgreSQL is not left idle; more would only cut the batches smaller.
+ */
+const STATEMENTS_INFLIGHT_MAX = 2;
+
+interface Waiter {
+  readonly key: Buffer;
+  resolve(row: PointRow | undefined): void;
+  reject(err: unknown): void;
+}
+
+export class PointReads {
+  /** Gets not yet sent, by the connections they were asked on, then by space, in the order asked. */
+  private readonly waiting = new Map<Sql, Map<string, Waiter[]>>();
+  private inflight = 0;
+  private flushScheduled = false;
+  /** Gets asked and statements sent since open: their ratio is how well reads coalesce. */
+  readonly counts = { gets: 0, statements: 0 };
+
+  /** `batchKeysMax`: the most keys one statement reads (pointReadBatchKeysMax). */
+  constructor(private readonly batchKeysMax: number) {}
+
+  /** The row of `key` (its bytes) in `space`, read on `sql` together with whatever other gets wait. */
+  read(sql: Sql, space: string, key: Buffer): Promise<PointRow | undefined> {
+    this.counts.gets++;
+    return new Promise((resolve, reject) => {
+      let spaces = this.waiting.get(sql);
+      if (!spaces) this.waiting.set(sql, (spaces = new Map()));
+      let queue = spaces.get(space);
+      if (!queue) spaces.set(space, (queue = []));
+      queue.push({ key, resolve, reject });
+      if (this.inflight < STATEMENTS_INFLIGHT_MAX && !this.flushScheduled) {
+        // At the end of this turn: the gets of the other requests read in the same turn join in.
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Send batches while statements may be added; the rest wait for one to finish. */
+  private flush(): void {
+    while (this.inflight < STATEMENTS_INFLIGHT_MAX) {
+      const next = this.take();
+      if (!next) return;
+      this.inflight++;
+      this.counts.statements++;
+      void this.send(next.sql, next.space, next.waiters).finally(() => {
+        this.inflight--;
+        this.flush();
+      });
+    }
+  }
+
+  /** Up to batchKeysMax of the longest-waiting gets of one space on one set of connections, the spaces in turn. */
+  private take(): { sql: Sql; space: string; waiters: Waiter[] } | undefined {
+    for (const [sql, spaces] of this.waiting) {
+      for (const [space, queue] of spaces) {
+        const waiters = queue.splice(0, this.batchKeysMax);
+        // Whatever is left goes behind the other spaces, so one busy space does not hold up the rest.
+        spaces.delete(space);
+        if (queue.length > 0) spaces.set(space, queue);
+        if (spaces.size === 0) this.waiting.delete(sql);
+        return { sql, space, waiters };
+      }
+    }
+    return undefined;
+  }
+
+  private async send(sql: Sql, space: string, waiters: readonly Waiter[]): Promise<void> {
+    let rows: BatchRow[];
+    try {
+      rows = await sql.unsafe<BatchRow[]>(POINT_READS_SQL, [space, byteaArray(sql, waiters.map((w) => w.key))] as never[], { prepare: true });
+    } catch (err) {
+      for (const waiter of waiters) waiter.reject(err);
+      return;
+    }
+    const [first] = rows;
+    if (!first) {
+      for (const waiter of waiters) waiter.resolve(undefined);
+      return;
+    }
+    const found = new Map<string, BatchRow>();
+    for (const row of rows) if (row.key) found.set(row.key.toString('latin1'), row);
+    const absent: PointRow = { created_seq: first.created_seq, version: null, expires_at: null, attrs: null };
+    for (const waiter of waiters) waiter.resolve(found.get(waiter.key.toString('latin1')) ?? absent);
+  }
+}
