@@ -18,6 +18,7 @@ import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { LargeValueReader } from './large-value-reader.js';
 import type { LargeValueRequest } from './large-value-writer.js';
+import { packMembers } from './member-packing.js';
 import { ObjectCache } from './object-cache.js';
 import { unpackOutcomes } from './outcome-packing.js';
 import { SqliteReader } from './reader.js';
@@ -136,7 +137,7 @@ export class SqliteStore implements Store {
   }
 
   async commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
-    const answer = await this.ask((id) => ({ type: 'batch', id, members }), members);
+    const answer = await this.ask((id) => ({ type: 'batch', id, members: packMembers(members) }), members);
     this.forgetChangedSpaces(members);
     return answer.type === 'outcomes' ? answer.outcomes : [];
   }

@@ -1,8 +1,9 @@
 /** Messages between the engine's thread and the writer thread. */
 import type { Key, SpaceSchema, WireError } from '@spacekv/core';
-import type { BatchMember, PurgeOutcome, RetentionRule, StoredSpace } from '../store.js';
+import type { PurgeOutcome, RetentionRule, StoredSpace } from '../store.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import type { LargeValueRequest } from './large-value-writer.js';
+import type { PackedMembers } from './member-packing.js';
 import type { PackedOutcomes } from './outcome-packing.js';
 
 /** One step of an online index build (index-builder.ts). */
@@ -22,7 +23,7 @@ export type IndexStepAnswer =
   | { readonly step: 'abort' };
 
 export type ToWriter =
-  | { readonly type: 'batch'; readonly id: number; readonly members: readonly BatchMember[] }
+  | { readonly type: 'batch'; readonly id: number; readonly members: PackedMembers }
   | { readonly type: 'save_cursor'; readonly id: number; readonly name: string; readonly seq: number }
   | { readonly type: 'prune'; readonly id: number; readonly rule: RetentionRule; readonly limit: number }
   | { readonly type: 'purge'; readonly id: number }

@@ -1,7 +1,8 @@
-// The writer thread's packed outcomes (src/store/sqlite/outcome-packing.ts) must come back as exactly
-// the outcomes the batch produced: plain writes rebuilt from their members and columns, everything
-// else carried whole, in member order. Checked against a real batch of every kind of member run by
-// the writer's executor, and across a structured clone, as postMessage sends it.
+// A batch crosses to the writer thread and back packed (src/store/sqlite/member-packing.ts,
+// outcome-packing.ts): its members must arrive as sent and its outcomes return exactly as the writer
+// made them, plain puts and writes as columns, everything else whole, in member order. Checked
+// with a real batch of every kind of member, run by the writer's executor, across a structured
+// clone as postMessage makes it.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
@@ -13,6 +14,7 @@ import { DEFAULT_LIMITS, Space, type WriteOp, parseOperation, parseSchemaDsl } f
 import { BatchExecutor } from '../../src/store/sqlite/batch-executor.js';
 import { ChangeLogWriter } from '../../src/store/sqlite/change-log-writer.js';
 import { migrate } from '../../src/store/sqlite/layout.js';
+import { packMembers, unpackMembers } from '../../src/store/sqlite/member-packing.js';
 import { packOutcomes, unpackOutcomes } from '../../src/store/sqlite/outcome-packing.js';
 import { configureWriter } from '../../src/store/sqlite/pragmas.js';
 import type { BatchMember } from '../../src/store/store.js';
@@ -26,8 +28,18 @@ function executor(): { run: BatchExecutor['run']; close: () => void } {
   return { run: (members) => batches.run(members), close: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
-describe('packed batch outcomes', () => {
-  test('unpack the outcomes of every kind of member exactly, and carry plain writes as columns', () => {
+function clone<T>(value: T): T {
+  return deserialize(serialize(value)) as T;
+}
+
+/** A member as the writer reads it: a property set to undefined is as good as absent. */
+function definedOnly(member: BatchMember): BatchMember {
+  const op = Object.fromEntries(Object.entries(member.op).filter(([, value]) => value !== undefined));
+  return { ...member, op: op as BatchMember['op'] };
+}
+
+describe('packed batches', () => {
+  test('members and outcomes of every kind cross unchanged, plain puts and writes as columns', () => {
     const store = executor();
     try {
       const [created] = store.run([{ op: { op: 'add_space', schema: parseSchemaDsl('space p key k attributes int n, string s', DEFAULT_LIMITS) } }]);
@@ -48,13 +60,22 @@ describe('packed batch outcomes', () => {
         { op: { op: 'tx', checks: [], ops: [{ op: 'get', space: 'p', key: 'a', spaceCreatedSeq }] } },
         member({ op: 'put', key: 'c', attributes: { s: 'w' } }),
         { op: { op: 'put', space: 'gone', key: 'a', attributes: {} }, spaceCreatedSeq: 999 },
+        member({ op: 'put', key: 'd', attributes: { n: 1 }, expire_in: null }),
+        member({ op: 'cond_put', key: 'd', attributes: { n: 2 }, if: { n: 1 } }),
+        { op: { op: 'put', space: 'p', key: 'e', attributes: { s: 'v' } } },
       ];
-      const outcomes = store.run(batch);
-      const packed = deserialize(serialize(packOutcomes(batch, outcomes)));
-      assert.deepEqual(unpackOutcomes(batch, packed), outcomes);
-      const plain = [...packed.seqs].filter((seq) => seq !== 0).length;
-      assert.equal(plain, 4, 'the three puts that wrote and the last one travel as columns');
-      assert.equal(packed.whole.length, batch.length - plain);
+      const sentMembers = clone(packMembers(batch));
+      assert.equal([...sentMembers.ops].filter((code) => code !== 0).length, 8, 'the puts, put_if_not_exist and get_and_put travel as columns');
+      assert.deepEqual(sentMembers.spaceNames, ['p', 'gone']);
+      const arrived = unpackMembers(sentMembers);
+      assert.deepEqual(arrived.map(definedOnly), batch.map(definedOnly));
+
+      const outcomes = store.run(arrived);
+      const sentOutcomes = clone(packOutcomes(arrived, outcomes));
+      assert.deepEqual(unpackOutcomes(batch, sentOutcomes), outcomes);
+      const plain = [...sentOutcomes.seqs].filter((seq) => seq !== 0).length;
+      assert.equal(plain, 7, 'the puts and the cond_put that wrote travel as columns');
+      assert.equal(sentOutcomes.whole.length, batch.length - plain);
     } finally {
       store.close();
     }
