@@ -15,6 +15,7 @@
  */
 import type { Attributes, Key, PutOp } from '@spacekv/core';
 import type { BatchMember } from '../store.js';
+import { unpackBatch } from './packed-columns.js';
 
 /** The operations packed, by their code in `PackedMembers.ops` (0: the member travels whole). */
 const PLAIN_PUTS = ['', 'put', 'put_if_not_exist', 'get_and_put'] as const;
@@ -97,26 +98,18 @@ export function packMembers(members: readonly BatchMember[]): PackedMembers {
 
 /** Writer thread: the batch's members from their packed form. */
 export function unpackMembers(packed: PackedMembers): BatchMember[] {
-  const members = new Array<BatchMember>(packed.ops.length);
-  let next = 0;
-  for (let i = 0; i < members.length; i++) {
-    const code = packed.ops[i] as number;
-    if (code === 0) {
-      members[i] = packed.whole[next++] as BatchMember;
-      continue;
-    }
+  return unpackBatch(packed.ops.length, packed.whole, (i) => packed.ops[i] !== 0, (i) => {
     const opCreatedSeq = packed.opCreatedSeqs[i] as number;
     const memberCreatedSeq = packed.memberCreatedSeqs[i] as number;
     const expireIn = packed.expireIn[i] as number;
     const op: Mutable<PutOp> = {
-      op: PLAIN_PUTS[code] as PutOp['op'],
+      op: PLAIN_PUTS[packed.ops[i] as number] as PutOp['op'],
       space: packed.spaceNames[packed.spaces[i] as number] as string,
       key: packed.keys[i] as Key,
       attributes: packed.attributes[i] as Attributes,
     };
     if (!Number.isNaN(opCreatedSeq)) op.spaceCreatedSeq = opCreatedSeq;
     if (!Number.isNaN(expireIn)) op.expireIn = expireIn;
-    members[i] = Number.isNaN(memberCreatedSeq) ? { op } : { op, spaceCreatedSeq: memberCreatedSeq };
-  }
-  return members;
+    return Number.isNaN(memberCreatedSeq) ? { op } : { op, spaceCreatedSeq: memberCreatedSeq };
+  });
 }

@@ -15,6 +15,7 @@
  */
 import type { Change, Result, WrittenResult } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
+import { unpackBatch } from './packed-columns.js';
 
 type KeyedWrite = Extract<BatchMember['op'], { readonly key: unknown }>;
 
@@ -81,14 +82,8 @@ export function packOutcomes(members: readonly BatchMember[], outcomes: readonly
 
 /** Engine's thread: the outcomes of `members` (the batch as sent) from their packed form. */
 export function unpackOutcomes(members: readonly BatchMember[], packed: PackedOutcomes): MemberOutcome[] {
-  const outcomes = new Array<MemberOutcome>(members.length);
-  let next = 0;
-  for (let i = 0; i < members.length; i++) {
+  return unpackBatch(members.length, packed.whole, (i) => packed.seqs[i] !== 0, (i) => {
     const seq = packed.seqs[i] as number;
-    if (seq === 0) {
-      outcomes[i] = packed.whole[next++] as MemberOutcome;
-      continue;
-    }
     const op = (members[i] as BatchMember).op as KeyedWrite; // packed only when it has a key
     const expiresAtMs = packed.expiresAtMs[i] as number;
     const result: Result = { ok: true, kind: 'written', key: op.key, version: seq, created: packed.created[i] === 1 };
@@ -96,7 +91,6 @@ export function unpackOutcomes(members: readonly BatchMember[], packed: PackedOu
       seq, space: op.space, key: op.key, op: op.op, attributesJson: packed.attributesJson[i] as string,
       committedAtMs: packed.committedAtMs[i] as number, expiresAtMs: Number.isNaN(expiresAtMs) ? null : expiresAtMs,
     };
-    outcomes[i] = { result, changes: [change] };
-  }
-  return outcomes;
+    return { result, changes: [change] };
+  });
 }
