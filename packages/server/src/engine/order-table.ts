@@ -93,7 +93,7 @@ class Resource extends Tally {
   readonly objects: Map<Key, Resource> | undefined;
 
   /** @param parent the map that holds this resource (none for the catalog), and its name there */
-  constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner?: Resource }) {
+  constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner: Resource | undefined }) {
     super();
     this.objects = withObjects ? new Map() : undefined;
   }
@@ -118,8 +118,14 @@ export class OrderTable {
   /** Claim a footprint; adds to `claimant.waits` what is not granted at once. */
   acquire(claimant: Claimant, footprint: readonly Target[]): Claim[] {
     const claims: Claim[] = [];
+    if (footprint.length === 1) {
+      // One target names each resource once (catalog, space, object): nothing to merge, so no map
+      // (the usual case: a point read or write, where the map was a third of the table's time).
+      this.want(footprint[0] as Target, claimant, (resource, mode) => claims.push(this.claim(claimant, resource, mode)));
+      return claims;
+    }
     const wanted = new Map<Resource, Mode>();
-    for (const target of footprint) this.want(wanted, target, claimant);
+    for (const target of footprint) this.want(target, claimant, (resource, mode) => strongest(wanted, resource, mode));
     for (const [resource, mode] of wanted) claims.push(this.claim(claimant, resource, mode));
     return claims;
   }
@@ -143,20 +149,20 @@ export class OrderTable {
     for (const claim of claims) this.drop(claim);
   }
 
-  /** The resources a target touches, with the strongest mode each needs. */
-  private want(wanted: Map<Resource, Mode>, target: Target, claimant: Claimant): void {
+  /** The resources a target touches (each once, from the catalog down), with the mode it needs on each. */
+  private want(target: Target, claimant: Claimant, need: (resource: Resource, mode: Mode) => void): void {
     const write = target.writes;
-    if (target.space === undefined) return strongest(wanted, this.catalog, write ? Mode.Write : Mode.Read);
-    strongest(wanted, this.catalog, write ? Mode.IntentWrite : Mode.IntentRead);
+    if (target.space === undefined) return need(this.catalog, write ? Mode.Write : Mode.Read);
+    need(this.catalog, write ? Mode.IntentWrite : Mode.IntentRead);
     const space = resourceOf(this.spaces, target.space, true);
-    if (target.key === undefined) return strongest(wanted, space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
-    strongest(wanted, space, write ? Mode.IntentWrite : Mode.IntentRead);
+    if (target.key === undefined) return need(space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
+    need(space, write ? Mode.IntentWrite : Mode.IntentRead);
     const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
-    if (write) return strongest(wanted, object, target.committed ? Mode.CommittedWrite : Mode.Write);
+    if (write) return need(object, target.committed ? Mode.CommittedWrite : Mode.Write);
     // Only get and get_partial read an object: a lone read, which the engine can run as a batch member.
     const behindCommits = (object.held[Mode.CommittedWrite] as number) > 0;
     if (behindCommits) claimant.batched = true;
-    strongest(wanted, object, behindCommits ? Mode.CommittedRead : Mode.Read);
+    need(object, behindCommits ? Mode.CommittedRead : Mode.Read);
   }
 
   private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
@@ -220,7 +226,7 @@ export class OrderTable {
 function resourceOf(map: Map<Key, Resource>, name: Key, withObjects: boolean, owner?: Resource): Resource {
   let resource = map.get(name);
   if (!resource) {
-    resource = new Resource(withObjects, { map, name, ...(owner ? { owner } : {}) });
+    resource = new Resource(withObjects, { map, name, owner });
     map.set(name, resource);
   }
   return resource;

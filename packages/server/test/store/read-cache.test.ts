@@ -40,6 +40,54 @@ describe('the read cache', () => {
     assert.equal(cache.get('s', 'huge'), undefined, 'an object larger than the whole bound is not kept');
   });
 
+  test('evicts in least-recently-used order through thousands of evictions, reads that move entries, and a clear', () => {
+    // A reference LRU beside the cache, with the cache's own rule for when a read moves an entry
+    // (once it has drifted into the older half). The cache keeps one iterator across evictions.
+    const text = 'x'.repeat(100);
+    const entryBytes = 160 + 's\u0000k00000'.length + text.length; // ENTRY_OVERHEAD_BYTES + id + text
+    const cache = new ObjectCache(entryBytes * 50);
+    let order: string[] = [];
+    const stamps = new Map<string, number>();
+    let clock = 0;
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let step = 0; step < 5_000; step++) {
+      if (step === 2_500) {
+        cache.clear();
+        order = [];
+      }
+      if (order.length > 0 && random(3) === 0) {
+        const key = order[random(order.length)] as string;
+        assert.ok(cache.get('s', key), `${key} is cached`);
+        if (clock - (stamps.get(key) as number) > order.length / 2) {
+          order = [...order.filter((k) => k !== key), key];
+          stamps.set(key, ++clock);
+        }
+        continue;
+      }
+      const key = `k${String(step).padStart(5, '0')}`;
+      cache.fill('s', key, object(1, text));
+      order.push(key);
+      stamps.set(key, ++clock);
+      while (order.length > 50) order.shift();
+      assert.ok(cache.size <= entryBytes * 50);
+      if (step % 97 === 0) {
+        for (const k of order) assert.notEqual(cache.get('s', k), undefined, `step ${step}: ${k} was evicted before older entries`);
+        // The look above used the cache's read path too: mirror the moves it made.
+        for (const k of [...order]) {
+          if (clock - (stamps.get(k) as number) > order.length / 2) {
+            order = [...order.filter((o) => o !== k), k];
+            stamps.set(k, ++clock);
+          }
+        }
+      }
+    }
+    assert.equal(cache.size, entryBytes * 50);
+  });
+
   test('a read never replaces what a committed change put there, and a deletion is remembered', () => {
     const cache = new ObjectCache(1_000_000);
     cache.applyOutcomes([written('s', 'k', 7, '{"n":7}')]);

@@ -70,7 +70,7 @@ export class BatchExecutor implements StepContext {
       const nowMs = Date.now();
       const outcomes = batch.map((member) => this.runMember(member, nowMs));
       // Logged last, in the batch's transaction: if the log cannot take a change, nothing commits.
-      for (const outcome of outcomes) if ('changes' in outcome) this.log.append(outcome.changes);
+      this.log.appendMembers(outcomes.flatMap((outcome) => ('changes' in outcome && outcome.changes.length > 0 ? [outcome.changes] : [])));
       if (this.seq !== startSeq) this.stmts.writeSeq.run(this.seq);
       this.stmts.commit.run();
       return outcomes;

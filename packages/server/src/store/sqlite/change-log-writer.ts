@@ -13,12 +13,35 @@ export interface PruneOutcome {
   readonly floorSeq: number;
 }
 
+/** Columns of a change row, in the order the inserts bind them. */
+const COLUMNS = 9;
+const ROW = `(${new Array(COLUMNS).fill('?').join(', ')})`;
+
+/**
+ * Rows per INSERT statement, largest first: a busy batch logs hundreds of changes, and a statement
+ * call per row cost about 0.8 µs more per change (a sixth of the writer thread's time per put went
+ * to logging) than one call per 64 rows.
+ */
+const ROWS_PER_INSERT = [64, 8, 1] as const;
+
+/** A multi-row INSERT and the parameter array it is bound from (filled in place, never reallocated). */
+interface RowsInsert {
+  readonly rows: number;
+  readonly stmt: Database.Statement;
+  readonly params: unknown[];
+}
+
 export class ChangeLogWriter {
   private readonly stmts;
+  private readonly inserts: readonly RowsInsert[];
 
   constructor(private readonly db: Database.Database) {
+    this.inserts = ROWS_PER_INSERT.map((rows) => ({
+      rows,
+      stmt: db.prepare(`INSERT INTO changes (seq, idx, space, key, op, attrs, committed_at, expires_at, schema) VALUES ${new Array(rows).fill(ROW).join(', ')}`),
+      params: new Array<unknown>(rows * COLUMNS),
+    }));
     this.stmts = {
-      insert: db.prepare('INSERT INTO changes (seq, idx, space, key, op, attrs, committed_at, expires_at, schema) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       saveCursor: db.prepare('INSERT INTO cursors (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq'),
       floor: db.prepare("SELECT value FROM meta WHERE name = 'log_floor_seq'").pluck(),
       head: db.prepare("SELECT value FROM meta WHERE name = 'last_seq'").pluck(),
@@ -31,7 +54,41 @@ export class ChangeLogWriter {
 
   /** Append one member's changes; the caller's transaction commits them with the data. */
   append(changes: readonly Change[]): void {
-    changes.forEach((c, idx) => this.stmts.insert.run(c.seq, idx, c.space, c.key, c.op, c.attributesJson, c.committedAtMs, c.expiresAtMs ?? null, c.schemaJson ?? null));
+    this.appendMembers([changes]);
+  }
+
+  /** Append the changes of each member of a batch, in order; the caller's transaction commits them with the data. */
+  appendMembers(members: readonly (readonly Change[])[]): void {
+    // A tx's changes share its seq; `idx` orders them within it.
+    const rows: Change[] = [];
+    const idxs: number[] = [];
+    for (const changes of members) {
+      for (let idx = 0; idx < changes.length; idx++) {
+        rows.push(changes[idx] as Change);
+        idxs.push(idx);
+      }
+    }
+    let next = 0;
+    for (const insert of this.inserts) {
+      for (; rows.length - next >= insert.rows; next += insert.rows) {
+        for (let row = 0; row < insert.rows; row++) {
+          const c = rows[next + row] as Change;
+          const idx = idxs[next + row] as number;
+          const at = row * COLUMNS;
+          const params = insert.params;
+          params[at] = c.seq;
+          params[at + 1] = idx;
+          params[at + 2] = c.space;
+          params[at + 3] = c.key;
+          params[at + 4] = c.op;
+          params[at + 5] = c.attributesJson;
+          params[at + 6] = c.committedAtMs;
+          params[at + 7] = c.expiresAtMs ?? null;
+          params[at + 8] = c.schemaJson ?? null;
+        }
+        insert.stmt.run(insert.params);
+      }
+    }
   }
 
   /** Durable on return: one autocommit statement under synchronous=FULL. */

@@ -18,7 +18,9 @@ import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { LargeValueReader } from './large-value-reader.js';
 import type { LargeValueRequest } from './large-value-writer.js';
+import { packMembers } from './member-packing.js';
 import { ObjectCache } from './object-cache.js';
+import { unpackOutcomes } from './outcome-packing.js';
 import { SqliteReader } from './reader.js';
 import { Searcher } from './searcher.js';
 import { takeSnapshot } from './snapshot.js';
@@ -27,9 +29,13 @@ import type { FromWriter, IndexStep, IndexStepAnswer, ToWriter } from './writer-
 /** The database file in a data directory (with its `-wal` and `-shm` beside it). */
 export const DATA_FILE = 'spacekv.db';
 
-/** A request to the writer thread awaiting its answer: a batch's outcomes or a change-log request's. */
+/** What the writer answers a request: a batch's outcomes (unpacked) or a change-log or large-value request's. */
+type Answer = Extract<FromWriter, { type: 'done' }> | { readonly type: 'outcomes'; readonly outcomes: readonly MemberOutcome[] };
+
+/** A request to the writer thread awaiting its answer; a batch keeps its members, from which its outcomes are unpacked. */
 interface Pending {
-  readonly resolve: (answer: Extract<FromWriter, { type: 'outcomes' | 'done' }>) => void;
+  readonly members?: readonly BatchMember[];
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -131,7 +137,7 @@ export class SqliteStore implements Store {
   }
 
   async commit(members: readonly BatchMember[]): Promise<readonly MemberOutcome[]> {
-    const answer = await this.ask((id) => ({ type: 'batch', id, members }));
+    const answer = await this.ask((id) => ({ type: 'batch', id, members: packMembers(members) }), members);
     this.forgetChangedSpaces(members);
     return answer.type === 'outcomes' ? answer.outcomes : [];
   }
@@ -194,13 +200,14 @@ export class SqliteStore implements Store {
   }
 
   /** Send the writer one request and await its answer; a change-log or large-value request's storage error rejects it alone. */
-  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' | 'purge' | 'large' }>): Promise<Extract<FromWriter, { type: 'outcomes' | 'done' }>> {
+  private ask(message: (id: number) => Extract<ToWriter, { type: 'batch' | 'save_cursor' | 'prune' | 'purge' | 'large' }>, members?: readonly BatchMember[]): Promise<Answer> {
     const worker = this.worker;
     if (this.failure) return Promise.reject(this.failure);
     if (!worker || this.closed) return Promise.reject(new SpacekvError('unavailable', 'the store is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, {
+        ...(members ? { members } : {}),
         resolve: (answer) => {
           if (answer.type === 'done' && answer.error !== undefined) reject(new SpacekvError('unavailable', `the store failed: ${answer.error}`));
           else resolve(answer);
@@ -317,15 +324,16 @@ export class SqliteStore implements Store {
       return;
     }
     if (message.type !== 'outcomes' && message.type !== 'done') return;
-    if (message.type === 'outcomes') {
-      // Reads after this acknowledgement must see the batch: the next one starts a new snapshot,
-      // and the cache holds the batch's objects (object-cache.ts says why this order keeps it exact).
-      this.reader?.endSnapshot();
-      this.cache.applyOutcomes(message.outcomes);
-    }
     const pending = this.pending.get(message.id);
     this.pending.delete(message.id);
-    pending?.resolve(message);
+    if (message.type === 'done') return pending?.resolve(message);
+    // Reads after this acknowledgement must see the batch: the next one starts a new snapshot,
+    // and the cache holds the batch's objects (object-cache.ts says why this order keeps it exact).
+    this.reader?.endSnapshot();
+    if (!pending?.members) return this.cache.clear(); // no members to unpack the changes with: forget rather than guess
+    const outcomes = unpackOutcomes(pending.members, message.outcomes);
+    this.cache.applyOutcomes(outcomes);
+    pending.resolve({ type: 'outcomes', outcomes });
   }
 
   /**

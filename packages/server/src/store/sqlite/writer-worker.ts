@@ -6,11 +6,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { type Limits, SpacekvError } from '@spacekv/core';
-import type { BatchMember } from '../store.js';
 import { BatchExecutor } from './batch-executor.js';
 import { ChangeLogWriter } from './change-log-writer.js';
 import { IndexBuilder } from './index-builder.js';
 import { migrate } from './layout.js';
+import { unpackMembers } from './member-packing.js';
+import { packOutcomes } from './outcome-packing.js';
 import { Purger } from './purger.js';
 import { configureStaging, configureWriter } from './pragmas.js';
 import { LargeValueWriter } from './large-value-writer.js';
@@ -59,9 +60,11 @@ function attempt(id: number, run: () => Omit<Extract<FromWriter, { type: 'done' 
 
 port.on('message', (message: ToWriter) => {
   switch (message.type) {
-    case 'batch':
-      post({ type: 'outcomes', id: message.id, outcomes: executor.run(message.members as BatchMember[]) });
+    case 'batch': {
+      const members = unpackMembers(message.members);
+      post({ type: 'outcomes', id: message.id, outcomes: packOutcomes(members, executor.run(members)) });
       break;
+    }
     case 'save_cursor':
       post(attempt(message.id, () => {
         log.saveCursor(message.name, message.seq);
