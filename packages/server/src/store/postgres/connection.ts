@@ -126,7 +126,8 @@ export class PgPool {
   private hot: Sql;
   private hotBusy = false;
   private ended = false;
-  private replacedAt = 0;
+  /** When the last replacement was made; none yet is long ago (not 0: performance.now() starts near 0 with the process). */
+  private replacedAt = Number.NEGATIVE_INFINITY;
   private deferred: NodeJS.Timeout | undefined;
 
   constructor(
