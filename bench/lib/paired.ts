@@ -58,7 +58,7 @@ function spread(values: readonly number[]): Spread {
   return { median: median(finite), min: Math.min(...finite), max: Math.max(...finite) };
 }
 
-/** The compared side is the variant, except for a baseline (an older build), where it is this build: below 1 always means this build is slower. */
+/** The compared side is the variant, except for a baseline (an older build, bounds off), where it is this build: below 1 always means this build is slower. */
 function sides(variant: ServerVariant, pair: Pair): { compared: Sample; reference: Sample } {
   return variant.baseline === true ? { compared: pair.base, reference: pair.variant } : { compared: pair.variant, reference: pair.base };
 }

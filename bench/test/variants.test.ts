@@ -66,7 +66,7 @@ test('--variants names bounds-off, auth-on and builds, each with its target; any
   assert.deepEqual(parseOptions([], {}).variants, []);
   const o = parseOptions(['--variants', `bounds-off, auth-on,build=${checkout}:old-layout,build=${checkout}`], {});
   assert.deepEqual(o.variants.map((v) => [v.label, v.target?.min, v.baseline === true]), [
-    ['bounds off', 0.95, false], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
+    ['bounds off', 0.95, true], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
   ]);
   assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, auth-on, build=<dir>\[:label\]; got 'auth-off'/);
   assert.throws(() => parseOptions(['--variants', `build=${join(checkout, 'nope')}:x`], {}), /no built server at .*nope\/packages\/server\/dist\/src\/cli\/main\.js/);
