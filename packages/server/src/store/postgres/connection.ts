@@ -136,7 +136,12 @@ export class PgPool {
     private readonly onReplaced: (sql: Sql) => void,
   ) {
     this.sql = connect(target, options);
-    this.hot = connect(target, { poolSize: 1 });
+    this.hot = this.connectHot();
+  }
+
+  /** The hot connection: the pool's options, one connection. */
+  private connectHot(): Sql {
+    return connect(this.target, { ...this.options, poolSize: 1 });
   }
 
   get current(): Sql {
@@ -183,7 +188,7 @@ export class PgPool {
     this.replacedAt = performance.now();
     const old = [this.sql, this.hot];
     const fresh = connect(this.target, this.options);
-    const freshHot = connect(this.target, { poolSize: 1 });
+    const freshHot = this.connectHot();
     this.sql = fresh;
     this.hot = freshHot;
     // Queries still answering finish; those stuck are destroyed after a few seconds.

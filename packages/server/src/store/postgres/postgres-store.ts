@@ -486,13 +486,13 @@ export class PostgresStore implements Store {
     }));
   }
 
-  /** `work` on the current connections; a lost connection fails it `unavailable` (and replaces them). */
   /** One read statement, on the pool's hot connection when it is free (PgPool.reading). */
   private async reading<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
-    this.open_();
+    this.open_(); // refuses when the store is closed, as unlessClosed does
     return (this.pool as PgPool).reading((sql) => this.reportingLoss(sql, work));
   }
 
+  /** `work` on the current connections; a lost connection fails it `unavailable` (and replaces them). */
   private async unlessClosed<T>(work: (sql: Sql) => Promise<T>): Promise<T> {
     return this.reportingLoss(this.open_(), work);
   }
