@@ -10,7 +10,7 @@
  */
 import type { ChangeEvent, Key } from '@spacekv/core';
 import type { Connection, StreamListener } from './connection.js';
-import { type SpacekvError, errorFromWire } from './errors.js';
+import { SpacekvError, errorFromWire } from './errors.js';
 
 export type { ChangeEvent } from '@spacekv/core';
 
@@ -90,10 +90,22 @@ export class Watch implements AsyncIterableIterator<ChangeEvent> {
   /** The last seq taken in (changes at or below it are duplicates); undefined until the server says where it starts. */
   private lastSeq: number | undefined;
   private readonly bufferMax: number;
+  private markStarted!: (seq: number) => void;
+  private failStart!: (error: SpacekvError) => void;
+  /**
+   * Resolves with the seq the watch starts after once the server has it (a watch "from now" misses
+   * nothing committed after that); rejects if the watch ends before it ever started.
+   */
+  readonly started: Promise<number>;
 
   constructor(private readonly connection: Connection, private readonly registry: WatchRegistry, private readonly options: WatchOptions) {
     this.bufferMax = options.bufferMax ?? 10_000;
     this.lastSeq = options.since;
+    this.started = new Promise<number>((resolve, reject) => {
+      this.markStarted = resolve;
+      this.failStart = reject;
+    });
+    this.started.catch(() => {}); // the failure also reaches the iterator; awaiting `started` is optional
   }
 
   get ended(): boolean {
@@ -147,6 +159,7 @@ export class Watch implements AsyncIterableIterator<ChangeEvent> {
       this.lastSeq ??= reply.seq as number;
       this.registry.bind(this.watchId, this);
       this.state = 'live';
+      this.markStarted(this.lastSeq);
     });
   }
 
@@ -231,6 +244,7 @@ export class Watch implements AsyncIterableIterator<ChangeEvent> {
 
   private finish(): void {
     this.state = 'ended';
+    this.failStart(this.failure ?? new SpacekvError('unavailable', 'the watch was ended before the server started it'));
     this.registry.forget(this, this.watchId);
     this.watchId = undefined;
     const waiter = this.waiter;

@@ -75,6 +75,28 @@ describe('db.watch', () => {
     for (const w of [all, prefixed, one, big]) await w.return();
   });
 
+  it('a watch from now is started once `started` resolves: a write from another connection after it is seen, one before it is not', async () => {
+    const dataDir = await makeTempDir();
+    cleanups.push(() => removeDir(dataDir));
+    const server = await serve(dataDir);
+    const watcher: SpacekvClient = await connect(server.url);
+    const writer: SpacekvClient = await connect(server.url);
+    cleanups.push(() => closeClient(watcher), () => closeClient(writer));
+    await writer.addSpace('space feed key k attributes int n');
+    const before = await writer.put('feed', 'before', { n: 1 });
+    const watch = watcher.watch({ space: 'feed' });
+    const startedAfter = await withTimeout(watch.started, 15_000, 'started');
+    assert.ok(startedAfter >= before.version, `starts after the write that preceded it (${startedAfter} >= ${before.version})`);
+    const first = await writer.put('feed', 'after', { n: 2 });
+    const [event] = await take(watch, 1, 'after started');
+    assert.deepEqual([event?.key, event?.seq], ['after', first.version], 'the first change is the one written after started, on another connection');
+    await watch.return();
+
+    const ended = watcher.watch({ space: 'feed' });
+    await ended.return();
+    await assert.rejects(ended.started, (e: unknown) => e instanceof SpacekvError && e.code === 'unavailable', 'a watch ended before the server started it never starts');
+  });
+
   it('resumes after a server restart from its last seq: nothing missed, nothing repeated', async () => {
     const dataDir = await makeTempDir();
     cleanups.push(() => removeDir(dataDir));

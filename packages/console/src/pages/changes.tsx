@@ -27,6 +27,8 @@ export function ChangesPage({ session }: { readonly session: Session }) {
   const [filters, setFilters] = useState<Filters>({ space: '', prefix: '', ops: '' });
   const [changes, setChanges] = useState<readonly ChangeEvent[]>([]);
   const [running, setRunning] = useState(false);
+  // Live once the server has the watch: a change committed before then is not "from now".
+  const [live, setLive] = useState(false);
   const [error, setError] = useState<unknown>();
   const [resumeAt, setResumeAt] = useState('');
   const watch = useRef<Watch | undefined>(undefined);
@@ -36,6 +38,7 @@ export function ChangesPage({ session }: { readonly session: Session }) {
     void watch.current?.return();
     watch.current = undefined;
     setRunning(false);
+    setLive(false);
     if (lastSeq.current !== undefined) setResumeAt(String(lastSeq.current));
   };
   const start = (since: number | undefined) => {
@@ -44,6 +47,7 @@ export function ChangesPage({ session }: { readonly session: Session }) {
     watch.current = w;
     setRunning(true);
     setError(undefined);
+    w.started.then(() => { if (watch.current === w) setLive(true); }, () => {});
     void consume(w);
   };
   const consume = async (w: Watch) => {
@@ -88,7 +92,7 @@ export function ChangesPage({ session }: { readonly session: Session }) {
         <button type="submit">Watch from now</button>
       </form>
       <div class="toolbar" aria-label="stream">
-        <span class="status" role="status">{running ? 'Live' : 'Paused'}{lastSeq.current !== undefined && ` · last seq ${lastSeq.current}`}</span>
+        <span class="status" role="status">{running ? (live ? 'Live' : 'Starting') : 'Paused'}{lastSeq.current !== undefined && ` · last seq ${lastSeq.current}`}</span>
         {running ? <button onClick={stop}>Pause</button> : (
           <>
             <label>Resume after seq <input name="resume-seq" inputMode="numeric" value={resumeAt} onInput={(e) => setResumeAt(e.currentTarget.value)} /></label>

@@ -65,7 +65,7 @@ test(`PostgreSQL failover under 8 clients on two servers: nothing acknowledged l
       const space = `f${round}`;
       await admin.addSpace(registerSchema(space));
       for (const server of servers) await untilKnown(server.url, space);
-      rounds.push(await failoverRound(ha, clients, probe, space, roundSeed(SEED, round), round));
+      rounds.push(await failoverRound(ha, servers, clients, probe, space, roundSeed(SEED, round), round));
       t.diagnostic(`failover ${round + 1}: first write ${rounds.at(-1)!.killToWriteMs} ms after the kill; ${rounds.at(-1)!.acked} adds acknowledged`);
     }
   } finally {
@@ -83,7 +83,7 @@ test(`PostgreSQL failover under 8 clients on two servers: nothing acknowledged l
 });
 
 /** One failover under load; asserts what must hold and returns what was measured. */
-async function failoverRound(ha: PgHaCluster, clients: readonly RegisterClient[], probe: RegisterClient, space: string, seed: number, round: number): Promise<FailoverRound> {
+async function failoverRound(ha: PgHaCluster, servers: readonly ServerProcess[], clients: readonly RegisterClient[], probe: RegisterClient, space: string, seed: number, round: number): Promise<FailoverRound> {
   const rng = rngOf(seed);
   const setClients = clients.filter((_, i) => i % 2 === 0);
   const registerClients = clients.filter((_, i) => i % 2 === 1);
@@ -110,10 +110,15 @@ async function failoverRound(ha: PgHaCluster, clients: readonly RegisterClient[]
   assert.equal(verdict.result, 'ok', `failover ${round} (seed ${SEED}): not linearizable:\n${verdict.keys.filter((k) => k.result !== 'ok').map(explain).join('\n')}`);
   const errors = [...registered.errors.keys()];
   const wrong = errors.filter((kind) => !FAILOVER_CODES.has(kind.split(' ')[2] ?? ''));
-  assert.deepEqual(wrong, [], `failover ${round}: errors other than unavailable/outcome_unknown`);
+  assert.deepEqual(wrong, [], `failover ${round}: errors other than unavailable/outcome_unknown; the servers logged:\n${failedRequests(servers)}`);
   // The next failover needs a synchronous standby again: the killed node rejoins by itself.
   await ha.waitHealthy();
   return { killToWriteMs, acked: added.acked.length, operations: registered.history.length, errors };
+}
+
+/** The servers' log lines of requests that failed `internal`, which name the error behind them. */
+function failedRequests(servers: readonly ServerProcess[]): string {
+  return servers.flatMap((s) => s.logLines().filter((line) => line.msg === 'request failed').map((line) => JSON.stringify(line))).join('\n');
 }
 
 /** Put on a fresh key until one succeeds; the milliseconds from `since` to that success. */
