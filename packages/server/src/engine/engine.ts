@@ -180,10 +180,13 @@ export class Engine implements OperationRunner, SearchHost {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.committer.submit(member).then((outcome) => {
+    return this.committer.submit(member).then(async (outcome) => {
       if ('fault' in outcome) {
         // The store knows a space is gone (or is another incarnation) that this catalog still has.
-        if (outcome.fault.code === 'unknown_space') void this.refreshCatalog();
+        // The refusal waits for the catalog to be read again: a request this client sends after it
+        // must not be validated against the incarnation the store just refused (the two-server test
+        // saw a write to a re-created space refused with the old schema's `unknown_attribute`).
+        if (outcome.fault.code === 'unknown_space') await this.refreshCatalog();
         throw new SpacekvError(outcome.fault.code, outcome.fault.message, outcome.fault);
       }
       // The warnings of an add_space are the parser's, not the store's: the reply carries them.
