@@ -105,7 +105,6 @@ test('an indexed equality reads one page of entries in key order, sorted by neit
       statements.push({ text, params, rows: rows.length });
       return [...rows].reverse();
     })) as never,
-    array: sql.array,
   };
   const readers: Readers = {
     statement: (work) => work(reversing),

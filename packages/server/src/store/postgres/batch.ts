@@ -26,7 +26,8 @@ import {
 import type { BatchMember, MemberOutcome } from '../store.js';
 import { type MemberResult, ReplyBudget, type SpaceRows, type StepContext, type StepTarget, applyExpire, applyStep, runTx } from '../write-steps.js';
 import { type PgCatalog, type PgSpace, maintainedIndexes } from './catalog.js';
-import { type Session, byteaArray } from './connection.js';
+import { type Session } from './connection.js';
+import { byteaArray, integerArray, textArray } from './array-literals.js';
 import { indexEntriesOf } from './index-entries.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { ADOPT_SQL } from './large-values.js';
@@ -209,7 +210,7 @@ export class PgBatch implements StepContext {
       const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
         this.lockedRows ? `${FETCH_SQL} FOR UPDATE` : FETCH_SQL,
-        [rows.space.createdSeq, byteaArray(this.tx, list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
+        [rows.space.createdSeq, byteaArray(list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
         { prepare: true },
       );
       const keyType = rows.space.schema.key.type;
@@ -332,14 +333,14 @@ export class PgBatch implements StepContext {
       if (updates.length > 0) statements.push(this.writeRows(spaceSeq, keyType, updates, true));
       if (inserts.length > 0) statements.push(this.writeRows(spaceSeq, keyType, inserts, false));
       if (deletes.length > 0) {
-        statements.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(this.tx, deletes)] as never[], { prepare: true }));
+        statements.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(deletes)] as never[], { prepare: true }));
       }
       if (this.lockedRows) statements.push(...this.guardAbsent(rows));
       const upserts = [...updates, ...inserts];
       statements.push(...this.indexWrites(rows, upserts, upserts.map((w) => keyBytes(w.key, keyType)), deletes));
     }
     const adopted = this.adoptedLargeValues();
-    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [adopted.ids, adopted.seqs], { prepare: true }));
+    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.seqs)], { prepare: true }));
     if (this.changes.length > 0) statements.push(this.logChanges());
     if (this.seq !== this.startSeq) {
       statements.push(this.tx.unsafe(
@@ -357,10 +358,10 @@ export class PgBatch implements StepContext {
         : UPSERT_SQL,
       [
         spaceSeq,
-        byteaArray(this.tx, rows.map((w) => keyBytes(w.key, keyType))),
-        rows.map((w) => (w.row as StoredObject).version),
-        rows.map((w) => (w.row as StoredObject).expiresAt),
-        rows.map((w) => (w.row as StoredObject).attributesJson),
+        byteaArray(rows.map((w) => keyBytes(w.key, keyType))),
+        integerArray(rows.map((w) => (w.row as StoredObject).version)),
+        integerArray(rows.map((w) => (w.row as StoredObject).expiresAt)),
+        textArray(rows.map((w) => (w.row as StoredObject).attributesJson)),
       ] as never[],
       { prepare: true },
     );
@@ -377,7 +378,7 @@ export class PgBatch implements StepContext {
     const absent: Buffer[] = [];
     for (const [text, key] of rows.absent) if (!rows.written.get(text)?.row) absent.push(keyBytes(key, keyType));
     if (absent.length === 0) return [];
-    const keys = byteaArray(this.tx, absent);
+    const keys = byteaArray(absent);
     return [
       this.tx.unsafe("INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT $1, k, 0, NULL, '' FROM unnest($2::bytea[]) k", [rows.space.createdSeq, keys] as never[], { prepare: true }),
       this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[]) AND version = 0', [rows.space.createdSeq, keys] as never[], { prepare: true }),
@@ -394,12 +395,12 @@ export class PgBatch implements StepContext {
     const maintained = maintainedIndexes(entry);
     if (maintained.length === 0) return [];
     const spaceSeq = rows.space.createdSeq;
-    const statements = [this.tx.unsafe('DELETE FROM index_entries WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(this.tx, [...upsertKeys, ...deletes])] as never[], { prepare: true })];
+    const statements = [this.tx.unsafe('DELETE FROM index_entries WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray([...upsertKeys, ...deletes])] as never[], { prepare: true })];
     const entries = indexEntriesOf(entry.space, maintained, upserts.map((w, i) => ({
       key: upsertKeys[i] as Buffer, attributes: parseJson((w.row as StoredObject).attributesJson) as Attributes, expiresAt: (w.row as StoredObject).expiresAt,
     })));
     if (entries.attrs.length > 0) {
-      statements.push(this.tx.unsafe(INSERT_ENTRIES, [spaceSeq, entries.attrs, byteaArray(this.tx, entries.values), byteaArray(this.tx, entries.keys), entries.expiries] as never[], { prepare: true }));
+      statements.push(this.tx.unsafe(INSERT_ENTRIES, [spaceSeq, textArray(entries.attrs), byteaArray(entries.values), byteaArray(entries.keys), integerArray(entries.expiries)] as never[], { prepare: true }));
     }
     return statements;
   }
@@ -434,13 +435,13 @@ export class PgBatch implements StepContext {
       `INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
        SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])`,
       [
-        this.changes.map((c) => c.seq),
-        idx,
-        this.changes.map((c) => c.space),
-        this.changes.map((c) => stringifyJson(c.key)),
-        this.changes.map((c) => c.op),
-        this.changes.map((c) => c.attributesJson),
-        this.changes.map((c) => c.committedAtMs),
+        integerArray(this.changes.map((c) => c.seq)),
+        integerArray(idx),
+        textArray(this.changes.map((c) => c.space)),
+        textArray(this.changes.map((c) => stringifyJson(c.key))),
+        textArray(this.changes.map((c) => c.op)),
+        textArray(this.changes.map((c) => c.attributesJson)),
+        integerArray(this.changes.map((c) => c.committedAtMs)),
       ],
       { prepare: true },
     );

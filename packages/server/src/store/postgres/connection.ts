@@ -6,19 +6,11 @@
  */
 import postgres from 'postgres';
 import { guardSql } from './statement-guard.js';
-import { guardDriverRejections } from './driver-rejections.js';
 
 export type Sql = postgres.Sql;
 /** Whatever runs statements: the pool, a reserved connection, or a transaction. */
-export type Queries = Pick<Sql, 'unsafe' | 'array'>;
+export type Queries = Pick<Sql, 'unsafe'>;
 
-/** The OID of bytea: postgres.js types a plain array of Buffers as one bytea, so arrays say what they hold. */
-const BYTEA = 17;
-
-/** `buffers` as one `bytea[]` parameter. */
-export function byteaArray(sql: Queries, buffers: readonly Buffer[]): unknown {
-  return sql.array(buffers as Buffer[], BYTEA);
-}
 /** A connection reserved for one transaction (BEGIN and COMMIT are the store's own, so it can pipeline them). */
 export type Session = postgres.ReservedSql;
 
@@ -87,9 +79,11 @@ export interface ConnectOptions {
 }
 
 export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
-  guardDriverRejections();
   const sql = postgres(target.url, {
     max: options.poolSize,
+    // Array parameters are the store's own literals (array-literals.ts): the driver's query for the
+    // array types, run on every new connection, is not needed, and its answer raced statements.
+    fetch_types: false,
     // A server that does not answer the connection attempt fails the operation rather than hanging it.
     connect_timeout: 10,
     idle_timeout: 60,

@@ -37,7 +37,8 @@
  * starting at once take turns; a step cut short by a crash simply runs again.
  */
 import { type Attributes, type KeyTypeName, Space, type SpaceSchema, parseJson } from '@spacekv/core';
-import { type Queries, type Sql, byteaArray, isRetryable } from './connection.js';
+import { type Queries, type Sql, isRetryable } from './connection.js';
+import { byteaArray, integerArray, textArray } from './array-literals.js';
 import { indexEntriesOf } from './index-entries.js';
 
 /** A step: one idempotent statement, or a function of idempotent statements (a data conversion). */
@@ -190,7 +191,7 @@ export async function fillIndexSlice(
   const entries = indexEntriesOf(space, attributes, rows.map((row) => ({
     key: row.key, attributes: parseJson(row.attrs) as Attributes, expiresAt: row.expires_at === null ? null : Number(row.expires_at),
   })));
-  if (entries.attrs.length > 0) await sql.unsafe(INSERT_ENTRIES, [space.createdSeq, entries.attrs, byteaArray(sql, entries.values), byteaArray(sql, entries.keys), entries.expiries] as never[]);
+  if (entries.attrs.length > 0) await sql.unsafe(INSERT_ENTRIES, [space.createdSeq, textArray(entries.attrs), byteaArray(entries.values), byteaArray(entries.keys), integerArray(entries.expiries)] as never[]);
   return { rows: rows.length, last: rows.length === rowsMax ? (rows[rows.length - 1] as { key: Buffer }).key : undefined };
 }
 

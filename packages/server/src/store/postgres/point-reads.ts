@@ -9,7 +9,8 @@
  * holds every commit acknowledged before any of its gets was asked, and it is taken before any of
  * them is answered: each get takes effect at that snapshot, within its own call.
  */
-import { byteaArray, type Sql } from './connection.js';
+import { type Sql } from './connection.js';
+import { byteaArray } from './array-literals.js';
 
 /** A get's answer: the space's catalog row with the object's columns (null when absent), or undefined when the space is gone. */
 export interface PointRow {
@@ -105,7 +106,7 @@ export class PointReads {
   private async send(sql: Sql, space: string, waiters: readonly Waiter[]): Promise<void> {
     let rows: BatchRow[];
     try {
-      rows = await sql.unsafe<BatchRow[]>(POINT_READS_SQL, [space, byteaArray(sql, waiters.map((w) => w.key))] as never[], { prepare: true });
+      rows = await sql.unsafe<BatchRow[]>(POINT_READS_SQL, [space, byteaArray(waiters.map((w) => w.key))] as never[], { prepare: true });
     } catch (err) {
       for (const waiter of waiters) waiter.reject(err);
       return;
