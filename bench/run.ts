@@ -21,7 +21,7 @@ import { opsSection } from './lib/ops.js';
 import { postgresSection } from './lib/postgres-section.js';
 import { USAGE, parseOptions, reportPathOf } from './lib/options.js';
 import { killRedisChildren } from './lib/redis-peer.js';
-import { searchSection } from './lib/search.js';
+import { searchPostgresSection, searchSection } from './lib/search.js';
 import { out, printLoad, printMachine, printedCount, printedSince, reportHeader } from './lib/report.js';
 import { type Section, type SectionContext, selectSections } from './lib/section.js';
 import { scalingSection, ycsbSection } from './lib/ycsb/sections.js';
@@ -32,6 +32,7 @@ const SECTIONS: readonly Section[] = [
   clientVsRedisSection,
   codecSection,
   searchSection,
+  searchPostgresSection,
   eventsSection,
   postgresSection,
   opsSection,
