@@ -29,8 +29,6 @@
  * - `leases`: named leases (the relay's leadership): holder, expiry and fencing epoch (lease.ts).
  * - `large_values`, `large_chunks` (format 3): large values staged in chunks (large-values.ts), as
  *   on SQLite; `adopted_seq` is set by the batch that first writes an object referring to one.
- * - `large_values`, `large_chunks` (format 3): large values staged in chunks (large-values.ts), as
- *   on SQLite; `adopted_seq` is set by the batch that first writes an object referring to one.
  *
  * Migrations: every step is idempotent and runs on its own (never DDL beside data writes in one
  * transaction), while one session holds the bootstrap row (SELECT … FOR UPDATE) so two servers
