@@ -30,11 +30,14 @@ import { type Session } from './connection.js';
 import { byteaArray, integerArray, textArray } from './array-literals.js';
 import { indexEntriesOf } from './index-entries.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
+import { rowsOfKeys } from './keyed-rows.js';
 import { ADOPT_SQL } from './large-values.js';
 import { INSERT_ENTRIES } from './layout.js';
 type Row = StoredObject | null;
 
-const FETCH_SQL = 'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])';
+/** The rows a batch names, one index probe per key (keyed-rows.ts); locked when the batch reads them before it holds the meta row lock. */
+const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', false)}`;
+const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
   SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])`;
 
@@ -209,7 +212,7 @@ export class PgBatch implements StepContext {
     await Promise.all([...wanted].map(async ([rows, keys]) => {
       const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
-        this.lockedRows ? `${FETCH_SQL} FOR UPDATE` : FETCH_SQL,
+        this.lockedRows ? FETCH_LOCKED_SQL : FETCH_SQL,
         [rows.space.createdSeq, byteaArray(list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
         { prepare: true },
       );
