@@ -652,23 +652,29 @@ export class PostgresStore implements Store {
 
   /**
    * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
-   * back. A batch of object operations reads (and row-locks) its rows first and takes the meta row
-   * lock only for its last two round trips: the lock with `last_seq`, then its writes with COMMIT
-   * right behind them. A batch that changes the catalog takes the lock at BEGIN (batch.ts), and so
+   * back. Three round trips: BEGIN with the meta row and the batch's rows; the meta row lock with
+   * `last_seq`; the writes with COMMIT right behind them. A batch of object operations row-locks its
+   * rows in the first and holds the meta row lock only for the last two. A batch that changes the catalog takes the lock at BEGIN (batch.ts), and so
    * does a batch run again because the catalog changed under it, so it runs at most twice.
    */
   private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog)): Promise<readonly MemberOutcome[]> {
+    // BEGIN, the meta row and the batch's rows go in one round trip: the rows are those of the
+    // catalog this server holds, almost always current; when it is not, they are fetched again.
+    let run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
     const [, [seen]] = await Promise.all([
       tx.unsafe('BEGIN'),
       tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }),
+      run.fetch(batch),
     ]);
     if (!seen) throw new Error('the meta row is missing');
     let lockedAt = performance.now();
-    if (Number(seen.catalog_gen) !== this.catalog.gen) this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
-    const run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    if (Number(seen.catalog_gen) !== this.catalog.gen) {
+      this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
+      run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    }
     let meta: MetaRow | undefined = seen;
     if (!lockFirst) {
-      await run.fetch(batch);
+      await run.fetch(batch); // nothing left to fetch unless the catalog was reloaded
       [meta] = await tx.unsafe<MetaRow[]>(`${META_SQL} FOR UPDATE`, [], { prepare: true });
       if (!meta) throw new Error('the meta row is missing');
       if (meta.catalog_gen !== seen.catalog_gen) {
