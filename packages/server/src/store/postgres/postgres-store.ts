@@ -660,12 +660,11 @@ export class PostgresStore implements Store {
   private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog)): Promise<readonly MemberOutcome[]> {
     // BEGIN, the meta row and the batch's rows go in one round trip: the rows are those of the
     // catalog this server holds, almost always current; when it is not, they are fetched again.
+    // postgres.js sends a statement once it is awaited or executed: BEGIN and the meta row are sent
+    // here, before the fetch sends its own, or the fetch would run (and lock) outside the transaction.
+    const begun = [tx.unsafe('BEGIN').execute(), tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }).execute()] as const;
     let run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
-    const [, [seen]] = await Promise.all([
-      tx.unsafe('BEGIN'),
-      tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }),
-      run.fetch(batch),
-    ]);
+    const [, [seen]] = await Promise.all([...begun, run.fetch(batch)]);
     if (!seen) throw new Error('the meta row is missing');
     let lockedAt = performance.now();
     if (Number(seen.catalog_gen) !== this.catalog.gen) {
