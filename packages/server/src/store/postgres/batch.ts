@@ -450,6 +450,11 @@ export class PgBatch implements StepContext {
     );
   }
 
+  /** The last seq this batch took (the seq it started from when it changed nothing). */
+  get committedSeq(): number {
+    return this.seq;
+  }
+
   /** The catalog_seq after this batch (its last space change), for the store to record once committed. */
   get committedCatalogSeq(): number {
     return this.catalogSeq;
