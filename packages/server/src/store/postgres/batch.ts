@@ -3,13 +3,15 @@
  * transaction. The seq must stay gapless and in commit order across every server process, so a
  * batch numbers its writes after `last_seq` only while it holds the meta row lock, and holds that
  * lock until COMMIT. When it takes the lock is the store's choice (postgres-store.ts):
- * - a batch of object operations locks only the rows it names (SELECT ... FOR UPDATE) while it
- *   reads them, and takes the meta row lock last, just before it writes (`lockedRows`). Rows it found
+ * - while other servers write too, a batch of object operations locks only the rows it names
+ *   (SELECT ... FOR UPDATE) while it reads them, and takes the meta row lock last, just before it
+ *   writes (`lockedRows`). Rows it found
  *   absent cannot be locked; it inserts them with a plain INSERT, and checks those it only read as
  *   absent by inserting and deleting them, so a key another batch created meanwhile fails the batch
  *   with a unique violation on `objects` (23505), which the store runs again like a 40001;
- * - a batch that changes the catalog (add_space, rm_space, rm_index, all rare) takes the meta row
- *   lock first, as every batch once did, and reads its rows under it.
+ * - a batch of a server writing alone, and a batch that changes the catalog (add_space, rm_space,
+ *   rm_index, all rare), takes the meta row lock first and reads its rows under it: nothing else
+ *   writes objects without that lock, so they need no row locks and no guards.
  *
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's

@@ -88,6 +88,11 @@ const BATCH_ATTEMPTS = 40;
 /** The first retry waits up to this long (at random), each next one up to twice as long, to at most RETRY_WAIT_MAX_MS. */
 const RETRY_JITTER_MS = 2;
 const RETRY_WAIT_MAX_MS = 50;
+/**
+ * How long after a batch last found another server's commit before its own a server keeps taking the
+ * meta row lock late (attemptBatch): a server writing alone takes it at BEGIN, one round trip fewer.
+ */
+const OTHER_WRITERS_MEMORY_MS = 1_000;
 /** How often the meta row is read to learn of other servers' commits and catalog changes. */
 const POLL_MS = 100;
 /** Polls between looks for pending purges of removed spaces and indexes. */
@@ -131,6 +136,10 @@ export class PostgresStore implements Store {
    */
   private readonly notifier = randomUUID();
   private retries = 0;
+  /** `last_seq` after this server's last commit: a batch that finds another knows some other server wrote since. */
+  private ownSeq = -1;
+  /** When (performance.now()) a batch last found another server's commit before its own. */
+  private othersWroteAt = Number.NEGATIVE_INFINITY;
   /** Committed batches and how long they held the meta row lock, from its grant (as this process saw it) to COMMIT's reply. */
   readonly lockHold = { batches: 0, heldMs: 0 };
   readonly largeValues = new PgLargeValues(async (query) => {
@@ -165,7 +174,10 @@ export class PostgresStore implements Store {
         // took whatever it first read as the baseline, and a space created before that poll was never
         // heard of by this server.
         const [meta] = await sql.unsafe<MetaRow[]>(META_SQL);
-        if (meta) this.polled = pollView(meta);
+        if (meta) {
+          this.polled = pollView(meta);
+          this.ownSeq = Number(meta.last_seq);
+        }
         this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
       })());
     } catch (err) {
@@ -660,12 +672,19 @@ export class PostgresStore implements Store {
 
   /**
    * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
-   * back. Three round trips: BEGIN with the meta row and the batch's rows; the meta row lock with
-   * `last_seq`; the writes with COMMIT right behind them. A batch of object operations row-locks its
-   * rows in the first and holds the meta row lock only for the last two. A batch that changes the catalog takes the lock at BEGIN (batch.ts), and so
-   * does a batch run again because the catalog changed under it, so it runs at most twice.
+   * back. The meta row lock is taken one of two ways (batch.ts):
+   * - at BEGIN, by a server writing alone (no other server's commit found before its batches for
+   *   OTHER_WRITERS_MEMORY_MS), by a batch that changes the catalog, and by a batch run again because
+   *   the catalog changed under it (so that runs at most twice). Two round trips: BEGIN, the lock and
+   *   the rows, read under it; then the writes with COMMIT right behind them;
+   * - late, while other servers write too: three round trips, BEGIN with the meta row and the rows,
+   *   row-locked; the meta row lock; the writes with COMMIT. The lock is held for the last two only,
+   *   so the first overlaps other servers' batches.
+   * Either way the lock is held for about two round trips; alone, the late way only added a third.
    */
-  private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog)): Promise<readonly MemberOutcome[]> {
+  private async attemptBatch(
+    tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog) || this.writingAlone(),
+  ): Promise<readonly MemberOutcome[]> {
     // BEGIN, the meta row and the batch's rows go in one round trip: the rows are those of the
     // catalog this server holds, almost always current; when it is not, they are fetched again.
     // postgres.js sends a statement once it is awaited or executed: BEGIN and the meta row are sent
@@ -694,11 +713,12 @@ export class PostgresStore implements Store {
       }
       lockedAt = performance.now();
     }
+    if (Number(meta.last_seq) !== this.ownSeq) this.othersWroteAt = performance.now();
     const result = await run.execute(batch, Number(meta.last_seq));
     const writes = run.flush();
     // The wake-up for the other servers, delivered at COMMIT. In the batch's transaction, not after
-    // it: a NOTIFY of its own is a transaction of its own, with its own WAL flush, and cost about
-    // as much PostgreSQL CPU as the batch at one write per batch. Sent only where LISTEN worked.
+    // it: a NOTIFY of its own is a transaction of its own (PostgreSQL gives it an xid), with a WAL
+    // flush of its own per batch. Sent only where LISTEN worked.
     if (this.notifies && run.committedSeq !== Number(meta.last_seq)) {
       writes.push(tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), this.notifier], { prepare: true }));
     }
@@ -709,9 +729,15 @@ export class PostgresStore implements Store {
     if (failed) throw failed.reason;
     this.lockHold.heldMs += performance.now() - lockedAt;
     this.lockHold.batches++;
+    this.ownSeq = run.committedSeq;
     this.catalog.seq = run.committedCatalogSeq;
     if (run.catalogChanged) this.catalog.gen = Number(meta.catalog_gen) + 1;
     return result;
+  }
+
+  /** Whether no batch of this server found another server's commit before its own lately. */
+  private writingAlone(): boolean {
+    return performance.now() - this.othersWroteAt > OTHER_WRITERS_MEMORY_MS;
   }
 
   private async snapshot(): Promise<SpacesSnapshot> {
