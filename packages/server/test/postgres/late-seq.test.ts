@@ -3,7 +3,9 @@
 // before it got the lock, make it run again instead of being overwritten (put_if_not_exist) or
 // trusted absent (a tx check). The interleaving is forced, not hoped for: this test holds the meta
 // row lock itself, waits until the store's batch is blocked behind it, commits the two keys as
-// another server would (object rows, log rows, last_seq), and lets the batch go. A batch whose
+// another server would (object rows, log rows, last_seq), and lets the batch go. A store takes the
+// lock late only while other servers write too, so the test first commits as another server; a
+// store writing alone takes it at BEGIN and reads the keys under it, with no run again. A batch whose
 // catalog changes while it waits runs again holding the lock from BEGIN, so a catalog that keeps
 // changing sends it round at most once more.
 import assert from 'node:assert/strict';
@@ -34,16 +36,34 @@ async function raced(store: PostgresStore, admin: postgres.Sql, spaceSeq: number
     batch = store.commit(members);
     // The batch has read its rows and now waits for the meta row lock held here.
     await blockedBehind(admin, pid);
-    for (const [i, key] of created.entries()) {
-      const seq = Number(last) + 1 + i;
-      await tx.unsafe(`INSERT INTO ${schema}.objects (space_seq, key, version, expires_at, attrs) VALUES ($1, $2, $3, NULL, $4)`,
-        [spaceSeq, keyBytes(key, 'string'), seq, OTHER] as never[]);
-      await tx.unsafe(`INSERT INTO ${schema}.changes (seq, idx, space, key_json, op, attrs, committed_at) VALUES ($1, 0, 't', $2, 'put', $3, 0)`,
-        [seq, JSON.stringify(key), OTHER]);
-    }
-    await tx.unsafe(`UPDATE ${schema}.meta SET last_seq = $1 WHERE id = 1`, [Number(last) + created.length]);
+    await writeAsOther(tx, spaceSeq, Number(last), created);
   });
   return batch as Promise<readonly MemberOutcome[]>;
+}
+
+/** Put `keys` of space `space` (incarnation `spaceSeq`) at the seqs after `last`, as another server would, in `tx` (holding the meta row lock). */
+async function writeAsOther(tx: postgres.TransactionSql, spaceSeq: number, last: number, keys: string[], space = 't'): Promise<void> {
+  for (const [i, key] of keys.entries()) {
+    const seq = last + 1 + i;
+    await tx.unsafe(`INSERT INTO ${schema}.objects (space_seq, key, version, expires_at, attrs) VALUES ($1, $2, $3, NULL, $4)`,
+      [spaceSeq, keyBytes(key, 'string'), seq, OTHER] as never[]);
+    await tx.unsafe(`INSERT INTO ${schema}.changes (seq, idx, space, key_json, op, attrs, committed_at) VALUES ($1, 0, $2, $3, 'put', $4, 0)`,
+      [seq, space, JSON.stringify(key), OTHER]);
+  }
+  await tx.unsafe(`UPDATE ${schema}.meta SET last_seq = $1 WHERE id = 1`, [last + keys.length]);
+}
+
+/**
+ * Another server commits a put of `key`, then the store commits one of its own: its batch finds the
+ * other's commit before it, so for the next second the store takes the meta row lock late.
+ */
+async function anotherServerWrites(store: PostgresStore, admin: postgres.Sql, spaceSeq: number, key: string, space = 't'): Promise<void> {
+  await admin.begin(async (tx) => {
+    const [{ last_seq: last }] = await tx.unsafe<[{ last_seq: string }]>(`SELECT last_seq FROM ${schema}.meta WHERE id = 1 FOR UPDATE`);
+    await writeAsOther(tx, spaceSeq, Number(last), [key], space);
+  });
+  const [outcome] = await store.commit([{ op: { op: 'put', space, key: `${key}-own`, attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq }]);
+  assert.ok(outcome && 'result' in outcome, JSON.stringify(outcome));
 }
 
 /** True once some session waits for a lock held by the session `pid`; false if `done()` first. */
@@ -69,7 +89,16 @@ test('keys created while a batch waits for the meta row lock are seen by that ba
     assert.ok(added && 'result' in added);
     const spaceSeq = (added.changes[0] as { seq: number }).seq;
 
+    // Writing alone, the store takes the lock at BEGIN and reads w under it: no run again.
+    const [alone] = await raced(store, admin, spaceSeq, [
+      { op: { op: 'put_if_not_exist', space: 't', key: 'w', attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq },
+    ], ['w']);
+    assert.ok(alone && 'result' in alone, JSON.stringify(alone));
+    assert.equal((alone.result as { code?: string }).code, 'exists', `put_if_not_exist of w finds it: ${JSON.stringify(alone.result)}`);
+    assert.equal(store.serializationRetries, 0, 'a store writing alone read its rows under the lock');
+
     // Read as absent only: the tx's check.
+    await anotherServerWrites(store, admin, spaceSeq, 'o1');
     const [txOutcome] = await raced(store, admin, spaceSeq, [{
       op: { op: 'tx', checks: [{ check: 'exists', space: 't', key: 'x', exists: false, spaceCreatedSeq: spaceSeq }], ops: [{ op: 'put', space: 't', key: 'y', attributes: { owner: 'tx' }, spaceCreatedSeq: spaceSeq }] } as WriteOp,
       spaceCreatedSeq: spaceSeq,
@@ -79,6 +108,7 @@ test('keys created while a batch waits for the meta row lock are seen by that ba
     assert.equal(await store.get('t', 'y', Date.now()), null, 'the failed tx wrote nothing');
 
     // Read as absent and created: put_if_not_exist.
+    await anotherServerWrites(store, admin, spaceSeq, 'o2');
     const [putOutcome] = await raced(store, admin, spaceSeq, [
       { op: { op: 'put_if_not_exist', space: 't', key: 'z', attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq },
     ], ['z']);
@@ -111,6 +141,7 @@ test('a batch whose catalog keeps changing while it waits for the meta row lock 
     const spaceSeq = (added.changes[0] as { seq: number }).seq;
     /** Puts `key` while the catalog changes under it each time it waits for the lock, up to 5 times. */
     const churn = async (key: string): Promise<{ blocks: number; reran: number }> => {
+      await anotherServerWrites(store, admin, spaceSeq, `${key}-other`, 'churn');
       let holder = await holdMeta();
       const reranBefore = store.serializationRetries;
       let settled = false;

@@ -3,13 +3,15 @@
  * transaction. The seq must stay gapless and in commit order across every server process, so a
  * batch numbers its writes after `last_seq` only while it holds the meta row lock, and holds that
  * lock until COMMIT. When it takes the lock is the store's choice (postgres-store.ts):
- * - a batch of object operations locks only the rows it names (SELECT ... FOR UPDATE) while it
- *   reads them, and takes the meta row lock last, just before it writes (`lockedRows`). Rows it found
+ * - while other servers write too, a batch of object operations locks only the rows it names
+ *   (SELECT ... FOR UPDATE) while it reads them, and takes the meta row lock last, just before it
+ *   writes (`lockedRows`). Rows it found
  *   absent cannot be locked; it inserts them with a plain INSERT, and checks those it only read as
  *   absent by inserting and deleting them, so a key another batch created meanwhile fails the batch
  *   with a unique violation on `objects` (23505), which the store runs again like a 40001;
- * - a batch that changes the catalog (add_space, rm_space, rm_index, all rare) takes the meta row
- *   lock first, as every batch once did, and reads its rows under it.
+ * - a batch of a server writing alone, and a batch that changes the catalog (add_space, rm_space,
+ *   rm_index, all rare), takes the meta row lock first and reads its rows under it: nothing else
+ *   writes objects without that lock, so they need no row locks and no guards.
  *
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
@@ -30,11 +32,14 @@ import { type Session } from './connection.js';
 import { byteaArray, integerArray, textArray } from './array-literals.js';
 import { indexEntriesOf } from './index-entries.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
+import { rowsOfKeys } from './keyed-rows.js';
 import { ADOPT_SQL } from './large-values.js';
 import { INSERT_ENTRIES } from './layout.js';
 type Row = StoredObject | null;
 
-const FETCH_SQL = 'SELECT key, version, expires_at, attrs FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])';
+/** The rows a batch names, one index probe per key (keyed-rows.ts); locked when the batch reads them before it holds the meta row lock. */
+const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', false)}`;
+const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
   SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])`;
 
@@ -209,7 +214,7 @@ export class PgBatch implements StepContext {
     await Promise.all([...wanted].map(async ([rows, keys]) => {
       const list = [...keys.values()];
       const found = await this.tx.unsafe<FetchedRow[]>(
-        this.lockedRows ? `${FETCH_SQL} FOR UPDATE` : FETCH_SQL,
+        this.lockedRows ? FETCH_LOCKED_SQL : FETCH_SQL,
         [rows.space.createdSeq, byteaArray(list.map((key) => keyBytes(key, rows.space.schema.key.type)))] as never[],
         { prepare: true },
       );
@@ -445,6 +450,11 @@ export class PgBatch implements StepContext {
       ],
       { prepare: true },
     );
+  }
+
+  /** The last seq this batch took (the seq it started from when it changed nothing). */
+  get committedSeq(): number {
+    return this.seq;
   }
 
   /** The catalog_seq after this batch (its last space change), for the store to record once committed. */

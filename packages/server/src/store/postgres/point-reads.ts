@@ -1,6 +1,6 @@
 /**
  * Point reads coalesced: the gets of one space asked while the store's read statements are busy
- * (or within one turn of the event loop) go to PostgreSQL as one statement, `key = ANY($2)`, and
+ * (or within one turn of the event loop) go to PostgreSQL as one statement (a primary-key probe per key, keyed-rows.ts), and
  * each get takes its own row from the answer. PostgreSQL then parses, plans and round-trips once
  * per batch instead of once per get, which is most of a point read's cost on both sides.
  *
@@ -11,6 +11,7 @@
  */
 import { type Sql } from './connection.js';
 import { byteaArray } from './array-literals.js';
+import { rowsOfKeys } from './keyed-rows.js';
 
 /** A get's answer: the space's catalog row with the object's columns (null when absent), or undefined when the space is gone. */
 export interface PointRow {
@@ -29,7 +30,7 @@ interface BatchRow extends PointRow {
  * no space row, no rows at all; a space row and none of the keys, one row of nulls.
  */
 const POINT_READS_SQL = `SELECT s.created_seq, o.key, o.version, o.expires_at, o.attrs FROM spaces s
-  LEFT JOIN objects o ON o.space_seq = s.created_seq AND o.key = ANY($2::bytea[]) WHERE s.name = $1`;
+  LEFT JOIN LATERAL (SELECT o.* FROM ${rowsOfKeys('s.created_seq', '$2::bytea[]', false)}) o ON true WHERE s.name = $1`;
 
 /**
  * Statements in flight at once. Two, not one: the next batch is sent while the last one's answer is

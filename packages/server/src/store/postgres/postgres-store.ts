@@ -10,6 +10,7 @@
  * (postgres.js) reconnects by itself: an operation caught by a lost connection fails
  * `unavailable`, or `outcome_unknown` when its COMMIT was sent and never answered.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type Space, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
@@ -87,6 +88,11 @@ const BATCH_ATTEMPTS = 40;
 /** The first retry waits up to this long (at random), each next one up to twice as long, to at most RETRY_WAIT_MAX_MS. */
 const RETRY_JITTER_MS = 2;
 const RETRY_WAIT_MAX_MS = 50;
+/**
+ * How long after a batch last found another server's commit before its own a server keeps taking the
+ * meta row lock late (attemptBatch): a server writing alone takes it at BEGIN, one round trip fewer.
+ */
+const OTHER_WRITERS_MEMORY_MS = 1_000;
 /** How often the meta row is read to learn of other servers' commits and catalog changes. */
 const POLL_MS = 100;
 /** Polls between looks for pending purges of removed spaces and indexes. */
@@ -124,7 +130,16 @@ export class PostgresStore implements Store {
   private purging: Promise<void> | undefined;
   /** Whether LISTEN works here: then commits also send a NOTIFY, a wake-up the poll does not need. */
   private notifies = false;
+  /**
+   * This store's NOTIFY payload, so it is not woken by its own commits: it knows of those already,
+   * and polling after each of them cost a statement per batch.
+   */
+  private readonly notifier = randomUUID();
   private retries = 0;
+  /** `last_seq` after this server's last commit: a batch that finds another knows some other server wrote since. */
+  private ownSeq = -1;
+  /** When (performance.now()) a batch last found another server's commit before its own. */
+  private othersWroteAt = Number.NEGATIVE_INFINITY;
   /** Committed batches and how long they held the meta row lock, from its grant (as this process saw it) to COMMIT's reply. */
   readonly lockHold = { batches: 0, heldMs: 0 };
   readonly largeValues = new PgLargeValues(async (query) => {
@@ -159,7 +174,10 @@ export class PostgresStore implements Store {
         // took whatever it first read as the baseline, and a space created before that poll was never
         // heard of by this server.
         const [meta] = await sql.unsafe<MetaRow[]>(META_SQL);
-        if (meta) this.polled = pollView(meta);
+        if (meta) {
+          this.polled = pollView(meta);
+          this.ownSeq = Number(meta.last_seq);
+        }
         this.catalog.load(await sql.unsafe<CatalogRow[]>(CATALOG_QUERY));
       })());
     } catch (err) {
@@ -184,7 +202,10 @@ export class PostgresStore implements Store {
    * Where it has not (or the guard refuses it), the poll alone carries everything.
    */
   private listen(sql: Sql): void {
-    sql.listen(channelOf(this.target.schema), () => this.poll(), () => this.poll()).then(() => {
+    const woken = (payload: string): void => {
+      if (payload !== this.notifier) void this.poll();
+    };
+    sql.listen(channelOf(this.target.schema), woken, () => this.poll()).then(() => {
       this.notifies = true;
     }, () => {
       this.notifies = false;
@@ -627,7 +648,6 @@ export class PostgresStore implements Store {
           }
         });
       })());
-      if (this.notifies) void pool.current.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), 'commit']).catch(() => {});
       return outcomes;
     } catch (err) {
       const left = session as Session | undefined;
@@ -652,23 +672,35 @@ export class PostgresStore implements Store {
 
   /**
    * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
-   * back. A batch of object operations reads (and row-locks) its rows first and takes the meta row
-   * lock only for its last two round trips: the lock with `last_seq`, then its writes with COMMIT
-   * right behind them. A batch that changes the catalog takes the lock at BEGIN (batch.ts), and so
-   * does a batch run again because the catalog changed under it, so it runs at most twice.
+   * back. The meta row lock is taken one of two ways (batch.ts):
+   * - at BEGIN, by a server writing alone (no other server's commit found before its batches for
+   *   OTHER_WRITERS_MEMORY_MS), by a batch that changes the catalog, and by a batch run again because
+   *   the catalog changed under it (so that runs at most twice). Two round trips: BEGIN, the lock and
+   *   the rows, read under it; then the writes with COMMIT right behind them;
+   * - late, while other servers write too: three round trips, BEGIN with the meta row and the rows,
+   *   row-locked; the meta row lock; the writes with COMMIT. The lock is held for the last two only,
+   *   so the first overlaps other servers' batches.
+   * Either way the lock is held for about two round trips; alone, the late way only added a third.
    */
-  private async attemptBatch(tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog)): Promise<readonly MemberOutcome[]> {
-    const [, [seen]] = await Promise.all([
-      tx.unsafe('BEGIN'),
-      tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }),
-    ]);
+  private async attemptBatch(
+    tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog) || this.writingAlone(),
+  ): Promise<readonly MemberOutcome[]> {
+    // BEGIN, the meta row and the batch's rows go in one round trip: the rows are those of the
+    // catalog this server holds, almost always current; when it is not, they are fetched again.
+    // postgres.js sends a statement once it is awaited or executed: BEGIN and the meta row are sent
+    // here, before the fetch sends its own, or the fetch would run (and lock) outside the transaction.
+    const begun = [tx.unsafe('BEGIN').execute(), tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }).execute()] as const;
+    let run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    const [, [seen]] = await Promise.all([...begun, run.fetch(batch)]);
     if (!seen) throw new Error('the meta row is missing');
     let lockedAt = performance.now();
-    if (Number(seen.catalog_gen) !== this.catalog.gen) this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
-    const run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    if (Number(seen.catalog_gen) !== this.catalog.gen) {
+      this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
+      run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
+    }
     let meta: MetaRow | undefined = seen;
     if (!lockFirst) {
-      await run.fetch(batch);
+      await run.fetch(batch); // nothing left to fetch unless the catalog was reloaded
       [meta] = await tx.unsafe<MetaRow[]>(`${META_SQL} FOR UPDATE`, [], { prepare: true });
       if (!meta) throw new Error('the meta row is missing');
       if (meta.catalog_gen !== seen.catalog_gen) {
@@ -681,8 +713,15 @@ export class PostgresStore implements Store {
       }
       lockedAt = performance.now();
     }
+    if (Number(meta.last_seq) !== this.ownSeq) this.othersWroteAt = performance.now();
     const result = await run.execute(batch, Number(meta.last_seq));
     const writes = run.flush();
+    // The wake-up for the other servers, delivered at COMMIT. In the batch's transaction, not after
+    // it: a NOTIFY of its own is a transaction of its own (PostgreSQL gives it an xid), with a WAL
+    // flush of its own per batch. Sent only where LISTEN worked.
+    if (this.notifies && run.committedSeq !== Number(meta.last_seq)) {
+      writes.push(tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), this.notifier], { prepare: true }));
+    }
     sendingCommit();
     // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
     const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
@@ -690,9 +729,15 @@ export class PostgresStore implements Store {
     if (failed) throw failed.reason;
     this.lockHold.heldMs += performance.now() - lockedAt;
     this.lockHold.batches++;
+    this.ownSeq = run.committedSeq;
     this.catalog.seq = run.committedCatalogSeq;
     if (run.catalogChanged) this.catalog.gen = Number(meta.catalog_gen) + 1;
     return result;
+  }
+
+  /** Whether no batch of this server found another server's commit before its own lately. */
+  private writingAlone(): boolean {
+    return performance.now() - this.othersWroteAt > OTHER_WRITERS_MEMORY_MS;
   }
 
   private async snapshot(): Promise<SpacesSnapshot> {
