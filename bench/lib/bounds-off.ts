@@ -84,7 +84,13 @@ export const BOUNDS_OFF: { readonly [K in keyof Limits]: number } = Object.freez
   largeUploadIdleMs: MS_OFF, // a timer
 });
 
-/** The server's flags for BOUNDS_OFF: one `--limit name=value` each. */
-export function boundsOffArgs(): string[] {
-  return Object.entries(BOUNDS_OFF).flatMap(([name, value]) => ['--limit', `${name}=${value}`]);
+export type LimitName = keyof Limits;
+
+export function isLimitName(name: string): name is LimitName {
+  return Object.hasOwn(BOUNDS_OFF, name);
+}
+
+/** The server's flags that switch off `names` (every limit unless given): one `--limit name=value` each. */
+export function boundsOffArgs(names: readonly LimitName[] = Object.keys(BOUNDS_OFF) as LimitName[]): string[] {
+  return names.flatMap((name) => ['--limit', `${name}=${BOUNDS_OFF[name]}`]);
 }

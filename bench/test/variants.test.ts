@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS, LIMIT_MS_MAX, makeLimits } from '@spacekv/core';
-import { BOUNDS_OFF } from '../lib/bounds-off.js';
+import { BOUNDS_OFF, boundsOffArgs } from '../lib/bounds-off.js';
 import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
 import { type Pair, type Sample, describePairs, pairedRound, summarize } from '../lib/paired.js';
@@ -65,9 +65,18 @@ test('--variants names bounds-off, auth-on and builds, each with its target; any
   assert.deepEqual(o.variants.map((v) => [v.label, v.target?.min, v.baseline === true]), [
     ['bounds off', 0.95, true], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
   ]);
-  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, auth-on, build=<dir>\[:label\]; got 'auth-off'/);
+  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, bounds-off=<limit>\[\+<limit>...\], auth-on, build=<dir>\[:label\]; got 'auth-off'/);
   assert.throws(() => parseOptions(['--variants', `build=${join(checkout, 'nope')}:x`], {}), /no built server at .*nope\/packages\/server\/dist\/src\/cli\/main\.js/);
   assert.throws(() => parseOptions(['--variants', 'auth-on,auth-on'], {}), /names 'auth on' twice/);
+});
+
+test('bounds-off=<limit>+<limit> switches off only the named limits, as a reference like bounds-off; an unknown name is refused', () => {
+  const [some] = parseOptions(['--variants', 'bounds-off=batchWritesMax+readCacheBytesMax'], {}).variants;
+  assert.deepEqual([some?.id, some?.label, some?.target?.min, some?.baseline], ['bounds-off=batchWritesMax+readCacheBytesMax', 'off: batchWritesMax+readCacheBytesMax', 0.95, true]);
+  assert.deepEqual(boundsOffArgs(['batchWritesMax', 'readCacheBytesMax']), ['--limit', `batchWritesMax=${BOUNDS_OFF.batchWritesMax}`, '--limit', `readCacheBytesMax=${BOUNDS_OFF.readCacheBytesMax}`]);
+  assert.equal(boundsOffArgs().length, 2 * Object.keys(DEFAULT_LIMITS).length, 'without names, every limit');
+  assert.throws(() => parseOptions(['--variants', 'bounds-off=batchWritesMax+nope'], {}), /'bounds-off=batchWritesMax\+nope' is not bounds-off=<limit>\[\+<limit>\.\.\.\]; unknown limit: 'nope'/);
+  assert.throws(() => parseOptions(['--variants', 'bounds-off='], {}), /unknown limit: ''/);
 });
 
 test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset', () => {
