@@ -61,8 +61,8 @@ interface Prepared {
 
 async function prepare(dataDir: string, spaces: number, variant: ServerVariant): Promise<Prepared> {
   // The variant's own limits come after, so bounds-off lifts spacesMax too.
-  const { server } = await variant.start(dataDir, { serveArgs: ['--limit', `spacesMax=${spaces + 10}`] }, []);
-  const c = await connect(server.url).catch(async (err: unknown) => {
+  const { server, token } = await variant.start(dataDir, { serveArgs: ['--limit', `spacesMax=${spaces + 10}`] }, ['s*', 'extra*']);
+  const c = await connect(server.url, token === undefined ? {} : { token }).catch(async (err: unknown) => {
     await server.stop();
     throw err;
   });

@@ -170,10 +170,11 @@ async function opsVariants(root: string, objects: number, variants: readonly Ser
   const rows: PairRow[] = [];
   for (const [index, variant] of variants.entries()) {
     const pairs = await pairedRounds(rounds, async (side, round): Promise<Sample> => {
-      const { server } = await (side === 'default' ? DEFAULT_SERVER : variant).start(join(root, 'ops', `import-${index}-${round}-${side}`), {}, ['people']);
+      const { server, token } = await (side === 'default' ? DEFAULT_SERVER : variant).start(join(root, 'ops', `import-${index}-${round}-${side}`), {}, ['people']);
       try {
         const cpu = new CpuMeter(server.pid);
-        const seconds = await run(process.execPath, [MAIN(), '--url', server.url, 'import', '--from', exportFile(root), '--quiet']);
+        const auth = token === undefined ? [] : ['--token', token];
+        const seconds = await run(process.execPath, [MAIN(), '--url', server.url, ...auth, 'import', '--from', exportFile(root), '--quiet']);
         return { opsPerSec: objects / seconds, serverCpuUsPerOp: (cpu.seconds() * 1e6) / objects };
       } finally {
         await stopped(server, problems);

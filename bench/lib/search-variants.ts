@@ -40,9 +40,9 @@ async function sampled(server: ChildServer, n: number, run: (i: number) => Promi
 }
 
 async function loaded(dir: string, sizes: SearchSizes, variant: ServerVariant): Promise<Loaded> {
-  const { server } = await variant.start(dir, {}, ['people']);
+  const { server, token } = await variant.start(dir, {}, ['people']);
   try {
-    const db = await connect(server.url);
+    const db = await connect(server.url, token === undefined ? {} : { token });
     const load = await sampled(server, 1, () => loadPeople(db, sizes.objects, citiesOf(sizes)));
     const indexBuilds = await sampled(server, 1, () => buildIndexes(db, INDEXED));
     const perObject = (s: Sample): Sample => ({ opsPerSec: s.opsPerSec * sizes.objects, serverCpuUsPerOp: s.serverCpuUsPerOp / sizes.objects });

@@ -4,7 +4,8 @@
  * rounds (paired.ts). A variant only says how its server starts and how the client authenticates;
  * the sections decide what to measure on it.
  *
- *  - `bounds-off`: this build with every bound of the limits module switched off (bounds-off.ts);
+ *  - `bounds-off`: this build with every bound of the limits module switched off, but for the three
+ *    that size a performance mechanism (bounds-off.ts);
  *    `bounds-off=<name>+<name>` only the named ones, to find which bound a cost comes from;
  *  - `auth-on`: this build requiring tokens, the client holding one scoped to the bench's spaces;
  *  - `build=<dir>[:label]`: the server CLI of another built checkout (its packages/server/dist),
@@ -80,7 +81,7 @@ const AUTH_ON: ServerVariant = {
   },
 };
 
-/** This build with the bounds `names` switched off (all of them unless given). */
+/** This build with the bounds `names` switched off (those of the whole bounds-off unless given). */
 function boundsOffVariant(id: string, label: string, names?: readonly LimitName[]): ServerVariant {
   return {
     id,
