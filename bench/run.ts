@@ -72,8 +72,9 @@ async function main(): Promise<number> {
     const firstLine = printedCount();
     const before = report.length;
     await section.run({ root, options, problems, report });
-    // A section that only prints gets its console lines in the report, under its title.
-    if (report.length === before) report.add(`## ${section.title}\n\n\`\`\`text\n${printedSince(firstLine).join('\n').trim()}\n\`\`\``);
+    // A section that only prints gets its console lines in the report, under its title; so does one
+    // that adds only tables without a heading (its variants' pairs), before them.
+    if (!report.headedFrom(before)) report.insert(before, `## ${section.title}\n\n\`\`\`text\n${printedSince(firstLine).join('\n').trim()}\n\`\`\``);
   }
   out();
   printLoad('after');

@@ -4,15 +4,19 @@
  * latency of point gets at 1 in flight, of `add_space` and `rm_space`, and of the first get after
  * each of them (with a table per space, every catalog operation was DDL, and the connections that
  * read next re-parsed the whole schema first: 1.2-1.6 s at 10,000 spaces). The figures should not
- * depend on the number of spaces.
+ * depend on the number of spaces. With --variants, each variant's server beside this build's, for
+ * each number of spaces, paired round by round (the gets, and the catalog operations).
  */
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
-import { startSpacekvServer } from './child-server.js';
+import type { ChildServer } from './child-server.js';
+import { type PairRow, type Sample, describePairs, pairedRounds, pairsOf, pairsTable } from './paired.js';
+import { CpuMeter } from './proc-stats.js';
 import { table } from './markdown.js';
 import { int, out, printColumns } from './report.js';
 import type { Section } from './section.js';
 import { median, percentile } from './stats.js';
+import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
 export interface CatalogSizes {
   /** The spaces present in each run, fewest first. */
@@ -37,6 +41,9 @@ interface Figures {
   /** Median and largest latency of the first get after a catalog operation. */
   readonly getAfterMedianMs: number;
   readonly getAfterMaxMs: number;
+  /** The gets, and the catalog operations with the get after each, as throughput and server CPU (for the variants' pairs). */
+  readonly gets: Sample;
+  readonly catalogOps: Sample;
 }
 
 async function timed(run: () => Promise<unknown>): Promise<number> {
@@ -45,42 +52,96 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-async function measure(dataDir: string, spaces: number, sizes: CatalogSizes): Promise<Figures> {
-  const server = await startSpacekvServer(dataDir, { serveArgs: ['--limit', `spacesMax=${spaces + 10}`] });
-  let client: SpacekvClient | undefined;
-  try {
-    client = await connect(server.url);
-    const c = client;
-    for (let from = 0; from < spaces; from += CREATE_IN_FLIGHT) {
-      await Promise.all(Array.from({ length: Math.min(CREATE_IN_FLIGHT, spaces - from) }, (_, i) => c.addSpace(`space s${from + i} key k attributes string v`)));
-    }
-    for (let from = 0; from < OBJECTS; from += 250) {
-      await c.tx({ ops: Array.from({ length: 250 }, (_, i) => ({ op: 'put', space: 's0', key: `k${from + i}`, attributes: { v: 'x'.repeat(100) } })) });
-    }
-    const gets: number[] = [];
-    for (let i = 0; i < sizes.gets; i++) gets.push(await timed(() => c.get('s0', `k${(i * 7919) % OBJECTS}`)));
-    const adds: number[] = [];
-    const rms: number[] = [];
-    const after: number[] = [];
-    for (let i = 0; i < sizes.catalogOps; i++) {
-      adds.push(await timed(() => c.addSpace(`space extra${i} key k attributes string v`)));
-      after.push(await timed(() => c.get('s0', `k${i}`)));
-      rms.push(await timed(() => c.rmSpace(`extra${i}`)));
-      after.push(await timed(() => c.get('s0', `k${i + 1}`)));
-    }
-    return {
-      spaces,
-      getP50Us: percentile(gets, 50) * 1000,
-      getP99Us: percentile(gets, 99) * 1000,
-      addSpaceMs: median(adds),
-      rmSpaceMs: median(rms),
-      getAfterMedianMs: median(after),
-      getAfterMaxMs: Math.max(...after),
-    };
-  } finally {
-    await client?.close();
+/** A server holding `spaces` spaces (and OBJECTS objects in s0), started as `variant` says, with a client on it. */
+interface Prepared {
+  readonly server: ChildServer;
+  readonly client: SpacekvClient;
+  readonly spaces: number;
+}
+
+async function prepare(dataDir: string, spaces: number, variant: ServerVariant): Promise<Prepared> {
+  // The variant's own limits come after, so bounds-off lifts spacesMax too.
+  const { server, token } = await variant.start(dataDir, { serveArgs: ['--limit', `spacesMax=${spaces + 10}`] }, ['s*', 'extra*']);
+  const c = await connect(server.url, token === undefined ? {} : { token }).catch(async (err: unknown) => {
     await server.stop();
+    throw err;
+  });
+  for (let from = 0; from < spaces; from += CREATE_IN_FLIGHT) {
+    await Promise.all(Array.from({ length: Math.min(CREATE_IN_FLIGHT, spaces - from) }, (_, i) => c.addSpace(`space s${from + i} key k attributes string v`)));
   }
+  for (let from = 0; from < OBJECTS; from += 250) {
+    await c.tx({ ops: Array.from({ length: 250 }, (_, i) => ({ op: 'put', space: 's0', key: `k${from + i}`, attributes: { v: 'x'.repeat(100) } })) });
+  }
+  return { server, client: c, spaces };
+}
+
+async function release(p: Prepared): Promise<void> {
+  await p.client.close();
+  await p.server.stop();
+}
+
+/** The gets and catalog operations on a prepared server; `tag` keeps the names of its extra spaces apart from an earlier measurement's. */
+async function measure(p: Prepared, sizes: CatalogSizes, tag = ''): Promise<Figures> {
+  const c = p.client;
+  const gets: number[] = [];
+  let cpu = new CpuMeter(p.server.pid);
+  for (let i = 0; i < sizes.gets; i++) gets.push(await timed(() => c.get('s0', `k${(i * 7919) % OBJECTS}`)));
+  const getsCpu = cpu.seconds();
+  const adds: number[] = [];
+  const rms: number[] = [];
+  const after: number[] = [];
+  cpu = new CpuMeter(p.server.pid);
+  for (let i = 0; i < sizes.catalogOps; i++) {
+    adds.push(await timed(() => c.addSpace(`space extra${tag}${i} key k attributes string v`)));
+    after.push(await timed(() => c.get('s0', `k${i}`)));
+    rms.push(await timed(() => c.rmSpace(`extra${tag}${i}`)));
+    after.push(await timed(() => c.get('s0', `k${i + 1}`)));
+  }
+  const catalogCpu = cpu.seconds();
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  const catalogMs = sum(adds) + sum(rms) + sum(after);
+  return {
+    spaces: p.spaces,
+    getP50Us: percentile(gets, 50) * 1000,
+    getP99Us: percentile(gets, 99) * 1000,
+    addSpaceMs: median(adds),
+    rmSpaceMs: median(rms),
+    getAfterMedianMs: median(after),
+    getAfterMaxMs: Math.max(...after),
+    gets: { opsPerSec: sizes.gets / (sum(gets) / 1000), serverCpuUsPerOp: (getsCpu * 1e6) / sizes.gets },
+    // One "operation" is an add_space, an rm_space and the get after each.
+    catalogOps: { opsPerSec: sizes.catalogOps / (catalogMs / 1000), serverCpuUsPerOp: (catalogCpu * 1e6) / sizes.catalogOps },
+  };
+}
+
+/**
+ * Each variant beside this build, for each number of spaces: a server of each prepared once (the
+ * spaces made, the objects written), then `rounds` paired measurements on the two.
+ */
+async function catalogVariants(root: string, sizes: CatalogSizes, variants: readonly ServerVariant[], rounds: number): Promise<PairRow[]> {
+  out(`[12] server variants beside this build, ${rounds} paired round${rounds === 1 ? '' : 's'} on servers prepared once (ratio per round, median and range):`);
+  const rows: PairRow[] = [];
+  for (const [index, variant] of variants.entries()) {
+    for (const spaces of sizes.spaces) {
+      const base = await prepare(join(root, `catalog-${index}-${spaces}-default`), spaces, DEFAULT_SERVER);
+      try {
+        const other = await prepare(join(root, `catalog-${index}-${spaces}-variant`), spaces, variant);
+        try {
+          const pairs = await pairedRounds(rounds, (side, round) => measure(side === 'default' ? base : other, sizes, `r${round}x`));
+          for (const [what, figure] of [['point gets', (f: Figures) => f.gets], ['add_space + rm_space (+ a get after each)', (f: Figures) => f.catalogOps]] as const) {
+            const step = `${what}, ${int(spaces)} spaces`;
+            out(describePairs(`    ${step}`, variant, pairsOf(pairs, figure)));
+            rows.push({ step, variant, pairs: pairsOf(pairs, figure) });
+          }
+        } finally {
+          await release(other);
+        }
+      } finally {
+        await release(base);
+      }
+    }
+  }
+  return rows;
 }
 
 export const catalogSection: Section = {
@@ -91,12 +152,23 @@ export const catalogSection: Section = {
     const sizes = options.tiny ? CATALOG_TINY : CATALOG_FULL;
     out(`\n[12] catalog cost: point gets (1 in flight) and add_space / rm_space with ${sizes.spaces.map(int).join(' and ')} spaces present`);
     const figures: Figures[] = [];
-    for (const spaces of sizes.spaces) figures.push(await measure(join(root, `catalog-${spaces}`), spaces, sizes));
+    for (const spaces of sizes.spaces) {
+      const prepared = await prepare(join(root, `catalog-${spaces}`), spaces, DEFAULT_SERVER);
+      try {
+        figures.push(await measure(prepared, sizes));
+      } finally {
+        await release(prepared);
+      }
+    }
     const header = ['spaces', 'get p50 µs', 'get p99 µs', 'add_space ms (median)', 'rm_space ms (median)', 'first get after, median ms', 'first get after, max ms'];
     const rows = figures.map((f) => [
       int(f.spaces), int(f.getP50Us), int(f.getP99Us), f.addSpaceMs.toFixed(2), f.rmSpaceMs.toFixed(2), f.getAfterMedianMs.toFixed(2), f.getAfterMaxMs.toFixed(2),
     ]);
     printColumns([header, ...rows]);
     report.add(`${sizes.gets} point gets of 1 KiB-ish objects at 1 in flight, then ${sizes.catalogOps} add_space + rm_space pairs, each followed by a get, over one WebSocket client.\n\n${table(header, rows)}`);
+    if (options.variants.length === 0) return;
+    const paired = await catalogVariants(root, sizes, options.variants, options.rounds);
+    report.add(`### Server variants beside this build\n\nPer number of spaces, a server of this build and one of the variant, each prepared once, then ${options.rounds} rounds `
+      + `of the same gets and catalog operations on each, alternating which goes first; the median of the per-round ratios and their range (throughput: over the time the client waited for the answers).\n\n${pairsTable(paired)}`);
   },
 };

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { connect } from '@spacekv/client';
-import { type Pair, describePairs, pairedRound } from './paired.js';
+import { type Pair, describePairs, pairedRounds } from './paired.js';
 import { CpuMeter } from './proc-stats.js';
 import { out } from './report.js';
 import { type Section, runsPerRound } from './section.js';
@@ -211,14 +211,10 @@ export const eventsSection: Section = {
 async function eventsVariants(root: string, sizes: EventsSizes, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<void> {
   out(`[9] server variants beside this build, ${rounds} paired round${rounds === 1 ? '' : 's'} of a whole run each (ratio per round, median and range):`);
   for (const [index, variant] of variants.entries()) {
-    const pairs: Pair[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const run = (v: ServerVariant, side: string) => async () => {
-        const f = await eventsBench(join(root, `events-${index}-${round}-${side}`), sizes, problems, v);
-        return { opsPerSec: f.writesPerSecond, serverCpuUsPerOp: f.serverCpuUsPerWrite };
-      };
-      pairs.push(await pairedRound(round, run(DEFAULT_SERVER, 'default'), run(variant, 'variant')));
-    }
+    const pairs: Pair[] = await pairedRounds(rounds, async (side, round) => {
+      const f = await eventsBench(join(root, `events-${index}-${round}-${side}`), sizes, problems, side === 'default' ? DEFAULT_SERVER : variant);
+      return { opsPerSec: f.writesPerSecond, serverCpuUsPerOp: f.serverCpuUsPerWrite };
+    });
     out(describePairs('    durable puts with a watcher and an AMQP consumer', variant, pairs));
   }
 }

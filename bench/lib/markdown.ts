@@ -28,9 +28,19 @@ export class MarkdownReport {
     this.parts.unshift(markdown.trimEnd());
   }
 
+  /** Put Markdown before the part at `index` (a section's heading before what it added). */
+  insert(index: number, markdown: string): void {
+    this.parts.splice(index, 0, markdown.trimEnd());
+  }
+
   /** Parts added so far: a section that adds none is one that only prints. */
   get length(): number {
     return this.parts.length;
+  }
+
+  /** Whether the parts from `index` on open with a heading of their own (`## ...`). */
+  headedFrom(index: number): boolean {
+    return this.parts[index]?.startsWith('## ') === true;
   }
 
   /** A chart: rendered to `<report>-<name>.svg` beside the report, linked here. */

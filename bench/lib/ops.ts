@@ -13,9 +13,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from './child-server.js';
+import { type PairRow, type Sample, describePairs, pairedRounds, pairsTable } from './paired.js';
+import { CpuMeter } from './proc-stats.js';
 import { dropSchemas, reachable, withSchema } from './postgres.js';
 import { int, out, printColumns } from './report.js';
 import type { Section } from './section.js';
+import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
 export interface OpsSizes {
   readonly objects: number;
@@ -78,6 +81,11 @@ async function stopped(server: ChildServer, problems: string[]): Promise<void> {
   if (exit.code !== 0) problems.push(`ops: a server did not shut down cleanly (code ${exit.code})\n${exit.stderrTail}`);
 }
 
+/** Where opsBench writes the export of the SQLite store (the variants import it again). */
+function exportFile(root: string): string {
+  return join(root, 'ops', 'export.ndjson');
+}
+
 export async function opsBench(root: string, sizes: OpsSizes, pgBaseUrl: string, problems: string[]): Promise<Figures> {
   const dir = join(root, 'ops');
   mkdirSync(dir, { recursive: true });
@@ -92,7 +100,7 @@ export async function opsBench(root: string, sizes: OpsSizes, pgBaseUrl: string,
   await load(loader.url, n);
   await stopped(loader, problems);
 
-  const ndjson = join(dir, 'export.ndjson');
+  const ndjson = exportFile(root);
   let seconds = await run(process.execPath, [MAIN(), 'export', '--data', source, '--to', ndjson, '--quiet']);
   rows.push({ label: 'spacekv export (SQLite)', seconds, objects: n, bytes: size(ndjson) });
   const sqlite3 = await onPath('sqlite3');
@@ -151,11 +159,44 @@ export function printOps(f: Figures): void {
   for (const why of f.skipped) out(`    SKIPPED: ${why}`);
 }
 
+/**
+ * Each variant beside this build: per round, `spacekv import` of the export into a fresh SQLite
+ * server of each, back to back; objects/s and the server's CPU per object. Only the import goes
+ * through a server: export runs offline, on the data directory or the database, with no limits to
+ * switch.
+ */
+async function opsVariants(root: string, objects: number, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<PairRow[]> {
+  out(`[11] server variants beside this build: spacekv import (SQLite) of the same export, ${rounds} paired round${rounds === 1 ? '' : 's'} (ratio per round, median and range):`);
+  const rows: PairRow[] = [];
+  for (const [index, variant] of variants.entries()) {
+    const pairs = await pairedRounds(rounds, async (side, round): Promise<Sample> => {
+      const { server, token } = await (side === 'default' ? DEFAULT_SERVER : variant).start(join(root, 'ops', `import-${index}-${round}-${side}`), {}, ['people']);
+      try {
+        const cpu = new CpuMeter(server.pid);
+        const auth = token === undefined ? [] : ['--token', token];
+        const seconds = await run(process.execPath, [MAIN(), '--url', server.url, ...auth, 'import', '--from', exportFile(root), '--quiet']);
+        return { opsPerSec: objects / seconds, serverCpuUsPerOp: (cpu.seconds() * 1e6) / objects };
+      } finally {
+        await stopped(server, problems);
+      }
+    });
+    const step = `spacekv import (SQLite), ${int(objects)} objects`;
+    out(describePairs(`    ${step}`, variant, pairs));
+    rows.push({ step, variant, pairs });
+  }
+  return rows;
+}
+
 export const opsSection: Section = {
   id: 'ops',
   title: 'Step 11: export and import rates beside sqlite3 .dump and pg_dump',
   byDefault: true,
   async run(c) {
-    printOps(await opsBench(c.root, c.options.ops, c.options.ycsb.postgresUrl, c.problems));
+    const o = c.options;
+    printOps(await opsBench(c.root, o.ops, o.ycsb.postgresUrl, c.problems));
+    if (o.variants.length === 0) return;
+    const paired = await opsVariants(c.root, o.ops.objects, o.variants, o.rounds, c.problems);
+    c.report.add(`### Server variants beside this build\n\n\`spacekv import\` of the export above into a fresh SQLite server of this build and of the variant, back to back, ${o.rounds} rounds `
+      + `alternating which goes first; the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
   },
 };

@@ -177,8 +177,9 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --rounds <n>           interleaved rounds of the HTTP steps and of step 6, figures are medians (default 3, tiny 1);
                          also the paired rounds of each variant in steps 10 and YCSB
   --variants <list>      measure server variants beside the default server, paired and interleaved round by round
-                         (steps 2-3, 6, 9, 10, YCSB spacekv peers): bounds-off, auth-on, build=<dir>[:label] (another
-                         built checkout's server, e.g. build=/work/base/f5d9958:old-layout)
+                         (steps 2-3, 6, 8, 9, 10, 11, 12, YCSB spacekv peers): bounds-off, bounds-off=<limit>[+<limit>...] (only
+                         those off), auth-on, build=<dir>[:label] (another built checkout's server, e.g.
+                         build=/work/base/f5d9958:old-layout)
  YCSB:
   --records <n>          records loaded (default 100000, tiny 300)
   --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 150)

@@ -25,13 +25,25 @@ export interface Pair<T extends Sample = Sample> {
 }
 
 /** Default and variant back to back, the default first in odd rounds (round counts from 1). */
-export async function pairedRound<T extends Sample>(round: number, runDefault: () => Promise<T>, runVariant: () => Promise<T>): Promise<Pair<T>> {
+export async function pairedRound<T>(round: number, runDefault: () => Promise<T>, runVariant: () => Promise<T>): Promise<{ readonly base: T; readonly variant: T }> {
   if (round % 2 === 1) {
     const base = await runDefault();
     return { base, variant: await runVariant() };
   }
   const variant = await runVariant();
   return { base: await runDefault(), variant };
+}
+
+/** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */
+export async function pairedRounds<T>(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<T>): Promise<{ readonly base: T; readonly variant: T }[]> {
+  const pairs: { base: T; variant: T }[] = [];
+  for (let round = 1; round <= rounds; round++) pairs.push(await pairedRound(round, () => measure('default', round), () => measure('variant', round)));
+  return pairs;
+}
+
+/** The pairs of one figure out of pairs of measurements that each give several. */
+export function pairsOf<T, S extends Sample>(pairs: readonly { readonly base: T; readonly variant: T }[], figure: (measured: T) => S): Pair<S>[] {
+  return pairs.map((p) => ({ base: figure(p.base), variant: figure(p.variant) }));
 }
 
 export interface Spread {
@@ -93,8 +105,15 @@ export function describePairs(step: string, variant: ServerVariant, pairs: reado
     + `median of ${s.rounds} paired round${s.rounds === 1 ? '' : 's'}${target}`;
 }
 
+/** One step's pairs with one variant: a row of pairsTable. */
+export interface PairRow {
+  readonly step: string;
+  readonly variant: ServerVariant;
+  readonly pairs: readonly Pair[];
+}
+
 /** A Markdown table of paired comparisons, one row per step and variant: the report's copy of the printed lines. */
-export function pairsTable(rows: readonly { readonly step: string; readonly variant: ServerVariant; readonly pairs: readonly Pair[] }[]): string {
+export function pairsTable(rows: readonly PairRow[]): string {
   return table(['step', 'ratio', 'throughput (range)', 'server CPU µs/op (range)', 'rounds', 'target', 'verdict'], rows.map(({ step, variant, pairs }) => {
     const s = summarize(variant, pairs);
     return [step, ratioName(variant), describeSpread(s.throughput), describeSpread(s.cpu), String(s.rounds),

@@ -76,6 +76,18 @@ export async function spacekvCityQuery(db: SpacekvClient, attribute: string): Pr
   return async (city) => (await db.searchPage('people', { [attribute]: city }, { limit: MATCHES_PER_CITY })).objects.length;
 }
 
+/** An unindexed search (a regex on `name`) paged through to its end: it scans the whole space. Resolves with its pages. */
+export async function unindexedScan(db: SpacekvClient): Promise<number> {
+  let pages = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await db.searchPage('people', { name: { regex: 'zz$' } }, { limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+    cursor = page.cursor;
+    pages++;
+  } while (cursor !== undefined);
+  return pages;
+}
+
 /**
  * p50/p99 of `sizes.searches` rounds, each query once per round on the same random city, one at a
  * time: interleaved, so load from the rest of the machine falls on every query alike and the ratios

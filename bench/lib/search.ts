@@ -11,7 +11,8 @@
  *    doing point gets: the server's event-loop delay (perf_hooks.monitorEventLoopDelay in the server,
  *    loop-delay-probe.ts) and the gets' latency meanwhile.
  *
- * Then the same space on the PostgreSQL store, beside raw PostgreSQL (search-postgres.ts).
+ * Then the same space on the PostgreSQL store, beside raw PostgreSQL (search-postgres.ts); with
+ * --variants, the SQLite part on each variant's server beside this build's (search-variants.ts).
  */
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +23,11 @@ import { startSpacekvServer } from './child-server.js';
 import { int, out } from './report.js';
 import {
   LOAD_BATCHES_IN_FLIGHT, LOAD_BATCH_PUTS, type Latency, SEARCH_FULL, SEARCH_TINY, type SearchSizes, buildIndexes, citiesOf, cityOf,
-  equalityLatencies, key, latency, loadPeople, ms, spacekvCityQuery, timed, verdict,
+  equalityLatencies, key, latency, loadPeople, ms, spacekvCityQuery, timed, unindexedScan, verdict,
 } from './search-data.js';
+import { pairsTable } from './paired.js';
 import { pgSearchBench, printPgSearch } from './search-postgres.js';
+import { searchVariants } from './search-variants.js';
 import type { Section, SectionContext } from './section.js';
 import { median } from './stats.js';
 
@@ -140,20 +143,12 @@ async function scanWithGets(url: string, db: SpacekvClient, raw: Database.Databa
         getMs.push((await timed(() => getter.get('people', key(i)))).ms);
       }
     })();
-    let pages = 0;
-    const scan = await timed(async () => {
-      let cursor: string | undefined;
-      do {
-        const page = await db.searchPage('people', { name: { regex: 'zz$' } }, { limit: 100, ...(cursor === undefined ? {} : { cursor }) });
-        cursor = page.cursor;
-        pages++;
-      } while (cursor !== undefined);
-    });
+    const scan = await timed(() => unindexedScan(db));
     scanning = false;
     await gets;
     const loop = await probe(pid, file);
     const rawScan = timed(() => raw.prepare("SELECT count(*) FROM people WHERE json_extract(attrs, '$.name') LIKE '%zz'").pluck().get());
-    return { seconds: scan.ms / 1000, rawSeconds: (await rawScan).ms / 1000, pages, loop, gets: latency(getMs), getCount: getMs.length };
+    return { seconds: scan.ms / 1000, rawSeconds: (await rawScan).ms / 1000, pages: scan.value, loop, gets: latency(getMs), getCount: getMs.length };
   } finally {
     await getter.close();
   }
@@ -219,6 +214,11 @@ export const searchSection: Section = {
     const sizes = searchSizes(c);
     printSearch(await searchBench(c.root, sizes));
     printPgSearch(await pgSearchBench(c.root, c.options.ycsb.postgresUrl, sizes, c.problems));
+    if (c.options.variants.length === 0) return;
+    const paired = await searchVariants(c.root, sizes, c.options.variants, c.options.rounds, c.problems);
+    c.report.add(`### Server variants beside this build\n\nThe searched space on a SQLite server of this build and on one of the variant, each loaded and indexed once (those ratios are of one pair), `
+      + `then ${c.options.rounds} rounds of the same searches, counts and scan on each, alternating which goes first; the median of the per-round ratios and their range. `
+      + `The PostgreSQL part is not paired.\n\n${pairsTable(paired)}`);
   },
 };
 

@@ -186,6 +186,11 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   if (!/SKIPPED: PostgreSQL/.test(ops)) {
     for (const label of ['spacekv import \\(PostgreSQL\\)', 'spacekv export \\(PostgreSQL\\)']) assert.match(ops, new RegExp(`^    ${label} +${rates}`, 'm'), `section [11] lacks '${label}':\n${ops}`);
   }
+  // Steps 8 (SQLite), 11 (import) and 12 with --variants auth-on: each step paired with this build.
+  for (const step of ['load \\(tx of 1,000 puts\\), objects/s', 'indexed equality search on city .*', 'unindexed search scanning the whole space',
+    'spacekv import \\(SQLite\\), \\d+ objects', 'point gets, \\d+ spaces', 'add_space \\+ rm_space \\(\\+ a get after each\\), \\d+ spaces']) {
+    assert.match(stdout, new RegExp(`^    ${step}, ${PAIRED}`, 'm'), `'${step}' lacks its auth-on pair`);
+  }
   assert.doesNotMatch(stdout, /BROKEN/);
 
   await ycsbAssertions(stdout, reportPath);

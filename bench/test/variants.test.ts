@@ -9,15 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_LIMITS, makeLimits } from '@spacekv/core';
-import { BOUNDS_OFF } from '../lib/bounds-off.js';
+import { DEFAULT_LIMITS, LIMIT_MS_MAX, makeLimits } from '@spacekv/core';
+import { BOUNDS_OFF, boundsOffArgs } from '../lib/bounds-off.js';
 import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
 import { type Pair, type Sample, describePairs, pairedRound, summarize } from '../lib/paired.js';
 import { type ServerVariant, cliOfBuild, parseVariants } from '../lib/variants.js';
-
-/** Node's timers take at most this many milliseconds; a larger one fires at once. */
-const TIMER_MS_MAX = 2 ** 31 - 1;
 
 test('bounds-off names every limit of the limits module, and only those', () => {
   assert.deepEqual(Object.keys(BOUNDS_OFF).sort(), Object.keys(DEFAULT_LIMITS).sort());
@@ -29,7 +26,7 @@ test('bounds-off is off: every ceiling at or past its default, every floor at or
     const fallback = DEFAULT_LIMITS[name as keyof typeof DEFAULT_LIMITS];
     if (name.endsWith('Min')) assert.ok(value <= fallback, `${name}: ${value} is above its default ${fallback}: a floor is off at its lowest`);
     else assert.ok(value >= fallback, `${name}: ${value} is below its default ${fallback}: that is a tighter bound, not an off one`);
-    if (/Ms(Max)?$/.test(name)) assert.ok(value <= TIMER_MS_MAX, `${name}: ${value} ms is past Node's largest timer, which would fire at once`);
+    if (/Ms(Max)?$/.test(name)) assert.ok(value <= LIMIT_MS_MAX, `${name}: ${value} ms is past the longest duration the server takes`);
   }
 });
 
@@ -68,9 +65,20 @@ test('--variants names bounds-off, auth-on and builds, each with its target; any
   assert.deepEqual(o.variants.map((v) => [v.label, v.target?.min, v.baseline === true]), [
     ['bounds off', 0.95, true], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
   ]);
-  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, auth-on, build=<dir>\[:label\]; got 'auth-off'/);
+  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, bounds-off=<limit>\[\+<limit>...\], auth-on, build=<dir>\[:label\]; got 'auth-off'/);
   assert.throws(() => parseOptions(['--variants', `build=${join(checkout, 'nope')}:x`], {}), /no built server at .*nope\/packages\/server\/dist\/src\/cli\/main\.js/);
   assert.throws(() => parseOptions(['--variants', 'auth-on,auth-on'], {}), /names 'auth on' twice/);
+});
+
+test('bounds-off=<limit>+<limit> switches off only the named limits, as a reference like bounds-off; an unknown name is refused', () => {
+  const [some] = parseOptions(['--variants', 'bounds-off=batchWritesMax+readCacheBytesMax'], {}).variants;
+  assert.deepEqual([some?.id, some?.label, some?.target?.min, some?.baseline], ['bounds-off=batchWritesMax+readCacheBytesMax', 'off: batchWritesMax+readCacheBytesMax', 0.95, true]);
+  assert.deepEqual(boundsOffArgs(['batchWritesMax', 'readCacheBytesMax']), ['--limit', `batchWritesMax=${BOUNDS_OFF.batchWritesMax}`, '--limit', `readCacheBytesMax=${BOUNDS_OFF.readCacheBytesMax}`]);
+  const all = boundsOffArgs().filter((_, i) => i % 2 === 1).map((flag) => flag.split('=')[0]);
+  assert.deepEqual(all.sort(), Object.keys(DEFAULT_LIMITS).filter((name) => !['batchWritesMax', 'readCacheBytesMax', 'pointReadBatchKeysMax'].includes(name)).sort(),
+    'without names, every limit but the three that size a performance mechanism (a batch, a cache, a statement)');
+  assert.throws(() => parseOptions(['--variants', 'bounds-off=batchWritesMax+nope'], {}), /'bounds-off=batchWritesMax\+nope' is not bounds-off=<limit>\[\+<limit>\.\.\.\]; unknown limit: 'nope'/);
+  assert.throws(() => parseOptions(['--variants', 'bounds-off='], {}), /unknown limit: ''/);
 });
 
 test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset', () => {

@@ -237,13 +237,29 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   largeUploadIdleMs: 10 * 60_000,
 });
 
-/** Merge overrides onto the defaults, refusing unknown names and non-positive integers. */
+/**
+ * The longest duration a milliseconds limit may take. Each becomes a Node timer, and Node's largest
+ * is 2^31-1 ms; its HTTP server arms a connection's keep-alive timer 1 s past `connectionIdleMs`, so
+ * the bound leaves that second. Past Node's largest a timer does not wait longer: Node truncates it
+ * and writes a TimeoutOverflowWarning, on every HTTP response in the keep-alive case.
+ */
+export const LIMIT_MS_MAX = 2 ** 31 - 1 - 1000;
+
+/** A milliseconds limit (its unit last in its name: `connectionIdleMs`, `refusedBodyDrainMsMax`). */
+function isMilliseconds(name: string): boolean {
+  return /Ms(Max)?$/.test(name);
+}
+
+/** Merge overrides onto the defaults, refusing unknown names, non-positive integers and durations past LIMIT_MS_MAX. */
 export function makeLimits(overrides: Partial<Record<string, unknown>> = {}): Limits {
   const merged: Record<string, number> = { ...DEFAULT_LIMITS };
   for (const [name, value] of Object.entries(overrides)) {
     if (!Object.hasOwn(DEFAULT_LIMITS, name)) throw new RangeError(`unknown limit '${name}'`);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
       throw new RangeError(`limit '${name}' must be a positive integer, got ${String(value)}`);
+    }
+    if (isMilliseconds(name) && value > LIMIT_MS_MAX) {
+      throw new RangeError(`limit '${name}' is a duration in milliseconds of at most ${LIMIT_MS_MAX} (about 24.8 days, what Node's timers take), got ${value}`);
     }
     merged[name] = value;
   }

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_LIMITS, type Limits, makeLimits } from '@spacekv/core';
+import { DEFAULT_LIMITS, LIMIT_MS_MAX, type Limits, makeLimits } from '@spacekv/core';
 import { type SpacekvClient, SpacekvError, connect } from '@spacekv/client';
 import WebSocket from 'ws';
 import { SUBPROTOCOLS, WS_PATH } from '@spacekv/core';
@@ -213,4 +213,25 @@ test('a watch past the server-wide watchersMax is overloaded naming the limit, w
   } finally {
     for (const ws of sockets) ws.terminate();
   }
+});
+
+test('a duration past LIMIT_MS_MAX is refused when the limits are made; at it, keep-alive requests arm no timer Node must truncate', async (t) => {
+  for (const name of ['connectionIdleMs', 'refusedBodyDrainMsMax', 'largeUploadIdleMs']) {
+    assert.throws(() => makeLimits({ [name]: LIMIT_MS_MAX + 1 }), new RegExp(`limit '${name}' is a duration in milliseconds of at most ${LIMIT_MS_MAX}`));
+  }
+  // Node's HTTP server arms the keep-alive timer 1 s past connectionIdleMs: at 2^31-1 that overflowed,
+  // and Node wrote a TimeoutOverflowWarning (a stack trace) on every response.
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error): void => {
+    warnings.push(warning);
+  };
+  process.on('warning', onWarning);
+  const longest = await startTestServer('limits-ms', { limits: makeLimits({ connectionIdleMs: LIMIT_MS_MAX, requestHeadersMs: LIMIT_MS_MAX, requestReceiveMs: LIMIT_MS_MAX }) });
+  t.after(async () => {
+    process.off('warning', onWarning);
+    await longest.stop();
+  });
+  for (let i = 0; i < 3; i++) assert.equal((await call(longest.url, 'GET', '/healthz')).status, 200); // fetch keeps the connection alive
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  assert.deepEqual(warnings.filter((w) => w.name === 'TimeoutOverflowWarning').map((w) => w.message), []);
 });
