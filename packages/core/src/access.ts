@@ -104,17 +104,20 @@ export function caveatsOf(request: ScopeRequest): string[] {
   return texts;
 }
 
-/** One `spaces` caveat, compiled: the names and prefixes it allows, or every space. */
+/**
+ * One `spaces` caveat, compiled: the names and prefixes it allows, or every space. Names are an
+ * array, not a set: a caveat names a few spaces, and comparing with each costs less than hashing.
+ */
 interface SpacePatterns {
   readonly every: boolean;
-  readonly names: ReadonlySet<string>;
+  readonly names: readonly string[];
   readonly prefixes: readonly string[];
 }
 
 function compileSpaces(patterns: readonly string[]): SpacePatterns {
   return {
     every: patterns.includes('*'),
-    names: new Set(patterns.filter((p) => !p.endsWith('*'))),
+    names: patterns.filter((p) => !p.endsWith('*')),
     prefixes: patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
   };
 }
@@ -122,7 +125,7 @@ function compileSpaces(patterns: readonly string[]): SpacePatterns {
 function spaceAllowed(patterns: SpacePatterns, space: string | undefined): boolean {
   if (patterns.every) return true;
   if (space === undefined) return false;
-  if (patterns.names.has(space)) return true;
+  for (const name of patterns.names) if (space === name) return true;
   for (const prefix of patterns.prefixes) if (space.startsWith(prefix)) return true;
   return false;
 }
@@ -132,8 +135,15 @@ function keyAllowed(prefix: string, key: Key | undefined, keyPrefix: string | un
   return keyPrefix !== undefined && keyPrefix.startsWith(prefix);
 }
 
-/** One bit per right, so the `ops` caveats of a scope compile to one mask. */
-const RIGHT_BITS: Readonly<Record<Right, number>> = { read: 1, write: 2, admin: 4, watch: 8 };
+/** One bit per right, so the `ops` caveats of a scope compile to one mask (a switch: a keyed lookup by a varying name costs more). */
+function rightBit(right: Right): number {
+  switch (right) {
+    case 'read': return 1;
+    case 'write': return 2;
+    case 'admin': return 4;
+    case 'watch': return 8;
+  }
+}
 const EVERY_RIGHT = 15;
 
 /**
@@ -159,7 +169,7 @@ export class Scope {
       switch (caveat.kind) {
         case 'ops': {
           let allowed = 0;
-          for (const right of caveat.rights) allowed |= RIGHT_BITS[right];
+          for (const right of caveat.rights) allowed |= rightBit(right);
           rights &= allowed;
           break;
         }
@@ -182,7 +192,7 @@ export class Scope {
 
   /** Whether `right` is granted on `space` (undefined: every space), for `key`, or for every key starting with `keyPrefix` (neither: every key). */
   grants(right: Right, space: string | undefined, key: Key | undefined, keyPrefix: string | undefined): boolean {
-    if ((this.rights & RIGHT_BITS[right]) === 0) return false;
+    if ((this.rights & rightBit(right)) === 0) return false;
     for (const patterns of this.spaceCaveats) if (!spaceAllowed(patterns, space)) return false;
     for (const prefix of this.keyPrefixes) if (!keyAllowed(prefix, key, keyPrefix)) return false;
     return true;
