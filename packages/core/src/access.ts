@@ -17,7 +17,7 @@
  * a token whose `spaces` caveats all allow `*`.
  */
 import { fail } from './errors.js';
-import type { Operation, ObjectOp, TxCheck } from './operations.js';
+import type { Operation, ObjectOp } from './operations.js';
 import type { WatchSpec } from './events.js';
 import type { Key } from './types.js';
 
@@ -104,50 +104,122 @@ export function caveatsOf(request: ScopeRequest): string[] {
   return texts;
 }
 
-function spaceAllowed(patterns: readonly string[], space: string | undefined): boolean {
-  return patterns.some((p) => p === '*' || (space !== undefined && (p.endsWith('*') ? space.startsWith(p.slice(0, -1)) : space === p)));
+/**
+ * One `spaces` caveat, compiled: the names and prefixes it allows, or every space. Names are an
+ * array, not a set: a caveat names a few spaces, and comparing with each costs less than hashing.
+ */
+interface SpacePatterns {
+  readonly every: boolean;
+  readonly names: readonly string[];
+  readonly prefixes: readonly string[];
 }
 
-function keyAllowed(prefix: string, need: Need): boolean {
-  if (need.key !== undefined) return typeof need.key === 'string' && need.key.startsWith(prefix);
-  return need.keyPrefix !== undefined && need.keyPrefix.startsWith(prefix);
+function compileSpaces(patterns: readonly string[]): SpacePatterns {
+  return {
+    every: patterns.includes('*'),
+    names: patterns.filter((p) => !p.endsWith('*')),
+    prefixes: patterns.filter((p) => p.endsWith('*')).map((p) => p.slice(0, -1)),
+  };
 }
+
+function spaceAllowed(patterns: SpacePatterns, space: string | undefined): boolean {
+  if (patterns.every) return true;
+  if (space === undefined) return false;
+  for (const name of patterns.names) if (space === name) return true;
+  for (const prefix of patterns.prefixes) if (space.startsWith(prefix)) return true;
+  return false;
+}
+
+function keyAllowed(prefix: string, key: Key | undefined, keyPrefix: string | undefined): boolean {
+  if (key !== undefined) return typeof key === 'string' && key.startsWith(prefix);
+  return keyPrefix !== undefined && keyPrefix.startsWith(prefix);
+}
+
+/** One bit per right, so the `ops` caveats of a scope compile to one mask (a switch: a keyed lookup by a varying name costs more). */
+function rightBit(right: Right): number {
+  switch (right) {
+    case 'read': return 1;
+    case 'write': return 2;
+    case 'admin': return 4;
+    case 'watch': return 8;
+  }
+}
+const EVERY_RIGHT = 15;
 
 /**
  * What a token grants, compiled from its caveats once (at verification), then asked per operation:
- * `allows` runs on the hot path of every request, so it only walks the token's few caveats.
+ * `grants` runs on the hot path of every request, so it allocates nothing and only walks what the
+ * caveats restrict (a mask of rights, the `spaces` lists, the `keys` prefixes).
  */
 export class Scope {
   readonly expiresAtMs: number;
+  /** The rights every `ops` caveat allows (all of them without one). */
+  private readonly rights: number;
+  /** Each `spaces` caveat's patterns; a space must match one pattern of every caveat. */
+  private readonly spaceCaveats: readonly SpacePatterns[];
+  /** Each `keys` caveat's prefix; a key must start with every one. */
+  private readonly keyPrefixes: readonly string[];
 
-  constructor(readonly caveats: readonly Caveat[]) {
+  constructor(caveats: readonly Caveat[]) {
     let expiresAtMs = Infinity;
-    for (const caveat of caveats) if (caveat.kind === 'expires') expiresAtMs = Math.min(expiresAtMs, caveat.atMs);
+    let rights = EVERY_RIGHT;
+    const spaceCaveats: SpacePatterns[] = [];
+    const keyPrefixes: string[] = [];
+    for (const caveat of caveats) {
+      switch (caveat.kind) {
+        case 'ops': {
+          let allowed = 0;
+          for (const right of caveat.rights) allowed |= rightBit(right);
+          rights &= allowed;
+          break;
+        }
+        case 'spaces':
+          spaceCaveats.push(compileSpaces(caveat.patterns));
+          break;
+        case 'keys':
+          keyPrefixes.push(caveat.prefix);
+          break;
+        case 'expires':
+          expiresAtMs = Math.min(expiresAtMs, caveat.atMs); // checked once per request against the clock
+          break;
+      }
+    }
     this.expiresAtMs = expiresAtMs;
+    this.rights = rights;
+    this.spaceCaveats = spaceCaveats;
+    this.keyPrefixes = keyPrefixes;
+  }
+
+  /** Whether `right` is granted on `space` (undefined: every space), for `key`, or for every key starting with `keyPrefix` (neither: every key). */
+  grants(right: Right, space: string | undefined, key: Key | undefined, keyPrefix: string | undefined): boolean {
+    if ((this.rights & rightBit(right)) === 0) return false;
+    for (const patterns of this.spaceCaveats) if (!spaceAllowed(patterns, space)) return false;
+    for (const prefix of this.keyPrefixes) if (!keyAllowed(prefix, key, keyPrefix)) return false;
+    return true;
   }
 
   allows(need: Need): boolean {
-    for (const caveat of this.caveats) {
-      switch (caveat.kind) {
-        case 'ops':
-          if (!caveat.rights.has(need.right)) return false;
-          break;
-        case 'spaces':
-          if (!spaceAllowed(caveat.patterns, need.space)) return false;
-          break;
-        case 'keys':
-          if (!keyAllowed(caveat.prefix, need)) return false;
-          break;
-        case 'expires':
-          break; // checked once per request against the clock, see expiresAtMs
-      }
-    }
-    return true;
+    return this.grants(need.right, need.space, need.key, need.keyPrefix);
   }
 
   /** The first need not granted, or undefined when every one is. */
   refused(needs: readonly Need[]): Need | undefined {
-    return needs.find((need) => !this.allows(need));
+    for (const need of needs) if (!this.allows(need)) return need;
+    return undefined;
+  }
+
+  /**
+   * The first need of `op` not granted, or undefined when every one is. An operation on one object
+   * (nearly every request) is checked without building its needs: a need is made only to name a refusal.
+   */
+  refusedOperation(op: Operation): Need | undefined {
+    const rights = objectOpRights(op);
+    if (rights === undefined) return this.refused(needsOf(op));
+    const { space, key } = op as ObjectOp;
+    for (const right of rights) {
+      if (!this.grants(right, space, key, undefined)) return { right, space, key };
+    }
+    return undefined;
   }
 }
 
@@ -158,21 +230,29 @@ export function describeNeed(need: Need): string {
   return `'${need.right}' on ${where}${keys}`;
 }
 
-function objectNeeds(op: ObjectOp | TxCheck): Need[] {
-  const base = { space: op.space, key: op.key };
-  if ('check' in op) return [{ right: 'read', ...base }];
+const READ_ONLY: readonly Right[] = ['read'];
+const WRITE_ONLY: readonly Right[] = ['write'];
+const WRITE_AND_READ: readonly Right[] = ['write', 'read'];
+
+/** The rights an operation on one object needs on its space and key; undefined for any other operation. */
+function objectOpRights(op: ObjectOp): readonly Right[];
+function objectOpRights(op: Operation): readonly Right[] | undefined;
+function objectOpRights(op: Operation): readonly Right[] | undefined {
   switch (op.op) {
-    case 'get':
-    case 'get_partial':
-      return [{ right: 'read', ...base }];
+    case 'get': case 'get_partial':
+      return READ_ONLY;
     // These answer the object's contents (before or after the write) as well as writing it.
-    case 'get_and_put':
-    case 'get_and_del':
-    case 'mutate':
-      return [{ right: 'write', ...base }, { right: 'read', ...base }];
+    case 'get_and_put': case 'get_and_del': case 'mutate':
+      return WRITE_AND_READ;
+    case 'put': case 'put_if_not_exist': case 'cond_put': case 'cond_put_or_create': case 'compare_and_swap': case 'del': case 'cond_del':
+      return WRITE_ONLY;
     default:
-      return [{ right: 'write', ...base }];
+      return undefined;
   }
+}
+
+function objectNeeds(rights: readonly Right[], target: { readonly space: string; readonly key: Key }): Need[] {
+  return rights.map((right) => ({ right, space: target.space, key: target.key }));
 }
 
 /** Every right `op` needs, on every space (and key) it touches. */
@@ -180,9 +260,9 @@ export function needsOf(op: Operation): Need[] {
   switch (op.op) {
     case 'get': case 'get_partial': case 'put': case 'put_if_not_exist': case 'get_and_put': case 'cond_put':
     case 'compare_and_swap': case 'del': case 'cond_del': case 'get_and_del': case 'mutate': case 'cond_put_or_create':
-      return objectNeeds(op);
+      return objectNeeds(objectOpRights(op), op);
     case 'tx':
-      return [...op.checks.flatMap(objectNeeds), ...op.ops.flatMap(objectNeeds)];
+      return [...op.checks.flatMap((check) => objectNeeds(READ_ONLY, check)), ...op.ops.flatMap((o) => objectNeeds(objectOpRights(o), o))];
     case 'list':
       return [{ right: 'read', space: op.space, ...(op.range.prefix !== undefined ? { keyPrefix: op.range.prefix } : {}) }];
     case 'search': case 'sorted_search': case 'count': case 'describe_space':

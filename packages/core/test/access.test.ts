@@ -1,6 +1,6 @@
 // Proves the scope rules of access.ts: for random caveats, needs and added caveats, a scope with
 // more caveats never allows what the scope without them refuses (attenuation only narrows); the
-// needs of operations name every space they touch; unknown or malformed caveats are refused.
+// needs of operations name every space they touch, and an operation is refused exactly when one of them is; unknown or malformed caveats are refused.
 // fast-check, seeded by SPACEKV_SEED (printed on failure).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,6 +32,21 @@ test(`an attenuated scope never allows what its parent refuses (seed ${seed})`, 
     const narrow = new Scope([...parent, ...added].map(parseCaveat));
     if (narrow.allows(n)) assert.ok(wide.allows(n), `${JSON.stringify(n)} allowed by ${JSON.stringify([...parent, ...added])} but not ${JSON.stringify(parent)}`);
     assert.ok(narrow.expiresAtMs <= wide.expiresAtMs);
+  }), params);
+});
+
+const OBJECT_OPS = ['get', 'get_partial', 'put', 'put_if_not_exist', 'get_and_put', 'cond_put', 'cond_put_or_create', 'compare_and_swap', 'del', 'cond_del', 'get_and_del', 'mutate'] as const;
+const operation: fc.Arbitrary<Operation> = fc.oneof(
+  fc.record({ op: fc.constantFrom(...OBJECT_OPS), space: name, key: fc.oneof(fc.constantFrom('a', 'ab', 'u/1', 'x'), fc.integer()) }),
+  fc.record({ op: fc.constantFrom('search', 'count', 'group_del'), space: name }),
+  fc.record({ op: fc.constant('list'), space: name, range: fc.record({ prefix: fc.constantFrom('a', 'u/') }) }),
+  fc.constant({ op: 'list_spaces' }),
+) as fc.Arbitrary<unknown> as fc.Arbitrary<Operation>;
+
+test(`a scope refuses an operation exactly when it refuses one of its needs, and names that need (seed ${seed})`, () => {
+  fc.assert(fc.property(fc.array(caveatText, { maxLength: 4 }), operation, (caveats, op) => {
+    const scope = new Scope(caveats.map(parseCaveat));
+    assert.deepEqual(scope.refusedOperation(op), scope.refused(needsOf(op)));
   }), params);
 });
 

@@ -12,7 +12,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import {
-  type Limits, type Need, type Operation, Scope, SpacekvError, type WireError, describeNeed, needsOf, parseCaveat,
+  type Limits, type Need, type Operation, Scope, SpacekvError, type WireError, describeNeed, parseCaveat,
 } from '@spacekv/core';
 import { decodeToken } from './token-format.js';
 import type { TokenRecord, TokenRegistry } from './token-registry.js';
@@ -47,27 +47,40 @@ class RecordAccess implements Access {
 export function accessRefusal(access: Access | null): WireError | undefined {
   if (access === null) return undefined;
   if (access.revoked) return { code: 'unauthenticated', message: 'the token was revoked' };
-  if (Date.now() >= access.scope.expiresAtMs) return { code: 'unauthenticated', message: 'the token has expired' };
+  // Most tokens never expire: they cost no clock read.
+  const expiresAtMs = access.scope.expiresAtMs;
+  if (expiresAtMs !== Infinity && Date.now() >= expiresAtMs) return { code: 'unauthenticated', message: 'the token has expired' };
   return undefined;
+}
+
+function throwUnlessHolds(access: Access): void {
+  const refusal = accessRefusal(access);
+  if (refusal) throw new SpacekvError(refusal.code, refusal.message);
+}
+
+function forbidden(refused: Need): SpacekvError {
+  return new SpacekvError('forbidden', `the token does not grant ${describeNeed(refused)}`);
 }
 
 /** Decide whether `access` may run `needs` (no access: auth is off, everything is allowed). */
 export function authorize(access: Access | null, needs: readonly Need[]): void {
   if (access === null) return;
-  const refusal = accessRefusal(access);
-  if (refusal) throw new SpacekvError(refusal.code, refusal.message);
+  throwUnlessHolds(access);
   const refused = access.scope.refused(needs);
-  if (refused) throw new SpacekvError('forbidden', `the token does not grant ${describeNeed(refused)}`);
+  if (refused) throw forbidden(refused);
+}
+
+/** {@link authorize} for one operation: what every request runs, so it builds no needs unless one is refused. */
+export function authorizeOperation(access: Access | null, op: Operation): void {
+  if (access === null) return;
+  throwUnlessHolds(access);
+  const refused = access.scope.refusedOperation(op);
+  if (refused) throw forbidden(refused);
 }
 
 /** Whom a request is counted against for rate limiting: its token record, or its address without tokens. */
 export function rateClient(access: Access | null, address: string): string {
   return access === null ? `address ${address}` : `token ${access.id}`;
-}
-
-/** {@link authorize} for one operation. */
-export function authorizeOperation(access: Access | null, op: Operation): void {
-  if (access !== null) authorize(access, needsOf(op));
 }
 
 function digest(text: string): Buffer {
