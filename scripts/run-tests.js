@@ -46,10 +46,17 @@ function concurrency() {
   return n;
 }
 
+/** Whether this node takes --test-concurrency (20.10 and newer; before, it ran cores - 1 files at a time). */
+function takesTestConcurrency() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 20 || (major === 20 && minor >= 10);
+}
+
 /** Runs the files with node's test runner, `n` files at a time; true when every test passed. */
 function runFiles(files, n) {
   if (files.length === 0) return true;
-  const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${n}`, '--test-reporter=spec', ...files], { stdio: 'inherit' });
+  const flags = takesTestConcurrency() ? [`--test-concurrency=${n}`] : [];
+  const result = spawnSync(process.execPath, ['--test', ...flags, '--test-reporter=spec', ...files], { stdio: 'inherit' });
   return result.status === 0;
 }
 
@@ -67,6 +74,8 @@ if (files.length === 0) {
 }
 const together = files.filter((f) => !(f in RUN_ALONE));
 const alone = files.filter((f) => f in RUN_ALONE);
+if (!takesTestConcurrency()) console.log(`# node ${process.version} chooses how many test files run at once (--test-concurrency came in 20.10)`);
 const passedTogether = runFiles(together, concurrency());
+for (const file of alone) console.log(`# alone, after the others: ${file} (${RUN_ALONE[file]})`);
 const passedAlone = runFiles(alone, 1);
 process.exit(passedTogether && passedAlone ? 0 : 1);
