@@ -1,11 +1,26 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node's test runner. Node 20's `--test` takes no globs, so the
 // files are listed here. Arguments narrow the run: `npm test -- core` runs files whose path has "core".
+//
+// Files run two at a time: the suite mostly waits (fsync, PostgreSQL, timers, child processes), so a
+// second file uses the idle core. SPACEKV_TEST_CONCURRENCY sets how many (1 runs them one by one).
+// The files in RUN_ALONE change what other files read or count, so they run after the concurrent
+// batch, one at a time, with nothing beside them.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
 const roots = ['packages/core/dist/test', 'packages/server/dist/test', 'packages/client/dist/test', 'bench/dist/test', 'examples/dist'];
+
+/** Test files (compiled paths) that must not share the machine with another test file, and why. */
+const RUN_ALONE = {
+  // `npm start` runs `npm run build`, whose console build deletes and rewrites
+  // packages/console/dist, which the console and browser tests serve and the pack test packs.
+  'packages/server/dist/test/process/npm-start.test.js': 'npm start rebuilds packages/console/dist',
+  // It counts the log pages the server reads between two answers of /healthz: with another file
+  // taking the CPU, the test's own next request comes late and the count grows with the wait.
+  'packages/server/dist/test/reliability/abuse.test.js': 'measures event-loop holds from the client side',
+};
 
 function collect(dir) {
   let entries;
@@ -21,11 +36,46 @@ function collect(dir) {
   });
 }
 
+function concurrency() {
+  const value = process.env.SPACEKV_TEST_CONCURRENCY ?? '2';
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`SPACEKV_TEST_CONCURRENCY must be a whole number of at least 1, not ${JSON.stringify(value)}`);
+    process.exit(1);
+  }
+  return n;
+}
+
+/** Whether this node takes --test-concurrency (20.10 and newer; before, it ran cores - 1 files at a time). */
+function takesTestConcurrency() {
+  const [major, minor] = process.versions.node.split('.').map(Number);
+  return major > 20 || (major === 20 && minor >= 10);
+}
+
+/** Runs the files with node's test runner, `n` files at a time; true when every test passed. */
+function runFiles(files, n) {
+  if (files.length === 0) return true;
+  const flags = takesTestConcurrency() ? [`--test-concurrency=${n}`] : [];
+  const result = spawnSync(process.execPath, ['--test', ...flags, '--test-reporter=spec', ...files], { stdio: 'inherit' });
+  return result.status === 0;
+}
+
+const all = roots.flatMap(collect);
+const missing = Object.keys(RUN_ALONE).filter((f) => !all.includes(f));
+if (all.length > 0 && missing.length > 0) {
+  console.error(`run-tests.js names files to run alone that do not exist (renamed?): ${missing.join(', ')}`);
+  process.exit(1);
+}
 const filters = process.argv.slice(2);
-const files = roots.flatMap(collect).filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+const files = all.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (files.length === 0) {
   console.error('no test files found: run `npm run build` first');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const together = files.filter((f) => !(f in RUN_ALONE));
+const alone = files.filter((f) => f in RUN_ALONE);
+if (!takesTestConcurrency()) console.log(`# node ${process.version} chooses how many test files run at once (--test-concurrency came in 20.10)`);
+const passedTogether = runFiles(together, concurrency());
+for (const file of alone) console.log(`# alone, after the others: ${file} (${RUN_ALONE[file]})`);
+const passedAlone = runFiles(alone, 1);
+process.exit(passedTogether && passedAlone ? 0 : 1);

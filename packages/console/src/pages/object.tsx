@@ -5,7 +5,7 @@
  */
 import { type Json, DEFAULT_LIMITS, defaultValue, parseSchemaJson } from '@spacekv/core';
 import { CmpFailError, NotFoundError, type SpaceDescription, type SpaceObject } from '@spacekv/client';
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { Session } from '../session.js';
 import { hrefOf } from '../route.js';
 import { useSpace } from '../space-hook.js';
@@ -40,15 +40,19 @@ function Editor({ session, description, keyText }: { readonly session: Session; 
   const space = description.name;
   const key = parseKey(description, keyText);
   const object = useLoad(() => session.db.get(space, key), [session, space, keyText]);
-  const [text, setText] = useState('');
+  // The user's edit belongs to the object it was made on: once another version loads (after a save,
+  // or 'Load the current version'), the text is that version's, in the same render as its version
+  // number. (Set from an effect, the text lagged one paint behind the number shown, and a Save in
+  // between sent the discarded edit on the new version.)
+  const [edit, setEdit] = useState<{ readonly of: SpaceObject; readonly text: string } | undefined>();
   const [outcome, setOutcome] = useState<Outcome | undefined>();
   const [confirming, setConfirming] = useState(false);
-  useEffect(() => { if (object.value) setText(attributesText(object.value.attributes)); }, [object.value]);
 
   if (object.error) return <ErrorLine error={object.error} />;
   if (object.loading && !object.value) return <p>Loading…</p>;
   const opened = object.value;
   if (!opened) return <Empty>No object with key {keyText} in {space}. It may have been deleted; create it from <a href={hrefOf({ page: 'objects', space })}>the browser</a>.</Empty>;
+  const text = edit?.of === opened ? edit.text : attributesText(opened.attributes);
 
   const conflictOr = async (run: () => Promise<void>) => {
     try {
@@ -75,7 +79,7 @@ function Editor({ session, description, keyText }: { readonly session: Session; 
     <form class="card" onSubmit={save} aria-label="edit object">
       <p>Version <strong class="version">{opened.version}</strong>. Saving succeeds only if nobody changed the object since this version.</p>
       <label for="attributes">Attributes (JSON)</label>
-      <textarea id="attributes" rows={12} spellcheck={false} value={text} onInput={(e) => setText(e.currentTarget.value)} />
+      <textarea id="attributes" rows={12} spellcheck={false} value={text} onInput={(e) => setEdit({ of: opened, text: e.currentTarget.value })} />
       <OutcomeLine outcome={outcome} onReload={() => { setOutcome(undefined); object.reload(); }} />
       <p class="actions">
         <button type="submit">Save</button>

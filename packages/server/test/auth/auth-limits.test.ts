@@ -103,14 +103,19 @@ test('requests past clientRequestsPerSecondMax from one token get 429 rate_limit
   const limited = await server('auth-rate', { clientRequestsPerSecondMax: RATE }, 'on');
   const [a, b] = [await createToken(limited.url, { ops: ['read'] }), await createToken(limited.url, { ops: ['read'] })];
   // A burst of 40 seconds' worth: served at most one burst plus what the bucket refilled meanwhile.
+  // The other token's request goes out behind it, while the first token's bucket is empty. (The
+  // refusals are the burst's own: a request sent after the burst finds a token refilled whenever
+  // 1/RATE s passed in between, as it can on a loaded machine.)
   const started = performance.now();
-  const statuses = await Promise.all(Array.from({ length: RATE * 40 }, () => call(limited.url, 'GET', '/v1/spaces', { headers: bearer(a.token) }).then((r) => r.status)));
+  const burst = Promise.all(Array.from({ length: RATE * 40 }, () => call(limited.url, 'GET', '/v1/spaces', { headers: bearer(a.token) })));
+  const other = call(limited.url, 'GET', '/v1/spaces', { headers: bearer(b.token) });
+  const replies = await burst;
   const refilled = Math.ceil(((performance.now() - started) / 1000) * RATE);
+  const statuses = replies.map((r) => r.status);
   assert.ok(statuses.filter((s) => s === 200).length <= RATE + refilled + 1, `served ${statuses.filter((s) => s === 200).length} of ${statuses.length}, refill ${refilled}`);
   assert.deepEqual([...new Set(statuses)].sort(), [200, 429]);
-  const refused = expectError(await call(limited.url, 'GET', '/v1/spaces', { headers: bearer(a.token) }), 429, 'rate_limited');
-  assert.equal(refused.limit, 'clientRequestsPerSecondMax');
-  expectOk(await call(limited.url, 'GET', '/v1/spaces', { headers: bearer(b.token) }), 200);
+  for (const reply of replies.filter((r) => r.status === 429)) assert.equal(expectError(reply, 429, 'rate_limited').limit, 'clientRequestsPerSecondMax');
+  expectOk(await other, 200);
   const peer = await WsPeer.open(limited.url, a.token); // the same token's budget, another front
   try {
     const outcomes = await Promise.all(Array.from({ length: RATE * 40 }, () => peer.request({ op: 'list_spaces' }).then(WsPeer.outcome)));
