@@ -6,7 +6,8 @@
 // second file uses the idle core. SPACEKV_TEST_CONCURRENCY sets how many (1 runs them one by one).
 // The files in RUN_ALONE change what other files read or count, so they run after the concurrent
 // batch, one at a time, with nothing beside them.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -52,11 +53,32 @@ function takesTestConcurrency() {
   return major > 20 || (major === 20 && minor >= 10);
 }
 
+/** Where each run's TAP copy goes, for the combined count printed at the end. */
+const tapDir = mkdtempSync(join(tmpdir(), 'spacekv-tests-'));
+const counts = { tests: 0, pass: 0, fail: 0 };
+
+/** Adds the totals of a run's TAP summary (`# tests N`, `# pass N`, `# fail N`, `# cancelled N`). */
+function addCounts(tapFile) {
+  let tap = '';
+  try {
+    tap = readFileSync(tapFile, 'utf8');
+  } catch {
+    return; // the run died before writing: its exit status says so
+  }
+  const total = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+  counts.tests += total('tests');
+  counts.pass += total('pass');
+  counts.fail += total('fail') + total('cancelled');
+}
+
 /** Runs the files with node's test runner, `n` files at a time; true when every test passed. */
-function runFiles(files, n) {
+function runFiles(files, n, name) {
   if (files.length === 0) return true;
   const flags = takesTestConcurrency() ? [`--test-concurrency=${n}`] : [];
-  const result = spawnSync(process.execPath, ['--test', ...flags, '--test-reporter=spec', ...files], { stdio: 'inherit' });
+  const tapFile = join(tapDir, `${name}.tap`);
+  const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`];
+  const result = spawnSync(process.execPath, ['--test', ...flags, ...reporters, ...files], { stdio: 'inherit' });
+  addCounts(tapFile);
   return result.status === 0;
 }
 
@@ -75,7 +97,11 @@ if (files.length === 0) {
 const together = files.filter((f) => !(f in RUN_ALONE));
 const alone = files.filter((f) => f in RUN_ALONE);
 if (!takesTestConcurrency()) console.log(`# node ${process.version} chooses how many test files run at once (--test-concurrency came in 20.10)`);
-const passedTogether = runFiles(together, concurrency());
+const passedTogether = runFiles(together, concurrency(), 'together');
 for (const file of alone) console.log(`# alone, after the others: ${file} (${RUN_ALONE[file]})`);
-const passedAlone = runFiles(alone, 1);
+const passedAlone = runFiles(alone, 1, 'alone');
+rmSync(tapDir, { recursive: true, force: true });
+// The runs above each print node's own summary; this line is the whole suite's.
+console.log(`\n# every test file: ${counts.tests} tests in ${together.length + alone.length} files`);
+console.log(`${counts.pass} passed, ${counts.fail} failed`);
 process.exit(passedTogether && passedAlone ? 0 : 1);
