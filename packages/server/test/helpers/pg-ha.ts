@@ -76,7 +76,22 @@ export class PgHaCluster {
     return haStoreUrl(this.ports, schema);
   }
 
+  /**
+   * A new cluster, set up once more (new directory, new ports) if the first never became healthy:
+   * twice on a loaded suite a Patroni found its REST port taken as it started ("Address already in
+   * use"), which says nothing about spacekv. The first attempt's failure is written out, and a
+   * second failure fails the test.
+   */
   static async create(): Promise<PgHaCluster> {
+    try {
+      return await PgHaCluster.createOnce();
+    } catch (err) {
+      console.error(`# the HA cluster did not come up; setting it up once more. The first attempt:\n${(err as Error).message}`);
+      return PgHaCluster.createOnce();
+    }
+  }
+
+  private static async createOnce(): Promise<PgHaCluster> {
     const dir = makeTempDir('pg-ha');
     const owner = postgresOwner();
     chmodSync(dir, 0o755);
