@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply } from 'fastify';
 import { type ErrorCode, SpacekvError, errorJson, httpStatusOf } from '@spacekv/core';
 import { SCHEMA_MEDIA_TYPE } from './space-routes.js';
+import { pathOf } from '../url-path.js';
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'too_large',
@@ -40,7 +41,7 @@ export interface RefusedRequest {
  * "Unsupported Media Type"), and what the route takes instead.
  */
 function refusedMediaType(request: RefusedRequest | undefined): string {
-  const takes = request?.method === 'POST' && request.url.split('?')[0] === '/v1/spaces' ? TAKES_SCHEMA : TAKES_JSON;
+  const takes = request?.method === 'POST' && pathOf(request.url) === '/v1/spaces' ? TAKES_SCHEMA : TAKES_JSON;
   const sent = request?.headers['content-type'];
   const got = typeof sent === 'string' && sent.trim() !== '' ? `got content-type ${JSON.stringify(sent.slice(0, 100))}` : 'got no content-type';
   return `${takes}; ${request ? got : 'got another type'}`;

@@ -15,6 +15,7 @@ import { type Access, type Authenticator, accessRefusal, authorize, rateClient }
 import type { RateLimiter } from '../rate-limiter.js';
 import type { BrowserGuard } from '../browser-guard.js';
 import { sendError } from './errors.js';
+import { pathOf } from '../url-path.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,12 +45,6 @@ function isPublicPath(path: string): boolean {
 /** The console's page and its assets. */
 function isConsolePath(path: string): boolean {
   return path === '/console' || path.startsWith('/console/');
-}
-
-/** The URL's path, without its query. */
-export function pathOf(url: string): string {
-  const query = url.indexOf('?');
-  return query < 0 ? url : url.slice(0, query);
 }
 
 const BEARER = /^Bearer\s+/i;

@@ -17,6 +17,7 @@ import type { ChangeFeed } from '../../events/change-feed.js';
 import type { Metrics } from '../../metrics.js';
 import type { OutputBudget } from '../output-budget.js';
 import { WsConnection } from './connection.js';
+import { pathOf } from '../url-path.js';
 
 export interface WsFrontOptions {
   readonly engine: Engine;
@@ -66,7 +67,7 @@ export class WsFront {
   }
 
   private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (request.url ?? '').split('?')[0];
+    const path = pathOf(request.url ?? '');
     if (path !== WS_PATH) return refuse(socket, 404, 'no_route', `no WebSocket endpoint at ${path}; use ${WS_PATH}`);
     if (!this.accepting) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
     try {
