@@ -53,33 +53,37 @@ function takesTestConcurrency() {
   return major > 20 || (major === 20 && minor >= 10);
 }
 
-/** Where each run's TAP copy goes, for the combined count printed at the end. */
-const tapDir = mkdtempSync(join(tmpdir(), 'spacekv-tests-'));
 const counts = { tests: 0, pass: 0, fail: 0 };
 
-/** Adds the totals of a run's TAP summary (`# tests N`, `# pass N`, `# fail N`, `# cancelled N`). */
-function addCounts(tapFile) {
+/**
+ * Adds the totals of a run's TAP summary (`# tests N`, `# pass N`, `# fail N`, `# cancelled N`). A run
+ * that failed without counting a failure (node itself ended early, with a partial summary or none)
+ * counts as one failure, so the closing line never reads "0 failed" over a failed run.
+ */
+function addCounts(tapFile, failed) {
   let tap = '';
   try {
     tap = readFileSync(tapFile, 'utf8');
   } catch {
-    return; // the run died before writing: its exit status says so
+    // no summary written: the failure below stands for it
   }
   const total = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+  const fails = total('fail') + total('cancelled');
   counts.tests += total('tests');
   counts.pass += total('pass');
-  counts.fail += total('fail') + total('cancelled');
+  counts.fail += failed && fails === 0 ? 1 : fails;
 }
 
-/** Runs the files with node's test runner, `n` files at a time; true when every test passed. */
-function runFiles(files, n, name) {
+/** Runs the files with node's test runner, `n` files at a time, its TAP copy in `tapDir`; true when every test passed. */
+function runFiles(files, n, tapDir, name) {
   if (files.length === 0) return true;
   const flags = takesTestConcurrency() ? [`--test-concurrency=${n}`] : [];
   const tapFile = join(tapDir, `${name}.tap`);
   const reporters = ['--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tapFile}`];
   const result = spawnSync(process.execPath, ['--test', ...flags, ...reporters, ...files], { stdio: 'inherit' });
-  addCounts(tapFile);
-  return result.status === 0;
+  const passed = result.status === 0;
+  addCounts(tapFile, !passed);
+  return passed;
 }
 
 const all = roots.flatMap(collect);
@@ -97,9 +101,11 @@ if (files.length === 0) {
 const together = files.filter((f) => !(f in RUN_ALONE));
 const alone = files.filter((f) => f in RUN_ALONE);
 if (!takesTestConcurrency()) console.log(`# node ${process.version} chooses how many test files run at once (--test-concurrency came in 20.10)`);
-const passedTogether = runFiles(together, concurrency(), 'together');
+// Each run's TAP copy, for the whole suite's count printed at the end.
+const tapDir = mkdtempSync(join(tmpdir(), 'spacekv-tests-'));
+const passedTogether = runFiles(together, concurrency(), tapDir, 'together');
 for (const file of alone) console.log(`# alone, after the others: ${file} (${RUN_ALONE[file]})`);
-const passedAlone = runFiles(alone, 1, 'alone');
+const passedAlone = runFiles(alone, 1, tapDir, 'alone');
 rmSync(tapDir, { recursive: true, force: true });
 // The runs above each print node's own summary; this line is the whole suite's.
 console.log(`\n# every test file: ${counts.tests} tests in ${together.length + alone.length} files`);
