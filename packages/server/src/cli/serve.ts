@@ -1,7 +1,7 @@
 /** `spacekv serve`: run a server until SIGTERM/SIGINT, then drain and exit. */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { makeLimits } from '@spacekv/core';
+import { LIMIT_MS_MAX, makeLimits } from '@spacekv/core';
 import { DEFAULT_CONFIG, type ServerConfig } from '../config.js';
 import { startServer } from '../server.js';
 
@@ -21,6 +21,19 @@ function positive(parse: (value: string) => number): (value: string) => number {
   return (value) => {
     const n = parse(value);
     if (n === 0) throw new Error(`'${value}' must be more than 0`);
+    return n;
+  };
+}
+
+/**
+ * A duration that becomes a Node timer: at most LIMIT_MS_MAX, the bound the limits take too. Past
+ * Node's largest timer, Node does not wait longer: it warns and fires after 1 ms, so a sweep or a
+ * heartbeat "every month" would run without pause.
+ */
+function timer(parse: (value: string) => number): (value: string) => number {
+  return (value) => {
+    const n = parse(value);
+    if (n > LIMIT_MS_MAX) throw new Error(`'${value}' is more than ${LIMIT_MS_MAX} ms (about 24.8 days, the longest Node timer)`);
     return n;
   };
 }
@@ -79,16 +92,16 @@ export function serveCommand(): Command {
     .addOption(new Option('--store <store>', "storage engine: 'sqlite' (embedded, in --data) or postgres://user@host:5432/db?schema=name (shared by any number of servers; schema defaults to spacekv; several hosts, h1:5432,h2:5432, with target_session_attrs=primary follow a failover)").env('SPACEKV_STORE').default(DEFAULT_CONFIG.store))
     .addOption(
       new Option('--drain-timeout-ms <ms>', 'on SIGTERM, how long to wait for in-flight requests before closing their connections')
-        .env('SPACEKV_DRAIN_TIMEOUT_MS').default(DEFAULT_CONFIG.drainTimeoutMs).argParser(milliseconds),
+        .env('SPACEKV_DRAIN_TIMEOUT_MS').default(DEFAULT_CONFIG.drainTimeoutMs).argParser(timer(milliseconds)),
     )
     .addOption(new Option('--amqp <url>', 'enable the AMQP front on this broker: RPC on --amqp-rpc-queue, events to --amqp-exchange (e.g. amqp://guest:guest@127.0.0.1:5672)').env('SPACEKV_AMQP_URL'))
     .addOption(new Option('--amqp-rpc-queue <name>', 'durable queue AMQP RPC requests arrive on').env('SPACEKV_AMQP_RPC_QUEUE').default(DEFAULT_CONFIG.amqpRpcQueue))
     .addOption(new Option('--amqp-exchange <name>', 'topic exchange change events are published to (routing key <space>.<operation>)').env('SPACEKV_AMQP_EXCHANGE').default(DEFAULT_CONFIG.amqpExchange))
     .addOption(new Option('--amqp-prefetch <n>', 'AMQP RPC requests taken before answering any (backpressure)').env('SPACEKV_AMQP_PREFETCH').default(DEFAULT_CONFIG.amqpPrefetch).argParser(positive(count)))
-    .addOption(new Option('--sweep-interval-ms <ms>', 'how often the TTL sweeper deletes expired objects').env('SPACEKV_SWEEP_INTERVAL_MS').default(DEFAULT_CONFIG.sweepIntervalMs).argParser(positive(milliseconds)))
+    .addOption(new Option('--sweep-interval-ms <ms>', 'how often the TTL sweeper deletes expired objects').env('SPACEKV_SWEEP_INTERVAL_MS').default(DEFAULT_CONFIG.sweepIntervalMs).argParser(timer(positive(milliseconds))))
     .addOption(new Option('--log-retention-ms <ms>', 'remove change-log entries older than this (0: no age rule)').env('SPACEKV_LOG_RETENTION_MS').default(DEFAULT_CONFIG.logRetentionMs).argParser(milliseconds))
     .addOption(new Option('--log-retention-seqs <n>', 'keep the change log of only the newest n seqs (0: no count rule)').env('SPACEKV_LOG_RETENTION_SEQS').default(DEFAULT_CONFIG.logRetentionSeqs).argParser(count))
-    .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often WebSocket peers are pinged; one that has not answered the previous ping is disconnected').env('SPACEKV_HEARTBEAT_INTERVAL_MS').default(DEFAULT_CONFIG.heartbeatIntervalMs).argParser(positive(milliseconds)))
+    .addOption(new Option('--heartbeat-interval-ms <ms>', 'how often WebSocket peers are pinged; one that has not answered the previous ping is disconnected').env('SPACEKV_HEARTBEAT_INTERVAL_MS').default(DEFAULT_CONFIG.heartbeatIntervalMs).argParser(timer(positive(milliseconds))))
     .addOption(new Option('--limit <name=value>', 'override a bound of the limits module (repeatable; SPACEKV_LIMITS takes a comma-separated list), e.g. --limit sendBufferBytesMax=1048576; docs/limits.md lists them').env('SPACEKV_LIMITS').argParser(limitOverride))
     .addOption(new Option('--auth <mode>', "require tokens: 'auto' (required unless listening on loopback only), 'on', 'off' (refused beyond loopback without --insecure-no-auth); root secret: SPACEKV_ROOT_TOKEN")
       .env('SPACEKV_AUTH').default(DEFAULT_CONFIG.auth).choices(['auto', 'on', 'off']))

@@ -1,11 +1,12 @@
 // Proves the `spacekv serve` command line (docs/architecture.md §6): --help lists --host, --port, --data,
 // --store (and --log-level) with their environment variables; the environment variables configure a
 // real server (SPACEKV_HOST, SPACEKV_PORT, SPACEKV_DATA, SPACEKV_STORE, SPACEKV_LOG_LEVEL); a flag
-// wins over its variable; and bad settings (an unknown store, a bad port) stop the process with a
-// message and a non-zero exit instead of serving.
+// wins over its variable; and bad settings (an unknown store, a bad port, a timer past Node's longest)
+// stop the process with a message and a non-zero exit instead of serving.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { LIMIT_MS_MAX } from '@spacekv/core';
 import { join } from 'node:path';
 import { call, expectOk, objectPath } from '../helpers/http.js';
 import { freePort } from '../helpers/ports.js';
@@ -82,4 +83,21 @@ test('a bad port (SPACEKV_PORT) stops the process with a message, non-zero exit'
   const run = await withTimeout(runCli(['serve', '--data', tempDir('cli-port')], childEnv({ SPACEKV_PORT: 'not-a-port' })), 20_000, 'the CLI to refuse');
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /invalid port 'not-a-port'/);
+});
+
+test('a timer setting past the longest Node timer (flag or variable) stops the process with a message, exit 1; at it, the server serves', async () => {
+  const dataDir = tempDir('cli-timer');
+  const over = String(LIMIT_MS_MAX + 1);
+  for (const [args, env] of [
+    [['--sweep-interval-ms', over], childEnv()],
+    [['--drain-timeout-ms', over], childEnv()],
+    [[], childEnv({ SPACEKV_HEARTBEAT_INTERVAL_MS: over })],
+  ] as const) {
+    const run = await withTimeout(runCli(['serve', '--port', '0', '--data', dataDir, ...args], env), 20_000, 'the CLI to refuse');
+    assert.equal(run.code, 1, `${args.join(' ')}: ${run.stdout}${run.stderr}`);
+    assert.match(run.stderr, new RegExp(`'${over}' is more than ${LIMIT_MS_MAX} ms`));
+  }
+  const server = await spawnServer(['--port', '0', '--data', dataDir, '--sweep-interval-ms', String(LIMIT_MS_MAX), '--heartbeat-interval-ms', String(LIMIT_MS_MAX)]);
+  expectOk(await call(server.url, 'GET', '/healthz'));
+  assert.doesNotMatch(server.output(), /TimeoutOverflowWarning/);
 });
