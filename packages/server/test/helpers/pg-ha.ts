@@ -17,7 +17,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
-import { postgresOwner, postgresUserMissing } from './private-postgres.js';
+import { POSTGRES_CWD, postgresOwner, postgresUserMissing } from './private-postgres.js';
 import { makeTempDir } from './temp.js';
 import { sleep, withTimeout } from './timeout.js';
 
@@ -269,12 +269,12 @@ function asPostgresArgv(command: string, args: readonly string[]): [string, stri
 
 function asPostgres(command: string, args: readonly string[]): void {
   const [file, argv] = asPostgresArgv(command, args);
-  execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000 });
+  execFileSync(file, argv, { stdio: 'pipe', timeout: 60_000, cwd: POSTGRES_CWD });
 }
 
 function spawnPatroni(config: string, log: string): ChildProcess {
   const [file, argv] = asPostgresArgv(PATRONI, [config]);
-  const child = spawn('sh', ['-c', `exec "$0" "$@" >>'${log}' 2>&1`, file, ...argv], { stdio: 'ignore', env: { ...process.env, HOME: '/tmp' } });
+  const child = spawn('sh', ['-c', `exec "$0" "$@" >>'${log}' 2>&1`, file, ...argv], { stdio: 'ignore', cwd: POSTGRES_CWD, env: { ...process.env, HOME: '/tmp' } });
   return child;
 }
 

@@ -7,9 +7,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 function binDir(): string | undefined {
   const fromEnv = process.env['SPACEKV_TEST_PG_BIN'];
@@ -26,6 +26,12 @@ function binDir(): string | undefined {
 }
 
 /** Why a private cluster cannot be made here, or undefined when it can. */
+/**
+ * Where processes run as the postgres user start: not the test's own directory, which that user
+ * may not enter (a clone in a 0700 `mktemp -d` directory: Patroni then failed at its first chdir).
+ */
+export const POSTGRES_CWD = '/';
+
 export function privatePostgresMissing(): string | undefined {
   const bin = binDir();
   if (!bin || !existsSync(join(bin, 'initdb'))) return 'no PostgreSQL server binaries (initdb) found; set SPACEKV_TEST_PG_BIN to run the PostgreSQL fault tests';
@@ -50,17 +56,6 @@ export function postgresOwner(): { uid: number; gid: number } | undefined {
     uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
     gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class PrivatePostgres {
@@ -106,6 +101,6 @@ export class PrivatePostgres {
   private run(tool: string, args: readonly string[]): void {
     const command = join(this.bin, tool);
     const [file, argv] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, [...args]];
-    execFileSync(file, argv as string[], { stdio: 'pipe', timeout: 90_000 });
+    execFileSync(file, argv as string[], { stdio: 'pipe', timeout: 90_000, cwd: POSTGRES_CWD });
   }
 }
