@@ -15,16 +15,17 @@
  *
  * Each server variant of --variants (variants.ts) runs beside the default server, its own client
  * connected to it (with a token where it requires one); in every round each of its measurements is
- * paired with one of the default server's, back to back (paired.ts).
+ * paired with one of the default server's, the operations of each side cut into slices run
+ * alternately in ABBA order (paired.ts's slicedRound, --slices).
  */
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { Redis } from 'ioredis';
 import type { ChildServer } from './child-server.js';
 import { runInFlight } from './inflight.js';
-import { type Measured, measure, medianMeasured, sampleOf } from './measured.js';
+import { type Measured, joinMeasured, measure, medianMeasured, sampleOf } from './measured.js';
 import type { ClientVsRedisSizes, InFlightLevel } from './options.js';
-import { type Pair, describePairs, pairedRound } from './paired.js';
+import { type Pair, describePairs, sliceSizes, slicedRound } from './paired.js';
 import { type PeerOutcome, type RedisPeer, deleteKeys, durablePeer, fastPeer, redisClient } from './redis-peer.js';
 import { int, out, printColumns } from './report.js';
 import { SCHEMA_DSL, SPACE, VALUE_JSON, commitCounters, keyName } from './rest-fixtures.js';
@@ -100,7 +101,9 @@ function keyWalk(keys: number, length: number): Uint32Array {
   return walk;
 }
 
-export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, variants: readonly ServerVariant[], problems: string[]): Promise<ClientVsRedisFigures> {
+export async function clientVsRedis(
+  root: string, sizes: ClientVsRedisSizes, variants: readonly ServerVariant[], slices: number, problems: string[],
+): Promise<ClientVsRedisFigures> {
   const levels = sizes.levels.map((l) => l.inFlight).join(', ');
   out(`[6] @spacekv/client over WebSocket vs Redis via ioredis, ${levels} operations in flight from one process, ${VALUE_JSON.length}-byte values, `
     + `${sizes.rounds} interleaved round${sizes.rounds === 1 ? '' : 's'} (figures are medians)`);
@@ -136,13 +139,13 @@ export async function clientVsRedis(root: string, sizes: ClientVsRedisSizes, var
       fastPid: 'peer' in fast ? fast.peer.pid : undefined,
       durablePid: 'peer' in durable ? durable.peer.pid : undefined,
     };
-    return { rows: await measureAll(clients, sizes, prefix, problems), fast, durable };
+    return { rows: await measureAll(clients, sizes, slices, prefix, problems), fast, durable };
   } finally {
     await tearDown(clients, connected, servers, fast, durable, prefix, problems);
   }
 }
 
-async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string, problems: string[]): Promise<Row[]> {
+async function measureAll(c: Clients, sizes: ClientVsRedisSizes, slices: number, prefix: string, problems: string[]): Promise<Row[]> {
   const getKeys = Array.from({ length: sizes.keys }, (_, i) => keyName(i));
   const redisGetKeys = getKeys.map((k) => prefix + k);
   const longest = Math.max(...sizes.levels.map((l) => l.getOps));
@@ -207,14 +210,14 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
     plans.push({ op: 'put', peer: 'durable', level, spacekv: [], variants: c.variants.map(() => []), redis: {} });
   }
 
-  const spacekvPut = async (level: InFlightLevel, on: Connected): Promise<Measured> => {
+  const spacekvPut = async (inFlight: number, ops: number, on: Connected): Promise<Measured> => {
     const before = await commitCounters(on.server.url);
-    const m = await measure(on.server.pid, () => runInFlight(level.inFlight, level.putOps, putIssue.spacekv(on.client), (w) => w.created));
+    const m = await measure(on.server.pid, () => runInFlight(inFlight, ops, putIssue.spacekv(on.client), (w) => w.created));
     const after = await commitCounters(on.server.url);
     return { ...m, writesPerCommit: (after.writes - before.writes) / (after.batches - before.batches) };
   };
-  const spacekvGet = (level: InFlightLevel, on: Connected): Promise<Measured> =>
-    measure(on.server.pid, () => runInFlight(level.inFlight, level.getOps, getIssue.spacekv(on.client), found));
+  const spacekvGet = (inFlight: number, ops: number, on: Connected): Promise<Measured> =>
+    measure(on.server.pid, () => runInFlight(inFlight, ops, getIssue.spacekv(on.client), found));
   const defaultSide: Connected = { server: c.server, client: c.spacekv };
 
   for (let round = 1; round <= sizes.rounds; round++) {
@@ -238,19 +241,17 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, prefix: string,
         // One spacekv put measurement serves both put rows: the durable row measures none.
         if (plan.op === 'put' && plan.peer === 'durable') return;
         const run = plan.op === 'get' ? spacekvGet : spacekvPut;
-        const onDefault = async (): Promise<Measured> => {
-          const m = await run(plan.level, defaultSide);
-          plan.spacekv.push(m);
-          return m;
-        };
-        if (c.variants.length === 0) await onDefault();
+        const ops = plan.op === 'get' ? plan.level.getOps : plan.level.putOps;
+        if (c.variants.length === 0) plan.spacekv.push(await run(inFlight, ops, defaultSide));
+        // Beside a variant, each side's operations in slices run alternately (ABBA); the default's
+        // joined slices are also its figure of the round.
+        const sliced = sliceSizes(ops, inFlight, slices);
         for (const [i, v] of c.variants.entries()) {
-          const pair = await pairedRound(round, async () => sampleOf(await onDefault()), async () => {
-            const m = await run(plan.level, v);
-            if (m.wrongResults > 0) problems.push(`step 6, ${plan.op} at ${inFlight} in flight, spacekv ${v.variant.label}: ${m.wrongResults} wrong results`);
-            return sampleOf(m);
-          });
-          plan.variants[i]?.push(pair);
+          const { base, variant } = await slicedRound(round, sliced.slices, (side) => run(inFlight, sliced.opsEach, side === 'default' ? defaultSide : v));
+          const [onDefault, onVariant] = [joinMeasured(base), joinMeasured(variant)];
+          plan.spacekv.push(onDefault);
+          if (onVariant.wrongResults > 0) problems.push(`step 6, ${plan.op} at ${inFlight} in flight, spacekv ${v.variant.label}: ${onVariant.wrongResults} wrong results`);
+          plan.variants[i]?.push({ base: sampleOf(onDefault), variant: sampleOf(onVariant) });
         }
       };
       // Alternate who goes first, so neither always runs right after the other's burst.
@@ -422,7 +423,7 @@ export const clientVsRedisSection: Section = {
   title: 'Step 6: @spacekv/client point get and put vs Redis',
   byDefault: true,
   async run(c) {
-    printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.options.variants, c.problems));
+    printClientVsRedis(await clientVsRedis(c.root, c.options.clientVsRedis, c.options.variants, c.options.slices, c.problems));
   },
   estimateSeconds({ options: o }) {
     // Rough rates of spacekv here, ops/s at 1, 64 and more in flight: gets, then durable puts (an fsync per batch).

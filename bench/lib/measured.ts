@@ -5,7 +5,7 @@
 import type { InFlightResult } from './inflight.js';
 import type { Sample } from './paired.js';
 import { CpuMeter } from './proc-stats.js';
-import { median } from './stats.js';
+import { harmonicMean, mean, median } from './stats.js';
 
 /** A measurement with the CPU it cost each side. */
 export interface Measured extends InFlightResult {
@@ -46,6 +46,30 @@ export function medianMeasured(rounds: readonly Measured[]): Measured {
     serverCpuUs: mid((m) => m.serverCpuUs),
     otherCpuPercent: mid((m) => m.otherCpuPercent),
     ...(perCommit.length > 0 ? { writesPerCommit: median(perCommit) } : {}),
+  };
+}
+
+/**
+ * Slices of one run, each of the same number of operations, as one measurement (paired.ts's
+ * slicedRound): the rate of all their operations over all their time, the mean CPU per operation,
+ * and, as latencies cannot be merged from percentiles, the median of the slices' p50 and p99.
+ */
+export function joinMeasured(slices: readonly Measured[]): Measured {
+  const first = slices[0];
+  if (!first) throw new RangeError('joinMeasured needs at least one slice');
+  const perCommit = slices.map((m) => m.writesPerCommit).filter((x): x is number => x !== undefined);
+  return {
+    inFlight: first.inFlight,
+    total: slices.reduce((sum, m) => sum + m.total, 0),
+    opsPerSec: harmonicMean(slices.map((m) => m.opsPerSec)),
+    seconds: slices.reduce((sum, m) => sum + m.seconds, 0),
+    p50Us: median(slices.map((m) => m.p50Us)),
+    p99Us: median(slices.map((m) => m.p99Us)),
+    wrongResults: slices.reduce((sum, m) => sum + m.wrongResults, 0),
+    clientCpuUs: mean(slices.map((m) => m.clientCpuUs)),
+    serverCpuUs: mean(slices.map((m) => m.serverCpuUs)),
+    otherCpuPercent: mean(slices.map((m) => m.otherCpuPercent)),
+    ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}),
   };
 }
 

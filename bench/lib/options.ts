@@ -26,6 +26,11 @@ export interface BenchOptions {
    * --rounds also sets step 6's, and the paired rounds of every variant (steps 10 and YCSB too).
    */
   readonly rounds: number;
+  /**
+   * Slices per side of each paired round of steps 6 and 10 (paired.ts's slicedRound): the round's
+   * operations of each side cut into this many, run alternately in ABBA order.
+   */
+  readonly slices: number;
   /** Server variants measured beside the default server, paired round by round (variants.ts, paired.ts). */
   readonly variants: readonly ServerVariant[];
   /** Keep-alive connections of the load generator. */
@@ -153,12 +158,12 @@ const YCSB_TINY: YcsbSizes = {
 };
 
 const FULL = {
-  durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000,
+  durationSeconds: 10, warmupSeconds: 2, rounds: 3, connections: 64, keys: 10_000, idleSeconds: 5, settleSeconds: 1, groupWrites: 50_000, writers: 256, serialWrites: 2_000, slices: 4,
   clientVsRedis: CLIENT_VS_REDIS_FULL, codec: { samples: 7, sampleMs: 150 }, events: { writes: 20_000, inFlight: 256 }, ycsb: YCSB_FULL,
   postgres: { puts: 20_000, gets: 40_000, inFlight: 64 }, ops: OPS_FULL,
 };
 const TINY = {
-  durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100,
+  durationSeconds: 1, warmupSeconds: 0, rounds: 1, connections: 64, keys: 500, idleSeconds: 1, settleSeconds: 0.5, groupWrites: 1_024, writers: 256, serialWrites: 100, slices: 4,
   clientVsRedis: CLIENT_VS_REDIS_TINY, codec: { samples: 1, sampleMs: 5 }, events: { writes: 300, inFlight: 64 }, ycsb: YCSB_TINY,
   postgres: { puts: 300, gets: 300, inFlight: 16 }, ops: OPS_TINY,
 };
@@ -180,6 +185,9 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
                          (steps 2-3, 6, 8, 9, 10, 11, 12, YCSB spacekv peers): bounds-off, bounds-off=<limit>[+<limit>...] (only
                          those off), auth-on, build=<dir>[:label] (another built checkout's server, e.g.
                          build=/work/base/f5d9958:old-layout)
+  --slices <n>           steps 6 and 10 with --variants: each side's operations of a round in n slices, run alternately
+                         in ABBA order (A B B A A B B A), so load that changes within a round falls on both alike (default 4;
+                         a slice keeps at least 4x the in-flight level and 100 operations)
  YCSB:
   --records <n>          records loaded (default 100000, tiny 300)
   --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 150)
@@ -203,6 +211,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       connections: { type: 'string' },
       rounds: { type: 'string' },
       variants: { type: 'string' },
+      slices: { type: 'string' },
       only: { type: 'string' },
       report: { type: 'string' },
       note: { type: 'string' },
@@ -233,6 +242,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     durationSeconds: values.duration === undefined ? preset.durationSeconds : positive('--duration', values.duration, false),
     connections: values.connections === undefined ? preset.connections : positive('--connections', values.connections, true),
     rounds: rounds ?? preset.rounds,
+    slices: values.slices === undefined ? preset.slices : positive('--slices', values.slices, true),
     variants: values.variants === undefined ? [] : parseVariants(list(values.variants)),
     clientVsRedis: rounds === undefined ? preset.clientVsRedis : { ...preset.clientVsRedis, rounds },
     only: values.only === undefined ? undefined : new Set(list(values.only)),

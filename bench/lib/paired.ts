@@ -7,7 +7,7 @@
  * it does not count the time the server waited for a CPU another process held).
  */
 import { table } from './markdown.js';
-import { median } from './stats.js';
+import { harmonicMean, mean, median } from './stats.js';
 import type { ServerVariant } from './variants.js';
 
 /** What a pair compares: one measurement of one side. */
@@ -32,6 +32,57 @@ export async function pairedRound<T>(round: number, runDefault: () => Promise<T>
   }
   const variant = await runVariant();
   return { base: await runDefault(), variant };
+}
+
+/**
+ * One paired round cut into `slices` alternating slices per side, in ABBA order: the pairs of
+ * slices alternate which side goes first, and the first pair follows pairedRound's rule (the
+ * default first in odd rounds): A B B A A B B A in odd rounds, B A A B B A A B in even ones. Load
+ * that changes within the round (another process's burst of a second or two, a load rising
+ * throughout) then falls on both sides alike, which two back-to-back whole runs cannot give on a
+ * shared machine. `run(side, slice)` measures slice `slice` (0 ≤ slice < slices) of one side; the
+ * slices of each side come back in the order they ran, for the caller to join (joinSlices).
+ */
+export async function slicedRound<T>(round: number, slices: number, run: (side: 'default' | 'variant', slice: number) => Promise<T>): Promise<{ readonly base: T[]; readonly variant: T[] }> {
+  const base: T[] = [];
+  const variant: T[] = [];
+  for (let slice = 0; slice < slices; slice++) {
+    const pair = await pairedRound(round + slice, () => run('default', slice), () => run('variant', slice));
+    base.push(pair.base);
+    variant.push(pair.variant);
+  }
+  return { base, variant };
+}
+
+/**
+ * Slices of one side, each of the same number of operations, as one sample: the throughput of all
+ * their operations over all their time (the harmonic mean of the slices' rates, so a slow slice
+ * weighs by the time it took) and the mean CPU per operation.
+ */
+export function joinSlices(slices: readonly Sample[]): Sample {
+  if (slices.length === 0) throw new RangeError('joinSlices needs at least one slice');
+  const store = slices.map((s) => s.storeCpuUsPerOp ?? Number.NaN);
+  return {
+    opsPerSec: harmonicMean(slices.map((s) => s.opsPerSec)),
+    serverCpuUsPerOp: mean(slices.map((s) => s.serverCpuUsPerOp)),
+    ...(slices.some((s) => s.storeCpuUsPerOp !== undefined) ? { storeCpuUsPerOp: mean(store) } : {}),
+  };
+}
+
+/** A slice's fewest operations per operation in flight: the ramp at its start and the drain at its end stay a small part of it. */
+const SLICE_OPS_PER_IN_FLIGHT_MIN = 4;
+/** A slice's fewest operations: at 1 in flight, enough that one slow operation does not set its rate. */
+const SLICE_OPS_MIN = 100;
+
+/**
+ * How many slices `ops` operations at `inFlight` outstanding split into, at most `wanted` and at
+ * least 1, each long enough to measure (the constants above); and the operations of each (equal
+ * slices, the remainder left out).
+ */
+export function sliceSizes(ops: number, inFlight: number, wanted: number): { readonly slices: number; readonly opsEach: number } {
+  const minOps = Math.max(SLICE_OPS_MIN, SLICE_OPS_PER_IN_FLIGHT_MIN * inFlight);
+  const slices = Math.max(1, Math.min(wanted, Math.floor(ops / minOps)));
+  return { slices, opsEach: Math.floor(ops / slices) };
 }
 
 /** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */

@@ -15,7 +15,7 @@ export const postgresSection: Section = {
     const o = c.options;
     const figures = await postgresBench(c.root, o.ycsb.postgresUrl, o.postgres, c.problems);
     printPostgres(figures);
-    if (o.variants.length > 0 && !('skipped' in figures)) await postgresVariants(c.root, o.ycsb.postgresUrl, o.postgres, o.variants, o.rounds, c.problems);
+    if (o.variants.length > 0 && !('skipped' in figures)) await postgresVariants(c.root, o.ycsb.postgresUrl, o.postgres, o.variants, o.rounds, o.slices, c.problems);
   },
   estimateSeconds({ options: o }) {
     const row = o.postgres.puts / PUTS_PER_SECOND + o.postgres.gets / GETS_PER_SECOND;

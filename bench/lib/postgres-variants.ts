@@ -1,8 +1,9 @@
 /**
  * Step 10 with --variants: the 1-server PostgreSQL row (durable puts of fresh keys, then gets of
  * them, `inFlight` outstanding) on the default server and on each variant, paired round by round
- * (paired.ts). Both servers of a pair stay up, each on a fresh schema of its own, dropped
- * afterwards; each round writes keys of its own, so every put creates an object. Besides the
+ * (paired.ts), each side's puts and gets of a round in slices run alternately (ABBA, --slices).
+ * Both servers of a pair stay up, each on a fresh schema of its own, dropped afterwards; each round
+ * writes keys of its own, so every put creates an object. Besides the
  * servers' CPU per operation, the CPU of their PostgreSQL backends is compared: a change of layout
  * can move work from the server into PostgreSQL.
  */
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { ChildServer } from './child-server.js';
 import { runInFlight } from './inflight.js';
-import { type Pair, type Sample, describePairs, pairedRound } from './paired.js';
+import { type Pair, type Sample, describePairs, joinSlices, sliceSizes, slicedRound } from './paired.js';
 import { CostMeter, type PostgresSizes, dropSchemas, withSchema } from './postgres.js';
 import { out } from './report.js';
 import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
@@ -37,10 +38,13 @@ async function phase(side: Side, baseUrl: string, run: () => ReturnType<typeof r
 }
 
 export async function postgresVariants(
-  root: string, baseUrl: string, sizes: PostgresSizes, variants: readonly ServerVariant[], rounds: number, problems: string[],
+  root: string, baseUrl: string, sizes: PostgresSizes, variants: readonly ServerVariant[], rounds: number, slices: number, problems: string[],
 ): Promise<void> {
-  out(`[10] server variants beside this build on PostgreSQL, 1 server each, ${sizes.puts} puts then ${sizes.gets} gets at ${sizes.inFlight} in flight, `
-    + `${rounds} paired round${rounds === 1 ? '' : 's'} (ratio per round, median and range):`);
+  const putSlices = sliceSizes(sizes.puts, sizes.inFlight, slices);
+  const getSlices = sliceSizes(sizes.gets, sizes.inFlight, slices);
+  const written = putSlices.slices * putSlices.opsEach;
+  out(`[10] server variants beside this build on PostgreSQL, 1 server each, ${written} puts then ${getSlices.slices * getSlices.opsEach} gets at ${sizes.inFlight} in flight, `
+    + `${rounds} paired round${rounds === 1 ? '' : 's'} of ${putSlices.slices} and ${getSlices.slices} ABBA slices per side (ratio per round, median and range):`);
   for (const [index, variant] of variants.entries()) {
     const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
     const schemas = [`bench_pair_default_${tag}`, `bench_pair_variant_${tag}`];
@@ -58,12 +62,22 @@ export async function postgresVariants(
       const puts: Pair[] = [];
       const gets: Pair[] = [];
       for (let round = 1; round <= rounds; round++) {
-        const put = (side: Side, who: string) => () => phase(side, baseUrl,
-          () => runInFlight(sizes.inFlight, sizes.puts, (i) => side.client.put(SPACE, keyOf(round, i), { v: VALUE }), (w) => w.created), `put, ${who}`, problems);
-        const get = (side: Side, who: string) => () => phase(side, baseUrl,
-          () => runInFlight(sizes.inFlight, sizes.gets, (i) => side.client.get(SPACE, keyOf(round, i % sizes.puts)), (found) => found !== null), `get, ${who}`, problems);
-        puts.push(await pairedRound(round, put(base, 'this build'), put(other, variant.label)));
-        gets.push(await pairedRound(round, get(base, 'this build'), get(other, variant.label)));
+        const sideOf = (which: 'default' | 'variant'): [Side, string] => (which === 'default' ? [base, 'this build'] : [other, variant.label]);
+        const put = (which: 'default' | 'variant', slice: number): Promise<Sample> => {
+          const [side, who] = sideOf(which);
+          const first = slice * putSlices.opsEach;
+          return phase(side, baseUrl, () => runInFlight(sizes.inFlight, putSlices.opsEach, (i) => side.client.put(SPACE, keyOf(round, first + i), { v: VALUE }), (w) => w.created),
+            `put, ${who}`, problems);
+        };
+        const get = (which: 'default' | 'variant', slice: number): Promise<Sample> => {
+          const [side, who] = sideOf(which);
+          const first = slice * getSlices.opsEach;
+          return phase(side, baseUrl, () => runInFlight(sizes.inFlight, getSlices.opsEach, (i) => side.client.get(SPACE, keyOf(round, (first + i) % written)), (found) => found !== null),
+            `get, ${who}`, problems);
+        };
+        const joined = (sliced: { base: Sample[]; variant: Sample[] }): Pair => ({ base: joinSlices(sliced.base), variant: joinSlices(sliced.variant) });
+        puts.push(joined(await slicedRound(round, putSlices.slices, put)));
+        gets.push(joined(await slicedRound(round, getSlices.slices, get)));
       }
       out(describePairs('    PostgreSQL, 1 server, put', variant, puts));
       out(describePairs('    PostgreSQL, 1 server, get', variant, gets));

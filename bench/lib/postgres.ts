@@ -100,7 +100,9 @@ export class CostMeter {
 
   static async start(servers: readonly ChildServer[], baseUrl: string): Promise<CostMeter> {
     const backends = await backendPids(servers.map((s) => s.pid), baseUrl);
-    return new CostMeter(servers, backends, CostMeter.cpu(servers, backends), await CostMeter.metrics(servers));
+    // The counters first: serving /metrics is not part of the phase's CPU.
+    const metrics = await CostMeter.metrics(servers);
+    return new CostMeter(servers, backends, CostMeter.cpu(servers, backends), metrics);
   }
 
   private static cpu(servers: readonly ChildServer[], backends: readonly number[]): { server: number; pg: number } {

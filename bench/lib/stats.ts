@@ -11,3 +11,13 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 export function median(values: ArrayLike<number>): number {
   return percentile(values, 50);
 }
+
+/** The arithmetic mean; NaN for no values. */
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The harmonic mean: for rates of equal amounts of work, the rate of all the work over all its time; NaN for no values. */
+export function harmonicMean(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.length / values.reduce((sum, v) => sum + 1 / v, 0);
+}

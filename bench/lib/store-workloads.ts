@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { DEFAULT_LIMITS, type Operation, parseSchemaDsl } from '@spacekv/core';
 import { Engine, SqliteStore } from 'spacekv';
 import { SCHEMA_DSL, SPACE, VALUE_JSON, keyName } from './rest-fixtures.js';
-import { percentile } from './stats.js';
+import { mean, percentile } from './stats.js';
 
 export interface WriteFigure {
   readonly writes: number;
@@ -116,8 +116,4 @@ function rawUpserts(path: string, writes: number, batch: number, keys: number): 
   } finally {
     db.close();
   }
-}
-
-function mean(values: readonly number[]): number {
-  return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }

@@ -1,7 +1,8 @@
 // Proves the server variants of --variants (bench/lib/variants.ts) and their paired measurement
 // (bench/lib/paired.ts): bounds-off switches off every bound of the limits module (so a new limit
 // cannot be forgotten) with values the server accepts and starts with; the option names each
-// variant or is refused with the valid ones; a pair alternates which side runs first; ratios are
+// variant or is refused with the valid ones; a pair alternates which side runs first, and a sliced
+// round alternates its slices ABBA and joins each side's into the rate of all its work; ratios are
 // the median and range over rounds, oriented so that below 1 always means this build is slower.
 // No timing is asserted: speed is measured by `npm run bench`, not here.
 import { type TestContext, test } from 'node:test';
@@ -13,7 +14,8 @@ import { DEFAULT_LIMITS, LIMIT_MS_MAX, makeLimits } from '@spacekv/core';
 import { BOUNDS_OFF, boundsOffArgs } from '../lib/bounds-off.js';
 import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
-import { type Pair, type Sample, describePairs, pairedRound, summarize } from '../lib/paired.js';
+import { joinMeasured } from '../lib/measured.js';
+import { type Pair, type Sample, describePairs, joinSlices, pairedRound, sliceSizes, slicedRound, summarize } from '../lib/paired.js';
 import { type ServerVariant, cliOfBuild, parseVariants } from '../lib/variants.js';
 
 test('bounds-off names every limit of the limits module, and only those', () => {
@@ -81,12 +83,14 @@ test('bounds-off=<limit>+<limit> switches off only the named limits, as a refere
   assert.throws(() => parseOptions(['--variants', 'bounds-off='], {}), /unknown limit: ''/);
 });
 
-test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset', () => {
+test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset; --slices sets the slices of a paired round', () => {
   assert.equal(parseOptions([], {}).clientVsRedis.rounds, 3);
   assert.equal(parseOptions(['--tiny'], {}).clientVsRedis.rounds, 1);
   const o = parseOptions(['--tiny', '--rounds', '9'], {});
   assert.equal(o.rounds, 9);
   assert.equal(o.clientVsRedis.rounds, 9);
+  assert.deepEqual([parseOptions([], {}).slices, parseOptions(['--slices', '8'], {}).slices], [4, 8]);
+  assert.throws(() => parseOptions(['--slices', '0'], {}), /--slices takes a positive integer, got '0'/);
 });
 
 test('a pair runs the default first in odd rounds and the variant first in even ones', async () => {
@@ -100,6 +104,41 @@ test('a pair runs the default first in odd rounds and the variant first in even 
     assert.deepEqual([pair.base.opsPerSec, pair.variant.opsPerSec], [100, 90], 'each result lands on its own side whatever the order');
   }
   assert.deepEqual(order, ['default', 'variant', 'variant', 'default', 'default', 'variant', 'variant', 'default']);
+});
+
+test('a sliced round runs its slices in ABBA order, the default first in odd rounds, and gives each side its slices in order', async () => {
+  const order: string[] = [];
+  const run = async (side: 'default' | 'variant', slice: number): Promise<string> => {
+    order.push(`${side === 'default' ? 'A' : 'B'}${slice}`);
+    return `${side}${slice}`;
+  };
+  const odd = await slicedRound(1, 4, run);
+  assert.deepEqual(order.splice(0), ['A0', 'B0', 'B1', 'A1', 'A2', 'B2', 'B3', 'A3']);
+  assert.deepEqual([odd.base, odd.variant], [['default0', 'default1', 'default2', 'default3'], ['variant0', 'variant1', 'variant2', 'variant3']]);
+  await slicedRound(2, 3, run);
+  assert.deepEqual(order, ['B0', 'A0', 'A1', 'B1', 'B2', 'A2']);
+});
+
+test('slices join into the rate of all their operations over all their time and the mean CPU per operation', () => {
+  // Equal slices at 100 and 50 ops/s: 2 slices' operations in 1/100 + 1/50 of a slice's time each, 66.7 ops/s, not the mean 75.
+  const joined = joinSlices([{ opsPerSec: 100, serverCpuUsPerOp: 10, storeCpuUsPerOp: 4 }, { opsPerSec: 50, serverCpuUsPerOp: 20, storeCpuUsPerOp: 6 }]);
+  assert.deepEqual([joined.opsPerSec.toFixed(2), joined.serverCpuUsPerOp, joined.storeCpuUsPerOp], ['66.67', 15, 5]);
+  assert.equal(joinSlices([{ opsPerSec: 100, serverCpuUsPerOp: 10 }]).storeCpuUsPerOp, undefined, 'no store figure where none was measured');
+  const slice = (opsPerSec: number, p99Us: number) => ({
+    inFlight: 64, total: 1000, opsPerSec, seconds: 1000 / opsPerSec, p50Us: p99Us / 10, p99Us, wrongResults: 1, clientCpuUs: 5, serverCpuUs: opsPerSec / 10, otherCpuPercent: 0,
+  });
+  const m = joinMeasured([slice(100, 300), slice(50, 900), slice(100, 500)]);
+  assert.deepEqual([m.total, m.opsPerSec.toFixed(1), m.seconds, m.p99Us, m.p50Us, m.wrongResults, m.serverCpuUs.toFixed(2)],
+    [3000, '75.0', 40, 500, 50, 3, '8.33'], 'a measurement joins the same way; its latencies are the median of the slices\'');
+});
+
+test('a slice keeps at least 100 operations and 4 per operation in flight; what cannot be cut stays one slice', () => {
+  assert.deepEqual(sliceSizes(40_000, 64, 4), { slices: 4, opsEach: 10_000 });
+  assert.deepEqual(sliceSizes(600, 1, 4), { slices: 4, opsEach: 150 });
+  assert.deepEqual(sliceSizes(250, 1, 4), { slices: 2, opsEach: 125 });
+  assert.deepEqual(sliceSizes(1_536, 1024, 4), { slices: 1, opsEach: 1_536 });
+  assert.deepEqual(sliceSizes(50_000, 1024, 8), { slices: 8, opsEach: 6_250 });
+  assert.deepEqual(sliceSizes(50_003, 1024, 1), { slices: 1, opsEach: 50_003 });
 });
 
 test('the summary is the median and range of the per-round ratios, inverted for a baseline build, and judged as printed', (t) => {
