@@ -216,8 +216,11 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, slices: number,
     const after = await commitCounters(on.server.url);
     return { ...m, writesPerCommit: (after.writes - before.writes) / (after.batches - before.batches) };
   };
-  const spacekvGet = (inFlight: number, ops: number, on: Connected): Promise<Measured> =>
-    measure(on.server.pid, () => runInFlight(inFlight, ops, getIssue.spacekv(on.client), found));
+  /** `first`: where the run starts in the key walk, so the slices of a round read different keys. */
+  const spacekvGet = (inFlight: number, ops: number, on: Connected, first = 0): Promise<Measured> => {
+    const issue = getIssue.spacekv(on.client);
+    return measure(on.server.pid, () => runInFlight(inFlight, ops, (i) => issue(first + i), found));
+  };
   const defaultSide: Connected = { server: c.server, client: c.spacekv };
 
   for (let round = 1; round <= sizes.rounds; round++) {
@@ -240,14 +243,15 @@ async function measureAll(c: Clients, sizes: ClientVsRedisSizes, slices: number,
       const runSpacekv = async (): Promise<void> => {
         // One spacekv put measurement serves both put rows: the durable row measures none.
         if (plan.op === 'put' && plan.peer === 'durable') return;
-        const run = plan.op === 'get' ? spacekvGet : spacekvPut;
+        const run = (ops: number, on: Connected, first = 0): Promise<Measured> => (plan.op === 'get' ? spacekvGet(inFlight, ops, on, first) : spacekvPut(inFlight, ops, on));
         const ops = plan.op === 'get' ? plan.level.getOps : plan.level.putOps;
-        if (c.variants.length === 0) plan.spacekv.push(await run(inFlight, ops, defaultSide));
+        if (c.variants.length === 0) plan.spacekv.push(await run(ops, defaultSide));
         // Beside a variant, each side's operations in slices run alternately (ABBA); the default's
         // joined slices are also its figure of the round.
         const sliced = sliceSizes(ops, inFlight, slices);
         for (const [i, v] of c.variants.entries()) {
-          const { base, variant } = await slicedRound(round, sliced.slices, (side) => run(inFlight, sliced.opsEach, side === 'default' ? defaultSide : v));
+          const { base, variant } = await slicedRound(round, sliced.slices, (side, slice) =>
+            run(sliced.opsEach, side === 'default' ? defaultSide : v, slice * sliced.opsEach));
           const [onDefault, onVariant] = [joinMeasured(base), joinMeasured(variant)];
           plan.spacekv.push(onDefault);
           if (onVariant.wrongResults > 0) problems.push(`step 6, ${plan.op} at ${inFlight} in flight, spacekv ${v.variant.label}: ${onVariant.wrongResults} wrong results`);
