@@ -6,10 +6,11 @@
 // pointReadBatchKeysMax 1) the statement count fails the test.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import postgres from 'postgres';
 import { DEFAULT_LIMITS, type Key, type Limits, SpacekvError, type StoredObject, type WriteOp, parseSchemaDsl } from '@spacekv/core';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
-import { dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
+import { POSTGRES_URL, dropSchema, postgresMissing, storeUrl, uniqueSchema } from '../helpers/postgres.js';
 
 const missing = await postgresMissing();
 const schema = uniqueSchema('point');
@@ -87,5 +88,32 @@ test('gets in flight together share statements of at most pointReadBatchKeysMax 
     assert.ok(statements >= fewestPossible, `${statements} statements, at least ${fewestPossible} with at most ${LIMITS.pointReadBatchKeysMax} keys each`);
   } finally {
     await Promise.all([reader.close(), other.close()]);
+  }
+});
+
+test('lone gets, one after another, all meet one backend (the hot connection), not each pooled one in turn', { skip: missing }, async () => {
+  // The store's connections are told apart from every other client's by their application name.
+  const appName = `${schema}_lone`;
+  const url = new URL(storeUrl(schema));
+  url.searchParams.set('application_name', appName);
+  const store = new PostgresStore(url.toString(), LIMITS, { poolSize: 4 });
+  await store.open();
+  try {
+    await fill(store, 'lone', 'string', ['a', 'b'], () => false);
+    // Open every pooled connection: log reads at once, each on a connection of its own.
+    await Promise.all(Array.from({ length: 4 }, () => store.readChanges(0, 1)));
+    for (let i = 0; i < 12; i++) assert.equal(await answer(store.get('lone', i % 2 === 0 ? 'a' : 'b', Date.now())), i % 2);
+    const probe = postgres(POSTGRES_URL, { max: 1, onnotice: () => {} });
+    try {
+      const backends = await probe.unsafe<{ pid: number; query: string }[]>(
+        'SELECT pid, query FROM pg_stat_activity WHERE application_name = $1', [appName]);
+      assert.ok(backends.length >= 3, `the pool's connections were opened (${backends.length} backends)`);
+      const reading = backends.filter((b) => b.query.includes('LEFT JOIN objects'));
+      assert.equal(reading.length, 1, `the backends whose last statement was a get: ${JSON.stringify(reading)}`);
+    } finally {
+      await probe.end();
+    }
+  } finally {
+    await store.close();
   }
 });

@@ -154,7 +154,8 @@ export class PostgresStore implements Store {
   constructor(url: string, private readonly limits: Limits, private readonly options: PostgresStoreOptions = {}) {
     this.target = parseTarget(url);
     this.searcher = new PgSearcher(limits);
-    this.pointReads = new PointReads(limits.pointReadBatchKeysMax);
+    // On the hot connection when it is free, so lone gets meet one backend with warm caches, not each of the pool's in turn.
+    this.pointReads = new PointReads(limits.pointReadBatchKeysMax, (sql, statement) => (this.pool?.isCurrent(sql) ? this.pool.reading(statement) : statement(sql)));
     this.leases = new LeaseRows(() => this.open_(), { ttlMs: options.leaseTtlMs ?? this.target.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
     this.sharedCatalog = {
       spaces: () => this.snapshot(),
@@ -266,9 +267,9 @@ export class PostgresStore implements Store {
     for (let attempt = 0; ; attempt++) {
       if (!entry) throw new SpacekvError('unknown_space', `no space named '${space}'`);
       try {
-        const query = this.pointReads.read(sql, space, keyBytes(key, entry.space.schema.key.type));
+        const query = this.pointReads.read(sql, entry.space.createdSeq, keyBytes(key, entry.space.schema.key.type));
         const row = await withDeadline(this.pool as PgPool, sql, READ_DEADLINE_MS, query);
-        if (!row || Number(row.created_seq) !== entry.space.createdSeq) {
+        if (!row) {
           if (attempt > 0) throw new SpacekvError('unknown_space', `no space named '${space}'`);
           // Removed by another server, perhaps re-created: once more with the catalog as it is now.
           const stale = entry.space.createdSeq;
