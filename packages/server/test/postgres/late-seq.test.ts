@@ -196,6 +196,47 @@ test('a batch run on provisional seqs answers, logs and stores the seqs it commi
   }
 });
 
+test('where LISTEN works, the seq bump wakes the servers listening, at COMMIT, in either way of taking the lock', { skip: missing }, async () => {
+  // Without the portable guard (which refuses LISTEN/NOTIFY), as PostgreSQL users run it.
+  const url = new URL(storeUrl(schema));
+  url.searchParams.delete('guard');
+  const store = new PostgresStore(url.toString(), DEFAULT_LIMITS, { poolSize: 2 });
+  await store.open();
+  const admin = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
+  let heard = 0;
+  await admin.listen(`spacekv_${schema}`, () => void heard++);
+  try {
+    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space n key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
+    assert.ok(added && 'result' in added);
+    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    const put = (key: string): BatchMember => ({ op: { op: 'put', space: 'n', key, attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq });
+    /** Commits until a notification is heard (the store's own LISTEN may still be starting); how many commits that took. */
+    const untilHeard = (key: string): Promise<number> => withTimeout((async () => {
+      const before = heard;
+      for (let i = 0; ; i++) {
+        const [outcome] = await store.commit([put(`${key}${i}`)]);
+        assert.ok(outcome && 'result' in outcome, JSON.stringify(outcome));
+        await sleep(50);
+        if (heard > before) return i;
+      }
+    })(), 10_000, 'a notification');
+    await untilHeard('alone');
+    // Another server's commit puts the store in the late way: its bump carries the notification.
+    await anotherServerWrites(store, admin, spaceSeq, 'o5', 'n');
+    await sleep(100); // the notification of the store's own commit in there is heard before the count
+    const before = heard;
+    const { outcomes: [late], waitedIn } = await raced(store, admin, spaceSeq, [put('late')], []);
+    assert.match(waitedIn, SEQ_BUMP);
+    assert.ok(late && 'result' in late, JSON.stringify(late));
+    await withTimeout((async () => {
+      while (heard === before) await sleep(10);
+    })(), 10_000, 'the late batch\'s notification');
+  } finally {
+    await admin.end({ timeout: 1 });
+    await store.close();
+  }
+});
+
 test('a batch whose catalog keeps changing while it waits for the meta row lock runs twice at most', { skip: missing }, async () => {
   const store = new PostgresStore(storeUrl(schema), DEFAULT_LIMITS, { poolSize: 2 });
   await store.open();
