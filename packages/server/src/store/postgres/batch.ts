@@ -61,21 +61,30 @@ const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnes
 /**
  * The meta row lock, the batch's seq range and its change log rows, in one statement, the first
  * of the batch's last round trip: `last_seq` moves on by the batch's count ($1), and the range's
- * base comes back. Only while the catalog is the one the batch ran against (catalog_gen = $4):
- * otherwise no row is updated, the log rows get a null seq, and the not-null violation
- * (`isCatalogMoved`) aborts the transaction before any write behind it runs.
+ * base comes back, with how long the statement waited for the lock (both times on the database's
+ * clock, so the store can tell its lock hold from its wait). Only while the catalog is the one the
+ * batch ran against (catalog_gen = $4): otherwise no row is updated, the log rows get a null seq,
+ * and the not-null violation (`isCatalogMoved`) aborts the transaction before any write behind it
+ * runs.
  */
 const SEQ_SQL = (notify: boolean): string => `WITH taken AS (
     UPDATE meta SET last_seq = last_seq + $1, catalog_seq = COALESCE($2::int8, catalog_seq), catalog_gen = catalog_gen + $3
-    WHERE id = 1 AND catalog_gen = $4 RETURNING last_seq - $1 AS base
+    WHERE id = 1 AND catalog_gen = $4
+    RETURNING last_seq - $1 AS base, (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS waited_ms
   ), logged AS (
     INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
     SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at
     FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[]) AS c(n, idx, space, key_json, op, attrs, committed_at)
   )
-  SELECT base${notify ? ', pg_notify($12, $13)' : ''} FROM taken`;
+  SELECT base, waited_ms${notify ? ', pg_notify($12, $13)' : ''} FROM taken`;
 const SEQ_PLAIN_SQL = SEQ_SQL(false);
 const SEQ_NOTIFY_SQL = SEQ_SQL(true);
+
+/** The seq bump's answer: the seq the batch's range starts after, and how long the bump waited for the meta row lock. */
+export interface SeqRange {
+  readonly base: number;
+  readonly waitedMs: number;
+}
 
 /** Where the other servers listen: the batch's last round trip wakes them (postgres-store.ts). */
 export interface Wakeup {
@@ -377,20 +386,19 @@ export class PgBatch implements StepContext {
 
   /**
    * Send the batch's seq bump with its change log, then its final rows, pipelined on the
-   * transaction's connection, without waiting: the caller sends COMMIT right behind them. `base`
-   * is the seq the batch's range starts after, once the bump answers (undefined when the batch took
-   * no seq). Each key is written once with its final state, so writes and deletes never overlap. A
+   * transaction's connection, without waiting: the caller sends COMMIT right behind them. `range`
+   * is the bump's answer (undefined when the batch took no seq). Each key is written once with its final state, so writes and deletes never overlap. A
    * key the batch found absent is inserted with a plain INSERT, never an upsert: if another batch
    * created it after this one read it, the INSERT fails (23505) instead of overwriting what this
    * batch never saw. `wakeup`: where other servers listen, the bump notifies them (at COMMIT).
    */
-  flush(wakeup: Wakeup | undefined): { statements: Promise<unknown>[]; base: Promise<number | undefined> } {
+  flush(wakeup: Wakeup | undefined): { statements: Promise<unknown>[]; range: Promise<SeqRange | undefined> } {
     const statements: Promise<unknown>[] = [];
-    let base: Promise<number | undefined> = Promise.resolve(undefined);
+    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
     if (this.changes.length > 0) {
       const bump = this.takeSeqs(wakeup);
       statements.push(bump);
-      base = bump.then(([row]) => Number(row?.base), () => undefined);
+      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
     }
     statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })));
     for (const rows of this.tables.values()) {
@@ -415,7 +423,7 @@ export class PgBatch implements StepContext {
     }
     const adopted = this.adoptedLargeValues();
     if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.ranks), this.seqCount], { prepare: true }));
-    return { statements, base };
+    return { statements, range };
   }
 
   /** A seq's rank in the batch: 1 for the first seq the batch takes. */
@@ -496,7 +504,7 @@ export class PgBatch implements StepContext {
   }
 
   /** The seq bump with the change log rows, in seq order (SEQ_SQL); `idx` numbers the changes of one seq (a tx's several). */
-  private takeSeqs(wakeup: Wakeup | undefined): Promise<{ base: string }[]> {
+  private takeSeqs(wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
     const idx: number[] = [];
     let previous = -1;
     let next = 0;
@@ -505,7 +513,7 @@ export class PgBatch implements StepContext {
       previous = change.seq;
       idx.push(next);
     }
-    return this.tx.unsafe<{ base: string }[]>(wakeup ? SEQ_NOTIFY_SQL : SEQ_PLAIN_SQL, [
+    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? SEQ_NOTIFY_SQL : SEQ_PLAIN_SQL, [
       this.seqCount,
       this.catalogChanged ? this.catalogSeq : null,
       this.catalogChanged ? 1 : 0,

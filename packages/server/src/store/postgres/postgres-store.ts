@@ -693,7 +693,7 @@ export class PostgresStore implements Store {
     let run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
     const [, [meta]] = await Promise.all([...begun, run.fetch(batch)]);
     if (!meta) throw new Error('the meta row is missing');
-    let lockedAt = performance.now();
+    const lockedAt = performance.now();
     if (Number(meta.catalog_gen) !== this.catalog.gen) {
       this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
       run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
@@ -703,9 +703,9 @@ export class PostgresStore implements Store {
     // The wake-up for the other servers rides on the seq bump and is delivered at COMMIT: a NOTIFY
     // of its own would be one more statement per batch, and outside the transaction a transaction
     // of its own (PostgreSQL gives it an xid), with a WAL flush of its own. Only where LISTEN worked.
-    const { statements, base } = run.flush(this.notifies ? { channel: channelOf(this.target.schema), payload: this.notifier } : undefined);
+    const { statements, range } = run.flush(this.notifies ? { channel: channelOf(this.target.schema), payload: this.notifier } : undefined);
     commitSent(true);
-    if (!lockFirst) lockedAt = performance.now();
+    const sentAt = performance.now();
     // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
     const settled = await Promise.allSettled([...statements, tx.unsafe('COMMIT')]);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -718,9 +718,14 @@ export class PostgresStore implements Store {
       return this.attemptBatch(tx, batch, commitSent, true);
     }
     if (failed) throw failed.reason;
-    this.lockHold.heldMs += performance.now() - lockedAt;
-    this.lockHold.batches++;
-    const after = (await base) ?? Number(meta.last_seq);
+    const taken = await range;
+    if (lockFirst || taken) {
+      // Taken late, the lock was granted within the last round trip, once the bump had waited for it.
+      const grantedAt = lockFirst ? lockedAt : sentAt + (taken?.waitedMs ?? 0);
+      this.lockHold.heldMs += performance.now() - grantedAt;
+      this.lockHold.batches++;
+    }
+    const after = taken?.base ?? Number(meta.last_seq);
     if (after !== this.ownSeq) this.othersWroteAt = performance.now();
     this.ownSeq = after + run.seqCount;
     this.catalog.seq = run.committedCatalogSeq;
