@@ -7,7 +7,11 @@
 // lock late only while other servers write too, so the test first commits as another server; a
 // store writing alone takes it at BEGIN and reads the keys under it, with no run again. A batch whose
 // catalog changes while it waits runs again holding the lock from BEGIN, so a catalog that keeps
-// changing sends it round at most once more.
+// changing sends it round at most once more. Such a batch runs its members on provisional seqs: its
+// replies, change events, log rows and objects all carry the seqs it committed at (after a seq another
+// server took while it waited), a cas or tx check against the version before an earlier member's
+// write fails and reports that write's committed version; where LISTEN works, its seq bump carries the
+// NOTIFY that wakes the other servers.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { DEFAULT_LIMITS, type WriteOp, parseSchemaDsl } from '@spacekv/core';

@@ -619,7 +619,7 @@ export class PostgresStore implements Store {
 
   /**
    * One batch in one transaction on a reserved connection (attemptBatch): its rows read and locked,
-   * then the meta row lock, then its writes with COMMIT right behind them. From the meta row lock
+   * then its writes, led by the meta row lock, with COMMIT right behind them. From the meta row lock
    * until COMMIT no other process commits a batch, so the seq it takes follows the last committed
    * one; the row locks and the absent-key guards (batch.ts) keep what it read current until then.
    * The isolation is the database's default: under READ COMMITTED the locks order the batches;
