@@ -72,6 +72,7 @@ describe('ChangeFeed', () => {
       wake = listener;
       return () => {};
     });
+    await feed.subscribe({}, { deliver: () => true, end: () => assert.fail('not ended') }); // a watcher: the feed reads what others commit
     for (let seq = 1; seq <= 20; seq++) log.append(seq, seq % 5 === 0 ? ['a', 'b', 'c'] : ['a']); // every 5th seq is a tx of 3
     wake();
     await settle();
@@ -166,6 +167,35 @@ describe('ChangeFeed', () => {
     await settle();
     assert.deepEqual(fromNow, [11, 11], 'from now: only what came after it subscribed');
     assert.deepEqual(fromStart, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11], 'from seq 0: everything, in order');
+  });
+
+  it("reads nothing for other servers' commits while nobody watches; a later watcher from now starts at the head, one from its since reads the log", async () => {
+    const log = new MemoryLog();
+    const { feed, own } = await ownCommitsFeed(log);
+    let signal = (_changes?: readonly Change[]): void => {};
+    // The store's signal of another server's commit carries no changes (ownCommitsFeed's hook is the same listener).
+    await feed.start((listener) => {
+      signal = listener;
+      return () => {};
+    });
+    const readsAtStart = log.logReads;
+    own(1);
+    for (let seq = 2; seq <= 9; seq++) {
+      log.append(seq, ['b']);
+      signal();
+    }
+    await settle();
+    assert.equal(log.logReads, readsAtStart, 'no watcher, no read of the other server\'s commits');
+    const fromNow: number[] = [];
+    (await feed.subscribe({}, { deliver: (_e, seqs) => (fromNow.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    assert.equal(feed.tailSeq, 9, 'a watcher from now starts at the head');
+    const fromStart: number[] = [];
+    (await feed.subscribe({ since: 0 }, { deliver: (_e, seqs) => (fromStart.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    log.append(10, ['c']);
+    signal();
+    await settle();
+    assert.deepEqual(fromNow, [10], 'from now: only what came after it subscribed');
+    assert.deepEqual(fromStart, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'from seq 0: everything, in order, another server\'s included');
   });
 
   it("reads nothing for its own commits to a space nobody watches, yet a watcher of one space misses none of that space's changes, another server's included", async () => {

@@ -1,25 +1,31 @@
 /**
  * One group-commit batch on PostgreSQL (docs/architecture.md §4.4), run by the store inside one
  * transaction. The seq must stay gapless and in commit order across every server process, so a
- * batch numbers its writes after `last_seq` only while it holds the meta row lock, and holds that
+ * batch takes its seq range from `last_seq` only while it holds the meta row lock, and holds that
  * lock until COMMIT. When it takes the lock is the store's choice (postgres-store.ts):
  * - while other servers write too, a batch of object operations locks only the rows it names
- *   (SELECT ... FOR UPDATE) while it reads them, and takes the meta row lock last, just before it
- *   writes (`lockedRows`). Rows it found
- *   absent cannot be locked; it inserts them with a plain INSERT, and checks those it only read as
- *   absent by inserting and deleting them, so a key another batch created meanwhile fails the batch
- *   with a unique violation on `objects` (23505), which the store runs again like a 40001;
+ *   (SELECT ... FOR UPDATE) while it reads them, runs its members in memory on provisional seqs
+ *   (provisional-seqs.ts), and takes the meta row lock in its last round trip: the first statement
+ *   of that round trip bumps `last_seq` by the batch's count and logs its changes, the writes
+ *   behind it compute their versions in SQL from the bumped `last_seq`, and COMMIT follows, so the
+ *   lock is held for those statements and the WAL flush only. Rows it found absent cannot be
+ *   locked; it inserts them with a plain INSERT, and checks those it only read as absent by
+ *   inserting and deleting them, so a key another batch created meanwhile fails the batch with a
+ *   unique violation on `objects` (23505), which the store runs again like a 40001. A catalog that
+ *   moved since the batch read it fails the bump (`isCatalogMoved`), and the store runs it again;
  * - a batch of a server writing alone, and a batch that changes the catalog (add_space, rm_space,
- *   rm_index, all rare), takes the meta row lock first and reads its rows under it: nothing else
- *   writes objects without that lock, so they need no row locks and no guards.
+ *   rm_index, all rare), takes the meta row lock first and reads its rows under it, numbering on
+ *   the real seqs: nothing else writes objects without that lock, so they need no row locks and
+ *   no guards.
  *
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
  * (write-steps.ts) against those rows plus the batch's own writes, and the results are written
- * back with one pipelined statement per space and kind, the index entries, the change log and the
- * meta row. A member that fails is undone in memory (the journal below), which is this store's
- * savepoint. Adding or removing a space or an index only writes catalog rows (layout.ts), queued
- * in memory like the rest, so a batch never runs DDL and never needs a real SAVEPOINT.
+ * back with one pipelined statement per space and kind, the index entries, and one statement for
+ * the change log with the meta row. A member that fails is undone in memory (the journal below),
+ * which is this store's savepoint. Adding or removing a space or an index only writes catalog rows
+ * (layout.ts), queued in memory like the rest, so a batch never runs DDL and never needs a real
+ * SAVEPOINT.
  */
 import {
   type AddSpaceOp, type Attributes, type KeyTypeName, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
@@ -33,15 +39,58 @@ import { byteaArray, integerArray, textArray } from './array-literals.js';
 import { indexEntriesOf } from './index-entries.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { rowsOfKeys } from './keyed-rows.js';
-import { ADOPT_SQL } from './large-values.js';
 import { INSERT_ENTRIES } from './layout.js';
+import { PROVISIONAL_ZERO, settleOutcomes } from './provisional-seqs.js';
 type Row = StoredObject | null;
 
 /** The rows a batch names, one index probe per key (keyed-rows.ts); locked when the batch reads them before it holds the meta row lock. */
 const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', false)}`;
 const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
+/**
+ * The batch's seqs are sent as their rank n in the batch (1..count); a statement behind the bump
+ * (SEQ_SQL) turns rank n into the seq `BASE + n`, reading the meta row this transaction locked and
+ * bumped by `count` ($6 here).
+ */
+const BASE = '(SELECT last_seq - $6 AS base FROM meta WHERE id = 1) b';
 const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
-  SELECT $1, * FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[])`;
+  SELECT $1, r.key, b.base + r.n, r.expires_at, r.attrs FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[]) AS r(key, n, expires_at, attrs), ${BASE}`;
+/** Large values the batch's rows refer to, adopted at the seq of the row that refers to them. */
+const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n), (SELECT last_seq - $3 AS base FROM meta WHERE id = 1) b
+  WHERE large_values.id = v.id AND large_values.adopted_seq IS NULL`;
+
+/**
+ * The meta row lock, the batch's seq range and its change log rows, in one statement, the first
+ * of the batch's last round trip: `last_seq` moves on by the batch's count ($1), and the range's
+ * base comes back, with how long the statement waited for the lock (both times on the database's
+ * clock, so the store can tell its lock hold from its wait). Only while the catalog is the one the
+ * batch ran against (catalog_gen = $4): otherwise no row is updated, the log rows get a null seq,
+ * and the not-null violation (`isCatalogMoved`) aborts the transaction before any write behind it
+ * runs.
+ */
+const SEQ_SQL = (notify: boolean): string => `WITH taken AS (
+    UPDATE meta SET last_seq = last_seq + $1, catalog_seq = COALESCE($2::int8, catalog_seq), catalog_gen = catalog_gen + $3
+    WHERE id = 1 AND catalog_gen = $4
+    RETURNING last_seq - $1 AS base, (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS waited_ms
+  ), logged AS (
+    INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
+    SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at
+    FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[]) AS c(n, idx, space, key_json, op, attrs, committed_at)
+  )
+  SELECT base, waited_ms${notify ? ', pg_notify($12, $13)' : ''} FROM taken`;
+const SEQ_PLAIN_SQL = SEQ_SQL(false);
+const SEQ_NOTIFY_SQL = SEQ_SQL(true);
+
+/** The seq bump's answer: the seq the batch's range starts after, and how long the bump waited for the meta row lock. */
+export interface SeqRange {
+  readonly base: number;
+  readonly waitedMs: number;
+}
+
+/** Where the other servers listen: the batch's last round trip wakes them (postgres-store.ts). */
+export interface Wakeup {
+  readonly channel: string;
+  readonly payload: string;
+}
 
 interface Written {
   readonly key: Key;
@@ -134,8 +183,11 @@ export class PgBatch implements StepContext {
   private readonly catalogWrites: { readonly text: string; readonly params: unknown[] }[] = [];
   private readonly journal: Undo[] = [];
   private readonly changes: Change[] = [];
+  /** The seq the batch numbers after: `last_seq` under the lock, or PROVISIONAL_ZERO. */
   private startSeq = 0;
   private seq = 0;
+  /** The catalog_gen the batch runs against: its seq range is taken only while the meta row still has it. */
+  private readonly catalogGen: number;
   private catalogSeq: number;
   private readonly startCatalogSeq: number;
   readonly replies: ReplyBudget;
@@ -152,15 +204,17 @@ export class PgBatch implements StepContext {
     private readonly lockedRows: boolean,
   ) {
     this.catalogSeq = this.startCatalogSeq = catalog.seq;
+    this.catalogGen = catalog.gen;
     this.replies = new ReplyBudget(limits);
   }
 
   /**
-   * Run every member in order, numbering its writes after `lastSeq` (read under the meta row lock);
-   * `flush` then writes the results, and COMMIT is the caller's.
+   * Run every member in order, numbering its writes after `lastSeq` when it was read under the
+   * meta row lock, else (null) on provisional seqs; `flush` then writes the results, COMMIT is the
+   * caller's, and `settle` gives the outcomes their committed seqs.
    */
-  async execute(members: readonly BatchMember[], lastSeq: number): Promise<MemberOutcome[]> {
-    this.startSeq = this.seq = lastSeq;
+  async execute(members: readonly BatchMember[], lastSeq: number | null): Promise<MemberOutcome[]> {
+    this.startSeq = this.seq = lastSeq ?? PROVISIONAL_ZERO;
     await this.fetch(members);
     const outcomes: MemberOutcome[] = [];
     for (const member of members) outcomes.push(await this.runMember(member));
@@ -263,6 +317,7 @@ export class PgBatch implements StepContext {
 
   /** Add or remove a space: a catalog row (and, for a removal, a purge of its rows, done later in slices). */
   private async runAdmin(op: AddSpaceOp | RmSpaceOp): Promise<MemberOutcome> {
+    this.mustKnowSeqs();
     if (op.op === 'add_space') {
       const { schema } = op;
       if (this.catalog.get(schema.name)) throw fail('space_exists', `a space named '${schema.name}' already exists`);
@@ -298,6 +353,7 @@ export class PgBatch implements StepContext {
    * server reloads it; its entries are purged afterwards in slices (planners stop using it at once).
    */
   private async runRmIndex(op: RmIndexOp, createdSeq: number | undefined): Promise<MemberOutcome> {
+    this.mustKnowSeqs();
     const entry = this.catalog.get(op.space);
     if (!entry || (createdSeq !== undefined && entry.space.createdSeq !== createdSeq)) throw fail('unknown_space', `no space named '${op.space}'`);
     const { space } = entry;
@@ -316,14 +372,35 @@ export class PgBatch implements StepContext {
   }
 
   /**
-   * Send the batch's final rows, its changes and the new seq, pipelined on the transaction's
-   * connection, without waiting: the caller sends COMMIT right behind them. Each key is written
-   * once with its final state, so writes and deletes never overlap. A key the batch found absent
-   * is inserted with a plain INSERT, never an upsert: if another batch created it after this one
-   * read it, the INSERT fails (23505) instead of overwriting what this batch never saw.
+   * A space's seq is its name's identity in the catalog, written before the batch commits: only a
+   * batch that read `last_seq` under the lock may change the catalog (the store sees to it).
    */
-  flush(): Promise<unknown>[] {
-    const statements: Promise<unknown>[] = this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true }));
+  private mustKnowSeqs(): void {
+    if (this.startSeq === PROVISIONAL_ZERO) throw new Error('internal: a catalog change in a batch numbered on provisional seqs');
+  }
+
+  /** How many seqs the batch takes. */
+  get seqCount(): number {
+    return this.seq - this.startSeq;
+  }
+
+  /**
+   * Send the batch's seq bump with its change log, then its final rows, pipelined on the
+   * transaction's connection, without waiting: the caller sends COMMIT right behind them. `range`
+   * is the bump's answer (undefined when the batch took no seq). Each key is written once with its final state, so writes and deletes never overlap. A
+   * key the batch found absent is inserted with a plain INSERT, never an upsert: if another batch
+   * created it after this one read it, the INSERT fails (23505) instead of overwriting what this
+   * batch never saw. `wakeup`: where other servers listen, the bump notifies them (at COMMIT).
+   */
+  flush(wakeup: Wakeup | undefined): { statements: Promise<unknown>[]; range: Promise<SeqRange | undefined> } {
+    const statements: Promise<unknown>[] = [];
+    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
+    if (this.changes.length > 0) {
+      const bump = this.takeSeqs(wakeup);
+      statements.push(bump);
+      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
+    }
+    statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })));
     for (const rows of this.tables.values()) {
       const keyType = rows.space.schema.key.type;
       const spaceSeq = rows.space.createdSeq;
@@ -345,14 +422,13 @@ export class PgBatch implements StepContext {
       statements.push(...this.indexWrites(rows, upserts, upserts.map((w) => keyBytes(w.key, keyType)), deletes));
     }
     const adopted = this.adoptedLargeValues();
-    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.seqs)], { prepare: true }));
-    if (this.changes.length > 0) statements.push(this.logChanges());
-    if (this.seq !== this.startSeq) {
-      statements.push(this.tx.unsafe(
-        'UPDATE meta SET last_seq = $1, catalog_seq = $2, catalog_gen = catalog_gen + $3 WHERE id = 1',
-        [this.seq, this.catalogSeq, this.catalogChanged ? 1 : 0], { prepare: true }));
-    }
-    return statements;
+    if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.ranks), this.seqCount], { prepare: true }));
+    return { statements, range };
+  }
+
+  /** A seq's rank in the batch: 1 for the first seq the batch takes. */
+  private rankOf(seq: number): number {
+    return seq - this.startSeq;
   }
 
   /** Write `rows` of one space: as upserts of rows the batch read (and locked), or as plain inserts of rows it found absent. */
@@ -364,9 +440,10 @@ export class PgBatch implements StepContext {
       [
         spaceSeq,
         byteaArray(rows.map((w) => keyBytes(w.key, keyType))),
-        integerArray(rows.map((w) => (w.row as StoredObject).version)),
+        integerArray(rows.map((w) => this.rankOf((w.row as StoredObject).version))), // every row written here is at one of the batch's seqs
         integerArray(rows.map((w) => (w.row as StoredObject).expiresAt)),
         textArray(rows.map((w) => (w.row as StoredObject).attributesJson)),
+        this.seqCount,
       ] as never[],
       { prepare: true },
     );
@@ -410,24 +487,24 @@ export class PgBatch implements StepContext {
     return statements;
   }
 
-  /** The large values the batch's final rows refer to, with the seq each was written at: adopted in this transaction. */
-  private adoptedLargeValues(): { ids: string[]; seqs: number[] } {
+  /** The large values the batch's final rows refer to, with the rank of the seq each was written at: adopted in this transaction. */
+  private adoptedLargeValues(): { ids: string[]; ranks: number[] } {
     const ids: string[] = [];
-    const seqs: number[] = [];
+    const ranks: number[] = [];
     for (const rows of this.tables.values()) {
       for (const { row } of rows.written.values()) {
         if (!row || !row.attributesJson.includes('"$large"')) continue;
         for (const id of largeValueIds(row.attributesJson, parseJson(row.attributesJson) as Attributes)) {
           ids.push(id);
-          seqs.push(row.version);
+          ranks.push(this.rankOf(row.version));
         }
       }
     }
-    return { ids, seqs };
+    return { ids, ranks };
   }
 
-  /** The change log rows, in seq order; `idx` numbers the changes of one seq (a tx's several). */
-  private logChanges(): Promise<unknown> {
+  /** The seq bump with the change log rows, in seq order (SEQ_SQL); `idx` numbers the changes of one seq (a tx's several). */
+  private takeSeqs(wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
     const idx: number[] = [];
     let previous = -1;
     let next = 0;
@@ -436,25 +513,25 @@ export class PgBatch implements StepContext {
       previous = change.seq;
       idx.push(next);
     }
-    return this.tx.unsafe(
-      `INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
-       SELECT * FROM unnest($1::int8[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])`,
-      [
-        integerArray(this.changes.map((c) => c.seq)),
-        integerArray(idx),
-        textArray(this.changes.map((c) => c.space)),
-        textArray(this.changes.map((c) => stringifyJson(c.key))),
-        textArray(this.changes.map((c) => c.op)),
-        textArray(this.changes.map((c) => c.attributesJson)),
-        integerArray(this.changes.map((c) => c.committedAtMs)),
-      ],
-      { prepare: true },
-    );
+    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? SEQ_NOTIFY_SQL : SEQ_PLAIN_SQL, [
+      this.seqCount,
+      this.catalogChanged ? this.catalogSeq : null,
+      this.catalogChanged ? 1 : 0,
+      this.catalogGen,
+      integerArray(this.changes.map((c) => this.rankOf(c.seq))),
+      integerArray(idx),
+      textArray(this.changes.map((c) => c.space)),
+      textArray(this.changes.map((c) => stringifyJson(c.key))),
+      textArray(this.changes.map((c) => c.op)),
+      textArray(this.changes.map((c) => c.attributesJson)),
+      integerArray(this.changes.map((c) => c.committedAtMs)),
+      ...(wakeup ? [wakeup.channel, wakeup.payload] : []),
+    ] as never[], { prepare: true });
   }
 
-  /** The last seq this batch took (the seq it started from when it changed nothing). */
-  get committedSeq(): number {
-    return this.seq;
+  /** The outcomes of `execute` as committed: on provisional seqs, moved onto the range after `base`. */
+  settle(outcomes: MemberOutcome[], base: number): MemberOutcome[] {
+    return this.startSeq === PROVISIONAL_ZERO ? settleOutcomes(outcomes, base, this.seqCount) : outcomes;
   }
 
   /** The catalog_seq after this batch (its last space change), for the store to record once committed. */

@@ -247,3 +247,11 @@ export function isRetryable(err: unknown): boolean {
 export function isLostInsertRace(err: unknown): boolean {
   return err instanceof postgres.PostgresError && err.code === '23505' && err.table_name === 'objects';
 }
+
+/**
+ * The catalog moved between a batch's first round trip and its seq bump: the bump matched no meta
+ * row and left its change log rows without a seq (batch.ts SEQ_SQL). The batch runs again.
+ */
+export function isCatalogMoved(err: unknown): boolean {
+  return err instanceof postgres.PostgresError && err.code === '23502' && err.table_name === 'changes';
+}

@@ -22,7 +22,7 @@ import type {
 } from '../store.js';
 import { PgBatch, changesCatalog } from './batch.js';
 import { CATALOG_QUERY, type CatalogRow, PgCatalog, type PgSpace } from './catalog.js';
-import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isLostInsertRace, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
+import { PgPool, type PostgresTarget, type Queries, type Session, type Sql, isCatalogMoved, isLostInsertRace, isRetryable, isServerError, parseTarget, withDeadline } from './connection.js';
 import { keyBytes, keyFromBytes } from './key-bytes.js';
 import { fillIndexSlice, migrate } from './layout.js';
 import { PgLargeValues } from './large-values.js';
@@ -620,7 +620,7 @@ export class PostgresStore implements Store {
 
   /**
    * One batch in one transaction on a reserved connection (attemptBatch): its rows read and locked,
-   * then the meta row lock, then its writes with COMMIT right behind them. From the meta row lock
+   * then its writes, led by the meta row lock, with COMMIT right behind them. From the meta row lock
    * until COMMIT no other process commits a batch, so the seq it takes follows the last committed
    * one; the row locks and the absent-key guards (batch.ts) keep what it read current until then.
    * The isolation is the database's default: under READ COMMITTED the locks order the batches;
@@ -638,7 +638,7 @@ export class PostgresStore implements Store {
         const tx = session;
         return this.retrying(async () => {
           try {
-            return await this.attemptBatch(tx, batch, () => (commitSent = true));
+            return await this.attemptBatch(tx, batch, (sent) => (commitSent = sent));
           } catch (err) {
             this.catalog.gen = -1; // what the batch did to the catalog in memory is not in the database: reload
             if (isServerError(err)) {
@@ -673,18 +673,18 @@ export class PostgresStore implements Store {
 
   /**
    * One attempt at a batch on `tx`: it commits, or throws with the transaction still to be rolled
-   * back. The meta row lock is taken one of two ways (batch.ts):
+   * back. Two round trips either way: BEGIN with the meta row and the batch's rows; then the
+   * writes with COMMIT right behind them. The meta row lock is taken one of two ways (batch.ts):
    * - at BEGIN, by a server writing alone (no other server's commit found before its batches for
    *   OTHER_WRITERS_MEMORY_MS), by a batch that changes the catalog, and by a batch run again because
-   *   the catalog changed under it (so that runs at most twice). Two round trips: BEGIN, the lock and
-   *   the rows, read under it; then the writes with COMMIT right behind them;
-   * - late, while other servers write too: three round trips, BEGIN with the meta row and the rows,
-   *   row-locked; the meta row lock; the writes with COMMIT. The lock is held for the last two only,
-   *   so the first overlaps other servers' batches.
-   * Either way the lock is held for about two round trips; alone, the late way only added a third.
+   *   the catalog changed under it (so that runs at most twice); its rows are read under the lock;
+   * - in the last round trip, while other servers write too: the rows are locked as they are read,
+   *   the members run on provisional seqs, and the first statement of the last round trip takes the
+   *   lock with the seq range, so the lock is held for the writes' execution and the WAL flush only,
+   *   and the rest of the batch overlaps other servers' batches.
    */
   private async attemptBatch(
-    tx: Session, batch: readonly BatchMember[], sendingCommit: () => void, lockFirst = batch.some(changesCatalog) || this.writingAlone(),
+    tx: Session, batch: readonly BatchMember[], commitSent: (sent: boolean) => void, lockFirst = batch.some(changesCatalog) || this.writingAlone(),
   ): Promise<readonly MemberOutcome[]> {
     // BEGIN, the meta row and the batch's rows go in one round trip: the rows are those of the
     // catalog this server holds, almost always current; when it is not, they are fetched again.
@@ -692,48 +692,46 @@ export class PostgresStore implements Store {
     // here, before the fetch sends its own, or the fetch would run (and lock) outside the transaction.
     const begun = [tx.unsafe('BEGIN').execute(), tx.unsafe<MetaRow[]>(lockFirst ? `${META_SQL} FOR UPDATE` : META_SQL, [], { prepare: true }).execute()] as const;
     let run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
-    const [, [seen]] = await Promise.all([...begun, run.fetch(batch)]);
-    if (!seen) throw new Error('the meta row is missing');
-    let lockedAt = performance.now();
-    if (Number(seen.catalog_gen) !== this.catalog.gen) {
+    const [, [meta]] = await Promise.all([...begun, run.fetch(batch)]);
+    if (!meta) throw new Error('the meta row is missing');
+    const lockedAt = performance.now();
+    if (Number(meta.catalog_gen) !== this.catalog.gen) {
       this.catalog.load(await tx.unsafe<CatalogRow[]>(CATALOG_QUERY));
       run = new PgBatch(tx, this.catalog, this.limits, Date.now(), !lockFirst);
     }
-    let meta: MetaRow | undefined = seen;
-    if (!lockFirst) {
-      await run.fetch(batch); // nothing left to fetch unless the catalog was reloaded
-      [meta] = await tx.unsafe<MetaRow[]>(`${META_SQL} FOR UPDATE`, [], { prepare: true });
-      if (!meta) throw new Error('the meta row is missing');
-      if (meta.catalog_gen !== seen.catalog_gen) {
-        // The catalog changed after this batch read its rows (an index build began, a space went):
-        // it runs again from the start on the catalog as it is now, holding the lock from BEGIN
-        // this time, so a catalog that keeps changing cannot send it round again.
-        await tx.unsafe('ROLLBACK');
-        this.retries++;
-        return this.attemptBatch(tx, batch, sendingCommit, true);
-      }
-      lockedAt = performance.now();
-    }
-    if (Number(meta.last_seq) !== this.ownSeq) this.othersWroteAt = performance.now();
-    const result = await run.execute(batch, Number(meta.last_seq));
-    const writes = run.flush();
-    // The wake-up for the other servers, delivered at COMMIT. In the batch's transaction, not after
-    // it: a NOTIFY of its own is a transaction of its own (PostgreSQL gives it an xid), with a WAL
-    // flush of its own per batch. Sent only where LISTEN worked.
-    if (this.notifies && run.committedSeq !== Number(meta.last_seq)) {
-      writes.push(tx.unsafe('SELECT pg_notify($1, $2)', [channelOf(this.target.schema), this.notifier], { prepare: true }));
-    }
-    sendingCommit();
+    const catalogGen = this.catalog.gen;
+    const outcomes = await run.execute(batch, lockFirst ? Number(meta.last_seq) : null);
+    // The wake-up for the other servers rides on the seq bump and is delivered at COMMIT: a NOTIFY
+    // of its own would be one more statement per batch, and outside the transaction a transaction
+    // of its own (PostgreSQL gives it an xid), with a WAL flush of its own. Only where LISTEN worked.
+    const { statements, range } = run.flush(this.notifies ? { channel: channelOf(this.target.schema), payload: this.notifier } : undefined);
+    commitSent(true);
+    const sentAt = performance.now();
     // COMMIT goes right behind the writes; if one of them failed, PostgreSQL rolls back instead.
-    const settled = await Promise.allSettled([...writes, tx.unsafe('COMMIT')]);
+    const settled = await Promise.allSettled([...statements, tx.unsafe('COMMIT')]);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed && !lockFirst && isCatalogMoved(failed.reason)) {
+      // The catalog changed after this batch read it (an index build began, a space went): it runs
+      // again from the start on the catalog as it is now, holding the lock from BEGIN this time, so
+      // a catalog that keeps changing cannot send it round again. Its COMMIT rolled back.
+      commitSent(false);
+      this.retries++;
+      return this.attemptBatch(tx, batch, commitSent, true);
+    }
     if (failed) throw failed.reason;
-    this.lockHold.heldMs += performance.now() - lockedAt;
-    this.lockHold.batches++;
-    this.ownSeq = run.committedSeq;
+    const taken = await range;
+    if (lockFirst || taken) {
+      // Taken late, the lock was granted within the last round trip, once the bump had waited for it.
+      const grantedAt = lockFirst ? lockedAt : sentAt + (taken?.waitedMs ?? 0);
+      this.lockHold.heldMs += performance.now() - grantedAt;
+      this.lockHold.batches++;
+    }
+    const after = taken?.base ?? Number(meta.last_seq);
+    if (after !== this.ownSeq) this.othersWroteAt = performance.now();
+    this.ownSeq = after + run.seqCount;
     this.catalog.seq = run.committedCatalogSeq;
-    if (run.catalogChanged) this.catalog.gen = Number(meta.catalog_gen) + 1;
-    return result;
+    if (run.catalogChanged) this.catalog.gen = catalogGen + 1;
+    return run.settle(outcomes, after);
   }
 
   /** Whether no batch of this server found another server's commit before its own lately. */

@@ -28,7 +28,8 @@ const FORBIDDEN: readonly [RegExp, string][] = [
   [/^\s*(SAVEPOINT|ROLLBACK\s+TO|RELEASE\s+SAVEPOINT)\b/i, 'savepoint'],
 ];
 const DDL = /^\s*(CREATE|ALTER|DROP|TRUNCATE)\b/i;
-const WRITE = /^\s*(INSERT|UPDATE|DELETE|UPSERT)\b/i;
+/** A write, alone or in a data-modifying WITH (the batch's seq bump, batch.ts). */
+const WRITE = /^\s*(INSERT|UPDATE|DELETE|UPSERT)\b|^\s*WITH\b[\s\S]*\b(INSERT|UPDATE|DELETE)\b/i;
 const BEGIN = /^\s*(BEGIN|START\s+TRANSACTION)\b/i;
 const END = /^\s*(COMMIT|ROLLBACK|END)\b/i;
 
