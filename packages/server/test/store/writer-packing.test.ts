@@ -80,4 +80,36 @@ describe('packed batches', () => {
       store.close();
     }
   });
+
+  test('put attributes cross as shapes and values: names in their order, values of every type as they were', () => {
+    const schema = parseSchemaDsl('space q key k attributes int n, string s, document d, list(int) l', DEFAULT_LIMITS);
+    const space = new Space(schema, 1);
+    const member = (op: Record<string, unknown>): BatchMember => ({ op: parseOperation({ space: 'q', ...op }, () => space, DEFAULT_LIMITS) as WriteOp, spaceCreatedSeq: 1 });
+    const wide = 2n ** 63n - 1n;
+    const batch: BatchMember[] = [
+      member({ op: 'put', key: 'a', attributes: { n: 1, s: 'x' } }),
+      member({ op: 'put', key: 'b', attributes: { n: 2, s: 'y' } }),
+      member({ op: 'put', key: 'c', attributes: { s: 'z', n: 3 } }), // the same names in another order: a shape of its own
+      member({ op: 'put', key: 'd', attributes: { d: { deep: [1, { x: null }] }, l: [4, 5], 'd.deep': 7 } }),
+      member({ op: 'put', key: 'e', attributes: { n: 4, s: 'w' } }), // back to the first shape, after another
+      { op: { op: 'put', space: 'q', key: 'f', attributes: { n: wide } }, spaceCreatedSeq: 1 },
+      { op: { op: 'put', space: 'q', key: 'g', attributes: JSON.parse('{"__proto__": 1, "n": 5}') }, spaceCreatedSeq: 1 },
+      { op: { op: 'put', space: 'q', key: 'h', attributes: { 'a\u0000b': 1 } }, spaceCreatedSeq: 1 },
+      { op: { op: 'put', space: 'q', key: 'i', attributes: { a: 1, b: 2 } }, spaceCreatedSeq: 1 }, // joined, the same text as the names above
+    ];
+    const sent = clone(packMembers(batch));
+    assert.equal([...sent.ops].filter((code) => code !== 0).length, batch.length, 'every member is a plain put');
+    assert.deepEqual(sent.attributes.map((a, i) => (a === undefined ? null : i)).filter((i) => i !== null), [6], 'only the attributes named __proto__ travel as an object');
+    assert.equal(sent.shapes.length, 6, 'one shape per distinct list of names, the repeated ones stored once');
+    const arrived = unpackMembers(sent);
+    for (const [i, m] of arrived.entries()) {
+      const given = (batch[i] as BatchMember).op as { attributes: Record<string, unknown> };
+      const got = m.op as { attributes: Record<string, unknown> };
+      assert.deepEqual(got.attributes, given.attributes, `member ${i}`);
+      assert.deepEqual(Object.keys(got.attributes), Object.keys(given.attributes), `member ${i}: the names keep their order`);
+      assert.equal(Object.getPrototypeOf(got.attributes), Object.prototype, `member ${i}: a plain object`);
+    }
+    assert.equal(typeof (arrived[5]?.op as { attributes: Record<string, unknown> }).attributes.n, 'bigint');
+    assert.ok(Object.hasOwn((arrived[6]?.op as { attributes: Record<string, unknown> }).attributes, '__proto__'), '__proto__ is an attribute, not the prototype');
+  });
 });

@@ -20,29 +20,44 @@
  *
  * Bounded by `readCacheBytesMax` (attribute text and key, plus a fixed overhead per entry); the
  * least recently used entries go first.
+ *
+ * Entries are found by space, then by key, never by a text joining the two: a put's key was
+ * already hashed by the engine's order table, so its lookup here is nearly free, while a joined
+ * text had to be built, flattened and hashed for every change of every batch (about 1 µs each,
+ * the largest cost of the engine's thread at 1024 puts in flight). Recency is a list threaded
+ * through the entries, so moving or evicting one costs a few pointer writes.
  */
 import type { Change, Key, StoredObject } from '@spacekv/core';
 import type { MemberOutcome } from '../store.js';
 
-interface Entry {
-  readonly space: string;
-  readonly object: StoredObject | null;
-  readonly bytes: number;
-  /** The cache's clock when the entry last moved to the recent end. */
-  stamp: number;
+/** A cached object, linked into the recency list (older towards `older`, newer towards `newer`). */
+class Entry {
+  older: Entry | undefined = undefined;
+  newer: Entry | undefined = undefined;
+
+  constructor(
+    readonly space: string,
+    readonly key: Key,
+    readonly object: StoredObject | null,
+    readonly bytes: number,
+    /** The cache's clock when the entry last moved to the recent end. */
+    public stamp: number,
+  ) {}
 }
 
 /** Bytes charged per entry beyond its text: the Map slot, the entry and the object (an estimate). */
 const ENTRY_OVERHEAD_BYTES = 160;
 
 export class ObjectCache {
-  /** Keyed by space and key text (a space's keys are all of one type, so the text names the object); iteration order is recency. */
-  private readonly entries = new Map<string, Entry>();
+  /** Each space's entries by key (a space's keys are all of one type, so the key names the object). */
+  private readonly spaces = new Map<string, Map<Key, Entry>>();
+  private count = 0;
   private bytes = 0;
   /** Counts moves to the recent end; an entry's distance from it tells how far it is from eviction. */
   private clock = 0;
-  /** Where eviction stands in `entries`: kept from one eviction to the next (see evict). */
-  private oldest: IterableIterator<[string, Entry]> | undefined;
+  /** The ends of the recency list: eviction takes from `oldest`, a use moves an entry to `newest`. */
+  private oldest: Entry | undefined;
+  private newest: Entry | undefined;
 
   constructor(private readonly bytesMax: number) {}
 
@@ -53,14 +68,13 @@ export class ObjectCache {
 
   /** The cached object (null: known absent), or undefined when the cache does not know. */
   get(space: string, key: Key): StoredObject | null | undefined {
-    const id = entryId(space, key);
-    const entry = this.entries.get(id);
+    const entry = this.spaces.get(space)?.get(key);
     if (entry === undefined) return undefined;
     // The most recently used goes last, but only once it has drifted into the older half: a hot
-    // object read over and over then costs one lookup, not a Map delete and insert each time.
-    if (this.clock - entry.stamp > this.entries.size / 2) {
-      this.entries.delete(id);
-      this.entries.set(id, entry);
+    // object read over and over then costs one lookup, not a move each time.
+    if (this.clock - entry.stamp > this.count / 2) {
+      this.unlink(entry);
+      this.link(entry);
       entry.stamp = ++this.clock;
     }
     return entry.object;
@@ -68,8 +82,7 @@ export class ObjectCache {
 
   /** Remember what a read found, unless the cache already knows the object (see the header). */
   fill(space: string, key: Key, object: StoredObject | null): void {
-    const id = entryId(space, key);
-    if (!this.entries.has(id)) this.put(id, space, object);
+    if (this.spaces.get(space)?.has(key) !== true) this.put(space, key, object);
   }
 
   /** Apply the changes a committed batch made (the store calls this before any outcome is delivered). */
@@ -81,68 +94,89 @@ export class ObjectCache {
 
   /** Forget everything: the writer died and its last batch may or may not have committed. */
   clear(): void {
-    this.entries.clear();
+    this.spaces.clear();
     this.oldest = undefined;
+    this.newest = undefined;
+    this.count = 0;
     this.bytes = 0;
   }
 
   private apply(change: Change): void {
     if (change.op === 'add_space' || change.op === 'rm_space') return this.dropSpace(change.space);
     if (change.op === 'rm_index') return;
-    const id = entryId(change.space, change.key);
-    if (change.attributesJson === null) return this.put(id, change.space, null);
+    if (change.attributesJson === null) return this.put(change.space, change.key, null);
     // A write's change carries its expiry; one that does not is not cached rather than guessed.
-    if (change.expiresAtMs === undefined) return this.remove(id);
-    this.put(id, change.space, { version: change.seq, expiresAt: change.expiresAtMs, attributesJson: change.attributesJson });
+    if (change.expiresAtMs === undefined) return this.remove(change.space, change.key);
+    this.put(change.space, change.key, { version: change.seq, expiresAt: change.expiresAtMs, attributesJson: change.attributesJson });
   }
 
-  private put(id: string, space: string, object: StoredObject | null): void {
-    this.remove(id);
-    const bytes = ENTRY_OVERHEAD_BYTES + id.length + (object ? object.attributesJson.length : 0);
-    if (bytes > this.bytesMax) return;
-    this.entries.set(id, { space, object, bytes, stamp: ++this.clock });
+  private put(space: string, key: Key, object: StoredObject | null): void {
+    let objects = this.spaces.get(space);
+    const old = objects?.get(key);
+    if (old !== undefined) this.forget(old);
+    const bytes = ENTRY_OVERHEAD_BYTES + space.length + 1 + String(key).length + (object ? object.attributesJson.length : 0);
+    if (bytes > this.bytesMax) {
+      if (old !== undefined) objects?.delete(key);
+      return;
+    }
+    if (objects === undefined) {
+      objects = new Map();
+      this.spaces.set(space, objects);
+    }
+    const entry = new Entry(space, key, object, bytes, ++this.clock);
+    objects.set(key, entry);
+    this.link(entry);
+    this.count++;
     this.bytes += bytes;
     if (this.bytes > this.bytesMax) this.evict(); // walked only when over: every write of a batch comes here
   }
 
-  /**
-   * Drop the least recently used entries until the cache is within its bound.
-   *
-   * One iterator serves every eviction. A Map keeps a deleted entry's slot until it grows, and a new
-   * iterator steps over every such slot from the start: a full cache taking one write after another
-   * (each write evicts one entry) then walked more of them each time, and the cost of a write grew
-   * past 50 µs after 100,000 writes. A Map iterator visits entries in insertion order, skips the ones
-   * deleted and reaches those added since, so where it stands is always the oldest entry left: every
-   * entry before it was evicted, or was used again and moved to the end, ahead of it.
-   */
+  /** Drop the least recently used entries until the cache is within its bound. */
   private evict(): void {
-    while (this.bytes > this.bytesMax) {
-      this.oldest ??= this.entries.entries();
-      const next = this.oldest.next();
-      if (next.done) {
-        this.oldest = undefined; // at the end: start again from the (new) oldest
-        if (this.entries.size === 0) return;
-        continue;
-      }
-      const [id, entry] = next.value;
-      this.entries.delete(id);
-      this.bytes -= entry.bytes;
+    while (this.bytes > this.bytesMax && this.oldest !== undefined) {
+      const entry = this.oldest;
+      this.forget(entry);
+      this.spaces.get(entry.space)?.delete(entry.key);
     }
   }
 
-  private remove(id: string): void {
-    const entry = this.entries.get(id);
-    if (!entry) return;
-    this.entries.delete(id);
+  private remove(space: string, key: Key): void {
+    const objects = this.spaces.get(space);
+    const entry = objects?.get(key);
+    if (entry === undefined) return;
+    this.forget(entry);
+    objects?.delete(key);
+  }
+
+  /** Take an entry out of the recency list and the counts (its map slot is the caller's to clear or reuse). */
+  private forget(entry: Entry): void {
+    this.unlink(entry);
+    this.count--;
     this.bytes -= entry.bytes;
   }
 
-  /** A space added or removed: none of its objects may outlive it (rare, so a walk over every entry). */
-  private dropSpace(space: string): void {
-    for (const [id, entry] of this.entries) if (entry.space === space) this.remove(id);
+  private link(entry: Entry): void {
+    entry.older = this.newest;
+    entry.newer = undefined;
+    if (this.newest === undefined) this.oldest = entry;
+    else this.newest.newer = entry;
+    this.newest = entry;
   }
-}
 
-function entryId(space: string, key: Key): string {
-  return `${space}\u0000${String(key)}`;
+  private unlink(entry: Entry): void {
+    if (entry.older === undefined) this.oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  }
+
+  /** A space added or removed: none of its objects may outlive it. */
+  private dropSpace(space: string): void {
+    const objects = this.spaces.get(space);
+    if (objects === undefined) return;
+    for (const entry of objects.values()) this.forget(entry);
+    this.spaces.delete(space);
+  }
 }
