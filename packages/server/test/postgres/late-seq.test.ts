@@ -91,6 +91,13 @@ async function blockedBehind(admin: postgres.Sql, pid: number, done: () => boole
   })(), 20_000, 'the batch to wait for the meta row lock');
 }
 
+/** Add a space through `store` (declared in the DSL) and give its incarnation, the seq that created it. */
+async function addSpace(store: PostgresStore, dsl: string): Promise<number> {
+  const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl(dsl, DEFAULT_LIMITS) } as WriteOp }]);
+  assert.ok(added && 'result' in added, JSON.stringify(added));
+  return (added.changes[0] as { seq: number }).seq;
+}
+
 const OTHER = JSON.stringify({ owner: 'other' });
 
 test('keys created while a batch waits for the meta row lock are seen by that batch, not overwritten', { skip: missing }, async () => {
@@ -98,9 +105,7 @@ test('keys created while a batch waits for the meta row lock are seen by that ba
   await store.open();
   const admin = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space t key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    const spaceSeq = await addSpace(store, 'space t key k attributes string owner');
 
     // Writing alone, the store takes the lock at BEGIN and reads w under it: no run again.
     const { outcomes: [alone], waitedIn: aloneWaitedIn } = await raced(store, admin, spaceSeq, [
@@ -142,9 +147,7 @@ test('a batch run on provisional seqs answers, logs and stores the seqs it commi
   await store.open();
   const admin = postgres(POSTGRES_URL, { max: 2, onnotice: () => {} });
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space p key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    const spaceSeq = await addSpace(store, 'space p key k attributes string owner');
     const [first] = await store.commit([{ op: { op: 'put', space: 'p', key: 'k', attributes: { owner: 'first' } } as WriteOp, spaceCreatedSeq: spaceSeq }]);
     assert.ok(first && 'result' in first);
     const before = (first.result as { version: number }).version;
@@ -210,9 +213,7 @@ test('where LISTEN works, the seq bump wakes the servers listening, at COMMIT, i
   let heard = 0;
   await admin.listen(`spacekv_${schema}`, () => void heard++);
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space n key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    const spaceSeq = await addSpace(store, 'space n key k attributes string owner');
     const put = (key: string): BatchMember => ({ op: { op: 'put', space: 'n', key, attributes: { owner: 'batch' } } as WriteOp, spaceCreatedSeq: spaceSeq });
     /** Commits until a notification is heard (the store's own LISTEN may still be starting); how many commits that took. */
     const untilHeard = (key: string): Promise<number> => withTimeout((async () => {
@@ -255,9 +256,7 @@ test('a batch whose catalog keeps changing while it waits for the meta row lock 
     return { session, pid, locked };
   };
   try {
-    const [added] = await store.commit([{ op: { op: 'add_space', schema: parseSchemaDsl('space churn key k attributes string owner', DEFAULT_LIMITS) } as WriteOp }]);
-    assert.ok(added && 'result' in added);
-    const spaceSeq = (added.changes[0] as { seq: number }).seq;
+    const spaceSeq = await addSpace(store, 'space churn key k attributes string owner');
     /** Puts `key` while the catalog changes under it each time it waits for the lock, up to 5 times. */
     const churn = async (key: string): Promise<{ blocks: number; reran: number }> => {
       await anotherServerWrites(store, admin, spaceSeq, `${key}-other`, 'churn');

@@ -48,14 +48,14 @@ const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfK
 const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 /**
  * The batch's seqs are sent as their rank n in the batch (1..count); a statement behind the bump
- * (SEQ_SQL) turns rank n into the seq `BASE + n`, reading the meta row this transaction locked and
- * bumped by `count` ($6 here).
+ * (SEQ_SQL) turns rank n into the seq `b.base + n`, reading the meta row this transaction locked and
+ * bumped by `count` (the parameter `countParam`).
  */
-const BASE = '(SELECT last_seq - $6 AS base FROM meta WHERE id = 1) b';
+const baseAfterBump = (countParam: string): string => `(SELECT last_seq - ${countParam} AS base FROM meta WHERE id = 1) b`;
 const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
-  SELECT $1, r.key, b.base + r.n, r.expires_at, r.attrs FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[]) AS r(key, n, expires_at, attrs), ${BASE}`;
+  SELECT $1, r.key, b.base + r.n, r.expires_at, r.attrs FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[]) AS r(key, n, expires_at, attrs), ${baseAfterBump('$6')}`;
 /** Large values the batch's rows refer to, adopted at the seq of the row that refers to them. */
-const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n), (SELECT last_seq - $3 AS base FROM meta WHERE id = 1) b
+const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n), ${baseAfterBump('$3')}
   WHERE large_values.id = v.id AND large_values.adopted_seq IS NULL`;
 
 /**
