@@ -34,6 +34,7 @@
  * transaction), while one session holds the bootstrap row (SELECT … FOR UPDATE) so two servers
  * starting at once take turns; a step cut short by a crash simply runs again.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Attributes, type KeyTypeName, Space, type SpaceSchema, parseJson } from '@spacekv/core';
 import { type Queries, type Sql, isRetryable } from './connection.js';
 import { byteaArray, integerArray, textArray } from './array-literals.js';
@@ -86,18 +87,24 @@ const MIGRATIONS: readonly (readonly Step[])[] = [
 
 export const LAYOUT_VERSION = MIGRATIONS.length;
 
-/** Attempts at migrating when two servers start at once and one's snapshot predates the other's work. */
-const MIGRATE_ATTEMPTS = 5;
+/**
+ * Attempts at migrating while other servers start at once: a CREATE … IF NOT EXISTS can lose a race
+ * on the catalog, and under `default_transaction_isolation=serializable` an autocommit INSERT … ON
+ * CONFLICT that waited for another server's row fails 40001. Each is over once the other server's
+ * statement commits, so going again (after a short, jittered pause) succeeds.
+ */
+const MIGRATE_ATTEMPTS = 20;
+const MIGRATE_PAUSE_MS = 10;
 
 export async function migrate(sql: Sql, schema: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await migrateOnce(sql, schema);
     } catch (err) {
-      // Racing servers: a CREATE … IF NOT EXISTS that lost (23505 on the catalog's unique index, 42P07
-      // relation or 42710 its row type already exists) or a stale snapshot (40001): go again.
+      // 23505 on the catalog's unique index, 42P07 a relation or 42710 its row type that already exists.
       const code = (err as { code?: string }).code;
       if (attempt === MIGRATE_ATTEMPTS || !(isRetryable(err) || code === '23505' || code === '42P07' || code === '42710')) throw err;
+      await sleep(MIGRATE_PAUSE_MS * (1 + Math.random()));
     }
   }
 }
@@ -109,7 +116,12 @@ async function migrateOnce(sql: Sql, schema: string): Promise<void> {
   await sql.unsafe('INSERT INTO spacekv_bootstrap (id) VALUES (1) ON CONFLICT (id) DO NOTHING');
   const lock = await sql.reserve();
   try {
-    await lock.unsafe('BEGIN');
+    // READ COMMITTED whatever the sessions' default: the versions must be read after the lock is
+    // granted. Under repeatable read or serializable the snapshot is taken when the lock is asked
+    // for, so a server that waited for another's migrations read none of them, ran every step again
+    // and failed (40001) on the versions the other had recorded: with several servers starting at
+    // once each waiter failed in turn, and one ran out of attempts (CI, stop 26).
+    await lock.unsafe('BEGIN ISOLATION LEVEL READ COMMITTED');
     await lock.unsafe('SELECT id FROM spacekv_bootstrap WHERE id = 1 FOR UPDATE');
     const [row] = await lock.unsafe<{ version: number | null }[]>('SELECT max(version) AS version FROM spacekv_migrations');
     const current = row?.version ?? 0;
