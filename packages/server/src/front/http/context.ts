@@ -24,6 +24,9 @@ declare module 'fastify' {
   }
 }
 
+/** The status of a successful operation's reply, unless the route says otherwise. */
+const OK = (): number => 200;
+
 /** The ticket of a request that took its place as it ran (runInOrder): used, with nothing to give back. */
 const RAN_IN_PLACE: Ticket = {
   used: true,
@@ -65,12 +68,13 @@ export class HttpContext {
 
   /**
    * Run an operation in the request's connection order and send its result. A read the store
-   * answers at once is sent at once; only operations that wait return a promise.
+   * answers at once is sent at once; only operations that wait return a promise (one: its failure
+   * is counted in the same step as its success would be sent).
    */
-  run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = () => 200): void | Promise<void> {
-    const outcome = this.perform(request, op);
+  run(request: FastifyRequest, reply: FastifyReply, op: Operation, okStatus: (result: Result) => number = OK): void | Promise<void> {
+    const outcome = this.start(request, op);
     if (!(outcome instanceof Promise)) return this.send(request, reply, op, outcome, okStatus);
-    return outcome.then((result) => this.send(request, reply, op, result, okStatus));
+    return outcome.then((result) => this.send(request, reply, op, result, okStatus), (err: unknown) => this.failed(request, op, err));
   }
 
   /** Refuse `op` now if the request's token does not grant it (perform checks again). */
@@ -80,15 +84,19 @@ export class HttpContext {
 
   /** Run an operation in the request's connection order and return its result, for a route that answers in a form of its own (large values). */
   perform(request: FastifyRequest, op: Operation): Result | Promise<Result> {
+    const outcome = this.start(request, op);
+    if (!(outcome instanceof Promise)) return outcome;
+    return outcome.catch((err: unknown) => this.failed(request, op, err));
+  }
+
+  /** Authorize `op` and run it in order; a failure there and then is counted and thrown. */
+  private start(request: FastifyRequest, op: Operation): Result | Promise<Result> {
     authorizeOperation(request.access, op); // before it takes a place: a refused request holds nothing
-    let outcome: Result | Promise<Result>;
     try {
-      outcome = this.runInOrder(request, op);
+      return this.runInOrder(request, op);
     } catch (err) {
       this.failed(request, op, err);
     }
-    if (!(outcome instanceof Promise)) return outcome;
-    return outcome.catch((err: unknown) => this.failed(request, op, err));
   }
 
   /** Count a result `perform` returned (send counts its own). */
@@ -97,7 +105,7 @@ export class HttpContext {
   }
 
   /** Send an operation's result as JSON (and count it). */
-  send(request: FastifyRequest, reply: FastifyReply, op: Operation, result: Result, okStatus: (result: Result) => number = () => 200): void {
+  send(request: FastifyRequest, reply: FastifyReply, op: Operation, result: Result, okStatus: (result: Result) => number = OK): void {
     this.counted(request, op, result);
     const status = result.ok ? okStatus(result) : httpStatusOf(result.code);
     if (result.ok && 'version' in result) reply.header('etag', `"${result.version}"`);
