@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { CpuMeter } from './proc-stats.js';
-import { median } from './stats.js';
+import { mean, median } from './stats.js';
 
 export interface LoadSpec {
   readonly url: string;
@@ -16,12 +16,22 @@ export interface LoadSpec {
   readonly requestsFor: (client: number) => autocannon.Request[];
   /** The server's pid, to measure its CPU during the run. */
   readonly serverPid: number;
+  /**
+   * autocannon's sampling interval (default 1000 ms): a run ends at the first sample after its
+   * duration, so a slice shorter than a second takes a shorter interval to end near its time.
+   */
+  readonly sampleMs?: number;
 }
 
 export interface LoadResult {
-  /** Median of the per-second request counts. */
+  /** Median of the per-second request counts (of joined slices: all their requests over all their time). */
   readonly reqPerSec: number;
   readonly meanReqPerSec: number;
+  /** Requests completed, and the seconds from the first to the end of the run. */
+  readonly requests: number;
+  readonly seconds: number;
+  /** Set on slices joined into one result (joinLoads): how many. */
+  readonly slices?: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly responses2xx: number;
@@ -42,6 +52,8 @@ export interface LoadResult {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let client = 0;
+  const sampleMs = spec.sampleMs ?? 1000;
+  const perSecond = 1000 / sampleMs;
   const server = new CpuMeter(spec.serverPid);
   const loader = new CpuMeter(process.pid);
   const machine = new CpuMeter();
@@ -51,6 +63,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     duration: spec.durationSeconds,
     pipelining: 1,
     timeout: 10,
+    sampleInt: sampleMs,
     setupClient: (c) => c.setRequests(spec.requestsFor(client++)),
   });
   const serverCpuUsPerRequest = (server.seconds() * 1e6) / result.requests.total;
@@ -58,8 +71,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const loaderCpuPercent = loader.percent();
   const otherCpuPercent = Math.max(0, machine.percent() - serverCpuPercent - loaderCpuPercent);
   return {
-    reqPerSec: result.requests.p50,
-    meanReqPerSec: result.requests.average,
+    reqPerSec: result.requests.p50 * perSecond,
+    meanReqPerSec: result.requests.average * perSecond,
+    requests: result.requests.total,
+    seconds: (result.finish.getTime() - result.start.getTime()) / 1000,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     responses2xx: result['2xx'],
@@ -84,6 +99,8 @@ export function medianOfRounds(rounds: readonly LoadResult[]): LoadResult {
   return {
     reqPerSec: mid((r) => r.reqPerSec),
     meanReqPerSec: mid((r) => r.meanReqPerSec),
+    requests: sum((r) => r.requests),
+    seconds: sum((r) => r.seconds),
     p50Ms: mid((r) => r.p50Ms),
     p99Ms: mid((r) => r.p99Ms),
     responses2xx: sum((r) => r.responses2xx),
@@ -93,5 +110,35 @@ export function medianOfRounds(rounds: readonly LoadResult[]): LoadResult {
     serverCpuUsPerRequest: mid((r) => r.serverCpuUsPerRequest),
     loaderCpuPercent: mid((r) => r.loaderCpuPercent),
     otherCpuPercent: mid((r) => r.otherCpuPercent),
+    ...(rounds[0]?.slices === undefined ? {} : { slices: rounds[0].slices }),
+  };
+}
+
+/**
+ * Slices of one run (paired.ts's slicedRound) as one result: all their requests over all their
+ * time, the mean CPU per request (as steps 6 and 10 join theirs), and, as latencies cannot be
+ * merged from percentiles, the median of the slices' p50 and p99; counts of failures summed.
+ */
+export function joinLoads(slices: readonly LoadResult[]): LoadResult {
+  if (slices.length === 0) throw new RangeError('joinLoads needs at least one slice');
+  const sum = (pick: (r: LoadResult) => number): number => slices.reduce((total, r) => total + pick(r), 0);
+  const avg = (pick: (r: LoadResult) => number): number => mean(slices.map(pick));
+  const requests = sum((r) => r.requests);
+  const seconds = sum((r) => r.seconds);
+  return {
+    reqPerSec: requests / seconds,
+    meanReqPerSec: requests / seconds,
+    requests,
+    seconds,
+    p50Ms: median(slices.map((r) => r.p50Ms)),
+    p99Ms: median(slices.map((r) => r.p99Ms)),
+    responses2xx: sum((r) => r.responses2xx),
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    serverCpuPercent: avg((r) => r.serverCpuPercent),
+    serverCpuUsPerRequest: avg((r) => r.serverCpuUsPerRequest),
+    loaderCpuPercent: avg((r) => r.loaderCpuPercent),
+    otherCpuPercent: avg((r) => r.otherCpuPercent),
+    slices: slices.length,
   };
 }

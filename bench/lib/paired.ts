@@ -85,6 +85,33 @@ export function sliceSizes(ops: number, inFlight: number, wanted: number): { rea
   return { slices, opsEach: Math.floor(ops / slices) };
 }
 
+/**
+ * Slices of a run bounded by operations and by time, whichever comes first (a YCSB cell), that a
+ * sizing run found going at `opsPerSec`: as many as sliceSizes allows for the operations the run
+ * is expected to complete (at its time bound, where that comes first), each with its share of the
+ * operations and of the time. Sizing by the operations alone would let a fast-bound cell at 1,024
+ * in flight be cut into slices that end on time with a few operations per operation in flight,
+ * mostly ramp and drain.
+ */
+export function boundedSliceSizes(ops: number, seconds: number, opsPerSec: number, inFlight: number, wanted: number): { readonly slices: number; readonly opsEach: number; readonly secondsEach: number } {
+  const expected = Number.isFinite(opsPerSec) && opsPerSec > 0 ? Math.min(ops, Math.floor(opsPerSec * seconds)) : ops;
+  const { slices } = sliceSizes(expected, inFlight, wanted);
+  return { slices, opsEach: Math.floor(ops / slices), secondsEach: seconds / slices };
+}
+
+/**
+ * A timed slice's shortest length: at 64 connections and the slowest REST rate seen here (about
+ * 2,000 requests per second under load), a quarter of a second holds some 500 requests, past
+ * sliceSizes' 4 per operation in flight.
+ */
+const SLICE_SECONDS_MIN = 0.25;
+
+/** How many slices a run of `seconds` (an HTTP step) splits into, at most `wanted`, each at least SLICE_SECONDS_MIN long; and the seconds of each. */
+export function timedSliceSizes(seconds: number, wanted: number): { readonly slices: number; readonly secondsEach: number } {
+  const slices = Math.max(1, Math.min(wanted, Math.floor(seconds / SLICE_SECONDS_MIN + 1e-9)));
+  return { slices, secondsEach: seconds / slices };
+}
+
 /** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */
 export async function pairedRounds<T>(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<T>): Promise<{ readonly base: T; readonly variant: T }[]> {
   const pairs: { base: T; variant: T }[] = [];
