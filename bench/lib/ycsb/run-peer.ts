@@ -180,7 +180,9 @@ function joinOutcomes(step: Step, slices: readonly StepOutcome[]): StepOutcome {
 async function sliceCell(loaded: Loaded, plan: PeerPlan, step: Step, wanted: number): Promise<{ readonly slices: number; readonly slice: Step; readonly sizingOpsPerSec?: number }> {
   if (sliceSizes(step.operations, step.inFlight, wanted).slices === 1) return { slices: 1, slice: step };
   const sizing = await measureStep(loaded, plan, { ...step, operations: Math.floor(step.operations / wanted), maxSeconds: step.maxSeconds / wanted });
-  const rate = sizing.result?.opsPerSec ?? Number.NaN;
+  // A cell the peer cannot run (no scans) is not cut: each round finds it skipped on both sides.
+  if (sizing.result === undefined) return { slices: 1, slice: step };
+  const rate = sizing.result.opsPerSec;
   const sized = boundedSliceSizes(step.operations, step.maxSeconds, rate, step.inFlight, wanted);
   return { slices: sized.slices, slice: { ...step, operations: sized.opsEach, maxSeconds: sized.secondsEach }, sizingOpsPerSec: rate };
 }
