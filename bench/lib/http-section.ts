@@ -18,9 +18,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
 import { type ChildServer, startBareServer, startSpacekvServer } from './child-server.js';
-import { type LoadResult, joinLoads, medianOfRounds, runLoad, warmUp } from './load.js';
+import { type LoadResult, type LoadSpec, joinLoads, medianOfRounds, runLoad, warmUp } from './load.js';
 import type { BenchOptions } from './options.js';
-import { type Pair, type Sample, describePairs, slicedRound, timedSliceSizes } from './paired.js';
+import { type Pair, type Sample, describePairs, sliceSizes, slicedRound } from './paired.js';
 import { type IdleSample, sampleIdle } from './proc-stats.js';
 import { out, printHttpStep, printIdle, printTable, printWriteStep } from './report.js';
 import { SPACE, commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
@@ -46,12 +46,13 @@ export const httpSection: Section = {
   },
   estimateSeconds({ options: o }) {
     const runs = o.rounds * (1 + 2 * runsPerRound(o.variants.length));
-    // A slice ends up to one sampling interval late and opens its connections afresh.
-    const slices = o.variants.length === 0 ? 0 : o.rounds * 2 * runsPerRound(o.variants.length) * timedSliceSizes(o.durationSeconds, o.slices).slices;
+    // A slice opens its connections afresh and ends with a sample's wait; a step in slices warms up for at least SIZING_SECONDS.
+    const slices = o.variants.length === 0 ? 0 : o.rounds * 2 * runsPerRound(o.variants.length) * o.slices;
     const warmUps = 3 + 2 * o.variants.length;
+    const sizing = o.variants.length === 0 ? 0 : 2 * (1 + o.variants.length) * Math.max(0, SIZING_SECONDS - o.warmupSeconds);
     // Servers' start-up and pre-load, the in-process step 4 (about 20 s full size), and step 5.
     const fixed = (o.tiny ? 5 : 30) + 3 * (2 + o.variants.length) + o.settleSeconds * 2 + o.idleSeconds * 2;
-    return runs * o.durationSeconds + slices * (SLICE_SAMPLE_MS / 1000) + warmUps * o.warmupSeconds + fixed;
+    return runs * o.durationSeconds + slices * 0.05 + warmUps * o.warmupSeconds + sizing + fixed;
   },
 };
 
@@ -64,6 +65,8 @@ interface HttpStep {
   readonly writesPerCommit?: number[];
   /** Set once the step has had its unmeasured warm-up. */
   warmed: boolean;
+  /** Requests per second in the warm-up, where it had one: what sizes the slices of a paired round. */
+  rate?: number;
 }
 
 /** A run of a step's load, with the writes per durable commit the server reported over it (puts). */
@@ -72,17 +75,28 @@ interface StepRun {
   readonly writesPerCommit?: number;
 }
 
-/** autocannon's sampling interval for a slice: the slice ends within this of its time (load.ts). */
-const SLICE_SAMPLE_MS = 50;
-
-/** One run of `seconds` on the step's server, after the step's one unmeasured warm-up (the first run's). */
-async function loadOnce(c: SectionContext, step: HttpStep, seconds: number, sampleMs?: number): Promise<StepRun> {
+/**
+ * The step's one unmeasured warm-up, before its first run; it gives the step its rate (requests per
+ * second, all over all its time), which sizes the slices of a paired round. A step measured in
+ * slices warms up at least SIZING_SECONDS for that, even where --tiny sets no warm-up.
+ */
+async function warmUpOnce(c: SectionContext, step: HttpStep, atLeastSeconds = 0): Promise<void> {
+  if (step.warmed) return;
   const { options } = c;
-  const spec = { url: step.server.url, connections: options.connections, durationSeconds: seconds, requestsFor: step.requestsFor, serverPid: step.server.pid };
-  if (!step.warmed) await warmUp(spec, options.warmupSeconds);
+  const warm = await warmUp({ url: step.server.url, connections: options.connections, requestsFor: step.requestsFor, serverPid: step.server.pid },
+    Math.max(options.warmupSeconds, atLeastSeconds));
   step.warmed = true;
+  if (warm !== undefined) step.rate = warm.requests / warm.seconds;
+}
+
+/** The shortest warm-up of a step measured in slices: long enough to tell its rate. */
+const SIZING_SECONDS = 0.5;
+
+/** One run of the step's load, of so many seconds or requests (load.ts), after the step's warm-up. */
+async function loadOnce(c: SectionContext, step: HttpStep, length: LoadSpec['length']): Promise<StepRun> {
+  await warmUpOnce(c, step);
   const before = step.writesPerCommit ? await commitCounters(step.server.url) : undefined;
-  const result = await runLoad(sampleMs === undefined ? spec : { ...spec, sampleMs });
+  const result = await runLoad({ url: step.server.url, connections: c.options.connections, length, requestsFor: step.requestsFor, serverPid: step.server.pid });
   if (before === undefined) return { result };
   const after = await commitCounters(step.server.url);
   return { result, writesPerCommit: (after.writes - before.writes) / (after.batches - before.batches) };
@@ -103,16 +117,23 @@ function record(c: SectionContext, step: HttpStep, round: number, run: StepRun):
 }
 
 async function measureRound(c: SectionContext, step: HttpStep, round: number): Promise<LoadResult> {
-  return record(c, step, round, await loadOnce(c, step, c.options.durationSeconds));
+  return record(c, step, round, await loadOnce(c, step, { seconds: c.options.durationSeconds }));
 }
 
 /**
- * A round of the default's step beside a variant's: each side's --duration cut into slices run in
- * ABBA order (paired.ts), each side's slices joined into its figure of the round.
+ * A round of the default's step beside a variant's: the requests the default's warm-up rate makes
+ * in --duration, cut into slices (paired.ts's sliceSizes, connections in flight) that both sides
+ * run in ABBA order, each side's slices joined into its figure of the round.
  */
 async function measurePairedRound(c: SectionContext, base: HttpStep, variant: HttpStep, round: number): Promise<Pair> {
-  const { slices, secondsEach } = timedSliceSizes(c.options.durationSeconds, c.options.slices);
-  const sliced = await slicedRound(round, slices, (side) => loadOnce(c, side === 'default' ? base : variant, secondsEach, SLICE_SAMPLE_MS));
+  for (const step of [base, variant]) await warmUpOnce(c, step, SIZING_SECONDS);
+  const { connections, durationSeconds, slices: wanted } = c.options;
+  const expected = Math.round((base.rate ?? Number.NaN) * durationSeconds);
+  // A warm-up with no response leaves no rate: the round is then one slice, and its failures are reported.
+  const { slices, opsEach } = Number.isFinite(expected) ? sliceSizes(expected, connections, wanted) : { slices: 1, opsEach: connections };
+  // autocannon refuses fewer requests than connections.
+  const requests = Math.max(opsEach, connections);
+  const sliced = await slicedRound(round, slices, (side) => loadOnce(c, side === 'default' ? base : variant, { requests }));
   const joined = (step: HttpStep, runs: readonly StepRun[]): Sample => {
     const perCommit = runs.map((r) => r.writesPerCommit).filter((x): x is number => x !== undefined);
     return asSample(record(c, step, round, { result: joinLoads(runs.map((r) => r.result)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) }));

@@ -11,23 +11,31 @@ import { mean, median } from './stats.js';
 export interface LoadSpec {
   readonly url: string;
   readonly connections: number;
-  readonly durationSeconds: number;
+  /**
+   * A run of so many seconds, or of so many requests: the slices of a paired round (http-section.ts)
+   * send a number of requests, so that each ends with none in flight. A timed run closes its
+   * connections with a request outstanding on each, and a spacekv server's later requests cost more
+   * after many such runs of puts (16 timed quarter-second runs of puts took a REST get from 18 to
+   * 26 µs of server CPU; after 48 runs of a number of puts it stayed at 22).
+   */
+  readonly length: { readonly seconds: number } | { readonly requests: number };
   /** The requests connection number `client` cycles through. */
   readonly requestsFor: (client: number) => autocannon.Request[];
   /** The server's pid, to measure its CPU during the run. */
   readonly serverPid: number;
-  /**
-   * autocannon's sampling interval (default 1000 ms): a run ends at the first sample after its
-   * duration, so a slice shorter than a second takes a shorter interval to end near its time.
-   */
-  readonly sampleMs?: number;
 }
+
+/**
+ * autocannon's sampling interval for a run of a number of requests: it ends at the first sample
+ * after its last response; a short interval keeps the idle wait short (it is not in `seconds`).
+ */
+const COUNTED_SAMPLE_MS = 20;
 
 export interface LoadResult {
   /** Median of the per-second request counts (of joined slices: all their requests over all their time). */
   readonly reqPerSec: number;
   readonly meanReqPerSec: number;
-  /** Requests completed, and the seconds from the first to the end of the run. */
+  /** Requests completed, and the seconds from the start of the run to its last response. */
   readonly requests: number;
   readonly seconds: number;
   /** Set on slices joined into one result (joinLoads): how many. */
@@ -52,20 +60,25 @@ export interface LoadResult {
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   let client = 0;
-  const sampleMs = spec.sampleMs ?? 1000;
+  const sampleMs = 'requests' in spec.length ? COUNTED_SAMPLE_MS : 1000;
   const perSecond = 1000 / sampleMs;
   const server = new CpuMeter(spec.serverPid);
   const loader = new CpuMeter(process.pid);
   const machine = new CpuMeter();
-  const result = await autocannon({
+  const startedAt = performance.now();
+  let lastResponseAt = startedAt;
+  // Without a callback autocannon returns its instance, an event emitter that is also the promise of the result.
+  const instance = autocannon({
     url: spec.url,
     connections: spec.connections,
-    duration: spec.durationSeconds,
+    ...('requests' in spec.length ? { amount: spec.length.requests } : { duration: spec.length.seconds }),
     pipelining: 1,
     timeout: 10,
     sampleInt: sampleMs,
     setupClient: (c) => c.setRequests(spec.requestsFor(client++)),
-  });
+  }) as Promise<autocannon.Result> & autocannon.Instance;
+  instance.on('response', () => (lastResponseAt = performance.now()));
+  const result = await instance;
   const serverCpuUsPerRequest = (server.seconds() * 1e6) / result.requests.total;
   const serverCpuPercent = server.percent();
   const loaderCpuPercent = loader.percent();
@@ -74,7 +87,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     reqPerSec: result.requests.p50 * perSecond,
     meanReqPerSec: result.requests.average * perSecond,
     requests: result.requests.total,
-    seconds: (result.finish.getTime() - result.start.getTime()) / 1000,
+    seconds: (lastResponseAt - startedAt) / 1000,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     responses2xx: result['2xx'],
@@ -88,8 +101,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 /** A short unmeasured run first, so every server is measured with its code optimized and caches warm. */
-export async function warmUp(spec: LoadSpec, seconds: number): Promise<void> {
-  if (seconds > 0) await runLoad({ ...spec, durationSeconds: seconds });
+export async function warmUp(spec: Omit<LoadSpec, 'length'>, seconds: number): Promise<LoadResult | undefined> {
+  return seconds > 0 ? runLoad({ ...spec, length: { seconds } }) : undefined;
 }
 
 /** One figure of several rounds: the median of each measure; counts of failures are summed, so none hides. */

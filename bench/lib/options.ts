@@ -187,7 +187,8 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
                          build=/work/base/f5d9958:old-layout)
   --slices <n>           steps 2-3, 6, 10 and YCSB with --variants: each side's run of a round in n slices, run alternately
                          in ABBA order (A B B A A B B A), so load that changes within a round falls on both alike (default 4;
-                         a slice keeps at least 4x the in-flight level and 100 operations, an HTTP slice 0.25 s)
+                         a slice keeps at least 4x the in-flight level and 100 operations; an HTTP slice is a number of
+                         requests, a YCSB slice a share of the cell's operations and time)
  YCSB:
   --records <n>          records loaded (default 100000, tiny 300)
   --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 200)

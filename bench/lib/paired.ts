@@ -99,19 +99,6 @@ export function boundedSliceSizes(ops: number, seconds: number, opsPerSec: numbe
   return { slices, opsEach: Math.floor(ops / slices), secondsEach: seconds / slices };
 }
 
-/**
- * A timed slice's shortest length: at 64 connections and the slowest REST rate seen here (about
- * 2,000 requests per second under load), a quarter of a second holds some 500 requests, past
- * sliceSizes' 4 per operation in flight.
- */
-const SLICE_SECONDS_MIN = 0.25;
-
-/** How many slices a run of `seconds` (an HTTP step) splits into, at most `wanted`, each at least SLICE_SECONDS_MIN long; and the seconds of each. */
-export function timedSliceSizes(seconds: number, wanted: number): { readonly slices: number; readonly secondsEach: number } {
-  const slices = Math.max(1, Math.min(wanted, Math.floor(seconds / SLICE_SECONDS_MIN + 1e-9)));
-  return { slices, secondsEach: seconds / slices };
-}
-
 /** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */
 export async function pairedRounds<T>(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<T>): Promise<{ readonly base: T; readonly variant: T }[]> {
   const pairs: { base: T; variant: T }[] = [];

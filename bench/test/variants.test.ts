@@ -17,7 +17,7 @@ import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
 import { joinMeasured } from '../lib/measured.js';
 import { type LoadResult, joinLoads } from '../lib/load.js';
-import { type Pair, type Sample, boundedSliceSizes, describePairs, joinSlices, pairedRound, sliceSizes, slicedRound, summarize, timedSliceSizes } from '../lib/paired.js';
+import { type Pair, type Sample, boundedSliceSizes, describePairs, joinSlices, pairedRound, sliceSizes, slicedRound, summarize } from '../lib/paired.js';
 import type { CellResult, Latency } from '../lib/ycsb/driver.js';
 import { joinCells } from '../lib/ycsb/slices.js';
 import { type ServerVariant, cliOfBuild, parseVariants } from '../lib/variants.js';
@@ -145,7 +145,7 @@ test('a slice keeps at least 100 operations and 4 per operation in flight; what 
   assert.deepEqual(sliceSizes(50_003, 1024, 1), { slices: 1, opsEach: 50_003 });
 });
 
-test('a cell bounded by time as well is cut by the operations it is expected to complete; an HTTP step by time, a slice at least 0.25 s', () => {
+test('a cell bounded by time as well is cut by the operations it is expected to complete', () => {
   // 200,000 operations or 2 s at 1,024 in flight: at 10,000 ops/s it completes 20,000, 4 slices of 5,000, each past 4 x 1,024.
   assert.deepEqual(boundedSliceSizes(200_000, 2, 10_000, 1024, 4), { slices: 4, opsEach: 50_000, secondsEach: 0.5 });
   // At 5,000 ops/s only 10,000: 2 slices (sliceSizes on the operations alone would give 4 of 2,500, mostly ramp and drain).
@@ -154,11 +154,6 @@ test('a cell bounded by time as well is cut by the operations it is expected to 
   assert.deepEqual(boundedSliceSizes(400, 2, 1e6, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
   // No rate (a sizing run with no figures): the operations alone decide.
   assert.deepEqual(boundedSliceSizes(400, 2, Number.NaN, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
-  assert.deepEqual(timedSliceSizes(2, 4), { slices: 4, secondsEach: 0.5 });
-  assert.deepEqual(timedSliceSizes(1, 4), { slices: 4, secondsEach: 0.25 });
-  assert.deepEqual(timedSliceSizes(0.6, 4), { slices: 2, secondsEach: 0.3 });
-  assert.deepEqual(timedSliceSizes(0.2, 4), { slices: 1, secondsEach: 0.2 });
-  assert.deepEqual(timedSliceSizes(10, 1), { slices: 1, secondsEach: 10 });
 });
 
 test('HTTP slices and YCSB slices join into all their requests (operations) over all their time, the mean CPU per request, and the median of their percentiles', () => {
