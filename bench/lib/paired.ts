@@ -87,9 +87,9 @@ export function sliceSizes(ops: number, inFlight: number, wanted: number): { rea
 
 /**
  * Slices of a run bounded by operations and by time, whichever comes first (a YCSB cell), that a
- * sizing run found going at `opsPerSec`: as many as sliceSizes allows for the operations the run
+ * first run found going at `opsPerSec`: as many as sliceSizes allows for the operations the run
  * is expected to complete (at its time bound, where that comes first), each with its share of the
- * operations and of the time. Sizing by the operations alone would let a fast-bound cell at 1,024
+ * operations and of the time. Sizing by the operations alone would let a time-bound cell at 1,024
  * in flight be cut into slices that end on time with a few operations per operation in flight,
  * mostly ramp and drain.
  */

@@ -152,7 +152,7 @@ test('a cell bounded by time as well is cut by the operations it is expected to 
   assert.deepEqual(boundedSliceSizes(200_000, 2, 5_000, 1024, 4), { slices: 2, opsEach: 100_000, secondsEach: 1 });
   // Bound by operations first: the rate does not matter.
   assert.deepEqual(boundedSliceSizes(400, 2, 1e6, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
-  // No rate (a sizing run with no figures): the operations alone decide.
+  // No rate (a first run with no figures): the operations alone decide.
   assert.deepEqual(boundedSliceSizes(400, 2, Number.NaN, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
 });
 

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { int, out } from '../report.js';
 import { type CellResult, runCell } from './driver.js';
-import { type Pair, type Sample, boundedSliceSizes, describePairs, sliceSizes, slicedRound } from '../paired.js';
+import { type Pair, type Sample, boundedSliceSizes, describePairs, slicedRound } from '../paired.js';
 import { mean } from '../stats.js';
 import { joinCells } from './slices.js';
 import type { ServerVariant } from '../variants.js';
@@ -117,7 +117,7 @@ async function close(peer: YcsbPeer, store: YcsbStore, plan: PeerPlan, problems:
 
 /**
  * One step (a cell) on a loaded peer, with a freshly generated operation sequence, not printed.
- * `slice` numbers the slices of a cell cut in parts (a paired cell's, or the sizing run before
+ * `slice` numbers the slices of a cell cut in parts (a paired cell's, or the first run before
  * them): each slice gets a sequence of its own, the same on both sides of a pair.
  */
 async function measureStep(loaded: Loaded, plan: PeerPlan, step: Step, slice = 0): Promise<StepOutcome> {
@@ -172,19 +172,27 @@ function joinOutcomes(step: Step, slices: readonly StepOutcome[]): StepOutcome {
 }
 
 /**
- * How a paired cell is cut: a cell ends at its operations or its time, whichever comes first, so
- * the slices it allows depend on how fast it goes. Where its operations alone could make more than
- * one slice, an unmeasured sizing run on the default (one wanted slice's share of the cell) tells
- * the rate (paired.ts's boundedSliceSizes).
+ * A paired cell's unmeasured first run on one server: one wanted slice's share of the cell, so that
+ * every server enters the cell's pairs having just run its workload. Without it a variant that sat
+ * idle while the variants before it ran their pairs paid, in its first round, for work its server
+ * had left from the previous cell (workload C at 1 in flight after A at 1,024: 68 µs of server CPU
+ * per read, against 22 on every other run).
  */
-async function sliceCell(loaded: Loaded, plan: PeerPlan, step: Step, wanted: number): Promise<{ readonly slices: number; readonly slice: Step; readonly sizingOpsPerSec?: number }> {
-  if (sliceSizes(step.operations, step.inFlight, wanted).slices === 1) return { slices: 1, slice: step };
-  const sizing = await measureStep(loaded, plan, { ...step, operations: Math.floor(step.operations / wanted), maxSeconds: step.maxSeconds / wanted });
-  // A cell the peer cannot run (no scans) is not cut: each round finds it skipped on both sides.
-  if (sizing.result === undefined) return { slices: 1, slice: step };
-  const rate = sizing.result.opsPerSec;
+function firstRunOf(step: Step, wanted: number): Step {
+  return { ...step, operations: Math.max(1, Math.floor(step.operations / wanted)), maxSeconds: step.maxSeconds / wanted };
+}
+
+/**
+ * How a paired cell is cut: it ends at its operations or its time, whichever comes first, so the
+ * slices it allows depend on how fast it goes, which the default's first run tells
+ * (paired.ts's boundedSliceSizes). A cell the peer cannot run (no scans) is not cut: each round
+ * finds it skipped on both sides.
+ */
+function cutCell(step: Step, first: StepOutcome, wanted: number): { readonly slices: number; readonly slice: Step; readonly opsPerSec?: number } {
+  if (first.result === undefined) return { slices: 1, slice: step };
+  const rate = first.result.opsPerSec;
   const sized = boundedSliceSizes(step.operations, step.maxSeconds, rate, step.inFlight, wanted);
-  return { slices: sized.slices, slice: { ...step, operations: sized.opsEach, maxSeconds: sized.secondsEach }, sizingOpsPerSec: rate };
+  return { slices: sized.slices, slice: { ...step, operations: sized.opsEach, maxSeconds: sized.secondsEach }, opsPerSec: rate };
 }
 
 const isLoaded = (x: Loaded | PeerOutcome): x is Loaded => 'store' in x;
@@ -220,7 +228,7 @@ export interface VariantCells {
  * A peer and its variants (the same peer with its server started another way), all loaded, then
  * each step run cell by cell: for each variant, `rounds` pairs of the default's cell and the
  * variant's, each side's cell cut into up to `slices` slices run in ABBA order (paired.ts) and
- * joined into its figure of the round. The default's figure for the tables is the cell of median
+ * joined into its figure of the round, after an unmeasured first run of the cell on every server. The default's figure for the tables is the cell of median
  * throughput among its runs. The paced low-load step runs once, on the default only: it measures
  * latency at 10 operations per second, not throughput.
  */
@@ -242,9 +250,11 @@ export async function runPeerPaired(
         steps.push(await runStep(base, plan, step, problems));
         continue;
       }
-      const cut = await sliceCell(base, plan, step, slices);
-      const sizing = cut.sizingOpsPerSec === undefined ? '' : ` (an unmeasured sizing run went at ${int(cut.sizingOpsPerSec)} ops/s)`;
-      out(`    ${peer.name} ${describeStep(step)}: ${cut.slices} ABBA slice${cut.slices === 1 ? '' : 's'} per side of at most ${int(cut.slice.operations)} operations or ${cut.slice.maxSeconds.toFixed(2)} s${sizing}`);
+      const first = await measureStep(base, plan, firstRunOf(step, slices));
+      for (const other of others) await measureStep(other.loaded, plan, firstRunOf(step, slices));
+      const cut = cutCell(step, first, slices);
+      const rate = cut.opsPerSec === undefined ? '' : ` (an unmeasured first run on each server; this build's went at ${int(cut.opsPerSec)} ops/s)`;
+      out(`    ${peer.name} ${describeStep(step)}: ${cut.slices} ABBA slice${cut.slices === 1 ? '' : 's'} per side of at most ${int(cut.slice.operations)} operations or ${cut.slice.maxSeconds.toFixed(2)} s${rate}`);
       const runs: StepOutcome[] = [];
       for (const other of others) {
         const pairs: Pair[] = [];
