@@ -172,17 +172,6 @@ function joinOutcomes(step: Step, slices: readonly StepOutcome[]): StepOutcome {
 }
 
 /**
- * A paired cell's unmeasured first run on one server: one wanted slice's share of the cell, so that
- * every server enters the cell's pairs having just run its workload. Without it a variant that sat
- * idle while the variants before it ran their pairs paid, in its first round, for work its server
- * had left from the previous cell (workload C at 1 in flight after A at 1,024: 68 µs of server CPU
- * per read, against 22 on every other run).
- */
-function firstRunOf(step: Step, wanted: number): Step {
-  return { ...step, operations: Math.max(1, Math.floor(step.operations / wanted)), maxSeconds: step.maxSeconds / wanted };
-}
-
-/**
  * How a paired cell is cut: it ends at its operations or its time, whichever comes first, so the
  * slices it allows depend on how fast it goes, which the default's first run tells
  * (paired.ts's boundedSliceSizes). A cell the peer cannot run (no scans) is not cut: each round
@@ -228,7 +217,7 @@ export interface VariantCells {
  * A peer and its variants (the same peer with its server started another way), all loaded, then
  * each step run cell by cell: for each variant, `rounds` pairs of the default's cell and the
  * variant's, each side's cell cut into up to `slices` slices run in ABBA order (paired.ts) and
- * joined into its figure of the round, after an unmeasured first run of the cell on every server. The default's figure for the tables is the cell of median
+ * joined into its figure of the round, after an unmeasured whole run of the cell on every server. The default's figure for the tables is the cell of median
  * throughput among its runs. The paced low-load step runs once, on the default only: it measures
  * latency at 10 operations per second, not throughput.
  */
@@ -250,8 +239,13 @@ export async function runPeerPaired(
         steps.push(await runStep(base, plan, step, problems));
         continue;
       }
-      const first = await measureStep(base, plan, firstRunOf(step, slices));
-      for (const other of others) await measureStep(other.loaded, plan, firstRunOf(step, slices));
+      // Every server runs the cell once, unmeasured, before its pairs: without it a variant that sat
+      // idle while the variants before it ran their pairs paid, in its first rounds, for work its
+      // server had left from the previous cell (workload C at 1 in flight after A at 1,024: 68-76 µs
+      // of server CPU per read in the first round, 30 in the second, 22-25 after; a run of a quarter
+      // of the cell did not absorb it). The default's tells the rate that sizes the slices.
+      const first = await measureStep(base, plan, step);
+      for (const other of others) await measureStep(other.loaded, plan, step);
       const cut = cutCell(step, first, slices);
       const rate = cut.opsPerSec === undefined ? '' : ` (an unmeasured first run on each server; this build's went at ${int(cut.opsPerSec)} ops/s)`;
       out(`    ${peer.name} ${describeStep(step)}: ${cut.slices} ABBA slice${cut.slices === 1 ? '' : 's'} per side of at most ${int(cut.slice.operations)} operations or ${cut.slice.maxSeconds.toFixed(2)} s${rate}`);

@@ -72,8 +72,8 @@ export const ycsbSection: Section = {
     const cells = y.workloads.length * y.levels.length * (Math.min(y.cellSeconds, y.operations / CELL_OPS_PER_SECOND) + 0.2);
     return selectedPeers(c).reduce((sum, peer) => {
       const variants = variantPeers(c, peer).length;
-      // A paired cell also has its unmeasured first run on every server, one wanted slice long.
-      const runs = variants === 0 ? 1 : 2 * variants * o.rounds + (1 + variants) / o.slices;
+      // A paired cell also has its unmeasured first run on every server.
+      const runs = variants === 0 ? 1 : 2 * variants * o.rounds + 1 + variants;
       return sum + (1 + variants) * (y.records / LOADED_PER_SECOND + 3) + y.pacedSeconds + cells * runs;
     }, o.serverCpuProfDir === undefined ? 0 : cells + y.records / LOADED_PER_SECOND);
   },
