@@ -8,7 +8,8 @@
  *     raw better-sqlite3 doing the same upserts one transaction per write and batched;
  *  5. an idle spacekv server: RSS and CPU;
  * steps 2-3 also run on each server variant of --variants (variants.ts), paired round by round with
- * the default server, and the ratios are printed (paired.ts);
+ * the default server, each side's run of a round cut into ABBA slices (--slices), and the ratios are
+ * printed (paired.ts);
  * then one table of every figure, and the targets with their verdicts. Steps 1-3 use one load
  * generator with one configuration.
  */
@@ -17,14 +18,14 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type autocannon from 'autocannon';
 import { type ChildServer, startBareServer, startSpacekvServer } from './child-server.js';
-import { type LoadResult, medianOfRounds, runLoad, warmUp } from './load.js';
+import { type LoadResult, type LoadSpec, joinLoads, medianOfRounds, runLoad, warmUp } from './load.js';
 import type { BenchOptions } from './options.js';
-import { type Pair, type Sample, describePairs, pairedRound } from './paired.js';
+import { type Pair, type Sample, describePairs, sliceSizes, slicedRound } from './paired.js';
 import { type IdleSample, sampleIdle } from './proc-stats.js';
 import { out, printHttpStep, printIdle, printTable, printWriteStep } from './report.js';
 import { SPACE, commitCounters, createSpace, preload, randomGets, randomPuts } from './rest-fixtures.js';
 import { type Section, type SectionContext, runsPerRound } from './section.js';
-import { median } from './stats.js';
+import { mean, median } from './stats.js';
 import { type EngineFigures, type RawFigures, engineWorkloads, rawSqliteWorkloads } from './store-workloads.js';
 import { verdicts } from './targets.js';
 import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
@@ -45,10 +46,13 @@ export const httpSection: Section = {
   },
   estimateSeconds({ options: o }) {
     const runs = o.rounds * (1 + 2 * runsPerRound(o.variants.length));
+    // A slice opens its connections afresh and ends with a sample's wait; a step in slices warms up for at least SIZING_SECONDS.
+    const slices = o.variants.length === 0 ? 0 : o.rounds * 2 * runsPerRound(o.variants.length) * o.slices;
     const warmUps = 3 + 2 * o.variants.length;
+    const sizing = o.variants.length === 0 ? 0 : 2 * (1 + o.variants.length) * Math.max(0, SIZING_SECONDS - o.warmupSeconds);
     // Servers' start-up and pre-load, the in-process step 4 (about 20 s full size), and step 5.
     const fixed = (o.tiny ? 5 : 30) + 3 * (2 + o.variants.length) + o.settleSeconds * 2 + o.idleSeconds * 2;
-    return runs * o.durationSeconds + warmUps * o.warmupSeconds + fixed;
+    return runs * o.durationSeconds + slices * 0.05 + warmUps * o.warmupSeconds + sizing + fixed;
   },
 };
 
@@ -61,26 +65,80 @@ interface HttpStep {
   readonly writesPerCommit?: number[];
   /** Set once the step has had its unmeasured warm-up. */
   warmed: boolean;
+  /** Requests per second in the warm-up, where it had one: what sizes the slices of a paired round. */
+  rate?: number;
+}
+
+/** A run of a step's load, with the writes per durable commit the server reported over it (puts). */
+interface StepRun {
+  readonly result: LoadResult;
+  readonly writesPerCommit?: number;
+}
+
+/**
+ * The step's one unmeasured warm-up, before its first run; it gives the step its rate (requests per
+ * second, all over all its time), which sizes the slices of a paired round. A step measured in
+ * slices warms up at least SIZING_SECONDS for that, even where --tiny sets no warm-up.
+ */
+async function warmUpOnce(c: SectionContext, step: HttpStep, atLeastSeconds = 0): Promise<void> {
+  if (step.warmed) return;
+  const { options } = c;
+  const warm = await warmUp({ url: step.server.url, connections: options.connections, requestsFor: step.requestsFor, serverPid: step.server.pid },
+    Math.max(options.warmupSeconds, atLeastSeconds));
+  step.warmed = true;
+  if (warm !== undefined) step.rate = warm.requests / warm.seconds;
+}
+
+/** The shortest warm-up of a step measured in slices: long enough to tell its rate. */
+const SIZING_SECONDS = 0.5;
+
+/** One run of the step's load, of so many seconds or requests (load.ts), after the step's warm-up. */
+async function loadOnce(c: SectionContext, step: HttpStep, length: LoadSpec['length']): Promise<StepRun> {
+  await warmUpOnce(c, step);
+  const before = step.writesPerCommit ? await commitCounters(step.server.url) : undefined;
+  const result = await runLoad({ url: step.server.url, connections: c.options.connections, length, requestsFor: step.requestsFor, serverPid: step.server.pid });
+  if (before === undefined) return { result };
+  const after = await commitCounters(step.server.url);
+  return { result, writesPerCommit: (after.writes - before.writes) / (after.batches - before.batches) };
+}
+
+/** A round's figure of a step: kept among its rounds, printed, and checked for failed requests. */
+function record(c: SectionContext, step: HttpStep, round: number, run: StepRun): LoadResult {
+  const { result, writesPerCommit } = run;
+  step.rounds.push(result);
+  printHttpStep(`    round ${round}, ${step.label}`, result);
+  if (writesPerCommit !== undefined && step.writesPerCommit) {
+    step.writesPerCommit.push(writesPerCommit);
+    out(`      group commit: ${writesPerCommit.toFixed(1)} writes per durable commit (the server's spacekv_commit_batch_size)`);
+  }
+  if (result.responses2xx === 0) c.problems.push(`${step.label}, round ${round}: no successful response`);
+  if (result.non2xx + result.errors > 0) c.problems.push(`${step.label}, round ${round}: ${result.non2xx} non-2xx responses, ${result.errors} connection errors`);
+  return result;
 }
 
 async function measureRound(c: SectionContext, step: HttpStep, round: number): Promise<LoadResult> {
-  const { options, problems } = c;
-  const spec = { url: step.server.url, connections: options.connections, durationSeconds: options.durationSeconds, requestsFor: step.requestsFor, serverPid: step.server.pid };
-  if (!step.warmed) await warmUp(spec, options.warmupSeconds);
-  step.warmed = true;
-  const before = step.writesPerCommit ? await commitCounters(step.server.url) : undefined;
-  const result = await runLoad(spec);
-  step.rounds.push(result);
-  printHttpStep(`    round ${round}, ${step.label}`, result);
-  if (before && step.writesPerCommit) {
-    const after = await commitCounters(step.server.url);
-    const perCommit = (after.writes - before.writes) / (after.batches - before.batches);
-    step.writesPerCommit.push(perCommit);
-    out(`      group commit: ${perCommit.toFixed(1)} writes per durable commit (the server's spacekv_commit_batch_size)`);
-  }
-  if (result.responses2xx === 0) problems.push(`${step.label}, round ${round}: no successful response`);
-  if (result.non2xx + result.errors > 0) problems.push(`${step.label}, round ${round}: ${result.non2xx} non-2xx responses, ${result.errors} connection errors`);
-  return result;
+  return record(c, step, round, await loadOnce(c, step, { seconds: c.options.durationSeconds }));
+}
+
+/**
+ * A round of the default's step beside a variant's: the requests the default's warm-up rate makes
+ * in --duration, cut into slices (paired.ts's sliceSizes, connections in flight) that both sides
+ * run in ABBA order, each side's slices joined into its figure of the round.
+ */
+async function measurePairedRound(c: SectionContext, base: HttpStep, variant: HttpStep, round: number): Promise<Pair> {
+  for (const step of [base, variant]) await warmUpOnce(c, step, SIZING_SECONDS);
+  const { connections, durationSeconds, slices: wanted } = c.options;
+  const expected = Math.round((base.rate ?? Number.NaN) * durationSeconds);
+  // A warm-up with no response leaves no rate: the round is then one slice, and its failures are reported.
+  const { slices, opsEach } = Number.isFinite(expected) ? sliceSizes(expected, connections, wanted) : { slices: 1, opsEach: connections };
+  // autocannon refuses fewer requests than connections.
+  const requests = Math.max(opsEach, connections);
+  const sliced = await slicedRound(round, slices, (side) => loadOnce(c, side === 'default' ? base : variant, { requests }));
+  const joined = (step: HttpStep, runs: readonly StepRun[]): Sample => {
+    const perCommit = runs.map((r) => r.writesPerCommit).filter((x): x is number => x !== undefined);
+    return asSample(record(c, step, round, { result: joinLoads(runs.map((r) => r.result)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) }));
+  };
+  return { base: joined(base, sliced.base), variant: joined(variant, sliced.variant) };
 }
 
 async function stopCleanly(c: SectionContext, server: ChildServer): Promise<void> {
@@ -113,8 +171,8 @@ const asSample = (r: LoadResult): Sample => ({ opsPerSec: r.reqPerSec, serverCpu
 
 /**
  * Steps 1-3, in interleaved rounds; every server stays up throughout, only the one under load
- * works. With variants, each round runs the default's get (then put) back to back with each
- * variant's, alternating which goes first; every default run counts towards the default's figures.
+ * works. With variants, each round runs the default's get (then put) beside each variant's in ABBA
+ * slices; every default run (its slices joined) counts towards the default's figures.
  */
 async function httpSteps(c: SectionContext): Promise<HttpFigures> {
   const o = c.options;
@@ -153,10 +211,7 @@ async function httpSteps(c: SectionContext): Promise<HttpFigures> {
       for (const op of ['get', 'put'] as const) {
         const base = op === 'get' ? get : put;
         if (variants.length === 0) await measureRound(c, base, round);
-        for (const v of variants) {
-          const pair = await pairedRound(round, async () => asSample(await measureRound(c, base, round)), async () => asSample(await measureRound(c, v[op], round)));
-          v.pairs[op].push(pair);
-        }
+        for (const v of variants) v.pairs[op].push(await measurePairedRound(c, base, v[op], round));
       }
     }
     const afterLoad = await settledIdle(spacekv, o);

@@ -27,8 +27,8 @@ export interface BenchOptions {
    */
   readonly rounds: number;
   /**
-   * Slices per side of each paired round of steps 6 and 10 (paired.ts's slicedRound): the round's
-   * operations of each side cut into this many, run alternately in ABBA order.
+   * Slices per side of each paired round of steps 2-3, 6, 10 and YCSB (paired.ts's slicedRound):
+   * the round's run of each side cut into this many, run alternately in ABBA order.
    */
   readonly slices: number;
   /** Server variants measured beside the default server, paired round by round (variants.ts, paired.ts). */
@@ -154,7 +154,7 @@ const YCSB_FULL: YcsbSizes = {
   postgresUrl: 'postgres://postgres@127.0.0.1:5432/test', postgresConnections: 4, seed: 1,
 };
 const YCSB_TINY: YcsbSizes = {
-  ...YCSB_FULL, records: 300, operations: 150, cellSeconds: 2, pacedSeconds: 1, scalingRecords: [100, 300, 1_000],
+  ...YCSB_FULL, records: 300, operations: 200, cellSeconds: 2, pacedSeconds: 1, scalingRecords: [100, 300, 1_000],
 };
 
 const FULL = {
@@ -185,12 +185,13 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
                          (steps 2-3, 6, 8, 9, 10, 11, 12, YCSB spacekv peers): bounds-off, bounds-off=<limit>[+<limit>...] (only
                          those off), auth-on, build=<dir>[:label] (another built checkout's server, e.g.
                          build=/work/base/f5d9958:old-layout)
-  --slices <n>           steps 6 and 10 with --variants: each side's operations of a round in n slices, run alternately
+  --slices <n>           steps 2-3, 6, 10 and YCSB with --variants: each side's run of a round in n slices, run alternately
                          in ABBA order (A B B A A B B A), so load that changes within a round falls on both alike (default 4;
-                         a slice keeps at least 4x the in-flight level and 100 operations)
+                         a slice keeps at least 4x the in-flight level and 100 operations; an HTTP slice is a number of
+                         requests, a YCSB slice a share of the cell's operations and time)
  YCSB:
   --records <n>          records loaded (default 100000, tiny 300)
-  --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 150)
+  --operations <n>       most operations per cell (workload x in-flight level x peer) (default 200000, tiny 200)
   --cell-seconds <s>     most seconds per cell (default 5, tiny 2)
   --in-flight <list>     in-flight levels (default 1,64,1024)
   --workloads <list>     YCSB workloads (default A,B,C,D,E,F)

@@ -85,6 +85,20 @@ export function sliceSizes(ops: number, inFlight: number, wanted: number): { rea
   return { slices, opsEach: Math.floor(ops / slices) };
 }
 
+/**
+ * Slices of a run bounded by operations and by time, whichever comes first (a YCSB cell), that a
+ * first run found going at `opsPerSec`: as many as sliceSizes allows for the operations the run
+ * is expected to complete (at its time bound, where that comes first), each with its share of the
+ * operations and of the time. Sizing by the operations alone would let a time-bound cell at 1,024
+ * in flight be cut into slices that end on time with a few operations per operation in flight,
+ * mostly ramp and drain.
+ */
+export function boundedSliceSizes(ops: number, seconds: number, opsPerSec: number, inFlight: number, wanted: number): { readonly slices: number; readonly opsEach: number; readonly secondsEach: number } {
+  const expected = Number.isFinite(opsPerSec) && opsPerSec > 0 ? Math.min(ops, Math.floor(opsPerSec * seconds)) : ops;
+  const { slices } = sliceSizes(expected, inFlight, wanted);
+  return { slices, opsEach: Math.floor(ops / slices), secondsEach: seconds / slices };
+}
+
 /** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */
 export async function pairedRounds<T>(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<T>): Promise<{ readonly base: T; readonly variant: T }[]> {
   const pairs: { base: T; variant: T }[] = [];

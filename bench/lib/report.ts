@@ -116,7 +116,8 @@ function filesystemOf(path: string): string {
 
 export function printHttpStep(label: string, r: LoadResult): void {
   const problems = r.non2xx + r.errors > 0 ? `  !! ${r.non2xx} non-2xx, ${r.errors} errors` : '';
-  out(`${label}: ${int(r.reqPerSec)} req/s (median of 1 s samples; mean ${int(r.meanReqPerSec)}), p50 ${wholeMs(r.p50Ms)} ms, p99 ${wholeMs(r.p99Ms)} ms, `
+  const rate = r.slices === undefined ? `median of 1 s samples; mean ${int(r.meanReqPerSec)}` : `all requests over the time of ${r.slices} ABBA slice${r.slices === 1 ? '' : 's'}`;
+  out(`${label}: ${int(r.reqPerSec)} req/s (${rate}), p50 ${wholeMs(r.p50Ms)} ms, p99 ${wholeMs(r.p99Ms)} ms, `
     + `CPU: server ${r.serverCpuPercent.toFixed(0)}% (${r.serverCpuUsPerRequest.toFixed(0)} µs per request), load generator ${r.loaderCpuPercent.toFixed(0)}%, rest of machine ${r.otherCpuPercent.toFixed(0)}%${problems}`);
   // A load generator using a whole core cannot send faster: the figure is then a floor of what the server can do.
   if (r.loaderCpuPercent >= LOADER_SATURATED_PERCENT) out('      (the load generator used a whole core: this req/s is bounded by the client, not only the server)');

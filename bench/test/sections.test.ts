@@ -31,7 +31,7 @@ test('YCSB flags win over the presets, tiny or not', () => {
   assert.deepEqual(tiny.ycsb.levels, [8]);
   assert.deepEqual([...(tiny.ycsb.peers ?? [])], ['spacekv', 'redis']);
   assert.equal(tiny.ycsb.postgresUrl, 'postgres://x@h/db');
-  assert.equal(tiny.ycsb.operations, 150, 'the tiny preset keeps what no flag set');
+  assert.equal(tiny.ycsb.operations, 200, 'the tiny preset keeps what no flag set');
   const full = parseOptions([], { SPACEKV_BENCH_PG_URL: 'postgres://env@h/db' });
   assert.equal(full.ycsb.records, 100_000);
   assert.deepEqual(full.ycsb.levels, [1, 64, 1024]);

@@ -1,7 +1,8 @@
 // Proves the benchmark still runs end to end (STYLE.md §14): the compiled bench in tiny mode (with
 // the scaling section and a report) exits 0 and prints every step with a figure (search and change
 // events included), the summary tables
-// and a verdict per target; every YCSB workload runs on every peer that can run here, at every
+// and a verdict per target; the steps paired with a variant (steps 2-3 and the YCSB cells among
+// them) run in ABBA slices; every YCSB workload runs on every peer that can run here, at every
 // in-flight level (a peer or a workload it cannot run is skipped with its reason, never left out);
 // and the Markdown report holds every section with charts that exist. It asserts no timing: how
 // fast spacekv is belongs to `npm run bench`, not to the test suite.
@@ -90,6 +91,12 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     assert.match(inProcess, new RegExp(`${label}[^:]*: ${FIGURE.source} ops/s`), `section [4] lacks '${label}':\n${inProcess}`);
   }
   for (const op of ['get', 'put']) assert.match(stdout, new RegExp(`^    REST ${op}, ${PAIRED}`, 'm'), `steps 2-3 lack ${op} with auth on paired with this build`);
+  // Paired with a variant, each side's round runs in ABBA slices (as many as the requests of --duration allow), joined per round.
+  for (const op of ['get', 'put']) {
+    for (const side of ['', ', auth on']) {
+      assert.match(stdout, new RegExp(`^    round 1, spacekv REST ${op}${side}: ${FIGURE.source} req/s \\(all requests over the time of \\d ABBA slices?\\)`, 'm'), `steps 2-3 lack ${op}${side} in slices`);
+    }
+  }
   assert.match(section(stdout, 5), new RegExp(`after startup: RSS ${FIGURE.source} MB.*CPU ${FIGURE.source}%`));
 
   // Every target gets a verdict, and every figure in the table is a number.
@@ -240,6 +247,9 @@ async function ycsbAssertions(stdout: string, reportPath: string): Promise<void>
       assert.match(ycsb, new RegExp(`^${w} +${level} +(${FIGURE.source}|skipped) `, 'm'), `no ratio row for ${w} at ${level}`);
       // --variants auth-on: every cell of spacekv paired with the same cell on a server requiring tokens.
       assert.match(ycsb, new RegExp(`^    spacekv \\(SQLite\\) ${w} @${level}, ${PAIRED}`, 'm'), `spacekv's ${w} at ${level} lacks its auth-on pair:\n${ycsb}`);
+      // How many slices a cell gets depends on its operations (200: at most 2 at 1 in flight, 1 at 4 x 1,024) and on its first run's rate.
+      assert.match(ycsb, new RegExp(`^    spacekv \\(SQLite\\) ${w} @${level}: \\d ABBA slices? per side of at most [\\d,]+ operations or [\\d.]+ s `
+        + '\\(an unmeasured first run on each server; this build\'s went at [\\d,]+ ops/s\\)$', 'm'), `spacekv's ${w} at ${level} lacks its slicing:\n${ycsb}`);
     }
   }
 

@@ -2,7 +2,8 @@
 // (bench/lib/paired.ts): bounds-off switches off every bound of the limits module (so a new limit
 // cannot be forgotten) with values the server accepts and starts with; the option names each
 // variant or is refused with the valid ones; a pair alternates which side runs first, and a sliced
-// round alternates its slices ABBA and joins each side's into the rate of all its work; ratios are
+// round alternates its slices ABBA and joins each side's into the rate of all its work (step 6's and
+// 10's operations, the HTTP steps' requests, a YCSB cell's); a slice is long enough; ratios are
 // the median and range over rounds, oriented so that below 1 always means this build is slower.
 // No timing is asserted: speed is measured by `npm run bench`, not here.
 import { type TestContext, test } from 'node:test';
@@ -15,7 +16,10 @@ import { BOUNDS_OFF, boundsOffArgs } from '../lib/bounds-off.js';
 import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
 import { joinMeasured } from '../lib/measured.js';
-import { type Pair, type Sample, describePairs, joinSlices, pairedRound, sliceSizes, slicedRound, summarize } from '../lib/paired.js';
+import { type LoadResult, joinLoads } from '../lib/load.js';
+import { type Pair, type Sample, boundedSliceSizes, describePairs, joinSlices, pairedRound, sliceSizes, slicedRound, summarize } from '../lib/paired.js';
+import type { CellResult, Latency } from '../lib/ycsb/driver.js';
+import { joinCells } from '../lib/ycsb/slices.js';
 import { type ServerVariant, cliOfBuild, parseVariants } from '../lib/variants.js';
 
 test('bounds-off names every limit of the limits module, and only those', () => {
@@ -139,6 +143,37 @@ test('a slice keeps at least 100 operations and 4 per operation in flight; what 
   assert.deepEqual(sliceSizes(1_536, 1024, 4), { slices: 1, opsEach: 1_536 });
   assert.deepEqual(sliceSizes(50_000, 1024, 8), { slices: 8, opsEach: 6_250 });
   assert.deepEqual(sliceSizes(50_003, 1024, 1), { slices: 1, opsEach: 50_003 });
+});
+
+test('a cell bounded by time as well is cut by the operations it is expected to complete', () => {
+  // 200,000 operations or 2 s at 1,024 in flight: at 10,000 ops/s it completes 20,000, 4 slices of 5,000, each past 4 x 1,024.
+  assert.deepEqual(boundedSliceSizes(200_000, 2, 10_000, 1024, 4), { slices: 4, opsEach: 50_000, secondsEach: 0.5 });
+  // At 5,000 ops/s only 10,000: 2 slices (sliceSizes on the operations alone would give 4 of 2,500, mostly ramp and drain).
+  assert.deepEqual(boundedSliceSizes(200_000, 2, 5_000, 1024, 4), { slices: 2, opsEach: 100_000, secondsEach: 1 });
+  // Bound by operations first: the rate does not matter.
+  assert.deepEqual(boundedSliceSizes(400, 2, 1e6, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
+  // No rate (a first run with no figures): the operations alone decide.
+  assert.deepEqual(boundedSliceSizes(400, 2, Number.NaN, 1, 4), { slices: 4, opsEach: 100, secondsEach: 0.5 });
+});
+
+test('HTTP slices and YCSB slices join into all their requests (operations) over all their time, the mean CPU per request, and the median of their percentiles', () => {
+  const load = (requests: number, seconds: number, cpuUs: number, p99Ms: number): LoadResult => ({
+    reqPerSec: 1, meanReqPerSec: 1, requests, seconds, p50Ms: 1, p99Ms, responses2xx: requests, non2xx: 1, errors: 0,
+    serverCpuPercent: 50, serverCpuUsPerRequest: cpuUs, loaderCpuPercent: 40, otherCpuPercent: 10,
+  });
+  // 3,000 requests in 0.5 s and 1,000 in 0.5 s: 4,000 per second (the mean of the per-second rates of equal times), not their median.
+  const joined = joinLoads([load(3_000, 0.5, 20, 5), load(1_000, 0.5, 30, 9), load(2_000, 0.5, 40, 7)]);
+  assert.deepEqual([joined.reqPerSec, joined.requests, joined.seconds, joined.serverCpuUsPerRequest, joined.p99Ms, joined.non2xx, joined.slices],
+    [4_000, 6_000, 1.5, 30, 7, 3, 3]);
+  const latency = (p99Us: number): Latency => ({ count: 100, p50Us: p99Us / 10, p95Us: p99Us / 2, p99Us, maxUs: p99Us * 2 });
+  const cell = (ops: number, seconds: number, cpuUs: number, p99Us: number, misses: number): CellResult => ({
+    ops, seconds, opsPerSec: ops / seconds, latency: latency(p99Us), byKind: { read: latency(p99Us) }, errors: misses, firstError: misses > 0 ? `failed ${p99Us}` : undefined,
+    misses, malformed: 0, serverCpuPercent: 50, serverCpuUsPerOp: cpuUs, serverRssMb: p99Us, benchCpuPercent: 30, otherCpuPercent: 5,
+  });
+  // A time-bound cell's slices differ in operations: 1,000 in 0.5 s and 250 in 0.5 s make 1,250 per second.
+  const c = joinCells([cell(1_000, 0.5, 60, 900, 0), cell(250, 0.5, 80, 300, 2), cell(500, 0.5, 100, 500, 1)]);
+  assert.deepEqual([c.ops, c.seconds, c.opsPerSec, c.serverCpuUsPerOp, c.latency.p99Us, c.latency.maxUs, c.byKind.read?.p99Us, c.misses, c.firstError, c.serverRssMb],
+    [1_750, 1.5, 1_750 / 1.5, 80, 500, 1_800, 500, 3, 'failed 300', 500]);
 });
 
 test('the summary is the median and range of the per-round ratios, inverted for a baseline build, and judged as printed', (t) => {

@@ -8,7 +8,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { int, out } from '../report.js';
 import { type CellResult, runCell } from './driver.js';
-import { type Pair, type Sample, describePairs, pairedRound } from '../paired.js';
+import { type Pair, type Sample, boundedSliceSizes, describePairs, slicedRound } from '../paired.js';
+import { mean } from '../stats.js';
+import { joinCells } from './slices.js';
 import type { ServerVariant } from '../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine, isSkipped } from './store.js';
 import { FIELD_NAMES, Keyspace, OP_KINDS, WORKLOADS, type WorkloadName, generate, recordOf } from './workload.js';
@@ -113,17 +115,18 @@ async function close(peer: YcsbPeer, store: YcsbStore, plan: PeerPlan, problems:
   await store.close().catch((err: unknown) => problems.push(`${plan.label}, ${peer.name}: close failed: ${firstLine(err)}`));
 }
 
-/** One step (a cell) on a loaded peer, with a freshly generated operation sequence; prints its line. */
-async function runStep(loaded: Loaded, plan: PeerPlan, step: Step, problems: string[]): Promise<StepOutcome> {
-  const { peer, store, keys } = loaded;
+/**
+ * One step (a cell) on a loaded peer, with a freshly generated operation sequence, not printed.
+ * `slice` numbers the slices of a cell cut in parts (a paired cell's, or the first run before
+ * them): each slice gets a sequence of its own, the same on both sides of a pair.
+ */
+async function measureStep(loaded: Loaded, plan: PeerPlan, step: Step, slice = 0): Promise<StepOutcome> {
+  const { store, keys } = loaded;
   const workload = WORKLOADS.find((w) => w.name === step.workload);
   if (workload === undefined) throw new Error(`unknown workload ${step.workload}`);
-  if (workload.mix.scan !== undefined && store.scanUnsupported !== undefined) {
-    out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${store.scanUnsupported})`);
-    return { step, skipped: store.scanUnsupported };
-  }
-  // The seed depends on the step alone, so every peer (and a profiled pass) gets the same sequence.
-  const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond);
+  if (workload.mix.scan !== undefined && store.scanUnsupported !== undefined) return { step, skipped: store.scanUnsupported };
+  // The seed depends on the step (and slice) alone, so every peer (and a profiled pass) gets the same sequence.
+  const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond) + slice * 104_729;
   const sequence = generate(workload, plan.records, loaded.nextRecord, step.operations, stepSeed);
   const before = await store.commitCounters?.();
   const result = await runCell(store, keys, {
@@ -133,15 +136,52 @@ async function runStep(loaded: Loaded, plan: PeerPlan, step: Step, problems: str
   const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
   const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
   loaded.nextRecord += countInserts(sequence.kinds, result.ops);
-  const perCommit = writesPerCommit === undefined ? '' : `, ${writesPerCommit.toFixed(1)} writes per durable commit`;
+  return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) };
+}
+
+/** A step's line, and whatever went wrong in it among the problems. */
+function reportStep(peer: YcsbPeer, plan: PeerPlan, outcome: StepOutcome, problems: string[]): void {
+  const { step, result } = outcome;
+  if (result === undefined) {
+    out(`    ${peer.name} ${describeStep(step)}: SKIPPED (${outcome.skipped ?? 'no figures'})`);
+    return;
+  }
+  const perCommit = outcome.writesPerCommit === undefined ? '' : `, ${outcome.writesPerCommit.toFixed(1)} writes per durable commit`;
   out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}`);
   if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
   // Under "latest" a read may race the insert of its record; elsewhere every key read was loaded.
-  if (result.misses > 0 && workload.distribution !== 'latest') {
+  if (result.misses > 0 && WORKLOADS.find((w) => w.name === step.workload)?.distribution !== 'latest') {
     problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.misses} reads or scans found no record`);
   }
   if (result.malformed > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.malformed} reads found a record without its ${FIELD_NAMES.length} fields`);
-  return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) };
+}
+
+/** One step (a cell) on a loaded peer, measured and printed. */
+async function runStep(loaded: Loaded, plan: PeerPlan, step: Step, problems: string[]): Promise<StepOutcome> {
+  const outcome = await measureStep(loaded, plan, step);
+  reportStep(loaded.peer, plan, outcome, problems);
+  return outcome;
+}
+
+/** A cell's slices as one outcome (slices.ts); skipped if they were. */
+function joinOutcomes(step: Step, slices: readonly StepOutcome[]): StepOutcome {
+  const skipped = slices.find((s) => s.result === undefined);
+  if (skipped !== undefined) return { ...skipped, step };
+  const perCommit = slices.map((s) => s.writesPerCommit).filter((x): x is number => x !== undefined);
+  return { step, result: joinCells(slices.map((s) => s.result as CellResult)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) };
+}
+
+/**
+ * How a paired cell is cut: it ends at its operations or its time, whichever comes first, so the
+ * slices it allows depend on how fast it goes, which the default's first run tells
+ * (paired.ts's boundedSliceSizes). A cell the peer cannot run (no scans) is not cut: each round
+ * finds it skipped on both sides.
+ */
+function cutCell(step: Step, first: StepOutcome, wanted: number): { readonly slices: number; readonly slice: Step; readonly opsPerSec?: number } {
+  if (first.result === undefined) return { slices: 1, slice: step };
+  const rate = first.result.opsPerSec;
+  const sized = boundedSliceSizes(step.operations, step.maxSeconds, rate, step.inFlight, wanted);
+  return { slices: sized.slices, slice: { ...step, operations: sized.opsEach, maxSeconds: sized.secondsEach }, opsPerSec: rate };
 }
 
 const isLoaded = (x: Loaded | PeerOutcome): x is Loaded => 'store' in x;
@@ -176,12 +216,13 @@ export interface VariantCells {
 /**
  * A peer and its variants (the same peer with its server started another way), all loaded, then
  * each step run cell by cell: for each variant, `rounds` pairs of the default's cell and the
- * variant's back to back, alternating which goes first. The default's figure for the tables is
- * the cell of median throughput among its runs. The paced low-load step runs once, on the default
- * only: it measures latency at 10 operations per second, not throughput.
+ * variant's, each side's cell cut into up to `slices` slices run in ABBA order (paired.ts) and
+ * joined into its figure of the round, after an unmeasured whole run of the cell on every server. The default's figure for the tables is the cell of median
+ * throughput among its runs. The paced low-load step runs once, on the default only: it measures
+ * latency at 10 operations per second, not throughput.
  */
 export async function runPeerPaired(
-  peer: YcsbPeer, variants: readonly { readonly variant: ServerVariant; readonly peer: YcsbPeer }[], plan: PeerPlan, rounds: number, dir: string, problems: string[],
+  peer: YcsbPeer, variants: readonly { readonly variant: ServerVariant; readonly peer: YcsbPeer }[], plan: PeerPlan, rounds: number, slices: number, dir: string, problems: string[],
 ): Promise<{ outcome: PeerOutcome; variants: VariantCells[] }> {
   const base = await openLoaded(peer, plan, dir, problems);
   if (!isLoaded(base)) return { outcome: base, variants: [] };
@@ -194,23 +235,35 @@ export async function runPeerPaired(
       else problems.push(`${plan.label}, ${v.peer.name}: could not run (${loaded.skipped ?? 'failed while loading'}), so it has no figures`);
     }
     for (const step of plan.steps) {
+      if (step.pacedPerSecond !== undefined || others.length === 0) {
+        steps.push(await runStep(base, plan, step, problems));
+        continue;
+      }
+      // Every server runs the cell once, unmeasured, before its pairs: without it a variant that sat
+      // idle while the variants before it ran their pairs paid, in its first rounds, for work its
+      // server had left from the previous cell (workload C at 1 in flight after A at 1,024: 68-76 µs
+      // of server CPU per read in the first round, 30 in the second, 22-25 after; a run of a quarter
+      // of the cell did not absorb it). The default's tells the rate that sizes the slices.
+      const first = await measureStep(base, plan, step);
+      for (const other of others) await measureStep(other.loaded, plan, step);
+      const cut = cutCell(step, first, slices);
+      const rate = cut.opsPerSec === undefined ? '' : ` (an unmeasured first run on each server; this build's went at ${int(cut.opsPerSec)} ops/s)`;
+      out(`    ${peer.name} ${describeStep(step)}: ${cut.slices} ABBA slice${cut.slices === 1 ? '' : 's'} per side of at most ${int(cut.slice.operations)} operations or ${cut.slice.maxSeconds.toFixed(2)} s${rate}`);
       const runs: StepOutcome[] = [];
-      const onBase = async (): Promise<StepOutcome> => {
-        const outcome = await runStep(base, plan, step, problems);
-        runs.push(outcome);
-        return outcome;
-      };
-      if (step.pacedPerSecond !== undefined || others.length === 0) await onBase();
-      else {
-        for (const other of others) {
-          const pairs: Pair[] = [];
-          for (let round = 1; round <= rounds; round++) {
-            const pair = await pairedRound(round, async () => cellSample(await onBase()), async () => cellSample(await runStep(other.loaded, plan, step, problems)));
-            if (Number.isFinite(pair.base.opsPerSec) && Number.isFinite(pair.variant.opsPerSec)) pairs.push(pair);
-          }
-          other.cells.push({ step, pairs });
-          if (pairs.length > 0) out(describePairs(`    ${peer.name} ${describeStep(step)}`, other.variant, pairs));
+      for (const other of others) {
+        const pairs: Pair[] = [];
+        for (let round = 1; round <= rounds; round++) {
+          const sliced = await slicedRound(round, cut.slices, (side, slice) => measureStep(side === 'default' ? base : other.loaded, plan, cut.slice, slice));
+          const onBase = joinOutcomes(step, sliced.base);
+          const onOther = joinOutcomes(step, sliced.variant);
+          reportStep(base.peer, plan, onBase, problems);
+          reportStep(other.loaded.peer, plan, onOther, problems);
+          runs.push(onBase);
+          const pair = { base: cellSample(onBase), variant: cellSample(onOther) };
+          if (Number.isFinite(pair.base.opsPerSec) && Number.isFinite(pair.variant.opsPerSec)) pairs.push(pair);
         }
+        other.cells.push({ step, pairs });
+        if (pairs.length > 0) out(describePairs(`    ${peer.name} ${describeStep(step)}`, other.variant, pairs));
       }
       steps.push(medianCell(runs));
     }

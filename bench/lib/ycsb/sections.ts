@@ -48,8 +48,8 @@ export const ycsbSection: Section = {
         continue;
       }
       out(`    ${peer.name}: each cell paired with ${variants.map((v) => v.variant.label).join(', ')}, ${c.options.rounds} round${c.options.rounds === 1 ? '' : 's'} per cell `
-        + '(the tables show the cell of median throughput of this build)');
-      const run = await runPeerPaired(peer, variants, plan, c.options.rounds, dir, c.problems);
+        + `in up to ${c.options.slices} ABBA slices per side (the tables show the cell of median throughput of this build)`);
+      const run = await runPeerPaired(peer, variants, plan, c.options.rounds, c.options.slices, dir, c.problems);
       outcomes.push(run.outcome);
       for (const v of run.variants) paired.push(...v.cells.map((cell) => ({ step: `${peer.name} ${describeStep(cell.step)}`, variant: v.variant, pairs: cell.pairs })));
     }
@@ -61,8 +61,8 @@ export const ycsbSection: Section = {
     }
     reportYcsb(c, outcomes, profiled);
     if (paired.length > 0) {
-      c.report.add(`### Server variants beside this build\n\nEach cell run back to back on this build and on the variant, ${c.options.rounds} rounds alternating which goes first; `
-        + `the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
+      c.report.add(`### Server variants beside this build\n\nEach cell run on this build and on the variant in ${c.options.rounds} paired rounds, each side's cell cut into `
+        + `up to ${c.options.slices} slices run in ABBA order and joined into its figure of the round; the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
     }
   },
   estimateSeconds(c) {
@@ -72,7 +72,8 @@ export const ycsbSection: Section = {
     const cells = y.workloads.length * y.levels.length * (Math.min(y.cellSeconds, y.operations / CELL_OPS_PER_SECOND) + 0.2);
     return selectedPeers(c).reduce((sum, peer) => {
       const variants = variantPeers(c, peer).length;
-      const runs = variants === 0 ? 1 : 2 * variants * o.rounds;
+      // A paired cell also has its unmeasured first run on every server.
+      const runs = variants === 0 ? 1 : 2 * variants * o.rounds + 1 + variants;
       return sum + (1 + variants) * (y.records / LOADED_PER_SECOND + 3) + y.pacedSeconds + cells * runs;
     }, o.serverCpuProfDir === undefined ? 0 : cells + y.records / LOADED_PER_SECOND);
   },
