@@ -146,10 +146,16 @@ function rightBit(right: Right): number {
 }
 const EVERY_RIGHT = 15;
 
+/** Spaces whose granted rights a scope remembers; past this it forgets them all and starts again. */
+const REMEMBERED_SPACES_MAX = 64;
+
 /**
  * What a token grants, compiled from its caveats once (at verification), then asked per operation:
  * `grants` runs on the hot path of every request, so it allocates nothing and only walks what the
- * caveats restrict (a mask of rights, the `spaces` lists, the `keys` prefixes).
+ * caveats restrict (a mask of rights, the `keys` prefixes). The rights granted on a space are
+ * worked out from the `spaces` caveats the first time the space is asked about, then remembered by
+ * name: a request names a space the catalog holds, the same string each time, whose hash the
+ * string keeps, so looking it up costs less than comparing it with each caveat's names.
  */
 export class Scope {
   readonly expiresAtMs: number;
@@ -159,6 +165,8 @@ export class Scope {
   private readonly spaceCaveats: readonly SpacePatterns[];
   /** Each `keys` caveat's prefix; a key must start with every one. */
   private readonly keyPrefixes: readonly string[];
+  /** The rights granted on each space asked about so far (at most REMEMBERED_SPACES_MAX). */
+  private readonly spaceRights = new Map<string, number>();
 
   constructor(caveats: readonly Caveat[]) {
     let expiresAtMs = Infinity;
@@ -192,8 +200,23 @@ export class Scope {
 
   /** Whether `right` is granted on `space` (undefined: every space), for `key`, or for every key starting with `keyPrefix` (neither: every key). */
   grants(right: Right, space: string | undefined, key: Key | undefined, keyPrefix: string | undefined): boolean {
-    if ((this.rights & rightBit(right)) === 0) return false;
-    for (const patterns of this.spaceCaveats) if (!spaceAllowed(patterns, space)) return false;
+    return (this.rightsOn(space) & rightBit(right)) !== 0 && this.keysAllowed(key, keyPrefix);
+  }
+
+  /** The rights (a mask) granted on `space`, or on every space when undefined, before any `keys` caveat. */
+  private rightsOn(space: string | undefined): number {
+    if (this.spaceCaveats.length === 0) return this.rights;
+    if (space === undefined) return this.spaceCaveats.every((patterns) => patterns.every) ? this.rights : 0;
+    let rights = this.spaceRights.get(space);
+    if (rights === undefined) {
+      rights = this.spaceCaveats.every((patterns) => spaceAllowed(patterns, space)) ? this.rights : 0;
+      if (this.spaceRights.size >= REMEMBERED_SPACES_MAX) this.spaceRights.clear();
+      this.spaceRights.set(space, rights);
+    }
+    return rights;
+  }
+
+  private keysAllowed(key: Key | undefined, keyPrefix: string | undefined): boolean {
     for (const prefix of this.keyPrefixes) if (!keyAllowed(prefix, key, keyPrefix)) return false;
     return true;
   }
@@ -216,8 +239,10 @@ export class Scope {
     const rights = objectOpRights(op);
     if (rights === undefined) return this.refused(needsOf(op));
     const { space, key } = op as ObjectOp;
+    const granted = this.rightsOn(space);
+    const keyAllowed = this.keysAllowed(key, undefined);
     for (const right of rights) {
-      if (!this.grants(right, space, key, undefined)) return { right, space, key };
+      if (!keyAllowed || (granted & rightBit(right)) === 0) return { right, space, key };
     }
     return undefined;
   }

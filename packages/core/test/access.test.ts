@@ -50,6 +50,19 @@ test(`a scope refuses an operation exactly when it refuses one of its needs, and
   }), params);
 });
 
+test(`a scope asked again and again, about more spaces than it remembers, answers as a fresh one (seed ${seed})`, () => {
+  const manyNames = fc.oneof(name, fc.integer({ min: 0, max: 99 }).map((i) => `users_${i}`), fc.integer({ min: 0, max: 99 }).map((i) => `s${i}`));
+  fc.assert(fc.property(fc.array(caveatText, { maxLength: 4 }), fc.array(fc.record({ right, space: manyNames }), { minLength: 100, maxLength: 300 }), (caveats, asked) => {
+    const parsed = caveats.map(parseCaveat);
+    const used = new Scope(parsed);
+    for (const { right: r, space } of asked) {
+      const op = { op: r === 'read' ? 'get' : 'put', space, key: 'u/1' } as unknown as Operation;
+      assert.equal(used.allows({ right: r, space }), new Scope(parsed).allows({ right: r, space }), `${r} on ${space} under ${JSON.stringify(caveats)}`);
+      assert.deepEqual(used.refusedOperation(op), new Scope(parsed).refusedOperation(op));
+    }
+  }), { seed, numRuns: 200 });
+});
+
 test('a scope allows exactly what its caveats name', () => {
   const scope = new Scope(['ops = read,write', 'spaces = users_*,logs', 'keys = u/'].map(parseCaveat));
   assert.ok(scope.allows({ right: 'read', space: 'users_eu', key: 'u/1' }));

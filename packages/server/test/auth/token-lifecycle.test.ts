@@ -7,6 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
+import { importMacaroon } from 'macaroon';
 import { connect, SpacekvError } from '@spacekv/client';
 import { attenuateToken, decodeToken, mintToken } from '../../src/auth/token-format.js';
 import { call, expectError, expectOk, objectPath } from '../helpers/http.js';
@@ -45,6 +46,30 @@ test('an attenuated token never exceeds its parent: added caveats only narrow, a
   expectError(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(flipped) }), 401, 'unauthenticated');
   // An unknown caveat is not ignored: the token is refused.
   expectError(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(attenuateToken(parent, ['time < soon'])) }), 401, 'unauthenticated');
+});
+
+/** `token` (skv2_, the macaroon's v2 binary form) as tokens were minted before it: skv1_ and the v2 JSON form. */
+function asJsonForm(token: string): string {
+  const macaroon = importMacaroon(new Uint8Array(Buffer.from(token.slice('skv2_'.length), 'base64url'))) as unknown as { exportJSON(): object };
+  return `skv1_${Buffer.from(JSON.stringify(macaroon.exportJSON())).toString('base64url')}`;
+}
+
+test('tokens are the compact binary form (sent on every REST request), and tokens of the earlier JSON form still work and attenuate', async () => {
+  const { token } = await createToken(srv.url, { ops: ['read', 'write'], spaces: ['pub'] });
+  assert.match(token, /^skv2_[A-Za-z0-9_-]+$/);
+  const legacy = asJsonForm(token);
+  assert.ok(token.length < legacy.length * 0.7, `${token.length} characters, the JSON form ${legacy.length}`);
+  expectOk(await call(srv.url, 'PUT', objectPath('pub', 'legacy'), { body: { n: 1 }, headers: bearer(legacy) }), 201);
+  expectError(await call(srv.url, 'GET', objectPath('secret', 'a'), { headers: bearer(legacy) }), 403, 'forbidden');
+  // Attenuating an earlier token gives a token of the current form, never wider than its parent.
+  const readOnly = attenuateToken(legacy, ['ops = read']);
+  assert.match(readOnly, /^skv2_/);
+  expectOk(await call(srv.url, 'GET', objectPath('pub', 'legacy'), { headers: bearer(readOnly) }), 200);
+  expectError(await call(srv.url, 'PUT', objectPath('pub', 'legacy'), { body: { n: 2 }, headers: bearer(readOnly) }), 403, 'forbidden');
+  // The JSON form's signature altered: refused like any other.
+  const decoded = JSON.parse(Buffer.from(legacy.slice(5), 'base64url').toString()) as { s64: string };
+  const altered = { ...decoded, s64: `${decoded.s64.slice(0, -2)}${decoded.s64.endsWith('AA') ? 'BB' : 'AA'}` };
+  expectError(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(`skv1_${Buffer.from(JSON.stringify(altered)).toString('base64url')}`) }), 401, 'unauthenticated');
 });
 
 test('an expired token is refused, and a token that expires while a WebSocket is open is refused from then on', async () => {

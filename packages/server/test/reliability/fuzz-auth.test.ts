@@ -44,6 +44,10 @@ const tokenArb: fc.Arbitrary<string> = fc.oneof(
     c: fc.array(fc.record({ i: fc.string({ maxLength: 40 }) }), { maxLength: 5 }), s64: fc.uint8Array({ minLength: 0, maxLength: 40 }).map(b64),
   }, { requiredKeys: [] }).map((m) => `skv1_${b64(JSON.stringify(m))}`),
   fc.constantFrom('skv1_', 'skv1_=', 'Bearer', `skv1_${'A'.repeat(5000)}`, 'skv1_e30', 'skv1_W10', 'skv1_bnVsbA'),
+  // The binary form: random bytes, and bytes that start as a v2 macaroon does (version 2, a field type, a length).
+  fc.uint8Array({ maxLength: 300 }).map((bytes) => `skv2_${b64(bytes)}`),
+  fc.tuple(fc.constantFrom(0, 1, 2, 4, 6, 7, 0x80, 0xff), fc.uint8Array({ maxLength: 200 })).map(([field, rest]) => `skv2_${b64(Uint8Array.from([2, field, ...rest]))}`),
+  fc.constantFrom('skv2_', 'skv2_=', `skv2_${'A'.repeat(5000)}`, 'skv2_Ag', 'skv2_AgI', 'skv2_AgL_____Dw', 'skv2_AgIAAAY'),
 );
 
 /** A valid token changed at one place, or cut short. */
@@ -52,7 +56,8 @@ const corruptedArb = fc.tuple(fc.nat(), fc.constantFrom(...'ABCxyz019-_=.'.split
 /** What a token's signature covers (identifier, caveats) and the signature, as the library reads them; undefined when it reads none. */
 function macaroonOf(token: string): string | undefined {
   try {
-    const m = importMacaroon(JSON.parse(Buffer.from(token.slice(5), 'base64url').toString('utf8')) as Record<string, unknown>);
+    const bytes = Buffer.from(token.slice(5), 'base64url');
+    const m = token.startsWith('skv2_') ? importMacaroon(new Uint8Array(bytes)) : importMacaroon(JSON.parse(bytes.toString('utf8')) as Record<string, unknown>);
     const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
     return JSON.stringify([hex(m.identifier), m.caveats.map((c) => hex(c.identifier)), hex(m.signature)]);
   } catch {
@@ -64,7 +69,7 @@ function corrupt(token: string, { at, ch, cut }: { at: number; ch: string; cut: 
   const i = 5 + (at % (token.length - 5));
   const changed = cut ? token.slice(0, i) : token.slice(0, i) + ch + token.slice(i + 1);
   // A change can leave the very same signed content (base64 ignores the low bits of a last
-  // character, twice over here; JSON fields the library does not need): that token rightly verifies.
+  // character; JSON fields the library does not need): that token rightly verifies.
   return macaroonOf(changed) !== undefined && macaroonOf(changed) === macaroonOf(token) ? undefined : changed;
 }
 
