@@ -60,12 +60,14 @@ export function packOutcomes(members: readonly BatchMember[], outcomes: readonly
     created: new Uint8Array(count),
     expiresAtMs: new Float64Array(count),
     committedAtMs: new Float64Array(count),
-    attributesJson: new Array<string>(count).fill(''),
+    attributesJson: [],
     whole: [],
   };
   for (let i = 0; i < count; i++) {
     const outcome = outcomes[i] as MemberOutcome;
     const write = plainWrite(members[i] as BatchMember, outcome);
+    // Pushed, not preallocated: a holey array is cloned as a sparse one (member-packing.ts).
+    packed.attributesJson.push(write ? write.change.attributesJson as string : '');
     if (!write) {
       packed.whole.push(outcome);
       continue;
@@ -75,7 +77,6 @@ export function packOutcomes(members: readonly BatchMember[], outcomes: readonly
     packed.created[i] = result.created ? 1 : 0;
     packed.expiresAtMs[i] = change.expiresAtMs ?? Number.NaN;
     packed.committedAtMs[i] = change.committedAtMs;
-    packed.attributesJson[i] = change.attributesJson as string;
   }
   return packed;
 }
