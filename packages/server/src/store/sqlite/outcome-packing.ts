@@ -45,11 +45,22 @@ function plainWrite(member: BatchMember, outcome: MemberOutcome): { result: Writ
   const change = outcome.changes[0] as Change;
   const { op } = member;
   if (!result.ok || result.kind !== 'written' || !('key' in op)) return undefined;
-  if (Object.keys(result).length !== RESULT_KEYS || Object.keys(change).length !== CHANGE_KEYS) return undefined;
+  if (keyCount(result) !== RESULT_KEYS || keyCount(change) !== CHANGE_KEYS) return undefined;
   if (result.key !== op.key || change.key !== op.key || change.space !== op.space || change.op !== op.op) return undefined;
   if (change.seq !== result.version || change.seq <= 0 || typeof change.attributesJson !== 'string') return undefined;
   if (change.expiresAtMs === undefined || Number.isNaN(change.expiresAtMs)) return undefined;
   return { result, change };
+}
+
+/**
+ * The enumerable names of a result or change (plain object literals, so none inherited), counted
+ * without the array `Object.keys` makes (two arrays per member: packOutcomes took 2.6k instructions
+ * per durable put at 1024 in flight, 0.8k without them, callgrind).
+ */
+function keyCount(fields: object): number {
+  let count = 0;
+  for (const _name in fields) count++;
+  return count;
 }
 
 /** Writer thread: the batch's outcomes in their packed form. */
