@@ -62,7 +62,7 @@ export function parseJson(text: string): Json {
  * form, which `parseJson` reads back as a number rather than a bigint.
  */
 export function stringifyJson(value: unknown): string {
-  const plain = plainJson(value, PLAIN_DEPTH_MAX);
+  const plain = plainJson(value);
   if (plain !== undefined) return plain;
   if (!holdsWideNumber(value)) return JSON.stringify(value);
   const text = losslessStringify(value as never, (_key: string, v: unknown) =>
@@ -72,18 +72,42 @@ export function stringifyJson(value: unknown): string {
 }
 
 /**
- * Plain data written here rather than by `JSON.stringify`, to the same text. Why: Node 20's V8
- * writes a string into JSON one character at a time, about 40 instructions each (3,500 for a
- * 100-byte attribute, 7% of the writer thread's instructions per durable put at 1024 in flight,
- * callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a regular expression
- * tells at a few instructions a character. (The client's nested request texts came out even: the
- * string additions cost about what they save.) Plain data is what a parsed
- * body holds: strings, booleans, null, finite numbers in the safe integer range or fractional,
- * arrays, and objects whose prototype is Object's or null. Anything else (a bigint, a wide number,
- * undefined, a hole, a `toJSON`, a Date, a Map, an inherited enumerable name, more than
- * PLAIN_DEPTH_MAX levels) returns undefined, and the general path writes the whole value.
+ * A flat record (or a lone value) written here rather than by `JSON.stringify`, to the same text.
+ * Why: Node 20's V8 writes a string into JSON one character at a time, about 40 instructions each
+ * (3,500 for a 100-byte attribute, 7% of the writer thread's instructions per durable put at 1024
+ * in flight, callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a
+ * regular expression tells at a few instructions a character. Only one level: the text is built by
+ * string additions, and for a nested value (a client's request) the ropes they leave cost the
+ * garbage collector more than they save (the client went from 36k to 44-54k instructions per put).
+ * Plain members are strings, booleans, null, and finite numbers in the safe integer range or
+ * fractional, in an object whose prototype is Object's or null. Anything else (a nested value, a
+ * bigint, a wide number, undefined, a `toJSON`, a Date, an inherited enumerable name) returns
+ * undefined, and the general path writes the whole value.
  */
-function plainJson(value: unknown, depth: number): string | undefined {
+function plainJson(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return primitiveJson(value);
+  if (Array.isArray(value)) return undefined;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return undefined;
+  // Nested values are found before any text is built: a request (nested) would otherwise pay for
+  // half a text it then throws away.
+  for (const name in value) {
+    const member: unknown = (value as Record<string, unknown>)[name];
+    if (typeof member === 'object' && member !== null) return undefined;
+  }
+  let out = '{';
+  let first = true;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) return undefined;
+    const member = primitiveJson((value as Record<string, unknown>)[name]);
+    if (member === undefined) return undefined;
+    out += `${first ? '' : ','}${jsonString(name)}:${member}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function primitiveJson(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
       return jsonString(value);
@@ -91,43 +115,9 @@ function plainJson(value: unknown, depth: number): string | undefined {
       return Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value)) ? String(value) : undefined;
     case 'boolean':
       return value ? 'true' : 'false';
-    case 'object':
-      if (value === null) return 'null';
-      if (depth === 0) return undefined;
-      return Array.isArray(value) ? plainArrayJson(value, depth - 1) : plainObjectJson(value, depth - 1);
     default:
-      return undefined;
+      return value === null ? 'null' : undefined;
   }
-}
-
-/** Nesting the plain writer follows before it leaves a value to the general path (which has no recursion to overflow). */
-const PLAIN_DEPTH_MAX = 32;
-
-function plainArrayJson(array: readonly unknown[], depth: number): string | undefined {
-  if (Object.getPrototypeOf(array) !== Array.prototype) return undefined;
-  let out = '[';
-  for (let i = 0; i < array.length; i++) {
-    const element = plainJson(array[i], depth);
-    if (element === undefined) return undefined;
-    out += i === 0 ? element : `,${element}`;
-  }
-  return `${out}]`;
-}
-
-function plainObjectJson(object: object, depth: number): string | undefined {
-  const proto: unknown = Object.getPrototypeOf(object);
-  if (proto !== Object.prototype && proto !== null) return undefined;
-  if ('toJSON' in object) return undefined;
-  let out = '{';
-  let first = true;
-  for (const name in object) {
-    if (!Object.hasOwn(object, name)) return undefined;
-    const member = plainJson((object as Record<string, unknown>)[name], depth);
-    if (member === undefined) return undefined;
-    out += `${first ? '' : ','}${jsonString(name)}:${member}`;
-    first = false;
-  }
-  return `${out}}`;
 }
 
 /** A quote, a backslash, a control character or a UTF-16 surrogate (JSON escapes a lone one; a pair goes the general way too). */
