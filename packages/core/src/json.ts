@@ -62,8 +62,6 @@ export function parseJson(text: string): Json {
  * form, which `parseJson` reads back as a number rather than a bigint.
  */
 export function stringifyJson(value: unknown): string {
-  const plain = plainJson(value);
-  if (plain !== undefined) return plain;
   if (!holdsWideNumber(value)) return JSON.stringify(value);
   const text = losslessStringify(value as never, (_key: string, v: unknown) =>
     typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v) ? new LosslessNumber(v.toExponential()) : v);
@@ -72,25 +70,26 @@ export function stringifyJson(value: unknown): string {
 }
 
 /**
- * A flat record (or a lone value) written here rather than by `JSON.stringify`, to the same text.
- * Why: Node 20's V8 writes a string into JSON one character at a time, about 40 instructions each
- * (3,500 for a 100-byte attribute, 7% of the writer thread's instructions per durable put at 1024
- * in flight, callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a
- * regular expression tells at a few instructions a character. Only one level: the text is built by
- * string additions, and for a nested value (a client's request) the ropes they leave cost the
- * garbage collector more than they save (the client went from 36k to 44-54k instructions per put).
+ * An object's attribute record as stored: stringifyJson's text, written here when the record is
+ * flat. Why: Node 20's V8 writes a string into JSON one character at a time, about 40 instructions
+ * each (3,500 for a 100-byte attribute, 7% of the writer thread's instructions per durable put at
+ * 1024 in flight, callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a
+ * regular expression tells at a few instructions a character. Only for records, and only flat
+ * ones: the text is built by string additions, which cost more than JSON.stringify for short
+ * strings, and leave ropes that cost the garbage collector more than they save in a nested value
+ * (the client's put requests went from 36k to 44-54k instructions, and its gets slowed too).
  * Plain members are strings, booleans, null, and finite numbers in the safe integer range or
- * fractional, in an object whose prototype is Object's or null. Anything else (a nested value, a
- * bigint, a wide number, undefined, a `toJSON`, a Date, an inherited enumerable name) returns
- * undefined, and the general path writes the whole value.
+ * fractional, in an object whose prototype is Object's or null; anything else (a nested value, a
+ * bigint, a wide number, undefined, a `toJSON`, an inherited enumerable name) takes stringifyJson.
  */
-function plainJson(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return primitiveJson(value);
-  if (Array.isArray(value)) return undefined;
+export function stringifyAttributes(attributes: Readonly<Record<string, unknown>>): string {
+  return flatRecordJson(attributes) ?? stringifyJson(attributes);
+}
+
+function flatRecordJson(value: object): string | undefined {
   const proto: unknown = Object.getPrototypeOf(value);
   if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return undefined;
-  // Nested values are found before any text is built: a request (nested) would otherwise pay for
-  // half a text it then throws away.
+  // Nested values are found before any text is built, so that they cost no half-built text.
   for (const name in value) {
     const member: unknown = (value as Record<string, unknown>)[name];
     if (typeof member === 'object' && member !== null) return undefined;

@@ -1,11 +1,12 @@
-// Proves stringifyJson writes exactly JSON.stringify's text for every value plain JSON can hold
-// (its own writer of plain data must not differ by a character: stored objects, change events and
-// replies are compared and hashed as text), and the lossless forms for bigints and wide numbers.
+// Proves stringifyAttributes (an attribute record's stored text) writes exactly stringifyJson's
+// text, which is JSON.stringify's for every value plain JSON can hold: its own writer of flat
+// records must not differ by a character (stored objects, change events and replies are compared
+// and hashed as text); and the lossless forms for bigints and wide numbers.
 // fast-check, seeded by SPACEKV_SEED (printed in the test name).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseJson, stringifyJson } from '../src/json.js';
+import { parseJson, stringifyAttributes, stringifyJson } from '../src/json.js';
 
 const seed = Number(process.env.SPACEKV_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
@@ -26,23 +27,25 @@ function holdsWideNumber(value: unknown): boolean {
   return false;
 }
 
-test(`stringifyJson writes JSON.stringify's text for plain values (seed ${seed})`, () => {
-  fc.assert(fc.property(fc.oneof(textHeavy, fc.jsonValue()), (value) => {
+const record = fc.dictionary(anyText, fc.oneof(anyText, fc.boolean(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer(), textHeavy), { maxKeys: 6 });
+
+test(`stringifyAttributes writes JSON.stringify's text for plain records (seed ${seed})`, () => {
+  fc.assert(fc.property(fc.oneof(record, fc.dictionary(fc.string(), fc.jsonValue())), (value) => {
     fc.pre(!holdsWideNumber(value));
+    assert.equal(stringifyAttributes(value), JSON.stringify(value));
     assert.equal(stringifyJson(value), JSON.stringify(value));
   }), { seed, numRuns: 2000 });
 });
 
-test('stringifyJson writes what is not plain data as JSON.stringify does, and wide numbers losslessly', () => {
-  const proto = JSON.parse('{"__proto__": {"a": "\\u0000"}, "b": [1, 2.5, -0, "\\ud800"]}') as object;
-  assert.equal(stringifyJson(proto), JSON.stringify(proto));
-  const bare = Object.assign(Object.create(null) as object, { k: 'v' });
-  assert.equal(stringifyJson(bare), '{"k":"v"}');
-  assert.equal(stringifyJson({ at: new Date(0), skip: undefined, list: [undefined] }), '{"at":"1970-01-01T00:00:00.000Z","list":[null]}');
-  assert.equal(stringifyJson({ toJSON: () => 'x' }), '"x"');
-  assert.equal(stringifyJson({ n: 12345678901234567890n, f: 2 ** 60 }), '{"n":12345678901234567890,"f":1.152921504606847e+18}');
-  assert.deepEqual(parseJson(stringifyJson({ n: 12345678901234567890n })), { n: 12345678901234567890n });
-  let deep: unknown = 'bottom';
-  for (let i = 0; i < 100; i++) deep = [deep];
-  assert.equal(stringifyJson(deep), JSON.stringify(deep));
+test('stringifyAttributes writes what is not a plain record as stringifyJson does, wide numbers losslessly', () => {
+  const proto = JSON.parse('{"__proto__": "\\u0000", "b": -0, "c": "\\ud800", "d": [1, 2.5]}') as Record<string, unknown>;
+  assert.equal(stringifyAttributes(proto), JSON.stringify(proto));
+  const bare = Object.assign(Object.create(null) as object, { k: 'v' }) as Record<string, unknown>;
+  assert.equal(stringifyAttributes(bare), '{"k":"v"}');
+  assert.equal(stringifyAttributes({ at: new Date(0), skip: undefined, list: [undefined] }), '{"at":"1970-01-01T00:00:00.000Z","list":[null]}');
+  assert.equal(stringifyAttributes({ toJSON: () => 'x' }), '"x"');
+  const wide = { n: 12345678901234567890n, f: 2 ** 60 };
+  assert.equal(stringifyAttributes(wide), '{"n":12345678901234567890,"f":1.152921504606847e+18}');
+  assert.equal(stringifyAttributes(wide), stringifyJson(wide));
+  assert.deepEqual(parseJson(stringifyAttributes({ n: 12345678901234567890n })), { n: 12345678901234567890n });
 });
