@@ -25,7 +25,7 @@ import { Connection, type ConnectionOptions, type ReplyBody } from './connection
 import { SchemaDriftError, SpacekvError, UnknownSpaceError, errorOf } from './errors.js';
 import { type SpaceDefinition, schemaJsonOf } from './model.js';
 import {
-  type AttributeRecord, type Deleted, type Mutated, type SpaceObject, type Written, type WrittenWithPrevious, expectOk, objectOrNull,
+  type AttributeRecord, type Deleted, type Mutated, type SpaceObject, type Written, type WrittenWithPrevious, expectOk, expectWritten, objectOrNull,
 } from './results.js';
 import { schemaDrift } from './schema-drift.js';
 import { type GetLargeOptions, type LargeBody, type LargeValueRead, type PutLargeOptions, getLarge, putLarge } from './large-values.js';
@@ -169,22 +169,22 @@ export class SpacekvClient {
 
   /** Upsert: sets the given attributes, keeps the others. Always wins. */
   put(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
-    return this.call({ op: 'put', space, key, attributes, ...expiry(options) }, expectOk<Written>);
+    return this.call({ op: 'put', space, key, attributes, ...expiry(options) }, expectWritten);
   }
 
   /** Create only if absent; rejects with `ExistsError` otherwise. */
   putIfNotExist(space: string, key: Key, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
-    return this.call({ op: 'put_if_not_exist', space, key, attributes, ...expiry(options) }, expectOk<Written>);
+    return this.call({ op: 'put_if_not_exist', space, key, attributes, ...expiry(options) }, expectWritten);
   }
 
   /** Put only if the condition holds on the existing object (`CmpFailError`, `NotFoundError`). */
   condPut(space: string, key: Key, condition: Condition, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
-    return this.call({ op: 'cond_put', space, key, if: condition, attributes, ...expiry(options) }, expectOk<Written>);
+    return this.call({ op: 'cond_put', space, key, if: condition, attributes, ...expiry(options) }, expectWritten);
   }
 
   /** Create the object if absent; if present, put only if the condition holds (`CmpFailError`): HyperDex's cond_put_or_create. */
   condPutOrCreate(space: string, key: Key, condition: Condition, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
-    return this.call({ op: 'cond_put_or_create', space, key, if: condition, attributes, ...expiry(options) }, expectOk<Written>);
+    return this.call({ op: 'cond_put_or_create', space, key, if: condition, attributes, ...expiry(options) }, expectWritten);
   }
 
   /** Put, answering with the object as it was before (null when absent). */
@@ -194,7 +194,7 @@ export class SpacekvClient {
 
   /** Put only if the object is at `version` (`CmpFailError` carries the current version). */
   compareAndSwap(space: string, key: Key, version: number, attributes: AttributeRecord, options: WriteOptions = {}): Promise<Written> {
-    return this.call({ op: 'compare_and_swap', space, key, version, attributes, ...expiry(options) }, expectOk<Written>);
+    return this.call({ op: 'compare_and_swap', space, key, version, attributes, ...expiry(options) }, expectWritten);
   }
 
   /**

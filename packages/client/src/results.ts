@@ -54,6 +54,15 @@ export function expectOk<T>(reply: ReplyBody): T {
   return rest as T;
 }
 
+/**
+ * A write's reply as `Written`, field by field: `expectOk`'s copy of the rest of the reply took
+ * about 1.9k instructions of the client's 44k per put at 1024 in flight (callgrind).
+ */
+export function expectWritten(reply: ReplyBody): Written {
+  if (!reply.ok) throw errorFromWire(reply.error);
+  return { key: reply.key as Key, version: reply.version as number, created: reply.created as boolean };
+}
+
 /** Reads answer absent objects with null rather than an error. */
 export function objectOrNull<T>(reply: ReplyBody): T | null {
   if (!reply.ok && (reply.error as { code?: string } | undefined)?.code === 'not_found') return null;

@@ -68,3 +68,61 @@ export function stringifyJson(value: unknown): string {
   if (text === undefined) throw new TypeError('value has no JSON form');
   return text;
 }
+
+/**
+ * An object's attribute record as stored: stringifyJson's text, written here when the record is
+ * flat. Why: Node 20's V8 writes a string into JSON one character at a time, about 40 instructions
+ * each (3,500 for a 100-byte attribute, 7% of the writer thread's instructions per durable put at
+ * 1024 in flight, callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a
+ * regular expression tells at a few instructions a character. Only for records, and only flat
+ * ones: the text is built by string additions, which cost more than JSON.stringify for short
+ * strings, and leave ropes that cost the garbage collector more than they save in a nested value
+ * (the client's put requests went from 36k to 44-54k instructions, and its gets slowed too).
+ * Plain members are strings, booleans, null, and finite numbers in the safe integer range or
+ * fractional, in an object whose prototype is Object's or null; anything else (a nested value, a
+ * bigint, a wide number, undefined, a `toJSON`, an inherited enumerable name) takes stringifyJson.
+ */
+export function stringifyAttributes(attributes: Readonly<Record<string, unknown>>): string {
+  return flatRecordJson(attributes) ?? stringifyJson(attributes);
+}
+
+function flatRecordJson(value: object): string | undefined {
+  const proto: unknown = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return undefined;
+  // Nested values are found before any text is built, so that they cost no half-built text.
+  for (const name in value) {
+    const member: unknown = (value as Record<string, unknown>)[name];
+    if (typeof member === 'object' && member !== null) return undefined;
+  }
+  let out = '{';
+  let first = true;
+  for (const name in value) {
+    if (!Object.hasOwn(value, name)) return undefined;
+    const member = primitiveJson((value as Record<string, unknown>)[name]);
+    if (member === undefined) return undefined;
+    out += `${first ? '' : ','}${jsonString(name)}:${member}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+function primitiveJson(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return jsonString(value);
+    case 'number':
+      return Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value)) ? String(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      return value === null ? 'null' : undefined;
+  }
+}
+
+/** A quote, a backslash, a control character or a UTF-16 surrogate (JSON escapes a lone one; a pair goes the general way too). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A string as JSON text: quoted as it is when nothing in it needs an escape. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}

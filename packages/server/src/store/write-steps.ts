@@ -9,7 +9,7 @@
 import {
   type Attributes, type Change, type CurrentObject, type DeletedResult, type ExpireOp, type FailedResult, type Key, type Limits, type ObjectOp,
   type ObjectOpResult, type Space, type StoredObject, type TxFailure, type TxOp, type WrittenResult,
-  StepBudget, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyJson, utf8Length,
+  StepBudget, TxChanges, checkFailure, fail, parseJson, planWrite, readResult, stringifyAttributes, utf8Length,
 } from '@spacekv/core';
 import type { MemberOutcome } from './store.js';
 
@@ -123,7 +123,7 @@ export function applyStep(op: ObjectOp, target: StepTarget, seq: number, nowMs: 
     const result: DeletedResult = { ok: true, kind: 'deleted', key: op.key, version: seq, ...(op.op === 'get_and_del' && stored ? { previous: stored } : {}) };
     return { result, change: { seq, space: op.space, key: op.key, op: op.op, attributesJson: null, committedAtMs: nowMs } };
   }
-  const json = stringifyJson(plan.attributes);
+  const json = stringifyAttributes(plan.attributes);
   // A UTF-16 unit is at most 3 UTF-8 bytes, so text this short cannot pass the bound: the count
   // (a loop over every character, 3% of the writer thread under YCSB A) is needed only near it.
   if (json.length * 3 > limits.valueBytesMax) {

@@ -16,6 +16,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../helpers/ports.js';
@@ -123,7 +124,11 @@ test('the tarballs install into an empty project, type-check, serve with npx spa
   console.log(`# npm install of the four tarballs took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   assert.doesNotMatch(`${installed.stdout}${installed.stderr}`, /EBADENGINE/, 'every installed package accepts this Node');
   // A new dependency with an install script would be left broken by --ignore-scripts: say so here.
-  assert.deepEqual(packagesWithInstallScripts(join(project, 'node_modules')), ['better-sqlite3'], 'only better-sqlite3 needs its install script');
+  // bufferutil's script only compiles where no prebuilt binary ships; without it, it loads the
+  // prebuilt one (and ws masks in JavaScript where there is neither).
+  assert.deepEqual(packagesWithInstallScripts(join(project, 'node_modules')), ['better-sqlite3', 'bufferutil'], 'only better-sqlite3 needs its install script, and bufferutil does without its own');
+  const bufferutil = createRequire(join(project, 'package.json'))('bufferutil') as { mask: unknown };
+  assert.equal(typeof bufferutil.mask, 'function', 'bufferutil loads without its install script');
   await provideSqliteAddon(project);
 
   for (const name of ['spacekv', '@spacekv/client', '@spacekv/core']) {

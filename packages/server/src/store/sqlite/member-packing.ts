@@ -41,6 +41,7 @@ export interface PackedMembers {
   readonly spaceNames: string[];
   /** Per plain put: its space's index in `spaceNames`. */
   readonly spaces: Uint32Array;
+  /** Per member: a plain put's key, '' for the others. */
   readonly keys: Key[];
   /** Per plain put: 1 + the index of its attributes' names in `shapes`, or 0 when they travel whole in `attributes`. */
   readonly shapeOf: Uint32Array;
@@ -80,7 +81,7 @@ export function packMembers(members: readonly BatchMember[]): PackedMembers {
     ops: new Uint8Array(count),
     spaceNames: [],
     spaces: new Uint32Array(count),
-    keys: new Array<Key>(count).fill(''),
+    keys: [],
     shapeOf: new Uint32Array(count),
     shapes: [],
     values: [],
@@ -95,6 +96,10 @@ export function packMembers(members: readonly BatchMember[]): PackedMembers {
   for (let i = 0; i < count; i++) {
     const member = members[i] as BatchMember;
     const op = plainPut(member);
+    // Pushed, never preallocated: an array made with `new Array(n)` stays holey however it is
+    // filled, and a holey array is cloned as a sparse one, index by index, at several times the
+    // cost on both threads.
+    packed.keys.push(op ? op.key : '');
     if (!op) {
       packed.whole.push(member);
       continue;
@@ -106,7 +111,6 @@ export function packMembers(members: readonly BatchMember[]): PackedMembers {
     }
     packed.ops[i] = PLAIN_PUTS.indexOf(op.op);
     packed.spaces[i] = space;
-    packed.keys[i] = op.key;
     const names = Object.keys(op.attributes);
     if (names.includes('__proto__')) packed.attributes[i] = op.attributes;
     else {

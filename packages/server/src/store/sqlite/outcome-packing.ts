@@ -45,11 +45,22 @@ function plainWrite(member: BatchMember, outcome: MemberOutcome): { result: Writ
   const change = outcome.changes[0] as Change;
   const { op } = member;
   if (!result.ok || result.kind !== 'written' || !('key' in op)) return undefined;
-  if (Object.keys(result).length !== RESULT_KEYS || Object.keys(change).length !== CHANGE_KEYS) return undefined;
+  if (keyCount(result) !== RESULT_KEYS || keyCount(change) !== CHANGE_KEYS) return undefined;
   if (result.key !== op.key || change.key !== op.key || change.space !== op.space || change.op !== op.op) return undefined;
   if (change.seq !== result.version || change.seq <= 0 || typeof change.attributesJson !== 'string') return undefined;
   if (change.expiresAtMs === undefined || Number.isNaN(change.expiresAtMs)) return undefined;
   return { result, change };
+}
+
+/**
+ * The enumerable names of a result or change (plain object literals, so none inherited), counted
+ * without the array `Object.keys` makes (two arrays per member: packOutcomes took 2.6k instructions
+ * per durable put at 1024 in flight, 0.8k without them, callgrind).
+ */
+function keyCount(fields: object): number {
+  let count = 0;
+  for (const _name in fields) count++;
+  return count;
 }
 
 /** Writer thread: the batch's outcomes in their packed form. */
@@ -60,12 +71,14 @@ export function packOutcomes(members: readonly BatchMember[], outcomes: readonly
     created: new Uint8Array(count),
     expiresAtMs: new Float64Array(count),
     committedAtMs: new Float64Array(count),
-    attributesJson: new Array<string>(count).fill(''),
+    attributesJson: [],
     whole: [],
   };
   for (let i = 0; i < count; i++) {
     const outcome = outcomes[i] as MemberOutcome;
     const write = plainWrite(members[i] as BatchMember, outcome);
+    // Pushed, not preallocated: a holey array is cloned as a sparse one (member-packing.ts).
+    packed.attributesJson.push(write ? write.change.attributesJson as string : '');
     if (!write) {
       packed.whole.push(outcome);
       continue;
@@ -75,7 +88,6 @@ export function packOutcomes(members: readonly BatchMember[], outcomes: readonly
     packed.created[i] = result.created ? 1 : 0;
     packed.expiresAtMs[i] = change.expiresAtMs ?? Number.NaN;
     packed.committedAtMs[i] = change.committedAtMs;
-    packed.attributesJson[i] = change.attributesJson as string;
   }
   return packed;
 }
