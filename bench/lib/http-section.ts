@@ -102,13 +102,16 @@ async function loadOnce(c: SectionContext, step: HttpStep, length: LoadSpec['len
   return { result, writesPerCommit: (after.writes - before.writes) / (after.batches - before.batches) };
 }
 
-/** A round's figure of a step: kept among its rounds, printed, and checked for failed requests. */
-function record(c: SectionContext, step: HttpStep, round: number, run: StepRun): LoadResult {
+/**
+ * A round's figure of a step: printed and checked for failed requests, and kept among its rounds
+ * unless `keep` is false (a paired round's joined slices, which are not timed like the bare peer's runs).
+ */
+function record(c: SectionContext, step: HttpStep, round: number, run: StepRun, keep = true): LoadResult {
   const { result, writesPerCommit } = run;
-  step.rounds.push(result);
+  if (keep) step.rounds.push(result);
   printHttpStep(`    round ${round}, ${step.label}`, result);
   if (writesPerCommit !== undefined && step.writesPerCommit) {
-    step.writesPerCommit.push(writesPerCommit);
+    if (keep) step.writesPerCommit.push(writesPerCommit);
     out(`      group commit: ${writesPerCommit.toFixed(1)} writes per durable commit (the server's spacekv_commit_batch_size)`);
   }
   if (result.responses2xx === 0) c.problems.push(`${step.label}, round ${round}: no successful response`);
@@ -136,7 +139,8 @@ async function measurePairedRound(c: SectionContext, base: HttpStep, variant: Ht
   const sliced = await slicedRound(round, slices, (side) => loadOnce(c, side === 'default' ? base : variant, { requests }));
   const joined = (step: HttpStep, runs: readonly StepRun[]): Sample => {
     const perCommit = runs.map((r) => r.writesPerCommit).filter((x): x is number => x !== undefined);
-    return asSample(record(c, step, round, { result: joinLoads(runs.map((r) => r.result)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) }));
+    const run = { result: joinLoads(runs.map((r) => r.result)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) };
+    return asSample(record(c, step, round, run, false));
   };
   return { base: joined(base, sliced.base), variant: joined(variant, sliced.variant) };
 }
@@ -171,8 +175,8 @@ const asSample = (r: LoadResult): Sample => ({ opsPerSec: r.reqPerSec, serverCpu
 
 /**
  * Steps 1-3, in interleaved rounds; every server stays up throughout, only the one under load
- * works. With variants, each round runs the default's get (then put) beside each variant's in ABBA
- * slices; every default run (its slices joined) counts towards the default's figures.
+ * works. Each round runs the default's get (then put) timed as the bare peer is, for the figures
+ * against it; with variants, then beside each variant's in ABBA slices, for the pairs' ratios.
  */
 async function httpSteps(c: SectionContext): Promise<HttpFigures> {
   const o = c.options;
@@ -210,7 +214,10 @@ async function httpSteps(c: SectionContext): Promise<HttpFigures> {
       await measureRound(c, bare, round);
       for (const op of ['get', 'put'] as const) {
         const base = op === 'get' ? get : put;
-        if (variants.length === 0) await measureRound(c, base, round);
+        // Timed like the bare peer's runs, with or without variants: the targets against bare
+        // node:http compare these. A paired round's slices each open their connections anew and
+        // end at their last response, so their joined rate is only comparable with its pair's.
+        await measureRound(c, base, round);
         for (const v of variants) v.pairs[op].push(await measurePairedRound(c, base, v[op], round));
       }
     }
