@@ -206,14 +206,19 @@ export class Scope {
   /** The rights (a mask) granted on `space`, or on every space when undefined, before any `keys` caveat. */
   private rightsOn(space: string | undefined): number {
     if (this.spaceCaveats.length === 0) return this.rights;
-    if (space === undefined) return this.spaceCaveats.every((patterns) => patterns.every) ? this.rights : 0;
+    if (space === undefined) return this.workOutRightsOn(space);
     let rights = this.spaceRights.get(space);
     if (rights === undefined) {
-      rights = this.spaceCaveats.every((patterns) => spaceAllowed(patterns, space)) ? this.rights : 0;
+      rights = this.workOutRightsOn(space);
       if (this.spaceRights.size >= REMEMBERED_SPACES_MAX) this.spaceRights.clear();
       this.spaceRights.set(space, rights);
     }
     return rights;
+  }
+
+  /** The rights on `space` (undefined: every space) as the `spaces` caveats grant them, unremembered. */
+  private workOutRightsOn(space: string | undefined): number {
+    return this.spaceCaveats.every((patterns) => spaceAllowed(patterns, space)) ? this.rights : 0;
   }
 
   private keysAllowed(key: Key | undefined, keyPrefix: string | undefined): boolean {
