@@ -45,7 +45,8 @@ export const httpSection: Section = {
     printTable(table, verdicts(table));
   },
   estimateSeconds({ options: o }) {
-    const runs = o.rounds * (1 + 2 * runsPerRound(o.variants.length));
+    // Per round: bare, then get and put each timed on the default and in slices beside each variant.
+    const runs = o.rounds * (1 + 2 * (1 + 2 * o.variants.length));
     // A slice opens its connections afresh and ends with a sample's wait; a step in slices warms up for at least SIZING_SECONDS.
     const slices = o.variants.length === 0 ? 0 : o.rounds * 2 * runsPerRound(o.variants.length) * o.slices;
     const warmUps = 3 + 2 * o.variants.length;

@@ -123,7 +123,6 @@ export function medianOfRounds(rounds: readonly LoadResult[]): LoadResult {
     serverCpuUsPerRequest: mid((r) => r.serverCpuUsPerRequest),
     loaderCpuPercent: mid((r) => r.loaderCpuPercent),
     otherCpuPercent: mid((r) => r.otherCpuPercent),
-    ...(rounds[0]?.slices === undefined ? {} : { slices: rounds[0].slices }),
   };
 }
 
