@@ -72,6 +72,19 @@ test('tokens are the compact binary form (sent on every REST request), and token
   expectError(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(`skv1_${Buffer.from(JSON.stringify(altered)).toString('base64url')}`) }), 401, 'unauthenticated');
 });
 
+test('a token is read exactly as minted: one with a character outside base64url is refused, though it decodes to the same bytes', async () => {
+  const { token } = await createToken(srv.url, { ops: ['read'], spaces: ['pub'] });
+  expectOk(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(token) }), 200);
+  for (const minted of [token, asJsonForm(token)]) {
+    expectOk(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(minted) }), 200);
+    for (const stray of ['.', '!']) {
+      const variant = `${minted.slice(0, 12)}${stray}${minted.slice(12)}`;
+      assert.deepEqual(Buffer.from(variant.slice(5), 'base64url'), Buffer.from(minted.slice(5), 'base64url'));
+      expectError(await call(srv.url, 'GET', '/v1/spaces/pub', { headers: bearer(variant) }), 401, 'unauthenticated');
+    }
+  }
+});
+
 test('an expired token is refused, and a token that expires while a WebSocket is open is refused from then on', async () => {
   const parent = (await createToken(srv.url, { ops: ['read'], spaces: ['pub'] })).token;
   const past = attenuateToken(parent, [`expires = ${new Date(Date.now() - 1000).toISOString()}`]);
