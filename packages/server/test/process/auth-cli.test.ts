@@ -57,7 +57,8 @@ test('first start prints the root token once and keeps it 0600 in the data direc
   assert.equal((await cli(['put', 'users', 'a', '{"n": 2}'], reader)).code, 6);
   const listed = await cli(['token', 'list'], printed);
   assert.ok(listed.stdout.includes(writer.id) && !listed.stdout.includes('root_key'), listed.stdout);
-  assert.equal((await cli(['token', 'revoke', writer.id], printed)).code, 0);
+  const revoked = await cli(['token', 'revoke', writer.id], printed);
+  assert.equal(revoked.code, 0, revoked.stderr);
   assert.equal((await cli(['get', 'users', 'a'], reader)).code, 6, 'a token attenuated from a revoked one is refused');
 
   server.signal('SIGTERM');
