@@ -122,7 +122,11 @@ export class TokenRegistry {
     if (this.records.size >= this.limits.tokensMax) {
       throw new SpacekvError('overloaded', `the store holds ${this.records.size} token records`, { limit: 'tokensMax' });
     }
-    const recordId = id ?? randomBytes(12).toString('base64url');
+    // Hex, not base64url: an id is typed on command lines (`spacekv token revoke <id>`), where one
+    // that began with '-' (1 in 64 base64url ids) was read as an option. 64 bits, as long as the
+    // 16 base64url characters were, so tokens (which carry the id) keep their length; an id is not
+    // a secret (the record's root key is), and put_if_not_exist refuses a duplicate.
+    const recordId = id ?? randomBytes(8).toString('hex');
     const rootKey = randomBytes(32);
     const attributes = { root_key: rootKey.toString('base64'), label, created_at: Date.now(), caveats: [...caveats], revoked: false };
     const result = await this.run({ op: 'put_if_not_exist', space: TOKENS_SPACE, key: recordId, attributes });

@@ -48,6 +48,8 @@ test('first start prints the root token once and keeps it 0600 in the data direc
   const created = await cli(['token', 'create', '--label', 'writer', '--ops', 'read,write', '--spaces', 'users'], printed);
   assert.equal(created.code, 0, created.stderr);
   const writer = JSON.parse(created.stdout) as { id: string; token: string };
+  // Hex: an id the CLI takes as an argument must never begin with '-' (base64url ids did, 1 in 64, and were read as an option).
+  assert.match(writer.id, /^[0-9a-f]{16}$/);
   assert.equal((await cli(['put', 'users', 'a', '{"n": 1}'], writer.token)).code, 0);
   assert.equal((await cli(['rm-space', 'users'], writer.token)).code, 6, 'no admin right');
   const narrowed = await runCli(['token', 'attenuate', writer.token, '--ops', 'read']); // offline: no --url
