@@ -103,6 +103,24 @@ export const MECHANISM_SIZES: readonly LimitName[] = ['batchWritesMax', 'readCac
 /** Every limit but MECHANISM_SIZES: what the whole `bounds-off` switches off. */
 export const BOUNDS: readonly LimitName[] = (Object.keys(BOUNDS_OFF) as LimitName[]).filter((name) => !MECHANISM_SIZES.includes(name));
 
+/**
+ * The limits the server already had when issue 13 was filed (limits.ts at 155e98f, 2026-11-24),
+ * whose costs were part of the figures that issue holds us to ("within 5% of today's"). Two of them
+ * bite in the bench: scanRowsMax cuts the unindexed scan into requests, indexBuildBatchRowsMax cuts
+ * an online index build into transactions. `new-bounds-off` leaves these at their defaults and
+ * switches off every bound added since; the whole `bounds-off` still measures them all.
+ */
+export const BOUNDS_AT_ISSUE_13: readonly LimitName[] = [
+  'keyBytesMax', 'valueBytesMax', 'requestBytesMax', 'attributesMax', 'nameLengthMax', 'collectionElementsMax',
+  'documentDepthMax', 'mutationsPerOpMax', 'txOpsMax', 'predicatesPerOpMax', 'schemaLengthMax', 'spacesMax',
+  'batchWritesMax', 'writeQueueDepthMax', 'inflightRequestsMax', 'sendBufferBytesMax', 'connectionsMax',
+  'expireInSecondsMax', 'subscriptionsMax', 'watchersMax', 'watchPageChangesMax', 'recentChangesMax',
+  'recentChangeBytesMax', 'searchPageObjectsMax', 'scanRowsMax', 'searchPageBytesMax', 'indexBuildBatchRowsMax',
+];
+
+/** The bounds added since issue 13 was filed: what `new-bounds-off` switches off. */
+export const NEW_BOUNDS: readonly LimitName[] = BOUNDS.filter((name) => !BOUNDS_AT_ISSUE_13.includes(name));
+
 /** The server's flags that switch off `names` (BOUNDS unless given): one `--limit name=value` each. */
 export function boundsOffArgs(names: readonly LimitName[] = BOUNDS): string[] {
   return names.flatMap((name) => ['--limit', `${name}=${BOUNDS_OFF[name]}`]);

@@ -183,7 +183,8 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
                          also the paired rounds of each variant in steps 10 and YCSB
   --variants <list>      measure server variants beside the default server, paired and interleaved round by round
                          (steps 2-3, 6, 8, 9, 10, 11, 12, YCSB spacekv peers): bounds-off, bounds-off=<limit>[+<limit>...] (only
-                         those off), auth-on, build=<dir>[:label] (another built checkout's server, e.g.
+                         those off), new-bounds-off (the bounds added since issue 13 was filed), auth-on,
+                         build=<dir>[:label] (another built checkout's server, e.g.
                          build=/work/base/f5d9958:old-layout)
   --slices <n>           steps 2-3, 6, 10 and YCSB with --variants: each side's run of a round in n slices, run alternately
                          in ABBA order (A B B A A B B A), so load that changes within a round falls on both alike (default 4;

@@ -7,13 +7,14 @@
  *  - `bounds-off`: this build with every bound of the limits module switched off, but for the three
  *    that size a performance mechanism (bounds-off.ts);
  *    `bounds-off=<name>+<name>` only the named ones, to find which bound a cost comes from;
+ *    `new-bounds-off` those added since issue 13 was filed (the others were in its figures);
  *  - `auth-on`: this build requiring tokens, the client holding one scoped to the bench's spaces;
  *  - `build=<dir>[:label]`: the server CLI of another built checkout (its packages/server/dist),
  *    e.g. main before a change, built in a git worktree.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type LimitName, boundsOffArgs, isLimitName } from './bounds-off.js';
+import { type LimitName, NEW_BOUNDS, boundsOffArgs, isLimitName } from './bounds-off.js';
 import { type ChildServer, type SpacekvLaunch, startSpacekvServer } from './child-server.js';
 
 /** The least throughput ratio an issue allows: the variant over this build, or this build over a baseline. */
@@ -94,6 +95,7 @@ function boundsOffVariant(id: string, label: string, names?: readonly LimitName[
 }
 
 const BOUNDS_OFF = boundsOffVariant('bounds-off', 'bounds off');
+const NEW_BOUNDS_OFF = boundsOffVariant('new-bounds-off', 'new bounds off', NEW_BOUNDS);
 
 /** `bounds-off=<name>+<name>`: only the named limits off ('+', since --variants is comma-separated). */
 function someBoundsOff(spec: string): ServerVariant {
@@ -129,13 +131,14 @@ function buildVariant(spec: string): ServerVariant {
   };
 }
 
-export const VARIANT_NAMES = ['bounds-off', 'bounds-off=<limit>[+<limit>...]', 'auth-on', 'build=<dir>[:label]'] as const;
+export const VARIANT_NAMES = ['bounds-off', 'bounds-off=<limit>[+<limit>...]', 'new-bounds-off', 'auth-on', 'build=<dir>[:label]'] as const;
 
 /** The variants a comma-separated --variants list names, in its order; an unknown one is an error. */
 export function parseVariants(raw: readonly string[]): ServerVariant[] {
   const variants = raw.map((item) => {
     if (item === AUTH_ON.id) return AUTH_ON;
     if (item === BOUNDS_OFF.id) return BOUNDS_OFF;
+    if (item === NEW_BOUNDS_OFF.id) return NEW_BOUNDS_OFF;
     if (item.startsWith('build=')) return buildVariant(item);
     if (item.startsWith('bounds-off=')) return someBoundsOff(item);
     throw new Error(`--variants takes ${VARIANT_NAMES.join(', ')}; got '${item}'`);

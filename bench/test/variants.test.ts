@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_LIMITS, LIMIT_MS_MAX, makeLimits } from '@spacekv/core';
-import { BOUNDS_OFF, boundsOffArgs } from '../lib/bounds-off.js';
+import { BOUNDS_AT_ISSUE_13, BOUNDS_OFF, NEW_BOUNDS, boundsOffArgs } from '../lib/bounds-off.js';
 import { killAllChildren } from '../lib/child-server.js';
 import { parseOptions } from '../lib/options.js';
 import { joinMeasured } from '../lib/measured.js';
@@ -71,7 +71,7 @@ test('--variants names bounds-off, auth-on and builds, each with its target; any
   assert.deepEqual(o.variants.map((v) => [v.label, v.target?.min, v.baseline === true]), [
     ['bounds off', 0.95, true], ['auth on', 0.95, false], ['old-layout', 0.9, true], [checkout.split('/').pop(), 0.9, true],
   ]);
-  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, bounds-off=<limit>\[\+<limit>...\], auth-on, build=<dir>\[:label\]; got 'auth-off'/);
+  assert.throws(() => parseOptions(['--variants', 'auth-off'], {}), /--variants takes bounds-off, bounds-off=<limit>\[\+<limit>...\], new-bounds-off, auth-on, build=<dir>\[:label\]; got 'auth-off'/);
   assert.throws(() => parseOptions(['--variants', `build=${join(checkout, 'nope')}:x`], {}), /no built server at .*nope\/packages\/server\/dist\/src\/cli\/main\.js/);
   assert.throws(() => parseOptions(['--variants', 'auth-on,auth-on'], {}), /names 'auth on' twice/);
 });
@@ -85,6 +85,14 @@ test('bounds-off=<limit>+<limit> switches off only the named limits, as a refere
     'without names, every limit but the three that size a performance mechanism (a batch, a cache, a statement)');
   assert.throws(() => parseOptions(['--variants', 'bounds-off=batchWritesMax+nope'], {}), /'bounds-off=batchWritesMax\+nope' is not bounds-off=<limit>\[\+<limit>\.\.\.\]; unknown limit: 'nope'/);
   assert.throws(() => parseOptions(['--variants', 'bounds-off='], {}), /unknown limit: ''/);
+});
+
+test('new-bounds-off switches off the bounds added since issue 13 was filed, and leaves those its figures had (scan pages, index build slices) on', () => {
+  const [newer] = parseOptions(['--variants', 'new-bounds-off'], {}).variants;
+  assert.deepEqual([newer?.label, newer?.target?.min, newer?.baseline], ['new bounds off', 0.95, true]);
+  for (const name of ['scanRowsMax', 'indexBuildBatchRowsMax', 'batchWritesMax', 'readCacheBytesMax']) assert.ok(!NEW_BOUNDS.includes(name as never), name);
+  for (const name of ['replyBufferBytesMax', 'conditionStepsMax', 'searchStepsMax', 'connectionIdleMs', 'purgeBatchRowsMax', 'txReplyBytesMax']) assert.ok(NEW_BOUNDS.includes(name as never), name);
+  assert.ok(BOUNDS_AT_ISSUE_13.every((name) => Object.hasOwn(DEFAULT_LIMITS, name)), 'every limit of that day is still a limit');
 });
 
 test('an explicit --rounds sets the HTTP steps\', step 6\'s and the variants\' rounds; without it each keeps its preset; --slices sets the slices of a paired round', () => {
