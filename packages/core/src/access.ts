@@ -167,6 +167,12 @@ export class Scope {
   private readonly keyPrefixes: readonly string[];
   /** The rights granted on each space asked about so far (at most REMEMBERED_SPACES_MAX). */
   private readonly spaceRights = new Map<string, number>();
+  /**
+   * The space asked about last and its rights: a connection mostly asks about one space, the
+   * catalog's string each time, so comparing with it costs less than the map's lookup.
+   */
+  private lastSpace: string | undefined;
+  private lastRights = 0;
 
   constructor(caveats: readonly Caveat[]) {
     let expiresAtMs = Infinity;
@@ -207,12 +213,15 @@ export class Scope {
   private rightsOn(space: string | undefined): number {
     if (this.spaceCaveats.length === 0) return this.rights;
     if (space === undefined) return this.workOutRightsOn(space);
+    if (space === this.lastSpace) return this.lastRights;
     let rights = this.spaceRights.get(space);
     if (rights === undefined) {
       rights = this.workOutRightsOn(space);
       if (this.spaceRights.size >= REMEMBERED_SPACES_MAX) this.spaceRights.clear();
       this.spaceRights.set(space, rights);
     }
+    this.lastSpace = space;
+    this.lastRights = rights;
     return rights;
   }
 
@@ -241,15 +250,15 @@ export class Scope {
    * (nearly every request) is checked without building its needs: a need is made only to name a refusal.
    */
   refusedOperation(op: Operation): Need | undefined {
-    const rights = objectOpRights(op);
-    if (rights === undefined) return this.refused(needsOf(op));
+    const needed = objectOpRights(op);
+    if (needed === undefined) return this.refused(needsOf(op));
     const { space, key } = op as ObjectOp;
     const granted = this.rightsOn(space);
     const keyAllowed = this.keysAllowed(key, undefined);
-    for (const right of rights) {
-      if (!keyAllowed || (granted & rightBit(right)) === 0) return { right, space, key };
-    }
-    return undefined;
+    if (keyAllowed && (granted & needed.mask) === needed.mask) return undefined;
+    // Refused: name the first right, in needsOf's order, that is not granted.
+    const right = keyAllowed ? needed.rights.find((r) => (granted & rightBit(r)) === 0) : needed.rights[0];
+    return { right: right as Right, space, key };
   }
 }
 
@@ -260,14 +269,24 @@ export function describeNeed(need: Need): string {
   return `'${need.right}' on ${where}${keys}`;
 }
 
-const READ_ONLY: readonly Right[] = ['read'];
-const WRITE_ONLY: readonly Right[] = ['write'];
-const WRITE_AND_READ: readonly Right[] = ['write', 'read'];
+/** Rights an operation needs, in the order a refusal names them, and as a mask (checked in one step). */
+interface NeededRights {
+  readonly rights: readonly Right[];
+  readonly mask: number;
+}
+
+function neededRights(rights: readonly Right[]): NeededRights {
+  return { rights, mask: rights.reduce((mask, right) => mask | rightBit(right), 0) };
+}
+
+const READ_ONLY = neededRights(['read']);
+const WRITE_ONLY = neededRights(['write']);
+const WRITE_AND_READ = neededRights(['write', 'read']);
 
 /** The rights an operation on one object needs on its space and key; undefined for any other operation. */
-function objectOpRights(op: ObjectOp): readonly Right[];
-function objectOpRights(op: Operation): readonly Right[] | undefined;
-function objectOpRights(op: Operation): readonly Right[] | undefined {
+function objectOpRights(op: ObjectOp): NeededRights;
+function objectOpRights(op: Operation): NeededRights | undefined;
+function objectOpRights(op: Operation): NeededRights | undefined {
   switch (op.op) {
     case 'get': case 'get_partial':
       return READ_ONLY;
@@ -281,8 +300,8 @@ function objectOpRights(op: Operation): readonly Right[] | undefined {
   }
 }
 
-function objectNeeds(rights: readonly Right[], target: { readonly space: string; readonly key: Key }): Need[] {
-  return rights.map((right) => ({ right, space: target.space, key: target.key }));
+function objectNeeds(needed: NeededRights, target: { readonly space: string; readonly key: Key }): Need[] {
+  return needed.rights.map((right) => ({ right, space: target.space, key: target.key }));
 }
 
 /** Every right `op` needs, on every space (and key) it touches. */

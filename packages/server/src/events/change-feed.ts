@@ -24,6 +24,19 @@ export interface FeedLogger {
 /** How long a failed read of the log waits before the next try. */
 const RETRY_MS = 200;
 
+/**
+ * The spaces a commit touched: the one space as itself when there is only one (nearly every batch,
+ * and every commit at one write in flight), so the check that runs after each commit while the
+ * token registry watches allocates nothing; a set when there are several.
+ */
+function spacesTouched(changes: readonly Change[]): string | ReadonlySet<string> {
+  const first = (changes[0] as Change).space;
+  for (const change of changes) {
+    if (change.space !== first) return new Set(changes.map((c) => c.space));
+  }
+  return first;
+}
+
 export class ChangeFeed implements ChangeSource {
   private recent: Change[] = [];
   /** Attribute text held in `recent`, in UTF-16 units (a bound, not an exact byte count). */
@@ -63,11 +76,10 @@ export class ChangeFeed implements ChangeSource {
   private nobodyWants(changes: readonly Change[]): boolean {
     if (this.subscriptions.size === 0) return true;
     if (changes[0]?.seq !== this.tail + 1) return false;
-    const touched = new Set<string>();
-    for (const change of changes) touched.add(change.space);
+    const touched = spacesTouched(changes);
     for (const subscription of this.subscriptions) {
       const space = subscription.spec.space;
-      if (subscription.seq !== this.tail || space === undefined || touched.has(space)) return false;
+      if (subscription.seq !== this.tail || space === undefined || (typeof touched === 'string' ? touched === space : touched.has(space))) return false;
     }
     return true;
   }
@@ -87,7 +99,7 @@ export class ChangeFeed implements ChangeSource {
 
   /** Forget the memory and stand at `seq`: whatever came before it is only in the log now. */
   private restartMemoryAt(seq: number): void {
-    this.recent = [];
+    if (this.recent.length > 0) this.recent = []; // after each own commit nobody wants: most often empty already
     this.recentChars = 0;
     this.tail = seq;
     this.memoryFloorSeq = seq;

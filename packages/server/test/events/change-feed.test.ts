@@ -49,7 +49,12 @@ async function settle(): Promise<void> {
  * A started feed over `log` with small bounds, and `own`, which appends changes of seq `seq` to
  * `space` and tells the feed of them as the engine's hook does for this process's own commit.
  */
-async function ownCommitsFeed(log: MemoryLog): Promise<{ feed: ChangeFeed; own: (seq: number, space?: string, keys?: readonly string[]) => void }> {
+async function ownCommitsFeed(log: MemoryLog): Promise<{
+  feed: ChangeFeed;
+  own: (seq: number, space?: string, keys?: readonly string[]) => void;
+  /** One commit of this process holding the changes of several seqs already appended (a batch). */
+  ownBatch: (seqs: readonly number[]) => void;
+}> {
   const feed = new ChangeFeed(log as unknown as ChangeLog, makeLimits({ recentChangesMax: 4, watchPageChangesMax: 3 }), quiet);
   let commit = (_changes?: readonly Change[]): void => {};
   await feed.start((listener) => {
@@ -60,7 +65,8 @@ async function ownCommitsFeed(log: MemoryLog): Promise<{ feed: ChangeFeed; own: 
     log.append(seq, keys, 10, space);
     commit(log.changes.filter((c) => c.seq === seq));
   };
-  return { feed, own };
+  const ownBatch = (seqs: readonly number[]): void => commit(log.changes.filter((c) => seqs.includes(c.seq)));
+  return { feed, own, ownBatch };
 }
 
 describe('ChangeFeed', () => {
@@ -224,6 +230,29 @@ describe('ChangeFeed', () => {
     await settle();
     assert.deepEqual(seen, [6, 8, 11]);
     assert.equal(log.logReads, readsBefore + 1, 'only the commit the watcher wants is read');
+  });
+
+  it("reads its own commit when any change of it, not only the first, is of a watched space", async () => {
+    const log = new MemoryLog();
+    const { feed, own, ownBatch } = await ownCommitsFeed(log);
+    const seen: number[] = [];
+    (await feed.subscribe({ space: 't' }, { deliver: (_e, seqs) => (seen.push(...seqs), true), end: () => assert.fail('not ended') })).pump();
+    own(1, 's');
+    await settle();
+    const readsBefore = log.logReads;
+    log.append(2, ['a'], 10, 's');
+    log.append(3, ['a'], 10, 's');
+    log.append(4, ['b'], 10, 't');
+    ownBatch([2, 3, 4]);
+    await settle();
+    assert.deepEqual(seen, [4], 'the watched space\'s change, last in the batch, reaches the watcher');
+    assert.equal(log.logReads, readsBefore + 1);
+    log.append(5, ['a'], 10, 's');
+    log.append(6, ['b'], 10, 's');
+    ownBatch([5, 6]);
+    await settle();
+    assert.equal(log.logReads, readsBefore + 1, 'a batch of only the unwatched space: no read');
+    assert.equal(feed.tailSeq, 6);
   });
 
   it('never passes a watcher over changes it has not been given yet (its sink was full)', async () => {
