@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LoadResult, runLoad } from './lib/load.js';
-import { createSpace, preload, randomGets, randomPuts } from './lib/rest-fixtures.js';
+import { SPACE, createSpace, preload, randomGets, randomPuts } from './lib/rest-fixtures.js';
 import { median } from './lib/stats.js';
 import { DEFAULT_SERVER, type ServerVariant, type VariantServer, parseVariants } from './lib/variants.js';
 
@@ -34,7 +34,7 @@ interface Side {
 }
 
 async function side(variant: ServerVariant, dir: string): Promise<Side> {
-  const running = await variant.start(join(dir, variant.id), {}, ['bench']);
+  const running = await variant.start(join(dir, variant.id), {}, [SPACE]);
   await createSpace(running.server.url, running.token);
   await preload(running.server.url, KEYS, CONNECTIONS, running.token);
   return { label: variant.label, running, runs: [] };

@@ -254,10 +254,10 @@ export class Scope {
     if (needed === undefined) return this.refused(needsOf(op));
     const { space, key } = op as ObjectOp;
     const granted = this.rightsOn(space);
-    const keyAllowed = this.keysAllowed(key, undefined);
-    if (keyAllowed && (granted & needed.mask) === needed.mask) return undefined;
+    const keyGranted = this.keysAllowed(key, undefined);
+    if (keyGranted && (granted & needed.mask) === needed.mask) return undefined;
     // Refused: name the first right, in needsOf's order, that is not granted.
-    const right = keyAllowed ? needed.rights.find((r) => (granted & rightBit(r)) === 0) : needed.rights[0];
+    const right = keyGranted ? needed.rights.find((r) => (granted & rightBit(r)) === 0) : needed.rights[0];
     return { right: right as Right, space, key };
   }
 }
