@@ -1,20 +1,26 @@
 /**
  * Step 8 with --variants: the searched space (search-data.ts) on a SQLite server of this build and
- * on one of each variant, each loaded and indexed once, then paired round by round: the indexed
- * equality searches on `city` and on `info.city`, the count of an indexed range, and the unindexed
- * search that scans the whole space. The load and the index builds happen once per server, so their
- * ratios are of one pair. The PostgreSQL part of step 8 is not paired.
+ * on one of each variant, paired round by round. In every round each side starts a fresh server
+ * that loads the space and builds its three indexes (the default first in odd rounds), so the load
+ * and the index builds are paired per round like the rest instead of being one pair per run; then,
+ * with both servers up, the indexed equality searches on `city` and on `info.city`, the count of an
+ * indexed range and the unindexed search that scans the whole space run in ABBA slices (paired.ts),
+ * so load that changes within the round falls on both sides alike. The PostgreSQL part of step 8
+ * is not paired.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { ChildServer } from './child-server.js';
-import { type PairRow, type Sample, describePairs, pairedRounds, pairsOf } from './paired.js';
+import { type PairRow, type Sample, describePairs, joinSlices, pairedRound, pairsOf, slicedRound } from './paired.js';
 import { CpuMeter } from './proc-stats.js';
 import { int, out } from './report.js';
-import { MATCHES_PER_CITY, type SearchSizes, buildIndexes, citiesOf, loadPeople, spacekvCityQuery, unindexedScan } from './search-data.js';
+import { type CityQuery, MATCHES_PER_CITY, type SearchSizes, buildIndexes, citiesOf, loadPeople, spacekvCityQuery, unindexedScan } from './search-data.js';
 import { DEFAULT_SERVER, type ServerVariant } from './variants.js';
 
 const INDEXED = ['city', 'age', 'info.city'] as const;
+/** Slices per side and round: each holds a quarter of the searches and counts and one whole scan. */
+const SLICES = 4;
 
 interface Loaded {
   readonly server: ChildServer;
@@ -22,13 +28,21 @@ interface Loaded {
   /** The load and the three index builds, as objects per second and the server's CPU per object. */
   readonly load: Sample;
   readonly indexBuilds: Sample;
+  /** Equality searches on `city` and on the document path `info.city`, each checked to use its index. */
+  readonly city: CityQuery;
+  readonly path: CityQuery;
 }
 
-interface RoundFigures {
+interface SliceFigures {
   readonly city: Sample;
   readonly path: Sample;
   readonly countRange: Sample;
   readonly scan: Sample;
+}
+
+interface RoundFigures extends SliceFigures {
+  readonly load: Sample;
+  readonly indexBuilds: Sample;
 }
 
 /** `n` calls of `run`, one at a time: calls per second and the server's CPU per call. */
@@ -46,7 +60,10 @@ async function loaded(dir: string, sizes: SearchSizes, variant: ServerVariant): 
     const load = await sampled(server, 1, () => loadPeople(db, sizes.objects, citiesOf(sizes)));
     const indexBuilds = await sampled(server, 1, () => buildIndexes(db, INDEXED));
     const perObject = (s: Sample): Sample => ({ opsPerSec: s.opsPerSec * sizes.objects, serverCpuUsPerOp: s.serverCpuUsPerOp / sizes.objects });
-    return { server, db, load: perObject(load), indexBuilds: perObject(indexBuilds) };
+    return {
+      server, db, load: perObject(load), indexBuilds: perObject(indexBuilds),
+      city: await spacekvCityQuery(db, 'city'), path: await spacekvCityQuery(db, 'info.city'),
+    };
   } catch (err) {
     await server.stop();
     throw err;
@@ -59,49 +76,65 @@ async function release(l: Loaded, problems: string[]): Promise<void> {
   if (exit.code !== 0) problems.push(`search: a variant's server did not shut down cleanly (code ${exit.code})\n${exit.stderrTail}`);
 }
 
-async function round(l: Loaded, sizes: SearchSizes): Promise<RoundFigures> {
+/** Slice `slice` of a round on one server: its share of the searches (on cities of its own) and counts, and one scan. */
+async function slice(l: Loaded, sizes: SearchSizes, slice: number): Promise<SliceFigures> {
   const cities = citiesOf(sizes);
   const expected = Math.min(MATCHES_PER_CITY, sizes.objects);
-  const equality = async (attribute: string): Promise<Sample> => {
-    const query = await spacekvCityQuery(l.db, attribute);
-    return sampled(l.server, sizes.searches, async (i) => {
-      const found = await query(`c${(i * 7919) % cities}`);
-      if (found !== expected) throw new Error(`search on ${attribute}: found ${found} objects, expected ${expected}`);
-    });
-  };
+  const searches = Math.max(1, Math.floor(sizes.searches / SLICES));
+  const equality = (attribute: string, query: CityQuery): Promise<Sample> => sampled(l.server, searches, async (i) => {
+    const found = await query(`c${((slice * searches + i) * 7919) % cities}`);
+    if (found !== expected) throw new Error(`search on ${attribute}: found ${found} objects, expected ${expected}`);
+  });
   return {
-    city: await equality('city'),
-    path: await equality('info.city'),
-    countRange: await sampled(l.server, sizes.counts, () => l.db.count('people', { age: { lt: 50 } })),
+    city: await equality('city', l.city),
+    path: await equality('info.city', l.path),
+    countRange: await sampled(l.server, Math.max(1, Math.floor(sizes.pairedCounts / SLICES)), () => l.db.count('people', { age: { lt: 50 } })),
     scan: await sampled(l.server, 1, () => unindexedScan(l.db)),
   };
 }
 
+/** One paired round on two fresh servers, stopped and their data removed at its end. */
+async function freshRound(dir: (side: string) => string, sizes: SearchSizes, variant: ServerVariant, round: number, problems: string[]): Promise<{ base: RoundFigures; variant: RoundFigures }> {
+  const up: Loaded[] = [];
+  const start = async (side: 'default' | 'variant'): Promise<Loaded> => {
+    const l = await loaded(dir(side), sizes, side === 'default' ? DEFAULT_SERVER : variant);
+    up.push(l);
+    return l;
+  };
+  try {
+    const servers = await pairedRound(round, () => start('default'), () => start('variant'));
+    const slices = await slicedRound(round, SLICES, (side, n) => slice(side === 'default' ? servers.base : servers.variant, sizes, n));
+    const figures = (l: Loaded, s: readonly SliceFigures[]): RoundFigures => ({
+      load: l.load, indexBuilds: l.indexBuilds,
+      city: joinSlices(s.map((f) => f.city)), path: joinSlices(s.map((f) => f.path)),
+      countRange: joinSlices(s.map((f) => f.countRange)), scan: joinSlices(s.map((f) => f.scan)),
+    });
+    return { base: figures(servers.base, slices.base), variant: figures(servers.variant, slices.variant) };
+  } finally {
+    for (const l of up) await release(l, problems);
+    await Promise.all(['default', 'variant'].map((side) => rm(dir(side), { recursive: true, force: true })));
+  }
+}
+
 export async function searchVariants(root: string, sizes: SearchSizes, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<PairRow[]> {
-  out(`[8] server variants beside this build (SQLite), ${int(sizes.objects)} objects loaded and indexed once per server, then ${rounds} paired round${rounds === 1 ? '' : 's'} (ratio per round, median and range):`);
+  out(`[8] server variants beside this build (SQLite), ${rounds} paired round${rounds === 1 ? '' : 's'}, each on two fresh servers that load ${int(sizes.objects)} objects `
+    + `and build the indexes, then search in ${SLICES} ABBA slices (ratio per round, median and range):`);
   const rows: PairRow[] = [];
   const add = (step: string, variant: ServerVariant, pairs: PairRow['pairs']): void => {
     out(describePairs(`    ${step}`, variant, pairs));
     rows.push({ step, variant, pairs });
   };
   for (const [index, variant] of variants.entries()) {
-    const base = await loaded(join(root, `search-variant-${index}-default`), sizes, DEFAULT_SERVER);
-    try {
-      const other = await loaded(join(root, `search-variant-${index}-variant`), sizes, variant);
-      try {
-        add('load (tx of 1,000 puts), objects/s', variant, [{ base: base.load, variant: other.load }]);
-        add('add_index of city, age and info.city, objects/s', variant, [{ base: base.indexBuilds, variant: other.indexBuilds }]);
-        const pairs = await pairedRounds(rounds, (side) => round(side === 'default' ? base : other, sizes));
-        add(`indexed equality search on city (${int(sizes.searches)} searches of 100 objects)`, variant, pairsOf(pairs, (f) => f.city));
-        add(`indexed equality search on info.city (${int(sizes.searches)} searches)`, variant, pairsOf(pairs, (f) => f.path));
-        add(`count of an indexed range (${int(sizes.counts)} counts)`, variant, pairsOf(pairs, (f) => f.countRange));
-        add('unindexed search scanning the whole space', variant, pairsOf(pairs, (f) => f.scan));
-      } finally {
-        await release(other, problems);
-      }
-    } finally {
-      await release(base, problems);
+    const pairs: { base: RoundFigures; variant: RoundFigures }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      pairs.push(await freshRound((side) => join(root, `search-variant-${index}-r${round}-${side}`), sizes, variant, round, problems));
     }
+    add('load (tx of 1,000 puts), objects/s', variant, pairsOf(pairs, (f) => f.load));
+    add('add_index of city, age and info.city, objects/s', variant, pairsOf(pairs, (f) => f.indexBuilds));
+    add(`indexed equality search on city (${int(sizes.searches)} searches of 100 objects)`, variant, pairsOf(pairs, (f) => f.city));
+    add(`indexed equality search on info.city (${int(sizes.searches)} searches)`, variant, pairsOf(pairs, (f) => f.path));
+    add(`count of an indexed range (${int(sizes.pairedCounts)} counts)`, variant, pairsOf(pairs, (f) => f.countRange));
+    add(`unindexed search scanning the whole space (${SLICES} scans)`, variant, pairsOf(pairs, (f) => f.scan));
   }
   return rows;
 }

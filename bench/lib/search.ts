@@ -216,8 +216,8 @@ export const searchSection: Section = {
     printPgSearch(await pgSearchBench(c.root, c.options.ycsb.postgresUrl, sizes, c.problems));
     if (c.options.variants.length === 0) return;
     const paired = await searchVariants(c.root, sizes, c.options.variants, c.options.rounds, c.problems);
-    c.report.add(`### Server variants beside this build\n\nThe searched space on a SQLite server of this build and on one of the variant, each loaded and indexed once (those ratios are of one pair), `
-      + `then ${c.options.rounds} rounds of the same searches, counts and scan on each, alternating which goes first; the median of the per-round ratios and their range. `
+    c.report.add(`### Server variants beside this build\n\n${c.options.rounds} rounds, each on a fresh SQLite server of this build and one of the variant that load the searched space and build its indexes `
+      + `(the default first in odd rounds), then run the same searches, counts and scans in ABBA slices; the median of the per-round ratios and their range. `
       + `The PostgreSQL part is not paired.\n\n${pairsTable(paired)}`);
   },
 };

@@ -194,7 +194,8 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
     for (const label of ['spacekv import \\(PostgreSQL\\)', 'spacekv export \\(PostgreSQL\\)']) assert.match(ops, new RegExp(`^    ${label} +${rates}`, 'm'), `section [11] lacks '${label}':\n${ops}`);
   }
   // Steps 8 (SQLite), 11 (import) and 12 with --variants auth-on: each step paired with this build.
-  for (const step of ['load \\(tx of 1,000 puts\\), objects/s', 'indexed equality search on city .*', 'unindexed search scanning the whole space',
+  for (const step of ['load \\(tx of 1,000 puts\\), objects/s', 'add_index of city, age and info.city, objects/s', 'indexed equality search on city .*',
+    'count of an indexed range \\(\\d+ counts\\)', 'unindexed search scanning the whole space \\(\\d+ scans\\)',
     'spacekv import \\(SQLite\\), \\d+ objects', 'point gets, \\d+ spaces', 'add_space \\+ rm_space \\(\\+ a get after each\\), \\d+ spaces']) {
     assert.match(stdout, new RegExp(`^    ${step}, ${PAIRED}`, 'm'), `'${step}' lacks its auth-on pair`);
   }
