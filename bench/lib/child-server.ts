@@ -137,10 +137,6 @@ export interface SpacekvLaunch {
   readonly env?: Readonly<Record<string, string>>;
   /** The CLI script (`.../packages/server/dist/src/cli/main.js`); this checkout's unless given. */
   readonly cli?: string;
-  /** A program (and its arguments) that runs node, e.g. valgrind to count the server's instructions; node itself unless given. */
-  readonly wrapper?: readonly [string, ...string[]];
-  /** How long the server may take to announce itself (a wrapper like valgrind slows it down many times); 15 s unless given. */
-  readonly startupTimeoutMs?: number;
 }
 
 /** This checkout's CLI: it sits beside the package entry point, so resolving through the package keeps this independent of the layout. */
@@ -150,13 +146,10 @@ export function thisBuildCli(): string {
 
 /** `spacekv serve` on a fresh port over `dataDir`, exactly as an operator would start it. */
 export function startSpacekvServer(dataDir: string, launch: SpacekvLaunch = {}): Promise<ChildServer> {
-  const nodeCommand = [...(launch.nodeArgs ?? []), launch.cli ?? thisBuildCli(), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...(launch.serveArgs ?? [])];
-  const [wrapper, ...wrapperArgs] = launch.wrapper ?? [];
   return startChild({
     name: 'spacekv server',
-    ...(wrapper === undefined ? { args: nodeCommand } : { command: wrapper, args: [...wrapperArgs, process.execPath, ...nodeCommand] }),
+    args: [...(launch.nodeArgs ?? []), launch.cli ?? thisBuildCli(), 'serve', '--port', '0', '--data', dataDir, '--log-level', 'info', ...(launch.serveArgs ?? [])],
     readyUrl: (line) => (line.msg === 'spacekv serving' && typeof line.url === 'string' ? line.url : undefined),
     env: launch.env ?? {},
-    ...(launch.startupTimeoutMs === undefined ? {} : { startupTimeoutMs: launch.startupTimeoutMs }),
   });
 }
