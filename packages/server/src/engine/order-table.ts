@@ -59,14 +59,42 @@ export interface Claimant {
   batched: boolean;
 }
 
-/** Claims per mode on a resource or in one of its groups: all of them, and those whose operation has not started. */
+/**
+ * Claims per mode on a resource or in one of its groups: all of them, and those whose operation has
+ * not started. Each count keeps a mask of its modes above zero beside it, so that `admits`, asked on
+ * every claim of every operation, is two ANDs rather than two loops over the modes.
+ */
 class Tally {
   readonly held = [0, 0, 0, 0, 0, 0];
   readonly unstarted = [0, 0, 0, 0, 0, 0];
+  heldMask = 0;
+  unstartedMask = 0;
 
   /** Whether a claim in `mode` may run beside every claim counted here. */
   admits(mode: Mode): boolean {
-    return ((CONFLICTS[mode] as number) & maskOf(this.held)) === 0 && ((SEQUENCED[mode] as number) & maskOf(this.unstarted)) === 0;
+    return ((CONFLICTS[mode] as number) & this.heldMask) === 0 && ((SEQUENCED[mode] as number) & this.unstartedMask) === 0;
+  }
+
+  /** A claim in `mode` arrives: held, not started. */
+  add(mode: Mode): void {
+    this.held[mode] = (this.held[mode] as number) + 1;
+    this.heldMask |= 1 << mode;
+    this.unstarted[mode] = (this.unstarted[mode] as number) + 1;
+    this.unstartedMask |= 1 << mode;
+  }
+
+  /** A claim in `mode` has its operation started. */
+  start(mode: Mode): void {
+    const left = (this.unstarted[mode] as number) - 1;
+    this.unstarted[mode] = left;
+    if (left === 0) this.unstartedMask &= ~(1 << mode);
+  }
+
+  /** A claim in `mode` is given back. */
+  drop(mode: Mode): void {
+    const left = (this.held[mode] as number) - 1;
+    this.held[mode] = left;
+    if (left === 0) this.heldMask &= ~(1 << mode);
   }
 }
 
@@ -74,16 +102,6 @@ class Group extends Tally {
   size = 0;
   /** Claims not yet granted, granted when this group reaches the head. */
   waiting: Claim[] = [];
-}
-
-function count(held: number[], mode: Mode, delta: number): void {
-  held[mode] = (held[mode] as number) + delta;
-}
-
-function maskOf(held: readonly number[]): number {
-  let mask = 0;
-  for (let mode = 0; mode < held.length; mode++) if ((held[mode] as number) > 0) mask |= 1 << mode;
-  return mask;
 }
 
 class Resource extends Tally {
@@ -172,10 +190,8 @@ export class OrderTable {
       group = new Group();
       resource.groups.push(group);
     }
-    count(group.held, mode, 1);
-    count(group.unstarted, mode, 1);
-    count(resource.held, mode, 1);
-    count(resource.unstarted, mode, 1);
+    group.add(mode);
+    resource.add(mode);
     group.size++;
     const claim = new Claim(claimant, resource, mode, group);
     if (!grantable) {
@@ -188,16 +204,16 @@ export class OrderTable {
   /** The claims' operation has started: writes after it may now reach the committer too. */
   started(claims: readonly Claim[]): void {
     for (const { resource, group, mode } of claims) {
-      count(group.unstarted, mode, -1);
-      count(resource.unstarted, mode, -1);
+      group.start(mode);
+      resource.start(mode);
     }
   }
 
   private drop(claim: Claim): void {
     const { resource, group, mode } = claim;
-    count(group.held, mode, -1);
+    group.drop(mode);
     group.size--;
-    count(resource.held, mode, -1);
+    resource.drop(mode);
     if (group === resource.groups[resource.head] && group.size === 0) this.advance(resource);
     forgetIfIdle(resource);
   }
