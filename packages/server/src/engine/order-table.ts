@@ -62,39 +62,75 @@ export interface Claimant {
 /**
  * Claims per mode on a resource or in one of its groups: all of them, and those whose operation has
  * not started. Each count keeps a mask of its modes above zero beside it, so that `admits`, asked on
- * every claim of every operation, is two ANDs rather than two loops over the modes.
+ * every claim of every operation, is two ANDs rather than two loops over the modes. The counts are
+ * fields, not two arrays: a put makes five tallies (three groups, its space and its object), and a
+ * literal array of constants is copy-on-write, so each tally allocated two arrays and, on its first
+ * claim, two copies (about a fifth of the bytes the event loop allocated per REST put).
  */
 class Tally {
-  readonly held = [0, 0, 0, 0, 0, 0];
-  readonly unstarted = [0, 0, 0, 0, 0, 0];
   heldMask = 0;
   unstartedMask = 0;
+  private held0 = 0;
+  private held1 = 0;
+  private held2 = 0;
+  private held3 = 0;
+  private held4 = 0;
+  private held5 = 0;
+  private unstarted0 = 0;
+  private unstarted1 = 0;
+  private unstarted2 = 0;
+  private unstarted3 = 0;
+  private unstarted4 = 0;
+  private unstarted5 = 0;
 
   /** Whether a claim in `mode` may run beside every claim counted here. */
   admits(mode: Mode): boolean {
     return ((CONFLICTS[mode] as number) & this.heldMask) === 0 && ((SEQUENCED[mode] as number) & this.unstartedMask) === 0;
   }
 
+  /** Whether any claim in `mode` is held. */
+  holds(mode: Mode): boolean {
+    return (this.heldMask & (1 << mode)) !== 0;
+  }
+
   /** A claim in `mode` arrives: held, not started. */
   add(mode: Mode): void {
-    this.held[mode] = (this.held[mode] as number) + 1;
+    this.countHeld(mode, 1);
     this.heldMask |= 1 << mode;
-    this.unstarted[mode] = (this.unstarted[mode] as number) + 1;
+    this.countUnstarted(mode, 1);
     this.unstartedMask |= 1 << mode;
   }
 
   /** A claim in `mode` has its operation started. */
   start(mode: Mode): void {
-    const left = (this.unstarted[mode] as number) - 1;
-    this.unstarted[mode] = left;
-    if (left === 0) this.unstartedMask &= ~(1 << mode);
+    if (this.countUnstarted(mode, -1) === 0) this.unstartedMask &= ~(1 << mode);
   }
 
   /** A claim in `mode` is given back. */
   drop(mode: Mode): void {
-    const left = (this.held[mode] as number) - 1;
-    this.held[mode] = left;
-    if (left === 0) this.heldMask &= ~(1 << mode);
+    if (this.countHeld(mode, -1) === 0) this.heldMask &= ~(1 << mode);
+  }
+
+  private countHeld(mode: Mode, delta: number): number {
+    switch (mode) {
+      case Mode.IntentRead: return (this.held0 += delta);
+      case Mode.IntentWrite: return (this.held1 += delta);
+      case Mode.Read: return (this.held2 += delta);
+      case Mode.Write: return (this.held3 += delta);
+      case Mode.CommittedWrite: return (this.held4 += delta);
+      case Mode.CommittedRead: return (this.held5 += delta);
+    }
+  }
+
+  private countUnstarted(mode: Mode, delta: number): number {
+    switch (mode) {
+      case Mode.IntentRead: return (this.unstarted0 += delta);
+      case Mode.IntentWrite: return (this.unstarted1 += delta);
+      case Mode.Read: return (this.unstarted2 += delta);
+      case Mode.Write: return (this.unstarted3 += delta);
+      case Mode.CommittedWrite: return (this.unstarted4 += delta);
+      case Mode.CommittedRead: return (this.unstarted5 += delta);
+    }
   }
 }
 
@@ -178,7 +214,7 @@ export class OrderTable {
     const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
     if (write) return need(object, target.committed ? Mode.CommittedWrite : Mode.Write);
     // Only get and get_partial read an object: a lone read, which the engine can run as a batch member.
-    const behindCommits = (object.held[Mode.CommittedWrite] as number) > 0;
+    const behindCommits = object.holds(Mode.CommittedWrite);
     if (behindCommits) claimant.batched = true;
     need(object, behindCommits ? Mode.CommittedRead : Mode.Read);
   }
