@@ -144,16 +144,56 @@ class Resource extends Tally {
   groups: Group[] = [];
   head = 0;
   /** The objects of a space (on a space's resource only). */
-  readonly objects: Map<Key, Resource> | undefined;
+  readonly objects: Resources | undefined;
 
-  /** @param parent the map that holds this resource (none for the catalog), and its name there */
-  constructor(withObjects: boolean, readonly parent?: { readonly map: Map<Key, Resource>; readonly name: Key; readonly owner: Resource | undefined }) {
+  /** @param home the resources that hold this one (none for the catalog), its name there, and the space it is an object of */
+  constructor(withObjects: boolean, readonly home?: Resources, readonly name?: Key, readonly owner?: Resource) {
     super();
-    this.objects = withObjects ? new Map() : undefined;
+    this.objects = withObjects ? new Resources() : undefined;
   }
 
   get idle(): boolean {
     return this.head === this.groups.length && (this.objects === undefined || this.objects.size === 0);
+  }
+}
+
+/**
+ * Resources by name: a map that holds its first entry in fields. A REST connection has one request
+ * in flight at a time, so its table held one space and one object, each in a Map that was made, or
+ * grown and then shrunk (V8 halves a Map's table when a delete leaves it under a quarter full), on
+ * every request. Names compare with ===, as Map's SameValueZero does for keys (strings, bigints).
+ */
+class Resources {
+  private soleName: Key | undefined = undefined;
+  private sole: Resource | undefined = undefined;
+  private rest: Map<Key, Resource> | undefined = undefined;
+
+  get size(): number {
+    return (this.sole === undefined ? 0 : 1) + (this.rest === undefined ? 0 : this.rest.size);
+  }
+
+  get(name: Key): Resource | undefined {
+    if (this.sole !== undefined && this.soleName === name) return this.sole;
+    return this.rest?.get(name);
+  }
+
+  /** Add a resource under a name not held yet. */
+  add(name: Key, resource: Resource): void {
+    if (this.sole === undefined) {
+      this.soleName = name;
+      this.sole = resource;
+    } else {
+      (this.rest ??= new Map()).set(name, resource);
+    }
+  }
+
+  delete(name: Key): void {
+    if (this.sole !== undefined && this.soleName === name) {
+      this.sole = undefined;
+      this.soleName = undefined;
+    } else {
+      this.rest?.delete(name);
+    }
   }
 }
 
@@ -164,7 +204,7 @@ export class Claim {
 
 export class OrderTable {
   private readonly catalog = new Resource(false);
-  private readonly spaces = new Map<Key, Resource>();
+  private readonly spaces = new Resources();
 
   /** @param ready called (synchronously, once) for each waiting claimant whose last claim is granted. */
   constructor(private readonly ready: (claimant: Claimant) => void) {}
@@ -211,7 +251,7 @@ export class OrderTable {
     const space = resourceOf(this.spaces, target.space, true);
     if (target.key === undefined) return need(space, !write ? Mode.Read : target.committed ? Mode.CommittedWrite : Mode.Write);
     need(space, write ? Mode.IntentWrite : Mode.IntentRead);
-    const object = resourceOf(space.objects as Map<Key, Resource>, target.key, false, space);
+    const object = resourceOf(space.objects as Resources, target.key, false, space);
     if (write) return need(object, target.committed ? Mode.CommittedWrite : Mode.Write);
     // Only get and get_partial read an object: a lone read, which the engine can run as a batch member.
     const behindCommits = object.holds(Mode.CommittedWrite);
@@ -275,21 +315,21 @@ export class OrderTable {
   }
 }
 
-function resourceOf(map: Map<Key, Resource>, name: Key, withObjects: boolean, owner?: Resource): Resource {
-  let resource = map.get(name);
+function resourceOf(home: Resources, name: Key, withObjects: boolean, owner?: Resource): Resource {
+  let resource = home.get(name);
   if (!resource) {
-    resource = new Resource(withObjects, { map, name, owner });
-    map.set(name, resource);
+    resource = new Resource(withObjects, home, name, owner);
+    home.add(name, resource);
   }
   return resource;
 }
 
-/** Drop an idle resource from its map, and its space once that is idle too: the table holds only what is in flight. */
+/** Drop an idle resource from its home, and its space once that is idle too: the table holds only what is in flight. */
 function forgetIfIdle(resource: Resource): void {
-  const parent = resource.parent;
-  if (!parent || !resource.idle) return;
-  parent.map.delete(parent.name);
-  if (parent.owner) forgetIfIdle(parent.owner);
+  const home = resource.home;
+  if (!home || !resource.idle) return;
+  home.delete(resource.name as Key);
+  if (resource.owner) forgetIfIdle(resource.owner);
 }
 
 function strongest(wanted: Map<Resource, Mode>, resource: Resource, mode: Mode): void {
