@@ -23,6 +23,9 @@ const enum Mode { IntentRead, IntentWrite, Read, Write, CommittedWrite, Committe
 
 const ALL_MODES = 0b111111;
 
+/** A tally's count slots: one per mode of claims held, then (from here) one per mode of claims not started. */
+const UNSTARTED = 6;
+
 /** For each mode, the modes (as bits) it must not run beside. */
 const CONFLICTS: readonly number[] = [
   (1 << Mode.Write) | (1 << Mode.CommittedWrite),
@@ -112,24 +115,28 @@ class Tally {
   }
 
   private countHeld(mode: Mode, delta: number): number {
-    switch (mode) {
-      case Mode.IntentRead: return (this.held0 += delta);
-      case Mode.IntentWrite: return (this.held1 += delta);
-      case Mode.Read: return (this.held2 += delta);
-      case Mode.Write: return (this.held3 += delta);
-      case Mode.CommittedWrite: return (this.held4 += delta);
-      case Mode.CommittedRead: return (this.held5 += delta);
-    }
+    return this.count(mode, delta);
   }
 
   private countUnstarted(mode: Mode, delta: number): number {
-    switch (mode) {
-      case Mode.IntentRead: return (this.unstarted0 += delta);
-      case Mode.IntentWrite: return (this.unstarted1 += delta);
-      case Mode.Read: return (this.unstarted2 += delta);
-      case Mode.Write: return (this.unstarted3 += delta);
-      case Mode.CommittedWrite: return (this.unstarted4 += delta);
-      case Mode.CommittedRead: return (this.unstarted5 += delta);
+    return this.count(mode + UNSTARTED, delta);
+  }
+
+  /** Add `delta` to the count in `slot` (a mode, or UNSTARTED past it) and return it. */
+  private count(slot: number, delta: number): number {
+    switch (slot) {
+      case 0: return (this.held0 += delta);
+      case 1: return (this.held1 += delta);
+      case 2: return (this.held2 += delta);
+      case 3: return (this.held3 += delta);
+      case 4: return (this.held4 += delta);
+      case 5: return (this.held5 += delta);
+      case 6: return (this.unstarted0 += delta);
+      case 7: return (this.unstarted1 += delta);
+      case 8: return (this.unstarted2 += delta);
+      case 9: return (this.unstarted3 += delta);
+      case 10: return (this.unstarted4 += delta);
+      default: return (this.unstarted5 += delta);
     }
   }
 }
