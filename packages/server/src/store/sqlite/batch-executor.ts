@@ -69,7 +69,6 @@ export class BatchExecutor implements StepContext {
       const startSeq = this.seq;
       const nowMs = Date.now();
       const outcomes = batch.map((member) => this.runMember(member, nowMs));
-      this.catalog.flush();
       // Logged last, in the batch's transaction: if the log cannot take a change, nothing commits.
       this.log.appendMembers(outcomes.flatMap((outcome) => ('changes' in outcome && outcome.changes.length > 0 ? [outcome.changes] : [])));
       if (this.seq !== startSeq) this.stmts.writeSeq.run(this.seq);
@@ -85,22 +84,15 @@ export class BatchExecutor implements StepContext {
   }
 
   /**
-   * Run one member so that its failure is its own. A lone single-key write needs no savepoint: its
-   * object write comes last and is held in memory (catalog.ts ObjectTable), so a member that fails
-   * has written no object; the held writes of the batch go out together in multi-row statements
-   * before the next member that needs a savepoint, or before the log. A tx or an admin operation
-   * writes straight through in a savepoint. An error that aborts the whole transaction (SQLite does
-   * so for some I/O and memory errors), or one writing the held objects, aborts the batch, as the
-   * log's does.
+   * Run one member so that its failure is its own. A lone single-key write needs no savepoint: it
+   * writes with one statement, last, and SQLite undoes a failed statement by itself; a tx or an
+   * admin operation runs several statements and gets a savepoint. Either way, an error that aborts
+   * the whole transaction (SQLite does so for some I/O and memory errors) aborts the batch.
    */
   private runMember(member: BatchMember, nowMs: number): MemberOutcome {
     const seqBefore = this.seq;
     const single = member.op.op !== 'tx' && member.op.op !== 'add_space' && member.op.op !== 'rm_space' && member.op.op !== 'rm_index';
-    if (single) this.catalog.hold();
-    else {
-      this.catalog.flush();
-      this.stmts.savepoint.run();
-    }
+    if (!single) this.stmts.savepoint.run();
     try {
       const outcome = this.execute(member, nowMs);
       if (!single) this.stmts.release.run();

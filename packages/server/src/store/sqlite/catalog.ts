@@ -9,7 +9,6 @@ import { type Attributes, type Key, Space, type SpaceSchema, type StoredObject, 
 import type { SpaceRows, StepTarget } from '../write-steps.js';
 import { IndexEntries, IndexStatements } from './index-entries.js';
 import { WHOLE_SPACE } from './layout.js';
-import { MultiRowInsert } from './multi-row-insert.js';
 import { bind } from './search-executor.js';
 
 type Row = [version: number, expiresAt: number | null, attrs: string];
@@ -19,127 +18,42 @@ export interface CatalogEntry extends StepTarget {
   readonly indexes: IndexEntries;
 }
 
-/** An object write held for the batch's multi-row statement: its space id, bound key and row. */
-interface HeldWrite {
-  readonly id: number;
-  readonly key: unknown;
-  readonly version: number;
-  readonly expiresAt: number | null;
-  readonly attributesJson: string;
-}
-
-/**
- * The shared objects table, for every space, on the writer connection. While the batch executor
- * holds writes (between `hold` and `flush`, for members that need no savepoint), an object write
- * is kept in memory, where later reads of the batch find it, and written with the batch's other
- * held writes in 64-row statements at the flush: a statement per put cost the writer thread about
- * 4k of its 44k instructions per put in fixed per-statement costs (callgrind, 1024 in flight).
- * A later write of a key replaces its held one; a removal drops it and deletes the row at once.
- */
-class ObjectTable {
-  private readonly select: Database.Statement;
-  private readonly upsert: MultiRowInsert;
-  private readonly delete: Database.Statement;
-  /**
-   * Held writes by space id, then by bound key (bind() makes the int keys 1 and 1n one entry). A
-   * new map for each batch: one kept for the writer's life lives in V8's old generation, and every
-   * young key and write put in it made each scavenge visit it (the writer's GC time doubled).
-   */
-  private held = new Map<number, Map<unknown, HeldWrite>>();
-  private holding = false;
+/** The statements on the shared objects table, prepared once on the writer connection for every space. */
+class ObjectStatements {
+  readonly select: Database.Statement;
+  readonly upsert: Database.Statement;
+  readonly delete: Database.Statement;
 
   constructor(db: Database.Database) {
     this.select = db.prepare('SELECT version, expires_at, attrs FROM objects WHERE space_id = ? AND key = ?').raw(true);
-    // An upsert, not INSERT OR REPLACE: on a key that exists, REPLACE deletes the row (and its expiry
-    // index entry) and inserts it again, where DO UPDATE rewrites it in place and leaves an index
-    // whose column did not change alone. Rewriting 2,000 existing 1 KB objects in 500-row
-    // transactions: 81-161 µs per row with REPLACE, 38-64 µs with the upsert (2026-12-06).
-    this.upsert = new MultiRowInsert(db, 'INSERT INTO objects (space_id, key, version, expires_at, attrs) VALUES', 5,
-      ' ON CONFLICT (space_id, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs');
+    this.upsert = db.prepare('INSERT OR REPLACE INTO objects (space_id, key, version, expires_at, attrs) VALUES (?, ?, ?, ?, ?)');
     this.delete = db.prepare('DELETE FROM objects WHERE space_id = ? AND key = ?');
   }
-
-  read(id: number, key: Key): StoredObject | null {
-    if (this.held.size > 0) {
-      const held = this.held.get(id)?.get(bind(key));
-      if (held) return { version: held.version, expiresAt: held.expiresAt, attributesJson: held.attributesJson };
-    }
-    const row = this.select.get(id, key) as Row | undefined;
-    return row ? { version: row[0], expiresAt: row[1], attributesJson: row[2] } : null;
-  }
-
-  write(id: number, key: Key, version: number, expiresAt: number | null, attributesJson: string): void {
-    const write: HeldWrite = { id, key: bind(key), version, expiresAt, attributesJson };
-    if (!this.holding) {
-      this.upsert.run(1, (_row, params) => setRow(params, 0, write));
-      return;
-    }
-    let space = this.held.get(id);
-    if (!space) {
-      space = new Map();
-      this.held.set(id, space);
-    }
-    space.set(write.key, write);
-  }
-
-  remove(id: number, key: Key): void {
-    this.held.get(id)?.delete(bind(key));
-    this.delete.run(id, key);
-  }
-
-  /** Hold the writes that follow until `flush`. */
-  hold(): void {
-    this.holding = true;
-  }
-
-  /** Write what is held and stop holding. Throws what SQLite throws; the held writes are gone either way. */
-  flush(): void {
-    this.holding = false;
-    if (this.held.size === 0) return;
-    const writes: HeldWrite[] = [];
-    for (const space of this.held.values()) for (const write of space.values()) writes.push(write);
-    this.held = new Map();
-    this.upsert.run(writes.length, (row, params, at) => setRow(params, at, writes[row] as HeldWrite));
-  }
-
-  /** Forget what is held, unwritten: the batch's transaction was rolled back. */
-  discard(): void {
-    this.holding = false;
-    this.held = new Map();
-  }
-}
-
-function setRow(params: unknown[], at: number, write: HeldWrite): void {
-  params[at] = write.id;
-  params[at + 1] = write.key;
-  params[at + 2] = write.version;
-  params[at + 3] = write.expiresAt;
-  params[at + 4] = write.attributesJson;
 }
 
 /** A space's objects in the shared table; its index entries follow every write. */
 class SpaceObjects implements SpaceRows {
   constructor(
-    private readonly objects: ObjectTable,
+    private readonly stmts: ObjectStatements,
     private readonly id: number,
     private readonly indexes: IndexEntries,
     private readonly adopt: Database.Statement,
   ) {}
 
   read(key: Key): StoredObject | null {
-    return this.objects.read(this.id, key);
+    const row = this.stmts.select.get(this.id, key) as Row | undefined;
+    return row ? { version: row[0], expiresAt: row[1], attributesJson: row[2] } : null;
   }
 
   write(key: Key, version: number, expiresAt: number | null, attributesJson: string, attributes: Attributes): void {
+    this.stmts.upsert.run(this.id, bind(key), version, expiresAt, attributesJson);
     this.indexes.written(key, attributes, expiresAt);
     // In this write's transaction: a large value the object now refers to becomes adopted with it (store.ts LargeValues).
     for (const id of largeValueIds(attributesJson, attributes)) this.adopt.run(version, id);
-    // Last, so that a write whose entries failed leaves no object behind (it may be held: ObjectTable).
-    this.objects.write(this.id, key, version, expiresAt, attributesJson);
   }
 
   remove(key: Key): void {
-    this.objects.remove(this.id, key);
+    this.stmts.delete.run(this.id, key);
     this.indexes.deleted(key);
   }
 }
@@ -153,13 +67,13 @@ export class WriterCatalog {
   readonly building = new Map<number, string>();
   private readonly adopt: Database.Statement;
 
-  private readonly objects: ObjectTable;
+  private readonly objects: ObjectStatements;
   private readonly indexStatements: IndexStatements;
   private readonly stmts;
 
   constructor(db: Database.Database) {
     this.adopt = db.prepare('UPDATE large_values SET adopted_seq = ? WHERE id = ? AND adopted_seq IS NULL');
-    this.objects = new ObjectTable(db);
+    this.objects = new ObjectStatements(db);
     this.indexStatements = new IndexStatements(db);
     this.stmts = {
       insertSpace: db.prepare('INSERT INTO spaces (name, schema, created_seq) VALUES (?, ?, ?)'),
@@ -171,9 +85,7 @@ export class WriterCatalog {
     this.reload();
   }
 
-  /** Forget what memory holds and read the catalog from the file again: the transaction was rolled back. */
   reload(): void {
-    this.objects.discard();
     this.entries.clear();
     const rows = this.stmts.all.all() as {
       id: number;
@@ -226,16 +138,6 @@ export class WriterCatalog {
     const entry = this.entries.get(name);
     if (entry) this.building.delete(entry.id);
     this.entries.delete(name);
-  }
-
-  /** Hold object writes in memory from now on (ObjectTable); only for writes no savepoint will need to undo. */
-  hold(): void {
-    this.objects.hold();
-  }
-
-  /** Write the held object writes, in the caller's transaction, and write straight through again. */
-  flush(): void {
-    this.objects.flush();
   }
 
   get(name: string): CatalogEntry | undefined {
