@@ -18,9 +18,6 @@ const RUN_ALONE = {
   // `npm start` runs `npm run build`, whose console build deletes and rewrites
   // packages/console/dist, which the console and browser tests serve and the pack test packs.
   'packages/server/dist/test/process/npm-start.test.js': 'npm start rebuilds packages/console/dist',
-  // It counts the log pages the server reads between two answers of /healthz: with another file
-  // taking the CPU, the test's own next request comes late and the count grows with the wait.
-  'packages/server/dist/test/reliability/abuse.test.js': 'measures event-loop holds from the client side',
 };
 
 function collect(dir) {

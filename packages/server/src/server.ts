@@ -105,7 +105,7 @@ async function healthOf(config: ServerConfig, store: Store, tasks: TaskSet, feed
   return {
     ok: storeHealth.ok,
     detail: degraded ? `${storeHealth.detail}; degraded: ${Object.entries(states).filter(([, s]) => s.state !== 'running').map(([name]) => name).join(', ')}` : storeHealth.detail,
-    parts: { amqp, tasks: states, watch: { watchers: feed.watchers, fallbackPages: feed.fallbackPages } },
+    parts: { amqp, tasks: states, watch: { watchers: feed.watchers, fallbackPages: feed.fallbackPages, mostLogPagesInOneTurn: feed.mostLogPagesInOneTurn } },
   };
 }
 

@@ -50,6 +50,13 @@ export class ChangeFeed implements ChangeSource {
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
   private logPages = 0;
+  /** Log pages read in this turn of the loop so far, and the most of any turn before. */
+  private turnPages = 0;
+  private turnPagesMost = 0;
+  private readonly endTurn = (): void => {
+    this.turnPagesMost = Math.max(this.turnPagesMost, this.turnPages);
+    this.turnPages = 0;
+  };
   /** Another server committed after the tail while nobody watched: the tail moves to the head before a watcher comes. */
   private behind = false;
 
@@ -119,6 +126,15 @@ export class ChangeFeed implements ChangeSource {
   }
 
   /**
+   * The most log pages read in one turn of the event loop since the server started (for /healthz):
+   * how long replays held the loop at worst, counted by the server itself, so it does not depend on
+   * when anyone asked. With `watchLogPagesPerTurnMax`, about that many per replaying watcher.
+   */
+  get mostLogPagesInOneTurn(): number {
+    return Math.max(this.turnPagesMost, this.turnPages);
+  }
+
+  /**
    * A new watcher from `spec.since` (or from now); it starts feeding its sink when the caller,
    * having set the sink up (an SSE response's headers, a WebSocket reply), calls `pump()`. Refuses
    * a seq the store never reached (a resume against another store would silently miss changes) and
@@ -184,6 +200,9 @@ export class ChangeFeed implements ChangeSource {
 
   async readLog(seq: number, max: number): Promise<readonly Change[]> {
     this.logPages++;
+    // The first page of a turn queues the count's end behind the replays' own yields (setImmediate
+    // too): it runs when the loop comes round again.
+    if (this.turnPages++ === 0) setImmediate(this.endTurn);
     return (await this.log.readChanges(seq, max)).changes;
   }
 
