@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import { connect } from '@spacekv/client';
-import { type Pair, describePairs, pairedRounds } from './paired.js';
+import { type Pair, coupledRounds, describePairs, evenRounds } from './paired.js';
 import { CpuMeter } from './proc-stats.js';
 import { out } from './report.js';
 import { type Section, runsPerRound } from './section.js';
@@ -199,7 +199,7 @@ export const eventsSection: Section = {
   estimateSeconds({ options: o }) {
     // A run: a server's start-up and the broker's set-up, then the writes (about 2,000 durable puts/s here).
     const run = 4 + o.events.writes / 2_000;
-    return run * (1 + 2 * o.rounds * o.variants.length);
+    return run * (1 + 2 * evenRounds(o.rounds) * o.variants.length);
   },
 };
 
@@ -209,9 +209,9 @@ export const eventsSection: Section = {
  * second and of the server's CPU per write, which includes delivering the events.
  */
 async function eventsVariants(root: string, sizes: EventsSizes, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<void> {
-  out(`[9] server variants beside this build, ${rounds} paired round${rounds === 1 ? '' : 's'} of a whole run each (ratio per round, median and range):`);
+  out(`[9] server variants beside this build, ${evenRounds(rounds)} paired rounds of a whole run each, judged on couples of rounds (ratio per couple, median and range):`);
   for (const [index, variant] of variants.entries()) {
-    const pairs: Pair[] = await pairedRounds(rounds, async (side, round) => {
+    const pairs: Pair[] = await coupledRounds(rounds, async (side, round) => {
       const f = await eventsBench(join(root, `events-${index}-${round}-${side}`), sizes, problems, side === 'default' ? DEFAULT_SERVER : variant);
       return { opsPerSec: f.writesPerSecond, serverCpuUsPerOp: f.serverCpuUsPerWrite };
     });

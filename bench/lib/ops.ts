@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@spacekv/client';
 import { type ChildServer, startSpacekvServer } from './child-server.js';
-import { type PairRow, type Sample, describePairs, pairedRounds, pairsTable } from './paired.js';
+import { type PairRow, type Sample, coupledRounds, describePairs, evenRounds, pairsTable } from './paired.js';
 import { CpuMeter } from './proc-stats.js';
 import { dropSchemas, reachable, withSchema } from './postgres.js';
 import { int, out, printColumns } from './report.js';
@@ -166,10 +166,10 @@ export function printOps(f: Figures): void {
  * switch.
  */
 async function opsVariants(root: string, objects: number, variants: readonly ServerVariant[], rounds: number, problems: string[]): Promise<PairRow[]> {
-  out(`[11] server variants beside this build: spacekv import (SQLite) of the same export, ${rounds} paired round${rounds === 1 ? '' : 's'} (ratio per round, median and range):`);
+  out(`[11] server variants beside this build: spacekv import (SQLite) of the same export, ${evenRounds(rounds)} paired rounds, judged on couples of rounds (ratio per couple, median and range):`);
   const rows: PairRow[] = [];
   for (const [index, variant] of variants.entries()) {
-    const pairs = await pairedRounds(rounds, async (side, round): Promise<Sample> => {
+    const pairs = await coupledRounds(rounds, async (side, round): Promise<Sample> => {
       const { server, token } = await (side === 'default' ? DEFAULT_SERVER : variant).start(join(root, 'ops', `import-${index}-${round}-${side}`), {}, ['people']);
       try {
         const cpu = new CpuMeter(server.pid);
@@ -196,7 +196,8 @@ export const opsSection: Section = {
     printOps(await opsBench(c.root, o.ops, o.ycsb.postgresUrl, c.problems));
     if (o.variants.length === 0) return;
     const paired = await opsVariants(c.root, o.ops.objects, o.variants, o.rounds, c.problems);
-    c.report.add(`### Server variants beside this build\n\n\`spacekv import\` of the export above into a fresh SQLite server of this build and of the variant, back to back, ${o.rounds} rounds `
-      + `alternating which goes first; the median of the per-round ratios and their range.\n\n${pairsTable(paired)}`);
+    c.report.add(`### Server variants beside this build\n\n\`spacekv import\` of the export above into a fresh SQLite server of this build and of the variant, back to back, ${evenRounds(o.rounds)} rounds `
+      + `alternating which goes first, judged on couples of rounds (1 and 2, 3 and 4, ...) so each side goes first once in a couple: the median of the couples' ratios `
+      + `(each the geometric mean of its two rounds') and their range.\n\n${pairsTable(paired)}`);
   },
 };

@@ -22,6 +22,8 @@ export interface Sample {
 export interface Pair<T extends Sample = Sample> {
   readonly base: T;
   readonly variant: T;
+  /** For a couple of rounds (couplesOf): the two rounds it joins, in the order they ran. */
+  readonly rounds?: readonly [Pair<T>, Pair<T>];
 }
 
 /** Default and variant back to back, the default first in odd rounds (round counts from 1). */
@@ -99,11 +101,48 @@ export function boundedSliceSizes(ops: number, seconds: number, opsPerSec: numbe
   return { slices, opsEach: Math.floor(ops / slices), secondsEach: seconds / slices };
 }
 
-/** `rounds` paired rounds of `measure`, on the default's side and on the variant's. */
-export async function pairedRounds<T>(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<T>): Promise<{ readonly base: T; readonly variant: T }[]> {
-  const pairs: { base: T; variant: T }[] = [];
-  for (let round = 1; round <= rounds; round++) pairs.push(await pairedRound(round, () => measure('default', round), () => measure('variant', round)));
-  return pairs;
+/**
+ * A step measured once per round: `rounds` paired rounds of `measure` (one more if that is odd), on
+ * the default's side and on the variant's, as couples of rounds (couplesOf).
+ */
+export async function coupledRounds(rounds: number, measure: (side: 'default' | 'variant', round: number) => Promise<Sample>): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (let round = 1; round <= evenRounds(rounds); round++) pairs.push(await pairedRound(round, () => measure('default', round), () => measure('variant', round)));
+  return couplesOf(pairs);
+}
+
+/**
+ * A step measured once per round on each side (a fresh server's load, a whole events run, an
+ * import) has only pairedRound's alternation against an order effect: the median of its rounds'
+ * ratios takes its value from the order more rounds had (with 5 rounds the default went first in
+ * 3), so whatever going first costs leans the figure. Such a step runs an even number of rounds and
+ * is judged on couples of them, rounds 1 and 2, 3 and 4, ...: each side goes first once in a couple,
+ * and the couple's figures are the geometric means of its two rounds', so its ratio is the geometric
+ * mean of the two rounds' ratios and whatever the order costs cancels. A round left without a
+ * partner (an odd count) is dropped.
+ */
+export function couplesOf<T extends Sample>(pairs: readonly Pair<T>[]): Pair<Sample>[] {
+  const couples: Pair<Sample>[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    const first = pairs[i] as Pair<T>;
+    const second = pairs[i + 1] as Pair<T>;
+    couples.push({ base: geometricSample(first.base, second.base), variant: geometricSample(first.variant, second.variant), rounds: [first, second] });
+  }
+  return couples;
+}
+
+/** The rounds a step measured once per round runs: `rounds`, or one more to make whole couples. */
+export function evenRounds(rounds: number): number {
+  return rounds + (rounds % 2);
+}
+
+function geometricSample(a: Sample, b: Sample): Sample {
+  const g = (x: number, y: number): number => Math.sqrt(x * y);
+  return {
+    opsPerSec: g(a.opsPerSec, b.opsPerSec),
+    serverCpuUsPerOp: g(a.serverCpuUsPerOp, b.serverCpuUsPerOp),
+    ...(a.storeCpuUsPerOp !== undefined || b.storeCpuUsPerOp !== undefined ? { storeCpuUsPerOp: g(a.storeCpuUsPerOp ?? Number.NaN, b.storeCpuUsPerOp ?? Number.NaN) } : {}),
+  };
 }
 
 /** The pairs of one figure out of pairs of measurements that each give several. */
@@ -140,9 +179,14 @@ function sides(variant: ServerVariant, pair: Pair): { compared: Sample; referenc
   return variant.baseline === true ? { compared: pair.base, reference: pair.variant } : { compared: pair.variant, reference: pair.base };
 }
 
+function throughputRatio(variant: ServerVariant, pair: Pair): number {
+  const { compared, reference } = sides(variant, pair);
+  return compared.opsPerSec / reference.opsPerSec;
+}
+
 export function summarize(variant: ServerVariant, pairs: readonly Pair[]): PairSummary {
   const oriented = pairs.map((p) => sides(variant, p));
-  const throughput = spread(oriented.map((s) => s.compared.opsPerSec / s.reference.opsPerSec));
+  const throughput = spread(pairs.map((p) => throughputRatio(variant, p)));
   const cpu = spread(oriented.map((s) => s.compared.serverCpuUsPerOp / s.reference.serverCpuUsPerOp));
   const storeCpu = spread(oriented.map((s) => (s.compared.storeCpuUsPerOp ?? Number.NaN) / (s.reference.storeCpuUsPerOp ?? Number.NaN)));
   // Judged as printed, so a printed 0.950 passes >= 0.95.
@@ -167,7 +211,18 @@ export function describePairs(step: string, variant: ServerVariant, pairs: reado
     : `; ${variant.target.issue} target: throughput >= ${variant.target.min.toFixed(2)}: ${s.pass ? 'PASS' : 'MISS'}`;
   const store = Number.isFinite(s.storeCpu.median) ? `, PostgreSQL CPU µs/op ${describeSpread(s.storeCpu)}` : '';
   return `${step}, ${ratioName(variant)}: throughput ${describeSpread(s.throughput)}, server CPU µs/op ${describeSpread(s.cpu)}${store}, `
-    + `median of ${s.rounds} paired round${s.rounds === 1 ? '' : 's'}${target}`;
+    + `${describeRounds(pairs, s.rounds)} (throughput per round: ${perRound(variant, pairs)})${target}`;
+}
+
+function describeRounds(pairs: readonly Pair[], n: number): string {
+  if (pairs[0]?.rounds === undefined) return `median of ${n} paired round${n === 1 ? '' : 's'}`;
+  return `median of ${n} couple${n === 1 ? '' : 's'} of paired rounds, each side first once in a couple`;
+}
+
+/** The throughput ratio of each round, in the order they ran; a couple's two rounds joined by "/". */
+function perRound(variant: ServerVariant, pairs: readonly Pair[]): string {
+  const ratio = (p: Pair): string => throughputRatio(variant, p).toFixed(3);
+  return pairs.map((p) => (p.rounds === undefined ? ratio(p) : p.rounds.map(ratio).join('/'))).join(' ');
 }
 
 /** One step's pairs with one variant: a row of pairsTable. */
@@ -181,7 +236,8 @@ export interface PairRow {
 export function pairsTable(rows: readonly PairRow[]): string {
   return table(['step', 'ratio', 'throughput (range)', 'server CPU µs/op (range)', 'rounds', 'target', 'verdict'], rows.map(({ step, variant, pairs }) => {
     const s = summarize(variant, pairs);
-    return [step, ratioName(variant), describeSpread(s.throughput), describeSpread(s.cpu), String(s.rounds),
+    const rounds = pairs[0]?.rounds === undefined ? String(s.rounds) : `${s.rounds} couple${s.rounds === 1 ? '' : 's'} (${2 * s.rounds} rounds)`;
+    return [step, ratioName(variant), describeSpread(s.throughput), describeSpread(s.cpu), rounds,
       variant.target === undefined ? '-' : `>= ${variant.target.min.toFixed(2)} (${variant.target.issue})`, s.pass === undefined ? '-' : s.pass ? 'PASS' : 'MISS'];
   }), 2);
 }

@@ -25,7 +25,7 @@ import {
   LOAD_BATCHES_IN_FLIGHT, LOAD_BATCH_PUTS, type Latency, SEARCH_FULL, SEARCH_TINY, type SearchSizes, buildIndexes, citiesOf, cityOf,
   equalityLatencies, key, latency, loadPeople, ms, spacekvCityQuery, timed, unindexedScan, verdict,
 } from './search-data.js';
-import { pairsTable } from './paired.js';
+import { evenRounds, pairsTable } from './paired.js';
 import { pgSearchBench, printPgSearch } from './search-postgres.js';
 import { searchVariants } from './search-variants.js';
 import type { Section, SectionContext } from './section.js';
@@ -216,9 +216,10 @@ export const searchSection: Section = {
     printPgSearch(await pgSearchBench(c.root, c.options.ycsb.postgresUrl, sizes, c.problems));
     if (c.options.variants.length === 0) return;
     const paired = await searchVariants(c.root, sizes, c.options.variants, c.options.rounds, c.problems);
-    c.report.add(`### Server variants beside this build\n\n${c.options.rounds} rounds, each on a fresh SQLite server of this build and one of the variant that load the searched space and build its indexes `
+    c.report.add(`### Server variants beside this build\n\n${evenRounds(c.options.rounds)} rounds (an even number), each on a fresh SQLite server of this build and one of the variant that load the searched space and build its indexes `
       + `(the default first in odd rounds), then run the same searches, counts and scans in ABBA slices; the median of the per-round ratios and their range. `
-      + `The PostgreSQL part is not paired.\n\n${pairsTable(paired)}`);
+      + `The load and the index builds, measured once per round, are judged on couples of rounds (1 and 2, 3 and 4, ...), each side first once in a couple: `
+      + `a couple's ratio is the geometric mean of its two rounds'. The PostgreSQL part is not paired.\n\n${pairsTable(paired)}`);
   },
 };
 
