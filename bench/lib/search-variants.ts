@@ -118,7 +118,7 @@ async function freshRound(dir: (side: string) => string, sizes: SearchSizes, var
 
 export async function searchVariants(root: string, sizes: SearchSizes, variants: readonly ServerVariant[], requestedRounds: number, problems: string[]): Promise<PairRow[]> {
   const rounds = evenRounds(requestedRounds); // the load and the index builds are judged on couples of rounds
-  out(`[8] server variants beside this build (SQLite), ${rounds} paired round${rounds === 1 ? '' : 's'}, each on two fresh servers that load ${int(sizes.objects)} objects `
+  out(`[8] server variants beside this build (SQLite), ${rounds} paired rounds, each on two fresh servers that load ${int(sizes.objects)} objects `
     + `and build the indexes, then search in ${SLICES} ABBA slices (ratio per round, median and range):`);
   const rows: PairRow[] = [];
   const add = (step: string, variant: ServerVariant, pairs: readonly Pair[]): void => {
