@@ -44,7 +44,11 @@ test('the first statement of a new connection takes array literals, values exact
   const proxy = await recordingProxy();
   const sql = connect({ url: proxy.url, schema: 'public', guard: false }, { poolSize: 1 });
   closers.push(() => sql.end({ timeout: 1 }));
-  const texts = ['', 'plain', 'a "quoted" word', 'back\\slash', '{braces},commas', 'NULL', ' spaced ', 'é ✓ 𝄞', '\\"'];
+  const texts = [
+    '', 'plain', 'a "quoted" word', 'back\\slash', '{braces},commas', 'NULL', ' spaced ', 'é ✓ 𝄞', '\\"',
+    // Control characters take the escaping path; JSON text (what the store sends most) the fast one.
+    'line\nbreak\ttab\u0001', JSON.stringify({ v: 'x\n"y\\', n: [1, 2] }), '\u007f\u2028',
+  ];
   const bytes = [Buffer.alloc(0), Buffer.from([0, 1, 0x5c, 0x22, 0x7b, 0xff]), Buffer.from('\\x00', 'latin1')];
   const ints = [0, -1, Number.MAX_SAFE_INTEGER, null, Number.MIN_SAFE_INTEGER];
   const rows = await sql.unsafe<{ t: string; n: number }[]>(
@@ -57,4 +61,10 @@ test('the first statement of a new connection takes array literals, values exact
   const empty = await sql.unsafe<{ c: number }[]>('SELECT count(*)::int AS c FROM unnest($1::bytea[])', [byteaArray([])] as never[]);
   assert.equal(empty[0]?.c, 0);
   assert.doesNotMatch(proxy.sent(), /pg_catalog\.pg_type/, 'the driver sent its array-types query');
+});
+
+test('a lone surrogate is written as itself, as the driver would, not as a JSON escape', () => {
+  // PostgreSQL cannot store one (UTF-8 has no encoding for it), so this checks the literal only.
+  assert.equal(textArray(['a\ud800"', '\udc00']), '{"a\ud800\\"","\udc00"}');
+  assert.equal(textArray(['𝄞"', null]), '{"𝄞\\"",NULL}');
 });
