@@ -5,6 +5,7 @@
  * database answered" and those that say "the connection is gone".
  */
 import postgres from 'postgres';
+import { guardDriverWrites } from './driver-guard.js';
 import { guardSql } from './statement-guard.js';
 
 export type Sql = postgres.Sql;
@@ -79,6 +80,7 @@ export interface ConnectOptions {
 }
 
 export function connect(target: PostgresTarget, options: ConnectOptions): Sql {
+  guardDriverWrites();
   const sql = postgres(target.url, {
     max: options.poolSize,
     // Array parameters are the store's own literals (array-literals.ts): the driver's query for the
