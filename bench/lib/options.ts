@@ -173,9 +173,9 @@ export const USAGE = `usage: npm run bench -- [options]   (or node bench/dist/ru
   --only <ids>           run only these sections, e.g. --only ycsb,codec (ids: listed below)
   --report <path|auto>   write the Markdown report there, charts (SVG) beside it; auto = bench/results/<date>-<host>.md
   --note <text>          a note for the report's head, e.g. --note "the machine was shared with other work"
-  --server-cpu-prof <dir> YCSB adds a pass of spacekv under node --cpu-prof after the measured ones (no figure in
-                         the tables is measured under the profiler), one profile per workload and server thread in
-                         <dir>, summarised in the report's closing note
+  --server-cpu-prof <dir> YCSB adds a pass of each spacekv peer it measured (SQLite, PostgreSQL) under node --cpu-prof
+                         after the measured ones (no figure in the tables is measured under the profiler), one profile
+                         per workload and server thread in <dir>; SQLite's are summarised in the report's closing note
  HTTP steps:
   --duration <s>         seconds of each HTTP step (default 10, tiny 1)
   --connections <n>      keep-alive connections of the load generator (default 64)

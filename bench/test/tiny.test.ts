@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +84,8 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   const dir = mkdtempSync(join(tmpdir(), 'spacekv-bench-test-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const reportPath = join(dir, 'tiny.md');
-  const { code, stdout, stderr } = await runTiny(reportPath, join(dir, 'profiles'));
+  const profileDir = join(dir, 'profiles');
+  const { code, stdout, stderr } = await runTiny(reportPath, profileDir);
   assert.equal(code, 0, `bench --tiny exited ${code}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 
   assert.match(stdout, /^machine: .+, \d+ cores, node v\d+/m);
@@ -211,7 +212,7 @@ test('the tiny benchmark runs every step and prints a figure for each', { timeou
   }
   assert.doesNotMatch(stdout, /BROKEN/);
 
-  await ycsbAssertions(stdout, reportPath);
+  await ycsbAssertions(stdout, reportPath, profileDir);
 });
 
 const LEVELS = [1, 64, 1024];
@@ -227,7 +228,7 @@ function block(stdout: string, name: string): string {
   return end === -1 ? rest : rest.slice(0, end);
 }
 
-async function ycsbAssertions(stdout: string, reportPath: string): Promise<void> {
+async function ycsbAssertions(stdout: string, reportPath: string, profileDir: string): Promise<void> {
   // Which peers must run here: the in-process ones and spacekv always; the others when what they need is here.
   const redis = onPath('redis-server');
   const mustRun: Record<string, boolean> = {
@@ -261,6 +262,14 @@ async function ycsbAssertions(stdout: string, reportPath: string): Promise<void>
       // How many slices a cell gets depends on its operations (200: at most 2 at 1 in flight, 1 at 4 x 1,024) and on its first run's rate.
       assert.match(ycsb, new RegExp(`^    spacekv \\(SQLite\\) ${w} @${level}: \\d ABBA slices? per side of at most [\\d,]+ operations or [\\d.]+ s `
         + '\\(an unmeasured first run on each server; this build\'s went at [\\d,]+ ops/s\\)$', 'm'), `spacekv's ${w} at ${level} lacks its slicing:\n${ycsb}`);
+    }
+  }
+
+  // --server-cpu-prof: a profiled pass of each spacekv peer that ran, a main-thread profile per workload, named after the peer.
+  const profiles = readdirSync(profileDir);
+  for (const peer of mustRun['spacekv \\(PostgreSQL\\)'] ? ['spacekv', 'spacekv-pg'] : ['spacekv']) {
+    for (const w of ['A', 'B', 'C', 'D', 'E', 'F']) {
+      assert.ok(profiles.includes(`${peer}-ycsb-${w}.thread0.cpuprofile`), `${peer} has no profile of workload ${w} in ${profiles.join(', ')}`);
     }
   }
 

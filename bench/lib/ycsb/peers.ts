@@ -52,9 +52,11 @@ export function selectedPeers(c: SectionContext): YcsbPeer[] {
 }
 
 /**
- * spacekv (SQLite) under node --cpu-prof, for where its time goes: a pass of its own after the
- * measured ones, so the profiler's cost never touches a figure in the tables.
+ * A spacekv peer (`spacekv` or `spacekv-pg`) under node --cpu-prof, for where its time goes: a pass
+ * of its own after the measured ones, so the profiler's cost never touches a figure in the tables.
+ * Its profiles are named after the peer (`spacekv-pg-ycsb-A.thread0.cpuprofile`).
  */
-export function profiledSpacekv(c: SectionContext, cpuProfDir: string): YcsbPeer {
-  return spacekvPeer({ id: SPACEKV, name: 'spacekv (SQLite, profiled pass)', cpuProfDir, problems: c.problems });
+export function profiledSpacekv(c: SectionContext, id: string, cpuProfDir: string): YcsbPeer | undefined {
+  const options = spacekvPeers(c).find((o) => o.id === id);
+  return options && spacekvPeer({ ...options, name: options.name.replace(/\)$/, ', profiled pass)'), cpuProfDir });
 }
