@@ -140,15 +140,20 @@ export interface CliRun extends Exit {
 }
 
 /** Run the CLI to completion (e.g. `serve --help`), killing it if it outlives `timeoutMs`. */
-export async function runCli(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), timeoutMs = 15_000): Promise<CliRun> {
-  const child = spawn(process.execPath, [MAIN_JS, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = childEnv(), timeoutMs = 15_000): Promise<CliRun> {
+  return runNode([MAIN_JS, ...args], `spacekv ${args.join(' ')}`, env, timeoutMs);
+}
+
+/** Run `node <argv>` to completion with its output collected, killing it if it outlives `timeoutMs`. */
+export async function runNode(argv: readonly string[], name: string, env: NodeJS.ProcessEnv = childEnv(), timeoutMs = 15_000): Promise<CliRun> {
+  const child = spawn(process.execPath, [...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = track(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   try {
-    const exit = await withTimeout(exited, timeoutMs, `spacekv ${args.join(' ')} to exit`);
+    const exit = await withTimeout(exited, timeoutMs, `${name} to exit`);
     return { ...exit, stdout, stderr };
   } catch (err) {
     child.kill('SIGKILL');

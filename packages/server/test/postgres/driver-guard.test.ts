@@ -4,9 +4,9 @@
 // exception and leaves the query to the store's deadlines; anything else still ends the process.
 // Each case runs in a child process, since what is under test is whether a process survives.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { POSTGRES_URL, postgresMissing } from '../helpers/postgres.js';
+import { type CliRun, runNode } from '../helpers/process.js';
 
 const missing = await postgresMissing();
 const CONNECTION = new URL('../../src/store/postgres/connection.js', import.meta.url).href;
@@ -31,16 +31,9 @@ function scenario(guarded: boolean): string {
   `;
 }
 
-function run(source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Run `source` as an ES module in a child process of its own, to its exit. */
+function run(source: string): Promise<CliRun> {
+  return runNode(['--input-type=module', '-e', source], 'the driver-guard scenario');
 }
 
 test('a query on a reserved connection whose backend died leaves the process up, warned', { skip: missing }, async () => {
