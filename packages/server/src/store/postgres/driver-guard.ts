@@ -8,13 +8,13 @@
  * instead of answering `unavailable`.
  *
  * This listener takes that one exception, recognised by its message and its frame in the driver's
- * `nextWrite`, and nothing else: the query whose bytes were lost never gets an answer, and the
- * store's deadlines already settle such a query (`unavailable`, or `outcome_unknown` for a COMMIT
- * that may have been sent) and replace the connections. Any other uncaught exception or unhandled
+ * `nextWrite`, and nothing else: the query whose bytes were lost never gets an answer. On a batch's
+ * connection, the only one the store reserves while serving, the batch deadline settles it
+ * (`unavailable`, or `outcome_unknown` for a COMMIT that may have been sent) and replaces the
+ * connections; an export's session and the start-up migration lock have no deadline, so such a
+ * query there now waits instead of ending the process. Any other uncaught exception or unhandled
  * rejection ends the process as Node does when nobody listens: the error on stderr, exit code 1.
  */
-
-let installed = false;
 
 /** Whether `err` is the driver's write on a closed connection. */
 function isDriverNullSocketWrite(err: unknown): boolean {
@@ -34,7 +34,5 @@ function onUncaught(err: unknown, origin: NodeJS.UncaughtExceptionOrigin): void 
 
 /** Install the listener once per process; every PostgreSQL store calls it when it connects. */
 export function guardDriverWrites(): void {
-  if (installed) return;
-  installed = true;
-  process.on('uncaughtException', onUncaught);
+  if (!process.listeners('uncaughtException').includes(onUncaught)) process.on('uncaughtException', onUncaught);
 }
