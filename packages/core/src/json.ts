@@ -71,36 +71,48 @@ export function stringifyJson(value: unknown): string {
 
 /**
  * An object's attribute record as stored: stringifyJson's text, written here when the record is
- * flat. Why: Node 20's V8 writes a string into JSON one character at a time, about 40 instructions
- * each (3,500 for a 100-byte attribute, 7% of the writer thread's instructions per durable put at
- * 1024 in flight, callgrind: 44.6k -> 41.4k), while nearly every string needs no escape, which a
- * regular expression tells at a few instructions a character. Only for records, and only flat
- * ones: the text is built by string additions, which cost more than JSON.stringify for short
- * strings, and leave ropes that cost the garbage collector more than they save in a nested value
- * (the client's put requests went from 36k to 44-54k instructions, and its gets slowed too).
- * Plain members are strings, booleans, null, and finite numbers in the safe integer range or
- * fractional, in an object whose prototype is Object's or null; anything else (a nested value, a
- * bigint, a wide number, undefined, a `toJSON`, an inherited enumerable name) takes stringifyJson.
+ * small and flat. Why: JSON.stringify has a fixed cost per call that string additions avoid for a
+ * record of a few plain members, such as a put's one 100-byte value; past a few members, or as soon
+ * as one string needs an escape, JSON.stringify of the whole record costs less. Instructions per
+ * write of the writer thread (callgrind, 19,600 puts in commits of 490, seeded keys and values,
+ * 2026-12-07), before (every flat record built here, each string needing an escape through its own
+ * JSON.stringify call) and after: a YCSB record, ten 100-byte strings each holding a quote or a
+ * backslash, 202.7k -> 141.4k; ten such strings with nothing to escape, 155.9k -> 134.5k; one
+ * 100-byte string, 61.9k -> 62.9k, and 69.3k -> 66.8k when it needs an escape. The text is built
+ * by string additions, which leave ropes that cost the garbage collector more than they save in a
+ * nested value, so only flat records take this way.
+ * Plain members are strings that need no escape, booleans, null, and finite numbers in the safe
+ * integer range or fractional, in an object whose prototype is Object's or null; anything else (a
+ * nested value, a bigint, a wide number, undefined, a `toJSON`, an inherited enumerable name) takes
+ * stringifyJson.
  */
 export function stringifyAttributes(attributes: Readonly<Record<string, unknown>>): string {
   return flatRecordJson(attributes) ?? stringifyJson(attributes);
 }
 
+/**
+ * Members up to which string additions cost less than JSON.stringify: an estimate between the two
+ * sizes measured, one member (additions about 5k instructions cheaper per write) and ten (about 21k
+ * dearer), assuming the difference grows evenly with the members.
+ */
+const FLAT_MEMBERS_MAX = 4;
+
 function flatRecordJson(value: object): string | undefined {
   const proto: unknown = Object.getPrototypeOf(value);
   if ((proto !== Object.prototype && proto !== null) || 'toJSON' in value) return undefined;
-  // Nested values are found before any text is built, so that they cost no half-built text.
+  // A large or nested record is found before any text is built, so that it costs no half-built text.
+  let members = 0;
   for (const name in value) {
     const member: unknown = (value as Record<string, unknown>)[name];
-    if (typeof member === 'object' && member !== null) return undefined;
+    if ((typeof member === 'object' && member !== null) || ++members > FLAT_MEMBERS_MAX) return undefined;
   }
   let out = '{';
   let first = true;
   for (const name in value) {
-    if (!Object.hasOwn(value, name)) return undefined;
+    if (!Object.hasOwn(value, name) || NEEDS_ESCAPE.test(name)) return undefined;
     const member = primitiveJson((value as Record<string, unknown>)[name]);
     if (member === undefined) return undefined;
-    out += `${first ? '' : ','}${jsonString(name)}:${member}`;
+    out += `${first ? '' : ','}"${name}":${member}`;
     first = false;
   }
   return `${out}}`;
@@ -109,7 +121,7 @@ function flatRecordJson(value: object): string | undefined {
 function primitiveJson(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
-      return jsonString(value);
+      return NEEDS_ESCAPE.test(value) ? undefined : `"${value}"`;
     case 'number':
       return Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value)) ? String(value) : undefined;
     case 'boolean':
@@ -121,8 +133,3 @@ function primitiveJson(value: unknown): string | undefined {
 
 /** A quote, a backslash, a control character or a UTF-16 surrogate (JSON escapes a lone one; a pair goes the general way too). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A string as JSON text: quoted as it is when nothing in it needs an escape. */
-function jsonString(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
-}
