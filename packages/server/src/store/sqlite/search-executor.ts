@@ -90,7 +90,8 @@ export class SearchExecutor {
   private readonly spaceRow: Database.Statement;
   private readonly begin: Database.Statement;
   private readonly end: Database.Statement;
-  private readonly spaces = new Map<number, Space>();
+  /** Each space read so far, with the schema text it was made from (the catalog row's). */
+  private readonly spaces = new Map<number, { readonly space: Space; readonly schemaText: string }>();
   /** What the current page or count may still spend on predicates. */
   private budget: StepBudget;
 
@@ -141,13 +142,15 @@ export class SearchExecutor {
   private spaceOf(plan: SearchPlan): { id: number; space: Space } {
     const row = this.spaceRow.get(plan.space) as { id: number; schema: string; created_seq: number } | undefined;
     if (!row || row.created_seq !== plan.spaceCreatedSeq) throw new SpacekvError('unknown_space', `no space named '${plan.space}'`);
-    let space = this.spaces.get(row.id);
+    let known = this.spaces.get(row.id);
     // An add_index changes the schema of the same incarnation: compare the text, not only the id.
-    if (!space || JSON.stringify(space.schema) !== row.schema) {
-      space = new Space(JSON.parse(row.schema) as SpaceSchema, row.created_seq);
-      this.spaces.set(row.id, space);
+    // The text kept is the row's, so a search compares two strings rather than writing the schema
+    // out again (JSON.stringify of it was 7 % of a search worker's time under YCSB E).
+    if (!known || known.schemaText !== row.schema) {
+      known = { space: new Space(JSON.parse(row.schema) as SpaceSchema, row.created_seq), schemaText: row.schema };
+      this.spaces.set(row.id, known);
     }
-    return { id: row.id, space };
+    return { id: row.id, space: known.space };
   }
 
   /** One page in key order: at most `limit` matches from at most `rowsMax` rows, and about `searchPageBytesMax` of attributes. */
