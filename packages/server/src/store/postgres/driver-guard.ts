@@ -11,9 +11,10 @@
  * `nextWrite`, and nothing else: the query whose bytes were lost never gets an answer. On a batch's
  * connection, the only one the store reserves while serving, the batch deadline settles it
  * (`unavailable`, or `outcome_unknown` for a COMMIT that may have been sent) and replaces the
- * connections; an export's session and the start-up migration lock have no deadline, so such a
- * query there now waits instead of ending the process. Any other uncaught exception or unhandled
- * rejection ends the process as Node does when nobody listens: the error on stderr, exit code 1.
+ * connections; the start-up migration lock's connection is under the open deadline. `spacekv
+ * export` and `spacekv backup` open no store, so they never install this listener and end with
+ * code 1 on the same fault. Any other uncaught exception or unhandled rejection ends the process as
+ * Node does when nobody listens: the error on stderr, exit code 1.
  */
 
 /** Whether `err` is the driver's write on a closed connection. */
