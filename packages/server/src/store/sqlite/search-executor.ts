@@ -147,6 +147,10 @@ export class SearchExecutor {
     // The text kept is the row's, so a search compares two strings rather than writing the schema
     // out again (JSON.stringify of it was 7 % of a search worker's time under YCSB E).
     if (!known || known.schemaText !== row.schema) {
+      // Ids are never reused, so a removed space's entry would stay for good: spaces added and
+      // removed in a loop would grow the map without end. Past the most spaces a store can hold at
+      // once, forget them all; each live one is read again on its next search.
+      if (!known && this.spaces.size >= this.limits.spacesMax) this.spaces.clear();
       known = { space: new Space(JSON.parse(row.schema) as SpaceSchema, row.created_seq), schemaText: row.schema };
       this.spaces.set(row.id, known);
     }
