@@ -357,7 +357,12 @@ export interface FoundObject {
 export interface PageResult {
   readonly ok: true;
   readonly kind: 'page';
-  readonly objects: readonly FoundObject[];
+  /**
+   * The objects found, as the wire's JSON array (`[{"key":…,"version":…,"attributes":{…}},…]`):
+   * a store that searches on another thread writes this text there, so the event loop neither
+   * receives the objects one by one nor encodes them again.
+   */
+  readonly objectsJson: string;
   /** Opaque; pass it back to get the next page. Absent on the last page. */
   readonly cursor?: string;
   readonly plan?: PlanSummary;

@@ -74,6 +74,12 @@ export interface SearchPage {
   readonly resumeAfter: Key | null;
 }
 
+/** A page as a reply carries it: its objects already written as the wire's JSON array (wire.ts `encodeFoundObjects`). */
+export interface EncodedSearchPage {
+  readonly objectsJson: string;
+  readonly resumeAfter: Key | null;
+}
+
 const RANGE_OPS: ReadonlySet<string> = new Set(['lt', 'lte', 'gt', 'gte', 'prefix']);
 
 function indexedType(space: Space, predicate: AttributePredicate): AttributeType | undefined {

@@ -176,7 +176,7 @@ export function encodeResult(result: Result): string {
       return `{"ok":true,"seq":${result.seq ?? 'null'},"results":[${result.results.map(encodeResult).join(',')}]}`;
     case 'page': {
       const cursor = result.cursor === undefined ? '' : `,"cursor":${JSON.stringify(result.cursor)}`;
-      return `{"ok":true,"objects":[${result.objects.map(foundJson).join(',')}]${cursor}${planJson(result.plan)}}`;
+      return `{"ok":true,"objects":${result.objectsJson}${cursor}${planJson(result.plan)}}`;
     }
     case 'count':
       return `{"ok":true,"count":${result.count}${planJson(result.plan)}}`;
@@ -185,8 +185,14 @@ export function encodeResult(result: Result): string {
   }
 }
 
-function foundJson(found: FoundObject): string {
-  return `{"key":${stringifyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
+/** A page's objects as a reply writes them: a JSON array of `{"key", "version", "attributes"}`. */
+export function encodeFoundObjects(objects: readonly FoundObject[]): string {
+  let out = '[';
+  for (let i = 0; i < objects.length; i++) {
+    const found = objects[i] as FoundObject;
+    out += `${i === 0 ? '' : ','}{"key":${stringifyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
+  }
+  return `${out}]`;
 }
 
 /** `explain`: `"plan": {"kind": "index", "attribute": "age", "counted_from_index": true}` or `{"kind": "scan"}`. */

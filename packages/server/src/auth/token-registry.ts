@@ -157,9 +157,10 @@ export class TokenRegistry {
       const op = { op: 'list', space: TOKENS_SPACE, range: {}, reverse: false, limit: this.limits.searchPageObjectsMax, ...(after === undefined ? {} : { after }) } as const;
       const page = await this.engine.read(op);
       if (!page.ok || page.kind !== 'page') throw new SpacekvError('internal', 'listing the token records failed');
-      for (const object of page.objects) this.apply(recordOf(String(object.key), parseJson(object.attributesJson) as unknown as StoredAttributes));
+      const objects = parseJson(page.objectsJson) as unknown as { key: string; attributes: StoredAttributes }[];
+      for (const object of objects) this.apply(recordOf(String(object.key), object.attributes));
       if (page.cursor === undefined) return;
-      after = String(page.objects[page.objects.length - 1]?.key);
+      after = String(objects[objects.length - 1]?.key);
     }
   }
 

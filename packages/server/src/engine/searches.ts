@@ -58,11 +58,11 @@ export async function runSearch(host: SearchHost, op: SearchReadOp): Promise<Res
     const count = await host.store.count(plan);
     return { ok: true, kind: 'count', count, ...(op.explain ? { plan: summarize(plan.access, plan.access.exact) } : {}) };
   }
-  const page = await host.store.search(plan);
+  const page = await host.store.searchEncoded(plan);
   const cursorOp = op.op === 'list' ? 'list' : 'search';
   const cursor = page.resumeAfter === null || op.op === 'sorted_search' ? {} : { cursor: encodeCursor(cursorOp, space, page.resumeAfter) };
   const explain = op.op !== 'list' && op.explain ? { plan: summarize(plan.access) } : {};
-  return { ok: true, kind: 'page', objects: page.objects, ...cursor, ...explain };
+  return { ok: true, kind: 'page', objectsJson: page.objectsJson, ...cursor, ...explain };
 }
 
 /** The write a group operation makes to one object it selected. */

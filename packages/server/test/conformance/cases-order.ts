@@ -11,7 +11,7 @@ import { describe } from 'node:test';
 import { makeLimits, type Json, type Result } from '@spacekv/core';
 import {
   INT64_MAX, assertIncreasing, attributeOf, conformanceCase, expectFault, expectFulfilled, expectRejected, expectResult, type Fixture,
-  type SuiteContext, writtenVersion,
+  pageObjects, type SuiteContext, writtenVersion,
 } from './fixture.js';
 
 async function counter(fx: Fixture, key: string): Promise<Json | undefined> {
@@ -246,7 +246,7 @@ export function orderCases(ctx: SuiteContext): void {
       const txResult = await tx;
       assert.ok(txResult.ok && txResult.kind === 'tx', `the tx succeeds: ${JSON.stringify(txResult)}`);
       expectResult(txResult.results[0] as Result, { ok: true, kind: 'object', key: 'x', version: vX, attributes: { n: 3 } });
-      const keysOf = (r: Result): unknown => (r.ok && 'objects' in r ? r.objects.map((o) => o.key) : r);
+      const keysOf = (r: Result): unknown => pageObjects(r).map((o) => o.key);
       assert.deepEqual(keysOf(await search), ['a', 'b']);
       assert.deepEqual(keysOf(await list), ['a', 'b']);
       expectResult(await count, { ok: true, kind: 'count', count: 2 });

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { type Json, type Result, encodeCursor, makeLimits, parseJson } from '@spacekv/core';
-import { conformanceCase, expectFault, expectResult, type Fixture, sleep, type SuiteContext, TWO_53_PLUS_1, type Wire } from './fixture.js';
+import { conformanceCase, expectFault, expectResult, type Fixture, pageObjects, sleep, type SuiteContext, TWO_53_PLUS_1, type Wire } from './fixture.js';
 
 const PEOPLE = 'space people key k attributes string last, int age, set(string) tags, map(string, int) scores, list(int) lucky';
 const PEOPLE_INDEXED = `${PEOPLE} index last, age, tags, scores, lucky`;
@@ -22,7 +22,7 @@ interface Page {
 
 function pageOf(result: Result): Page {
   if (!result.ok || result.kind !== 'page') return assert.fail(`expected a page, got ${JSON.stringify(result)}`);
-  const objects = result.objects.map((o) => ({ key: o.key as Json, attributes: parseJson(o.attributesJson) }));
+  const objects = pageObjects(result).map((o) => ({ key: o.key as Json, attributes: o.attributes }));
   return { keys: objects.map((o) => o.key), objects, ...(result.cursor ? { cursor: result.cursor } : {}), ...(result.plan ? { plan: result.plan } : {}) };
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import {
   DEFAULT_LIMITS, SpacekvError, parseJson, parseOperation, stringifyJson,
-  type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type SearchPage, type SearchPlan, type SpaceSchema,
+  type EncodedSearchPage, type ErrorCode, type Json, type Key, type Limits, type Operation, type Result, type SearchPage, type SearchPlan, type SpaceSchema,
   type StoredObject,
 } from '@spacekv/core';
 import { Engine } from '../../src/engine/engine.js';
@@ -103,6 +103,10 @@ export class RecordingStore implements Store {
 
   search(plan: SearchPlan): Promise<SearchPage> {
     return this.inner.search(plan);
+  }
+
+  searchEncoded(plan: SearchPlan): Promise<EncodedSearchPage> {
+    return this.inner.searchEncoded(plan);
   }
 
   count(plan: SearchPlan): Promise<number> {
@@ -279,6 +283,19 @@ export function expectResult(result: Result, expected: ResultView): number {
   }
   assert.deepEqual(actual, full);
   return typeof version === 'number' ? version : 0;
+}
+
+/** An object of a page, as the reply's text carries it. */
+export interface PageObject {
+  readonly key: Key;
+  readonly version: number;
+  readonly attributes: Json;
+}
+
+/** The objects of a search or list result, parsed from the page's text; fails on any other result. */
+export function pageObjects(result: Result): PageObject[] {
+  if (!result.ok || result.kind !== 'page') return assert.fail(`expected a page, got ${describeResult(result)}`);
+  return parseJson(result.objectsJson) as unknown as PageObject[];
 }
 
 /** The decoded attributes of an object (get) or mutate result. */

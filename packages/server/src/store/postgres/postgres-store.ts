@@ -13,7 +13,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type Change, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type Space, type SpaceSchema, SpacekvError, type StoredObject, parseJson,
+  type Change, type EncodedSearchPage, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type Space, type SpaceSchema, SpacekvError,
+  type StoredObject, encodeFoundObjects, parseJson,
 } from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
 import type {
@@ -404,6 +405,12 @@ export class PostgresStore implements Store {
   /** Search (searcher.ts) in one snapshot that includes every commit acknowledged before the call: one statement's, or a REPEATABLE READ transaction's. */
   search(plan: SearchPlan): Promise<SearchPage> {
     return this.searcher.search(this.readers, plan);
+  }
+
+  /** The searches run on this thread (postgres.js), so the text is written here as well. */
+  async searchEncoded(plan: SearchPlan): Promise<EncodedSearchPage> {
+    const page = await this.search(plan);
+    return { objectsJson: encodeFoundObjects(page.objects), resumeAfter: page.resumeAfter };
   }
 
   private readonly readers: Readers = {

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { type Limits, SpacekvError } from '@spacekv/core';
+import { type Limits, SpacekvError, encodeFoundObjects } from '@spacekv/core';
 import { configureReader } from './pragmas.js';
 import { SearchExecutor } from './search-executor.js';
 import type { FromSearcher, ToSearcher } from './search-messages.js';
@@ -18,10 +18,18 @@ const db = new Database(path, { readonly: true, fileMustExist: true });
 configureReader(db);
 const executor = new SearchExecutor(db, limits);
 
-function answer(message: ToSearcher & { type: 'search' | 'count' }): FromSearcher {
+function answer(message: Exclude<ToSearcher, { type: 'close' }>): FromSearcher {
   try {
-    if (message.type === 'search') return { type: 'page', id: message.id, page: executor.search(message.plan) };
-    return { type: 'count', id: message.id, count: executor.count(message.plan) };
+    switch (message.type) {
+      case 'search':
+        return { type: 'page', id: message.id, page: executor.search(message.plan) };
+      case 'search_encoded': {
+        const page = executor.search(message.plan);
+        return { type: 'encoded_page', id: message.id, page: { objectsJson: encodeFoundObjects(page.objects), resumeAfter: page.resumeAfter } };
+      }
+      case 'count':
+        return { type: 'count', id: message.id, count: executor.count(message.plan) };
+    }
   } catch (err) {
     const fault = err instanceof SpacekvError ? err.toWire() : { code: 'internal' as const, message: `search failed: ${(err as Error).message}` };
     return { type: 'fault', id: message.id, fault };

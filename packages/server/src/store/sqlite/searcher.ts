@@ -6,7 +6,7 @@
  * (`unavailable`) and is started again for the next request.
  */
 import { Worker } from 'node:worker_threads';
-import { type Limits, type SearchPage, type SearchPlan, SpacekvError } from '@spacekv/core';
+import { type EncodedSearchPage, type Limits, type SearchPage, type SearchPlan, SpacekvError } from '@spacekv/core';
 import type { FromSearcher, ToSearcher } from './search-messages.js';
 
 /** Enough that a long scan leaves another thread for everyone else; scans are CPU-bound, so no more. */
@@ -67,13 +67,20 @@ export class Searcher {
 
   async search(plan: SearchPlan): Promise<SearchPage> {
     const answer = await this.ask('search', plan);
-    if (answer.type !== 'page') throw new SpacekvError('internal', 'the search thread answered a search with a count');
+    if (answer.type !== 'page') throw new SpacekvError('internal', `the search thread answered a search with ${answer.type}`);
+    return answer.page;
+  }
+
+  /** A search whose objects the search thread writes as the reply's text (store.ts `searchEncoded`). */
+  async searchEncoded(plan: SearchPlan): Promise<EncodedSearchPage> {
+    const answer = await this.ask('search_encoded', plan);
+    if (answer.type !== 'encoded_page') throw new SpacekvError('internal', `the search thread answered an encoded search with ${answer.type}`);
     return answer.page;
   }
 
   async count(plan: SearchPlan): Promise<number> {
     const answer = await this.ask('count', plan);
-    if (answer.type !== 'count') throw new SpacekvError('internal', 'the search thread answered a count with a page');
+    if (answer.type !== 'count') throw new SpacekvError('internal', `the search thread answered a count with ${answer.type}`);
     return answer.count;
   }
 
@@ -81,7 +88,7 @@ export class Searcher {
     await Promise.all(this.threads.map((thread) => thread.close()));
   }
 
-  private ask(type: 'search' | 'count', plan: SearchPlan): Promise<FromSearcher> {
+  private ask(type: 'search' | 'search_encoded' | 'count', plan: SearchPlan): Promise<FromSearcher> {
     const id = this.nextId++;
     const thread = this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
     return new Promise<FromSearcher>((resolve, reject) => thread.post({ type, id, plan }, { resolve, reject })).then((answer) => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
+import type { EncodedSearchPage, Key, Limits, SearchPage, SearchPlan, SpaceSchema, StoredObject } from '@spacekv/core';
 import { SpacekvError } from '@spacekv/core';
 import type {
   BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, LargeValueCandidate, LargeValueOwner, LargeValues, Lease, MemberOutcome, PurgeOutcome,
@@ -225,6 +225,10 @@ export class SqliteStore implements Store {
 
   search(plan: SearchPlan): Promise<SearchPage> {
     return this.searcher.search(plan);
+  }
+
+  searchEncoded(plan: SearchPlan): Promise<EncodedSearchPage> {
+    return this.searcher.searchEncoded(plan);
   }
 
   count(plan: SearchPlan): Promise<number> {
