@@ -95,18 +95,29 @@ export function liveObject(rows: SpaceRows, key: Key, nowMs: number): StoredObje
   return stored;
 }
 
-/** The stored object as planWrite sees it; its attributes are parsed only if a plan reads them. */
+/**
+ * The stored object as planWrite sees it; its attributes are parsed only if a plan reads them. A
+ * class rather than an object literal with a getter: V8 (Node 20) defines a literal's accessor
+ * through the runtime on every evaluation, about 0.85 µs, once per write on the writer thread.
+ */
+class DecodedObject implements CurrentObject {
+  readonly version: number;
+  readonly expiresAt: number | null;
+  private parsed: CurrentObject['attributes'] | undefined = undefined;
+
+  constructor(private readonly stored: StoredObject) {
+    this.version = stored.version;
+    this.expiresAt = stored.expiresAt;
+  }
+
+  get attributes(): CurrentObject['attributes'] {
+    this.parsed ??= parseJson(this.stored.attributesJson) as CurrentObject['attributes'];
+    return this.parsed;
+  }
+}
+
 function decoded(stored: StoredObject | null): CurrentObject | null {
-  if (!stored) return null;
-  let attributes: CurrentObject['attributes'] | undefined;
-  return {
-    version: stored.version,
-    expiresAt: stored.expiresAt,
-    get attributes() {
-      attributes ??= parseJson(stored.attributesJson) as CurrentObject['attributes'];
-      return attributes;
-    },
-  };
+  return stored ? new DecodedObject(stored) : null;
 }
 
 /**
