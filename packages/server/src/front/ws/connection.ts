@@ -297,7 +297,7 @@ export class WsConnection {
 
   private succeed(id: number, opName: string, result: Result, startedAt: number): void {
     this.metrics.request('ws', opName, result.ok ? 'ok' : result.code, startedAt);
-    this.reply(id, encodeResult(result));
+    this.queue(encodeResult(result, `{"id":${id},`));
   }
 
   private fail(id: number, opName: string, err: unknown, startedAt: number): void {
@@ -306,10 +306,15 @@ export class WsConnection {
     this.reply(id, `{"ok":false,"error":${errorJson(error)}}`);
   }
 
-  /** Queue a reply (`{"ok":...}` JSON) under its id; all replies of one turn leave in one frame. */
+  /** Queue a reply (`{"ok":...}` JSON) under its id. */
   private reply(id: number, body: string): void {
-    this.replies.push(`{"id":${id},${body.slice(1)}`);
-    this.repliesChars += body.length;
+    this.queue(`{"id":${id},${body.slice(1)}`);
+  }
+
+  /** Queue a reply that carries its id (`{"id":7,"ok":...}`); all replies of one turn leave in one frame. */
+  private queue(text: string): void {
+    this.replies.push(text);
+    this.repliesChars += text.length;
     // A long frame's replies leave in chunks, so the client works on the first while we work on the
     // rest: client and server then use both cores instead of taking turns. Large replies leave at
     // once, so they count against the connection's bound before the next request runs.
