@@ -74,7 +74,7 @@ export interface SearchPage {
   readonly resumeAfter: Key | null;
 }
 
-/** A page as a reply carries it: its objects already written as the wire's JSON array (wire.ts `encodeFoundObjects`). */
+/** A page as a reply carries it: its objects already written as the wire's JSON array (wire.ts `encodeSearchPage`). */
 export interface EncodedSearchPage {
   readonly objectsJson: string;
   readonly resumeAfter: Key | null;

@@ -10,6 +10,7 @@ import {
   parseVersion,
 } from './fields.js';
 import type { Limits } from './limits.js';
+import type { EncodedSearchPage, SearchPage } from './plan.js';
 import { parseMutations } from './mutations.js';
 import {
   type FailedResult, type FoundObject, OBJECT_OP_NAMES, type ObjectOp, type Operation, type PlanSummary, type Result, type StoredObject,
@@ -187,14 +188,14 @@ export function encodeResult(result: Result, open = '{'): string {
   }
 }
 
-/** A page's objects as a reply writes them: a JSON array of `{"key", "version", "attributes"}`. */
-export function encodeFoundObjects(objects: readonly FoundObject[]): string {
-  let out = '[';
-  for (let i = 0; i < objects.length; i++) {
-    const found = objects[i] as FoundObject;
-    out += `${i === 0 ? '' : ','}{"key":${stringifyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
+/** A store's page as a reply carries it: its objects as a JSON array of `{"key", "version", "attributes"}`. */
+export function encodeSearchPage(page: SearchPage): EncodedSearchPage {
+  let objectsJson = '[';
+  for (let i = 0; i < page.objects.length; i++) {
+    const found = page.objects[i] as FoundObject;
+    objectsJson += `${i === 0 ? '' : ','}{"key":${stringifyJson(found.key)},"version":${found.version},"attributes":${found.attributesJson}}`;
   }
-  return `${out}]`;
+  return { objectsJson: `${objectsJson}]`, resumeAfter: page.resumeAfter };
 }
 
 /** `explain`: `"plan": {"kind": "index", "attribute": "age", "counted_from_index": true}` or `{"kind": "scan"}`. */

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Change, type EncodedSearchPage, type Key, type Limits, type OpName, type SearchPage, type SearchPlan, type Space, type SpaceSchema, SpacekvError,
-  type StoredObject, encodeFoundObjects, parseJson,
+  type StoredObject, encodeSearchPage, parseJson,
 } from '@spacekv/core';
 import { cutPage, pruneCut } from '../change-pages.js';
 import type {
@@ -409,8 +409,7 @@ export class PostgresStore implements Store {
 
   /** The searches run on this thread (postgres.js), so the text is written here as well. */
   async searchEncoded(plan: SearchPlan): Promise<EncodedSearchPage> {
-    const page = await this.search(plan);
-    return { objectsJson: encodeFoundObjects(page.objects), resumeAfter: page.resumeAfter };
+    return encodeSearchPage(await this.search(plan));
   }
 
   private readonly readers: Readers = {

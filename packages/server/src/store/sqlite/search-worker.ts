@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { type Limits, SpacekvError, encodeFoundObjects } from '@spacekv/core';
+import { type Limits, SpacekvError, encodeSearchPage } from '@spacekv/core';
 import { configureReader } from './pragmas.js';
 import { SearchExecutor } from './search-executor.js';
 import type { FromSearcher, ToSearcher } from './search-messages.js';
@@ -23,10 +23,8 @@ function answer(message: Exclude<ToSearcher, { type: 'close' }>): FromSearcher {
     switch (message.type) {
       case 'search':
         return { type: 'page', id: message.id, page: executor.search(message.plan) };
-      case 'search_encoded': {
-        const page = executor.search(message.plan);
-        return { type: 'encoded_page', id: message.id, page: { objectsJson: encodeFoundObjects(page.objects), resumeAfter: page.resumeAfter } };
-      }
+      case 'search_encoded':
+        return { type: 'encoded_page', id: message.id, page: encodeSearchPage(executor.search(message.plan)) };
       case 'count':
         return { type: 'count', id: message.id, count: executor.count(message.plan) };
     }
