@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics (served at /metrics): requests by operation, front and outcome, their
- * latency, group-commit batch sizes and durations, the write queue depth, and the reply bytes
- * buffered for clients. Each server owns its
+ * latency, group-commit batch sizes and durations, the write queue depth, the reply bytes
+ * buffered for clients, and how busy the event loop and the store's threads are. Each server owns its
  * own registry so several servers in one process (tests) do not collide.
  */
 import client from 'prom-client';
@@ -18,6 +18,7 @@ export class Metrics implements CommitObserver {
   constructor(
     writeQueueDepth: () => number, replyBufferBytes: () => number = () => 0, storeRetries: () => number = () => 0,
     storeLockHold: () => { readonly batches: number; readonly heldMs: number } | undefined = () => undefined,
+    storeThreadsBusyMs: () => Readonly<Record<string, number>> | undefined = () => undefined,
   ) {
     const registers = [this.registry];
     this.requests = new RequestMetrics(this.registry);
@@ -67,6 +68,19 @@ export class Metrics implements CommitObserver {
       collect() {
         this.reset();
         this.inc(storeLockHold()?.batches ?? 0);
+      },
+    });
+    new client.Counter({
+      name: 'spacekv_thread_busy_seconds_total',
+      help: "Time each of the server's threads spent running rather than waiting for work: the event loop, and the store's own threads "
+        + '(SQLite: its writer, whose time includes its fsyncs, and its search threads, summed). Its rate is the share of the time the '
+        + 'thread was busy: a writer near 1 is what bounds write throughput, an event loop near 1 is what bounds everything else',
+      labelNames: ['thread'], registers,
+      collect() {
+        this.reset();
+        // The process's main thread since it started: in a process that runs several servers (tests), theirs is one event loop.
+        this.inc({ thread: 'event_loop' }, performance.eventLoopUtilization().active / 1000);
+        for (const [thread, ms] of Object.entries(storeThreadsBusyMs() ?? {})) this.inc({ thread }, ms / 1000);
       },
     });
     // The event-loop-delay monitor samples every 10 ms by default, which alone keeps an idle

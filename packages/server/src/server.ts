@@ -119,7 +119,7 @@ export async function startServer(
   const requireTokens = authRequired(config, logger); // before anything opens: a refused start leaves nothing behind
   let engine: Engine | undefined;
   const output = new OutputBudget(config.limits.replyBufferBytesMax);
-  const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0, () => output.bytes, () => store.serializationRetries ?? 0, () => store.lockHold);
+  const metrics = new Metrics(() => engine?.writeQueueDepth ?? 0, () => output.bytes, () => store.serializationRetries ?? 0, () => store.lockHold, () => store.threadsBusyMs?.());
   engine = new Engine({ store, limits: config.limits, observer: metrics, logger });
   await engine.start();
   const running = engine;

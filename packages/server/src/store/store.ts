@@ -302,4 +302,10 @@ export interface Store extends ChangeLog {
    * meta row): the batches committed since open and how long, in total, they held that lock.
    */
   readonly lockHold?: { readonly batches: number; readonly heldMs: number };
+  /**
+   * The store's own threads, by name, and how long each kind has been busy since open, in ms
+   * (SQLite: `writer`, and `search` summed over its search threads); a store whose work runs in
+   * another process (PostgreSQL) leaves it out.
+   */
+  threadsBusyMs?(): Readonly<Record<string, number>>;
 }

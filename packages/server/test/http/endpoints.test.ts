@@ -1,6 +1,6 @@
 // Proves the operational endpoints answer: /healthz is 200 "ok"; /metrics is Prometheus text that,
 // after some requests, carries spacekv_requests_total (by front, op and outcome) and the group-commit
-// histogram spacekv_commit_batch_size; /v1/openapi.json lists exactly the routes the server
+// histogram spacekv_commit_batch_size, and how long each thread was busy; /v1/openapi.json lists exactly the routes the server
 // registers: the test keeps its own list, checks it against the router (fastify's route table,
 // built the way server.ts builds it) and against the document, method by method.
 import { after, before, test } from 'node:test';
@@ -54,7 +54,10 @@ const ROUTES = [
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace']);
 
 let srv: TestServer;
+/** When the server began to start: no thread of its store can have been busy for longer. */
+let startedAt = 0;
 before(async () => {
+  startedAt = performance.now();
   srv = await startTestServer('endpoints');
 });
 after(async () => {
@@ -150,3 +153,23 @@ function routesFromTree(tree: string): string[] {
   }
   return routes.sort();
 }
+
+test('GET /metrics says how long the event loop, the SQLite writer and the search threads were busy', async () => {
+  const busy = async (): Promise<Record<string, number>> => {
+    const text = (await call(srv.url, 'GET', '/metrics')).text;
+    assert.match(text, /^# TYPE spacekv_thread_busy_seconds_total counter$/m);
+    return Object.fromEntries([...text.matchAll(/^spacekv_thread_busy_seconds_total\{thread="(\w+)"\} (\S+)$/gm)].map(([, thread, value]) => [thread, Number(value)]));
+  };
+  const earlier = await busy();
+  expectOk(await call(srv.url, 'POST', '/v1/spaces', { body: { schema: 'space busy key k attributes string s' } }), 201);
+  await Promise.all(Array.from({ length: 200 }, (_, i) => call(srv.url, 'PUT', objectPath('busy', `k${i}`), { body: { s: 'x'.repeat(100) } })));
+  expectOk(await call(srv.url, 'GET', '/v1/spaces/busy/objects?limit=100'), 200); // a list page runs on a search thread
+  const later = await busy();
+  const upTo = (performance.now() - startedAt) / 1000;
+  assert.deepEqual(Object.keys(later).sort(), ['event_loop', 'search', 'writer']);
+  for (const thread of ['writer', 'search', 'event_loop']) {
+    assert.ok((later[thread] ?? 0) > (earlier[thread] ?? 0), `${thread}: busy time grew with the work (${earlier[thread]} -> ${later[thread]})`);
+  }
+  for (const thread of ['writer', 'search']) assert.ok((later[thread] ?? 0) <= upTo, `${thread}: busy ${later[thread]} s, at most the ${upTo} s since the server started`);
+  assert.ok((later.event_loop ?? 0) <= performance.now() / 1000, 'the event loop was busy no longer than the process has run');
+});

@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { type EncodedSearchPage, type Limits, type SearchPage, type SearchPlan, SpacekvError } from '@spacekv/core';
+import { ThreadClock } from '../thread-clock.js';
 import type { FromSearcher, ToSearcher } from './search-messages.js';
 
 /** Enough that a long scan leaves another thread for everyone else; scans are CPU-bound, so no more. */
@@ -20,6 +21,7 @@ interface Pending {
 class SearchThread {
   private worker: Worker | undefined;
   readonly pending = new Map<number, Pending>();
+  readonly clock = new ThreadClock();
 
   constructor(private readonly path: string, private readonly limits: Limits) {}
 
@@ -47,12 +49,14 @@ class SearchThread {
     });
     const lost = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
+      this.clock.retire(worker);
       for (const pending of this.pending.values()) pending.reject(new SpacekvError('unavailable', `the search thread stopped: ${err.message}`));
       this.pending.clear();
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`exit code ${code}`)));
     this.worker = worker;
+    this.clock.track(worker);
     return worker;
   }
 }
@@ -86,6 +90,11 @@ export class Searcher {
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((thread) => thread.close()));
+  }
+
+  /** How long the search threads have been busy since open, in ms, summed. */
+  busyMs(): number {
+    return this.threads.reduce((sum, thread) => sum + thread.clock.busyMs(), 0);
   }
 
   private ask(type: 'search' | 'search_encoded' | 'count', plan: SearchPlan): Promise<FromSearcher> {

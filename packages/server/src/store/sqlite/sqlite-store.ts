@@ -13,6 +13,7 @@ import type {
   BatchMember, ChangePage, ExpiredObject, IndexBuildProgress, LargeValueCandidate, LargeValueOwner, LargeValues, Lease, MemberOutcome, PurgeOutcome,
   RetentionRule, Store, StoreHealth, StoredSpace, StoreSnapshot,
 } from '../store.js';
+import { ThreadClock } from '../thread-clock.js';
 import type { PruneOutcome } from './change-log-writer.js';
 import { ChangeLogReader } from './change-log-reader.js';
 import { DataDirLock } from './data-dir-lock.js';
@@ -57,6 +58,7 @@ export class SqliteStore implements Store {
   private readonly indexSteps = new Map<number, { resolve: (answer: IndexStepAnswer) => void; reject: (err: Error) => void }>();
   private readonly searcher: Searcher;
   private readonly cache: ObjectCache;
+  private readonly writerClock = new ThreadClock();
   private nextId = 1;
   private snapshotsInflight = 0;
   private failure: SpacekvError | undefined;
@@ -106,6 +108,7 @@ export class SqliteStore implements Store {
     worker.on('error', (err) => this.onWorkerLost(worker, err));
     worker.on('exit', (code) => this.onWorkerLost(worker, new Error(`the writer thread exited with code ${code}`)));
     this.worker = worker;
+    this.writerClock.track(worker);
     this.failure = undefined;
     return { worker, spaces };
   }
@@ -235,6 +238,10 @@ export class SqliteStore implements Store {
     return this.searcher.count(plan);
   }
 
+  threadsBusyMs(): Readonly<Record<string, number>> {
+    return { writer: this.writerClock.busyMs(), search: this.searcher.busyMs() };
+  }
+
   async addIndex(space: string, createdSeq: number, attribute: string, progress: IndexBuildProgress): Promise<SpaceSchema | null> {
     const step = (request: IndexStep) => this.indexStep(space, createdSeq, attribute, request);
     let started = await step({ step: 'start' });
@@ -349,6 +356,7 @@ export class SqliteStore implements Store {
   private onWorkerLost(worker: Worker, err: Error): void {
     if (worker !== this.worker) return; // 'error' and 'exit' both report one death
     this.worker = undefined;
+    this.writerClock.retire(worker);
     if (this.closed && this.pending.size === 0) return;
     this.failure = new SpacekvError('unavailable', `the writer thread is gone (${err.message}); restarting it`);
     const unknown = new SpacekvError('outcome_unknown', `the writer thread died during the commit: ${err.message}`);
