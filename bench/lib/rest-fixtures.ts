@@ -105,6 +105,17 @@ export async function servedMetricSamples(url: string, names: readonly string[])
   return names.map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
 }
 
+/**
+ * How long each of the server's threads has been busy so far, in seconds, by thread (`event_loop`,
+ * `writer`, `search`), from `spacekv_thread_busy_seconds_total`; empty from a build that lacks it.
+ */
+export async function threadsBusySeconds(url: string): Promise<Readonly<Record<string, number>>> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  return Object.fromEntries([...text.matchAll(/^spacekv_thread_busy_seconds_total\{thread="(\w+)"\} (\S+)$/gm)].map(([, thread, value]) => [thread, Number(value)]));
+}
+
 /** The same, every sample required. */
 export async function metricSamples(url: string, names: readonly string[]): Promise<number[]> {
   const values = await servedMetricSamples(url, names);

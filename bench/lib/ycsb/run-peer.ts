@@ -29,6 +29,8 @@ export interface StepOutcome {
   readonly result?: CellResult;
   /** Mean writes per durable commit over the cell, for a peer that reports it (spacekv's group commit). */
   readonly writesPerCommit?: number;
+  /** The share of the cell's time each server thread was busy (1 = all of it), for a peer that reports it (spacekv). */
+  readonly threadsBusy?: Readonly<Record<string, number>>;
   /** Why this step did not run on this peer (e.g. no scans). */
   readonly skipped?: string;
 }
@@ -129,14 +131,35 @@ async function measureStep(loaded: Loaded, plan: PeerPlan, step: Step, slice = 0
   const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond) + slice * 104_729;
   const sequence = generate(workload, plan.records, loaded.nextRecord, step.operations, stepSeed);
   const before = await store.commitCounters?.();
+  // The busy shares are over the time from before the first reading to after the last, which holds both readings' moments: never above 1.
+  const busyFrom = performance.now();
+  const busyBefore = await store.threadsBusy?.();
   const result = await runCell(store, keys, {
     sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
   });
   const after = await store.commitCounters?.();
+  const busyAfter = await store.threadsBusy?.();
+  const busySeconds = (performance.now() - busyFrom) / 1000;
   const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
   const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
   loaded.nextRecord += countInserts(sequence.kinds, result.ops);
-  return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }) };
+  const threadsBusy = busyBefore === undefined || busyAfter === undefined ? undefined : busyShares(busyBefore, busyAfter, busySeconds);
+  return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }), ...(threadsBusy === undefined ? {} : { threadsBusy }) };
+}
+
+/** Each thread's busy seconds over `seconds`; undefined when the server reports no thread. */
+function busyShares(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>, seconds: number): Readonly<Record<string, number>> | undefined {
+  const threads = Object.keys(after).filter((thread) => before[thread] !== undefined);
+  if (threads.length === 0 || seconds <= 0) return undefined;
+  return Object.fromEntries(threads.map((thread) => [thread, ((after[thread] as number) - (before[thread] as number)) / seconds]));
+}
+
+/** `event loop 55%, writer 85%, search 3%`: the threads in a fixed order, then any other. */
+export function describeBusy(busy: Readonly<Record<string, number>>): string {
+  const order = ['event_loop', 'writer', 'search'];
+  const rank = (thread: string): number => (order.includes(thread) ? order.indexOf(thread) : order.length);
+  const threads = Object.keys(busy).sort((a, b) => rank(a) - rank(b));
+  return threads.map((thread) => `${thread.replace('_', ' ')} ${Math.round((busy[thread] as number) * 100)}%`).join(', ');
 }
 
 /** A step's line, and whatever went wrong in it among the problems. */
@@ -147,7 +170,8 @@ function reportStep(peer: YcsbPeer, plan: PeerPlan, outcome: StepOutcome, proble
     return;
   }
   const perCommit = outcome.writesPerCommit === undefined ? '' : `, ${outcome.writesPerCommit.toFixed(1)} writes per durable commit`;
-  out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}`);
+  const busy = outcome.threadsBusy === undefined ? '' : `, server threads busy: ${describeBusy(outcome.threadsBusy)}`;
+  out(`    ${peer.name} ${describeStep(step)}: ${describeResult(result)}${perCommit}${busy}`);
   if (result.errors > 0) problems.push(`${plan.label}, ${peer.name} ${describeStep(step)}: ${result.errors} operations failed, first: ${result.firstError}`);
   // Under "latest" a read may race the insert of its record; elsewhere every key read was loaded.
   if (result.misses > 0 && WORKLOADS.find((w) => w.name === step.workload)?.distribution !== 'latest') {
@@ -168,7 +192,12 @@ function joinOutcomes(step: Step, slices: readonly StepOutcome[]): StepOutcome {
   const skipped = slices.find((s) => s.result === undefined);
   if (skipped !== undefined) return { ...skipped, step };
   const perCommit = slices.map((s) => s.writesPerCommit).filter((x): x is number => x !== undefined);
-  return { step, result: joinCells(slices.map((s) => s.result as CellResult)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}) };
+  const busy = slices.map((s) => s.threadsBusy).filter((x): x is Readonly<Record<string, number>> => x !== undefined);
+  const threadsBusy = busy.length === 0 ? undefined : Object.fromEntries(Object.keys(busy[0] as object).map((thread) => [thread, mean(busy.map((b) => b[thread] ?? 0))]));
+  return {
+    step, result: joinCells(slices.map((s) => s.result as CellResult)), ...(perCommit.length > 0 ? { writesPerCommit: mean(perCommit) } : {}),
+    ...(threadsBusy === undefined ? {} : { threadsBusy }),
+  };
 }
 
 /**

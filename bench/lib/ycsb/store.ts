@@ -24,6 +24,8 @@ export interface YcsbStore {
   scan(startKey: string, count: number): Promise<number>;
   /** Only for a peer with group commit (spacekv): writes and durable commits so far, from its metrics. */
   commitCounters?(): Promise<{ readonly writes: number; readonly batches: number }>;
+  /** Only for a peer that reports it (spacekv): how long each server thread has been busy so far, in seconds, by thread. */
+  threadsBusy?(): Promise<Readonly<Record<string, number>>>;
   /**
    * Only for a peer run under a profiler: end the current profiles (named for `label`, e.g. the
    * workload just run) and start new ones, keeping the data; resolves with the profiles' paths,

@@ -12,7 +12,7 @@ import { int, out, printColumns } from '../report.js';
 import type { SectionContext } from '../section.js';
 import type { CellResult } from './driver.js';
 import { SPACEKV } from './peers.js';
-import type { PeerOutcome } from './run-peer.js';
+import { type PeerOutcome, describeBusy } from './run-peer.js';
 import { WORKLOADS, type WorkloadName } from './workload.js';
 
 function cell(o: PeerOutcome, workload: WorkloadName, inFlight: number): CellResult | undefined {
@@ -158,6 +158,8 @@ function threadRole(modules: readonly string[]): string {
 interface Gap {
   /** spacekv's mean writes per durable commit in this cell, when it wrote. */
   readonly writesPerCommit: number | undefined;
+  /** How busy spacekv's server threads were in this cell, when it reported them. */
+  readonly threadsBusy: Readonly<Record<string, number>> | undefined;
   readonly workload: WorkloadName;
   readonly inFlight: number;
   readonly ratio: number;
@@ -179,8 +181,13 @@ function gaps(c: SectionContext, outcomes: readonly PeerOutcome[], spacekv: Peer
         const m = cell(o, w, level);
         if (m !== undefined && (best === undefined || m.opsPerSec > best.ops)) best = { name: o.peer.name, ops: m.opsPerSec };
       }
-      const writesPerCommit = spacekv.steps.find((s) => s.step.workload === w && s.step.inFlight === level && s.step.pacedPerSecond === undefined)?.writesPerCommit;
-      if (best !== undefined) found.push({ workload: w, inFlight: level, ratio: base.opsPerSec / best.ops, best: best.name, spacekvOps: base.opsPerSec, bestOps: best.ops, writesPerCommit });
+      const step = spacekv.steps.find((s) => s.step.workload === w && s.step.inFlight === level && s.step.pacedPerSecond === undefined);
+      if (best !== undefined) {
+        found.push({
+          workload: w, inFlight: level, ratio: base.opsPerSec / best.ops, best: best.name, spacekvOps: base.opsPerSec, bestOps: best.ops,
+          writesPerCommit: step?.writesPerCommit, threadsBusy: step?.threadsBusy,
+        });
+      }
     }
   }
   return found;
@@ -190,8 +197,11 @@ function closingNote(c: SectionContext, outcomes: readonly PeerOutcome[], spacek
   if (spacekv === undefined || spacekv.skipped !== undefined) return;
   const all = gaps(c, outcomes, spacekv);
   const lines: string[] = ['## Closing note', '', 'spacekv (SQLite) over the fastest other peer, per workload and in-flight level:', ''];
-  lines.push(table(['workload', 'in flight', 'spacekv ops/s', 'fastest peer', 'its ops/s', 'spacekv ÷ fastest', 'spacekv writes per durable commit'],
-    all.map((g) => [g.workload, String(g.inFlight), int(g.spacekvOps), g.best, int(g.bestOps), `${g.ratio.toFixed(2)}x`, g.writesPerCommit === undefined ? '-' : g.writesPerCommit.toFixed(1)])));
+  lines.push(table(['workload', 'in flight', 'spacekv ops/s', 'fastest peer', 'its ops/s', 'spacekv ÷ fastest', 'spacekv writes per durable commit', 'spacekv server threads busy'],
+    all.map((g) => [
+      g.workload, String(g.inFlight), int(g.spacekvOps), g.best, int(g.bestOps), `${g.ratio.toFixed(2)}x`, g.writesPerCommit === undefined ? '-' : g.writesPerCommit.toFixed(1),
+      g.threadsBusy === undefined ? '-' : describeBusy(g.threadsBusy),
+    ])));
   // The three biggest gaps: the lowest ratio of each workload, then the three lowest of those.
   const worstPerWorkload = new Map<WorkloadName, Gap>();
   for (const g of all) {

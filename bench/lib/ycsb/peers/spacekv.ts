@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { ChildServer } from '../../child-server.js';
 import { backendPids, dropSchemas, withSchema } from '../../postgres.js';
-import { commitCounters } from '../../rest-fixtures.js';
+import { commitCounters, threadsBusySeconds } from '../../rest-fixtures.js';
 import { DEFAULT_SERVER, type ServerVariant } from '../../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
@@ -131,6 +131,7 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
     },
     scan: list,
     commitCounters: () => commitCounters(running.server.url),
+    threadsBusy: () => threadsBusySeconds(running.server.url),
     ...(profiles === undefined ? {} : {
       async cutProfile(label: string) {
         mkdirSync(profiles, { recursive: true });
