@@ -1,6 +1,7 @@
 /**
  * Metrics of the last minutes, from the server's /metrics: throughput, request latency
- * percentiles, writes per group commit, write queue depth and event-loop delay. The page scrapes
+ * percentiles, writes per group commit, write queue depth, event-loop delay, and how busy the
+ * event loop and the store's threads were (the busiest one is what bounds the throughput). The page scrapes
  * every few seconds (one small request: a loaded server does not notice) and keeps a bounded window.
  */
 import { CONSOLE_LIMITS } from '@spacekv/core';
@@ -22,6 +23,18 @@ interface Point {
   readonly queueDepth: number;
   readonly loopDelayP99Ms: number;
   readonly loopDelayMeanMs: number;
+  /** Percent of the time between the scrapes each thread was busy; null for a thread the server does not have (PostgreSQL: no writer or search threads). */
+  readonly eventLoopBusy: number | null;
+  readonly writerBusy: number | null;
+  readonly searchBusy: number | null;
+}
+
+/** Percent of `seconds` that `thread` was busy between two scrapes; null when the server reports no such thread. */
+function busyBetween(before: readonly Sample[], after: readonly Sample[], thread: string, seconds: number): number | null {
+  const name = 'spacekv_thread_busy_seconds_total';
+  if (!after.some((s) => s.name === name && s.labels.thread === thread)) return null;
+  const busy = total(after, name, { thread }) - total(before, name, { thread });
+  return busy >= 0 ? (busy / seconds) * 100 : null;
 }
 
 function pointBetween(before: { at: number; samples: readonly Sample[] }, after: { at: number; samples: readonly Sample[] }): Point {
@@ -41,6 +54,9 @@ function pointBetween(before: { at: number; samples: readonly Sample[] }, after:
     queueDepth: total(after.samples, 'spacekv_write_queue_depth'),
     loopDelayP99Ms: total(after.samples, 'nodejs_eventloop_lag_p99_seconds') * 1000,
     loopDelayMeanMs: total(after.samples, 'nodejs_eventloop_lag_mean_seconds') * 1000,
+    eventLoopBusy: busyBetween(before.samples, after.samples, 'event_loop', seconds),
+    writerBusy: busyBetween(before.samples, after.samples, 'writer', seconds),
+    searchBusy: busyBetween(before.samples, after.samples, 'search', seconds),
   };
 }
 
@@ -89,6 +105,7 @@ export function MetricsPage({ session }: { readonly session: Session }) {
         <div><dt>Writes per commit</dt><dd data-metric="batch">{format(last?.writesPerCommit)}</dd></div>
         <div><dt>Write queue</dt><dd data-metric="queue">{format(last?.queueDepth, 0)}</dd></div>
         <div><dt>Event-loop delay p99</dt><dd data-metric="loop">{format(last?.loopDelayP99Ms, 2)} ms</dd></div>
+        <div><dt>Event loop / writer busy</dt><dd data-metric="busy">{format(last?.eventLoopBusy, 0)} / {format(last?.writerBusy, 0)} %</dd></div>
       </dl>
       <div class="charts">
         <Chart title="Throughput" unit="ops/s" series={['ops/s']} data={columns(points, 'opsPerSecond')} />
@@ -96,6 +113,7 @@ export function MetricsPage({ session }: { readonly session: Session }) {
         <Chart title="Writes per commit" unit="writes" series={['mean']} data={columns(points, 'writesPerCommit')} />
         <Chart title="Write queue depth" unit="writes" series={['waiting']} data={columns(points, 'queueDepth')} />
         <Chart title="Event-loop delay" unit="ms" series={['p99', 'mean']} data={columns(points, 'loopDelayP99Ms', 'loopDelayMeanMs')} />
+        <Chart title="Threads busy" unit="%" series={['event loop', 'writer', 'search threads (summed)']} data={columns(points, 'eventLoopBusy', 'writerBusy', 'searchBusy')} />
       </div>
     </>
   );

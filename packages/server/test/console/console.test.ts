@@ -278,6 +278,11 @@ test('the metrics charts move under load', { skip: missing }, async () => {
   assert.notEqual(await canvas.evaluate((c) => (c as unknown as Canvas).toDataURL()), before, 'the throughput chart was redrawn with the load');
   const batch = Number.parseFloat((await page.locator('[data-metric="batch"]').textContent()) ?? '');
   assert.ok(batch >= 1, `writes per commit shown (${batch})`);
+  // "<event loop> / <writer> %": on SQLite both threads exist, so both are shown as shares of the time (the last
+  // interval may fall after the load, so either may be 0), never '–' and never more than all of it.
+  const [loopBusy, writerBusy] = ((await page.locator('[data-metric="busy"]').textContent()) ?? '').split('/').map((part) => Number.parseFloat(part));
+  assert.ok(loopBusy !== undefined && loopBusy >= 0 && loopBusy <= 100, `event loop busy shown (${loopBusy} %)`);
+  assert.ok(writerBusy !== undefined && writerBusy >= 0 && writerBusy <= 100, `writer busy shown (${writerBusy} %)`);
   assert.deepEqual(problemsOf(page), []);
   await page.close();
 });
