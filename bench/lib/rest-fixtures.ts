@@ -97,11 +97,17 @@ export interface CommitCounters {
   readonly batches: number;
 }
 
-/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics; NaN for one it does not serve (an older build). */
-export async function servedMetricSamples(url: string, names: readonly string[]): Promise<number[]> {
+/** The Prometheus text the server at `url` serves at /metrics. */
+async function metricsText(url: string): Promise<string> {
   const response = await fetch(`${url}/metrics`);
   const text = await response.text();
   if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  return text;
+}
+
+/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics; NaN for one it does not serve (an older build). */
+export async function servedMetricSamples(url: string, names: readonly string[]): Promise<number[]> {
+  const text = await metricsText(url);
   return names.map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
 }
 
@@ -110,9 +116,7 @@ export async function servedMetricSamples(url: string, names: readonly string[])
  * `writer`, `search`), from `spacekv_thread_busy_seconds_total`; empty from a build that lacks it.
  */
 export async function threadsBusySeconds(url: string): Promise<Readonly<Record<string, number>>> {
-  const response = await fetch(`${url}/metrics`);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${text}`);
+  const text = await metricsText(url);
   return Object.fromEntries([...text.matchAll(/^spacekv_thread_busy_seconds_total\{thread="(\w+)"\} (\S+)$/gm)].map(([, thread, value]) => [thread, Number(value)]));
 }
 
