@@ -337,7 +337,7 @@ function us(n: number): string {
 
 export function describeResult(r: CellResult): string {
   const server = Number.isFinite(r.serverCpuPercent)
-    ? `server CPU ${r.serverCpuPercent.toFixed(0)}% (${r.serverCpuUsPerOp.toFixed(0)} µs/op), RSS ${r.serverRssMb.toFixed(0)} MB`
+    ? `server CPU ${r.serverCpuPercent.toFixed(0)}% (${r.serverCpuUsPerOp.toFixed(0)} µs/op), RSS ${r.serverRssMb.toFixed(0)} MB, load generator CPU ${r.benchCpuPercent.toFixed(0)}%`
     : `in process (bench CPU ${r.benchCpuPercent.toFixed(0)}%)`;
   return `${int(r.opsPerSec)} ops/s (${int(r.ops)} ops in ${r.seconds.toFixed(1)} s), p50 ${us(r.latency.p50Us)} µs, p95 ${us(r.latency.p95Us)} µs, p99 ${us(r.latency.p99Us)} µs, ${server}, rest of machine ${r.otherCpuPercent.toFixed(0)}%`;
 }
