@@ -39,10 +39,10 @@ interface Cost {
   readonly cpuUs: number;
 }
 
-function measure(updates: number, run: () => void): Cost {
+async function measure(updates: number, run: () => void | Promise<void>): Promise<Cost> {
   const cpu = process.cpuUsage();
   const start = performance.now();
-  run();
+  await run();
   const wallUs = ((performance.now() - start) * 1000) / updates;
   const used = process.cpuUsage(cpu);
   return { wallUs, cpuUs: (used.user + used.system) / updates };
@@ -166,22 +166,18 @@ if ('skipped' in redisPeer) console.log(`Redis appendfsync always: not measured 
 const redis = 'peer' in redisPeer ? redisClient(redisPeer.peer.host, redisPeer.peer.port) : undefined;
 await redis?.connect();
 
-/** Each case: a label and one measured run, async for Redis; run in turn each round. */
+/** Each case: a label and one measured run; run in turn each round. */
 const cases: { readonly label: string; readonly run: () => Promise<Cost>; readonly costs: Cost[] }[] = [];
-function add(label: string, run: () => Promise<Cost> | Cost): void {
-  cases.push({ label, run: async () => run(), costs: [] });
+function add(label: string, run: () => Promise<Cost>): void {
+  cases.push({ label, run, costs: [] });
 }
 
 if (redis) {
   const keys = new Keyspace();
   await Promise.all(Array.from({ length: 1_000 }, (_, n) => redis.hset(keys.key(n), recordOf(n))));
-  add('1 in flight: Redis appendfsync always, HSET round trip', async () => {
-    const cpu = process.cpuUsage();
-    const start = performance.now();
+  add('1 in flight: Redis appendfsync always, HSET round trip', () => measure(LONE_UPDATES, async () => {
     for (let u = 0; u < LONE_UPDATES; u++) await redis.hset(keys.key(u % 1_000), FIELD_NAMES[u % FIELD_COUNT] as string, fieldValue(u, u % FIELD_COUNT, 2));
-    const used = process.cpuUsage(cpu);
-    return { wallUs: ((performance.now() - start) * 1000) / LONE_UPDATES, cpuUs: (used.user + used.system) / LONE_UPDATES };
-  });
+  }));
 }
 add('1 in flight: append 1.1 KB + fdatasync, in process', () => measure(LONE_UPDATES, () => appendAndSync(dir, LONE_UPDATES)));
 const store = new RawStore(dir);

@@ -105,34 +105,46 @@ async function metricsText(url: string): Promise<string> {
   return text;
 }
 
-/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics; NaN for one it does not serve (an older build). */
-export async function servedMetricSamples(url: string, names: readonly string[]): Promise<number[]> {
-  const text = await metricsText(url);
+/** The values of the Prometheus samples `names` (unlabelled) in /metrics text; NaN for one it lacks (an older build). */
+function samplesIn(text: string, names: readonly string[]): number[] {
   return names.map((name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
 }
 
-/**
- * How long each of the server's threads has been busy so far, in seconds, by thread (`event_loop`,
- * `writer`, `search`), from `spacekv_thread_busy_seconds_total`; empty from a build that lacks it.
- */
-export async function threadsBusySeconds(url: string): Promise<Readonly<Record<string, number>>> {
-  const text = await metricsText(url);
-  return Object.fromEntries([...text.matchAll(/^spacekv_thread_busy_seconds_total\{thread="(\w+)"\} (\S+)$/gm)].map(([, thread, value]) => [thread, Number(value)]));
+/** The values of the Prometheus samples `names` (unlabelled) that the server at `url` serves at /metrics; NaN for one it does not serve (an older build). */
+export async function servedMetricSamples(url: string, names: readonly string[]): Promise<number[]> {
+  return samplesIn(await metricsText(url), names);
 }
 
-/** The same, every sample required. */
-export async function metricSamples(url: string, names: readonly string[]): Promise<number[]> {
-  const values = await servedMetricSamples(url, names);
-  const missing = names.filter((_, i) => Number.isNaN(values[i]));
+const COMMIT_SAMPLES = ['spacekv_commit_batch_size_sum', 'spacekv_commit_batch_size_count'] as const;
+
+/**
+ * The server's own group-commit counters in /metrics text, from its Prometheus histogram
+ * `spacekv_commit_batch_size` (its _sum is writes, its _count batches); both required.
+ */
+function commitCountersIn(text: string): CommitCounters {
+  const values = samplesIn(text, COMMIT_SAMPLES);
+  const missing = COMMIT_SAMPLES.filter((_, i) => Number.isNaN(values[i]));
   if (missing.length > 0) throw new Error(`/metrics has no ${missing.join(', ')}`);
-  return values;
+  const [writes = 0, batches = 0] = values;
+  return { writes, batches };
 }
 
-/**
- * The server's own group-commit counters, from its Prometheus histogram `spacekv_commit_batch_size`
- * (its _sum is writes, its _count batches): how many writes each durable commit carried over REST.
- */
+/** The server's group-commit counters: how many writes each durable commit carried. */
 export async function commitCounters(url: string): Promise<CommitCounters> {
-  const [writes = 0, batches = 0] = await metricSamples(url, ['spacekv_commit_batch_size_sum', 'spacekv_commit_batch_size_count']);
-  return { writes, batches };
+  return commitCountersIn(await metricsText(url));
+}
+
+export interface ServerCounters extends CommitCounters {
+  /**
+   * How long each of the server's threads has been busy so far, in seconds, by thread (`event_loop`,
+   * `writer`, `search`), from `spacekv_thread_busy_seconds_total`; empty from a build that lacks it.
+   */
+  readonly threadsBusy: Readonly<Record<string, number>>;
+}
+
+/** The group-commit counters and the threads' busy time, from one reading of /metrics. */
+export async function serverCounters(url: string): Promise<ServerCounters> {
+  const text = await metricsText(url);
+  const threadsBusy = Object.fromEntries([...text.matchAll(/^spacekv_thread_busy_seconds_total\{thread="(\w+)"\} (\S+)$/gm)].map(([, thread, value]) => [thread, Number(value)]));
+  return { ...commitCountersIn(text), threadsBusy };
 }

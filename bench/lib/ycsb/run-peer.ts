@@ -130,20 +130,18 @@ async function measureStep(loaded: Loaded, plan: PeerPlan, step: Step, slice = 0
   // The seed depends on the step (and slice) alone, so every peer (and a profiled pass) gets the same sequence.
   const stepSeed = plan.seed * 1_000_003 + workload.name.charCodeAt(0) * 10_007 + (step.pacedPerSecond === undefined ? step.inFlight : 7_919 * step.pacedPerSecond) + slice * 104_729;
   const sequence = generate(workload, plan.records, loaded.nextRecord, step.operations, stepSeed);
-  const before = await store.commitCounters?.();
   // The busy shares are over the time from before the first reading to after the last, which holds both readings' moments: never above 1.
-  const busyFrom = performance.now();
-  const busyBefore = await store.threadsBusy?.();
+  const readFrom = performance.now();
+  const before = await store.serverCounters?.();
   const result = await runCell(store, keys, {
     sequence, inFlight: step.inFlight, maxSeconds: step.maxSeconds, ...(step.pacedPerSecond === undefined ? {} : { pacedPerSecond: step.pacedPerSecond }),
   });
-  const after = await store.commitCounters?.();
-  const busyAfter = await store.threadsBusy?.();
-  const busySeconds = (performance.now() - busyFrom) / 1000;
+  const after = await store.serverCounters?.();
+  const readSeconds = (performance.now() - readFrom) / 1000;
   const batches = before !== undefined && after !== undefined ? after.batches - before.batches : 0;
   const writesPerCommit = before !== undefined && after !== undefined && batches > 0 ? (after.writes - before.writes) / batches : undefined;
   loaded.nextRecord += countInserts(sequence.kinds, result.ops);
-  const threadsBusy = busyBefore === undefined || busyAfter === undefined ? undefined : busyShares(busyBefore, busyAfter, busySeconds);
+  const threadsBusy = before === undefined || after === undefined ? undefined : busyShares(before.threadsBusy, after.threadsBusy, readSeconds);
   return { step, result, ...(writesPerCommit === undefined ? {} : { writesPerCommit }), ...(threadsBusy === undefined ? {} : { threadsBusy }) };
 }
 

@@ -4,6 +4,7 @@
  * none when it runs inside the bench process). The workload code drives every peer through this and
  * nothing else, so no peer gets a cheaper loop than another.
  */
+import type { ServerCounters } from '../rest-fixtures.js';
 import type { Fields } from './workload.js';
 
 export interface YcsbStore {
@@ -22,10 +23,11 @@ export interface YcsbStore {
   insert(key: string, fields: Fields): Promise<void>;
   /** Read up to `count` records in key order from `startKey` on; resolves with how many came back. */
   scan(startKey: string, count: number): Promise<number>;
-  /** Only for a peer with group commit (spacekv): writes and durable commits so far, from its metrics. */
-  commitCounters?(): Promise<{ readonly writes: number; readonly batches: number }>;
-  /** Only for a peer that reports it (spacekv): how long each server thread has been busy so far, in seconds, by thread. */
-  threadsBusy?(): Promise<Readonly<Record<string, number>>>;
+  /**
+   * Only for a peer with group commit (spacekv): writes and durable commits so far, and how long
+   * each server thread has been busy so far, in seconds, by thread; from one reading of its metrics.
+   */
+  serverCounters?(): Promise<ServerCounters>;
   /**
    * Only for a peer run under a profiler: end the current profiles (named for `label`, e.g. the
    * workload just run) and start new ones, keeping the data; resolves with the profiles' paths,

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { type SpacekvClient, connect } from '@spacekv/client';
 import type { ChildServer } from '../../child-server.js';
 import { backendPids, dropSchemas, withSchema } from '../../postgres.js';
-import { commitCounters, threadsBusySeconds } from '../../rest-fixtures.js';
+import { serverCounters } from '../../rest-fixtures.js';
 import { DEFAULT_SERVER, type ServerVariant } from '../../variants.js';
 import { type YcsbPeer, type YcsbStore, firstLine } from '../store.js';
 import { FIELD_NAMES, type Fields } from '../workload.js';
@@ -130,8 +130,7 @@ async function storeOf(first: Running, dataDir: string, o: SpacekvPeerOptions): 
       await running.client.put(SPACE, key, fields);
     },
     scan: list,
-    commitCounters: () => commitCounters(running.server.url),
-    threadsBusy: () => threadsBusySeconds(running.server.url),
+    serverCounters: () => serverCounters(running.server.url),
     ...(profiles === undefined ? {} : {
       async cutProfile(label: string) {
         mkdirSync(profiles, { recursive: true });
