@@ -28,7 +28,7 @@
  * SAVEPOINT.
  */
 import {
-  type AddSpaceOp, type Attributes, type KeyTypeName, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
+  type AddSpaceOp, type Attributes, type Change, type Key, type Limits, type RmIndexOp, type RmSpaceOp, type StoredObject, type WireError,
   SpacekvError, fail, largeValueIds, parseJson, stringifyJson,
 } from '@spacekv/core';
 import type { BatchMember, MemberOutcome } from '../store.js';
@@ -47,38 +47,55 @@ type Row = StoredObject | null;
 const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', false)}`;
 const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 /**
- * The batch's seqs are sent as their rank n in the batch (1..count); a statement behind the bump
- * (SEQ_SQL) turns rank n into the seq `b.base + n`, reading the meta row this transaction locked and
- * bumped by `count` (the parameter `countParam`).
+ * Large values the batch's rows refer to, adopted at the seq of the row that refers to them. The
+ * batch's seqs are sent as their rank n in the batch (1..count); behind the seq bump (WRITE_SQL) the
+ * seq of rank n is `b.base + n`, read from the meta row this transaction locked and bumped by the
+ * batch's count ($3).
  */
-const baseAfterBump = (countParam: string): string => `(SELECT last_seq - ${countParam} AS base FROM meta WHERE id = 1) b`;
-const UPSERT_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
-  SELECT $1, r.key, b.base + r.n, r.expires_at, r.attrs FROM unnest($2::bytea[], $3::int8[], $4::int8[], $5::text[]) AS r(key, n, expires_at, attrs), ${baseAfterBump('$6')}`;
-/** Large values the batch's rows refer to, adopted at the seq of the row that refers to them. */
-const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n), ${baseAfterBump('$3')}
+const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n),
+  (SELECT last_seq - $3 AS base FROM meta WHERE id = 1) b
   WHERE large_values.id = v.id AND large_values.adopted_seq IS NULL`;
 
 /**
- * The meta row lock, the batch's seq range and its change log rows, in one statement, the first
- * of the batch's last round trip: `last_seq` moves on by the batch's count ($1), and the range's
- * base comes back, with how long the statement waited for the lock (both times on the database's
- * clock, so the store can tell its lock hold from its wait). Only while the catalog is the one the
- * batch ran against (catalog_gen = $4): otherwise no row is updated, the log rows get a null seq,
- * and the not-null violation (`isCatalogMoved`) aborts the transaction before any write behind it
- * runs.
+ * The meta row lock, the batch's seq range, its change log rows and its object rows, in one
+ * statement, the first of the batch's last round trip: `last_seq` moves on by the batch's count
+ * ($1), and the range's base comes back, with how long the statement waited for the lock (both
+ * times on the database's clock, so the store can tell its lock hold from its wait).
+ *
+ * Every object row a batch writes is the state one of its changes logged (a write step logs the
+ * whole object it writes), so a row names that change by its ordinal ($14) and takes the change's
+ * attrs and rank: an object's text crosses the wire and PostgreSQL's array parser once, not once
+ * for the log and again for the row. Rows the batch read (and locked, or holds under the meta row
+ * lock) are upserted; rows it found absent are inserted with a plain INSERT ($16 false), so a key
+ * another batch created meanwhile fails with 23505 instead of being overwritten.
+ *
+ * Only while the catalog is the one the batch ran against (catalog_gen = $4): otherwise `taken` is
+ * empty, no object row is written (they join it), the log rows get a null seq, and the not-null
+ * violation on `changes` (`isCatalogMoved`) aborts the transaction.
  */
-const SEQ_SQL = (notify: boolean): string => `WITH taken AS (
+const WRITE_SQL = (notify: boolean): string => `WITH taken AS (
     UPDATE meta SET last_seq = last_seq + $1, catalog_seq = COALESCE($2::int8, catalog_seq), catalog_gen = catalog_gen + $3
     WHERE id = 1 AND catalog_gen = $4
     RETURNING last_seq - $1 AS base, (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS waited_ms
+  ), c AS (
+    SELECT * FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[])
+      WITH ORDINALITY AS c(n, idx, space, key_json, op, attrs, committed_at, i)
   ), logged AS (
     INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
-    SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at
-    FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[]) AS c(n, idx, space, key_json, op, attrs, committed_at)
+    SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at FROM c
+  ), r AS (
+    SELECT r.space_seq, r.key, t.base + c.n AS version, r.expires_at, c.attrs, r.upsert
+    FROM unnest($12::int8[], $13::bytea[], $14::int8[], $15::int8[], $16::bool[]) AS r(space_seq, key, i, expires_at, upsert)
+    JOIN c USING (i) CROSS JOIN taken t
+  ), upserted AS (
+    INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT space_seq, key, version, expires_at, attrs FROM r WHERE upsert
+    ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs
+  ), inserted AS (
+    INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT space_seq, key, version, expires_at, attrs FROM r WHERE NOT upsert
   )
-  SELECT base, waited_ms${notify ? ', pg_notify($12, $13)' : ''} FROM taken`;
-const SEQ_PLAIN_SQL = SEQ_SQL(false);
-const SEQ_NOTIFY_SQL = SEQ_SQL(true);
+  SELECT base, waited_ms${notify ? ', pg_notify($17, $18)' : ''} FROM taken`;
+const WRITE_PLAIN_SQL = WRITE_SQL(false);
+const WRITE_NOTIFY_SQL = WRITE_SQL(true);
 
 /** The seq bump's answer: the seq the batch's range starts after, and how long the bump waited for the meta row lock. */
 export interface SeqRange {
@@ -174,6 +191,28 @@ export function changesCatalog(member: BatchMember): boolean {
 function faultOf(err: unknown): WireError {
   if (err instanceof SpacekvError) return err.toWire();
   return { code: 'internal', message: `storage fault: ${(err as Error).message}` };
+}
+
+/** The object rows of a batch's write (WRITE_SQL), as its five array parameters. */
+class ObjectRows {
+  private readonly spaceSeqs: number[] = [];
+  private readonly keys: Buffer[] = [];
+  private readonly ordinals: number[] = [];
+  private readonly expiries: (number | null)[] = [];
+  private readonly upserts: boolean[] = [];
+
+  /** `ordinal`: the row's change among the batch's (from 1); `upsert`: the batch read the row (false: found absent, inserted). */
+  add(spaceSeq: number, key: Buffer, ordinal: number, expiresAt: number | null, upsert: boolean): void {
+    this.spaceSeqs.push(spaceSeq);
+    this.keys.push(key);
+    this.ordinals.push(ordinal);
+    this.expiries.push(expiresAt);
+    this.upserts.push(upsert);
+  }
+
+  parameters(): string[] {
+    return [integerArray(this.spaceSeqs), byteaArray(this.keys), integerArray(this.ordinals), integerArray(this.expiries), `{${this.upserts.map((u) => (u ? 't' : 'f')).join(',')}}`];
+  }
 }
 
 export class PgBatch implements StepContext {
@@ -385,68 +424,73 @@ export class PgBatch implements StepContext {
   }
 
   /**
-   * Send the batch's seq bump with its change log, then its final rows, pipelined on the
-   * transaction's connection, without waiting: the caller sends COMMIT right behind them. `range`
-   * is the bump's answer (undefined when the batch took no seq). Each key is written once with its final state, so writes and deletes never overlap. A
-   * key the batch found absent is inserted with a plain INSERT, never an upsert: if another batch
-   * created it after this one read it, the INSERT fails (23505) instead of overwriting what this
-   * batch never saw. `wakeup`: where other servers listen, the bump notifies them (at COMMIT).
+   * Send the batch's writes, pipelined on the transaction's connection, without waiting: the caller
+   * sends COMMIT right behind them. First the seq bump with the change log and the object rows
+   * (WRITE_SQL), then the catalog rows, each space's deletions, absent-key guards and index entries,
+   * and the large values adopted. `range` is the bump's answer (undefined when the batch took no
+   * seq). Each key is written once with its final state, so writes and deletes never overlap.
+   * `wakeup`: where other servers listen, the bump notifies them (at COMMIT).
    */
   flush(wakeup: Wakeup | undefined): { statements: Promise<unknown>[]; range: Promise<SeqRange | undefined> } {
     const statements: Promise<unknown>[] = [];
-    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
-    if (this.changes.length > 0) {
-      const bump = this.takeSeqs(wakeup);
-      statements.push(bump);
-      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
-    }
-    statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })));
+    const objects = new ObjectRows();
+    const after: Promise<unknown>[] = [];
+    const ordinals = this.changeOrdinals();
     for (const rows of this.tables.values()) {
       const keyType = rows.space.schema.key.type;
       const spaceSeq = rows.space.createdSeq;
-      const updates: Written[] = [];
-      const inserts: Written[] = [];
+      const upserts: Written[] = [];
+      const upsertKeys: Buffer[] = [];
       const deletes: Buffer[] = [];
       for (const [text, written] of rows.written) {
-        if (!written.row) deletes.push(keyBytes(written.key, keyType));
-        else if (rows.fetched.get(text)) updates.push(written);
-        else inserts.push(written);
+        const key = keyBytes(written.key, keyType);
+        if (!written.row) {
+          deletes.push(key);
+          continue;
+        }
+        const ordinal = ordinals.get(written);
+        if (ordinal === undefined) throw new Error(`internal: the row '${text}' of space ${spaceSeq} was written without a change`);
+        objects.add(spaceSeq, key, ordinal, written.row.expiresAt, Boolean(rows.fetched.get(text)));
+        upserts.push(written);
+        upsertKeys.push(key);
       }
-      if (updates.length > 0) statements.push(this.writeRows(spaceSeq, keyType, updates, true));
-      if (inserts.length > 0) statements.push(this.writeRows(spaceSeq, keyType, inserts, false));
       if (deletes.length > 0) {
-        statements.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(deletes)] as never[], { prepare: true }));
+        after.push(this.tx.unsafe('DELETE FROM objects WHERE space_seq = $1 AND key = ANY($2::bytea[])', [spaceSeq, byteaArray(deletes)] as never[], { prepare: true }));
       }
-      if (this.lockedRows) statements.push(...this.guardAbsent(rows));
-      const upserts = [...updates, ...inserts];
-      statements.push(...this.indexWrites(rows, upserts, upserts.map((w) => keyBytes(w.key, keyType)), deletes));
+      if (this.lockedRows) after.push(...this.guardAbsent(rows));
+      after.push(...this.indexWrites(rows, upserts, upsertKeys, deletes));
     }
+    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
+    if (this.changes.length > 0) {
+      const bump = this.write(objects, wakeup);
+      statements.push(bump);
+      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
+    }
+    statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })), ...after);
     const adopted = this.adoptedLargeValues();
     if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.ranks), this.seqCount], { prepare: true }));
     return { statements, range };
   }
 
+  /**
+   * Each written row's change: its ordinal (from 1) among the batch's changes. A write step logs the
+   * object it writes, at the row's version, so the row's change is the last of its key at that seq
+   * with the same text (a tx may write one key twice at its one seq).
+   */
+  private changeOrdinals(): Map<Written, number> {
+    const ordinals = new Map<Written, number>();
+    this.changes.forEach((change, i) => {
+      if (change.attributesJson === null) return;
+      const entry = this.catalog.get(change.space);
+      const written = entry && this.tables.get(entry.space.createdSeq)?.written.get(String(change.key));
+      if (written?.row && written.row.version === change.seq && written.row.attributesJson === change.attributesJson) ordinals.set(written, i + 1);
+    });
+    return ordinals;
+  }
+
   /** A seq's rank in the batch: 1 for the first seq the batch takes. */
   private rankOf(seq: number): number {
     return seq - this.startSeq;
-  }
-
-  /** Write `rows` of one space: as upserts of rows the batch read (and locked), or as plain inserts of rows it found absent. */
-  private writeRows(spaceSeq: number, keyType: KeyTypeName, rows: readonly Written[], upsert: boolean): Promise<unknown> {
-    return this.tx.unsafe(
-      upsert
-        ? `${UPSERT_SQL} ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`
-        : UPSERT_SQL,
-      [
-        spaceSeq,
-        byteaArray(rows.map((w) => keyBytes(w.key, keyType))),
-        integerArray(rows.map((w) => this.rankOf((w.row as StoredObject).version))), // every row written here is at one of the batch's seqs
-        integerArray(rows.map((w) => (w.row as StoredObject).expiresAt)),
-        textArray(rows.map((w) => (w.row as StoredObject).attributesJson)),
-        this.seqCount,
-      ] as never[],
-      { prepare: true },
-    );
   }
 
   /**
@@ -503,8 +547,8 @@ export class PgBatch implements StepContext {
     return { ids, ranks };
   }
 
-  /** The seq bump with the change log rows, in seq order (SEQ_SQL); `idx` numbers the changes of one seq (a tx's several). */
-  private takeSeqs(wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
+  /** The seq bump with the change log rows, in seq order, and the object rows (WRITE_SQL); `idx` numbers the changes of one seq (a tx's several). */
+  private write(objects: ObjectRows, wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
     const idx: number[] = [];
     let previous = -1;
     let next = 0;
@@ -513,7 +557,7 @@ export class PgBatch implements StepContext {
       previous = change.seq;
       idx.push(next);
     }
-    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? SEQ_NOTIFY_SQL : SEQ_PLAIN_SQL, [
+    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? WRITE_NOTIFY_SQL : WRITE_PLAIN_SQL, [
       this.seqCount,
       this.catalogChanged ? this.catalogSeq : null,
       this.catalogChanged ? 1 : 0,
@@ -525,6 +569,7 @@ export class PgBatch implements StepContext {
       textArray(this.changes.map((c) => c.op)),
       textArray(this.changes.map((c) => c.attributesJson)),
       integerArray(this.changes.map((c) => c.committedAtMs)),
+      ...objects.parameters(),
       ...(wakeup ? [wakeup.channel, wakeup.payload] : []),
     ] as never[], { prepare: true });
   }
