@@ -21,8 +21,8 @@
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
  * (write-steps.ts) against those rows plus the batch's own writes, and the results are written
- * back with one pipelined statement per space and kind, the index entries, and one statement for
- * the change log with the meta row. A member that fails is undone in memory (the journal below),
+ * back pipelined: one statement for the meta row, the change log and the object rows (WRITE_SQL),
+ * then deletions and index entries per space. A member that fails is undone in memory (the journal below),
  * which is this store's savepoint. Adding or removing a space or an index only writes catalog rows
  * (layout.ts), queued in memory like the rest, so a batch never runs DDL and never needs a real
  * SAVEPOINT.
