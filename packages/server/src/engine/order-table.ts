@@ -149,7 +149,10 @@ class Group extends Tally {
 
 class Resource extends Tally {
   groups: Group[] = [];
+  /** The first group not done. */
   head = 0;
+  /** The groups before this one (from `head`) have had their claims granted: the head, and those opened behind it (`open`). */
+  opened = 0;
   /** The objects of a space (on a space's resource only). */
   readonly objects: Resources | undefined;
 
@@ -269,9 +272,12 @@ export class OrderTable {
   private claim(claimant: Claimant, resource: Resource, mode: Mode): Claim {
     const grantable = resource.admits(mode);
     let group = resource.head < resource.groups.length ? resource.groups[resource.groups.length - 1] as Group : undefined;
-    if (!group || !group.admits(mode)) {
+    // A claim that must wait never joins a group already granted: it waits in a group of its own,
+    // which `open` grants as soon as the claims ahead allow.
+    if (!group || !group.admits(mode) || (!grantable && resource.opened === resource.groups.length)) {
       group = new Group();
       resource.groups.push(group);
+      if (resource.groups.length - 1 === resource.head) resource.opened = resource.groups.length; // the head group is granted
     }
     group.add(mode);
     resource.add(mode);
@@ -289,6 +295,39 @@ export class OrderTable {
     for (const { resource, group, mode } of claims) {
       group.start(mode);
       resource.start(mode);
+      this.open(resource);
+    }
+  }
+
+  /**
+   * Grant the groups behind the granted ones whose claims the claims ahead of them no longer hold
+   * up. A group waits behind a conflict (a write behind a read still running) until the groups
+   * ahead are done; behind what only has to reach the committer first (a write behind a write or
+   * a batched read of its key), it waits only until those have started. So a key's alternating
+   * writes and reads, once the first is in the committer, all reach it in order without waiting
+   * for one another's commits. Checks nothing while no group waits (the usual case).
+   */
+  private open(resource: Resource): void {
+    const { groups } = resource;
+    while (resource.opened < groups.length) {
+      let held = 0;
+      let unstarted = 0;
+      for (let i = resource.head; i < resource.opened; i++) {
+        held |= (groups[i] as Group).heldMask;
+        unstarted |= (groups[i] as Group).unstartedMask;
+      }
+      const next = groups[resource.opened] as Group;
+      if (!admitsEvery(next.heldMask, held, unstarted)) return;
+      resource.opened++;
+      this.grant(next);
+    }
+  }
+
+  private grant(group: Group): void {
+    const granted = group.waiting;
+    group.waiting = [];
+    for (const claim of granted) {
+      if (--claim.claimant.waits === 0) this.ready(claim.claimant);
     }
   }
 
@@ -307,19 +346,29 @@ export class OrderTable {
     if (resource.head === resource.groups.length) {
       resource.groups = [];
       resource.head = 0;
+      resource.opened = 0;
       return;
     }
     if (resource.head >= 64 && resource.head * 2 >= resource.groups.length) {
       resource.groups = resource.groups.slice(resource.head); // a resource busy for long keeps a short queue
+      resource.opened -= resource.head;
       resource.head = 0;
     }
-    const head = resource.groups[resource.head] as Group;
-    const granted = head.waiting;
-    head.waiting = [];
-    for (const claim of granted) {
-      if (--claim.claimant.waits === 0) this.ready(claim.claimant);
+    if (resource.opened <= resource.head) {
+      resource.opened = resource.head + 1;
+      this.grant(resource.groups[resource.head] as Group);
     }
+    this.open(resource);
   }
+}
+
+/** Whether claims in every mode of `modes` (a mask) may run beside claims held in `held` and not started in `unstarted`. */
+function admitsEvery(modes: number, held: number, unstarted: number): boolean {
+  for (let mode = 0; modes >> mode !== 0; mode++) {
+    if (((modes >> mode) & 1) === 0) continue;
+    if (((CONFLICTS[mode] as number) & held) !== 0 || ((SEQUENCED[mode] as number) & unstarted) !== 0) return false;
+  }
+  return true;
 }
 
 function resourceOf(home: Resources, name: Key, withObjects: boolean, owner?: Resource): Resource {
