@@ -159,6 +159,23 @@ test('random pipelines keep per-key order, answer free reads at once, and never 
   }
 });
 
+test("a key's writes and reads behind a read still running reach the committer together once it is done, not one commit each", async () => {
+  const finished = new Map<Operation, number>();
+  const runner = new HandRunner(() => 0.99, finished); // every get runs asynchronously, as on PostgreSQL
+  const session = new Session(runner, 10_000);
+  const ops: Operation[] = [0, 1, 2, 3, 4, 5].map((i) => (i % 2 === 0 ? { op: 'get', space: 's', key: 'a' } : { op: 'put', space: 's', key: 'a', attributes: { i } }) as Operation);
+  for (const op of ops) void Promise.resolve(session.submit(op)).catch(() => undefined);
+  await settle();
+  assert.deepEqual(ops.map((op) => runner.started.has(op)), [true, false, false, false, false, false], 'behind the running read, the write of its key waits, and everything behind that');
+  runner.running.find((call) => call.op === ops[0])?.finish();
+  await settle();
+  assert.deepEqual(ops.map((op) => runner.started.has(op)), [true, true, true, true, true, true], 'the read done, the rest reach the committer');
+  assert.deepEqual(ops.slice(1).map((op) => finished.has(op)), [false, false, false, false, false], 'none of them waited for another to commit');
+  const starts = ops.map((op) => runner.started.get(op) as number);
+  assert.deepEqual([...starts].sort((x, y) => x - y), starts, 'in the order sent');
+  assert.deepEqual([ops[2], ops[4]].map((op) => runner.batched.has(op as Operation)), [true, true], 'the reads ride the batch behind the writes');
+});
+
 test('negative control: a runner with no order at all is caught', async () => {
   const unordered: Execute = (runner) => (op) => (op.op === 'get' || op.op === 'search' || op.op === 'list_spaces' ? runner.read(op) : runner.write(op));
   const seed = seedFromEnv();
