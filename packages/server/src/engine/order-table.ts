@@ -6,9 +6,10 @@
  *
  * Each resource keeps its claims in arrival order as a queue of groups: a claim joins the last
  * group when it is compatible with every claim still held there, else it opens a new group, and a
- * group's claims are granted once every group before it is done. A claim compatible with everything
- * still held on its resource is granted at once wherever it stands (a read of an object behind an
- * unrelated scan). An operation runs once all its claims are granted; since every claim waits only
+ * group's claims are granted once every group before it is done, or, where those only have to reach
+ * the group committer first (writes and batched reads of one key), once they have started (`open`).
+ * A claim compatible with everything still held on its resource is granted at once wherever it
+ * stands (a read of an object behind an unrelated scan). An operation runs once all its claims are granted; since every claim waits only
  * for earlier ones, the session never deadlocks. The cost of a claim does not depend on how many
  * keys are in flight: one map lookup per level and a constant amount of work per group.
  */
