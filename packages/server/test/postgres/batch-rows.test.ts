@@ -1,6 +1,6 @@
 // Proves the PostgreSQL store writes each object row from the change that logged it (batch.ts
-// WRITE_SQL: a row names its change and takes the change's text and seq, so an object's text is
-// sent once). One batch mixes what could pair a row with the wrong change: the same key in two
+// INSERT_OBJECTS_SQL: a row names its change and takes its text from the change log row, so an
+// object's text is sent once). One batch mixes what could pair a row with the wrong change: the same key in two
 // spaces, a tx that writes a key a later member writes again, a key put then deleted, a key deleted
 // then put again, a new key and a member that fails. Every object row must then be the state of the
 // last change of its key, at that change's seq, and a failed member must leave its key as it was.

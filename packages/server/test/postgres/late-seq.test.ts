@@ -51,7 +51,7 @@ async function raced(
   return { outcomes: await (batch as Promise<readonly MemberOutcome[]>), waitedIn, last };
 }
 
-/** The statement a batch waits in when it takes the meta row lock late: its seq bump with its writes (batch.ts WRITE_SQL). */
+/** The statement a batch waits in when it takes the meta row lock late: its seq bump (batch.ts SEQ_SQL). */
 const SEQ_BUMP = /^WITH taken AS \(\s*UPDATE meta/;
 
 /** Put `keys` of space `space` (incarnation `spaceSeq`) at the seqs after `last`, as another server would, in `tx` (holding the meta row lock). */

@@ -21,8 +21,8 @@
  * Round trips stay few and independent of the batch size: the rows the batch names are fetched
  * with one query per space, the members run in memory through the same steps as SQLite's
  * (write-steps.ts) against those rows plus the batch's own writes, and the results are written
- * back pipelined: one statement for the meta row, the change log and the object rows (WRITE_SQL),
- * then deletions and index entries per space. A member that fails is undone in memory (the journal below),
+ * back pipelined: one statement for the meta row and the change log, one for the object rows of
+ * each kind (which take their text from the log rows), then deletions and index entries per space. A member that fails is undone in memory (the journal below),
  * which is this store's savepoint. Adding or removing a space or an index only writes catalog rows
  * (layout.ts), queued in memory like the rest, so a batch never runs DDL and never needs a real
  * SAVEPOINT.
@@ -48,7 +48,7 @@ const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfK
 const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 /**
  * Large values the batch's rows refer to, adopted at the seq of the row that refers to them. The
- * batch's seqs are sent as their rank n in the batch (1..count); behind the seq bump (WRITE_SQL) the
+ * batch's seqs are sent as their rank n in the batch (1..count); behind the seq bump (SEQ_SQL) the
  * seq of rank n is `b.base + n`, read from the meta row this transaction locked and bumped by the
  * batch's count ($3).
  */
@@ -57,45 +57,46 @@ const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnes
   WHERE large_values.id = v.id AND large_values.adopted_seq IS NULL`;
 
 /**
- * The meta row lock, the batch's seq range, its change log rows and its object rows, in one
- * statement, the first of the batch's last round trip: `last_seq` moves on by the batch's count
- * ($1), and the range's base comes back, with how long the statement waited for the lock (both
- * times on the database's clock, so the store can tell its lock hold from its wait).
- *
- * Every object row a batch writes is the state one of its changes logged (a write step logs the
- * whole object it writes), so a row names that change by its ordinal ($14) and takes the change's
- * attrs and rank: an object's text crosses the wire and PostgreSQL's array parser once, not once
- * for the log and again for the row. Rows the batch read (and locked, or holds under the meta row
- * lock) are upserted; rows it found absent are inserted with a plain INSERT ($16 false), so a key
- * another batch created meanwhile fails with 23505 instead of being overwritten.
- *
- * Only while the catalog is the one the batch ran against (catalog_gen = $4): otherwise `taken` is
- * empty, no object row is written (they join it), the log rows get a null seq, and the not-null
- * violation on `changes` (`isCatalogMoved`) aborts the transaction.
+ * The meta row lock, the batch's seq range and its change log rows, in one statement, the first
+ * of the batch's last round trip: `last_seq` moves on by the batch's count ($1), and the range's
+ * base comes back, with how long the statement waited for the lock (both times on the database's
+ * clock, so the store can tell its lock hold from its wait). Only while the catalog is the one the
+ * batch ran against (catalog_gen = $4): otherwise no row is updated, the log rows get a null seq,
+ * and the not-null violation (`isCatalogMoved`) aborts the transaction before any write behind it
+ * runs.
  */
-const WRITE_SQL = (notify: boolean): string => `WITH taken AS (
+const SEQ_SQL = (notify: boolean): string => `WITH taken AS (
     UPDATE meta SET last_seq = last_seq + $1, catalog_seq = COALESCE($2::int8, catalog_seq), catalog_gen = catalog_gen + $3
     WHERE id = 1 AND catalog_gen = $4
     RETURNING last_seq - $1 AS base, (EXTRACT(EPOCH FROM clock_timestamp() - statement_timestamp()) * 1000)::float8 AS waited_ms
-  ), c AS (
-    SELECT * FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[])
-      WITH ORDINALITY AS c(n, idx, space, key_json, op, attrs, committed_at, i)
   ), logged AS (
     INSERT INTO changes (seq, idx, space, key_json, op, attrs, committed_at)
-    SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at FROM c
-  ), r AS (
-    SELECT r.space_seq, r.key, t.base + c.n AS version, r.expires_at, c.attrs, r.upsert
-    FROM unnest($12::int8[], $13::bytea[], $14::int8[], $15::int8[], $16::bool[]) AS r(space_seq, key, i, expires_at, upsert)
-    JOIN c USING (i) CROSS JOIN taken t
-  ), upserted AS (
-    INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT space_seq, key, version, expires_at, attrs FROM r WHERE upsert
-    ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs
-  ), inserted AS (
-    INSERT INTO objects (space_seq, key, version, expires_at, attrs) SELECT space_seq, key, version, expires_at, attrs FROM r WHERE NOT upsert
+    SELECT (SELECT base FROM taken) + c.n, c.idx, c.space, c.key_json, c.op, c.attrs, c.committed_at
+    FROM unnest($5::int8[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[]) AS c(n, idx, space, key_json, op, attrs, committed_at)
   )
-  SELECT base, waited_ms${notify ? ', pg_notify($17, $18)' : ''} FROM taken`;
-const WRITE_PLAIN_SQL = WRITE_SQL(false);
-const WRITE_NOTIFY_SQL = WRITE_SQL(true);
+  SELECT base, waited_ms${notify ? ', pg_notify($12, $13)' : ''} FROM taken`;
+const SEQ_PLAIN_SQL = SEQ_SQL(false);
+const SEQ_NOTIFY_SQL = SEQ_SQL(true);
+
+/**
+ * Object rows, behind the seq bump. Every object row a batch writes is the state one of its changes
+ * logged (a write step logs the whole object it writes), so a row names that change (its rank n and
+ * idx) and takes its text from the change log row this transaction just wrote: an object's text
+ * crosses the wire and PostgreSQL's array parser once, not once for the log and again for the row.
+ * The log row is found by a primary-key probe per row (LATERAL, LIMIT 1), whatever plan the
+ * statement was prepared with (keyed-rows.ts says why). Rows the batch read (and locked, or holds
+ * under the meta row lock) are upserted; rows it found absent are inserted with a plain INSERT, so
+ * a key another batch created meanwhile fails with 23505 instead of being overwritten. Two
+ * statements, not one with two modifying CTEs: CockroachDB refuses a statement that modifies one
+ * table twice (docs/postgres.md, Portability).
+ */
+const INSERT_OBJECTS_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
+  SELECT r.space_seq, r.key, c.seq, r.expires_at, c.attrs
+  FROM unnest($1::int8[], $2::bytea[], $3::int8[], $4::int4[], $5::int8[]) AS r(space_seq, key, n, idx, expires_at)
+  CROSS JOIN (SELECT last_seq - $6 AS base FROM meta WHERE id = 1) b
+  CROSS JOIN LATERAL (SELECT seq, attrs FROM changes WHERE seq = b.base + r.n AND idx = r.idx LIMIT 1) c`;
+const UPSERT_OBJECTS_SQL = `${INSERT_OBJECTS_SQL}
+  ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`;
 
 /** The seq bump's answer: the seq the batch's range starts after, and how long the bump waited for the meta row lock. */
 export interface SeqRange {
@@ -193,25 +194,29 @@ function faultOf(err: unknown): WireError {
   return { code: 'internal', message: `storage fault: ${(err as Error).message}` };
 }
 
-/** The object rows of a batch's write (WRITE_SQL), as its five array parameters. */
+/** Object rows of one kind (upserts or inserts) across the batch's spaces, as the parameters of INSERT_OBJECTS_SQL. */
 class ObjectRows {
   private readonly spaceSeqs: number[] = [];
   private readonly keys: Buffer[] = [];
-  private readonly ordinals: number[] = [];
+  private readonly ranks: number[] = [];
+  private readonly idxs: number[] = [];
   private readonly expiries: (number | null)[] = [];
-  private readonly upserts: boolean[] = [];
 
-  /** `ordinal`: the row's change among the batch's (from 1); `upsert`: the batch read the row (false: found absent, inserted). */
-  add(spaceSeq: number, key: Buffer, ordinal: number, expiresAt: number | null, upsert: boolean): void {
-    this.spaceSeqs.push(spaceSeq);
-    this.keys.push(key);
-    this.ordinals.push(ordinal);
-    this.expiries.push(expiresAt);
-    this.upserts.push(upsert);
+  get size(): number {
+    return this.keys.length;
   }
 
-  parameters(): string[] {
-    return [integerArray(this.spaceSeqs), byteaArray(this.keys), integerArray(this.ordinals), integerArray(this.expiries), `{${this.upserts.map((u) => (u ? 't' : 'f')).join(',')}}`];
+  /** A row, from the change that logged it: its seq's rank in the batch and its idx among that seq's changes. */
+  add(spaceSeq: number, key: Buffer, rank: number, idx: number, expiresAt: number | null): void {
+    this.spaceSeqs.push(spaceSeq);
+    this.keys.push(key);
+    this.ranks.push(rank);
+    this.idxs.push(idx);
+    this.expiries.push(expiresAt);
+  }
+
+  parameters(seqCount: number): unknown[] {
+    return [integerArray(this.spaceSeqs), byteaArray(this.keys), integerArray(this.ranks), integerArray(this.idxs), integerArray(this.expiries), seqCount];
   }
 }
 
@@ -425,17 +430,27 @@ export class PgBatch implements StepContext {
 
   /**
    * Send the batch's writes, pipelined on the transaction's connection, without waiting: the caller
-   * sends COMMIT right behind them. First the seq bump with the change log and the object rows
-   * (WRITE_SQL), then the catalog rows, each space's deletions, absent-key guards and index entries,
-   * and the large values adopted. `range` is the bump's answer (undefined when the batch took no
-   * seq). Each key is written once with its final state, so writes and deletes never overlap.
-   * `wakeup`: where other servers listen, the bump notifies them (at COMMIT).
+   * sends COMMIT right behind them. First the seq bump with the change log, then the catalog rows,
+   * the object rows (INSERT_OBJECTS_SQL: upserts, then inserts of keys found absent), each space's
+   * deletions, absent-key guards and index entries, and the large values adopted. `range` is the
+   * bump's answer (undefined when the batch took no seq). Each key is written once with its final
+   * state, so writes and deletes never overlap. `wakeup`: where other servers listen, the bump
+   * notifies them (at COMMIT).
    */
   flush(wakeup: Wakeup | undefined): { statements: Promise<unknown>[]; range: Promise<SeqRange | undefined> } {
     const statements: Promise<unknown>[] = [];
-    const objects = new ObjectRows();
+    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
+    const idxs = this.changeIdxs();
+    if (this.changes.length > 0) {
+      const bump = this.takeSeqs(idxs, wakeup);
+      statements.push(bump);
+      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
+    }
+    statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })));
+    const loggedAs = this.changesOfRows();
+    const upserted = new ObjectRows();
+    const inserted = new ObjectRows();
     const after: Promise<unknown>[] = [];
-    const ordinals = this.changeOrdinals();
     for (const rows of this.tables.values()) {
       const keyType = rows.space.schema.key.type;
       const spaceSeq = rows.space.createdSeq;
@@ -448,9 +463,9 @@ export class PgBatch implements StepContext {
           deletes.push(key);
           continue;
         }
-        const ordinal = ordinals.get(written);
-        if (ordinal === undefined) throw new Error(`internal: the row '${text}' of space ${spaceSeq} was written without a change`);
-        objects.add(spaceSeq, key, ordinal, written.row.expiresAt, Boolean(rows.fetched.get(text)));
+        const change = loggedAs.get(written);
+        if (change === undefined) throw new Error(`internal: the row '${text}' of space ${spaceSeq} was written without a change`);
+        (rows.fetched.get(text) ? upserted : inserted).add(spaceSeq, key, this.rankOf(written.row.version), idxs[change] as number, written.row.expiresAt);
         upserts.push(written);
         upsertKeys.push(key);
       }
@@ -460,32 +475,41 @@ export class PgBatch implements StepContext {
       if (this.lockedRows) after.push(...this.guardAbsent(rows));
       after.push(...this.indexWrites(rows, upserts, upsertKeys, deletes));
     }
-    let range: Promise<SeqRange | undefined> = Promise.resolve(undefined);
-    if (this.changes.length > 0) {
-      const bump = this.write(objects, wakeup);
-      statements.push(bump);
-      range = bump.then(([row]) => (row ? { base: Number(row.base), waitedMs: Number(row.waited_ms) } : undefined), () => undefined);
-    }
-    statements.push(...this.catalogWrites.map((w) => this.tx.unsafe(w.text, w.params as never[], { prepare: true })), ...after);
+    if (upserted.size > 0) statements.push(this.tx.unsafe(UPSERT_OBJECTS_SQL, upserted.parameters(this.seqCount) as never[], { prepare: true }));
+    if (inserted.size > 0) statements.push(this.tx.unsafe(INSERT_OBJECTS_SQL, inserted.parameters(this.seqCount) as never[], { prepare: true }));
+    statements.push(...after);
     const adopted = this.adoptedLargeValues();
     if (adopted.ids.length > 0) statements.push(this.tx.unsafe(ADOPT_SQL, [textArray(adopted.ids), integerArray(adopted.ranks), this.seqCount], { prepare: true }));
     return { statements, range };
   }
 
   /**
-   * Each written row's change: its ordinal (from 1) among the batch's changes. A write step logs the
-   * object it writes, at the row's version, so the row's change is the last of its key at that seq
-   * with the same text (a tx may write one key twice at its one seq).
+   * Each written row's change (its index in `changes`). A write step logs the object it writes, at
+   * the row's version, so the row's change is the last of its key at that seq with the same text (a
+   * tx may write one key twice at its one seq).
    */
-  private changeOrdinals(): Map<Written, number> {
-    const ordinals = new Map<Written, number>();
+  private changesOfRows(): Map<Written, number> {
+    const changes = new Map<Written, number>();
     this.changes.forEach((change, i) => {
       if (change.attributesJson === null) return;
       const entry = this.catalog.get(change.space);
       const written = entry && this.tables.get(entry.space.createdSeq)?.written.get(String(change.key));
-      if (written?.row && written.row.version === change.seq && written.row.attributesJson === change.attributesJson) ordinals.set(written, i + 1);
+      if (written?.row && written.row.version === change.seq && written.row.attributesJson === change.attributesJson) changes.set(written, i);
     });
-    return ordinals;
+    return changes;
+  }
+
+  /** Each change's idx among the changes of its seq (a tx's several share one seq): with the seq, its change log row's key. */
+  private changeIdxs(): number[] {
+    const idxs: number[] = [];
+    let previous = -1;
+    let next = 0;
+    for (const change of this.changes) {
+      next = change.seq === previous ? next + 1 : 0;
+      previous = change.seq;
+      idxs.push(next);
+    }
+    return idxs;
   }
 
   /** A seq's rank in the batch: 1 for the first seq the batch takes. */
@@ -547,29 +571,20 @@ export class PgBatch implements StepContext {
     return { ids, ranks };
   }
 
-  /** The seq bump with the change log rows, in seq order, and the object rows (WRITE_SQL); `idx` numbers the changes of one seq (a tx's several). */
-  private write(objects: ObjectRows, wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
-    const idx: number[] = [];
-    let previous = -1;
-    let next = 0;
-    for (const change of this.changes) {
-      next = change.seq === previous ? next + 1 : 0;
-      previous = change.seq;
-      idx.push(next);
-    }
-    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? WRITE_NOTIFY_SQL : WRITE_PLAIN_SQL, [
+  /** The seq bump with the change log rows, in seq order (SEQ_SQL). */
+  private takeSeqs(idxs: readonly number[], wakeup: Wakeup | undefined): Promise<{ base: string; waited_ms: number }[]> {
+    return this.tx.unsafe<{ base: string; waited_ms: number }[]>(wakeup ? SEQ_NOTIFY_SQL : SEQ_PLAIN_SQL, [
       this.seqCount,
       this.catalogChanged ? this.catalogSeq : null,
       this.catalogChanged ? 1 : 0,
       this.catalogGen,
       integerArray(this.changes.map((c) => this.rankOf(c.seq))),
-      integerArray(idx),
+      integerArray(idxs),
       textArray(this.changes.map((c) => c.space)),
       textArray(this.changes.map((c) => stringifyJson(c.key))),
       textArray(this.changes.map((c) => c.op)),
       textArray(this.changes.map((c) => c.attributesJson)),
       integerArray(this.changes.map((c) => c.committedAtMs)),
-      ...objects.parameters(),
       ...(wakeup ? [wakeup.channel, wakeup.payload] : []),
     ] as never[], { prepare: true });
   }

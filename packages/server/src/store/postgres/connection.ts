@@ -252,7 +252,7 @@ export function isLostInsertRace(err: unknown): boolean {
 
 /**
  * The catalog moved between a batch's first round trip and its seq bump: the bump matched no meta
- * row and left its change log rows without a seq (batch.ts WRITE_SQL). The batch runs again.
+ * row and left its change log rows without a seq (batch.ts SEQ_SQL). The batch runs again.
  */
 export function isCatalogMoved(err: unknown): boolean {
   return err instanceof postgres.PostgresError && err.code === '23502' && err.table_name === 'changes';
