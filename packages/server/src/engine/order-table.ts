@@ -9,9 +9,11 @@
  * group's claims are granted once every group before it is done, or, where those only have to reach
  * the group committer first (writes and batched reads of one key), once they have started (`open`).
  * A claim compatible with everything still held on its resource is granted at once wherever it
- * stands (a read of an object behind an unrelated scan). An operation runs once all its claims are granted; since every claim waits only
- * for earlier ones, the session never deadlocks. The cost of a claim does not depend on how many
- * keys are in flight: one map lookup per level and a constant amount of work per group.
+ * stands (a read of an object behind an unrelated scan). An operation runs once all its claims are
+ * granted; since every claim waits only for earlier ones, the session never deadlocks. The cost of a
+ * claim does not depend on how many keys are in flight: one map lookup per level and a constant
+ * amount of work per group, and, while a group waits behind granted ones, a pass over those when an
+ * operation on that one resource starts (at most the groups in flight on one key).
  */
 import type { Key } from '@spacekv/core';
 import type { Target } from './footprint.js';
