@@ -22,8 +22,8 @@
  * with one query per space, the members run in memory through the same steps as SQLite's
  * (write-steps.ts) against those rows plus the batch's own writes, and the results are written
  * back pipelined: one statement for the meta row and the change log, one for the object rows of
- * each kind (which take their text from the log rows), then deletions and index entries per space. A member that fails is undone in memory (the journal below),
- * which is this store's savepoint. Adding or removing a space or an index only writes catalog rows
+ * each kind (which take their text from the log rows), then deletions and index entries per space.
+ * A member that fails is undone in memory (the journal below), which is this store's savepoint. Adding or removing a space or an index only writes catalog rows
  * (layout.ts), queued in memory like the rest, so a batch never runs DDL and never needs a real
  * SAVEPOINT.
  */
@@ -47,13 +47,13 @@ type Row = StoredObject | null;
 const FETCH_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', false)}`;
 const FETCH_LOCKED_SQL = `SELECT o.key, o.version, o.expires_at, o.attrs FROM ${rowsOfKeys('$1', '$2::bytea[]', true)}`;
 /**
- * Large values the batch's rows refer to, adopted at the seq of the row that refers to them. The
- * batch's seqs are sent as their rank n in the batch (1..count); behind the seq bump (SEQ_SQL) the
- * seq of rank n is `b.base + n`, read from the meta row this transaction locked and bumped by the
- * batch's count ($3).
+ * The batch's seqs are sent as their rank n in the batch (1..count); a statement behind the bump
+ * (SEQ_SQL) turns rank n into the seq `b.base + n`, reading the meta row this transaction locked and
+ * bumped by `count` (the parameter `countParam`).
  */
-const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n),
-  (SELECT last_seq - $3 AS base FROM meta WHERE id = 1) b
+const baseAfterBump = (countParam: string): string => `(SELECT last_seq - ${countParam} AS base FROM meta WHERE id = 1) b`;
+/** Large values the batch's rows refer to, adopted at the seq of the row that refers to them. */
+const ADOPT_SQL = `UPDATE large_values SET adopted_seq = b.base + v.n FROM unnest($1::text[], $2::int8[]) AS v(id, n), ${baseAfterBump('$3')}
   WHERE large_values.id = v.id AND large_values.adopted_seq IS NULL`;
 
 /**
@@ -93,7 +93,7 @@ const SEQ_NOTIFY_SQL = SEQ_SQL(true);
 const INSERT_OBJECTS_SQL = `INSERT INTO objects (space_seq, key, version, expires_at, attrs)
   SELECT r.space_seq, r.key, c.seq, r.expires_at, c.attrs
   FROM unnest($1::int8[], $2::bytea[], $3::int8[], $4::int4[], $5::int8[]) AS r(space_seq, key, n, idx, expires_at)
-  CROSS JOIN (SELECT last_seq - $6 AS base FROM meta WHERE id = 1) b
+  CROSS JOIN ${baseAfterBump('$6')}
   CROSS JOIN LATERAL (SELECT seq, attrs FROM changes WHERE seq = b.base + r.n AND idx = r.idx LIMIT 1) c`;
 const UPSERT_OBJECTS_SQL = `${INSERT_OBJECTS_SQL}
   ON CONFLICT (space_seq, key) DO UPDATE SET version = excluded.version, expires_at = excluded.expires_at, attrs = excluded.attrs`;
