@@ -12,8 +12,8 @@
  * stands (a read of an object behind an unrelated scan). An operation runs once all its claims are
  * granted; since every claim waits only for earlier ones, the session never deadlocks. The cost of a
  * claim does not depend on how many keys are in flight: one map lookup per level and a constant
- * amount of work per group, and, while a group waits behind granted ones, a pass over those when an
- * operation on that one resource starts (at most the groups in flight on one key).
+ * amount of work per group (the granted claims of a resource are kept in one tally beside its
+ * queue, so granting the group behind them asks that tally, not every group ahead).
  */
 import type { Key } from '@spacekv/core';
 import type { Target } from './footprint.js';
@@ -117,6 +117,16 @@ class Tally {
     if (this.countHeld(mode, -1) === 0) this.heldMask &= ~(1 << mode);
   }
 
+  /** Count here too every claim counted in `other` (a group granted whole). */
+  absorb(other: Tally): void {
+    for (let slot = 0; slot < 2 * UNSTARTED; slot++) {
+      const n = other.count(slot, 0);
+      if (n !== 0) this.count(slot, n);
+    }
+    this.heldMask |= other.heldMask;
+    this.unstartedMask |= other.unstartedMask;
+  }
+
   private countHeld(mode: Mode, delta: number): number {
     return this.count(mode, delta);
   }
@@ -146,7 +156,9 @@ class Tally {
 
 class Group extends Tally {
   size = 0;
-  /** Claims not yet granted, granted when this group reaches the head. */
+  /** Its claims are granted (it is the head, or `open` granted it behind the head). */
+  opened = false;
+  /** Claims not yet granted, granted when this group is opened. */
   waiting: Claim[] = [];
 }
 
@@ -156,6 +168,11 @@ class Resource extends Tally {
   head = 0;
   /** The groups before this one (from `head`) have had their claims granted: the head, and those opened behind it (`open`). */
   opened = 0;
+  /**
+   * The claims of the opened groups, kept as they start and drop, so that `open` asks one tally
+   * whether the next group may go rather than going over every opened group each time.
+   */
+  readonly granted = new Tally();
   /** The objects of a space (on a space's resource only). */
   readonly objects: Resources | undefined;
 
@@ -280,10 +297,14 @@ export class OrderTable {
     if (!group || !group.admits(mode) || (!grantable && resource.opened === resource.groups.length)) {
       group = new Group();
       resource.groups.push(group);
-      if (resource.groups.length - 1 === resource.head) resource.opened = resource.groups.length; // the head group is granted
+      if (resource.groups.length - 1 === resource.head) { // the head group is granted
+        resource.opened = resource.groups.length;
+        group.opened = true;
+      }
     }
     group.add(mode);
     resource.add(mode);
+    if (group.opened) resource.granted.add(mode);
     group.size++;
     const claim = new Claim(claimant, resource, mode, group);
     if (!grantable) {
@@ -298,6 +319,7 @@ export class OrderTable {
     for (const { resource, group, mode } of claims) {
       group.start(mode);
       resource.start(mode);
+      if (group.opened) resource.granted.start(mode);
       this.open(resource);
     }
   }
@@ -311,25 +333,22 @@ export class OrderTable {
    * for one another's commits. Checks nothing while no group waits (the usual case).
    */
   private open(resource: Resource): void {
-    const { groups } = resource;
+    const { groups, granted } = resource;
     while (resource.opened < groups.length) {
-      let held = 0;
-      let unstarted = 0;
-      for (let i = resource.head; i < resource.opened; i++) {
-        held |= (groups[i] as Group).heldMask;
-        unstarted |= (groups[i] as Group).unstartedMask;
-      }
       const next = groups[resource.opened] as Group;
-      if (!admitsEvery(next.heldMask, held, unstarted)) return;
+      if (!admitsEvery(next.heldMask, granted.heldMask, granted.unstartedMask)) return;
       resource.opened++;
-      this.grant(next);
+      this.grant(resource, next);
     }
   }
 
-  private grant(group: Group): void {
-    const granted = group.waiting;
+  /** Grant a group's waiting claims; from now on its claims count among the resource's granted ones. */
+  private grant(resource: Resource, group: Group): void {
+    group.opened = true;
+    resource.granted.absorb(group);
+    const waiting = group.waiting;
     group.waiting = [];
-    for (const claim of granted) {
+    for (const claim of waiting) {
       if (--claim.claimant.waits === 0) this.ready(claim.claimant);
     }
   }
@@ -339,6 +358,7 @@ export class OrderTable {
     group.drop(mode);
     group.size--;
     resource.drop(mode);
+    if (group.opened) resource.granted.drop(mode);
     if (group === resource.groups[resource.head] && group.size === 0) this.advance(resource);
     forgetIfIdle(resource);
   }
@@ -359,7 +379,7 @@ export class OrderTable {
     }
     if (resource.opened <= resource.head) {
       resource.opened = resource.head + 1;
-      this.grant(resource.groups[resource.head] as Group);
+      this.grant(resource, resource.groups[resource.head] as Group);
     }
     this.open(resource);
   }
